@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""One-file bootstrapper: the README's two commands.
+
+    python dev.py demo    # set up, generate a synthetic trust, score it, serve the dashboard
+    python dev.py test    # set up, then run the whole test suite (what .ci/run calls)
+
+Standard library only, so it runs on a fresh machine that has nothing but Python 3.11+ and pip.
+It creates ``.venv`` from the locked requirements (``requirements.lock``, exported from ``uv.lock``
+with hashes) and reinstalls only when the lock or ``pyproject.toml`` changes.
+Other sub-commands: ``python dev.py setup`` (the environment only), ``python dev.py run ARGS``
+(any ``wardwatch`` command inside the environment), ``python dev.py bench`` (benchmark suite).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+LOCK = ROOT / "requirements.lock"
+STAMP = VENV / ".wardwatch-lock.sha256"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+# Debian packages the end-to-end tests need (a real headless browser).
+E2E_APT_PACKAGES = ["chromium", "poppler-utils", "fonts-dejavu-core"]
+
+
+def _say(msg: str) -> None:
+    print(f"[dev.py] {msg}", flush=True)
+
+
+def _run(cmd: list[str], **kw: object) -> None:
+    subprocess.run(cmd, check=True, **kw)  # type: ignore[call-overload]
+
+
+def _lock_hash() -> str:
+    h = hashlib.sha256()
+    for f in (LOCK, ROOT / "pyproject.toml"):
+        h.update(f.read_bytes())
+    h.update(sys.version.encode())
+    return h.hexdigest()
+
+
+def ensure_env() -> None:
+    """Create or refresh ``.venv`` from the lock file; a no-op when it is up to date."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs on whatever python3 the user has
+        sys.exit("wardwatch needs Python 3.11 or newer")
+    want = _lock_hash()
+    if PY.exists() and STAMP.exists() and STAMP.read_text().strip() == want:
+        return
+    if VENV.exists():
+        _say("lock changed: rebuilding .venv")
+        shutil.rmtree(VENV)
+    _say("creating .venv (first run takes a few minutes)")
+    _run([sys.executable, "-m", "venv", str(VENV)])
+    _run([str(PY), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    _run([str(PY), "-m", "pip", "install", "--quiet", "--require-hashes", "-r", str(LOCK)])
+    _run([str(PY), "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(ROOT)])
+    STAMP.write_text(want + "\n")
+    _say("environment ready")
+
+
+def ensure_browser() -> None:
+    """Install Debian's Chromium (and pdftoppm) for the end-to-end tests when missing and possible."""
+    if shutil.which("chromium") and shutil.which("pdftoppm"):
+        return
+    if os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"):
+        _say("chromium not found and cannot be installed here: end-to-end tests will fail")
+        return
+    _say("installing Debian chromium for the end-to-end tests")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    _run(["apt-get", "update", "-qq"], env=env, stdout=subprocess.DEVNULL)
+    _run(["apt-get", "install", "-y", "-qq", *E2E_APT_PACKAGES], env=env, stdout=subprocess.DEVNULL)
+
+
+def _exec(args: list[str]) -> int:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.call(args, cwd=ROOT, env=env)
+
+
+def main(argv: list[str]) -> int:
+    cmd, rest = (argv[0], argv[1:]) if argv else ("help", [])
+    if cmd == "setup":
+        ensure_env()
+        return 0
+    if cmd == "demo":
+        ensure_env()
+        return _exec([str(BIN / "wardwatch"), "demo", *rest])
+    if cmd == "run":
+        ensure_env()
+        return _exec([str(BIN / "wardwatch"), *rest])
+    if cmd == "test":
+        ensure_env()
+        ensure_browser()
+        code = _exec([str(PY), "-m", "pytest", *rest])
+        if code == 5:  # pytest: no tests collected; never call that a pass
+            _say("no tests were collected")
+            return 1
+        return code
+    if cmd == "lint":
+        ensure_env()
+        return _exec([str(BIN / "ruff"), "check", "."]) or _exec(
+            [str(BIN / "ruff"), "format", "--check", "."]
+        )
+    if cmd == "bench":
+        ensure_env()
+        return _exec(
+            [str(PY), "-m", "pytest", "benchmarks", "--benchmark-only", "-p", "no:cacheprovider", *rest]
+        )
+    print(__doc__)
+    return 0 if cmd in {"help", "-h", "--help"} else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

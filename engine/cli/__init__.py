@@ -1,0 +1,81 @@
+"""The ``wardwatch`` command line: one sub-command per module, loaded only when used.
+
+Each sub-command lives in its own module exposing ``HELP`` (one line), ``add_arguments(parser)`` and
+``run(args) -> int`` (the exit code). Exit codes across the tool: 0 success, 1 completed with
+problems the user should look at (e.g. rejected rows), 2 fatal input or usage error (message on
+stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+#: sub-command name -> module implementing it (imported lazily so ``wardwatch --help`` is instant).
+COMMANDS: dict[str, str] = {
+    "validate": "engine.cli.validate_cmd",
+    "import-mhsds": "engine.cli.mhsds_cmd",
+    "synth": "synthetic.cli",
+    "spc": "engine.cli.spc_cmd",
+    "arl": "engine.cli.arl_cmd",
+    "calibrate": "engine.cli.calibrate_cmd",
+    "changepoints": "engine.cli.changepoint_cmd",
+    "score": "engine.cli.score_cmd",
+    "alerts": "engine.cli.alerts_cmd",
+    "config": "engine.cli.config_cmd",
+    "evaluate": "engine.cli.evaluate_cmd",
+    "sweep": "engine.cli.sweep_cmd",
+    "brief": "dashboard.cli_brief",
+    "dashboard": "dashboard.cli_dashboard",
+    "demo": "engine.cli.demo_cmd",
+}
+
+
+class CliError(Exception):
+    """A fatal, user-facing error: printed as one line on stderr, exit code 2."""
+
+
+def _load(name: str):  # type: ignore[no-untyped-def]
+    try:
+        return importlib.import_module(COMMANDS[name])
+    except ModuleNotFoundError as exc:  # a command whose module is not built yet
+        if exc.name and COMMANDS[name].startswith(exc.name):
+            return None
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wardwatch",
+        description="Early warning of closed cultures on inpatient wards, from aggregate ward data.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = _load(name)
+        if module is None:
+            continue
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._module.run(args) or 0)
+    except CliError as exc:
+        print(f"wardwatch {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

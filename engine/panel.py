@@ -1,0 +1,186 @@
+"""Canonical observation frame and the dense ``Panel`` every statistic works on.
+
+Two representations, one job each:
+
+* the **observation frame** (polars, long): what the loader accepted, one row per ward, period and
+  indicator, with the columns in :data:`OBSERVATION_SCHEMA`;
+* the **panel** (numpy, dense): the same values laid out as ``series x periods`` arrays, one panel
+  per cadence (weekly, monthly), so that detectors and charts run across every ward and indicator at
+  once with array operations (a loop over periods is fine; a loop over series is not).
+
+Missing is not zero: a period with no row, an unknown numerator and a suppressed value are all
+``NaN`` in ``y``, told apart by ``status``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+#: Columns of the canonical observation frame (the loader's output, the synthetic generator's input
+#: to ``validate``, the engine's input).
+OBSERVATION_SCHEMA: dict[str, pl.DataType] = {
+    "ward_id": pl.String(),
+    "period": pl.Date(),
+    "indicator": pl.String(),
+    "numerator": pl.Float64(),  # null when suppressed or unknown
+    "denominator": pl.Float64(),  # null when the indicator has no exposure
+    "status": pl.String(),  # one of STATUS_LABELS[0..1,3]
+}
+
+# Status codes in Panel.status (int8). "missing" = no row at all for that period.
+OBSERVED, SUPPRESSED, MISSING, UNKNOWN = 0, 1, 2, 3
+STATUS_LABELS: tuple[str, ...] = ("observed", "suppressed", "missing", "unknown")
+
+Cadence = Literal["weekly", "monthly"]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Dense ``(n_series, n_periods)`` arrays for all series of one cadence.
+
+    Attributes
+    ----------
+    cadence:
+        ``weekly`` or ``monthly``.
+    periods:
+        ``(T,)`` ``datetime64[D]``: first day of each period, consecutive (weekly: 7 days apart;
+        monthly: first of each calendar month), spanning the data.
+    ward_id, indicator:
+        ``(S,)`` string arrays: the key of each series (row). Rows are sorted by (ward_id, indicator).
+    y:
+        ``(S, T)`` float64 numerator; ``NaN`` where not observed (see ``status``).
+    n:
+        ``(S, T)`` float64 exposure (denominator); ``1.0`` for indicators without exposure; ``NaN``
+        where the row is missing or the denominator was not given.
+    status:
+        ``(S, T)`` int8: ``OBSERVED``, ``SUPPRESSED`` (published as ``*``: unknown and small),
+        ``MISSING`` (no row) or ``UNKNOWN`` (row present, numerator empty).
+    """
+
+    cadence: Cadence
+    periods: np.ndarray
+    ward_id: np.ndarray
+    indicator: np.ndarray
+    y: np.ndarray
+    n: np.ndarray
+    status: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.y.shape  # type: ignore[return-value]
+
+    @property
+    def observed(self) -> np.ndarray:
+        """``(S, T)`` bool: a numeric value is available."""
+        return self.status == OBSERVED
+
+    def rate(self) -> np.ndarray:
+        """``(S, T)`` observed rate ``y / n`` (``NaN`` where not observed)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.y / self.n
+
+    def first_period(self) -> np.ndarray:
+        """``(S,)`` index of each series' first period with any row (observed, suppressed, unknown)."""
+        has_row = self.status != MISSING
+        first = np.argmax(has_row, axis=1)
+        return np.where(has_row.any(axis=1), first, self.y.shape[1])
+
+    def select(self, mask: np.ndarray) -> Panel:
+        """A panel with only the series where ``mask`` (``(S,)`` bool) is true."""
+        return Panel(
+            self.cadence,
+            self.periods,
+            self.ward_id[mask],
+            self.indicator[mask],
+            self.y[mask],
+            self.n[mask],
+            self.status[mask],
+        )
+
+    def truncate(self, last_period: np.datetime64) -> Panel:
+        """A panel holding only periods up to and including ``last_period`` (for as-of runs)."""
+        keep = self.periods <= last_period
+        return Panel(
+            self.cadence,
+            self.periods[keep],
+            self.ward_id,
+            self.indicator,
+            self.y[:, keep],
+            self.n[:, keep],
+            self.status[:, keep],
+        )
+
+
+def period_grid(start: np.datetime64, end: np.datetime64, cadence: Cadence) -> np.ndarray:
+    """Consecutive period starts from ``start`` to ``end`` inclusive (``datetime64[D]``)."""
+    start, end = np.datetime64(start, "D"), np.datetime64(end, "D")
+    if cadence == "weekly":
+        return np.arange(start, end + np.timedelta64(1, "D"), np.timedelta64(7, "D"))
+    months = np.arange(start.astype("datetime64[M]"), end.astype("datetime64[M]") + 1)
+    return months.astype("datetime64[D]")
+
+
+def build_panel(
+    observations: pl.DataFrame,
+    cadence: Cadence,
+    indicators: list[str] | None = None,
+    periods: np.ndarray | None = None,
+) -> Panel:
+    """Lay the canonical observation frame out as a dense panel.
+
+    Parameters
+    ----------
+    observations:
+        Canonical frame (:data:`OBSERVATION_SCHEMA`), already validated: no duplicate keys, periods
+        aligned to ``cadence``.
+    cadence:
+        Which grid to build.
+    indicators:
+        Indicators to include (default: every indicator present in ``observations``).
+    periods:
+        Optional explicit grid; default spans the first to the last period of the selected rows.
+    """
+    obs = observations
+    if indicators is not None:
+        obs = obs.filter(pl.col("indicator").is_in(indicators))
+    obs = obs.sort("ward_id", "indicator", "period")
+    if periods is None:
+        if obs.height == 0:
+            periods = np.array([], dtype="datetime64[D]")
+        else:
+            periods = period_grid(
+                np.datetime64(obs["period"].min(), "D"), np.datetime64(obs["period"].max(), "D"), cadence
+            )
+    keys = obs.select("ward_id", "indicator").unique(maintain_order=True)
+    s_count, t_count = keys.height, len(periods)
+    y = np.full((s_count, t_count), np.nan)
+    n = np.full((s_count, t_count), np.nan)
+    status = np.full((s_count, t_count), MISSING, dtype=np.int8)
+    if s_count and t_count:
+        key_index = keys.with_row_index("_s")
+        obs = obs.join(key_index, on=["ward_id", "indicator"], how="left", maintain_order="left")
+        p = obs["period"].to_numpy().astype("datetime64[D]")
+        col = np.searchsorted(periods, p)
+        inside = (col < t_count) & (periods[np.minimum(col, t_count - 1)] == p)
+        row = obs["_s"].to_numpy()[inside]
+        col = col[inside]
+        y[row, col] = obs["numerator"].to_numpy().astype(float)[inside]
+        den = obs["denominator"].to_numpy().astype(float)[inside]
+        n[row, col] = np.where(np.isnan(den), 1.0, den)
+        codes = {label: code for code, label in enumerate(STATUS_LABELS)}
+        st = obs["status"].replace_strict(codes, return_dtype=pl.Int8).to_numpy()[inside]
+        status[row, col] = st
+        y[status != OBSERVED] = np.nan
+    return Panel(
+        cadence=cadence,
+        periods=periods,
+        ward_id=keys["ward_id"].to_numpy().astype(str),
+        indicator=keys["indicator"].to_numpy().astype(str),
+        y=y,
+        n=n,
+        status=status,
+    )
