@@ -1,0 +1,155 @@
+"""Plain-English explanations of alerts, with numbers, units and UK dates.
+
+Everything here is formatting: the numbers are computed by the engine and passed in. The sentences
+follow the house style a board member reads in a briefing::
+
+    Restraint has averaged 9.1 per 1,000 occupied bed days for 7 weeks against a usual 5.8; the rise
+    probably began around 3 March 2025.
+    Complaints and concerns: none for 11 weeks, where about 3 would be usual.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+from signals import CATALOGUE, Indicator
+
+DOMAIN_WORDS: dict[str, str] = {
+    "restrictive_practice": "restrictive practice",
+    "harm_and_reporting": "harm and reporting",
+    "voice_and_oversight": "voice and oversight",
+    "staffing": "staffing",
+    "data_silence": "missing data",
+    "context": "context",
+}
+
+LEVEL_WORDS: dict[str, str] = {
+    "none": "No concern",
+    "watch": "Watch",
+    "concern": "Concern",
+    "urgent": "Urgent concern",
+}
+
+
+def uk_date(day: dt.date) -> str:
+    """``3 March 2025`` (no leading zero)."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def _periods(count: int, cadence: str) -> str:
+    unit = "week" if cadence == "weekly" else "month"
+    return f"{count} {unit}" + ("" if count == 1 else "s")
+
+
+def _about(x: float) -> str:
+    """An expected count in words people read easily: 0.4 -> 'fewer than 1', 2.6 -> 'about 3'."""
+    if x < 0.95:
+        return "fewer than 1"
+    return f"about {x:,.0f}"
+
+
+def _and_join(words: list[str]) -> str:
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+@dataclass(frozen=True)
+class IndicatorEvidence:
+    """What one indicator contributed, in the numbers a sentence needs.
+
+    Attributes
+    ----------
+    indicator:
+        Catalogue key.
+    kind:
+        ``shift`` (rate moved in ``direction``), ``silence`` (a run of zero counts) or
+        ``data_silence`` (no usable data).
+    direction:
+        ``up`` or ``down`` (the direction of the change).
+    periods:
+        Number of periods the evidence covers (since the onset estimate, or the zero/missing run).
+    cadence:
+        ``weekly`` or ``monthly``.
+    observed_rate, expected_rate:
+        Raw rates (numerator / denominator) over those periods; for silence, ignored.
+    expected_count:
+        For silence: the number of events that would usually have been seen over the run.
+    onset:
+        First period of the change (onset estimate), when known.
+    """
+
+    indicator: str
+    kind: Literal["shift", "silence", "data_silence"]
+    direction: Literal["up", "down"]
+    periods: int
+    cadence: str
+    observed_rate: float = float("nan")
+    expected_rate: float = float("nan")
+    expected_count: float = float("nan")
+    onset: dt.date | None = None
+
+
+def describe(ev: IndicatorEvidence, catalogue: dict[str, Indicator] | None = None) -> str:
+    """One sentence for one indicator's evidence."""
+    ind = (catalogue or CATALOGUE)[ev.indicator]
+    span = _periods(ev.periods, ev.cadence)
+    if ev.kind == "silence":
+        return f"{ind.label}: none for {span}, where {_about(ev.expected_count)} would be usual."
+    if ev.kind == "data_silence":
+        return f"{ind.label}: no usable data for {span}."
+    observed = ind.format_rate(ev.observed_rate)
+    usual = ind.format_rate(ev.expected_rate)
+    usual_number = usual.split(" ")[0] if ind.scale != 100 else usual
+    change = "rise" if ev.direction == "up" else "fall"
+    text = f"{ind.label} has averaged {observed} for {span} against a usual {usual_number}"
+    if ev.onset is not None:
+        text += f"; the {change} probably began around {uk_date(ev.onset)}"
+    return text + "."
+
+
+def ward_headline(level: str, domains: list[str], since: dt.date | None) -> str:
+    """Opening sentence of a ward explanation: the level and the domains showing the pattern."""
+    words = [DOMAIN_WORDS.get(d, d) for d in domains]
+    head = LEVEL_WORDS.get(level, level)
+    if not words:
+        return f"{head}."
+    text = f"{head}: the ward shows evidence in {_and_join(words)}"
+    if level in {"concern", "urgent"} and len(words) >= 2:
+        text += ", the pattern inquiries found before closed cultures were exposed"
+    if since is not None:
+        text += f", building since around {uk_date(since)}"
+    return text + "."
+
+
+def ward_explanation(
+    level: str,
+    domains: list[str],
+    since: dt.date | None,
+    evidence: list[IndicatorEvidence],
+    max_items: int = 5,
+    catalogue: dict[str, Indicator] | None = None,
+) -> str:
+    """Headline plus up to ``max_items`` indicator sentences (strongest first, as given)."""
+    parts = [ward_headline(level, domains, since)]
+    parts += [describe(ev, catalogue) for ev in evidence[:max_items]]
+    return " ".join(parts)
+
+
+def provider_explanation(
+    provider: str, indicator: str, direction: str, wards: int, since: dt.date | None
+) -> str:
+    """Sentence for a change seen across most wards of a provider at once."""
+    ind = CATALOGUE.get(indicator)
+    label = ind.label if ind else indicator
+    move = "risen" if direction == "up" else "fallen"
+    text = (
+        f"{label} has {move} on most wards of {provider} at the same time ({wards} wards). "
+        "A change everywhere at once usually has a common cause (a new reporting system, a changed "
+        "definition, seasonal pressure) and is reported once here rather than as a concern on each ward"
+    )
+    if since is not None:
+        text += f"; it began around {uk_date(since)}"
+    return text + "."
