@@ -1,0 +1,145 @@
+"""Bookkeeping that lets every chart run on ``(S, T)`` arrays with gaps and rebase groups.
+
+Missing values (``NaN``) are *removed* before charting, exactly as if those rows were absent from
+the data given to NHSRplotthedots: each series' observed values are packed to the left of a
+"compacted" ``(S, T)`` array (order preserved, empty cells at the end), so moving ranges bridge a
+gap (the range is between the last observed value before it and the first after it) and runs and
+trends are counted on the sequence of observed values. Each run of equal rebase-group ids along
+that sequence is a **segment** (NHSRplotthedots's ``(facet, rebase_group)``): limits are computed
+per segment and no rule window crosses a segment boundary. Results are scattered back to the
+original periods, with ``NaN`` / ``MISSING_POINT`` at missing periods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Compaction of ``(S, T)`` observations into per-(series, rebase group) segments.
+
+    Attributes
+    ----------
+    order:
+        ``(S, T)`` int: original column of each compacted cell (observed cells first, in time order).
+    valid:
+        ``(S, T)`` bool: the compacted cell holds an observation (a prefix of every row).
+    seg:
+        ``(S, T)`` int: global segment id of each compacted cell; ``n_seg`` for empty cells.
+    rank:
+        ``(S, T)`` int: 0-based position of the cell within its segment; -1 for empty cells.
+    group:
+        ``(S, T)`` int: compacted rebase-group ids.
+    n_seg:
+        Number of segments over all series.
+    seg_len, seg_series:
+        ``(n_seg,)`` number of observations in, and series row of, each segment.
+    n_obs:
+        ``(S,)`` number of observations per series.
+    """
+
+    order: np.ndarray
+    valid: np.ndarray
+    seg: np.ndarray
+    rank: np.ndarray
+    group: np.ndarray
+    n_seg: int
+    seg_len: np.ndarray
+    seg_series: np.ndarray
+    n_obs: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.valid.shape  # type: ignore[return-value]
+
+    def compact(self, a: np.ndarray) -> np.ndarray:
+        """Reorder an original ``(S, T)`` array into compacted order (empty cells keep junk)."""
+        return np.take_along_axis(np.asarray(a), self.order, axis=1)
+
+    @cached_property
+    def _targets(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Flat source and destination indices of observed cells (None when nothing is missing)."""
+        if self.valid.all():
+            return None
+        t_count = self.shape[1]
+        src = np.flatnonzero(self.valid)
+        dst = (src // t_count) * t_count + self.order.ravel()[src]
+        return src, dst
+
+    def scatter(self, a: np.ndarray, fill: float | int | bool) -> np.ndarray:
+        """Put a compacted ``(S, T)`` array back at the original periods; ``fill`` where missing."""
+        if self._targets is None:
+            return np.array(a, copy=True)
+        src, dst = self._targets
+        out = np.full(self.shape, fill, dtype=a.dtype)
+        out.ravel()[dst] = a.ravel()[src]
+        return out
+
+    def seg_sum(self, w: np.ndarray | None, mask: np.ndarray) -> np.ndarray:
+        """``(n_seg,)`` sum of ``w`` (or the count when ``w`` is None) over ``mask`` cells."""
+        ids = np.where(mask, self.seg, self.n_seg).ravel()
+        weights = None if w is None else np.where(mask, w, 0.0).ravel()
+        return np.bincount(ids, weights=weights, minlength=self.n_seg + 1)[: self.n_seg]
+
+    def broadcast(self, per_seg: np.ndarray, fill: float = np.nan) -> np.ndarray:
+        """A compacted ``(S, T)`` array holding each cell's segment value (``fill`` if empty)."""
+        padded = np.append(per_seg.astype(np.result_type(per_seg, type(fill))), fill)
+        return padded[self.seg]
+
+    def last_cell(self) -> np.ndarray:
+        """``(S,)`` compacted column of each series' last observation (-1 when none)."""
+        return self.n_obs - 1
+
+
+def build_layout(observed: np.ndarray, groups: np.ndarray | None = None) -> Layout:
+    """Compact observed cells and cut segments at rebase-group changes.
+
+    Parameters
+    ----------
+    observed:
+        ``(S, T)`` bool, True where a value is available.
+    groups:
+        Optional ``(S, T)`` integer rebase-group ids (e.g. the running count of rebase events). A
+        new segment starts wherever the id differs from that of the previous *observed* period.
+    """
+    observed = np.asarray(observed, dtype=bool)
+    t_count = observed.shape[1]
+    n_obs = observed.sum(axis=1)
+    cols = np.arange(t_count, dtype=np.int32)
+    if observed.all():
+        order = np.broadcast_to(cols, observed.shape).copy()
+    else:
+        order = np.argsort(~observed, axis=1, kind="stable").astype(np.int32)
+    valid = cols[None, :] < n_obs[:, None]
+    if groups is None:
+        group = np.zeros(observed.shape, dtype=np.int32)
+        new = valid & (cols[None, :] == 0)
+    else:
+        groups = np.asarray(groups)
+        if groups.shape != observed.shape:
+            raise ValueError(f"groups has shape {groups.shape}, expected {observed.shape}")
+        group = np.take_along_axis(groups, order, axis=1).astype(np.int32)
+        new = np.zeros(observed.shape, dtype=bool)
+        new[:, 0] = True
+        new[:, 1:] = group[:, 1:] != group[:, :-1]
+        new &= valid
+    counter = np.cumsum(new.ravel(), dtype=np.int64).reshape(observed.shape)
+    n_seg = int(counter[-1, -1]) if counter.size else 0
+    seg = np.where(valid, counter - 1, n_seg).astype(np.int64 if n_seg >= 2**31 - 1 else np.int32)
+    start = np.maximum.accumulate(np.where(new, cols[None, :], 0), axis=1)
+    rank = np.where(valid, cols[None, :] - start, -1).astype(np.int32)
+    seg_len = np.bincount(seg.ravel(), minlength=n_seg + 1)[:n_seg]
+    seg_series = np.nonzero(new)[0]
+    return Layout(order, valid, seg, rank, group, n_seg, seg_len, seg_series, n_obs)
+
+
+def groups_from_markers(markers: np.ndarray) -> np.ndarray:
+    """Rebase-group ids from rebase markers, as NHSRplotthedots: the running count of markers.
+
+    ``markers`` is ``(S, T)`` bool (or 0/1), True on the first period of each new baseline.
+    """
+    return np.cumsum(np.asarray(markers, dtype=bool), axis=1, dtype=np.int32)
