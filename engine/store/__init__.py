@@ -1,0 +1,63 @@
+"""SQLite triage store: alerts upserted by scoring, their lifecycle, notes, audit log and migrations.
+
+Typical use::
+
+    from engine.store import TriageStore, default_store_path
+
+    store = TriageStore(default_store_path(data_dir))
+    store.upsert_alerts(alerts_frame, scored_at=run_time)       # scoring run
+    alert = store.get(alert_id).alert
+    store.acknowledge(alert_id, actor="j.smith", expected_version=alert.version)
+    store.add_note(alert_id, author="j.smith", text="Spoke to ward manager.")
+    store.close(alert_id, actor="j.smith", outcome="no_concern", expected_version=alert.version + 1)
+"""
+
+from engine.store.errors import (
+    InvalidTransitionError,
+    SchemaError,
+    StaleWriteError,
+    StoreError,
+    StoreNotFoundError,
+    UnknownAlertError,
+)
+from engine.store.lifecycle import LEVEL_RANK, OUTCOMES, SCOPES, STATUSES, TRANSITIONS
+from engine.store.models import (
+    ALERTS_CSV_COLUMNS,
+    Alert,
+    AlertDetail,
+    AlertRecord,
+    AuditEntry,
+    EvidenceEntry,
+    Note,
+    StoreSettings,
+    UpsertSummary,
+)
+from engine.store.schema import LATEST_VERSION, MIGRATIONS
+from engine.store.triage import TriageStore, default_store_path
+
+__all__ = [
+    "ALERTS_CSV_COLUMNS",
+    "LATEST_VERSION",
+    "LEVEL_RANK",
+    "MIGRATIONS",
+    "OUTCOMES",
+    "SCOPES",
+    "STATUSES",
+    "TRANSITIONS",
+    "Alert",
+    "AlertDetail",
+    "AlertRecord",
+    "AuditEntry",
+    "EvidenceEntry",
+    "InvalidTransitionError",
+    "Note",
+    "SchemaError",
+    "StaleWriteError",
+    "StoreError",
+    "StoreNotFoundError",
+    "StoreSettings",
+    "TriageStore",
+    "UnknownAlertError",
+    "UpsertSummary",
+    "default_store_path",
+]

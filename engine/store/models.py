@@ -1,0 +1,234 @@
+"""Plain data of the triage store: the scored alert coming in, and what the store hands back.
+
+Dates (``opened``, ``onset_estimate``, ``last_seen``, ``closed``) are calendar dates of scoring
+periods (the Monday of a week, or the first day of a month). Timestamps (``scored_at``,
+``created_at``, ``at``) are UTC instants stored as ISO 8601 text with a ``Z`` suffix and microseconds,
+e.g. ``2026-11-03T10:15:30.123456Z``, so they sort as text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+
+#: columns of ``alerts.csv`` (issue 6, item 5), in file order; ``upsert_alerts`` needs all of them.
+ALERTS_CSV_COLUMNS: tuple[str, ...] = (
+    "alert_id",
+    "ward_id",
+    "scope",
+    "indicator",
+    "method",
+    "level",
+    "direction",
+    "opened",
+    "onset_estimate",
+    "last_seen",
+    "closed",
+    "statistic",
+    "threshold",
+    "explanation",
+)
+
+#: the fields a re-score may change (everything else in ``AlertRecord`` identifies the alert).
+SCORED_FIELDS: tuple[str, ...] = (
+    "method",
+    "level",
+    "direction",
+    "onset_estimate",
+    "last_seen",
+    "closed",
+    "statistic",
+    "threshold",
+    "explanation",
+)
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Where the triage store lives and how it writes.
+
+    The store path is resolved relative to the data folder the user works in, so a trust's data
+    and its triage decisions travel together.
+    """
+
+    path: str = field(
+        default=".wardwatch/triage.db",
+        metadata={"doc": "SQLite file of the triage store, relative to the data folder"},
+    )
+    busy_timeout_ms: int = field(
+        default=10_000,
+        metadata={"doc": "milliseconds a writer waits for another writer's lock before giving up"},
+    )
+    synchronous: str = field(
+        default="FULL",
+        metadata={
+            "doc": "SQLite synchronous level: FULL survives power loss after commit; NORMAL only a "
+            "process crash (faster)"
+        },
+    )
+    scoring_actor: str = field(
+        default="wardwatch score",
+        metadata={"doc": "actor named in the audit log for changes made by a scoring run"},
+    )
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """One alert as produced by scoring (one row of ``alerts.csv``).
+
+    ``closed`` is the period the *condition* ended (empty while it holds); it is not the triage
+    closure, which only a person records. ``statistic`` and ``threshold`` are in the units of the
+    detector named by ``method`` (NaN is stored as empty).
+    """
+
+    alert_id: str
+    ward_id: str
+    scope: str
+    indicator: str | None
+    method: str | None
+    level: str
+    direction: str | None
+    opened: dt.date
+    onset_estimate: dt.date | None
+    last_seen: dt.date | None
+    closed: dt.date | None
+    statistic: float | None
+    threshold: float | None
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Alert:
+    """An alert as stored: the latest scored fields plus its triage state.
+
+    ``version`` increases by one on every change to the triage state (status, outcome, assignee)
+    and on every change of ``level``; pass it back as ``expected_version`` when changing the alert.
+    ``reopened_reason`` is set when a closed alert was reopened (by a person or by a re-score) and
+    stays until the alert is closed again.
+    """
+
+    alert_id: str
+    ward_id: str
+    scope: str
+    indicator: str | None
+    method: str | None
+    level: str
+    direction: str | None
+    opened: dt.date
+    onset_estimate: dt.date | None
+    last_seen: dt.date | None
+    closed: dt.date | None
+    statistic: float | None
+    threshold: float | None
+    explanation: str
+    first_scored_at: str
+    last_scored_at: str
+    status: str
+    outcome: str | None
+    assignee: str | None
+    reopened_reason: str | None
+    status_changed_at: str | None
+    version: int
+    note_count: int = 0
+
+    @property
+    def condition_open(self) -> bool:
+        """True while scoring still sees the condition (``closed`` is empty)."""
+        return self.closed is None
+
+    def as_dict(self) -> dict[str, object]:
+        """The alert as a plain dictionary (dates as ``datetime.date``)."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Note:
+    """A free-text note on an alert; stored verbatim and never changed or deleted."""
+
+    id: int
+    alert_id: str
+    author: str
+    created_at: str
+    text: str
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the append-only audit log: ``field`` of ``alert_id`` went from ``old`` to ``new``.
+
+    ``action`` names the operation (``created``, ``acknowledged``, ``investigation_started``,
+    ``closed``, ``reopened``, ``assigned``, ``note_added``, ``level_changed``, ``condition_closed``,
+    ``condition_reopened``); one action that changes several fields writes one line per field.
+    """
+
+    id: int
+    alert_id: str
+    at: str
+    actor: str
+    action: str
+    field: str | None
+    old: str | None
+    new: str | None
+
+
+@dataclass(frozen=True)
+class EvidenceEntry:
+    """What a scoring run said about an alert: appended whenever the scored evidence changed."""
+
+    id: int
+    alert_id: str
+    scored_at: str
+    level: str
+    statistic: float | None
+    threshold: float | None
+    last_seen: dt.date | None
+    closed: dt.date | None
+    explanation: str
+
+
+@dataclass(frozen=True)
+class AlertDetail:
+    """An alert with its notes, audit log and evidence history (oldest first)."""
+
+    alert: Alert
+    notes: tuple[Note, ...]
+    audit: tuple[AuditEntry, ...]
+    evidence: tuple[EvidenceEntry, ...]
+
+
+@dataclass(frozen=True)
+class UpsertSummary:
+    """What one ``upsert_alerts`` call did.
+
+    Attributes
+    ----------
+    scored_at : str
+        The scoring run's timestamp (UTC, ISO 8601).
+    inserted : int
+        Alerts seen for the first time (status ``new``).
+    updated : int
+        Existing alerts whose scored evidence changed (one evidence row each).
+    unchanged : int
+        Existing alerts whose evidence was identical to what the store held.
+    escalated : int
+        Existing alerts whose level rose.
+    older : int
+        Rows ignored because their ``last_seen`` is earlier than the stored one (an older run).
+    reopened : tuple[str, ...]
+        Alert ids that had been closed by a person and were reopened to ``new`` because the
+        condition re-opened or escalated after the closure.
+    """
+
+    scored_at: str
+    inserted: int
+    updated: int
+    unchanged: int
+    escalated: int
+    older: int
+    reopened: tuple[str, ...]
+
+    @property
+    def total(self) -> int:
+        """Number of alerts in the scoring run."""
+        return self.inserted + self.updated + self.unchanged + self.older

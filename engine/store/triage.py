@@ -1,0 +1,701 @@
+"""``TriageStore``: the persistent inbox of alerts, their triage lifecycle, notes and audit log.
+
+Rules the store guarantees
+--------------------------
+* **Re-scoring never erases a triage decision or a note.** ``upsert_alerts`` inserts unseen alerts
+  as ``new`` and, for known alerts, updates only the scored fields (``method``, ``level``,
+  ``direction``, ``onset_estimate``, ``last_seen``, ``closed``, ``statistic``, ``threshold``,
+  ``explanation``); status, outcome, assignee and notes are untouched. Whenever the scored
+  evidence differs from what the store holds, an ``evidence`` row records what the run said, so the
+  history of every number and explanation shown to a person is kept. Evidence never goes
+  backwards: a row whose ``last_seen`` is earlier than the stored one (an older run, e.g. an
+  ``--as-of`` backtest pointed at the live store) is ignored and counted in ``older``.
+* **Reopening rule.** An alert a person closed is reopened to ``new`` by a re-score only when the
+  situation got worse after the closure: the condition re-opened (scoring had recorded it as
+  ended and now reports it holding again, e.g. after late data) or its level rose (e.g.
+  ``concern`` -> ``urgent``). The person's outcome is cleared from the row but kept in the audit
+  log (``old`` of the ``outcome`` line), and ``reopened_reason`` says why it came back. A condition
+  that merely persists at the same or a lower level after a ``no_concern`` closure does not
+  reopen the alert: the person's judgement stands, and the new evidence is attached.
+* **Every change is audited in the same transaction**: lifecycle moves, assignee changes, notes
+  added, automatic reopening, and scoring changes to ``level`` and to the condition's ``closed``.
+  Routine evidence (statistics, explanations, ``last_seen``) is recorded in ``evidence`` instead.
+  ``notes``, ``audit`` and ``evidence`` are append-only (triggers refuse UPDATE and DELETE) and
+  alerts cannot be deleted.
+* **No lost update.** Each alert has a ``version``, bumped by every change to status, outcome,
+  assignee or level. Every lifecycle call takes the ``expected_version`` the caller saw; if another
+  process changed the alert meanwhile the call raises ``StaleWriteError`` and changes nothing. Notes
+  need no version: they only ever add.
+* Text (notes, names, explanations) is stored verbatim; escaping is the job of whoever displays it.
+
+Concurrency model: every call opens its own short-lived SQLite connection, so one ``TriageStore``
+may be shared between threads (e.g. Streamlit sessions), and any number of processes may use the
+same file. Writers queue on the SQLite write lock for up to ``busy_timeout_ms``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from engine.store.connection import connect, read_transaction, write_transaction
+from engine.store.errors import InvalidTransitionError, StaleWriteError, UnknownAlertError
+from engine.store.lifecycle import LEVEL_RANK, OUTCOMES, STATUSES, can_transition, is_escalation
+from engine.store.models import (
+    Alert,
+    AlertDetail,
+    AlertRecord,
+    AuditEntry,
+    EvidenceEntry,
+    Note,
+    StoreSettings,
+    UpsertSummary,
+)
+from engine.store.records import format_timestamp, iter_records, to_date
+from engine.store.schema import LATEST_VERSION, migrate, schema_version
+
+_ALERT_COLUMNS = (
+    "alert_id, ward_id, scope, indicator, method, level, direction, opened, onset_estimate, last_seen, "
+    "closed, statistic, threshold, explanation, first_scored_at, last_scored_at, status, outcome, "
+    "assignee, reopened_reason, status_changed_at, version"
+)
+_TRIAGE_FIELDS = ("status", "outcome", "assignee", "reopened_reason")
+_CHUNK = 500  # ids per "IN (...)" query (well under SQLite's 32766 variable limit)
+_UNSET: Any = object()
+
+Progress = Callable[[int, int], None]
+
+
+def _iso(value: dt.date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _require_name(value: str, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty name")
+    return value
+
+
+def _require_version(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected_version must be an int, got {value!r}")
+    return value
+
+
+def _alert_from_row(row: Sequence[Any], note_count: int = 0) -> Alert:
+    (alert_id, ward_id, scope, indicator, method, level, direction, opened, onset, last_seen, closed,
+     statistic, threshold, explanation, first_scored_at, last_scored_at, status, outcome, assignee,
+     reopened_reason, status_changed_at, version) = row  # fmt: skip
+    return Alert(
+        alert_id=alert_id,
+        ward_id=ward_id,
+        scope=scope,
+        indicator=indicator,
+        method=method,
+        level=level,
+        direction=direction,
+        opened=to_date(opened, "opened"),  # type: ignore[arg-type]
+        onset_estimate=to_date(onset, "onset_estimate"),
+        last_seen=to_date(last_seen, "last_seen"),
+        closed=to_date(closed, "closed"),
+        statistic=statistic,
+        threshold=threshold,
+        explanation=explanation,
+        first_scored_at=first_scored_at,
+        last_scored_at=last_scored_at,
+        status=status,
+        outcome=outcome,
+        assignee=assignee,
+        reopened_reason=reopened_reason,
+        status_changed_at=status_changed_at,
+        version=int(version),
+        note_count=int(note_count),
+    )
+
+
+def _as_tuple(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+class TriageStore:
+    """The triage store in one SQLite file (created and migrated to the latest schema on open).
+
+    Parameters
+    ----------
+    path : str or Path
+        The SQLite file, e.g. ``<data folder>/.wardwatch/triage.db`` (see ``default_store_path``).
+    settings : StoreSettings
+        Busy timeout, durability level and the audit name of scoring runs (``path`` is ignored here:
+        the caller resolves it).
+    create : bool
+        Create the file when it is missing (default). With ``False`` a missing file raises
+        ``StoreNotFoundError`` (what read-only tools such as ``wardwatch alerts list`` want).
+    clock : callable, optional
+        Returns the current time (UTC); for tests. Defaults to ``datetime.now(UTC)``.
+
+    Raises
+    ------
+    StoreNotFoundError, SchemaError
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        settings: StoreSettings | None = None,
+        *,
+        create: bool = True,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.settings = settings or StoreSettings()
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        with self._connection(create=create) as conn:
+            self.migrations_applied_: tuple[int, ...] = tuple(migrate(conn, self._now()))
+
+    # ------------------------------------------------------------------ plumbing
+    def _now(self) -> str:
+        return format_timestamp(self._clock())
+
+    @contextmanager
+    def _connection(self, *, create: bool = False) -> Iterator[sqlite3.Connection]:
+        conn = connect(
+            self.path,
+            busy_timeout_ms=self.settings.busy_timeout_ms,
+            synchronous=self.settings.synchronous,
+            create=create,
+        )
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        with self._connection() as conn, write_transaction(conn):
+            yield conn
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._connection() as conn, read_transaction(conn):
+            yield conn
+
+    @staticmethod
+    def _audit(
+        conn: sqlite3.Connection,
+        rows: Iterable[tuple[str, str, str, str, str | None, str | None, str | None]],
+    ) -> None:
+        conn.executemany(
+            "INSERT INTO audit (alert_id, at, actor, action, field, old, new) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the file (``LATEST_VERSION`` after opening)."""
+        with self._connection() as conn:
+            return schema_version(conn)
+
+    def integrity_check(self) -> list[str]:
+        """``PRAGMA integrity_check`` and ``foreign_key_check`` messages; ``["ok"]`` when sound."""
+        with self._connection() as conn:
+            msgs = [str(r[0]) for r in conn.execute("PRAGMA integrity_check")]
+            fk = conn.execute("PRAGMA foreign_key_check").fetchall()
+        return msgs + [f"foreign key violation: {tuple(r)}" for r in fk]
+
+    # ------------------------------------------------------------------ scoring side
+    def upsert_alerts(
+        self,
+        alerts: Iterable[AlertRecord] | Any,
+        scored_at: dt.datetime | str | None = None,
+        *,
+        actor: str | None = None,
+        progress: Progress | None = None,
+    ) -> UpsertSummary:
+        """Insert or update the alerts of one scoring run, in one transaction.
+
+        Parameters
+        ----------
+        alerts : iterable of AlertRecord or mappings, or polars.DataFrame
+            The run's alerts with the ``alerts.csv`` columns. All rows are validated before anything
+            is written; one bad row rejects the whole run.
+        scored_at : datetime or ISO text, optional
+            When the run happened (UTC; naive datetimes are taken as UTC). Defaults to now.
+        actor : str, optional
+            Name in the audit log; defaults to ``settings.scoring_actor``.
+        progress : callable(done, total), optional
+            Called every 1,000 alerts and at the end, inside the transaction.
+
+        Returns
+        -------
+        UpsertSummary
+
+        Raises
+        ------
+        ValueError
+            A row is invalid, an ``alert_id`` appears twice in the run, or a known ``alert_id`` arrives
+            with a different ward, scope, indicator or opening period (an id collision in scoring).
+        """
+        records = list(iter_records(alerts))
+        ids = [r.alert_id for r in records]
+        if len(set(ids)) != len(ids):
+            seen: set[str] = set()
+            dup = next(i for i in ids if i in seen or seen.add(i))  # type: ignore[func-returns-value]
+            raise ValueError(f"alert_id {dup!r} appears more than once in the scoring run")
+        ts = format_timestamp(scored_at if scored_at is not None else self._clock())
+        who = _require_name(actor or self.settings.scoring_actor, "actor")
+        total = len(records)
+        inserted = updated = unchanged = escalated = older = 0
+        reopened: list[str] = []
+        with self._writing() as conn:
+            existing: dict[str, tuple[Any, ...]] = {}
+            for start in range(0, total, _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                for row in conn.execute(
+                    "SELECT alert_id, ward_id, scope, indicator, opened, method, level, direction, "
+                    "onset_estimate, last_seen, closed, statistic, threshold, explanation, status, "
+                    f"outcome FROM alerts WHERE alert_id IN ({marks})",
+                    chunk,
+                ):
+                    existing[row[0]] = row
+            new_rows, evidence, audit, touch = [], [], [], []
+            scored_updates, triage_updates, bumps = [], [], []
+            for done, rec in enumerate(records, start=1):
+                scored = (
+                    rec.method,
+                    rec.level,
+                    rec.direction,
+                    _iso(rec.onset_estimate),
+                    _iso(rec.last_seen),
+                    _iso(rec.closed),
+                    rec.statistic,
+                    rec.threshold,
+                    rec.explanation,
+                )
+                ev = (rec.alert_id, ts, rec.level, rec.statistic, rec.threshold, scored[4], scored[5],
+                      rec.explanation)  # fmt: skip
+                old = existing.get(rec.alert_id)
+                if old is None:
+                    inserted += 1
+                    new_rows.append((rec.alert_id, rec.ward_id, rec.scope, rec.indicator,
+                                     _iso(rec.opened), *scored, ts, ts, ts))  # fmt: skip
+                    evidence.append(ev)
+                    audit.append((rec.alert_id, ts, who, "created", "status", None, "new"))
+                else:
+                    identity = (rec.ward_id, rec.scope, rec.indicator, _iso(rec.opened))
+                    if tuple(old[1:5]) != identity:
+                        raise ValueError(
+                            f"alert_id {rec.alert_id!r} is stored for ward/scope/indicator/opened "
+                            f"{tuple(old[1:5])} but the run gives {identity}: alert ids must be stable"
+                        )
+                    if old[9] is not None and scored[4] is not None and scored[4] < old[9]:
+                        older += 1  # e.g. an --as-of backtest written to the live store: ignore it
+                    elif tuple(old[5:14]) == scored:
+                        unchanged += 1
+                        touch.append((ts, rec.alert_id))
+                    else:
+                        updated += 1
+                        scored_updates.append((*scored, ts, rec.alert_id))
+                        evidence.append(ev)
+                        self._scoring_changes(rec, old, ts, who, audit, triage_updates, bumps, reopened)
+                        escalated += is_escalation(old[6], rec.level)
+                if progress is not None and (done % 1000 == 0 or done == total):
+                    progress(done, total)
+            conn.executemany(
+                "INSERT INTO alerts (alert_id, ward_id, scope, indicator, opened, method, level, "
+                "direction, onset_estimate, last_seen, closed, statistic, threshold, explanation, "
+                "first_scored_at, last_scored_at, status_changed_at, status) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new')",
+                new_rows,
+            )
+            conn.executemany(
+                "UPDATE alerts SET method = ?, level = ?, direction = ?, onset_estimate = ?, "
+                "last_seen = ?, closed = ?, statistic = ?, threshold = ?, explanation = ?, "
+                "last_scored_at = ? WHERE alert_id = ?",
+                scored_updates,
+            )
+            conn.executemany("UPDATE alerts SET last_scored_at = ? WHERE alert_id = ?", touch)
+            conn.executemany(
+                "UPDATE alerts SET status = ?, outcome = ?, reopened_reason = ?, "
+                "status_changed_at = ?, version = version + 1 WHERE alert_id = ?",
+                triage_updates,
+            )
+            conn.executemany("UPDATE alerts SET version = version + 1 WHERE alert_id = ?", bumps)
+            conn.executemany(
+                "INSERT INTO evidence (alert_id, scored_at, level, statistic, threshold, last_seen, "
+                "closed, explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                evidence,
+            )
+            self._audit(conn, audit)
+        return UpsertSummary(
+            scored_at=ts,
+            inserted=inserted,
+            updated=updated,
+            unchanged=unchanged,
+            escalated=escalated,
+            older=older,
+            reopened=tuple(reopened),
+        )
+
+    @staticmethod
+    def _scoring_changes(
+        rec: AlertRecord,
+        old: tuple[Any, ...],
+        ts: str,
+        who: str,
+        audit: list[tuple[Any, ...]],
+        triage_updates: list[tuple[Any, ...]],
+        bumps: list[tuple[str]],
+        reopened: list[str],
+    ) -> None:
+        """Audit lines and triage changes implied by a re-score of a known alert (see module doc)."""
+        old_level, old_closed, status, outcome = old[6], old[10], old[14], old[15]
+        new_closed = _iso(rec.closed)
+        level_changed = old_level != rec.level
+        if level_changed:
+            audit.append((rec.alert_id, ts, who, "level_changed", "level", old_level, rec.level))
+        if old_closed != new_closed:
+            action = "condition_reopened" if new_closed is None else "condition_closed"
+            audit.append((rec.alert_id, ts, who, action, "closed", old_closed, new_closed))
+        reasons = []
+        if status == "closed":
+            if old_closed is not None and new_closed is None:
+                reasons.append(f"the condition re-opened (it had ended on {old_closed})")
+            if is_escalation(old_level, rec.level):
+                reasons.append(f"the level rose from {old_level} to {rec.level}")
+        if reasons:
+            reason = f"re-scored {ts}: {' and '.join(reasons)} after closure as {outcome}"
+            reopened.append(rec.alert_id)
+            audit.append((rec.alert_id, ts, who, "reopened", "status", "closed", "new"))
+            audit.append((rec.alert_id, ts, who, "reopened", "outcome", outcome, None))
+            audit.append((rec.alert_id, ts, who, "reopened", "reopened_reason", None, reason))
+            triage_updates.append(("new", None, reason, ts, rec.alert_id))
+        elif level_changed:  # a changed level is news for whoever is looking at the alert
+            bumps.append((rec.alert_id,))
+
+    # ------------------------------------------------------------------ triage side
+    def _change(
+        self,
+        alert_id: str,
+        actor: str,
+        expected_version: int,
+        action: str,
+        decide: Callable[[dict[str, Any]], dict[str, Any]],
+        note: tuple[str, str] | None = None,
+    ) -> Alert:
+        """Atomically: check version, let ``decide`` validate and return new triage values, write, audit."""
+        _require_name(actor, "actor")
+        _require_version(expected_version)
+        with self._writing() as conn:
+            row = conn.execute(
+                "SELECT status, outcome, assignee, reopened_reason, version FROM alerts WHERE alert_id = ?",
+                (alert_id,),
+            ).fetchone()
+            if row is None:
+                raise UnknownAlertError(alert_id)
+            current = dict(zip((*_TRIAGE_FIELDS, "version"), row, strict=True))
+            if current["version"] != expected_version:
+                raise StaleWriteError(alert_id, expected_version, current["version"])
+            target = decide(current)
+            changed = {k: v for k, v in target.items() if current[k] != v}
+            ts = self._now()
+            if changed:
+                sets = ", ".join(f"{k} = ?" for k in changed)
+                if "status" in changed:
+                    sets += ", status_changed_at = ?"
+                values = [*changed.values(), *([ts] if "status" in changed else [])]
+                cur = conn.execute(
+                    f"UPDATE alerts SET {sets}, version = version + 1 WHERE alert_id = ? AND version = ?",
+                    (*values, alert_id, expected_version),
+                )
+                if cur.rowcount != 1:  # cannot happen under BEGIN IMMEDIATE; refuse rather than guess
+                    raise StaleWriteError(alert_id, expected_version, -1)
+                self._audit(
+                    conn,
+                    (
+                        (alert_id, ts, actor, action, k, _text(current[k]), _text(v))
+                        for k, v in changed.items()
+                    ),
+                )
+            if note is not None:
+                self._insert_note(conn, alert_id, note[0], note[1], ts)
+            return self._fetch_alert(conn, alert_id)
+
+    @staticmethod
+    def _move(current: dict[str, Any], target: str) -> None:
+        if not can_transition(current["status"], target):
+            hint = " (use reopen with a reason)" if current["status"] == "closed" else ""
+            raise InvalidTransitionError(f"cannot move an alert from {current['status']} to {target}{hint}")
+
+    def acknowledge(
+        self, alert_id: str, actor: str, expected_version: int, *, assignee: str | None = _UNSET
+    ) -> Alert:
+        """``new`` -> ``acknowledged``; optionally set the assignee in the same change.
+
+        Raises
+        ------
+        UnknownAlertError, StaleWriteError, InvalidTransitionError
+        """
+
+        def decide(cur: dict[str, Any]) -> dict[str, Any]:
+            self._move(cur, "acknowledged")
+            return {"status": "acknowledged", **({} if assignee is _UNSET else {"assignee": assignee})}
+
+        return self._change(alert_id, actor, expected_version, "acknowledged", decide)
+
+    def start_investigation(
+        self, alert_id: str, actor: str, expected_version: int, *, assignee: str | None = _UNSET
+    ) -> Alert:
+        """``new`` or ``acknowledged`` -> ``investigating``; optionally set the assignee.
+
+        Raises
+        ------
+        UnknownAlertError, StaleWriteError, InvalidTransitionError
+        """
+
+        def decide(cur: dict[str, Any]) -> dict[str, Any]:
+            self._move(cur, "investigating")
+            return {"status": "investigating", **({} if assignee is _UNSET else {"assignee": assignee})}
+
+        return self._change(alert_id, actor, expected_version, "investigation_started", decide)
+
+    def close(
+        self, alert_id: str, actor: str, outcome: str, expected_version: int, note: str | None = None
+    ) -> Alert:
+        """``acknowledged`` or ``investigating`` -> ``closed`` with an outcome; optional closing note.
+
+        The note (stored verbatim, authored by ``actor``) is written in the same transaction, so
+        a closure and its reasoning are never separated.
+
+        Raises
+        ------
+        ValueError
+            ``outcome`` is not one of ``no_concern``, ``action_taken``, ``escalated_safeguarding``.
+        UnknownAlertError, StaleWriteError, InvalidTransitionError
+        """
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}; got {outcome!r}")
+        if note is not None and not note:
+            raise ValueError("a closing note, when given, must not be empty")
+
+        def decide(cur: dict[str, Any]) -> dict[str, Any]:
+            self._move(cur, "closed")
+            return {"status": "closed", "outcome": outcome, "reopened_reason": None}
+
+        return self._change(
+            alert_id, actor, expected_version, "closed", decide, None if note is None else (actor, note)
+        )
+
+    def reopen(self, alert_id: str, actor: str, reason: str, expected_version: int) -> Alert:
+        """``closed`` -> ``new``, explicitly, with a reason (kept as a note and in the audit log).
+
+        The previous outcome is cleared from the alert and kept in the audit log.
+
+        Raises
+        ------
+        ValueError
+            ``reason`` is empty.
+        UnknownAlertError, StaleWriteError, InvalidTransitionError
+            The alert is not closed.
+        """
+        if not isinstance(reason, str) or not reason.strip():
+            raise ValueError("reopening needs a reason")
+
+        def decide(cur: dict[str, Any]) -> dict[str, Any]:
+            if cur["status"] != "closed":
+                raise InvalidTransitionError(f"only a closed alert can be reopened (it is {cur['status']})")
+            return {"status": "new", "outcome": None, "reopened_reason": reason}
+
+        return self._change(alert_id, actor, expected_version, "reopened", decide, (actor, reason))
+
+    def assign(self, alert_id: str, actor: str, assignee: str | None, expected_version: int) -> Alert:
+        """Set (or with ``None`` clear) who is looking at an open (not closed) alert.
+
+        Raises
+        ------
+        UnknownAlertError, StaleWriteError, InvalidTransitionError
+            The alert is closed.
+        """
+        if assignee is not None:
+            _require_name(assignee, "assignee")
+
+        def decide(cur: dict[str, Any]) -> dict[str, Any]:
+            if cur["status"] == "closed":
+                raise InvalidTransitionError("cannot assign a closed alert (reopen it first)")
+            return {"assignee": assignee}
+
+        return self._change(alert_id, actor, expected_version, "assigned", decide)
+
+    def _insert_note(self, conn: sqlite3.Connection, alert_id: str, author: str, text: str, ts: str) -> Note:
+        note_id = conn.execute(
+            "INSERT INTO notes (alert_id, author, created_at, text) VALUES (?, ?, ?, ?)",
+            (alert_id, author, ts, text),
+        ).lastrowid
+        assert note_id is not None
+        self._audit(conn, [(alert_id, ts, author, "note_added", "note", None, str(note_id))])
+        return Note(id=int(note_id), alert_id=alert_id, author=author, created_at=ts, text=text)
+
+    def add_note(self, alert_id: str, author: str, text: str) -> Note:
+        """Append a note (verbatim) to an alert in any status; needs no version.
+
+        Raises
+        ------
+        ValueError
+            Empty author or empty text.
+        UnknownAlertError
+        """
+        _require_name(author, "author")
+        if not isinstance(text, str) or not text:
+            raise ValueError("a note must not be empty")
+        with self._writing() as conn:
+            if conn.execute("SELECT 1 FROM alerts WHERE alert_id = ?", (alert_id,)).fetchone() is None:
+                raise UnknownAlertError(alert_id)
+            return self._insert_note(conn, alert_id, author, text, self._now())
+
+    # ------------------------------------------------------------------ reading
+    @staticmethod
+    def _fetch_alert(conn: sqlite3.Connection, alert_id: str) -> Alert:
+        row = conn.execute(
+            f"SELECT {_ALERT_COLUMNS}, (SELECT count(*) FROM notes n WHERE n.alert_id = a.alert_id) "
+            "FROM alerts a WHERE alert_id = ?",
+            (alert_id,),
+        ).fetchone()
+        if row is None:
+            raise UnknownAlertError(alert_id)
+        return _alert_from_row(row[:-1], row[-1])
+
+    def get(self, alert_id: str) -> AlertDetail:
+        """The alert with its notes, audit log and evidence history, read in one snapshot.
+
+        Raises
+        ------
+        UnknownAlertError
+        """
+        with self._reading() as conn:
+            alert = self._fetch_alert(conn, alert_id)
+            notes = tuple(
+                Note(*r)
+                for r in conn.execute(
+                    "SELECT id, alert_id, author, created_at, text FROM notes WHERE alert_id = ? ORDER BY id",
+                    (alert_id,),
+                )
+            )
+            audit = tuple(
+                AuditEntry(*r)
+                for r in conn.execute(
+                    "SELECT id, alert_id, at, actor, action, field, old, new FROM audit "
+                    "WHERE alert_id = ? ORDER BY id",
+                    (alert_id,),
+                )
+            )
+            evidence = tuple(
+                EvidenceEntry(
+                    id=r[0],
+                    alert_id=r[1],
+                    scored_at=r[2],
+                    level=r[3],
+                    statistic=r[4],
+                    threshold=r[5],
+                    last_seen=to_date(r[6], "last_seen"),
+                    closed=to_date(r[7], "closed"),
+                    explanation=r[8],
+                )
+                for r in conn.execute(
+                    "SELECT id, alert_id, scored_at, level, statistic, threshold, last_seen, closed, "
+                    "explanation FROM evidence WHERE alert_id = ? ORDER BY id",
+                    (alert_id,),
+                )
+            )
+        return AlertDetail(alert=alert, notes=notes, audit=audit, evidence=evidence)
+
+    def list_alerts(
+        self,
+        status: str | Iterable[str] | None = None,
+        ward: str | Iterable[str] | None = None,
+        level: str | Iterable[str] | None = None,
+        *,
+        scope: str | None = None,
+        indicator: str | None = None,
+        condition_open: bool | None = None,
+        assignee: str | None = None,
+        limit: int | None = None,
+    ) -> list[Alert]:
+        """Alerts matching every given filter (each of status/ward/level may be one value or several).
+
+        Ordered for an inbox: by status (new first), then most severe level, latest ``last_seen``,
+        then ``alert_id``. ``condition_open=True`` keeps alerts whose condition still holds.
+
+        Raises
+        ------
+        ValueError
+            An unknown status.
+        """
+        where: list[str] = []
+        params: list[Any] = []
+        statuses = _as_tuple(status)
+        if statuses is not None:
+            bad = [s for s in statuses if s not in STATUSES]
+            if bad:
+                raise ValueError(f"unknown status {bad[0]!r}; expected one of {', '.join(STATUSES)}")
+        for column, values in (
+            ("status", statuses),
+            ("ward_id", _as_tuple(ward)),
+            ("level", _as_tuple(level)),
+        ):
+            if values is not None:
+                where.append(f"{column} IN ({','.join('?' * len(values))})" if values else "0")
+                params.extend(values)
+        for column, value in (("scope", scope), ("indicator", indicator), ("assignee", assignee)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if condition_open is not None:
+            where.append("closed IS NULL" if condition_open else "closed IS NOT NULL")
+        status_order = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(STATUSES))
+        level_order = " ".join(f"WHEN '{lv}' THEN {r}" for lv, r in LEVEL_RANK.items())
+        sql = (
+            f"SELECT {_ALERT_COLUMNS}, (SELECT count(*) FROM notes n WHERE n.alert_id = a.alert_id) "
+            f"FROM alerts a {'WHERE ' + ' AND '.join(where) if where else ''} "
+            f"ORDER BY CASE status {status_order} END, CASE level {level_order} ELSE -1 END DESC, "
+            "last_seen DESC, alert_id"
+        )
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        with self._reading() as conn:
+            return [_alert_from_row(r[:-1], r[-1]) for r in conn.execute(sql, params)]
+
+    def status_counts(self) -> dict[str, int]:
+        """Number of alerts in each status (every status present, zero when none)."""
+        with self._reading() as conn:
+            found = dict(conn.execute("SELECT status, count(*) FROM alerts GROUP BY status").fetchall())
+        return {s: int(found.get(s, 0)) for s in STATUSES}
+
+    def alerts_frame(self, **filters: Any) -> Any:
+        """``list_alerts(**filters)`` as a polars DataFrame (one row per alert, dates as ``Date``)."""
+        import polars as pl
+
+        kinds = {"opened": pl.Date, "onset_estimate": pl.Date, "last_seen": pl.Date, "closed": pl.Date,
+                 "statistic": pl.Float64, "threshold": pl.Float64, "version": pl.Int64,
+                 "note_count": pl.Int64}  # fmt: skip
+        schema = {name: kinds.get(name, pl.String) for name in Alert.__dataclass_fields__}
+        return pl.DataFrame([a.as_dict() for a in self.list_alerts(**filters)], schema=schema)
+
+
+def default_store_path(data_dir: str | Path = ".", settings: StoreSettings | None = None) -> Path:
+    """The store file for a data folder: ``<data_dir>/<settings.path>`` (``.wardwatch/triage.db``)."""
+    rel = Path((settings or StoreSettings()).path)
+    return rel if rel.is_absolute() else Path(data_dir) / rel
+
+
+__all__ = ["LATEST_VERSION", "TriageStore", "default_store_path"]
