@@ -15,12 +15,15 @@ Missing values are dropped before charting (see :mod:`engine.charts.layout`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 
 from engine.charts import codes
+from engine.charts.icons import assurance_icon
 from engine.charts.layout import Layout, build_layout
 from engine.charts.result import ChartResult, finish
-from engine.charts.settings import XmRSettings
+from engine.charts.settings import SCREEN_MULTIPLIER, XmRSettings
 
 
 def as_2d(values: np.ndarray) -> np.ndarray:
@@ -132,4 +135,102 @@ def xmr_chart(
         two_in_three_beyond_3sigma=settings.two_in_three_beyond_3sigma,
         min_points=settings.min_points,
         short_group_mode=settings.short_group_mode,
+    )
+
+
+#: qicharts2's T chart transform: times between events ^ (1 / 3.6) are roughly normal (Nelson 1994).
+T_CHART_POWER = 3.6
+
+
+def t_chart(
+    times: np.ndarray,
+    improvement: object = "increase",
+    *,
+    groups: np.ndarray | None = None,
+    target: np.ndarray | float | None = None,
+    settings: XmRSettings | None = None,
+) -> ChartResult:
+    """T chart for times between rare events (qicharts2 ``chart = "t"``).
+
+    An XmR chart of ``times ** (1 / 3.6)`` whose lines are transformed back with ``** 3.6``
+    (a negative lower line becomes 0). Defaults to qicharts2's multiplier 3/1.128 with screening.
+    Rules are unchanged by the monotone transform. ``sigma`` is on the transformed scale.
+
+    Parameters
+    ----------
+    times:
+        ``(S, T)`` non-negative times between events (e.g. days since the previous incident).
+    """
+    settings = settings or XmRSettings(multiplier="qic")
+    arr = as_2d(times)
+    if np.any(arr < 0):
+        raise ValueError("times between events must be non-negative")
+    res = xmr_chart(arr ** (1.0 / T_CHART_POWER), improvement, groups=groups, settings=settings)
+
+    def back(a: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return np.where(np.isnan(a), np.nan, np.maximum(a, 0.0) ** T_CHART_POWER)
+
+    lpl, upl = back(res.lpl), back(res.upl)
+    rows = np.arange(arr.shape[0])
+    last = np.maximum(res.last_index, 0)
+    has = res.last_index >= 0
+    a_icon = assurance_icon(
+        np.where(has, lpl[rows, last], np.nan), np.where(has, upl[rows, last], np.nan), target, res.direction
+    )
+    if settings.short_group_mode == "suppress":
+        a_icon = np.where(res.variation_icon == codes.NO_ICON, codes.NO_ICON, a_icon).astype(np.int8)
+    return replace(
+        res,
+        value=np.where(np.isnan(res.value), np.nan, arr),
+        mean=back(res.mean),
+        lpl=lpl,
+        upl=upl,
+        lower_2sigma=back(res.lower_2sigma),
+        upper_2sigma=back(res.upper_2sigma),
+        assurance_icon=a_icon,
+    )
+
+
+@dataclass(frozen=True)
+class MovingRangeResult:
+    """Moving-range (MR) chart, qicharts2 ``chart = "mr"``.
+
+    Attributes
+    ----------
+    mr:
+        ``(S, T)`` moving range ``|x_t - x_{t-1}|`` between consecutive observed values of a group
+        (NaN for a group's first point and at missing periods).
+    centre, ucl:
+        ``(S, T)`` mean moving range of the baseline (unscreened) and ``3.267 * centre``.
+    signal:
+        ``(S, T)`` bool, ``mr > ucl``.
+    """
+
+    mr: np.ndarray
+    centre: np.ndarray
+    ucl: np.ndarray
+    signal: np.ndarray
+
+
+def moving_range_chart(
+    values: np.ndarray, *, groups: np.ndarray | None = None, fix_after_n_points: int | None = None
+) -> MovingRangeResult:
+    """Moving-range chart of ``(S, T)`` values (baseline = first ``fix_after_n_points`` points)."""
+    arr = as_2d(values)
+    layout = build_layout(~np.isnan(arr), None if groups is None else np.atleast_2d(groups))
+    x = layout.compact(arr)
+    base = layout.valid
+    if fix_after_n_points is not None:
+        base = base & (layout.rank < fix_after_n_points)
+    mr, ok = moving_ranges(x, layout.rank, base)
+    amr = mean_moving_range(layout, mr, ok, False, SCREEN_MULTIPLIER)
+    centre = layout.broadcast(amr)
+    mr = np.where(layout.valid & (layout.rank >= 1), mr, np.nan)
+    ucl = SCREEN_MULTIPLIER * centre
+    return MovingRangeResult(
+        mr=layout.scatter(mr, np.nan),
+        centre=layout.scatter(centre, np.nan),
+        ucl=layout.scatter(ucl, np.nan),
+        signal=layout.scatter(mr > ucl, False),
     )
