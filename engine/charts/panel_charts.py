@@ -1,0 +1,97 @@
+"""Chart every series of an :class:`engine.panel.Panel` in one call."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.charts.attribute import attribute_chart
+from engine.charts.result import ChartResult
+from engine.charts.settings import AttributeSettings, XmRSettings
+from engine.charts.xmr import xmr_chart
+from engine.panel import Panel
+
+
+@dataclass(frozen=True)
+class PanelChart:
+    """Charts of a panel: the series keys, the periods and the :class:`ChartResult`.
+
+    Attributes
+    ----------
+    ward_id, indicator:
+        ``(S,)`` series keys, as in the panel.
+    periods:
+        ``(T,)`` ``datetime64[D]`` period starts.
+    chart:
+        :class:`ChartResult` (an ``AttributeResult`` for attribute charts) of ``(S, T)`` arrays.
+    """
+
+    ward_id: np.ndarray
+    indicator: np.ndarray
+    periods: np.ndarray
+    chart: ChartResult
+
+
+def improvement_for(
+    indicators: np.ndarray, improvement: str | Mapping[str, str] | Sequence[str] | None
+) -> np.ndarray:
+    """``(S,)`` improvement labels for the panel's series.
+
+    ``improvement`` is one label for all, a mapping ``indicator -> label``, an ``(S,)`` sequence, or
+    None to take each indicator's ``improvement_direction`` from :data:`signals.CATALOGUE`
+    (direction of concern up -> decrease, down -> increase, both -> neutral).
+    """
+    if improvement is None:
+        from signals import CATALOGUE
+
+        return np.array([CATALOGUE[str(k)].improvement_direction for k in indicators], dtype=object)
+    if isinstance(improvement, str):
+        return np.full(len(indicators), improvement, dtype=object)
+    if isinstance(improvement, Mapping):
+        return np.array([improvement[str(k)] for k in indicators], dtype=object)
+    return np.asarray(improvement, dtype=object)
+
+
+def chart_panel(
+    panel: Panel,
+    improvement: str | Mapping[str, str] | Sequence[str] | None = None,
+    *,
+    settings: XmRSettings | AttributeSettings | None = None,
+    groups: np.ndarray | None = None,
+    target: np.ndarray | float | None = None,
+    use_rate: bool = True,
+) -> PanelChart:
+    """Chart every (ward, indicator) series of a panel at once.
+
+    Parameters
+    ----------
+    panel:
+        The dense panel; only ``OBSERVED`` cells are charted (suppressed, unknown and missing
+        periods are missing, never zero).
+    improvement:
+        See :func:`improvement_for` (default: from the indicator catalogue).
+    settings:
+        :class:`XmRSettings` (default) for XmR charts of the value (the rate ``y / n`` when
+        ``use_rate``), or :class:`AttributeSettings` for c / u / p / u' / p' charts of ``y`` with
+        exposure ``n``.
+    groups:
+        Optional ``(S, T)`` rebase-group ids.
+    target:
+        Optional scalar or ``(S,)`` targets in chart units.
+    use_rate:
+        XmR only: chart ``y / n`` (True, default) or ``y``.
+    """
+    directions = improvement_for(panel.indicator, improvement)
+    observed = panel.observed
+    if isinstance(settings, AttributeSettings):
+        y = np.where(observed, panel.y, np.nan)
+        chart: ChartResult = attribute_chart(
+            y, panel.n, directions, groups=groups, target=target, settings=settings
+        )
+    else:
+        value = panel.rate() if use_rate else panel.y
+        value = np.where(observed, value, np.nan)
+        chart = xmr_chart(value, directions, groups=groups, target=target, settings=settings)
+    return PanelChart(panel.ward_id, panel.indicator, panel.periods, chart)

@@ -1,0 +1,283 @@
+"""``wardwatch spc``: Making Data Count XmR charts for any measure in a CSV or Parquet file.
+
+Output
+------
+* **Points** (one row per input row): ``group, date, value, mean, lpl, upl, lower_2sigma,
+  upper_2sigma, point_type, rule, rebase_group, short_group``. ``point_type`` and ``rule`` are empty
+  for a missing value. Written to ``--out`` (CSV, or Parquet when the name ends in ``.parquet``),
+  or as CSV to standard output when ``--out`` is not given.
+* **Summary** (one row per group): ``group, n, n_rebase_groups, mean, lpl, upl`` (of the current
+  rebase group), ``short_group``, counts of special-cause points, ``last_date``,
+  ``last_point_type``, ``variation_icon`` and ``assurance_icon``. Written next to ``--out`` with
+  ``_summary`` before the suffix (``chart.csv`` -> ``chart_summary.csv``) and printed as a table on
+  standard output; without ``--out`` it is printed on standard error.
+
+Missing or non-numeric values are charted as missing (dropped from the calculations, kept in the
+output); non-numeric values make the exit code 1. Dates may be ISO (``2024-03-31``) or
+``dd/mm/yyyy``; the date column may also be a Parquet date or datetime.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from engine.charts import codes
+from engine.charts.layout import build_layout
+from engine.charts.settings import XmRSettings
+from engine.charts.xmr import xmr_chart
+from engine.cli import CliError
+
+HELP = "Making Data Count (XmR) control chart for any measure in a CSV or Parquet file."
+
+_TRUE = {"1", "true", "t", "yes", "y"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", metavar="INPUT", help="CSV or Parquet file, one row per date (and group)")
+    parser.add_argument("--date", required=True, help="date column (ISO or dd/mm/yyyy)")
+    parser.add_argument("--value", required=True, help="value column")
+    parser.add_argument("--group", help="column identifying separate charts (e.g. ward)")
+    parser.add_argument(
+        "--improvement",
+        choices=("increase", "decrease", "neutral"),
+        default="increase",
+        help="which direction is improvement (default increase, as NHSRplotthedots)",
+    )
+    parser.add_argument("--target", type=float, help="target for the assurance icon")
+    parser.add_argument(
+        "--fix-after", type=int, metavar="N", help="fix limits on the first N points of each group (N >= 12)"
+    )
+    parser.add_argument(
+        "--rebase-col",
+        metavar="COL",
+        help="column that is true/1 on the first date of each new baseline (limits recalculated from there)",
+    )
+    parser.add_argument(
+        "--no-screen-outliers",
+        action="store_true",
+        help="do not screen large moving ranges (reproduces the MDC Excel tool)",
+    )
+    parser.add_argument("--run-length", type=int, default=7, help="points on one side for a run (default 7)")
+    parser.add_argument("--trend-length", type=int, default=7, help="points for a trend (default 7)")
+    parser.add_argument(
+        "--multiplier",
+        default="ptd",
+        help="limit multiplier on the mean moving range: ptd (2.66, default), qic (3/1.128) or a number",
+    )
+    parser.add_argument(
+        "--two-in-three-beyond-3sigma",
+        action="store_true",
+        help="count points beyond 3 sigma in the 2-of-3 rule (MDC Excel since 2023)",
+    )
+    parser.add_argument(
+        "--min-points", type=int, default=13, help="groups with fewer points are flagged short (default 13)"
+    )
+    parser.add_argument("--out", metavar="FILE", help="output file (.csv or .parquet); default CSV to stdout")
+
+
+def _read(path: Path) -> pl.DataFrame:
+    if not path.exists():
+        raise CliError(f"input file not found: {path}")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            return pl.read_parquet(path)
+        return pl.read_csv(path, infer_schema=False)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise CliError(f"cannot read {path}: {exc}") from None
+
+
+def parse_dates(col: pl.Series) -> pl.Series:
+    """Dates from a Date / Datetime column or strings in ISO or dd/mm/yyyy form."""
+    if col.dtype == pl.Date:
+        return col
+    if isinstance(col.dtype, pl.Datetime):
+        return col.dt.date()
+    text = col.cast(pl.String).str.strip_chars()
+    iso = text.str.to_date("%Y-%m-%d", strict=False)
+    uk = text.str.to_date("%d/%m/%Y", strict=False)
+    out = iso.fill_null(uk)
+    bad = out.is_null() & text.is_not_null() & (text != "")
+    if bad.any():
+        example = text.filter(bad)[0]
+        raise CliError(f"cannot read date {example!r} in column {col.name!r} (use YYYY-MM-DD or dd/mm/yyyy)")
+    if out.is_null().any():
+        raise CliError(f"column {col.name!r} has empty dates")
+    return out
+
+
+def _settings(args: argparse.Namespace) -> XmRSettings:
+    multiplier: str | float = args.multiplier
+    if multiplier not in ("ptd", "qic"):
+        try:
+            multiplier = float(multiplier)
+        except ValueError:
+            raise CliError("--multiplier must be ptd, qic or a number") from None
+    try:
+        return XmRSettings(
+            screen_outliers=not args.no_screen_outliers,
+            multiplier=multiplier,  # type: ignore[arg-type]
+            run_length=args.run_length,
+            trend_length=args.trend_length,
+            two_in_three_beyond_3sigma=args.two_in_three_beyond_3sigma,
+            fix_after_n_points=args.fix_after,
+            min_points=args.min_points,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _summary_path(out: Path) -> Path:
+    return out.with_name(f"{out.stem}_summary{out.suffix}")
+
+
+def _write(frame: pl.DataFrame, path: Path) -> None:
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            frame.write_parquet(path)
+        else:
+            frame.write_csv(path)
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc}") from None
+
+
+def _table(summary: pl.DataFrame) -> str:
+    """The summary's key columns as a readable text table."""
+    cols = [
+        "group",
+        "n",
+        "mean",
+        "lpl",
+        "upl",
+        "last_date",
+        "last_point_type",
+        "variation_icon",
+        "assurance_icon",
+    ]
+    with pl.Config(
+        tbl_rows=100,
+        tbl_cols=len(cols),
+        tbl_width_chars=200,
+        fmt_str_lengths=40,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+        float_precision=4,
+    ):
+        return str(summary.select(cols))
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    frame = _read(Path(args.input))
+    needed = [args.date, args.value] + [c for c in (args.group, args.rebase_col) if c]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise CliError(f"column(s) not found: {', '.join(missing)} (have: {', '.join(frame.columns)})")
+    if frame.height == 0:
+        raise CliError("the input has no rows")
+
+    group = (
+        frame[args.group].cast(pl.String).fill_null("")
+        if args.group
+        else pl.repeat("all", frame.height, eager=True)
+    )
+    raw = frame[args.value]
+    if raw.dtype == pl.String:
+        text = raw.str.strip_chars()
+        value = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
+        n_bad = int((value.is_null() & text.is_not_null() & (text != "")).sum())
+    else:
+        value = raw.cast(pl.Float64, strict=False)
+        n_bad = 0
+    data = pl.DataFrame(
+        {"group": group, "date": parse_dates(frame[args.date]), "value": value.fill_nan(None)}
+    ).with_row_index("_row")
+    if args.rebase_col:
+        marker = frame[args.rebase_col].cast(pl.String).str.strip_chars().str.to_lowercase()
+        data = data.with_columns(_rebase=marker.is_in(list(_TRUE)).fill_null(False))
+    else:
+        data = data.with_columns(_rebase=pl.lit(False))
+    data = data.sort("group", "date")
+    dups = data.filter(pl.struct("group", "date").is_duplicated())
+    if dups.height:
+        raise CliError(f"duplicate date {dups['date'][0]} in group {dups['group'][0]!r}")
+
+    # Dense (S, T) layout: one row per group, columns = position of the date within the group.
+    keys = data["group"].unique(maintain_order=True)
+    s_idx = data["group"].rank("dense").cast(pl.Int64).to_numpy() - 1
+    data = data.with_columns(_t=pl.int_range(pl.len()).over("group"))
+    t_idx = data["_t"].to_numpy()
+    s_count, t_count = len(keys), int(t_idx.max()) + 1
+    y = np.full((s_count, t_count), np.nan)
+    y[s_idx, t_idx] = data["value"].fill_null(np.nan).to_numpy()
+    rebase = np.zeros((s_count, t_count), dtype=bool)
+    rebase[s_idx, t_idx] = data["_rebase"].to_numpy()
+    groups = np.cumsum(rebase, axis=1) if args.rebase_col else None
+
+    res = xmr_chart(y, args.improvement, groups=groups, target=args.target, settings=settings)
+
+    def at(a: np.ndarray) -> np.ndarray:
+        return a[s_idx, t_idx]
+
+    points = pl.DataFrame(
+        {
+            "group": data["group"],
+            "date": data["date"],
+            "value": data["value"],
+            "mean": at(res.mean),
+            "lpl": at(res.lpl),
+            "upl": at(res.upl),
+            "lower_2sigma": at(res.lower_2sigma),
+            "upper_2sigma": at(res.upper_2sigma),
+            "point_type": at(res.point_type_labels()).astype(str),
+            "rule": at(res.rule_labels()).astype(str),
+            "rebase_group": at(res.rebase_group),
+            "short_group": at(res.short_group),
+        }
+    ).with_columns(pl.col(c).fill_nan(None) for c in ("mean", "lpl", "upl", "lower_2sigma", "upper_2sigma"))
+
+    dates = np.full((s_count, t_count), np.datetime64("NaT"), dtype="datetime64[D]")
+    dates[s_idx, t_idx] = data["date"].to_numpy().astype("datetime64[D]")
+    rows = np.arange(s_count)
+    last = np.maximum(res.last_index, 0)
+    pt = res.point_type
+    summary = pl.DataFrame(
+        {
+            "group": keys.to_numpy(),
+            "n": res.n_points,
+            "n_rebase_groups": np.bincount(build_layout(~np.isnan(y), groups).seg_series, minlength=s_count),
+            "mean": res.last("mean"),
+            "lpl": res.last("lpl"),
+            "upl": res.last("upl"),
+            "short_group": np.where(res.last_index >= 0, res.short_group[rows, last], False),
+            "special_cause_improvement": (pt == codes.IMPROVEMENT).sum(axis=1),
+            "special_cause_concern": (pt == codes.CONCERN).sum(axis=1),
+            "special_cause_neutral": ((pt == codes.NEUTRAL_HIGH) | (pt == codes.NEUTRAL_LOW)).sum(axis=1),
+            "last_date": np.where(res.last_index >= 0, dates[rows, last], np.datetime64("NaT")),
+            "last_point_type": codes.labels(res.last("point_type"), codes.POINT_TYPE_LABELS).astype(str),
+            "variation_icon": res.variation_labels(),
+            "assurance_icon": res.assurance_labels(),
+        },
+        schema_overrides={"variation_icon": pl.String, "assurance_icon": pl.String},
+    ).with_columns(pl.col(c).fill_nan(None) for c in ("mean", "lpl", "upl"))
+
+    if args.out:
+        out = Path(args.out)
+        _write(points, out)
+        _write(summary, _summary_path(out))
+        print(_table(summary))
+        print(f"wrote {points.height} points to {out} and {summary.height} groups to {_summary_path(out)}")
+    else:
+        points.write_csv(sys.stdout)
+        print(_table(summary), file=sys.stderr)
+    if n_bad:
+        print(
+            f"wardwatch spc: {n_bad} non-numeric value(s) in {args.value!r} charted as missing",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
