@@ -1,0 +1,317 @@
+"""Planning injected episodes (closed cultures and decoys) and applying them as rate multipliers.
+
+An :class:`Episode` changes the expected rate of some indicators on some wards by a multiplier that
+ramps up on the log scale from 1 (before ``onset``) to its full value (from ``full_effect`` on) and
+returns to 1 after ``end`` (``None`` = ongoing). Weeks are indices into the weekly calendar.
+
+Ward-level kinds (closed_culture, concealment, acute_patient, staffing_crisis) go to distinct wards,
+so they never overlap on one ward. Provider-wide (definition_change, reporting_migration) and
+trust-wide (winter_pressure) decoys cover many wards at once and may overlap ward-level episodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from synthetic.rates import CETR_MIN_SHARE
+from synthetic.spec import ScenarioSettings
+
+STAFFING_UP: tuple[str, ...] = (
+    "staff_turnover",
+    "agency_use",
+    "bank_use",
+    "sickness_absence",
+    "vacancy_rate",
+)
+COMPLIANCE: tuple[str, ...] = ("supervision_compliance", "training_compliance")
+RESTRICTIVE: tuple[str, ...] = ("restraint", "seclusion", "long_term_segregation", "rapid_tranquillisation")
+VOICE: tuple[str, ...] = ("complaints", "family_visits", "advocacy_visits", "ftsu_concerns")
+WARD_LEVEL_KINDS: tuple[str, ...] = ("closed_culture", "concealment", "acute_patient", "staffing_crisis")
+
+
+class ScenarioError(ValueError):
+    """The requested scenarios do not fit the trust (too few wards or weeks)."""
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One injected change on one or more wards with common timing.
+
+    Attributes
+    ----------
+    group_id:
+        Identifier shared by every ward of the episode (``G01``...).
+    kind:
+        Scenario kind (or ``reconfiguration`` for a known ward reconfiguration).
+    wards:
+        ``(k,)`` int ward indices.
+    onset:
+        Week index of the first changed week.
+    ramp:
+        Weeks from onset to full effect (>= 1); ``full_effect = onset + ramp - 1``.
+    end:
+        Last affected week index (inclusive), or ``None`` when ongoing.
+    effects:
+        Indicator -> ``(k,)`` multiplier of the expected rate at full effect, per ward.
+    manager_change:
+        ``(k,)`` int week index of one extra manager change, ``-1`` for none.
+    """
+
+    group_id: str
+    kind: str
+    wards: np.ndarray
+    onset: int
+    ramp: int
+    end: int | None
+    effects: dict[str, np.ndarray]
+    manager_change: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @property
+    def full_effect(self) -> int:
+        return self.onset + self.ramp - 1
+
+    def profile(self, n_weeks: int) -> np.ndarray:
+        """``(T,)`` share of the full log-effect reached in each week (0 outside the episode)."""
+        t = np.arange(n_weeks)
+        frac = np.clip((t - self.onset + 1) / self.ramp, 0.0, 1.0)
+        if self.end is not None:
+            frac[t > self.end] = 0.0
+        return frac
+
+    def apply(self, multipliers: dict[str, np.ndarray]) -> None:
+        """Multiply the ``(W, T)`` weekly multiplier arrays in place."""
+        frac = self.profile(next(iter(multipliers.values())).shape[1])
+        active = frac > 0
+        for key, m in self.effects.items():
+            block = np.exp(frac[None, active] * np.log(m)[:, None])
+            multipliers[key][np.ix_(self.wards, np.flatnonzero(active))] *= block
+
+
+def _uniform(rng: np.random.Generator, rng_range: tuple[float, float]) -> float:
+    return round(float(rng.uniform(*rng_range)), 3)
+
+
+def _randint(rng: np.random.Generator, rng_range: tuple[int, int]) -> int:
+    return int(rng.integers(rng_range[0], rng_range[1] + 1))
+
+
+def _subset(rng: np.random.Generator, keys: tuple[str, ...], p: float, at_least: int = 1) -> list[str]:
+    """Each key with probability ``p``, topped up at random to ``at_least`` keys (order kept)."""
+    chosen = rng.random(len(keys)) < p
+    missing = at_least - int(chosen.sum())
+    if missing > 0:
+        extra = rng.choice(np.flatnonzero(~chosen), size=missing, replace=False)
+        chosen[extra] = True
+    return [k for k, c in zip(keys, chosen, strict=True) if c]
+
+
+@dataclass(frozen=True)
+class WardFrame:
+    """What the planner needs to know about the wards (all ``(W,)`` arrays)."""
+
+    ward_type: np.ndarray  # str
+    provider: np.ndarray  # int provider index
+    join_week: np.ndarray  # int first submitted week
+    excluded: np.ndarray  # bool: not available for ward-level episodes (e.g. reconfigured)
+    cetr_share: np.ndarray  # float share of beds with C(E)TR-eligible patients
+
+
+class Planner:
+    """Draws the episodes of one trust from :class:`ScenarioSettings` (pure, seeded)."""
+
+    def __init__(self, settings: ScenarioSettings, n_weeks: int, weeks: np.ndarray):
+        self.settings = settings
+        self.n_weeks = n_weeks
+        self.weeks = weeks
+
+    # ------------------------------------------------------------------ public
+    def plan(self, rng: np.random.Generator, wards: WardFrame) -> list[Episode]:
+        s = self.settings
+        episodes: list[Episode] = []
+        weights = np.array([s.ward_type_weight.get(t, 1.0) for t in wards.ward_type], dtype=float)
+        weights[wards.excluded] = 0.0
+        # weighted order without replacement (Gumbel-top-k); excluded wards never drawn
+        with np.errstate(divide="ignore"):
+            keys = np.log(weights) + rng.gumbel(size=weights.size)
+        order = [int(i) for i in np.argsort(-keys, kind="stable") if weights[i] > 0]
+        n_groups = 0
+        for kind in WARD_LEVEL_KINDS:
+            for _ in range(s.counts.get(kind, 0)):
+                n_groups += 1
+                episodes.append(self._ward_episode(rng, kind, f"G{n_groups:02d}", order, wards))
+        used_winters: set[int] = set()
+        for _ in range(s.counts.get("winter_pressure", 0)):
+            n_groups += 1
+            episodes.append(self._winter(rng, f"G{n_groups:02d}", wards, used_winters))
+        providers = rng.permutation(np.unique(wards.provider))
+        n_prov = 0
+        for kind in ("definition_change", "reporting_migration"):
+            for _ in range(s.counts.get(kind, 0)):
+                n_groups += 1
+                prov = providers[n_prov % providers.size]
+                n_prov += 1
+                episodes.append(self._provider_episode(rng, kind, f"G{n_groups:02d}", prov, wards))
+        return episodes
+
+    # ------------------------------------------------------------------ ward-level
+    def _ward_episode(
+        self, rng: np.random.Generator, kind: str, gid: str, order: list[int], wards: WardFrame
+    ) -> Episode:
+        s = self.settings
+        if kind in ("closed_culture", "concealment"):
+            ramp, span = _randint(rng, s.closed_culture.ramp_weeks), None
+        elif kind == "acute_patient":
+            ramp, span = 1, _randint(rng, s.acute_patient.duration_weeks)
+        else:
+            c = s.staffing_crisis
+            ramp = _randint(rng, c.ramp_weeks)
+            span = max(ramp, _randint(rng, c.duration_weeks))
+        length = span if span is not None else ramp
+        latest = self.n_weeks - length - s.min_post_weeks
+        for pos, w in enumerate(order):
+            earliest = int(wards.join_week[w]) + s.min_onset_week
+            if earliest <= latest:
+                del order[pos]
+                break
+        else:
+            raise ScenarioError(
+                f"no ward left for a {kind} episode: each needs {s.min_onset_week} weeks of in-control "
+                f"data, {length} weeks of change and {s.min_post_weeks} weeks after it "
+                f"(have {self.n_weeks} weeks); use fewer episodes, more wards or more weeks"
+            )
+        onset = int(rng.integers(earliest, latest + 1))
+        end = None if span is None else onset + span - 1
+        effects, mc = self._ward_effects(rng, kind, ramp, onset, float(wards.cetr_share[w]))
+        return Episode(
+            gid,
+            kind,
+            np.array([w]),
+            onset,
+            ramp,
+            end,
+            {k: np.array([v]) for k, v in effects.items()},
+            np.array([mc]),
+        )
+
+    def _ward_effects(
+        self, rng: np.random.Generator, kind: str, ramp: int, onset: int, cetr_share: float
+    ) -> tuple[dict[str, float], int]:
+        s = self.settings
+        cc = s.closed_culture
+        eff: dict[str, float] = {}
+        manager_change = -1
+        if kind in ("closed_culture", "concealment"):
+            domains = rng.random(3) < (cc.p_staffing, cc.p_restrictive, cc.p_voice)
+            if kind == "concealment":
+                domains[1] = True  # concealment is defined by its restrictive-practice pattern
+            while domains.sum() < 2:
+                domains[rng.integers(3)] = True
+            if domains[0]:
+                for key in _subset(rng, STAFFING_UP + COMPLIANCE, cc.p_indicator):
+                    eff[key] = _uniform(rng, cc.compliance_fall if key in COMPLIANCE else cc.rise)
+                if rng.random() < cc.p_manager_change:
+                    manager_change = onset + int(rng.integers(ramp))
+            if kind == "closed_culture":
+                if domains[1]:
+                    for key in _subset(rng, RESTRICTIVE, cc.p_indicator):
+                        eff[key] = _uniform(rng, cc.rise)
+                for key in ("injuries", "safeguarding_referrals"):
+                    if rng.random() < cc.p_harm:
+                        eff[key] = _uniform(rng, cc.rise)
+                if rng.random() < cc.p_incident_drop:
+                    eff["incidents_reported"] = _uniform(rng, cc.fall)
+            else:
+                eff["restraint"] = _uniform(rng, cc.concealed_restraint_fall)
+                for key in ("seclusion", "rapid_tranquillisation"):
+                    if rng.random() < 0.5:
+                        eff[key] = _uniform(rng, cc.concealed_restraint_fall)
+                eff["injuries"] = _uniform(rng, cc.rise)
+                eff["safeguarding_referrals"] = _uniform(rng, cc.rise)
+                eff["incidents_reported"] = _uniform(rng, cc.fall)
+            if domains[2]:
+                for key in _subset(rng, VOICE, cc.p_indicator):
+                    eff[key] = _uniform(rng, cc.fall)
+            if cetr_share >= CETR_MIN_SHARE and rng.random() < cc.p_cetr:
+                eff["cetr_overdue"] = _uniform(rng, cc.rise)
+        elif kind == "acute_patient":
+            ap = s.acute_patient
+            eff["restraint"] = _uniform(rng, ap.spike)
+            eff["seclusion"] = _uniform(rng, ap.spike)
+            if rng.random() < ap.p_rapid_tranquillisation:
+                eff["rapid_tranquillisation"] = _uniform(rng, ap.spike)
+            if rng.random() < ap.p_injuries:
+                eff["injuries"] = _uniform(rng, ap.injury_rise)
+        else:  # staffing_crisis
+            sc = s.staffing_crisis
+            for key in _subset(rng, STAFFING_UP, cc.p_indicator, at_least=2):
+                eff[key] = _uniform(rng, sc.rise)
+            for key in COMPLIANCE:
+                if rng.random() < 0.5:
+                    eff[key] = _uniform(rng, sc.compliance_fall)
+        return eff, manager_change
+
+    # ------------------------------------------------------------------ many wards
+    def _winter(self, rng: np.random.Generator, gid: str, wards: WardFrame, used: set[int]) -> Episode:
+        s = self.settings
+        wp = s.winter_pressure
+        latest = self.n_weeks - wp.duration_weeks - s.min_post_weeks
+        # week indices of the first Monday on or after 1 December of each year
+        dec = (self.weeks.astype("datetime64[M]").astype(np.int64) % 12 == 11) & (
+            self.weeks.astype("datetime64[D]") - self.weeks.astype("datetime64[M]").astype("datetime64[D]")
+            < np.timedelta64(7, "D")
+        )
+        candidates = [
+            int(i) for i in np.flatnonzero(dec) if s.min_onset_week <= i <= latest and int(i) not in used
+        ]
+        if not candidates:
+            raise ScenarioError(
+                "no winter left for a winter_pressure episode: needs a December at least "
+                f"{s.min_onset_week} weeks in with {wp.duration_weeks + s.min_post_weeks} weeks after it"
+            )
+        onset = candidates[int(rng.integers(len(candidates)))]
+        used.add(onset)
+        hit = np.flatnonzero(rng.random(wards.ward_type.size) < wp.ward_share)
+        if hit.size == 0:
+            hit = np.array([int(rng.integers(wards.ward_type.size))])
+        effects = {}
+        for key in ("sickness_absence", "agency_use"):
+            base = float(rng.uniform(*wp.rise))
+            spread = np.exp(rng.normal(0.0, wp.ward_spread, hit.size))
+            effects[key] = np.round(np.maximum(1.05, base * spread), 3)  # pressure never lowers a rate
+        return Episode(
+            gid,
+            "winter_pressure",
+            hit,
+            onset,
+            wp.ramp_weeks,
+            onset + wp.duration_weeks - 1,
+            effects,
+            np.full(hit.size, -1),
+        )
+
+    def _provider_episode(
+        self, rng: np.random.Generator, kind: str, gid: str, provider: int, wards: WardFrame
+    ) -> Episode:
+        s = self.settings
+        hit = np.flatnonzero(wards.provider == provider)
+        if kind == "definition_change":
+            dc = s.definition_change
+            key = str(dc.indicators[int(rng.integers(len(dc.indicators)))])
+            step = dc.step_up if rng.random() < dc.p_up else dc.step_down
+            m = _uniform(rng, step)
+            duration, end_len = None, 1
+        else:
+            rm = s.reporting_migration
+            key = "incidents_reported"
+            m = _uniform(rng, rm.drop)
+            duration = _randint(rng, rm.duration_weeks)
+            end_len = duration
+        first = s.min_onset_week + int(wards.join_week[hit].min())
+        latest = self.n_weeks - end_len - s.min_post_weeks
+        if first > latest:
+            raise ScenarioError(f"not enough weeks for a {kind} episode (have {self.n_weeks})")
+        onset = int(rng.integers(first, latest + 1))
+        end = None if duration is None else onset + duration - 1
+        return Episode(gid, kind, hit, onset, 1, end, {key: np.full(hit.size, m)}, np.full(hit.size, -1))
