@@ -64,7 +64,7 @@ _ALERT_COLUMNS = (
     "assignee, reopened_reason, status_changed_at, version"
 )
 _TRIAGE_FIELDS = ("status", "outcome", "assignee", "reopened_reason")
-_CHUNK = 500  # ids per "IN (...)" query (well under SQLite's 32766 variable limit)
+_CHUNK = 1000  # alerts per write step and per "IN (...)" query (SQLite allows 32766 variables)
 _UNSET: Any = object()
 
 Progress = Callable[[int, int], None]
@@ -233,7 +233,7 @@ class TriageStore:
         actor : str, optional
             Name in the audit log; defaults to ``settings.scoring_actor``.
         progress : callable(done, total), optional
-            Called every 1,000 alerts and at the end, inside the transaction.
+            Called after each 1,000 alerts are written and at the end, inside the transaction.
 
         Returns
         -------
@@ -257,41 +257,42 @@ class TriageStore:
         inserted = updated = unchanged = escalated = older = 0
         reopened: list[str] = []
         with self._writing() as conn:
-            existing: dict[str, tuple[Any, ...]] = {}
-            for start in range(0, total, _CHUNK):
-                chunk = ids[start : start + _CHUNK]
+            for start in range(0, total, _CHUNK):  # written chunk by chunk: memory stays bounded
+                chunk = records[start : start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
-                for row in conn.execute(
-                    "SELECT alert_id, ward_id, scope, indicator, opened, method, level, direction, "
-                    "onset_estimate, last_seen, closed, statistic, threshold, explanation, status, "
-                    f"outcome FROM alerts WHERE alert_id IN ({marks})",
-                    chunk,
-                ):
-                    existing[row[0]] = row
-            new_rows, evidence, audit, touch = [], [], [], []
-            scored_updates, triage_updates, bumps = [], [], []
-            for done, rec in enumerate(records, start=1):
-                scored = (
-                    rec.method,
-                    rec.level,
-                    rec.direction,
-                    _iso(rec.onset_estimate),
-                    _iso(rec.last_seen),
-                    _iso(rec.closed),
-                    rec.statistic,
-                    rec.threshold,
-                    rec.explanation,
-                )
-                ev = (rec.alert_id, ts, rec.level, rec.statistic, rec.threshold, scored[4], scored[5],
-                      rec.explanation)  # fmt: skip
-                old = existing.get(rec.alert_id)
-                if old is None:
-                    inserted += 1
-                    new_rows.append((rec.alert_id, rec.ward_id, rec.scope, rec.indicator,
-                                     _iso(rec.opened), *scored, ts, ts, ts))  # fmt: skip
-                    evidence.append(ev)
-                    audit.append((rec.alert_id, ts, who, "created", "status", None, "new"))
-                else:
+                existing = {
+                    row[0]: row
+                    for row in conn.execute(
+                        "SELECT alert_id, ward_id, scope, indicator, opened, method, level, direction, "
+                        "onset_estimate, last_seen, closed, statistic, threshold, explanation, status, "
+                        f"outcome FROM alerts WHERE alert_id IN ({marks})",
+                        [r.alert_id for r in chunk],
+                    )
+                }
+                new_rows, evidence, audit, touch = [], [], [], []
+                scored_updates, triage_updates, bumps = [], [], []
+                for rec in chunk:
+                    scored = (
+                        rec.method,
+                        rec.level,
+                        rec.direction,
+                        _iso(rec.onset_estimate),
+                        _iso(rec.last_seen),
+                        _iso(rec.closed),
+                        rec.statistic,
+                        rec.threshold,
+                        rec.explanation,
+                    )
+                    ev = (rec.alert_id, ts, rec.level, rec.statistic, rec.threshold, scored[4], scored[5],
+                          rec.explanation)  # fmt: skip
+                    old = existing.get(rec.alert_id)
+                    if old is None:
+                        inserted += 1
+                        new_rows.append((rec.alert_id, rec.ward_id, rec.scope, rec.indicator,
+                                         _iso(rec.opened), *scored, ts, ts, ts))  # fmt: skip
+                        evidence.append(ev)
+                        audit.append((rec.alert_id, ts, who, "created", "status", None, "new"))
+                        continue
                     identity = (rec.ward_id, rec.scope, rec.indicator, _iso(rec.opened))
                     if tuple(old[1:5]) != identity:
                         raise ValueError(
@@ -309,34 +310,34 @@ class TriageStore:
                         evidence.append(ev)
                         self._scoring_changes(rec, old, ts, who, audit, triage_updates, bumps, reopened)
                         escalated += is_escalation(old[6], rec.level)
-                if progress is not None and (done % 1000 == 0 or done == total):
-                    progress(done, total)
-            conn.executemany(
-                "INSERT INTO alerts (alert_id, ward_id, scope, indicator, opened, method, level, "
-                "direction, onset_estimate, last_seen, closed, statistic, threshold, explanation, "
-                "first_scored_at, last_scored_at, status_changed_at, status) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new')",
-                new_rows,
-            )
-            conn.executemany(
-                "UPDATE alerts SET method = ?, level = ?, direction = ?, onset_estimate = ?, "
-                "last_seen = ?, closed = ?, statistic = ?, threshold = ?, explanation = ?, "
-                "last_scored_at = ? WHERE alert_id = ?",
-                scored_updates,
-            )
-            conn.executemany("UPDATE alerts SET last_scored_at = ? WHERE alert_id = ?", touch)
-            conn.executemany(
-                "UPDATE alerts SET status = ?, outcome = ?, reopened_reason = ?, "
-                "status_changed_at = ?, version = version + 1 WHERE alert_id = ?",
-                triage_updates,
-            )
-            conn.executemany("UPDATE alerts SET version = version + 1 WHERE alert_id = ?", bumps)
-            conn.executemany(
-                "INSERT INTO evidence (alert_id, scored_at, level, statistic, threshold, last_seen, "
-                "closed, explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                evidence,
-            )
-            self._audit(conn, audit)
+                conn.executemany(
+                    "INSERT INTO alerts (alert_id, ward_id, scope, indicator, opened, method, level, "
+                    "direction, onset_estimate, last_seen, closed, statistic, threshold, explanation, "
+                    "first_scored_at, last_scored_at, status_changed_at, status) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new')",
+                    new_rows,
+                )
+                conn.executemany(
+                    "UPDATE alerts SET method = ?, level = ?, direction = ?, onset_estimate = ?, "
+                    "last_seen = ?, closed = ?, statistic = ?, threshold = ?, explanation = ?, "
+                    "last_scored_at = ? WHERE alert_id = ?",
+                    scored_updates,
+                )
+                conn.executemany("UPDATE alerts SET last_scored_at = ? WHERE alert_id = ?", touch)
+                conn.executemany(
+                    "UPDATE alerts SET status = ?, outcome = ?, reopened_reason = ?, "
+                    "status_changed_at = ?, version = version + 1 WHERE alert_id = ?",
+                    triage_updates,
+                )
+                conn.executemany("UPDATE alerts SET version = version + 1 WHERE alert_id = ?", bumps)
+                conn.executemany(
+                    "INSERT INTO evidence (alert_id, scored_at, level, statistic, threshold, last_seen, "
+                    "closed, explanation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    evidence,
+                )
+                self._audit(conn, audit)
+                if progress is not None:
+                    progress(start + len(chunk), total)
         return UpsertSummary(
             scored_at=ts,
             inserted=inserted,
