@@ -1,0 +1,46 @@
+"""Absorbing Markov chains: ARL and run-length distribution from the transient matrix.
+
+A chart's statistic is a Markov chain whose transient states are the in-control values; the
+signal is absorption. With ``Q`` the (N, N) sub-stochastic matrix of transitions among transient
+states, the vector of ARLs from each start state solves ``(I − Q) a = 1`` and
+``P(RL > t | start) = start · Qᵗ · 1``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+def arl_vector(Q: NDArray[np.float64]) -> NDArray[np.float64]:
+    """ARL (periods) from every transient state: solves ``(I − Q) a = 1``."""
+    n = Q.shape[0]
+    return np.linalg.solve(np.eye(n) - Q, np.ones(n))
+
+
+def survival(Q: NDArray[np.float64], start: NDArray[np.float64], periods: int) -> NDArray[np.float64]:
+    """``P(RL > t)`` for t = 1..periods, for a start distribution over transient states.
+
+    Parameters
+    ----------
+    Q : (N, N) array
+        Transient-to-transient transition probabilities.
+    start : (N,) array
+        Distribution of the statistic *before* the first observation (a unit vector for a
+        zero-state start).
+    periods : int
+        Number of periods to return.
+    """
+    out = np.empty(periods)
+    v = np.asarray(start, dtype=float)
+    for t in range(periods):
+        v = v @ Q
+        out[t] = v.sum()
+    return np.clip(out, 0.0, 1.0)
+
+
+def false_alarm_probability(Q: NDArray[np.float64], start: NDArray[np.float64], periods: int) -> float:
+    """Exact ``P(RL <= periods)``: probability of at least one signal within ``periods``."""
+    if periods <= 0:
+        return 0.0
+    return float(1.0 - survival(Q, start, periods)[-1])
