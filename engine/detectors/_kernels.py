@@ -131,7 +131,7 @@ def glr_path(x, mu, alpha, window, sign, threshold, max_iter):
     the last ``window`` usable observations since the last restart (``window <= 0``: all of them);
     ``kappa`` is restricted to ``sign * kappa >= 0``; alarm when ``GLR_n >= threshold``; after an alarm
     the chart restarts with the next observation. ``alpha[s] == 0``: Poisson (closed form);
-    ``alpha[s] > 0``: negative binomial, ``kappa`` by Newton–Raphson (warm-started across ``k``).
+    ``alpha[s] > 0``: negative binomial, ``kappa`` by Newton–Raphson started at the Poisson MLE.
 
     Returns
     -------
@@ -164,25 +164,26 @@ def glr_path(x, mu, alpha, window, sign, threshold, max_iter):
             best_k = -1
             sx = 0.0
             sm = 0.0
-            kap = 0.0
             for j in range(m - 1, lo - 1, -1):
                 sx += xs[j]
                 sm += ms[j]
                 if a <= 0.0:
                     if sx <= 0.0:
-                        kap = -np.inf if sign < 0 else 0.0
-                        if sign < 0:
-                            val = sm  # kappa -> -inf: log LR -> sum(mu0)
-                        else:
-                            val = 0.0
+                        # all-zero window: kappa -> -inf, log LR -> sum(mu0) (0 for an up chart)
+                        val = sm if sign < 0 else 0.0
                     else:
                         kap = math.log(sx / sm)
                         if sign * kap < 0:
                             kap = 0.0
                         val = kap * sx + (1.0 - math.exp(kap)) * sm
+                elif sx <= 0.0:
+                    # all-zero window: the NB MLE is kappa -> -inf
+                    val = 0.0
+                    if sign < 0:
+                        for i in range(j, m):
+                            val += math.log1p(a * ms[i]) / a
                 else:
-                    if not np.isfinite(kap):
-                        kap = 0.0
+                    kap = math.log(sx / sm)  # Poisson MLE: a close start for the NB Newton iteration
                     for _ in range(max_iter):
                         ek = math.exp(kap)
                         score = 0.0
@@ -193,12 +194,8 @@ def glr_path(x, mu, alpha, window, sign, threshold, max_iter):
                             info += ek * ms[i] * (a * xs[i] + 1.0) / (d * d)
                         if info <= 0.0:
                             break
-                        step = score / info
+                        step = min(max(score / info, -1.0), 1.0)
                         kap += step
-                        if kap > 30.0:
-                            kap = 30.0
-                        if kap < -30.0:
-                            kap = -30.0
                         if abs(step) < 1e-12:
                             break
                     kh = kap
@@ -207,8 +204,8 @@ def glr_path(x, mu, alpha, window, sign, threshold, max_iter):
                     ek = math.exp(kh)
                     val = 0.0
                     for i in range(j, m):
-                        val += kh * xs[i] + (xs[i] + 1.0 / a) * math.log(
-                            (1.0 + a * ms[i]) / (1.0 + a * ms[i] * ek)
+                        val += kh * xs[i] + (xs[i] + 1.0 / a) * (
+                            math.log1p(a * ms[i]) - math.log1p(a * ms[i] * ek)
                         )
                 if val > best:
                     best = val
