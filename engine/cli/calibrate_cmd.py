@@ -8,7 +8,7 @@ import json
 from engine.arl.budget import arl0_for_expected_false_alarms
 from engine.arl.spec import SpecError, chart_calibrate
 from engine.cli import CliError
-from engine.cli._chart_args import add_chart_arguments, settings_from_args, spec_from_args
+from engine.cli.arl_cmd import add_chart_arguments, settings_from_args, spec_from_args
 
 HELP = "Threshold (CUSUM h, EWMA/Shewhart L) giving a target in-control ARL."
 
