@@ -15,7 +15,9 @@ Model (ward ``w``, period ``t``, indicator ``i``)::
   gamma durations of the seclusion and segregation episodes; proportions are beta-binomial.
 
 Every random stream is keyed by name (``numpy.random.default_rng([seed, crc32(name)])``), so turning
-mess or scenarios on or off leaves all other draws unchanged.
+scenarios on or off leaves the wards, exposures and in-control latent rates (``expected /
+multiplier``) unchanged; the counts themselves are redrawn (Poisson and binomial samplers consume a
+value-dependent amount of their stream).
 """
 
 from __future__ import annotations
@@ -211,9 +213,13 @@ def generate(spec: TrustSpec | None = None, seed: int = 0) -> SyntheticTrust:
     excluded[reconf.wards] = True
     cetr_share = _type_values(rates.CETR_ELIGIBLE_SHARE, wards.type_idx)
     planner = Planner(spec.scenarios, Tw, cal.weeks)
+    busy = np.zeros((W, Tw), bool)
+    for ep in reconf.episodes:
+        lo, hi = planner.busy_span(ep)
+        busy[ep.wards, lo : hi + 1] = True
     episodes = planner.plan(
         _rng(seed, "scenarios"),
-        WardFrame(wards.ward_type, wards.provider, subs.join_week, excluded, cetr_share),
+        WardFrame(wards.ward_type, wards.provider, subs.join_week, excluded, cetr_share, busy),
     )
     all_episodes = reconf.episodes + episodes
     mult_w = {k: np.ones((W, Tw)) for k in DIRECT}
@@ -383,7 +389,9 @@ def _draw(
     r = rng("seclusion_hours")
     hours = gamma_sum(r, y["seclusion"], expected_extra["secl_hours"][:, None], 1.5)
     hours += gamma_sum(r, y["long_term_segregation"], rates.SEGREGATION_WEEK_HOURS, 2.0)
-    y["seclusion_hours"] = np.round(hours, 1)
+    # recorded to 0.1 h; any recorded episode lasts at least 0.1 h
+    episodes = (y["seclusion"] + y["long_term_segregation"]) > 0
+    y["seclusion_hours"] = np.where(episodes, np.maximum(np.round(hours, 1), 0.1), 0.0)
     rho = rates.BB_RHO
     y["cetr_overdue"] = beta_binomial(
         rng("cetr_overdue"), expo["eligible"], expected["cetr_overdue"], rho["cetr_overdue"]

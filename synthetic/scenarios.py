@@ -29,6 +29,8 @@ COMPLIANCE: tuple[str, ...] = ("supervision_compliance", "training_compliance")
 RESTRICTIVE: tuple[str, ...] = ("restraint", "seclusion", "long_term_segregation", "rapid_tranquillisation")
 VOICE: tuple[str, ...] = ("complaints", "family_visits", "advocacy_visits", "ftsu_concerns")
 WARD_LEVEL_KINDS: tuple[str, ...] = ("closed_culture", "concealment", "acute_patient", "staffing_crisis")
+#: Kinds whose change is a permanent step (occupying a ward only around the step itself).
+PERSISTENT_STEPS: tuple[str, ...] = ("definition_change", "reconfiguration")
 
 
 class ScenarioError(ValueError):
@@ -116,6 +118,7 @@ class WardFrame:
     join_week: np.ndarray  # int first submitted week
     excluded: np.ndarray  # bool: not available for ward-level episodes (e.g. reconfigured)
     cetr_share: np.ndarray  # float share of beds with C(E)TR-eligible patients
+    busy: np.ndarray  # (W, T) bool: weeks already taken by a change (e.g. a reconfiguration)
 
 
 class Planner:
@@ -136,24 +139,44 @@ class Planner:
         with np.errstate(divide="ignore"):
             keys = np.log(weights) + rng.gumbel(size=weights.size)
         order = [int(i) for i in np.argsort(-keys, kind="stable") if weights[i] > 0]
+        busy = wards.busy.copy()
         n_groups = 0
         for kind in WARD_LEVEL_KINDS:
             for _ in range(s.counts.get(kind, 0)):
                 n_groups += 1
                 episodes.append(self._ward_episode(rng, kind, f"G{n_groups:02d}", order, wards))
+                self._mark(busy, episodes[-1])
         used_winters: set[int] = set()
         for _ in range(s.counts.get("winter_pressure", 0)):
             n_groups += 1
-            episodes.append(self._winter(rng, f"G{n_groups:02d}", wards, used_winters))
-        providers = rng.permutation(np.unique(wards.provider))
-        n_prov = 0
+            episodes.append(self._winter(rng, f"G{n_groups:02d}", wards, used_winters, busy))
+            self._mark(busy, episodes[-1])
+        providers = np.unique(wards.provider)
         for kind in ("definition_change", "reporting_migration"):
             for _ in range(s.counts.get(kind, 0)):
                 n_groups += 1
-                prov = providers[n_prov % providers.size]
-                n_prov += 1
-                episodes.append(self._provider_episode(rng, kind, f"G{n_groups:02d}", prov, wards))
+                ep = self._provider_episode(
+                    rng, kind, f"G{n_groups:02d}", rng.permutation(providers), wards, busy
+                )
+                episodes.append(ep)
+                self._mark(busy, ep)
         return episodes
+
+    def busy_span(self, ep: Episode) -> tuple[int, int]:
+        """Weeks ``[lo, hi]`` (inclusive) an episode occupies on its wards: from onset to its end plus
+        ``min_post_weeks`` (ongoing episodes: to the last week; persistent steps, i.e. definition
+        changes and reconfigurations: onset plus ``min_post_weeks``). No two spans overlap on a ward."""
+        post = self.settings.min_post_weeks
+        last = self.n_weeks - 1
+        if ep.kind in PERSISTENT_STEPS:
+            return ep.onset, min(last, ep.full_effect + post)
+        if ep.end is None:
+            return ep.onset, last
+        return ep.onset, min(last, ep.end + post)
+
+    def _mark(self, busy: np.ndarray, ep: Episode) -> None:
+        lo, hi = self.busy_span(ep)
+        busy[ep.wards, lo : hi + 1] = True
 
     # ------------------------------------------------------------------ ward-level
     def _ward_episode(
@@ -253,7 +276,9 @@ class Planner:
         return eff, manager_change
 
     # ------------------------------------------------------------------ many wards
-    def _winter(self, rng: np.random.Generator, gid: str, wards: WardFrame, used: set[int]) -> Episode:
+    def _winter(
+        self, rng: np.random.Generator, gid: str, wards: WardFrame, used: set[int], busy: np.ndarray
+    ) -> Episode:
         s = self.settings
         wp = s.winter_pressure
         latest = self.n_weeks - wp.duration_weeks - s.min_post_weeks
@@ -272,9 +297,11 @@ class Planner:
             )
         onset = candidates[int(rng.integers(len(candidates)))]
         used.add(onset)
-        hit = np.flatnonzero(rng.random(wards.ward_type.size) < wp.ward_share)
+        # wards with another change in the winter window (plus its post period) are spared
+        free = ~busy[:, onset : min(self.n_weeks, onset + wp.duration_weeks + s.min_post_weeks)].any(axis=1)
+        hit = np.flatnonzero((rng.random(wards.ward_type.size) < wp.ward_share) & free)
         if hit.size == 0:
-            hit = np.array([int(rng.integers(wards.ward_type.size))])
+            raise ScenarioError("no ward free of other episodes for a winter_pressure episode")
         effects = {}
         for key in ("sickness_absence", "agency_use"):
             base = float(rng.uniform(*wp.rise))
@@ -292,26 +319,43 @@ class Planner:
         )
 
     def _provider_episode(
-        self, rng: np.random.Generator, kind: str, gid: str, provider: int, wards: WardFrame
+        self,
+        rng: np.random.Generator,
+        kind: str,
+        gid: str,
+        providers: np.ndarray,
+        wards: WardFrame,
+        busy: np.ndarray,
     ) -> Episode:
+        """A provider-wide decoy on the first provider (in the given order) with a free window."""
         s = self.settings
-        hit = np.flatnonzero(wards.provider == provider)
         if kind == "definition_change":
             dc = s.definition_change
             key = str(dc.indicators[int(rng.integers(len(dc.indicators)))])
             step = dc.step_up if rng.random() < dc.p_up else dc.step_down
             m = _uniform(rng, step)
-            duration, end_len = None, 1
+            duration = None
+            length = 1
         else:
             rm = s.reporting_migration
             key = "incidents_reported"
             m = _uniform(rng, rm.drop)
             duration = _randint(rng, rm.duration_weeks)
-            end_len = duration
-        first = s.min_onset_week + int(wards.join_week[hit].min())
-        latest = self.n_weeks - end_len - s.min_post_weeks
-        if first > latest:
-            raise ScenarioError(f"not enough weeks for a {kind} episode (have {self.n_weeks})")
-        onset = int(rng.integers(first, latest + 1))
+            length = duration
+        span = length + s.min_post_weeks  # weeks that must be free on every ward of the provider
+        for provider in providers:
+            hit = np.flatnonzero(wards.provider == provider)
+            first = s.min_onset_week + int(wards.join_week[hit].min())
+            taken = np.concatenate([[0], np.cumsum(busy[hit].any(axis=0))])
+            starts = np.arange(first, self.n_weeks - span + 1)
+            ok = starts[taken[starts + span] - taken[starts] == 0]
+            if ok.size:
+                onset = int(ok[rng.integers(ok.size)])
+                break
+        else:
+            raise ScenarioError(
+                f"no provider has {s.min_onset_week} weeks of in-control data followed by {span} weeks "
+                f"free of other episodes for a {kind} episode; use fewer episodes or more weeks"
+            )
         end = None if duration is None else onset + duration - 1
         return Episode(gid, kind, hit, onset, 1, end, {key: np.full(hit.size, m)}, np.full(hit.size, -1))
