@@ -121,9 +121,9 @@ def mdc_chart(
     base = alt.Chart(frame).encode(x=alt.X("period:T", title=None, axis=alt.Axis(format=UK_AXIS)))
 
     def step(col: str, dash: list[int], colour: str) -> alt.Chart:
-        return base.mark_line(interpolate="step-after", strokeDash=dash, color=colour, strokeWidth=1.2).encode(
-            y=alt.Y(f"{col}:Q", title=y_title)
-        )
+        return base.mark_line(
+            interpolate="step-after", strokeDash=dash, color=colour, strokeWidth=1.2
+        ).encode(y=alt.Y(f"{col}:Q", title=y_title))
 
     line = base.mark_line(color="#768692", strokeWidth=1).encode(y=alt.Y("value:Q", title=y_title))
     pts = base.mark_point(filled=True, opacity=1).encode(
@@ -161,7 +161,9 @@ def cusum_chart(
     long = pl.concat(
         [
             f.select("period", pl.col("cusum_up").alias("value"), pl.lit("Rise (CUSUM up)").alias("side")),
-            f.select("period", pl.col("cusum_down").alias("value"), pl.lit("Fall (CUSUM down)").alias("side")),
+            f.select(
+                "period", pl.col("cusum_down").alias("value"), pl.lit("Fall (CUSUM down)").alias("side")
+            ),
         ]
     ).filter(pl.col("value").is_not_null() & pl.col("value").is_not_nan())
     base_x = alt.X("period:T", title=None, axis=alt.Axis(format=UK_AXIS))
@@ -173,11 +175,14 @@ def cusum_chart(
             y=alt.Y("value:Q", title="CUSUM (nats)"),
             color=alt.Color(
                 "side:N",
-                scale=alt.Scale(domain=["Rise (CUSUM up)", "Fall (CUSUM down)"], range=["#e46c0a", "#005eb8"]),
+                scale=alt.Scale(
+                    domain=["Rise (CUSUM up)", "Fall (CUSUM down)"], range=["#e46c0a", "#005eb8"]
+                ),
                 legend=alt.Legend(title=None, orient="bottom"),
             ),
             strokeDash=alt.StrokeDash(
-                "side:N", scale=alt.Scale(domain=["Rise (CUSUM up)", "Fall (CUSUM down)"], range=[[1, 0], [5, 3]]),
+                "side:N",
+                scale=alt.Scale(domain=["Rise (CUSUM up)", "Fall (CUSUM down)"], range=[[1, 0], [5, 3]]),
                 legend=None,
             ),
         )
@@ -187,11 +192,21 @@ def cusum_chart(
         .mark_line(interpolate="step-after", color="#da291c", strokeDash=[6, 3])
         .encode(x=base_x, y="cusum_threshold:Q")
     )
-    seg = f.filter(pl.col("segment") != pl.col("segment").shift(1)).slice(1) if "segment" in f.columns else f.head(0)
+    seg = (
+        f.filter(pl.col("segment") != pl.col("segment").shift(1)).slice(1)
+        if "segment" in f.columns
+        else f.head(0)
+    )
     cps = seg.select("period", pl.lit("change point").alias("what"), pl.lit("").alias("note"))
-    ev = events.select(
-        pl.col("date").alias("period"), pl.col("kind").str.replace_all("_", " ").alias("what"), pl.col("note")
-    ) if events.height else cps.head(0)
+    ev = (
+        events.select(
+            pl.col("date").alias("period"),
+            pl.col("kind").str.replace_all("_", " ").alias("what"),
+            pl.col("note"),
+        )
+        if events.height
+        else cps.head(0)
+    )
     marks = pl.concat([cps, ev.cast(cps.schema)]).with_columns(
         pl.col("period").dt.strftime(UK_AXIS).alias("date")
     )
@@ -200,9 +215,7 @@ def cusum_chart(
         .mark_rule(strokeWidth=1.5)
         .encode(
             x=base_x,
-            color=alt.condition(
-                alt.datum.what == "change point", alt.value("#490092"), alt.value("#425563")
-            ),
+            color=alt.condition(alt.datum.what == "change point", alt.value("#490092"), alt.value("#425563")),
             strokeDash=alt.condition(alt.datum.what == "change point", alt.value([2, 2]), alt.value([1, 0])),
             tooltip=[alt.Tooltip("date:N", title="Date"), "what:N", "note:N"],
         )
@@ -245,7 +258,9 @@ def heatmap(latest: pl.DataFrame, domains: list[str]) -> tuple[alt.Chart, str]:
         alt.Chart(long)
         .mark_rect(stroke="white")
         .encode(
-            x=alt.X("domain:N", title=None, sort=[domain_label(d) for d in domains], axis=alt.Axis(labelAngle=0)),
+            x=alt.X(
+                "domain:N", title=None, sort=[domain_label(d) for d in domains], axis=alt.Axis(labelAngle=0)
+            ),
             y=alt.Y("ward:N", title=None, sort=order),
             color=alt.Color(
                 "evidence:Q",
@@ -258,11 +273,12 @@ def heatmap(latest: pl.DataFrame, domains: list[str]) -> tuple[alt.Chart, str]:
     )
     strongest = long.sort("evidence", descending=True).head(3)
     top = "; ".join(
-        f"{r['ward']} – {r['domain']} {r['evidence']:.1f} nats" for r in strongest.iter_rows(named=True) if r["evidence"] > 0
+        f"{r['ward']} – {r['domain']} {r['evidence']:.1f} nats"
+        for r in strongest.iter_rows(named=True)
+        if r["evidence"] > 0
     )
-    summary = (
-        f"Latest evidence by domain for the {len(order)} highest-ranked wards (darker = stronger). "
-        + (f"Strongest: {top}." if top else "No ward shows evidence in any domain.")
+    summary = f"Latest evidence by domain for the {len(order)} highest-ranked wards (darker = stronger). " + (
+        f"Strongest: {top}." if top else "No ward shows evidence in any domain."
     )
     return chart, summary
 
@@ -282,7 +298,11 @@ def small_multiples(history: pl.DataFrame, columns: int = 4) -> tuple[alt.FacetC
             title="Level",
             scale=alt.Scale(domain=list(LEVEL_WORDS.values()), range=list(LEVEL_COLOURS.values())),
         ),
-        tooltip=[alt.Tooltip("period:T", format=UK_AXIS, title="Week of"), "level_word:N", alt.Tooltip("score:Q", format=".1f")],
+        tooltip=[
+            alt.Tooltip("period:T", format=UK_AXIS, title="Week of"),
+            "level_word:N",
+            alt.Tooltip("score:Q", format=".1f"),
+        ],
     )
     chart = (
         alt.layer(line, pts, data=h)
@@ -307,7 +327,9 @@ def score_history_chart(
     history: pl.DataFrame, height: int = 140, *, compact: bool = False
 ) -> tuple[alt.LayerChart, str]:
     """One ward's weekly combined score (nats), points coloured by level."""
-    h = history.with_columns(pl.col("level").replace_strict(LEVEL_WORDS, default="No concern").alias("level_word"))
+    h = history.with_columns(
+        pl.col("level").replace_strict(LEVEL_WORDS, default="No concern").alias("level_word")
+    )
     base = alt.Chart(h).encode(x=alt.X("period:T", title=None, axis=alt.Axis(format=UK_AXIS)))
     chart = alt.layer(
         base.mark_line(color="#425563", strokeWidth=1).encode(y=alt.Y("score:Q", title="Score (nats)")),
@@ -348,7 +370,8 @@ def funnel_chart(
     lim = pl.DataFrame(
         {
             "exposure": np.tile(result.grid, 4),
-            "value": np.concatenate([result.lower95, result.upper95, result.lower998, result.upper998]) * mult,
+            "value": np.concatenate([result.lower95, result.upper95, result.lower998, result.upper998])
+            * mult,
             "limit": np.repeat(["95% lower", "95% upper", "99.8% lower", "99.8% upper"], result.grid.size),
         }
     )
@@ -361,7 +384,9 @@ def funnel_chart(
             x=x,
             y=alt.Y("value:Q", title=y_title),
             detail="limit:N",
-            strokeDash=alt.condition(alt.datum.limit.indexOf("99.8") >= 0, alt.value([1, 0]), alt.value([4, 3])),
+            strokeDash=alt.condition(
+                alt.datum.limit.indexOf("99.8") >= 0, alt.value([1, 0]), alt.value([4, 3])
+            ),
         )
     )
     target = (

@@ -30,6 +30,7 @@ from dashboard.services.formatting import (
     uk_timestamp,
 )
 from dashboard.services.results import Results, ward_series
+from engine.store import UnknownAlertError
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 WARD_TYPE_LABELS = {
@@ -153,7 +154,12 @@ def _ward_indicators(results: Results, ward_id: str, series: pl.DataFrame, k: in
 
 
 def _changes(
-    results: Results, ward_id: str, since: dt.date, series: pl.DataFrame, notes: list[BriefingNote], n_new_notes: int
+    results: Results,
+    ward_id: str,
+    since: dt.date,
+    series: pl.DataFrame,
+    notes: list[BriefingNote],
+    n_new_notes: int,
 ) -> list[str]:
     out: list[str] = []
     ws = results.ward_status.filter(pl.col("ward_id") == ward_id)
@@ -180,13 +186,16 @@ def _changes(
             .agg(pl.len().alias("n"), pl.col("period").min().alias("first"))
             .sort("n", descending=True)
         )
-        for r in sc.head(3).iter_rows(named=True):
-            out.append(
-                f"{indicator_label(r['indicator'])}: {r['n']} point(s) of concern on its control chart "
-                f"since {uk_date(r['first'])}."
-            )
-    for e in results.events.filter((pl.col("ward_id") == ward_id) & (pl.col("date") > since)).iter_rows(named=True):
-        out.append(f"Event {uk_date(e['date'])} ({str(e['kind']).replace('_', ' ')}): {e['note']}")
+        out.extend(
+            f"{indicator_label(r['indicator'])}: {r['n']} point(s) of concern on its control chart "
+            f"since {uk_date(r['first'])}."
+            for r in sc.head(3).iter_rows(named=True)
+        )
+    events = results.events.filter((pl.col("ward_id") == ward_id) & (pl.col("date") > since))
+    out.extend(
+        f"Event {uk_date(e['date'])} ({str(e['kind']).replace('_', ' ')}): {e['note']}"
+        for e in events.iter_rows(named=True)
+    )
     if n_new_notes:
         out.append(f"{n_new_notes} triage note(s) added (listed below).")
     return out
@@ -267,10 +276,9 @@ def build_briefing(
         for aid in results.ward_alerts(ward_id)["alert_id"].to_list():
             try:
                 detail = store.get(aid)  # type: ignore[attr-defined]
-            except Exception:  # an alert not (yet) in the store has no notes
+            except UnknownAlertError:  # an alert not (yet) in the store has no notes
                 continue
-            for n in detail.notes:
-                notes.append(BriefingNote(n.created_at, n.author, n.text))
+            notes.extend(BriefingNote(n.created_at, n.author, n.text) for n in detail.notes)
         notes.sort(key=lambda n: n.when, reverse=True)
         n_new = sum(1 for n in notes if n.when[:10] > since.isoformat())
         notes = [BriefingNote(uk_timestamp(n.when), n.author, n.text) for n in notes[: s.max_notes]]
@@ -284,7 +292,9 @@ def build_briefing(
         status_text=status,
         explanation=results.ward_explanation(ward_id),
         as_of_text=f"to week of {uk_date(as_of)}" if as_of else "",
-        since_text=("the last visit on " + uk_date(since)) if last_visit else ("the 13 weeks from " + uk_date(since)),
+        since_text=("the last visit on " + uk_date(since))
+        if last_visit
+        else ("the 13 weeks from " + uk_date(since)),
         charts=tuple(charts),
         changes=tuple(_changes(results, ward_id, since, series, notes, n_new)[: s.max_changes]),
         questions=tuple(_questions(results, ward_id, keys, s.max_questions)),
@@ -301,12 +311,16 @@ def _env() -> Environment:
     )
 
 
-def render_html(briefings: list[WardBriefing], *, generated: dt.datetime | None = None, notice: str = "") -> str:
+def render_html(
+    briefings: list[WardBriefing], *, generated: dt.datetime | None = None, notice: str = ""
+) -> str:
     """The briefing document (one section and printed page per ward) as HTML, user text escaped."""
     when = (generated or dt.datetime.now()).strftime("%d/%m/%Y %H:%M")
     font = ", ".join(f'"{f}"' if " " in f else f for f in FONT_STACK.split(", "))
-    return _env().get_template("briefing.html.j2").render(
-        briefings=briefings, generated=when, font_stack=Markup(font), notice=notice
+    return (
+        _env()
+        .get_template("briefing.html.j2")
+        .render(briefings=briefings, generated=when, font_stack=Markup(font), notice=notice)
     )
 
 
@@ -315,7 +329,10 @@ def weasyprint_available() -> tuple[bool, str]:
     try:
         import weasyprint  # noqa: F401
     except (ImportError, OSError) as exc:
-        return False, f"PDF output is unavailable ({exc.__class__.__name__}: {exc}); use the HTML file and print it."
+        return (
+            False,
+            f"PDF output is unavailable ({exc.__class__.__name__}: {exc}); use the HTML file and print it.",
+        )
     return True, ""
 
 

@@ -131,11 +131,11 @@ def funnel(
     g0 = float(_g(np.array(target), scale))
     r = y / n
     z = (_g(r, scale) - g0) * 2.0 * np.sqrt(n)
-    I = z.size
+    n_w = z.size
     phi = winsorised_phi(z, s.winsor)
     w = 4.0 * n
-    if I >= 3 and I * phi > I - 1:
-        tau2 = float((I * phi - (I - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    if n_w >= 3 and n_w * phi > n_w - 1:
+        tau2 = float((n_w * phi - (n_w - 1)) / (w.sum() - (w**2).sum() / w.sum()))
     else:
         tau2 = 0.0
     z_adj = (_g(r, scale) - g0) / np.sqrt(1.0 / (4.0 * n) + tau2)

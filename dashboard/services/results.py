@@ -174,12 +174,16 @@ def read_ward_status(path: Path) -> pl.DataFrame:
     if missing:
         raise ResultsError(f"{path.name} lacks column(s) {', '.join(sorted(missing))}")
     exprs: list[pl.Expr] = [_to_date("period")]
-    for c in raw.columns:
-        if c == "score" or c.startswith("score_"):
-            exprs.append(pl.col(c).cast(pl.Float64, strict=False))
-    for c in ("domains", "indicators", "alert_id"):
-        if c not in raw.columns:
-            exprs.append(pl.lit(None, dtype=pl.String).alias(c))
+    exprs += [
+        pl.col(c).cast(pl.Float64, strict=False)
+        for c in raw.columns
+        if c == "score" or c.startswith("score_")
+    ]
+    exprs += [
+        pl.lit(None, dtype=pl.String).alias(c)
+        for c in ("domains", "indicators", "alert_id")
+        if c not in raw.columns
+    ]
     out = raw.with_columns(exprs).with_columns(pl.col("level").fill_null("none"))
     return out.sort("ward_id", "period")
 
@@ -187,10 +191,12 @@ def read_ward_status(path: Path) -> pl.DataFrame:
 def read_alerts(path: Path) -> pl.DataFrame:
     """``alerts.csv`` typed: dates parsed, ``statistic``/``threshold`` Float64; extension columns added."""
     raw = _read_csv_text(path) if path.exists() else pl.DataFrame()
-    cols = {c: pl.String for c in _ALERT_TEXT + _ALERT_DATES + _ALERT_FLOATS}
-    raw = raw.with_columns(
-        [pl.lit(None, dtype=pl.String).alias(c) for c in cols if c not in raw.columns]
-    ) if raw.width else pl.DataFrame(schema=cols)
+    cols = dict.fromkeys(_ALERT_TEXT + _ALERT_DATES + _ALERT_FLOATS, pl.String)
+    raw = (
+        raw.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in cols if c not in raw.columns])
+        if raw.width
+        else pl.DataFrame(schema=cols)
+    )
     out = raw.with_columns(
         *[_to_date(c) for c in _ALERT_DATES],
         *[pl.col(c).cast(pl.Float64, strict=False) for c in _ALERT_FLOATS],
@@ -255,7 +261,7 @@ def latest_by_ward(ward_status: pl.DataFrame, wards: pl.DataFrame) -> pl.DataFra
         .agg(pl.col("period").min().alias("since"))
     )
     latest = ws.group_by("ward_id").agg(pl.all().sort_by("period").last()).drop("_chg", "_run")
-    out = (
+    return (
         latest.join(since, on="ward_id", how="left")
         .join(wards, on="ward_id", how="left")
         .with_columns(
@@ -265,7 +271,6 @@ def latest_by_ward(ward_status: pl.DataFrame, wards: pl.DataFrame) -> pl.DataFra
         .sort(["level_rank", "score", "ward_id"], descending=[True, True, False])
         .with_row_index("rank", offset=1)
     )
-    return out
 
 
 def load_results(results_dir: Path | str, data_dir: Path | str) -> Results:
@@ -301,9 +306,7 @@ def ward_series(results: Results, ward_id: str) -> pl.DataFrame:
     ).sort("indicator", "period")
 
 
-def peer_totals(
-    results: Results, indicator: str, ward_ids: Sequence[str], periods: int
-) -> pl.DataFrame:
+def peer_totals(results: Results, indicator: str, ward_ids: Sequence[str], periods: int) -> pl.DataFrame:
     """Per ward: numerator and exposure summed over its last ``periods`` observed periods.
 
     Only ``observed`` rows count (suppressed or unknown values are missing, never zero). Indicators
@@ -369,7 +372,9 @@ def cached_ward_series(results: Results, ward_id: str) -> pl.DataFrame:
     return _cached_ward_series(results.key, ward_id, results)
 
 
-def cached_peer_totals(results: Results, indicator: str, ward_ids: tuple[str, ...], periods: int) -> pl.DataFrame:
+def cached_peer_totals(
+    results: Results, indicator: str, ward_ids: tuple[str, ...], periods: int
+) -> pl.DataFrame:
     """:func:`peer_totals` cached on (content key, indicator, peers, periods)."""
     return _cached_peer_totals(results.key, indicator, ward_ids, periods, results)
 
@@ -415,7 +420,9 @@ def _peer_impl():  # type: ignore[no-untyped-def]
     st = _st_cache()
 
     @st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
-    def load(key: str, indicator: str, wards: tuple[str, ...], periods: int, _results: Results) -> pl.DataFrame:
+    def load(
+        key: str, indicator: str, wards: tuple[str, ...], periods: int, _results: Results
+    ) -> pl.DataFrame:
         return peer_totals(_results, indicator, wards, periods)
 
     return load

@@ -66,8 +66,10 @@ def inbox_frame(store: TriageStore, results: Results, **filters: object) -> pl.D
     """Store alerts joined to ward names and the results' extension columns, in inbox order."""
     frame = store.alerts_frame(**filters)
     ext = results.alerts.select("alert_id", "provider", "contributing", "questions")
-    names = results.wards.select("ward_id", "ward_name", pl.col("provider").alias("ward_provider"), "ward_type")
-    out = (
+    names = results.wards.select(
+        "ward_id", "ward_name", pl.col("provider").alias("ward_provider"), "ward_type"
+    )
+    return (
         frame.with_row_index("_order")
         .join(ext, on="alert_id", how="left")
         .join(names, on="ward_id", how="left")
@@ -81,7 +83,6 @@ def inbox_frame(store: TriageStore, results: Results, **filters: object) -> pl.D
         .sort("_order")
         .drop("_order")
     )
-    return out
 
 
 def perform(

@@ -1,0 +1,99 @@
+"""Shared per-run context for the Streamlit pages: settings, user, results and triage store.
+
+The router (``streamlit_app.py``) resolves these once per script run and stores them in
+``st.session_state["_ctx"]``; pages call :func:`context`. Heavy objects come from Streamlit caches
+keyed on content hashes, so a rerun costs a few file ``stat`` calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard.services.identity import DEMO_USERS, ROLE_WORDS, User, demo_user, user_from_headers
+from dashboard.services.results import Results, ResultsError, cached_results
+from dashboard.services.triage import open_store, sync_results
+from dashboard.settings import DashboardSettings, settings_from_env
+from engine.store import TriageStore
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """What every page needs. ``results``/``store`` are ``None`` with ``error`` set when unavailable."""
+
+    settings: DashboardSettings
+    user: User
+    results: Results | None
+    store: TriageStore | None
+    error: str = ""
+
+
+@st.cache_resource(max_entries=4)
+def _store(path: str) -> TriageStore:
+    return open_store(Path(path))
+
+
+@st.cache_resource(max_entries=8, show_spinner="Updating the triage inbox…")
+def _synced(results_key: str, store_path: str, _results: Results, _store: TriageStore) -> str:
+    """Sync a results folder into the store once per (content, store); returns a summary line."""
+    summary = sync_results(_store, _results)
+    if summary is None:
+        return "no alerts"
+    return f"{summary.inserted} new, {summary.updated} updated, {summary.unchanged} unchanged"
+
+
+def resolve_user(settings: DashboardSettings) -> User:
+    """Proxy user from trusted headers, else the sidebar demo picker (clearly labelled)."""
+    try:
+        headers = dict(st.context.headers)
+    except Exception:  # no request context (e.g. some test harnesses)
+        headers = {}
+    user = user_from_headers(headers, settings)
+    if user is not None:
+        st.sidebar.caption(
+            f"Signed in as **{md_escape(user.name)}** ({ROLE_WORDS[user.role]}) via the trust proxy."
+        )
+        return user
+    st.sidebar.warning("Demo mode: no sign-in. Pick who you are; this is **not** authentication.")
+    name = st.sidebar.selectbox(
+        "Demo user",
+        list(DEMO_USERS),
+        key="demo_user",
+        format_func=lambda n: f"{n} ({ROLE_WORDS[DEMO_USERS[n]]})",
+    )
+    return demo_user(name)
+
+
+def build_context() -> AppContext:
+    """Resolve settings, user, results and store for this run (called by the router)."""
+    settings = settings_from_env()
+    user = resolve_user(settings)
+    try:
+        results = cached_results(settings.results_path, settings.data_path)
+    except ResultsError as exc:
+        return AppContext(settings, user, None, None, str(exc))
+    try:
+        store = _store(str(settings.store_file))
+        _synced(results.key, str(settings.store_file), results, store)
+    except Exception as exc:  # a broken store must not hide the results
+        return AppContext(settings, user, results, None, f"Triage store unavailable: {exc}")
+    return AppContext(settings, user, results, store)
+
+
+def context() -> AppContext:
+    """The context the router put in session state for this run."""
+    ctx = st.session_state.get("_ctx")
+    if ctx is None:  # a page run directly (tests): build it here
+        ctx = build_context()
+        st.session_state["_ctx"] = ctx
+    return ctx
+
+
+_MD_SPECIAL = "\\`*_{}[]()#+-.!|<>~$"
+
+
+def md_escape(text: object) -> str:
+    """Escape Markdown (and HTML-significant) characters so user text shows literally in st.markdown."""
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))

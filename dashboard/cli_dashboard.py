@@ -1,0 +1,88 @@
+"""``wardwatch dashboard``: serve the Streamlit dashboard for a data folder on localhost."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from engine.cli import CliError
+
+HELP = "Serve the dashboard (overview, inbox, ward detail, briefings) for a data folder on localhost."
+APP = Path(__file__).resolve().parent / "streamlit_app.py"
+ROOT = APP.parent.parent
+#: NHS identity colours (NHS Blue, dark grey, warm yellow, emergency red) for the Streamlit theme.
+THEME = {
+    "theme.base": "light",
+    "theme.primaryColor": "#005EB8",
+    "theme.textColor": "#231F20",
+    "theme.linkColor": "#005EB8",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data", default="demo-data", help="data folder (default: demo-data, what `demo` writes)"
+    )
+    parser.add_argument(
+        "--results", help="results folder written by `wardwatch score` (default: DATA/results)"
+    )
+    parser.add_argument("--store", help="triage store file (default: DATA/.wardwatch/triage.db)")
+    parser.add_argument("--port", type=int, default=8501, help="port on localhost (default 8501)")
+    parser.add_argument("--address", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--trust-proxy-headers",
+        action="store_true",
+        help="read the user from X-Forwarded-User / X-Forwarded-Role (only behind a proxy that sets them)",
+    )
+
+
+def streamlit_command(args: argparse.Namespace) -> list[str]:
+    """The ``streamlit run`` command line for these arguments."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.headless=true",
+        f"--server.port={int(args.port)}",
+        f"--server.address={args.address}",
+        "--browser.gatherUsageStats=false",
+        "--server.fileWatcherType=none",
+        "--client.toolbarMode=viewer",
+        "--client.showErrorDetails=type",
+        "--global.developmentMode=false",
+    ]
+    cmd += [f"--{k}={v}" for k, v in THEME.items()]
+    return cmd
+
+
+def run(args: argparse.Namespace) -> int:
+    data = Path(args.data).expanduser().resolve()
+    if not data.is_dir():
+        raise CliError(f"data folder {data} does not exist (run `wardwatch demo` or pass --data DIR)")
+    results = Path(args.results).expanduser().resolve() if args.results else data / "results"
+    if not (results / "ward_status.csv").exists():
+        raise CliError(f"no results in {results}: run `wardwatch score --out {results}` first")
+    env = dict(os.environ)
+    env["WARDWATCH_DATA"] = str(data)
+    env["WARDWATCH_RESULTS"] = str(results)
+    if args.store:
+        env["WARDWATCH_STORE"] = str(Path(args.store).expanduser().resolve())
+    env["WARDWATCH_TRUST_HEADERS"] = "1" if args.trust_proxy_headers else "0"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    cmd = streamlit_command(args)
+    print(
+        f"wardwatch dashboard: serving {data} on http://{args.address}:{args.port}",
+        file=sys.stderr,
+        flush=True,
+    )
+    if os.name == "posix":
+        os.execve(sys.executable, cmd, env)  # replace this process: signals reach Streamlit directly
+    try:  # pragma: no cover - non-POSIX
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:  # pragma: no cover
+        return 130

@@ -1,0 +1,33 @@
+"""wardwatch dashboard entrypoint: page config, identity, shared context and role-based navigation.
+
+Run with ``wardwatch dashboard --data DIR`` (which calls ``streamlit run`` on this file).
+"""
+
+import streamlit as st
+
+from dashboard.app_context import build_context
+
+st.set_page_config(page_title="wardwatch", page_icon=":material/visibility:", layout="wide")
+
+ctx = build_context()
+st.session_state["_ctx"] = ctx
+user = ctx.user
+
+overview = st.Page("app_pages/overview.py", title="Trust overview", icon=":material/dashboard:", default=True)
+inbox = st.Page("app_pages/inbox.py", title="Alert inbox", icon=":material/inbox:", url_path="inbox")
+ward = st.Page("app_pages/ward.py", title="Ward detail", icon=":material/bed:", url_path="ward")
+briefing = st.Page(
+    "app_pages/briefing.py", title="Visit briefing", icon=":material/description:", url_path="briefing"
+)
+lab = st.Page("app_pages/lab.py", title="Threshold lab", icon=":material/science:", url_path="lab")
+upload = st.Page("app_pages/upload.py", title="Upload data", icon=":material/upload:", url_path="upload")
+
+sections: dict[str, list] = {"Monitor": [overview, inbox, ward]}
+if user.can("brief"):
+    sections["Visit"] = [briefing]
+tools = [p for p, cap in ((upload, "upload"), (lab, "lab")) if user.can(cap)]
+if tools:
+    sections["Tools"] = tools
+
+st.sidebar.caption(f"Data: `{ctx.settings.data_path}`  \nResults: `{ctx.settings.results_path}`")
+st.navigation(sections).run()
