@@ -126,8 +126,9 @@ def evaluate(
     """
     valid = rank >= 0
     with np.errstate(invalid="ignore"):
-        rel = np.where(valid, np.sign(x - centre), 0)
-        rel = np.nan_to_num(rel, nan=0.0).astype(np.int8)
+        diff = x - centre
+        rel = (diff > 0).view(np.int8) - (diff < 0).view(np.int8)  # NaN -> 0
+        rel[~valid] = 0
         outside = valid & ((x > upl) | (x < lpl))
         beyond_2s = valid & ((x > upper_2s) | (x < lower_2s))
     close = beyond_2s if two_in_three_beyond_3sigma else beyond_2s & ~outside
@@ -136,23 +137,26 @@ def evaluate(
     two3_part = two_in_three_points(close, rel, rank)
     run_part = part_of(run_ends(rel, rank, run_length), run_length)
 
-    rule = np.select(
-        [outside, trend_part, two3_part, run_part],
-        [codes.OUTSIDE_LIMITS, codes.TREND, codes.TWO_IN_THREE, codes.RUN],
-        codes.NO_RULE,
-    ).astype(np.int8)
-    flags = (
-        outside * codes.FLAG_OUTSIDE
-        + trend_part * codes.FLAG_TREND
-        + two3_part * codes.FLAG_TWO_IN_THREE
-        + run_part * codes.FLAG_RUN
-    ).astype(np.int8)
-    high_low = np.where(rel > 0, 1, -1).astype(np.int8)  # PTD: "Above" only when rel > 0
+    i8 = np.int8
+    rule = np.where(
+        outside,
+        i8(codes.OUTSIDE_LIMITS),
+        np.where(
+            trend_part,
+            i8(codes.TREND),
+            np.where(two3_part, i8(codes.TWO_IN_THREE), np.where(run_part, i8(codes.RUN), i8(codes.NO_RULE))),
+        ),
+    )
+    flags = outside.view(i8) * i8(codes.FLAG_OUTSIDE)
+    flags += trend_part.view(i8) * i8(codes.FLAG_TREND)
+    flags += two3_part.view(i8) * i8(codes.FLAG_TWO_IN_THREE)
+    flags += run_part.view(i8) * i8(codes.FLAG_RUN)
+    high_low = np.where(rel > 0, i8(1), i8(-1))  # PTD: "Above" only when rel > 0
     side = np.where(
         rule == codes.TREND,
         trend_direction(x, trend_part, rank),
-        np.where(rule == codes.NO_RULE, 0, high_low),
-    ).astype(np.int8)
+        np.where(rule == codes.NO_RULE, i8(0), high_low),
+    )
     point_type = classify(side, direction)
     point_type[~valid] = codes.MISSING_POINT
     return RuleOutput(rel, rule, flags, side, point_type)
