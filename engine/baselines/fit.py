@@ -111,13 +111,14 @@ class Baseline:
     segment_start : int
         Index of the period the current segment (baseline) started.
     warmup_end : int
-        First ready period of the current segment (``T + 1`` if never).
+        First ready period of the current segment where ready, ``-1`` before (not yet known).
     group_rate : float64
         Peer-group rate used as the prior (NaN where no prior).
     shrinkage_weight : float64
         Share of the ward's own warm-up rate in ``expected_rate`` (1 = no shrinkage).
     seasonal_factor : float64
-        Multiplicative seasonal factor included in ``expected_rate`` (1 without seasonality).
+        Multiplicative seasonal factor included in ``expected_rate`` (1 without seasonality); NaN
+        where not ready.
     """
 
     family: str
@@ -321,8 +322,8 @@ def fit_baselines(
         dispersion=np.where(ready, disp_h[head_of], nan),
         ready=ready,
         segment_start=seg,
-        warmup_end=end_full,
+        warmup_end=np.where(ready, end_full, -1),
         group_rate=np.where(ready, rbar_h[head_of], nan),
         shrinkage_weight=np.where(ready, weight_h[head_of], nan),
-        seasonal_factor=season,
+        seasonal_factor=np.where(ready, season, nan),
     )
