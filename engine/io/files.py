@@ -217,7 +217,8 @@ def check_columns(table: RawTable, required: Iterable[str]) -> None:
         return
     hint = ""
     cols = [c for c in table.frame.columns if not c.startswith("_")]
-    if table.kind == "csv" and len(cols) == 1 and any(s in cols[0] for s in (";", "\t", "|")):
+    original = table.original_names.get(cols[0], "") if len(cols) == 1 else ""
+    if table.kind == "csv" and any(s in original for s in (";", "\t", "|")):
         hint = " (the file seems to use ';' or tabs: it must be comma-separated)"
     raise FatalInputError(
         table.file,

@@ -58,8 +58,8 @@ _WEIGHTS = np.arange(10, 1, -1)  # 10, 9, ..., 2 for digits 1..9
 
 
 def normalise_name(name: str) -> str:
-    """Lower-case a column name and turn runs of other characters into single underscores."""
-    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+    """Lower-case a column name; runs of characters other than letters, digits and ``_`` become ``_``."""
+    return re.sub(r"[^a-z0-9_]+", "_", name.strip().lower()).strip("_")
 
 
 def is_identifier_column(name: str) -> bool:
