@@ -268,7 +268,7 @@ def generate(spec: TrustSpec | None = None, seed: int = 0) -> SyntheticTrust:
         frame=frame,
         wards=_ward_register(spec, wards, reconf),
         events=_events(cal, wards, reconf, y["manager_changes"], episodes),
-        truth=_truth(cal, wards, all_episodes, multiplier),
+        truth=_truth(cal, wards, all_episodes, expected, extra["secl_hours"]),
         arrays=arrays,
         episodes=all_episodes,
     )
@@ -519,8 +519,14 @@ def _events(
 
 
 def _truth(
-    cal: Calendar, wards: _Wards, episodes: list[Episode], multiplier: dict[str, np.ndarray]
+    cal: Calendar,
+    wards: _Wards,
+    episodes: list[Episode],
+    expected: dict[str, np.ndarray],
+    secl_hours: np.ndarray,
 ) -> pl.DataFrame:
+    """One row per episode and ward. Derived indicators get the ratio of their expected value with
+    and without this episode at ``full_effect`` (prone restraint: exactly restraint's multiplier)."""
     order = {k: i for i, k in enumerate(WARD_INDICATORS)}
     rows = []
     for ep in episodes:
@@ -530,7 +536,11 @@ def _truth(
             if "restraint" in eff:
                 eff["prone_restraint"] = eff["restraint"]
             if "seclusion" in eff or "long_term_segregation" in eff:
-                eff["seclusion_hours"] = round(float(multiplier["seclusion_hours"][w, fe]), 3)
+                s_rate = expected["seclusion"][w, fe] * secl_hours[w]
+                l_rate = expected["long_term_segregation"][w, fe] * rates.SEGREGATION_WEEK_HOURS
+                m_s = float(eff.get("seclusion", 1.0))  # type: ignore[arg-type]
+                m_l = float(eff.get("long_term_segregation", 1.0))  # type: ignore[arg-type]
+                eff["seclusion_hours"] = round(float((s_rate + l_rate) / (s_rate / m_s + l_rate / m_l)), 3)
             if ep.manager_change.size and ep.manager_change[j] >= 0:
                 eff["manager_changes"] = {"add": 1, "date": _date(cal, int(ep.manager_change[j])).isoformat()}
             keys = sorted(eff, key=order.__getitem__)

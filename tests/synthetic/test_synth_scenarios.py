@@ -9,6 +9,8 @@ import json
 import numpy as np
 import polars as pl
 import pytest
+from synth_helpers import row_profile, truth_multiplier
+from synth_helpers import week_index as _week
 
 from signals import CATALOGUE
 from synthetic import (
@@ -31,37 +33,8 @@ WEEKLY_COUNTS = [k for k in rates.NB_SIZE if k not in ("manager_changes", "sexua
 ]
 
 
-def _week(trust, date: dt.date) -> int:
-    return int(np.searchsorted(trust.calendar.weeks, np.datetime64(date, "D")))
-
-
 def _rows(trust, kinds):
     return trust.truth.filter(pl.col("kind").is_in(kinds)).iter_rows(named=True)
-
-
-def row_profile(trust, row, key: str) -> np.ndarray:
-    """``(Tw,)`` multiplier of one truth row on one indicator, rebuilt from truth.csv alone.
-
-    Log-linear ramp from 1 before ``onset`` to the stated effect at ``full_effect``, held until
-    ``end`` (inclusive), 1 afterwards.
-    """
-    T = trust.calendar.weeks.size
-    onset, full = _week(trust, row["onset"]), _week(trust, row["full_effect"])
-    end = T - 1 if row["end"] is None else _week(trust, row["end"])
-    t = np.arange(T)
-    frac = np.clip((t - onset + 1) / (full - onset + 1), 0.0, 1.0)
-    frac[t > end] = 0.0
-    return np.exp(frac * np.log(json.loads(row["effects"])[key]))
-
-
-def truth_multiplier(trust, key: str) -> np.ndarray:
-    """``(W, Tw)`` product of every truth row's multiplier on ``key``."""
-    out = np.ones((trust.ward_ids.size, trust.calendar.weeks.size))
-    index = {w: i for i, w in enumerate(trust.ward_ids)}
-    for row in trust.truth.iter_rows(named=True):
-        if key in json.loads(row["effects"]):
-            out[index[row["ward_id"]]] *= row_profile(trust, row, key)
-    return out
 
 
 # ---------------------------------------------------------------------------------- grammar
