@@ -65,12 +65,18 @@ st.caption(
     + ", ".join(f"{(frame['status'] == s).sum()} {STATUS_WORDS[s].lower()}" for s in STATUSES)
     + ". Select a row to triage it."
 )
+# After a triage action the table is re-keyed (its order may change: new alerts come first) and the
+# acted-on alert is re-selected by id, never by its old row number.
+focus = st.session_state.get("inbox_focus")
+ids = table["alert_id"].to_list()
+default = {"selection": {"rows": [ids.index(focus)], "columns": []}} if focus in ids else None
 event = st.dataframe(
     table,
     key=f"inbox_table_{st.session_state.get('inbox_gen', 0)}",
     hide_index=True,
     on_select="rerun",
     selection_mode="single-row",
+    selection_default=default,
     column_config={
         "Opened": st.column_config.DateColumn("Opened", format="DD/MM/YYYY"),
         "Explanation": st.column_config.TextColumn("Explanation", width="large"),
@@ -125,8 +131,9 @@ def _act(action: str, version: int, **kw: object) -> None:
     st.session_state["inbox_flash"] = result
     if result.ok and action == "note":
         st.session_state[f"note_{alert_id}"] = ""
-    if result.ok and action == "close":  # the row may leave the filtered table: clear the selection
+    if result.ok and action != "note":  # status changed: the row may move or leave the table
         st.session_state["inbox_gen"] = st.session_state.get("inbox_gen", 0) + 1
+        st.session_state["inbox_focus"] = alert_id
 
 
 if user.can("triage"):

@@ -373,6 +373,7 @@ def funnel_chart(
             "value": np.concatenate([result.lower95, result.upper95, result.lower998, result.upper998])
             * mult,
             "limit": np.repeat(["95% lower", "95% upper", "99.8% lower", "99.8% upper"], result.grid.size),
+            "band": np.repeat(["95%", "95%", "99.8%", "99.8%"], result.grid.size),
         }
     )
     x = alt.X("exposure:Q", title=f"Exposure ({expo_title})", scale=alt.Scale(type="log"))
@@ -384,8 +385,8 @@ def funnel_chart(
             x=x,
             y=alt.Y("value:Q", title=y_title),
             detail="limit:N",
-            strokeDash=alt.condition(
-                alt.datum.limit.indexOf("99.8") >= 0, alt.value([1, 0]), alt.value([4, 3])
+            strokeDash=alt.StrokeDash(
+                "band:N", scale=alt.Scale(domain=["95%", "99.8%"], range=[[4, 3], [1, 0]]), title="Limits"
             ),
         )
     )

@@ -94,7 +94,7 @@ def _mdc_point_types(rate: np.ndarray, mean: np.ndarray, lpl: np.ndarray, upl: n
 def build_results(
     root: Path,
     *,
-    n_wards: int = 6,
+    n_wards: int = 12,
     weeks: int = 104,
     seed: int = 20240501,
     ward_names: dict[int, str] | None = None,
@@ -117,7 +117,10 @@ def build_results(
     results_dir.mkdir(parents=True, exist_ok=True)
     W, T, K = n_wards, weeks, len(INDICATORS)
     ward_ids = np.array([f"W{i + 1:04d}" for i in range(W)])
-    names = [f"{NAMES[i % len(NAMES)]} Ward" + (f" {i // len(NAMES) + 1}" if i >= len(NAMES) else "") for i in range(W)]
+    names = [
+        f"{NAMES[i % len(NAMES)]} Ward" + (f" {i // len(NAMES) + 1}" if i >= len(NAMES) else "")
+        for i in range(W)
+    ]
     for i, nm in (ward_names or {}).items():
         names[i] = nm
     providers = np.where(np.arange(W) % 2 == 0, "North Trust", "South Trust")
@@ -229,7 +232,7 @@ def build_results(
             "ewma_lcl": np.full(S * T, -0.5),
             "ewma_ucl": np.full(S * T, 0.5),
             "silence_run": silence.ravel(),
-            "silence_prob": np.where(silence > 0, 0.5 ** silence, 1.0).ravel(),
+            "silence_prob": np.where(silence > 0, 0.5**silence, 1.0).ravel(),
             "segment": seg.ravel(),
             "segment_rate": rate.ravel(),
         },
@@ -263,7 +266,9 @@ def build_results(
     alert_rows = []
     alert_col = np.full((W, T), "", dtype=object)
     high = np.isin(level, ["concern", "urgent"])
-    edges = np.diff(np.concatenate([np.zeros((W, 1), bool), high, np.zeros((W, 1), bool)], axis=1).astype(np.int8), axis=1)
+    edges = np.diff(
+        np.concatenate([np.zeros((W, 1), bool), high, np.zeros((W, 1), bool)], axis=1).astype(np.int8), axis=1
+    )
     for w, t0 in zip(*np.nonzero(edges == 1), strict=True):  # one alert per run of concern
         t1 = int(np.flatnonzero(edges[w, t0 + 1 :] == -1)[0]) + t0 + 1  # first period after the run
         last = t1 - 1
@@ -271,9 +276,7 @@ def build_results(
         aid = _alert_id(ward_ids[w], "ward", "", "combined", periods[t0].isoformat())
         if still_open:
             alert_col[w, t0:] = aid
-        contributing = [
-            keys[k] for k in range(K) if evidence[w, k, last] > DOMAIN_THRESHOLD
-        ]
+        contributing = [keys[k] for k in range(K) if evidence[w, k, last] > DOMAIN_THRESHOLD]
         expl = _explain(w, t0, last, contributing, y, expo, exp_rate, K, keys, periods)
         alert_rows.append(
             {
@@ -326,9 +329,24 @@ def build_results(
         )
     alerts = pl.DataFrame(
         alert_rows,
-        schema={c: pl.String for c in ("alert_id", "ward_id", "scope", "indicator", "method", "level", "direction", "opened", "onset_estimate", "last_seen", "closed")}
+        schema=dict.fromkeys(
+            (
+                "alert_id",
+                "ward_id",
+                "scope",
+                "indicator",
+                "method",
+                "level",
+                "direction",
+                "opened",
+                "onset_estimate",
+                "last_seen",
+                "closed",
+            ),
+            pl.String,
+        )
         | {"statistic": pl.Float64, "threshold": pl.Float64}
-        | {c: pl.String for c in ("explanation", "provider", "contributing", "questions")},
+        | dict.fromkeys(("explanation", "provider", "contributing", "questions"), pl.String),
     )
     alerts.write_csv(results_dir / "alerts.csv")
 
@@ -357,7 +375,14 @@ def build_results(
             "beds": np.full(W, 20),
         }
     ).write_csv(data_dir / "wards.csv")
-    events = [{"ward_id": ward_ids[1], "date": periods[T // 3].isoformat(), "kind": "rebase", "note": "Ward reconfigured"}]
+    events = [
+        {
+            "ward_id": ward_ids[1],
+            "date": periods[T // 3].isoformat(),
+            "kind": "rebase",
+            "note": "Ward reconfigured",
+        }
+    ]
     if W > EPISODE_WARD and T > EPISODE_START:
         events.append(
             {
@@ -368,9 +393,9 @@ def build_results(
             }
         )
     pl.DataFrame(events).write_csv(data_dir / "events.csv")
-    series.select(
-        "ward_id", "period", "indicator", "numerator", "denominator"
-    ).write_csv(data_dir / "observations.csv", date_format="%Y-%m-%d")
+    series.select("ward_id", "period", "indicator", "numerator", "denominator").write_csv(
+        data_dir / "observations.csv", date_format="%Y-%m-%d"
+    )
     (results_dir / "run.json").write_text(
         json.dumps(
             {

@@ -20,9 +20,9 @@ def test_hand_computed_small_example():
     lo, hi = np.quantile(z, [0.1, 0.9])
     phi = np.mean(np.clip(z, lo, hi) ** 2)
     assert res.phi == pytest.approx(phi)
-    I = 4
+    n_w = 4
     w = 4 * n
-    tau2 = max(0.0, (I * phi - (I - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    tau2 = max(0.0, (n_w * phi - (n_w - 1)) / (w.sum() - (w**2).sum() / w.sum()))
     assert res.tau2 == pytest.approx(tau2)
     # limits at the grid: back-transformed square-root scale
     k = 37

@@ -1,0 +1,190 @@
+"""AppTest tests of every page: real content (ranked wards, explanations, charts with data), triage."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.store import TriageStore
+
+
+def _spec(chart) -> dict:  # type: ignore[no-untyped-def]
+    return json.loads(chart.proto.spec)
+
+
+def _rows(chart) -> list[dict]:  # type: ignore[no-untyped-def]
+    """All data rows Streamlit ships with a chart (Arrow IPC datasets, decoded)."""
+    import pyarrow as pa
+
+    out: list[dict] = []
+    for ds in chart.proto.datasets:
+        table = pa.ipc.open_stream(ds.data.data).read_all()
+        out.extend(table.to_pylist())
+    return out
+
+
+def test_overview_ranks_wards_and_counts_alerts(app_env, fixture_paths):
+    at = app_env()
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Trust overview"
+    ranked = at.dataframe[0].value
+    assert ranked["ward_id"].iloc[0] == fixture_paths.episode_ward
+    assert ranked["Ward"].iloc[0] == fixture_paths.episode_ward_name
+    assert list(ranked["rank"]) == list(range(1, len(ranked) + 1))
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["Concern wards"]) + int(metrics["Urgent wards"]) == 1
+    assert ranked["Level"].iloc[0] in {"Concern", "Urgent"}
+    assert int(metrics["New alerts"]) >= 1 and metrics["Open alerts"] == metrics["New alerts"]
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 2  # heatmap + small multiples
+    heat = _rows(charts[0])
+    assert {r["domain"] for r in heat} >= {"Restrictive practice", "Staffing"}
+    top = max(heat, key=lambda r: r["evidence"])
+    assert fixture_paths.episode_ward_name in top["ward"]
+    captions = " ".join(c.value for c in at.caption)
+    assert "Strongest:" in captions and "Highest peaks" in captions
+
+
+def test_overview_filters_by_provider(app_env):
+    at = app_env()
+    at.run()
+    at.multiselect(key="f_provider").set_value(["South Trust"]).run()
+    ranked = at.dataframe[0].value
+    assert len(ranked) == 6 and set(ranked["Provider"]) == {"South Trust"}
+
+
+def test_inbox_triage_acknowledge_note_and_audit_persist(app_env, fixture_paths):
+    at = app_env()
+    at.run()
+    at.switch_page("app_pages/inbox.py").run()
+    table = at.dataframe[0].value
+    row = int((table["alert_id"] == fixture_paths.episode_alert_id).to_numpy().nonzero()[0][0])
+    assert table["Explanation"].iloc[row] == fixture_paths.episode_explanation
+    at.session_state["inbox_table_0"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    assert any(fixture_paths.episode_explanation[:40] in m.value.replace("\\", "") for m in at.markdown)
+    at.button(key=f"ack_{fixture_paths.episode_alert_id}").click().run()
+    assert any("acknowledged" in s.value for s in at.success)
+    at.text_area(key=f"note_{fixture_paths.episode_alert_id}").input("Spoke to the ward manager on Monday.")
+    at.button(key=f"save_note_{fixture_paths.episode_alert_id}").click().run()
+    assert any("Note saved" in s.value for s in at.success)
+    assert any(t.value == "Spoke to the ward manager on Monday." for t in at.text)
+    audit = at.dataframe[1].value
+    assert {"acknowledged", "note added"} <= set(audit["Action"])
+    assert "demo-quality-director" in set(audit["Who"])
+
+    # a fresh session (a reload) reads the same store: status and note are still there
+    again = app_env()
+    again.run()
+    again.switch_page("app_pages/inbox.py").run()
+    t2 = again.dataframe[0].value
+    r2 = int((t2["alert_id"] == fixture_paths.episode_alert_id).to_numpy().nonzero()[0][0])
+    assert t2["Status"].iloc[r2] == "Acknowledged" and t2["Notes"].iloc[r2] == 1
+    again.session_state["inbox_table_0"] = {"selection": {"rows": [r2], "columns": [], "cells": []}}
+    again.run()
+    assert any(t.value == "Spoke to the ward manager on Monday." for t in again.text)
+
+
+def test_inbox_stale_write_is_refused_politely(app_env, fixture_paths, tmp_path):
+    at = app_env()
+    at.run()
+    at.switch_page("app_pages/inbox.py").run()
+    table = at.dataframe[0].value
+    row = int((table["alert_id"] == fixture_paths.episode_alert_id).to_numpy().nonzero()[0][0])
+    at.session_state["inbox_table_0"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    # someone else acknowledges the alert meanwhile (another process, same file)
+    other = TriageStore(tmp_path / "triage.db")
+    alert = other.get(fixture_paths.episode_alert_id).alert
+    other.start_investigation(alert.alert_id, "someone.else", alert.version)
+    at.button(key=f"ack_{fixture_paths.episode_alert_id}").click().run()
+    assert not at.exception
+    assert any("Someone else changed this alert" in w.value for w in at.warning)
+    assert other.get(alert.alert_id).alert.status == "investigating"
+
+
+def test_board_member_reads_but_cannot_triage(app_env, fixture_paths):
+    at = app_env("demo-board-member")
+    at.run()
+    at.switch_page("app_pages/inbox.py").run()
+    at.session_state["inbox_table_0"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not [b for b in at.button if b.key and b.key.startswith("ack_")]
+    assert any("triage needs the quality role" in i.value for i in at.info)
+
+
+def test_ward_page_shows_explanation_mdc_charts_cusum_and_funnel(app_env, fixture_paths):
+    at = app_env()
+    at.query_params["ward"] = fixture_paths.episode_ward
+    at.run()
+    at.switch_page("app_pages/ward.py").run()
+    assert not at.exception
+    assert at.header[0].value.replace("\\", "") == fixture_paths.episode_ward_name
+    assert any(fixture_paths.episode_explanation[:40] in i.value.replace("\\", "") for i in at.info)
+    charts = at.get("vega_lite_chart")
+    specs = [_spec(c) for c in charts]
+
+    def steps(s: dict) -> bool:
+        return any(
+            isinstance(la.get("mark"), dict) and la["mark"].get("interpolate") == "step-after"
+            for la in s.get("layer", [])
+        )
+
+    assert sum(steps(s) for s in specs) >= 7  # one MDC chart per indicator (+ CUSUM threshold step)
+    i = next(i for i, s in enumerate(specs) if "Physical restraint (per 1,000" in json.dumps(s))
+    rows = _rows(charts[i])
+    assert len(rows) == 104 and any(r["point_type"] == "special_cause_concern" for r in rows)
+    colours = json.dumps(specs[i])
+    assert "#e46c0a" in colours and "#a6a6a6" in colours
+    captions = " ".join(c.value.replace("\\", "") for c in at.caption)
+    assert "CUSUM: threshold" in captions and "peer wards of the same type" in captions
+    j = next(i for i, s in enumerate(specs) if "Exposure (" in json.dumps(s))
+    assert any("flag" in r for r in _rows(charts[j]))
+
+
+def test_briefing_page_prepares_pdf_and_html(app_env, fixture_paths):
+    at = app_env("demo-board-member")
+    at.run()
+    at.switch_page("app_pages/briefing.py").run()
+    assert at.multiselect(key="brief_wards").value == [fixture_paths.episode_ward]
+    at.button(key="brief_go").click().run()
+    assert not at.exception
+    labels = [d.label for d in at.get("download_button")]
+    assert "Download PDF" in labels and "Download HTML" in labels
+
+
+def test_lab_page_for_researcher_shows_arl_curve(app_env):
+    from engine.arl import poisson_cusum_arl
+
+    at = app_env("demo-researcher")
+    at.run()
+    at.switch_page("app_pages/lab.py").run()
+    assert not at.exception
+    rows = _rows(at.get("vega_lite_chart")[0])
+    assert rows[0]["shift"] == 1.0
+    assert rows[0]["arl"] == pytest.approx(poisson_cusum_arl(0.7, 1.0, 4.0, m=20).arl)
+    assert rows[-1]["arl"] < rows[0]["arl"] / 10
+    assert any("In-control ARL0" in c.value for c in at.caption)
+    assert any("[detectors.poisson_cusum]" in c.value for c in at.code)
+
+
+def test_lab_is_not_in_navigation_for_quality(app_env):
+    at = app_env()
+    at.run()
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("app_pages/lab.py")
+
+
+def test_upload_page_asks_for_files_and_validator_reports_rows(app_env, fixture_paths):
+    at = app_env()
+    at.run()
+    at.switch_page("app_pages/upload.py").run()
+    assert not at.exception
+    assert any("Choose an observations file" in i.value for i in at.info)
+    from engine.io import load_dataset
+
+    res = load_dataset(fixture_paths.data_dir / "observations.csv", fixture_paths.data_dir / "wards.csv")
+    assert res.total_read > 0
