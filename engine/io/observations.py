@@ -7,7 +7,8 @@ Layouts
 -------
 *Long*: columns ``ward_id, period, indicator, numerator[, denominator][, status]``.
 *Wide*: columns ``ward_id, period`` then one column per indicator key, with ``<key>__denominator``
-beside it when the indicator has exposure. Each non-empty (numerator or denominator) cell pair is one
+beside it when the indicator has exposure (register columns such as ``ward_name`` are ignored; any
+other column is taken as an indicator, so a misspelt one is rejected, not lost). Each non-empty (numerator or denominator) cell pair is one
 observation (one "row read"); a pair with both cells empty is no observation.
 
 Numerators: ``*`` = suppressed (status ``suppressed``), empty = unknown (status ``unknown``); both are
@@ -37,6 +38,8 @@ from engine.panel import OBSERVATION_SCHEMA
 from signals import CATALOGUE, Catalogue
 
 DENOMINATOR_SUFFIX = "__denominator"
+#: Ward-register columns a wide export may repeat on every row; they are not indicators.
+WIDE_IGNORED = ("ward_name", "provider", "ward_type", "beds")
 _KEY_COLUMNS = ("ward_id", "period")
 
 
@@ -119,7 +122,9 @@ def _long(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _wide(table: RawTable, catalogue: Catalogue) -> pl.DataFrame:
     frame = table.frame
-    value_cols = [c for c in frame.columns if c not in (*_KEY_COLUMNS, LINE, BAD_FIELDS, "status")]
+    value_cols = [
+        c for c in frame.columns if c not in (*_KEY_COLUMNS, *WIDE_IGNORED, LINE, BAD_FIELDS, "status")
+    ]
     keys: list[str] = []
     for c in value_cols:
         k = c.removesuffix(DENOMINATOR_SUFFIX)
@@ -187,9 +192,13 @@ def _validate(
     num_is_text = sch["numerator"] == pl.String
     den_is_text = sch["denominator"] == pl.String
     per_is_text = sch["period"] == pl.String
+    # Indicator codes compacted to the known keys (unknown keys -> 0, they are never key-usable), so
+    # the integer sort key of _flag_duplicates stays small.
+    known_rank = np.where(known_u, np.cumsum(known_u) - 1, 0)
     df = long.with_columns(
         pl.Series("_w", w.codes),
         pl.Series("_k", k.codes),
+        pl.Series("_kc", k.lookup(known_rank)),
         pl.Series("_ward_empty", w.flags(frozenset({""}))),
         pl.Series("_ind_empty", k.flags(frozenset({""}))),
         pl.Series("_ind_known", k.lookup(known_u)),
@@ -351,7 +360,8 @@ def _validate(
     accepted_mask = df[RULE].is_null().to_numpy()
     rows = order[accepted_mask[order]]
     identity = len(rows) == long.height and bool(np.all(rows == np.arange(len(rows))))
-    good = df if identity else df[rows]
+    good = df.select("_period", "_num", "_den", "_status", "_exposure")
+    good = good if identity else good[rows]
     ward_out = long["ward_id"] if (identity and w.unchanged) else w.text(rows)
     ind_out = long["indicator"] if (identity and k.unchanged) else k.text(rows)
     n_ignored = good.filter(~pl.col("_exposure") & pl.col("_den").is_not_null()).height
@@ -454,7 +464,7 @@ def _rejections(
     sub = sub.with_columns(chain.otherwise(None).alias(REASON))  # type: ignore[union-attr]
     if layout == "wide":  # the wide layout blames the indicator's own column
         sub = sub.with_columns(
-            pl.when(pl.col(COLUMN) == "numerator")
+            pl.when(pl.col(COLUMN).is_in(["numerator", "indicator"]))
             .then(pl.col("indicator").cast(pl.String))
             .when(pl.col(COLUMN) == "denominator")
             .then(pl.col("indicator").cast(pl.String) + DENOMINATOR_SUFFIX)
@@ -533,8 +543,8 @@ def _flag_duplicates(df: pl.DataFrame) -> pl.DataFrame:
     day = df["_period"].cast(pl.Int32).fill_null(0).to_numpy().astype(np.int64)
     day0 = int(day[key_ok].min()) if key_ok.any() else 0
     span = int(day[key_ok].max()) - day0 + 1 if key_ok.any() else 1
-    n_ind = int(df["_k"].max() or 0) + 1
-    key = (df["_w"].to_numpy() * n_ind + df["_k"].to_numpy()) * span + (day - day0)
+    n_ind = int(df["_kc"].max() or 0) + 1
+    key = (df["_w"].to_numpy() * n_ind + df["_kc"].to_numpy()) * span + (day - day0)
     key = np.where(key_ok, key, np.iinfo(np.int64).max)
     if n > 1 and bool(np.all(key[1:] >= key[:-1])):
         order = np.arange(n)

@@ -155,3 +155,38 @@ def test_non_numbers_are_rejected(tmp_path: Path, text: str) -> None:
     f.write_text(f"ward_id,period,indicator,numerator,denominator\nW1,2024-01-01,restraint,{text},100\n")
     res = read_observations(f)
     assert res.rejected["code"].to_list() == ["unparseable_number"]
+
+
+def test_wide_ignores_register_columns_and_rejects_misspelt_ones(tmp_path: Path) -> None:
+    f = tmp_path / "wide.csv"
+    f.write_text(
+        "ward_id,ward_name,period,restraint,restraint__denominator,restrant\n"
+        "W1,Ash,2024-01-01,2,120,\n"
+        "W1,Ash,2024-01-08,3,120,4\n"
+    )
+    res = read_observations(f)
+    assert res.observations.height == 2
+    assert res.rejected.select("line", "column", "code").rows() == [(3, "restrant", "unknown_indicator")]
+    assert "did you mean 'restraint'" in res.rejected["reason"][0]
+
+
+def test_duplicates_and_order_on_shuffled_data_match_a_plain_reference(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    n = 3000
+    df = pl.DataFrame(
+        {
+            "ward_id": rng.choice(["W1", "W2", "W3"], n),
+            "period": (np.datetime64("2024-01-01") + 7 * rng.integers(0, 40, n)).astype("datetime64[D]"),
+            "indicator": rng.choice(["restraint", "seclusion", "injuries"], n),
+            "numerator": rng.integers(0, 5, n).astype(float),
+            "denominator": np.full(n, 150.0),
+        }
+    )
+    path = tmp_path / "o.parquet"
+    df.write_parquet(path)
+    res = read_observations(path)
+    dup = df.select(pl.struct("ward_id", "period", "indicator").is_duplicated()).to_series()
+    assert res.rejected["code"].to_list() == ["duplicate"] * int(dup.sum())
+    assert res.rejected["line"].to_list() == (np.flatnonzero(dup.to_numpy()) + 1).tolist()
+    expected = df.filter(~dup).sort("ward_id", "indicator", "period")
+    assert res.observations.select(expected.columns).equals(expected)
