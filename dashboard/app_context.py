@@ -44,13 +44,17 @@ def _synced(results_key: str, store_path: str, _results: Results, _store: Triage
     return f"{summary.inserted} new, {summary.updated} updated, {summary.unchanged} unchanged"
 
 
+def request_headers() -> dict[str, str]:
+    """Headers of the browser's request to this session (empty without a request context)."""
+    try:
+        return dict(st.context.headers)
+    except (AttributeError, RuntimeError, KeyError):  # bare mode / test harness
+        return {}
+
+
 def resolve_user(settings: DashboardSettings) -> User:
     """Proxy user from trusted headers, else the sidebar demo picker (clearly labelled)."""
-    try:
-        headers = dict(st.context.headers)
-    except Exception:  # no request context (e.g. some test harnesses)
-        headers = {}
-    user = user_from_headers(headers, settings)
+    user = user_from_headers(request_headers(), settings)
     if user is not None:
         st.sidebar.caption(
             f"Signed in as **{md_escape(user.name)}** ({ROLE_WORDS[user.role]}) via the trust proxy."

@@ -176,7 +176,8 @@ def _changes(
             d = float(now["score"][0] or 0) - float(before["score"][-1] or 0)
             if abs(d) >= 0.5:
                 out.append(f"Combined score {'rose' if d > 0 else 'fell'} by {abs(d):.1f} nats.")
-    for a in results.ward_alerts(ward_id).filter(pl.col("opened") > since).iter_rows(named=True):
+    new_alerts = results.ward_alerts(ward_id).filter(pl.col("opened") > since).sort("scope", descending=True)
+    for a in new_alerts.iter_rows(named=True):  # ward alerts before indicator alerts
         what = indicator_label(a["indicator"]) if a["scope"] == "indicator" else "Ward (combined)"
         out.append(f"New {level_word(a['level']).lower()} alert opened {uk_date(a['opened'])}: {what}.")
     if series.height:

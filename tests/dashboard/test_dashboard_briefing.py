@@ -1,0 +1,176 @@
+"""Briefing rendering, PDF text, escaping of hostile user text, Excel-safe CSV, and the CLIs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import polars as pl
+import pypdf
+import pytest
+
+from dashboard.services.briefing import build_briefing, render_briefing, render_html
+from dashboard.services.formatting import safe_csv
+from dashboard.services.results import load_results
+from dashboard.services.triage import open_store, sync_results
+from engine.cli import main as cli_main
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _pdf_text(data: bytes | Path) -> str:
+    import io
+
+    reader = pypdf.PdfReader(io.BytesIO(data) if isinstance(data, bytes) else str(data))
+    return _flat(" ".join(p.extract_text() for p in reader.pages))
+
+
+def test_briefing_pdf_has_ward_name_explanation_and_one_page_per_ward(fixture_paths):
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    wards = [fixture_paths.episode_ward, "W0001"]
+    out = render_briefing(res, wards, last_visit=dt.date(2024, 9, 2))
+    assert out.pdf is not None and out.pdf.startswith(b"%PDF")
+    reader = pypdf.PdfReader(__import__("io").BytesIO(out.pdf))
+    assert len(reader.pages) == 2
+    first = _flat(reader.pages[0].extract_text())
+    assert fixture_paths.episode_ward_name in first
+    assert _flat(fixture_paths.episode_explanation) in first
+    assert "Questions to ask" in first and "Notes from the visit" in first
+    assert "What has changed since the last visit on 02/09/2024" in first
+    # charts are embedded as vector SVG with their axis text (fonts resolved)
+    assert out.html.count("<svg") >= 3 and "01/2024" in first
+
+
+def test_briefing_lists_changes_and_store_notes(fixture_paths, tmp_path):
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    store = open_store(tmp_path / "t.db")
+    sync_results(store, res)
+    store.add_note(fixture_paths.episode_alert_id, "q.director", "Visited; restraint log reviewed.")
+    b = build_briefing(res, fixture_paths.episode_ward, last_visit=dt.date(2024, 5, 1), store=store)
+    assert any("New urgent alert opened" in c or "New concern alert opened" in c for c in b.changes)
+    assert any("manager change" in c for c in b.changes) or len(b.changes) == 5
+    assert b.notes and b.notes[0].text == "Visited; restraint log reviewed."
+    assert b.questions and all(q.endswith("?") for q in b.questions)
+
+
+def test_hostile_text_is_escaped_in_briefing_and_pdf_shows_it_literally(hostile_paths, tmp_path):
+    res = load_results(hostile_paths.results_dir, hostile_paths.data_dir)
+    store = open_store(tmp_path / "t.db")
+    sync_results(store, res)
+    store.add_note(hostile_paths.episode_alert_id, "<b>mallory</b>", '=HYPERLINK("http://evil.example","x")')
+    out = render_briefing(res, [hostile_paths.episode_ward], last_visit=dt.date(2024, 5, 1), store=store)
+    assert "<script>alert(1)</script>" not in out.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out.html
+    assert "<b>mallory</b>" not in out.html and "&lt;b&gt;mallory&lt;/b&gt;" in out.html
+    text = _pdf_text(out.pdf)
+    assert "<script>alert(1)</script>" in text  # shown as text, never run
+
+
+def test_render_html_escapes_every_user_field():
+    from dashboard.services.briefing import BriefingNote, WardBriefing
+
+    evil = '<img src=x onerror="alert(1)">'
+    b = WardBriefing(
+        ward_id=evil,
+        ward_name=evil,
+        provider=evil,
+        ward_type_label=evil,
+        level="concern",
+        level_word="Concern",
+        status_text=evil,
+        explanation=evil,
+        as_of_text="",
+        since_text=evil,
+        changes=(evil,),
+        questions=(evil,),
+        notes=(BriefingNote(evil, evil, evil),),
+    )
+    html = render_html([b])
+    assert "<img" not in html and html.count("&lt;img src=x onerror=&#34;alert(1)&#34;&gt;") >= 9
+
+
+def test_safe_csv_neutralises_formulas_and_keeps_numbers():
+    frame = pl.DataFrame(
+        {
+            "ward": ['=HYPERLINK("http://evil","x")', "+1", "-2", "@SUM(A1)", "\tx", "\rx", "Cedar"],
+            "n": [1, 2, 3, 4, 5, 6, -7],
+            "d": [dt.date(2024, 1, 2)] * 7,
+        }
+    )
+    text = safe_csv(frame).decode()
+    lines = text.splitlines()
+    assert lines[1].startswith("\"'=HYPERLINK(")
+    assert lines[2].startswith("'+1,2,02/01/2024")
+    assert "'-2" in text and "'@SUM(A1)" in text and "Cedar,-7,02/01/2024" in text
+
+
+def test_no_page_uses_unsafe_html():
+    root = Path(__file__).resolve().parents[2] / "dashboard"
+    offenders = [p for p in root.rglob("*.py") if "unsafe_allow_html=True" in p.read_text()]
+    assert offenders == []
+
+
+def test_cli_brief_writes_pdf_and_html(fixture_paths, tmp_path, capsys):
+    pdf, html = tmp_path / "b.pdf", tmp_path / "b.html"
+    code = cli_main(
+        ["brief", "--results", str(fixture_paths.results_dir), "--ward", fixture_paths.episode_ward,
+         "--out", str(pdf), "--html", str(html), "--last-visit", "01/06/2024"]
+    )  # fmt: skip
+    assert code == 0
+    text = _pdf_text(pdf)
+    assert fixture_paths.episode_ward_name in text and _flat(fixture_paths.episode_explanation) in text
+    assert fixture_paths.episode_ward_name in html.read_text()
+
+
+def test_cli_brief_unknown_ward_is_a_clear_error(fixture_paths, tmp_path, capsys):
+    code = cli_main(
+        [
+            "brief",
+            "--results",
+            str(fixture_paths.results_dir),
+            "--ward",
+            "W003",
+            "--out",
+            str(tmp_path / "x.pdf"),
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "ward 'W003' is not in" in err and "did you mean" in err
+
+
+def test_cli_dashboard_refuses_missing_results(tmp_path, capsys):
+    assert cli_main(["dashboard", "--data", str(tmp_path)]) == 2
+    assert "no results in" in capsys.readouterr().err
+
+
+def test_cli_dashboard_command_line_is_headless_and_private():
+    import argparse
+
+    from dashboard.cli_dashboard import streamlit_command
+
+    cmd = streamlit_command(argparse.Namespace(port=8765, address="127.0.0.1"))
+    assert "--server.headless=true" in cmd and "--browser.gatherUsageStats=false" in cmd
+    assert "--server.port=8765" in cmd and cmd[-1].startswith("--theme.")
+    assert cmd[4].endswith("dashboard/streamlit_app.py")
+
+
+@pytest.mark.parametrize("missing", ["weasyprint"])
+def test_briefing_falls_back_to_html_when_weasyprint_is_missing(fixture_paths, monkeypatch, missing):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *a, **k):  # type: ignore[no-untyped-def]
+        if name == missing:
+            raise OSError("cannot load library 'libpango-1.0-0'")
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    out = render_briefing(res, [fixture_paths.episode_ward])
+    assert out.pdf is None and "PDF output is unavailable" in out.note
+    assert "PDF output is unavailable" in out.html and fixture_paths.episode_ward_name in out.html

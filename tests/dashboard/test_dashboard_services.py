@@ -1,0 +1,119 @@
+"""Results loading, ranking, content keys, series queries, MDC icons and identity."""
+
+from __future__ import annotations
+
+import os
+
+import polars as pl
+import pytest
+
+from dashboard.components.icons import assurance_icon, variation_icon
+from dashboard.services.identity import demo_user, user_from_headers
+from dashboard.services.results import load_results, peer_totals, results_key, ward_series
+from dashboard.settings import DashboardSettings
+
+
+def test_latest_ranks_by_level_then_score_and_since_is_run_start(fixture_paths):
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    lat = res.latest
+    order = {"urgent": 3, "concern": 2, "watch": 1, "none": 0}
+    keys = [(-order[lv], -sc) for lv, sc in zip(lat["level"], lat["score"], strict=True)]
+    assert keys == sorted(keys)
+    row = res.ward_row(fixture_paths.episode_ward)
+    ws = res.ward_status.filter(pl.col("ward_id") == fixture_paths.episode_ward)
+    levels = ws["level"].to_list()
+    i = len(levels) - 1
+    while i > 0 and levels[i - 1] == levels[-1]:
+        i -= 1
+    assert row["since"] == ws["period"][i]
+    assert res.ward_explanation(fixture_paths.episode_ward) == fixture_paths.episode_explanation
+
+
+def test_results_key_changes_with_content_only(fixture_paths, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(fixture_paths.data_dir, data)
+    k1 = results_key(data / "results", data)
+    assert results_key(data / "results", data) == k1
+    p = data / "results" / "alerts.csv"
+    text = p.read_text()
+    p.write_text(text.replace("Physical restraint", "Physical restraint!", 1))
+    assert results_key(data / "results", data) != k1
+    p.write_text(text)
+    os.utime(p, ns=(1, 1))  # same bytes, different mtime: same key
+    assert results_key(data / "results", data) == k1
+
+
+def test_ward_series_and_peer_totals_ignore_suppressed(fixture_paths):
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    s = ward_series(res, "W0001")
+    assert set(s["ward_id"]) == {"W0001"} and s["period"].dtype == pl.Date
+    tot = peer_totals(res, "restraint", ["W0001", "W0004"], periods=13)
+    full = pl.read_parquet(fixture_paths.results_dir / "series.parquet").filter(
+        (pl.col("indicator") == "restraint") & pl.col("ward_id").is_in(["W0001", "W0004"])
+    )
+    last13 = sorted(full["period"].unique())[-13:]
+    want = full.filter(pl.col("period").is_in(last13) & (pl.col("status") == "observed"))
+    got = dict(zip(tot["ward_id"], tot["numerator"], strict=True))
+    for w in ("W0001", "W0004"):
+        assert got[w] == pytest.approx(want.filter(pl.col("ward_id") == w)["numerator"].sum())
+
+
+@pytest.mark.parametrize(
+    ("point_type", "direction", "key", "letter"),
+    [
+        ("common_cause", "up", "common_cause", "~"),
+        ("special_cause_concern", "up", "concern_high", "H"),
+        ("special_cause_concern", "down", "concern_low", "L"),
+        ("special_cause_improvement", "up", "improvement_low", "L"),
+        ("special_cause_improvement", "down", "improvement_high", "H"),
+        ("special_cause_neutral_high", "both", "neutral_high", "H"),
+        ("special_cause_neutral_low", "both", "neutral_low", "L"),
+    ],
+)
+def test_variation_icon_follows_mdc(point_type, direction, key, letter):
+    icon = variation_icon(point_type, direction)
+    assert (icon.key, icon.letter) == (key, letter)
+    assert icon.meaning in icon.svg() and "<title>" in icon.svg()
+
+
+def test_assurance_icon_follows_mdc():
+    # higher is worse (direction up): a target above the UPL will consistently be met
+    assert assurance_icon(10.0, 2.0, 8.0, "up").key == "consistent_pass"
+    assert assurance_icon(1.0, 2.0, 8.0, "up").key == "consistent_fail"
+    assert assurance_icon(1.0, 2.0, 8.0, "down").key == "consistent_pass"
+    assert assurance_icon(8.0, 2.0, 8.0, "up").key == "inconsistent"  # equality: hit and miss
+    assert assurance_icon(None, 2.0, 8.0, "up") is None
+    assert assurance_icon(5.0, 2.0, 8.0, "both") is None
+
+
+def test_identity_headers_trusted_only_when_configured():
+    h = {"x-forwarded-user": "j.smith", "X-Forwarded-Role": "quality"}
+    assert user_from_headers(h, DashboardSettings()) is None
+    u = user_from_headers(h, DashboardSettings(trust_headers=True))
+    assert (u.name, u.role, u.source) == ("j.smith", "quality", "proxy") and u.can("triage")
+    u2 = user_from_headers(
+        {"X-Forwarded-User": "a.b", "X-Forwarded-Role": "admin"}, DashboardSettings(trust_headers=True)
+    )
+    assert u2.role == "board" and not u2.can("triage") and u2.can("brief")
+    assert demo_user("demo-researcher").can("lab") and not demo_user("demo-board-member").can("lab")
+
+
+def test_trusted_header_user_is_the_audit_actor(app_env, fixture_paths, monkeypatch):
+    monkeypatch.setenv("WARDWATCH_TRUST_HEADERS", "1")
+    # AppTest cannot send request headers; stand in for the proxy at the one function that reads them
+    monkeypatch.setattr(
+        "dashboard.app_context.request_headers",
+        lambda: {"X-Forwarded-User": "jo.bloggs@nhs.net", "X-Forwarded-Role": "quality"},
+    )
+    at = app_env()
+    at.run()
+    at.switch_page("app_pages/inbox.py").run()
+    table = at.dataframe[0].value
+    row = int((table["alert_id"] == fixture_paths.episode_alert_id).to_numpy().nonzero()[0][0])
+    at.session_state["inbox_table_0"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    at.button(key=f"ack_{fixture_paths.episode_alert_id}").click().run()
+    assert "jo.bloggs@nhs.net" in set(at.dataframe[1].value["Who"])
+    assert not [s for s in at.sidebar.selectbox if s.key == "demo_user"]
