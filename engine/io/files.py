@@ -173,10 +173,10 @@ def _read_csv_ragged(data: bytes, file: str, names: list[str], header: list[str]
 
 
 def _drop_blank(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
-    """Remove blank lines (every field empty): they are not rows."""
+    """Remove blank lines (every field empty; a line of spaces is a row, and is rejected): not rows."""
     if frame.height == 0:
         return frame
-    blank = pl.all_horizontal([pl.col(c).fill_null("").str.strip_chars() == "" for c in names])
+    blank = pl.all_horizontal([(pl.col(c) == "").fill_null(True) for c in names])
     if BAD_FIELDS in frame.columns:
         blank = blank & pl.col(BAD_FIELDS).is_null()
     return frame.filter(~blank)
@@ -237,7 +237,11 @@ def _check_privacy(table: RawTable, free_text: Iterable[str]) -> None:
                 f"column '{original}' looks like a patient identifier; wardwatch holds only aggregate "
                 "ward data: remove the column",
             )
-        mask = nhs_number_mask(table.frame[name])
+        col = table.frame[name]
+        # Most columns repeat few values: test the distinct values first, rows only on a hit.
+        if not nhs_number_mask(col.unique()).any():
+            continue
+        mask = nhs_number_mask(col)
         if mask.any():
             line = int(table.frame[LINE][int(np.argmax(mask))])
             raise FatalInputError(
