@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import norm
 
-from engine.arl.markov import arl_vector, false_alarm_probability
+from engine.arl.markov import arl_vector, false_alarm_probability, gauss_legendre, solve
 from engine.arl.results import ArlResult
 
 Sided = Literal["one", "two"]
@@ -45,17 +45,15 @@ def ewma_limit(lam: float, L: float) -> float:
 def _ewma_arl_integral(
     lam: float, c: float, shift: float, sided: Sided, z0: float, reflect: float, nodes: int
 ) -> float:
-    x, w = np.polynomial.legendre.leggauss(nodes)
     lo = -c if sided == "two" else reflect
-    y = lo + 0.5 * (c - lo) * (x + 1.0)
-    w = 0.5 * (c - lo) * w
+    y, w = gauss_legendre(nodes, lo, c)
 
     def kernel(z: NDArray[np.float64]) -> NDArray[np.float64]:
         return w[None, :] / lam * norm.pdf((y[None, :] - (1.0 - lam) * z[:, None]) / lam - shift)
 
     if sided == "two":
         A = kernel(y)
-        Lv = np.linalg.solve(np.eye(nodes) - A, np.ones(nodes))
+        Lv = solve(np.eye(nodes) - A, np.ones(nodes))
         if abs(z0) > c:
             raise ValueError("start value outside the limits")
         return float(1.0 + (kernel(np.array([z0])) @ Lv)[0])
@@ -64,7 +62,7 @@ def _ewma_arl_integral(
     A = np.zeros((nodes + 1, nodes + 1))
     A[:, 0] = norm.cdf((reflect - (1.0 - lam) * pts) / lam - shift)
     A[:, 1:] = kernel(pts)
-    Lv = np.linalg.solve(np.eye(nodes + 1) - A, np.ones(nodes + 1))
+    Lv = solve(np.eye(nodes + 1) - A, np.ones(nodes + 1))
     if not reflect <= z0 <= c:
         raise ValueError("start value outside [reflect, limit]")
     p0 = norm.cdf((reflect - (1.0 - lam) * z0) / lam - shift)

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import norm
 
-from engine.arl.markov import arl_vector, false_alarm_probability
+from engine.arl.markov import arl_vector, false_alarm_probability, gauss_legendre, solve
 from engine.arl.results import ArlResult
 
 Sided = Literal["one", "two"]
@@ -59,15 +59,13 @@ def upper_cusum_arl_integral(
     _check(k, h)
     if not 0.0 <= head_start < h:
         raise ValueError("head_start must lie in [0, h)")
-    x, w = np.polynomial.legendre.leggauss(nodes)
-    z = 0.5 * h * (x + 1.0)
-    w = 0.5 * h * w
+    z, w = gauss_legendre(nodes, 0.0, h)
     # unknowns: L(0), L(z_1..z_n); rows: the equation at 0 and at each node.
     pts = np.concatenate(([0.0], z))
     A = np.zeros((nodes + 1, nodes + 1))
     A[:, 0] = norm.cdf(k - pts - shift)
     A[:, 1:] = w[None, :] * norm.pdf(z[None, :] + k - pts[:, None] - shift)
-    L = np.linalg.solve(np.eye(nodes + 1) - A, np.ones(nodes + 1))
+    L = solve(np.eye(nodes + 1) - A, np.ones(nodes + 1))
     if head_start == 0.0:
         return float(L[0])
     return float(
