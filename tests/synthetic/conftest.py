@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import pytest
@@ -21,18 +22,24 @@ def in_control(n_wards: int = 400, n_weeks: int = 156, seed: int = 11) -> Synthe
     return generate(spec, seed=seed)
 
 
+MANY_EPISODES = TrustSpec(
+    n_wards=120,
+    n_weeks=156,
+    mess=MessSettings.none(),
+    scenarios=ScenarioSettings.from_spec(
+        "closed_culture=30,concealment=15,acute_patient=15,staffing_crisis=15,"
+        "winter_pressure=1,definition_change=2,reporting_migration=2"
+    ),
+)
+
+
 @functools.cache
-def many_episodes(seed: int = 5) -> SyntheticTrust:
-    """Many ward-level episodes on a clean trust (for effect-size checks)."""
-    spec = TrustSpec(
-        n_wards=120,
-        n_weeks=156,
-        mess=MessSettings.none(),
-        scenarios=ScenarioSettings.from_spec(
-            "closed_culture=30,concealment=15,acute_patient=15,staffing_crisis=15,"
-            "winter_pressure=1,definition_change=2,reporting_migration=2"
-        ),
-    )
+def many_episodes(seed: int = 5, scenarios: bool = True) -> SyntheticTrust:
+    """Many ward-level episodes on a clean trust (for effect-size checks); ``scenarios=False`` gives
+    the same trust with nothing injected (its latent rates are the in-control counterfactual)."""
+    spec = MANY_EPISODES
+    if not scenarios:
+        spec = dataclasses.replace(spec, scenarios=ScenarioSettings.from_spec("none"))
     return generate(spec, seed=seed)
 
 
