@@ -22,7 +22,8 @@ overdispersion, using only data from periods ``< t``:
    ``exclude`` the periods in which a detector was in an alarm excursion (e.g.
    :func:`engine.detectors.excursion_mask` of a run on the frozen baseline): that mask is known at
    each period, so the updated baseline stays causal and never absorbs an ongoing alarm. The
-   dispersion and the peer prior stay frozen at their warm-up values.
+   dispersion and the peer prior stay frozen at their warm-up values (so a drift shared by the
+   whole peer group is only partly absorbed; set ``shrinkage=False`` to follow the ward alone).
 6. **Seasonality** (optional, :mod:`engine.baselines.seasonal`): a per-group annual harmonic factor
    fitted on ``[0, seasonal_fit_periods)``; the series' own level is then estimated against the
    seasonally adjusted exposure.

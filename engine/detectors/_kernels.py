@@ -145,6 +145,7 @@ def glr_path(x, mu, alpha, window, sign, threshold, max_iter):
     for s in prange(s_count):
         xs = np.empty(t_count)
         ms = np.empty(t_count)
+        lm = np.empty(t_count)  # log1p(alpha mu0) of each stored observation
         ts = np.empty(t_count, dtype=np.int64)
         m = 0  # observations since restart
         last = 0.0
@@ -157,6 +158,7 @@ def glr_path(x, mu, alpha, window, sign, threshold, max_iter):
                 continue
             xs[m] = x[s, t]
             ms[m] = mu[s, t]
+            lm[m] = math.log1p(alpha[s] * mu[s, t]) if alpha[s] > 0.0 else 0.0
             ts[m] = t
             m += 1
             lo = 0 if window <= 0 else max(0, m - window)
@@ -164,9 +166,12 @@ def glr_path(x, mu, alpha, window, sign, threshold, max_iter):
             best_k = -1
             sx = 0.0
             sm = 0.0
+            s0 = 0.0  # NB score at kappa = 0 of the window j..m-1
             for j in range(m - 1, lo - 1, -1):
                 sx += xs[j]
                 sm += ms[j]
+                if a > 0.0:
+                    s0 += (xs[j] - ms[j]) / (1.0 + a * ms[j])
                 if a <= 0.0:
                     if sx <= 0.0:
                         # all-zero window: kappa -> -inf, log LR -> sum(mu0) (0 for an up chart)
@@ -181,7 +186,11 @@ def glr_path(x, mu, alpha, window, sign, threshold, max_iter):
                     val = 0.0
                     if sign < 0:
                         for i in range(j, m):
-                            val += math.log1p(a * ms[i]) / a
+                            val += lm[i] / a
+                elif sign * s0 <= 0.0:
+                    # the NB log-likelihood is concave in kappa and its slope at 0 points the wrong
+                    # way: the restricted maximum is at kappa = 0, where the log LR is 0
+                    val = 0.0
                 else:
                     kap = math.log(sx / sm)  # Poisson MLE: a close start for the NB Newton iteration
                     for _ in range(max_iter):
@@ -204,9 +213,7 @@ def glr_path(x, mu, alpha, window, sign, threshold, max_iter):
                     ek = math.exp(kh)
                     val = 0.0
                     for i in range(j, m):
-                        val += kh * xs[i] + (xs[i] + 1.0 / a) * (
-                            math.log1p(a * ms[i]) - math.log1p(a * ms[i] * ek)
-                        )
+                        val += kh * xs[i] + (xs[i] + 1.0 / a) * (lm[i] - math.log1p(a * ms[i] * ek))
                 if val > best:
                     best = val
                     best_k = ts[j]

@@ -160,3 +160,25 @@ def test_ewma_nan_carries():
     assert s[1] == s[0] == s[2] == 0.5
     np.testing.assert_allclose(s[3], 0.75)
     np.testing.assert_allclose(res.up.threshold[0, 3], 10 * np.sqrt(0.5 / 1.5 * (1 - 0.5**4)))
+
+
+def test_updating_baseline_with_excursion_mask_never_absorbs_alarm():
+    """Frozen-baseline detector -> excursion mask -> updated baseline: the shift is not absorbed."""
+    from engine.baselines import BaselineSettings, fit_baselines
+    from engine.detectors import excursion_mask
+
+    rng = np.random.default_rng(21)
+    s, t = 40, 160
+    n = np.full((s, t), 300.0)
+    rate = np.full((s, t), 0.01)
+    rate[:, 80:] = 0.02
+    y = rng.poisson(rate * n).astype(float)
+    frozen = fit_baselines(y, n, "count")
+    det = NegBinCusum(threshold=4.0, restart="none")
+    mask = excursion_mask(det.run(y, n, frozen.expected_rate, frozen.dispersion))
+    assert mask[:, 95:].mean() > 0.95  # the sustained shift keeps the chart in its excursion
+    st = BaselineSettings(mode="updating", update_weight=0.05, guard_periods=8, shrinkage=False)
+    naive = fit_baselines(y, n, "count", settings=st)
+    guarded = fit_baselines(y, n, "count", exclude=mask, settings=st)
+    assert np.median(naive.expected_rate[:, -1]) > 0.017
+    assert np.median(guarded.expected_rate[:, -1]) < 0.0125
