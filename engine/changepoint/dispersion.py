@@ -29,7 +29,7 @@ from engine.changepoint.costs import BINOMIAL, POISSON, cost_factory
 MIN_PAIRS = 10
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def dispersion_row(y: np.ndarray, n: np.ndarray, m: int, code: int) -> float:
     """``phi >= 1`` from the first ``m`` (observed, consecutive) values of one series."""
     num = 0.0
@@ -55,7 +55,7 @@ def dispersion_row(y: np.ndarray, n: np.ndarray, m: int, code: int) -> float:
     return max(num / den, 1.0)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def sigma_row(x: np.ndarray, m: int) -> float:
     """Noise standard deviation from first differences of the first ``m`` observed values ``x``."""
     if m < 2:
@@ -71,7 +71,7 @@ def sigma_row(x: np.ndarray, m: int) -> float:
     return np.sqrt(sq / (m - 1)) / np.sqrt(2.0)
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, error_model="numpy")
 def _dispersion_many(y: np.ndarray, n: np.ndarray, code: int) -> np.ndarray:
     s_count, t_count = y.shape
     out = np.empty(s_count)

@@ -20,7 +20,7 @@ DISPERSION_NONE, DISPERSION_ESTIMATE, DISPERSION_GIVEN = 0, 1, 2
 OK, NEGATIVE, EXCEEDS_TRIALS = 0, 1, 2
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _prepare(
     y: np.ndarray,
     n: np.ndarray,
@@ -84,7 +84,7 @@ def _prepare(
     return m, scale, phi, sigma, offset, error
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, error_model="numpy")
 def segment_many(
     y: np.ndarray,
     n: np.ndarray,
@@ -166,7 +166,7 @@ def segment_many(
     return starts, segment_id, segment_rate, objective, n_changes, n_obs, phi, sigma, beta, lam, error
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _saturated_gap(ca: np.ndarray, cb: np.ndarray, m: int, code: int, scale: float, lam: float) -> float:
     """Upper bound on (objective without change - objective with k changes) / k, for any k >= 1."""
     if m == 0:
@@ -177,7 +177,7 @@ def _saturated_gap(ca: np.ndarray, cb: np.ndarray, m: int, code: int, scale: flo
     return scale * (segment_cost(code, ca[m], cb[m], m) - sat) + lam * np.log(m)
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, parallel=True, error_model="numpy")
 def critical_penalty_many(
     y: np.ndarray,
     n: np.ndarray,

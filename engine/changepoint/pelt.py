@@ -12,14 +12,27 @@ cost ``C`` scaled by the series' ``scale`` (``1 / phi`` or ``1 / sigma^2``)::
 over candidates ``t = 0`` or ``min_size <= t <= s - min_size``; the objective is ``F(m) - beta``.
 Ties go to the smallest ``t`` (the same rule as ``ruptures``' ``min`` over its ordered candidates).
 
-**Pruning, exact even with a minimum segment length and the MBIC length term.** Because every cost
-is super-additive (``C(t, T) >= C(t, s) + C(s, T)``) and ``log(T - t) >= log(T - s)``, a candidate
-``t`` with ``F(t) + scale * C(t, s) > F(s)`` can never be optimal at any ``T >= s + min_size`` (``s``
-does strictly better there). It may still be optimal for ``s < T < s + min_size``, where ``s`` is not
-yet an admissible change, so it is dropped only from step ``s + min_size`` on. (Pruning at once, as
-``ruptures`` and R ``changepoint`` do, and including the ``log`` term in the test, as ``changepoint``
-does for MBIC, are not guaranteed exact.) A relative tolerance of ``1e-9`` keeps rounding from
-pruning a near-tie.
+**Pruning, exact even with a minimum segment length and the MBIC length term.** Every cost is the
+minimum over the segment parameter ``theta`` of ``D(theta)``, the segment's ``-2`` log-likelihood, so
+``C(t, T) >= C(t, s) + C(s, T)`` and ``log(T - t) >= log(T - s)``. Two rules remove a candidate ``t``
+at step ``s``; both only show that ``t`` can never be optimal at any ``T >= s + min_size``, so ``t``
+is dropped from step ``s + min_size`` on (for ``s < T < s + min_size`` the change at ``s`` is not yet
+admissible):
+
+1. PELT: ``F(t) + scale * C(t, s) > F(s)`` (a change at ``s`` does strictly better for every
+   ``theta``). Pruning at once, as ``ruptures`` and R ``changepoint`` do, is not exact with a minimum
+   segment length; nor is including the ``log`` term in the test, as ``changepoint`` does for MBIC.
+2. Functional (FPOP-style, Maidstone et al. 2017): when ``t`` entered, the segment that gave
+   ``F(t)`` (from ``u = last[t]``) beat any segmentation with a change at ``t`` for every ``theta`` in
+   an interval ``J(t)`` (an inner bound is stored). If the ``theta`` where ``t`` is still no worse
+   than a change at ``s``, ``{theta: F(t) + scale * D_ts(theta) <= F(s)}`` (an interval around the
+   segment mean), lies inside ``J(t)``, then for every ``theta`` another candidate is strictly better.
+   The test costs a few multiplications (``D`` is linear in the segment sums with coefficients fixed
+   at the ends of ``J(t)``) and cuts the live candidates of a 260-week series without change from
+   ~130 to ~15.
+
+A relative tolerance of ``1e-9`` keeps rounding from pruning a near-tie. Exactness is tested against
+brute-force optimal partitioning.
 """
 
 from __future__ import annotations
@@ -35,7 +48,7 @@ _NEVER = np.iinfo(np.int64).max
 _NEWTON_STEPS = 4
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _poisson_root(delta: float, right: bool) -> float:
     """Inner bound ``r`` of the root of ``r - 1 - log r = delta`` on one side of ``r = 1``.
 
@@ -45,6 +58,8 @@ def _poisson_root(delta: float, right: bool) -> float:
     r = 2.0 * (1.0 + delta) if right else np.exp(-1.0 - delta)
     for _ in range(_NEWTON_STEPS):
         h = r - 1.0 - np.log(r) - delta
+        if h <= 0.0:
+            return r
         r = r - h / (1.0 - 1.0 / r)
     h = r - 1.0 - np.log(r) - delta
     if h <= 0.0:  # rounding put the iterate inside: it is an inner bound itself
@@ -52,7 +67,7 @@ def _poisson_root(delta: float, right: bool) -> float:
     return 1.0 + (r - 1.0) * delta / (h + delta)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _binomial_root(p: float, delta: float, right: bool) -> float:
     """Inner bound ``theta`` of the root of ``KL(p || theta) = delta`` on one side of ``p`` (0 < p < 1).
 
@@ -70,8 +85,10 @@ def _binomial_root(p: float, delta: float, right: bool) -> float:
             return p
     for _ in range(_NEWTON_STEPS):
         k = p * np.log(p / th) + q * np.log(q / (1.0 - th)) - delta
+        if k <= 0.0:  # rounding put the iterate inside: it is an inner bound itself
+            return th
         th = th - k * th * (1.0 - th) / (th - p)
-        if th <= 0.0 or th >= 1.0:
+        if not (0.0 < th < 1.0):
             return p
     k = p * np.log(p / th) + q * np.log(q / (1.0 - th)) - delta
     if k <= 0.0:
@@ -79,7 +96,7 @@ def _binomial_root(p: float, delta: float, right: bool) -> float:
     return p + (th - p) * delta / (k + delta)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _coefficients(code: int, theta: float) -> tuple[float, float, float]:
     """``(alpha, beta, gamma)`` with ``D(theta) = alpha A + beta B + gamma L``, the unminimised cost.
 
@@ -94,7 +111,7 @@ def _coefficients(code: int, theta: float) -> tuple[float, float, float]:
     return -2.0 * theta, 1.0, theta * theta
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def _dominated_interval(
     code: int, a: float, b: float, length: float, slack: float
 ) -> tuple[float, float, bool, bool]:
@@ -121,7 +138,7 @@ def _dominated_interval(
     return centre - half, centre + half, False, False
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, error_model="numpy")
 def pelt_core(
     ca: np.ndarray,
     cb: np.ndarray,
