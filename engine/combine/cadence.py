@@ -21,19 +21,29 @@ def month_of_week(week_starts: np.ndarray, month_starts: np.ndarray) -> np.ndarr
     return np.where(ok, idx, -1)
 
 
-def spread_monthly_to_weeks(
-    values: np.ndarray, month_starts: np.ndarray, week_starts: np.ndarray
-) -> np.ndarray:
+def weeks_starting_in_month(month_starts: np.ndarray, weekday: int) -> np.ndarray:
+    """``(M,)`` number of calendar days in each month falling on ``weekday`` (0 = Monday): 4 or 5."""
+    mask = [0] * 7
+    mask[weekday] = 1
+    nxt = (month_starts.astype("datetime64[M]") + 1).astype("datetime64[D]")
+    return np.busday_count(month_starts, nxt, weekmask=mask)
+
+
+def spread_monthly_to_weeks(values: np.ndarray, month_starts: np.ndarray, week_starts: np.ndarray) -> np.ndarray:
     """Spread per-month increments evenly over the weeks whose first day falls in that month.
 
-    ``values`` is ``(S, M)``; returns ``(S, W)``. A month's value divided by the number of grid weeks
-    starting in it, so that the weekly values of a month sum to the monthly value. Weeks outside
-    the monthly grid get 0 (no evidence). NaN months give 0.
+    ``values`` is ``(S, M)``; returns ``(S, W)``. A month's value is divided by the number of
+    *calendar* weeks starting in it (4 or 5, counted on the weekday of the grid), not by how many
+    of those weeks the grid holds, so a week's share never depends on where the data end (an
+    ``--as-of`` run gets the same weekly values). Weeks outside the monthly grid get 0 (no
+    evidence); NaN months give 0.
     """
     m = month_of_week(week_starts, month_starts)
-    weeks_per_month = np.bincount(m[m >= 0], minlength=len(month_starts)).astype(float)
-    per_week = np.nan_to_num(values) / np.where(weeks_per_month > 0, weeks_per_month, 1.0)
     out = np.zeros((values.shape[0], len(week_starts)))
+    if len(week_starts) == 0 or len(month_starts) == 0:
+        return out
+    weekday = int((week_starts[0].astype("datetime64[D]").astype(np.int64) + 3) % 7)  # 1970-01-01 was a Thursday
+    per_week = np.nan_to_num(values) / weeks_starting_in_month(month_starts, weekday)
     inside = m >= 0
     out[:, inside] = per_week[:, m[inside]]
     return out

@@ -32,6 +32,7 @@ import polars as pl
 
 from engine.io import parse
 from engine.io.encode import encode
+from engine.io.errors import FatalInputError
 from engine.io.files import BAD_FIELDS, LINE, RawTable, check_columns, read_table
 from engine.io.rejections import COLUMN, REASON, RULE, Rule, first_failure, rejected_frame
 from engine.panel import OBSERVATION_SCHEMA
@@ -100,6 +101,12 @@ def read_observations(
         check_columns(table, ("indicator", "numerator"))
         long, layout = _long(table.frame), "long"
     else:
+        if not any(c not in (*_KEY_COLUMNS, *WIDE_IGNORED, LINE, BAD_FIELDS, "status") for c in table.frame.columns):
+            raise FatalInputError(
+                table.file,
+                "missing required column 'indicator' (long layout: ward_id, period, indicator, numerator, "
+                "denominator) and no indicator columns for the wide layout",
+            )
         long, layout = _wide(table, catalogue), "wide"
     return _validate(long, table.file, layout, catalogue, ward_ids, rejected_ward_ids)
 

@@ -13,6 +13,7 @@ BAD = Path(__file__).parents[1] / "data" / "bad"
     ("file", "words"),
     [
         ("fatal_missing_column.csv", "missing required column(s) period"),
+        ("fatal_no_indicator_columns.csv", "missing required column 'indicator'"),
         ("fatal_semicolon.csv", "must be comma-separated"),
         ("fatal_nhs_number.csv", "column 'ref' holds values that look like NHS numbers"),
         ("fatal_patient_column.csv", "column 'Date of Birth' looks like a patient identifier"),

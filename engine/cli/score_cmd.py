@@ -1,0 +1,80 @@
+"""``wardwatch score``: validate, score and write a results folder (optionally update the triage store)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+
+from engine.cli import CliError
+
+HELP = "Score ward data: ward levels, alerts with explanations, per-series statistics."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--observations", required=True, help="observations CSV or Parquet (long or wide)")
+    p.add_argument("--wards", required=True, help="ward register CSV")
+    p.add_argument("--events", help="events CSV (rebase, reconfiguration, manager_change, note)")
+    p.add_argument("--config", help="configuration TOML (see `wardwatch config show`)")
+    p.add_argument(
+        "--as-of", dest="as_of", help="score as if today were DATE (YYYY-MM-DD): use data up to it"
+    )
+    p.add_argument("--out", required=True, help="results folder to write")
+    p.add_argument("--store", help="triage store (SQLite) to upsert the alerts into")
+    p.add_argument(
+        "--no-charts", action="store_true", help="skip MDC charts and change points in series.parquet"
+    )
+
+
+def parse_date(text: str, what: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise CliError(f"{what}: expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.config import load_config
+    from engine.io import FatalInputError, load_dataset
+    from engine.scoring.outputs import triage_alerts, write_results
+    from engine.scoring.run import score
+    from engine.settings import SettingsError
+
+    as_of = parse_date(args.as_of, "--as-of") if args.as_of else None
+    try:
+        config = load_config(args.config)
+    except SettingsError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        load = load_dataset(args.observations, args.wards, args.events, catalogue=config.build_catalogue())
+    except FatalInputError as exc:
+        raise CliError(str(exc)) from None
+    if load.n_rejected:
+        print(f"{load.n_rejected} input rows rejected (see rejected.csv):", file=sys.stderr)
+        for reason, count in load.rejected_by_reason().iter_rows():
+            print(f"  {count:>7}  {reason}", file=sys.stderr)
+    try:
+        result = score(load, config, as_of=as_of)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    inputs = {
+        "observations": args.observations,
+        "wards": args.wards,
+        "events": args.events,
+        "config": args.config,
+    }
+    paths = write_results(result, load, config, args.out, inputs, with_charts=not args.no_charts)
+    levels = result.ward_status.filter(result.ward_status["period"] == result.ward_status["period"].max())
+    counts = levels.group_by("level").len().sort("level").iter_rows()
+    print(
+        f"scored {len(result.wards.ward_id)} wards up to {result.wards.periods[-1]}: "
+        + ", ".join(f"{n} {lvl}" for lvl, n in counts)
+    )
+    print(f"alerts: {result.alerts.height} ({(result.alerts['scope'] == 'ward').sum()} ward)")
+    if args.store:
+        from engine.store import TriageStore
+
+        summary = TriageStore(args.store).upsert_alerts(triage_alerts(result))
+        print(f"triage store {args.store}: {summary}")
+    print(f"results written to {paths['run'].parent}")
+    return 0

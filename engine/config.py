@@ -1,0 +1,132 @@
+"""The one configuration file: every setting of wardwatch, validated on load.
+
+A configuration is a TOML file whose tables mirror the settings dataclasses of each module::
+
+    [baselines]            engine.baselines.BaselineSettings (weekly series)
+    [baselines_monthly]    the same, for monthly (workforce) series
+    [combination]          engine.scoring.settings.CombinationSettings
+    [indicators.<key>]     engine.scoring.settings.IndicatorSettings, per indicator
+    [charts]               engine.charts.XmRSettings (Making Data Count display charts)
+    [monitor]              engine.charts.MonitorSettings (prospective MDC charts)
+    [changepoint]          engine.changepoint.ChangePointSettings
+    [store]                engine.store.StoreSettings
+    [catalogue.<key>]      a trust's own indicators (fields of signals.Indicator)
+
+Unknown keys are refused with the full dotted name and the nearest valid key; missing keys take
+the documented defaults. ``wardwatch config show`` prints the full resolved configuration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from engine.baselines import BaselineSettings
+from engine.changepoint import ChangePointSettings
+from engine.charts import MonitorSettings, XmRSettings
+from engine.scoring.settings import CombinationSettings, IndicatorSettings
+from engine.settings import SettingsError, from_mapping, to_mapping
+from engine.store import StoreSettings
+from signals import CATALOGUE, Catalogue, CatalogueError
+
+MONTHLY_BASELINES = BaselineSettings(
+    warmup_periods=12, min_observed=8, guard_periods=2, periods_per_year=12.0, seasonal_fit_periods=24
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of a wardwatch run (defaults documented on each settings class)."""
+
+    baselines: BaselineSettings = field(default_factory=BaselineSettings)
+    baselines_monthly: BaselineSettings = field(default_factory=lambda: MONTHLY_BASELINES)
+    combination: CombinationSettings = field(default_factory=CombinationSettings)
+    indicators: dict[str, IndicatorSettings] = field(default_factory=dict)
+    charts: XmRSettings = field(default_factory=XmRSettings)
+    monitor: MonitorSettings = field(default_factory=MonitorSettings)
+    changepoint: ChangePointSettings = field(default_factory=ChangePointSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    catalogue: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def build_catalogue(self) -> Catalogue:
+        """The built-in catalogue extended with the trust's own indicators."""
+        try:
+            return CATALOGUE.extended(self.catalogue) if self.catalogue else CATALOGUE
+        except CatalogueError as exc:
+            raise SettingsError(f"catalogue: {exc}") from exc
+
+    def indicator(self, key: str) -> IndicatorSettings:
+        """Settings of one indicator (defaults when not configured)."""
+        return self.indicators.get(key, IndicatorSettings())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain TOML-ready mapping of the full configuration."""
+        return to_mapping(self)
+
+    def to_toml(self) -> str:
+        """The full configuration as TOML text."""
+        return tomli_w.dumps(self.to_dict())
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical JSON of the configuration (recorded with every result)."""
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+
+    def replace(self, dotted: str, value: Any) -> Config:
+        """A copy with one setting changed, e.g. ``replace("combination.concern_threshold", 4.0)``."""
+        data = self.to_dict()
+        node = data
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+        return config_from_mapping(data)
+
+
+def config_from_mapping(data: Mapping[str, Any], source: str = "") -> Config:
+    """Validate a mapping (a parsed TOML document) into a :class:`Config`."""
+    try:
+        config = from_mapping(Config, data)
+    except SettingsError as exc:
+        raise SettingsError(f"{source}: {exc}" if source else str(exc)) from None
+    catalogue = config.build_catalogue()
+    unknown = sorted(k for k in config.indicators if k not in catalogue)
+    if unknown:
+        near = catalogue.nearest(unknown[0])
+        hint = f" (did you mean indicators.{near}?)" if near else ""
+        where = f"{source}: " if source else ""
+        raise SettingsError(f"{where}unknown indicator indicators.{unknown[0]}{hint}")
+    return config
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read and validate a configuration file; ``None`` gives the defaults."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"{p}: no such configuration file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{p}: not valid TOML: {exc}") from None
+    return config_from_mapping(data, source=str(p))
+
+
+def save_config(config: Config, path: str | Path) -> Path:
+    """Write the full configuration as TOML."""
+    p = Path(path)
+    p.write_text(config.to_toml(), encoding="utf-8")
+    return p
+
+
+def settings_sections() -> dict[str, type]:
+    """Settings class of each top-level table (for documentation)."""
+    return {f.name: f.type for f in dataclasses.fields(Config)}  # type: ignore[misc]

@@ -1,0 +1,355 @@
+"""Alerts (ward, indicator and provider scope) with plain-English explanations.
+
+* **Ward alerts** open when a ward reaches ``concern`` and carry on while it stays at ``concern`` or
+  ``urgent`` (closing after ``close_after`` periods below).
+* **Indicator alerts** open when an indicator's own detector fires (CUSUM or EWMA, silence, data
+  silence) and carry on while the condition holds.
+* **Provider alerts** report once a change seen across most wards of a provider at the same time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from engine.alerting import alert_episodes, stable_alert_id
+from engine.combine.levels import CONCERN, LEVELS, second_largest
+from engine.combine.provider import group_index, pooled_by_group
+from engine.detectors.scores import variance
+from engine.explain import IndicatorEvidence, describe, provider_explanation, ward_explanation
+from engine.scoring.indicators import SeriesScores
+from engine.scoring.settings import CombinationSettings
+from engine.scoring.wards import WardEvidence
+from signals import CULTURE_DOMAINS, Catalogue
+
+ALERT_COLUMNS: tuple[str, ...] = (
+    "alert_id",
+    "ward_id",
+    "scope",
+    "indicator",
+    "method",
+    "level",
+    "direction",
+    "opened",
+    "onset_estimate",
+    "last_seen",
+    "closed",
+    "statistic",
+    "threshold",
+    "explanation",
+    "provider",
+    "contributing",
+    "questions",
+)
+
+
+def _date(day: np.datetime64) -> dt.date:
+    return day.astype("datetime64[D]").astype(dt.date)
+
+
+def _iso(day: np.datetime64 | None) -> str:
+    return "" if day is None else str(np.datetime64(day, "D"))
+
+
+@dataclass(frozen=True)
+class Context:
+    """What alert building needs besides the scores."""
+
+    catalogue: Catalogue
+    settings: CombinationSettings
+    provider: dict[str, str]
+
+
+def indicator_evidence(sc: SeriesScores, s: int, t: int, direction: str) -> IndicatorEvidence | None:
+    """The explanation numbers of series ``s`` at its period ``t`` for a change in ``direction``."""
+    key = str(sc.panel.indicator[s])
+    cadence = sc.panel.cadence
+    if sc.data_silence_alarm[s, t]:
+        return IndicatorEvidence(key, "data_silence", "down", int(sc.data_silence_run[s, t]), cadence)
+    if sc.silence_alarm[s, t] or (
+        direction == "down" and sc.silence_run[s, t] >= 4 and sc.silence_prob[s, t] < 0.05
+    ):
+        return IndicatorEvidence(
+            key,
+            "silence",
+            "down",
+            int(sc.silence_run[s, t]),
+            cadence,
+            expected_count=float(sc.silence_expected[s, t]),
+        )
+    onset = (sc.onset_up if direction == "up" else sc.onset_down)[s, t]
+    if onset < 0:
+        return None
+    span = slice(int(onset), t + 1)
+    y, n, rate = sc.panel.y[s, span], sc.panel.n[s, span], sc.expected_rate[s, span]
+    ok = np.isfinite(y) & np.isfinite(n) & np.isfinite(rate) & (sc.panel.status[s, span] == 0)
+    if not ok.any():
+        return None
+    observed = float(y[ok].sum() / n[ok].sum())
+    expected = float((rate[ok] * n[ok]).sum() / n[ok].sum())
+    if (direction == "up") != (observed > expected):
+        return None
+    return IndicatorEvidence(
+        key,
+        "shift",
+        "up" if direction == "up" else "down",
+        int(ok.sum()),
+        cadence,
+        observed_rate=observed,
+        expected_rate=expected,
+        onset=_date(sc.panel.periods[int(onset)]),
+    )
+
+
+def _series_at(ev: WardEvidence, cadence: str, t_grid: int) -> int:
+    return int(ev.grid_to_series_period[cadence][t_grid])
+
+
+def ward_contributors(
+    ev: WardEvidence, parts: dict[str, SeriesScores], w: int, t: int, domains: list[str]
+) -> list[tuple[float, str, int, int]]:
+    """``(strength, cadence, series, series_period)`` of the ward's contributing series, strongest first."""
+    out = []
+    for cadence, sc in parts.items():
+        rows = np.nonzero(ev.series_ward[cadence] == w)[0]
+        ts = _series_at(ev, cadence, t)
+        if ts < 0:
+            continue
+        for s in rows:
+            contrib = float(ev.contribution[cadence][s, t])
+            in_domain = sc.domain[s] in domains
+            alarm = bool(sc.indicator_alarm[s, ts])
+            if (in_domain and contrib > 0) or alarm:
+                out.append((contrib + (100.0 if alarm else 0.0), cadence, int(s), ts))
+    out.sort(key=lambda r: -r[0])
+    return out
+
+
+def evidence_domains(
+    ev: WardEvidence, parts: dict[str, SeriesScores], settings: CombinationSettings, w: int, t: int
+) -> list[str]:
+    """Culture domains with evidence at (w, t), plus ``data_silence`` when the ward's data fell silent."""
+    out = [d for i, d in enumerate(CULTURE_DOMAINS) if ev.domain_stat[w, i, t] >= settings.concern_threshold]
+    for cadence, sc in parts.items():
+        ts = _series_at(ev, cadence, t)
+        if ts < 0:
+            continue
+        rows = np.nonzero((ev.series_ward[cadence] == w) & sc.indicator_alarm[:, ts])[0]
+        out += [
+            str(sc.domain[s]) for s in rows if sc.domain[s] in CULTURE_DOMAINS and sc.domain[s] not in out
+        ]
+    if ev.data_silence[w, t]:
+        out.append("data_silence")
+    return out
+
+
+def ward_alerts(
+    ev: WardEvidence, parts: dict[str, SeriesScores], ctx: Context
+) -> tuple[list[dict], np.ndarray]:
+    """Ward-scope alerts and the ``(W, T)`` id of the open ward alert (empty string when none)."""
+    cond = ev.level >= CONCERN
+    episodes = alert_episodes(cond, ctx.settings.close_after)
+    open_id = np.full(cond.shape, "", dtype=object)
+    rows = []
+    strength = second_largest(ev.domain_stat)
+    for w, s, last, closed in zip(
+        episodes.row, episodes.start, episodes.last_seen, episodes.closed, strict=True
+    ):
+        ward_id = str(ev.ward_id[w])
+        opened = ev.periods[s]
+        alert_id = stable_alert_id(ward_id, "ward", "", "combined", _iso(opened))
+        open_id[w][episodes.opened[w] == s] = alert_id
+        domains = evidence_domains(ev, parts, ctx.settings, w, last)
+        strong = [
+            i
+            for i, d in enumerate(CULTURE_DOMAINS)
+            if ev.domain_stat[w, i, s] >= ctx.settings.concern_threshold
+        ]
+        since_idx = min((int(ev.domain_since[w, i, s]) + 1 for i in strong), default=int(s))
+        onset = ev.periods[min(max(since_idx, 0), len(ev.periods) - 1)]
+        contributors = ward_contributors(ev, parts, w, int(last), domains)
+        evidence, keys = [], []
+        for _, cadence, si, ts in contributors:
+            sc = parts[cadence]
+            item = indicator_evidence(sc, si, ts, str(sc.closure[si]))
+            keys.append(str(sc.panel.indicator[si]))
+            if item is not None:
+                evidence.append(item)
+        level = LEVELS[int(ev.level[w, s : last + 1].max())]
+        text = ward_explanation(
+            level, domains, _date(onset), evidence, ctx.settings.max_explained_indicators, ctx.catalogue
+        )
+        questions = []
+        for k in keys[:4]:
+            questions += [q for q in ctx.catalogue[k].questions[:1] if q not in questions]
+        rows.append(
+            {
+                "alert_id": alert_id,
+                "ward_id": ward_id,
+                "scope": "ward",
+                "indicator": "",
+                "method": "combined",
+                "level": level,
+                "direction": "up",
+                "opened": _iso(opened),
+                "onset_estimate": _iso(onset),
+                "last_seen": _iso(ev.periods[last]),
+                "closed": "" if closed < 0 else _iso(ev.periods[closed]),
+                "statistic": float(strength[w, last]),
+                "threshold": ctx.settings.concern_threshold,
+                "explanation": text,
+                "provider": ctx.provider.get(ward_id, ""),
+                "contributing": ";".join(dict.fromkeys(keys)),
+                "questions": " | ".join(questions),
+            }
+        )
+    return rows, open_id
+
+
+def _first_method(sc: SeriesScores, s: int, t: int, detector_is_ewma: bool) -> tuple[str, str]:
+    if sc.data_silence_alarm[s, t]:
+        return "data_silence", "down"
+    if sc.silence_alarm[s, t]:
+        return "silence", "down"
+    if detector_is_ewma:
+        return "ewma", "up" if sc.ewma[s, t] > 0 else "down"
+    up = bool(sc.alarm_up[s, t])
+    return "cusum", "up" if up else "down"
+
+
+def indicator_alerts(parts: dict[str, SeriesScores], ctx: Context, ewma_indicators: set[str]) -> list[dict]:
+    """Indicator-scope alerts for every series whose own detector fired."""
+    rows = []
+    for sc in parts.values():
+        episodes = alert_episodes(sc.indicator_alarm, ctx.settings.close_after)
+        for s, start, last, closed in zip(
+            episodes.row, episodes.start, episodes.last_seen, episodes.closed, strict=True
+        ):
+            key = str(sc.panel.indicator[s])
+            ward_id = str(sc.panel.ward_id[s])
+            method, direction = _first_method(sc, s, start, key in ewma_indicators)
+            opened = sc.panel.periods[start]
+            if method == "cusum":
+                stat_arr = sc.cusum_up if direction == "up" else sc.cusum_down
+                statistic, threshold = float(stat_arr[s, last]), float(sc.threshold[s])
+                onset_idx = int((sc.onset_up if direction == "up" else sc.onset_down)[s, start])
+            elif method == "silence":
+                statistic, threshold = float(sc.silence_prob[s, last]), ctx.settings.silence_level
+                onset_idx = int(start - sc.silence_run[s, start] + 1)
+            elif method == "ewma":
+                statistic, threshold = float(sc.ewma[s, last]), float(sc.ewma_limit[s, last])
+                onset_idx = int(start)
+            else:
+                statistic, threshold = (
+                    float(sc.data_silence_run[s, last]),
+                    float(ctx.settings.data_silence_min_run),
+                )
+                onset_idx = int(start - sc.data_silence_run[s, start] + 1)
+            onset = sc.panel.periods[min(max(onset_idx, 0), len(sc.panel.periods) - 1)]
+            item = indicator_evidence(sc, s, int(last), direction)
+            ind = ctx.catalogue[key]
+            text = (
+                describe(item, ctx.catalogue) if item is not None else f"{ind.label}: its detector signalled."
+            )
+            rows.append(
+                {
+                    "alert_id": stable_alert_id(ward_id, "indicator", key, method, _iso(opened)),
+                    "ward_id": ward_id,
+                    "scope": "indicator",
+                    "indicator": key,
+                    "method": method,
+                    "level": "watch",
+                    "direction": direction,
+                    "opened": _iso(opened),
+                    "onset_estimate": _iso(onset),
+                    "last_seen": _iso(sc.panel.periods[last]),
+                    "closed": "" if closed < 0 else _iso(sc.panel.periods[closed]),
+                    "statistic": statistic,
+                    "threshold": threshold,
+                    "explanation": text,
+                    "provider": ctx.provider.get(ward_id, ""),
+                    "contributing": key,
+                    "questions": " | ".join(ind.questions),
+                }
+            )
+    return rows
+
+
+def provider_alerts(parts: dict[str, SeriesScores], ctx: Context) -> list[dict]:
+    """One alert per provider-wide shift: a standardised CUSUM of pooled counts against pooled baselines."""
+    rows = []
+    h, k = ctx.settings.provider_threshold, 0.5
+    for sc in parts.values():
+        prov = np.array([ctx.provider.get(w, w) for w in sc.panel.ward_id])
+        codes, n_groups = group_index(prov, sc.panel.indicator)
+        y = np.where(sc.panel.observed, sc.panel.y, np.nan)
+        mu = sc.baseline_rate * sc.panel.n
+        pooled_y, pooled_mu = pooled_by_group(y, mu, codes, n_groups)
+        fam_var = np.zeros_like(mu)
+        for fam in ("count", "proportion", "measure"):
+            rows_f = sc.family == fam
+            if rows_f.any():
+                _, v = variance(sc.panel.n[rows_f], sc.baseline_rate[rows_f], fam, sc.dispersion[rows_f])
+                fam_var[rows_f] = v
+        ok = np.isfinite(y) & np.isfinite(mu) & np.isfinite(fam_var)
+        pooled_var = np.zeros((n_groups, mu.shape[1]))
+        np.add.at(pooled_var, codes, np.where(ok, fam_var, 0.0))
+        n_wards = np.zeros((n_groups, mu.shape[1]))
+        np.add.at(n_wards, codes, ok.astype(float))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            zs = np.where(
+                (pooled_var > 0) & (n_wards >= ctx.settings.provider_min_wards),
+                (pooled_y - pooled_mu) / np.sqrt(pooled_var),
+                0.0,
+            )
+        first_row = np.zeros(n_groups, dtype=np.int64)
+        first_row[codes] = np.arange(len(codes))
+        for direction, sign in (("up", 1.0), ("down", -1.0)):
+            stat = np.zeros_like(zs)
+            cur = np.zeros(n_groups)
+            for t in range(zs.shape[1]):
+                cur = np.maximum(0.0, cur + sign * zs[:, t] - k)
+                stat[:, t] = cur
+            episodes = alert_episodes(stat > h, ctx.settings.close_after)
+            for g, start, last, closed in zip(
+                episodes.row, episodes.start, episodes.last_seen, episodes.closed, strict=True
+            ):
+                r = first_row[g]
+                key, provider = str(sc.panel.indicator[r]), str(prov[r])
+                if ctx.catalogue[key].domain == "context":
+                    continue
+                opened = sc.panel.periods[start]
+                rows.append(
+                    {
+                        "alert_id": stable_alert_id(provider, "provider", key, "cusum", _iso(opened)),
+                        "ward_id": "",
+                        "scope": "provider",
+                        "indicator": key,
+                        "method": "cusum",
+                        "level": "watch",
+                        "direction": direction,
+                        "opened": _iso(opened),
+                        "onset_estimate": _iso(opened),
+                        "last_seen": _iso(sc.panel.periods[last]),
+                        "closed": "" if closed < 0 else _iso(sc.panel.periods[closed]),
+                        "statistic": float(stat[g, last]),
+                        "threshold": h,
+                        "explanation": provider_explanation(
+                            provider, key, direction, int(n_wards[g, last]), _date(opened)
+                        ),
+                        "provider": provider,
+                        "contributing": key,
+                        "questions": "",
+                    }
+                )
+    return rows
+
+
+def alerts_frame(rows: list[dict]) -> pl.DataFrame:
+    """Alerts as a frame with the contract columns, sorted by opening date, ward and scope."""
+    schema = dict.fromkeys(ALERT_COLUMNS, pl.String) | {"statistic": pl.Float64, "threshold": pl.Float64}
+    frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+    return frame.sort("opened", "ward_id", "scope", "indicator", "alert_id")

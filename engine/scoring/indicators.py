@@ -1,0 +1,266 @@
+"""Per-series scoring for one cadence: baselines, provider adjustment, detectors, evidence.
+
+Everything is computed for all series of a :class:`~engine.panel.Panel` at once; the only Python
+loops are over families and indicators (a couple of dozen), never over wards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.baselines import BaselineSettings, fit_baselines
+from engine.combine.provider import common_mode_factor, group_index
+from engine.detectors import BinomialCusum, DataSilence, Ewma, NegBinCusum, PoissonCusum, Silence
+from engine.detectors.scores import binomial_llr, poisson_llr
+from engine.panel import Panel
+from engine.scoring.settings import DEFAULT_CLOSURE_DIRECTION, CombinationSettings, IndicatorSettings
+from signals import Catalogue, Indicator
+
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class SeriesScores:
+    """Per-series results of one cadence; every array is ``(S, T)`` unless stated.
+
+    Attributes
+    ----------
+    panel:
+        The input panel (keys, periods, values, status).
+    family, domain, direction, closure:
+        ``(S,)`` catalogue family, domain, direction of concern and closure direction.
+    expected_rate:
+        Causal baseline rate after the provider adjustment (NaN before the warm-up ends).
+    baseline_rate:
+        Causal baseline rate before the provider adjustment.
+    dispersion:
+        NB alpha / beta-binomial rho / quasi-Poisson phi of the baseline.
+    provider_factor:
+        Leave-one-out common-mode factor (1 without adjustment).
+    z_closure:
+        LLR increment (nats) in the closure direction, 0 where no evidence (missing, not ready).
+    cusum_up, cusum_down, onset_up, onset_down, alarm_up, alarm_down:
+        One-sided CUSUMs in each direction of concern (NaN / -1 / False where a side is not watched).
+    threshold:
+        ``(S,)`` CUSUM threshold (nats).
+    ewma, ewma_limit, ewma_alarm:
+        EWMA of standardised residuals, its exact limit (+/-), and its alarm (any side).
+    silence_run, silence_expected, silence_prob, silence_alarm:
+        Zero-run silence detector (only on count indicators whose fall is of concern).
+    data_silence_run, data_silence_alarm:
+        Runs of non-submission and their alarm.
+    indicator_alarm:
+        The indicator's alerting condition: its chosen detector or silence or data silence.
+    rebase:
+        True at periods where a new baseline starts (rebase / reconfiguration events).
+    """
+
+    panel: Panel
+    family: np.ndarray
+    domain: np.ndarray
+    direction: np.ndarray
+    closure: np.ndarray
+    expected_rate: np.ndarray
+    baseline_rate: np.ndarray
+    dispersion: np.ndarray
+    provider_factor: np.ndarray
+    z_closure: np.ndarray
+    cusum_up: np.ndarray
+    cusum_down: np.ndarray
+    onset_up: np.ndarray
+    onset_down: np.ndarray
+    alarm_up: np.ndarray
+    alarm_down: np.ndarray
+    threshold: np.ndarray
+    ewma: np.ndarray
+    ewma_limit: np.ndarray
+    ewma_alarm: np.ndarray
+    silence_run: np.ndarray
+    silence_expected: np.ndarray
+    silence_prob: np.ndarray
+    silence_alarm: np.ndarray
+    data_silence_run: np.ndarray
+    data_silence_alarm: np.ndarray
+    indicator_alarm: np.ndarray
+    rebase: np.ndarray
+
+
+def closure_direction(ind: Indicator, settings: IndicatorSettings) -> str:
+    """The direction a closed culture moves this indicator (for the domain evidence)."""
+    if settings.closure_direction is not None:
+        return settings.closure_direction
+    if ind.direction != "both":
+        return ind.direction
+    return DEFAULT_CLOSURE_DIRECTION.get(ind.key, "up")
+
+
+def llr_increment(
+    family: str,
+    y: np.ndarray,
+    n: np.ndarray,
+    rate: np.ndarray,
+    dispersion: np.ndarray,
+    direction: str,
+    settings: IndicatorSettings,
+) -> np.ndarray:
+    """Per-period log-likelihood ratio (nats) of the design shift in ``direction``; NaN = no data."""
+    if family == "proportion":
+        odds = settings.odds_ratio_up if direction == "up" else settings.odds_ratio_down
+        p = np.clip(rate, _EPS, 1 - _EPS)
+        return binomial_llr(y, n, p, odds, dispersion)
+    ratio = settings.rate_ratio_up if direction == "up" else settings.rate_ratio_down
+    return poisson_llr(y, rate * n, ratio, family, dispersion)
+
+
+def _cusum_detector(family: str, direction: str, threshold: float, s: IndicatorSettings):  # type: ignore[no-untyped-def]
+    common = {"direction": direction, "threshold": threshold, "restart": "none"}
+    if family == "proportion":
+        return BinomialCusum(odds_ratio_up=s.odds_ratio_up, odds_ratio_down=s.odds_ratio_down, **common)
+    if family == "measure":
+        return PoissonCusum(
+            rate_ratio_up=s.rate_ratio_up, rate_ratio_down=s.rate_ratio_down, family="measure", **common
+        )
+    return NegBinCusum(rate_ratio_up=s.rate_ratio_up, rate_ratio_down=s.rate_ratio_down, **common)
+
+
+def score_panel(
+    panel: Panel,
+    catalogue: Catalogue,
+    ward_type: Mapping[str, str],
+    provider: Mapping[str, str],
+    rebase: np.ndarray | None,
+    baseline_settings: BaselineSettings,
+    combination: CombinationSettings,
+    indicator_settings: Mapping[str, IndicatorSettings],
+) -> SeriesScores:
+    """Score every series of one cadence panel (see :class:`SeriesScores`)."""
+    s_count, t_count = panel.shape
+    inds = [catalogue[k] for k in panel.indicator]
+    family = np.array([i.family for i in inds], dtype=object)
+    domain = np.array([i.domain for i in inds], dtype=object)
+    direction = np.array([i.direction for i in inds], dtype=object)
+    settings_of = {k: indicator_settings.get(k, IndicatorSettings()) for k in set(panel.indicator)}
+    closure = np.array([closure_direction(i, settings_of[i.key]) for i in inds], dtype=object)
+    wtype = np.array([ward_type.get(w, "other") for w in panel.ward_id])
+    prov = np.array([provider.get(w, w) for w in panel.ward_id])
+    y = np.where(panel.observed, panel.y, np.nan)
+    n = panel.n
+
+    base_rate = np.full((s_count, t_count), np.nan)
+    dispersion = np.full((s_count, t_count), np.nan)
+    for fam in ("count", "proportion", "measure"):
+        rows = np.nonzero(family == fam)[0]
+        if rows.size == 0:
+            continue
+        group = np.char.add(np.char.add(wtype[rows], "|"), panel.indicator[rows].astype(str))
+        fit = fit_baselines(
+            y[rows],
+            n[rows],
+            fam,
+            group=group,
+            rebase=None if rebase is None else rebase[rows],
+            settings=baseline_settings,
+        )
+        base_rate[rows] = fit.expected_rate
+        dispersion[rows] = fit.dispersion
+
+    factor = np.ones((s_count, t_count))
+    if combination.provider_adjustment and s_count:
+        codes, n_groups = group_index(prov, panel.indicator)
+        factor = common_mode_factor(y, base_rate * n, codes, n_groups, combination.provider_kappa)
+    rate = base_rate * factor
+    prop = family == "proportion"
+    rate[prop] = np.clip(rate[prop], _EPS, 1 - _EPS)
+
+    nan2 = np.full((s_count, t_count), np.nan)
+    cusum_up, cusum_down = nan2.copy(), nan2.copy()
+    onset_up = np.full((s_count, t_count), -1, dtype=np.int64)
+    onset_down = onset_up.copy()
+    alarm_up = np.zeros((s_count, t_count), dtype=bool)
+    alarm_down = alarm_up.copy()
+    threshold = np.zeros(s_count)
+    z_closure = np.zeros((s_count, t_count))
+    ewma, ewma_limit = nan2.copy(), nan2.copy()
+    ewma_alarm = np.zeros((s_count, t_count), dtype=bool)
+    silence_run = np.zeros((s_count, t_count), dtype=np.int64)
+    silence_expected, silence_prob = nan2.copy(), np.ones((s_count, t_count))
+    silence_alarm = np.zeros((s_count, t_count), dtype=bool)
+    indicator_alarm = np.zeros((s_count, t_count), dtype=bool)
+
+    for key, st in settings_of.items():
+        rows = np.nonzero(panel.indicator == key)[0]
+        ind = catalogue[key]
+        if not st.enabled or ind.domain == "context":
+            continue
+        yy, nn, rr, dd = y[rows], n[rows], rate[rows], dispersion[rows]
+        h = st.threshold if st.threshold is not None else combination.cusum_threshold
+        threshold[rows] = h
+        res = _cusum_detector(ind.family, ind.direction, h, st).run(yy, nn, rr, dd)
+        for side in res.sides:
+            if side.direction == "up":
+                cusum_up[rows], onset_up[rows], alarm_up[rows] = side.statistic, side.onset, side.alarm
+            else:
+                cusum_down[rows], onset_down[rows], alarm_down[rows] = side.statistic, side.onset, side.alarm
+        ew = Ewma(direction=ind.direction, family=ind.family).run(yy, nn, rr, dd)
+        ewma[rows] = ew.sides[0].statistic if ew.sides[0].direction == "up" else -ew.sides[0].statistic
+        ewma_limit[rows] = np.broadcast_to(ew.sides[0].threshold, (rows.size, t_count))
+        ewma_alarm[rows] = ew.alarm
+        z = llr_increment(ind.family, yy, nn, rr, dd, closure[rows[0]], st)
+        z_closure[rows] = np.nan_to_num(z * st.weight, nan=0.0, posinf=0.0, neginf=0.0)
+        chosen = ew.alarm if st.detector == "ewma" else (alarm_up[rows] | alarm_down[rows])
+        if ind.family == "count" and ind.direction in ("down", "both"):
+            sil = Silence(level=combination.silence_level, family="count").run(yy, nn, rr, dd)
+            silence_run[rows], silence_expected[rows] = sil.run_length, sil.expected_count
+            silence_prob[rows], silence_alarm[rows] = sil.probability, sil.alarm
+            chosen = chosen | _holding(sil.alarm, sil.run_length)
+        indicator_alarm[rows] = chosen
+
+    ds = DataSilence(level=combination.data_silence_level, min_run=combination.data_silence_min_run)
+    dsr = ds.run(panel.y, status=panel.status)
+    # data silence counts only once the series has started (a late joiner is not silent)
+    started = np.arange(t_count)[None, :] >= panel.first_period()[:, None]
+    data_silence_alarm = _holding(dsr.alarm, dsr.run_length) & started
+    indicator_alarm |= data_silence_alarm
+    return SeriesScores(
+        panel=panel,
+        family=family,
+        domain=domain,
+        direction=direction,
+        closure=closure,
+        expected_rate=rate,
+        baseline_rate=base_rate,
+        dispersion=dispersion,
+        provider_factor=factor,
+        z_closure=z_closure,
+        cusum_up=cusum_up,
+        cusum_down=cusum_down,
+        onset_up=onset_up,
+        onset_down=onset_down,
+        alarm_up=alarm_up,
+        alarm_down=alarm_down,
+        threshold=threshold,
+        ewma=ewma,
+        ewma_limit=ewma_limit,
+        ewma_alarm=ewma_alarm,
+        silence_run=silence_run,
+        silence_expected=silence_expected,
+        silence_prob=silence_prob,
+        silence_alarm=silence_alarm,
+        data_silence_run=dsr.run_length,
+        data_silence_alarm=data_silence_alarm,
+        indicator_alarm=indicator_alarm,
+        rebase=np.zeros(panel.shape, dtype=bool) if rebase is None else rebase,
+    )
+
+
+def _holding(alarm: np.ndarray, run_length: np.ndarray) -> np.ndarray:
+    """A run-based alarm holds from its first alarm until the run ends (run length back to 0)."""
+    out = np.zeros_like(alarm)
+    holding = np.zeros(alarm.shape[0], dtype=bool)
+    for t in range(alarm.shape[1]):
+        holding = (holding | alarm[:, t]) & (run_length[:, t] > 0)
+        out[:, t] = holding
+    return out

@@ -1,0 +1,112 @@
+"""The scoring pipeline: validated data in, ward statuses, alerts and series out.
+
+    load_dataset -> (as-of cut) -> panels per cadence -> score_panel (baselines, provider adjustment,
+    detectors, evidence) -> ward_evidence (domain CUSUMs, levels) -> alerts -> tables
+
+Each stage is a function in its own module; this one only wires them. Nothing at period t uses data
+after t, so ``score(..., as_of=T)`` reproduces the rows up to T of a full run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from engine.config import Config
+from engine.io import REBASE_KINDS, LoadResult
+from engine.panel import Panel, build_panel
+from engine.scoring.alerts import Context, alerts_frame, indicator_alerts, provider_alerts, ward_alerts
+from engine.scoring.indicators import SeriesScores, score_panel
+from engine.scoring.tables import series_frame, ward_status_frame
+from engine.scoring.wards import WardEvidence, ward_evidence
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Everything a scoring run produces.
+
+    Attributes
+    ----------
+    parts:
+        Per-cadence series scores (``weekly``, ``monthly``).
+    wards:
+        Ward-level evidence on the ward grid.
+    ward_status, alerts:
+        The ``ward_status.csv`` and ``alerts.csv`` tables (see docs/results-contract.md).
+    as_of:
+        Last period used (``None``: all data).
+    """
+
+    parts: dict[str, SeriesScores]
+    wards: WardEvidence
+    ward_status: pl.DataFrame
+    alerts: pl.DataFrame
+    as_of: dt.date | None
+
+    def series(self, config: Config | None = None, with_charts: bool = True) -> pl.DataFrame:
+        """The ``series.parquet`` table (built on demand: it is the largest output)."""
+        cfg = config or Config()
+        return pl.concat(
+            [series_frame(sc, cfg, with_charts=with_charts) for sc in self.parts.values()], how="vertical"
+        ).sort("ward_id", "indicator", "period")
+
+
+def rebase_mask(panel: Panel, events: pl.DataFrame) -> np.ndarray:
+    """``(S, T)`` True at the first period on or after each rebase/reconfiguration event of the ward."""
+    mask = np.zeros(panel.shape, dtype=bool)
+    ev = events.filter(pl.col("kind").is_in(list(REBASE_KINDS)))
+    if ev.height == 0 or panel.shape[1] == 0:
+        return mask
+    for ward_id, day in ev.select("ward_id", "date").iter_rows():  # events are few
+        t = int(np.searchsorted(panel.periods, np.datetime64(day, "D")))
+        if t < panel.shape[1]:
+            mask[panel.ward_id == ward_id, t] = True
+    return mask
+
+
+def score(load: LoadResult, config: Config | None = None, as_of: dt.date | None = None) -> ScoreResult:
+    """Score a validated dataset (see module docstring)."""
+    cfg = config or Config()
+    catalogue = cfg.build_catalogue()
+    obs = load.observations
+    events = load.events
+    if as_of is not None:
+        obs = obs.filter(pl.col("period") <= as_of)
+        events = events.filter(pl.col("date") <= as_of)
+    enabled = [k for k in obs["indicator"].unique().sort().to_list() if cfg.indicator(k).enabled]
+    obs = obs.filter(pl.col("indicator").is_in(enabled))
+    wards = load.wards
+    ward_type = dict(zip(wards["ward_id"].to_list(), wards["ward_type"].to_list(), strict=True))
+    provider = dict(zip(wards["ward_id"].to_list(), wards["provider"].to_list(), strict=True))
+    cadence_of = {k: load.cadence.get(k, catalogue[k].cadence) for k in enabled}
+    parts: dict[str, SeriesScores] = {}
+    for cadence in ("weekly", "monthly"):
+        keys = [k for k in enabled if cadence_of[k] == cadence]
+        if not keys:
+            continue
+        panel = build_panel(obs, cadence, indicators=keys)
+        if panel.shape[0] == 0:
+            continue
+        baselines = cfg.baselines if cadence == "weekly" else cfg.baselines_monthly
+        parts[cadence] = score_panel(
+            panel,
+            catalogue,
+            ward_type,
+            provider,
+            rebase_mask(panel, events),
+            baselines,
+            cfg.combination,
+            cfg.indicators,
+        )
+    if not parts:
+        raise ValueError("no observations to score")
+    ev = ward_evidence(parts, cfg.combination)
+    ctx = Context(catalogue, cfg.combination, provider)
+    ward_rows, open_ids = ward_alerts(ev, parts, ctx)
+    ewma_keys = {k for k in enabled if cfg.indicator(k).detector == "ewma"}
+    rows = ward_rows + indicator_alerts(parts, ctx, ewma_keys) + provider_alerts(parts, ctx)
+    status = ward_status_frame(ev, parts, cfg.combination, open_ids)
+    return ScoreResult(parts, ev, status, alerts_frame(rows), as_of)

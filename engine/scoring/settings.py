@@ -1,0 +1,113 @@
+"""Settings of the scoring pipeline: per-indicator detectors and the ward-level combination."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+#: Direction a closed culture moves each two-sided ("both") indicator, for the domain evidence.
+#: Incident reporting and speaking up fall silent; safeguarding and sexual-safety reports rise
+#: (concealment scenario: injuries and safeguarding up while incident reporting drops).
+DEFAULT_CLOSURE_DIRECTION: dict[str, str] = {
+    "incidents_reported": "down",
+    "ftsu_concerns": "down",
+    "safeguarding_referrals": "up",
+    "sexual_safety_incidents": "up",
+}
+
+
+@dataclass(frozen=True)
+class IndicatorSettings:
+    """Per-indicator settings (``[indicators.<key>]`` in the configuration file)."""
+
+    enabled: bool = field(default=True, metadata={"doc": "score this indicator at all"})
+    detector: Literal["cusum", "ewma"] = field(
+        default="cusum", metadata={"doc": "detector that raises indicator alerts: cusum (default) or ewma"}
+    )
+    rate_ratio_up: float = field(
+        default=1.5, metadata={"doc": "design rate ratio of a rise (counts, measures)"}
+    )
+    rate_ratio_down: float = field(
+        default=0.5, metadata={"doc": "design rate ratio of a fall (counts, measures)"}
+    )
+    odds_ratio_up: float = field(default=1.6, metadata={"doc": "design odds ratio of a rise (proportions)"})
+    odds_ratio_down: float = field(default=0.6, metadata={"doc": "design odds ratio of a fall (proportions)"})
+    threshold: float | None = field(
+        default=None, metadata={"doc": "CUSUM threshold in nats; unset = combination.cusum_threshold"}
+    )
+    closure_direction: Literal["up", "down"] | None = field(
+        default=None,
+        metadata={"doc": "direction a closed culture moves it (domain evidence); unset = catalogue/default"},
+    )
+    weight: float = field(default=1.0, metadata={"doc": "weight of its evidence in its domain's joint CUSUM"})
+
+    def __post_init__(self) -> None:
+        if self.rate_ratio_up <= 1 or self.odds_ratio_up <= 1:
+            raise ValueError("rate_ratio_up and odds_ratio_up must be above 1")
+        if not 0 < self.rate_ratio_down < 1 or not 0 < self.odds_ratio_down < 1:
+            raise ValueError("rate_ratio_down and odds_ratio_down must be between 0 and 1")
+        if self.weight < 0:
+            raise ValueError("weight must not be negative")
+
+
+@dataclass(frozen=True)
+class CombinationSettings:
+    """Ward-level combination and alerting (``[combination]``); thresholds in nats (log-LR units).
+
+    The default thresholds were calibrated by ``wardwatch calibrate-alerts`` on the default
+    synthetic benchmark to an expected 0.1 false ``concern`` alerts per ward per year.
+    """
+
+    cusum_threshold: float = field(
+        default=7.0, metadata={"doc": "per-indicator CUSUM threshold (indicator alerts, level watch)"}
+    )
+    domain_threshold: float = field(default=7.0, metadata={"doc": "one domain at or above this: watch"})
+    concern_threshold: float = field(
+        default=5.0, metadata={"doc": "two or more culture domains at or above this: concern"}
+    )
+    urgent_threshold: float = field(
+        default=12.0, metadata={"doc": "concern and restrictive practice or harm at or above this: urgent"}
+    )
+    silence_level: float = field(
+        default=0.001, metadata={"doc": "silence alarm when P(current run of zeros) is below this"}
+    )
+    data_silence_level: float = field(
+        default=0.001, metadata={"doc": "data-silence alarm when P(gap this long | history) is below this"}
+    )
+    data_silence_min_run: int = field(
+        default=3, metadata={"doc": "never alarm on a data gap shorter than this"}
+    )
+    close_after: int = field(
+        default=4, metadata={"doc": "an alert closes after its condition has been absent this many periods"}
+    )
+    provider_adjustment: bool = field(
+        default=True, metadata={"doc": "remove changes common to most wards of a provider (leave-one-out)"}
+    )
+    provider_kappa: float = field(
+        default=5.0, metadata={"doc": "shrinkage of the provider factor towards 1, in expected events"}
+    )
+    provider_min_wards: int = field(default=3, metadata={"doc": "wards needed for a provider-wide alert"})
+    provider_threshold: float = field(
+        default=6.0, metadata={"doc": "standardised CUSUM threshold (h, k=0.5) of the pooled provider chart"}
+    )
+    target_false_concern_per_ward_year: float = field(
+        default=0.1, metadata={"doc": "calibration target: false concern alerts per ward per year"}
+    )
+    target_false_indicator_alerts_per_ward_year: float = field(
+        default=1.0, metadata={"doc": "calibration target: false indicator alerts per ward per year"}
+    )
+    calibration_replicates: int = field(
+        default=10, metadata={"doc": "in-control replicates of the whole trust drawn by calibrate-alerts"}
+    )
+    calibration_seed: int = field(default=20261122, metadata={"doc": "seed of the calibration simulation"})
+    max_explained_indicators: int = field(
+        default=5, metadata={"doc": "indicator sentences in an explanation"}
+    )
+
+    def __post_init__(self) -> None:
+        if not self.concern_threshold <= self.urgent_threshold:
+            raise ValueError("urgent_threshold must be at least concern_threshold")
+        if self.close_after < 1:
+            raise ValueError("close_after must be at least 1")
+        if not 0 < self.silence_level < 1 or not 0 < self.data_silence_level < 1:
+            raise ValueError("silence levels must be between 0 and 1")

@@ -1,0 +1,162 @@
+"""Result tables: ``ward_status.csv`` and ``series.parquet`` (columns in docs/results-contract.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from engine.changepoint import detect_panel
+from engine.charts import chart_panel, xmr_monitor
+from engine.charts.codes import CONCERN as MDC_CONCERN
+from engine.charts.codes import POINT_TYPE_LABELS, RULE_LABELS
+from engine.combine.cadence import carry_monthly_to_weeks
+from engine.combine.levels import LEVELS
+from engine.config import Config
+from engine.panel import STATUS_LABELS
+from engine.scoring.indicators import SeriesScores
+from engine.scoring.settings import CombinationSettings
+from engine.scoring.wards import WardEvidence
+from signals import CULTURE_DOMAINS
+
+ALL_DOMAINS: tuple[str, ...] = (*CULTURE_DOMAINS, "data_silence")
+
+
+def _on_grid(ev: WardEvidence, cadence: str, sc: SeriesScores, values: np.ndarray) -> np.ndarray:
+    """Series values ``(S, T_series)`` on the ward grid ``(S, T_grid)`` (monthly values held)."""
+    if cadence == ev.cadence:
+        return values
+    return carry_monthly_to_weeks(values.astype(float), sc.panel.periods, ev.periods) == 1
+
+
+def ward_status_frame(
+    ev: WardEvidence,
+    parts: dict[str, SeriesScores],
+    settings: CombinationSettings,
+    open_ids: np.ndarray,
+) -> pl.DataFrame:
+    """One row per ward and grid period from the ward's first period with data."""
+    w_count, t_count = ev.level.shape
+    dom_index = {d: i for i, d in enumerate(ALL_DOMAINS)}
+    flagged = np.zeros((w_count, len(ALL_DOMAINS), t_count), dtype=bool)
+    flagged[:, : len(CULTURE_DOMAINS)] = ev.domain_stat >= settings.concern_threshold
+    flagged[:, dom_index["data_silence"]] = ev.data_silence
+    silent_series = np.zeros((w_count, t_count))
+    long_parts = []
+    for cadence, sc in parts.items():
+        ward = ev.series_ward[cadence]
+        alarm = _on_grid(ev, cadence, sc, sc.indicator_alarm)
+        dsil = _on_grid(ev, cadence, sc, sc.data_silence_alarm)
+        np.add.at(silent_series, ward, dsil.astype(float))
+        d_idx = np.array([dom_index.get(d, -1) for d in sc.domain])
+        culture = (d_idx >= 0) & (d_idx < len(CULTURE_DOMAINS))
+        for_domain = alarm & ~dsil & culture[:, None]
+        np.logical_or.at(flagged, (ward[culture], d_idx[culture]), for_domain[culture])
+        contrib = ev.contribution[cadence]
+        in_flagged = np.zeros_like(alarm)
+        in_flagged[culture] = flagged[ward[culture], d_idx[culture]]
+        show = alarm | (in_flagged & (contrib > 0))
+        s_idx, t_idx = np.nonzero(show)
+        strength = contrib[s_idx, t_idx] + np.where(alarm[s_idx, t_idx], 100.0, 0.0)
+        long_parts.append(
+            pl.DataFrame(
+                {
+                    "w": ward[s_idx].astype(np.int64),
+                    "t": t_idx.astype(np.int64),
+                    "indicator": sc.panel.indicator[s_idx].astype(str),
+                    "strength": strength,
+                }
+            )
+        )
+    indicators = (
+        pl.concat(long_parts)
+        .sort("w", "t", "strength", "indicator", descending=[False, False, True, False])
+        .group_by("w", "t", maintain_order=True)
+        .agg(pl.col("indicator").unique(maintain_order=True).str.join(";").alias("indicators"))
+    )
+    w_grid, t_grid = np.meshgrid(np.arange(w_count), np.arange(t_count), indexing="ij")
+    keep = (t_grid >= ev.first_period[:, None]).ravel()
+    domain_cols = [
+        pl.when(pl.Series(flagged[:, i, :].ravel()[keep])).then(pl.lit(d)).otherwise(None)
+        for i, d in enumerate(ALL_DOMAINS)
+    ]
+    domain_lists = pl.select(pl.concat_str(domain_cols, separator=";", ignore_nulls=True)).to_series()
+    frame = pl.DataFrame(
+        {
+            "w": w_grid.ravel()[keep].astype(np.int64),
+            "t": t_grid.ravel()[keep].astype(np.int64),
+            "ward_id": ev.ward_id[w_grid.ravel()[keep]].astype(str),
+            "period": ev.periods[t_grid.ravel()[keep]],
+            "level": np.array(LEVELS)[ev.level.ravel()[keep]],
+            "score": ev.score.ravel()[keep],
+            "domains": domain_lists,
+            "alert_id": open_ids.ravel()[keep].astype(str),
+        }
+    )
+    extra = {f"score_{d}": ev.domain_stat[:, i, :].ravel()[keep] for i, d in enumerate(CULTURE_DOMAINS)}
+    extra["score_data_silence"] = silent_series.ravel()[keep]
+    frame = frame.with_columns(**{k: pl.Series(v) for k, v in extra.items()})
+    frame = frame.join(indicators, on=["w", "t"], how="left", maintain_order="left").with_columns(
+        pl.col("indicators").fill_null("")
+    )
+    cols = ["ward_id", "period", "level", "score", "domains", "indicators", "alert_id", *extra]
+    return frame.select(cols).with_columns(pl.col("period").cast(pl.Date)).sort("ward_id", "period")
+
+
+def _groups(sc: SeriesScores) -> np.ndarray:
+    return np.cumsum(sc.rebase, axis=1)
+
+
+def series_frame(sc: SeriesScores, config: Config, with_charts: bool = True) -> pl.DataFrame:
+    """Per ward, indicator and period of one cadence: values, baselines, charts and detector statistics."""
+    panel = sc.panel
+    s_count, t_count = panel.shape
+    s_grid, t_grid = np.meshgrid(np.arange(s_count), np.arange(t_count), indexing="ij")
+    keep = (t_grid >= panel.first_period()[:, None]).ravel()
+    si, ti = s_grid.ravel()[keep], t_grid.ravel()[keep]
+
+    def cell(a: np.ndarray) -> np.ndarray:
+        return a[si, ti]
+
+    rate = np.where(panel.observed, panel.rate(), np.nan)
+    data: dict[str, object] = {
+        "ward_id": panel.ward_id[si].astype(str),
+        "indicator": panel.indicator[si].astype(str),
+        "period": panel.periods[ti],
+        "cadence": np.full(si.size, panel.cadence),
+        "numerator": cell(np.where(panel.observed, panel.y, np.nan)),
+        "denominator": cell(panel.n),
+        "status": np.array(STATUS_LABELS)[cell(panel.status)],
+        "rate": cell(rate),
+        "expected_rate": cell(sc.expected_rate),
+        "baseline_rate": cell(sc.baseline_rate),
+        "provider_factor": cell(sc.provider_factor),
+        "dispersion": cell(sc.dispersion),
+        "cusum_up": cell(sc.cusum_up),
+        "cusum_down": cell(sc.cusum_down),
+        "cusum_threshold": sc.threshold[si],
+        "ewma": cell(sc.ewma),
+        "ewma_lcl": -cell(sc.ewma_limit),
+        "ewma_ucl": cell(sc.ewma_limit),
+        "silence_run": cell(sc.silence_run),
+        "silence_prob": cell(sc.silence_prob),
+        "data_silence_run": cell(sc.data_silence_run),
+        "indicator_alarm": cell(sc.indicator_alarm),
+        "z_closure": cell(sc.z_closure),
+    }
+    if with_charts:
+        groups = _groups(sc)
+        chart = chart_panel(panel, settings=config.charts, groups=groups).chart
+        data["chart_mean"] = cell(chart.mean)
+        data["chart_lpl"] = cell(chart.lpl)
+        data["chart_upl"] = cell(chart.upl)
+        pt = cell(chart.point_type)
+        data["point_type"] = np.where(pt >= 0, np.array(POINT_TYPE_LABELS)[np.maximum(pt, 0)], "")
+        data["rule"] = np.array(RULE_LABELS)[cell(chart.rule)]
+        improvement = [config.build_catalogue()[k].improvement_direction for k in panel.indicator]
+        mon = xmr_monitor(rate, improvement, groups=groups, settings=config.charts, monitor=config.monitor)
+        data["mdc_concern"] = cell(mon.point_type == MDC_CONCERN)
+        cp = detect_panel(panel, config.changepoint, catalogue=config.build_catalogue())
+        data["segment"] = cell(cp.segment_id)
+        data["segment_rate"] = cell(cp.segment_rate)
+    frame = pl.DataFrame(data)
+    return frame.with_columns(pl.col("period").cast(pl.Date))
