@@ -84,7 +84,7 @@ with tab_charts:
                 f"**{md_escape(indicator_label(key))}**" + (" · contributing" if key in contrib else "")
             )
             st.html(
-                f'<div style="display:flex;gap:8px;align-items:center">{icon.svg(30)}'
+                f'<div style="display:flex;gap:8px;align-items:center">{icon.img_tag(30)}'
                 f"<span>{icon.meaning}. Assurance: no target set, so no assurance icon.</span></div>"
             )
             chart, summary = mdc_chart(series, key, height=170)

@@ -115,9 +115,8 @@ def mdc_chart(
     """
     frame = mdc_frame(series, key)
     _mult, unit = display_scale(key)
-    y_title = f"{indicator_label(key)} ({unit})" if unit else indicator_label(key)
-    if compact:  # print: the caption names the indicator; the axis gives the unit only
-        y_title = short_unit(unit) or indicator_label(key)
+    # the card heading / caption names the indicator; a long rotated axis title would squeeze the plot
+    y_title = short_unit(unit) or indicator_label(key)
     base = alt.Chart(frame).encode(x=alt.X("period:T", title=None, axis=alt.Axis(format=UK_AXIS)))
 
     def step(col: str, dash: list[int], colour: str) -> alt.Chart:
@@ -131,7 +130,7 @@ def mdc_chart(
         color=alt.Color(
             "point:N",
             scale=alt.Scale(domain=_PT_DOMAIN, range=_PT_RANGE),
-            legend=None if compact else alt.Legend(title=None, orient="bottom"),
+            legend=None if compact else alt.Legend(title=None, orient="top"),
         ),
         shape=alt.Shape("point:N", scale=alt.Scale(domain=_PT_DOMAIN, range=_PT_SHAPES), legend=None),
         size=alt.condition("datum.special", alt.value(70), alt.value(22)),
@@ -178,7 +177,7 @@ def cusum_chart(
                 scale=alt.Scale(
                     domain=["Rise (CUSUM up)", "Fall (CUSUM down)"], range=["#e46c0a", "#005eb8"]
                 ),
-                legend=alt.Legend(title=None, orient="bottom"),
+                legend=alt.Legend(title=None, orient="top"),
             ),
             strokeDash=alt.StrokeDash(
                 "side:N",
@@ -339,7 +338,7 @@ def score_history_chart(
                 "level_word:N",
                 title="Level",
                 scale=alt.Scale(domain=list(LEVEL_WORDS.values()), range=list(LEVEL_COLOURS.values())),
-                legend=alt.Legend(orient="right") if compact else alt.Legend(orient="bottom"),
+                legend=alt.Legend(orient="right"),
             ),
         ),
     ).properties(height=height, width="container")
@@ -377,7 +376,7 @@ def funnel_chart(
         }
     )
     x = alt.X("exposure:Q", title=f"Exposure ({expo_title})", scale=alt.Scale(type="log"))
-    y_title = f"{indicator_label(key)} ({unit})" if unit else indicator_label(key)
+    y_title = short_unit(unit) or indicator_label(key)
     lines = (
         alt.Chart(lim)
         .mark_line(color="#768692")

@@ -47,6 +47,16 @@ class Icon:
     letter: str
     meaning: str
 
+    def img_tag(self, size: int = 36) -> str:
+        """The badge as an ``<img>`` with a base64 SVG data URI (survives HTML sanitisers)."""
+        import base64
+
+        data = base64.b64encode(self.svg(size).encode()).decode()
+        return (
+            f'<img src="data:image/svg+xml;base64,{data}" width="{size}" height="{size}" '
+            f'alt="{self.meaning}" title="{self.meaning}">'
+        )
+
     def svg(self, size: int = 36) -> str:
         """The badge as an inline SVG string (fixed text only)."""
         r = size / 2

@@ -134,7 +134,8 @@ def test_ward_page_shows_explanation_mdc_charts_cusum_and_funnel(app_env, fixtur
         )
 
     assert sum(steps(s) for s in specs) >= 7  # one MDC chart per indicator (+ CUSUM threshold step)
-    i = next(i for i, s in enumerate(specs) if "Physical restraint (per 1,000" in json.dumps(s))
+    i = next(i for i, s in enumerate(specs) if '"Rule"' in json.dumps(s))  # first MDC chart: restraint
+    assert "per 1,000 OBD" in json.dumps(specs[i])
     rows = _rows(charts[i])
     assert len(rows) == 104 and any(r["point_type"] == "special_cause_concern" for r in rows)
     colours = json.dumps(specs[i])

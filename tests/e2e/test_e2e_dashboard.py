@@ -1,0 +1,121 @@
+"""End-to-end: the dashboard in headless Chromium (overview, inbox persistence, briefing PDF)."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pypdf
+import pytest
+from e2e_harness import Server, free_port, shot, wait_idle
+
+pytestmark = pytest.mark.e2e
+NOTE = "E2E note: spoke to the ward manager, restraint log requested."
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _select_first_row(page) -> None:  # type: ignore[no-untyped-def]
+    """Tick the row marker of the first data row of the first dataframe (canvas grid)."""
+    grid = page.locator("[data-testid='stDataFrame']").first
+    grid.wait_for()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
+    wait_idle(page, 400)
+
+
+def _open_inbox_for(page, url: str, ward_name: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(url + "/inbox")
+    wait_idle(page)
+    page.get_by_role("heading", name="Alert inbox").wait_for()
+    box = page.get_by_label("Find a ward")
+    box.fill(ward_name)
+    box.press("Enter")
+    wait_idle(page, 400)
+    _select_first_row(page)
+    page.locator("strong", has_text=re.compile("^Explanation$")).wait_for()
+
+
+def test_overview_renders_ranked_wards(server: Server, page, e2e_fixture):  # type: ignore[no-untyped-def]
+    page.goto(server.url)
+    wait_idle(page)
+    page.get_by_role("heading", name="Trust overview").wait_for()
+    top = page.get_by_text(re.compile(r"Top of the list: 1\. " + re.escape(e2e_fixture.episode_ward_name)))
+    top.wait_for()
+    assert page.locator("[data-testid='stVegaLiteChart']").count() >= 2
+    shot(page, "01-overview")
+
+
+def test_triage_note_survives_reload_and_restart(server: Server, page, e2e_fixture):  # type: ignore[no-untyped-def]
+    name = e2e_fixture.episode_ward_name
+    _open_inbox_for(page, server.url, name)
+    page.get_by_text(e2e_fixture.episode_explanation[:50]).filter(visible=True).first.wait_for()
+    page.get_by_label("Add a note").fill(NOTE)
+    page.get_by_role("button", name="Save note").click()
+    wait_idle(page, 400)
+    page.get_by_text("Note saved.").wait_for()
+    page.get_by_text(NOTE).wait_for()
+    shot(page, "02-inbox")
+
+    page.reload()  # a full page reload: new session, state only from the store
+    wait_idle(page)
+    _open_inbox_for(page, server.url, name)
+    page.get_by_text(NOTE).wait_for()
+
+    server.stop()  # an app restart on a new port, same data folder and store
+    restarted = Server(server.data, free_port()).start()
+    try:
+        _open_inbox_for(page, restarted.url, name)
+        page.get_by_text(NOTE).wait_for()
+        # the note's author line (the demo user, recorded as actor) is shown with it
+        page.get_by_text(re.compile(r"demo\\?-quality\\?-director")).filter(visible=True).first.wait_for()
+    finally:
+        restarted.stop()
+        server.port = free_port()
+        server.start()
+
+
+def test_ward_and_upload_pages_render(server: Server, page, e2e_fixture):  # type: ignore[no-untyped-def]
+    page.goto(f"{server.url}/ward?ward={e2e_fixture.episode_ward}")
+    wait_idle(page, 600)
+    page.get_by_role("heading", name=e2e_fixture.episode_ward_name).wait_for()
+    page.locator("[data-testid='stVegaLiteChart']").nth(3).wait_for()
+    shot(page, "03-ward")
+    page.goto(f"{server.url}/upload")
+    wait_idle(page)
+    page.get_by_role("heading", name="Upload data").wait_for()
+    shot(page, "05-upload")
+
+
+def test_briefing_pdf_downloads_with_name_and_explanation(server: Server, page, e2e_fixture):  # type: ignore[no-untyped-def]
+    page.goto(server.url + "/briefing")
+    wait_idle(page)
+    page.get_by_role("heading", name="Visit briefing").wait_for()
+    page.get_by_role("button", name="Prepare briefing").click()
+    wait_idle(page, 500)
+    button = page.get_by_role("button", name="Download PDF")
+    button.wait_for(timeout=60_000)
+    shot(page, "04-briefing")
+    with page.expect_download() as info:
+        button.click()
+    dl = info.value
+    assert dl.suggested_filename.endswith(".pdf")
+    data = Path(dl.path()).read_bytes()
+    text = _flat(" ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages))
+    assert e2e_fixture.episode_ward_name in text
+    assert _flat(e2e_fixture.episode_explanation) in text
+
+
+def test_lab_page_for_demo_researcher(server: Server, page):  # type: ignore[no-untyped-def]
+    page.goto(server.url)
+    wait_idle(page)
+    page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").click()
+    page.get_by_role("option", name=re.compile("demo-researcher")).click()
+    wait_idle(page, 400)
+    page.get_by_role("link", name="Threshold lab").click()  # in-app navigation keeps the session
+    wait_idle(page, 600)
+    page.get_by_text(re.compile(r"In-control ARL0 = ")).wait_for(timeout=60_000)
+    shot(page, "06-lab")
