@@ -17,8 +17,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "dashboard"))
-from fixtures import FixturePaths, build_results  # noqa: E402
+
+
+def _load_fixtures():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    name = "wardwatch_dashboard_fixtures"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "dashboard" / "fixtures.py")
+    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    return mod
+
+
+_fx = _load_fixtures()
+FixturePaths, build_results = _fx.FixturePaths, _fx.build_results
 
 CHROMIUM = os.environ.get("WARDWATCH_CHROMIUM", "/usr/bin/chromium")
 SHOTS = ROOT / "test-artifacts" / "screenshots"
