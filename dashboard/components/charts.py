@@ -59,7 +59,8 @@ def mdc_frame(series: pl.DataFrame, key: str) -> pl.DataFrame:
             (pl.col("chart_mean") * mult).alias("mean"),
             (pl.col("chart_lpl") * mult).alias("lpl"),
             (pl.col("chart_upl") * mult).alias("upl"),
-            pl.col("point_type").fill_null("common_cause"),
+            # empty point type = no limits yet (too few points): drawn as common cause, never special
+            pl.col("point_type").replace("", None).fill_null("common_cause"),
             pl.col("rule").fill_null(""),
             pl.col("status"),
         )

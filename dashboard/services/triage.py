@@ -17,6 +17,7 @@ import polars as pl
 
 from dashboard.services.results import Results
 from engine.store import (
+    SCOPES,
     InvalidTransitionError,
     StaleWriteError,
     StoreError,
@@ -56,9 +57,12 @@ def _scored_at(results: Results) -> str | dt.datetime:
 
 def sync_results(store: TriageStore, results: Results) -> UpsertSummary | None:
     """Upsert the results folder's alerts into the store (idempotent; ``None`` when there are none)."""
-    if results.alerts.is_empty():
+    # the store triages ward and indicator alerts; provider-wide shifts are context (no ward to visit)
+    frame = results.alerts.filter(pl.col("scope").is_in(list(SCOPES))).with_columns(
+        pl.col("indicator").replace("", None)
+    )
+    if frame.is_empty():
         return None
-    frame = results.alerts.with_columns(pl.col("indicator").replace("", None))
     return store.upsert_alerts(frame, scored_at=_scored_at(results), actor=SYNC_ACTOR)
 
 

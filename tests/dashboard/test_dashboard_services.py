@@ -117,3 +117,31 @@ def test_trusted_header_user_is_the_audit_actor(app_env, fixture_paths, monkeypa
     at.button(key=f"ack_{fixture_paths.episode_alert_id}").click().run()
     assert "jo.bloggs@nhs.net" in set(at.dataframe[1].value["Who"])
     assert not [s for s in at.sidebar.selectbox if s.key == "demo_user"]
+
+
+def test_sync_skips_provider_scope_alerts(fixture_paths, tmp_path):
+    from dashboard.services.triage import open_store, sync_results
+
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    provider_alert = dict.fromkeys(res.alerts.columns) | {
+        "alert_id": "PROV1",
+        "ward_id": None,
+        "scope": "provider",
+        "level": "watch",
+        "opened": res.alerts["opened"][0],
+        "explanation": "Most wards of North Trust changed at once.",
+    }
+    alerts = pl.concat([res.alerts, pl.DataFrame([provider_alert], schema=res.alerts.schema)])
+    res2 = type(res)(
+        res.key,
+        res.results_dir,
+        res.data_dir,
+        res.ward_status,
+        alerts,
+        res.wards,
+        res.events,
+        res.run,
+        res.latest,
+    )
+    summary = sync_results(open_store(tmp_path / "t.db"), res2)
+    assert summary.inserted == res.alerts.height
