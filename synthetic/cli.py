@@ -14,7 +14,14 @@ from engine.cli import CliError
 from synthetic.frames import write_trust
 from synthetic.generator import generate
 from synthetic.scenarios import ScenarioError
-from synthetic.spec import DEFAULT_SCENARIOS, MessSettings, ScenarioSpecError, TrustSpec, parse_scenarios
+from synthetic.spec import (
+    DEFAULT_SCENARIOS,
+    MessSettings,
+    ScenarioSpecError,
+    TrustSpec,
+    parse_scenarios,
+    scaled_default_counts,
+)
 
 HELP = "Generate a synthetic trust with injected closed-culture episodes, decoys and ground truth."
 
@@ -34,10 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--scenarios",
-        default=DEFAULT_SCENARIOS,
+        default=None,
         help="KIND=COUNT[,KIND=COUNT...] or 'none'; kinds: closed_culture, concealment, acute_patient, "
         "staffing_crisis, winter_pressure, definition_change, reporting_migration "
-        f"(default {DEFAULT_SCENARIOS})",
+        f"(default {DEFAULT_SCENARIOS} for 40 wards, scaled with --wards; winter_pressure stays 1)",
     )
     parser.add_argument(
         "--suppression",
@@ -57,7 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def spec_from_args(args: argparse.Namespace) -> TrustSpec:
     """The :class:`TrustSpec` a command line asks for (raises ``CliError`` on bad input)."""
     try:
-        counts = parse_scenarios(args.scenarios)
+        counts = (
+            scaled_default_counts(args.wards) if args.scenarios is None else parse_scenarios(args.scenarios)
+        )
         start = dt.date.fromisoformat(args.start)
     except (ScenarioSpecError, ValueError) as exc:
         raise CliError(str(exc)) from None

@@ -32,6 +32,25 @@ DEFAULT_SCENARIOS = (
     "winter_pressure=1,definition_change=1,reporting_migration=1"
 )
 
+#: Scenario kinds that happen once per trust whatever its size (not scaled with the ward count).
+TRUST_WIDE_KINDS: frozenset[str] = frozenset({"winter_pressure"})
+
+
+def scaled_default_counts(n_wards: int) -> dict[str, int]:
+    """Default scenario counts for a trust of ``n_wards``: the 40-ward defaults scaled by wards / 40.
+
+    Ward-level and provider-level kinds scale with the ward count (rounded half up, and at least 1
+    when the default asks for any); trust-wide kinds stay at their default. At 300 wards: 23 closed cultures, 8 concealments, 15 acute patients, 8 staffing crises,
+    8 definition changes, 8 reporting migrations and 1 winter.
+    """
+    base = parse_scenarios(DEFAULT_SCENARIOS)
+    factor = max(n_wards, 1) / 40
+    return {
+        kind: count if kind in TRUST_WIDE_KINDS else max(1, int(count * factor + 0.5)) if count else 0
+        for kind, count in base.items()
+    }
+
+
 Range = tuple[float, float]
 IntRange = tuple[int, int]
 

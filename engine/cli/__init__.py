@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "spc": "engine.cli.spc_cmd",
     "arl": "engine.cli.arl_cmd",
     "calibrate": "engine.cli.calibrate_cmd",
+    "calibrate-alerts": "engine.cli.calibrate_alerts_cmd",
     "changepoints": "engine.cli.changepoint_cmd",
     "score": "engine.cli.score_cmd",
     "alerts": "engine.cli.alerts_cmd",

@@ -166,11 +166,17 @@ def score_panel(
         )
         base_rate[rows] = fit.expected_rate
         dispersion[rows] = fit.dispersion
+        if fam == "measure":
+            dispersion[rows] = np.maximum(dispersion[rows], combination.measure_min_dispersion)
 
     factor = np.ones((s_count, t_count))
     if combination.provider_adjustment and s_count:
         codes, n_groups = group_index(prov, panel.indicator)
-        factor = common_mode_factor(y, base_rate * n, codes, n_groups, combination.provider_kappa)
+        # measures (hours) are put on the scale of effective events (y / phi) so kappa means events
+        scale = np.where((family == "measure")[:, None], dispersion, 1.0)
+        factor = common_mode_factor(
+            y / scale, base_rate * n / scale, codes, n_groups, combination.provider_kappa
+        )
     rate = base_rate * factor
     prop = family == "proportion"
     rate[prop] = np.clip(rate[prop], _EPS, 1 - _EPS)

@@ -69,29 +69,38 @@ def rebase_mask(panel: Panel, events: pl.DataFrame) -> np.ndarray:
 
 def score(load: LoadResult, config: Config | None = None, as_of: dt.date | None = None) -> ScoreResult:
     """Score a validated dataset (see module docstring)."""
-    cfg = config or Config()
+    return score_frames(load.observations, load.wards, load.events, load.cadence, config, as_of)
+
+
+def evidence_frames(
+    observations: pl.DataFrame,
+    wards: pl.DataFrame,
+    events: pl.DataFrame,
+    cadence: dict[str, str],
+    cfg: Config,
+    as_of: dt.date | None = None,
+) -> tuple[dict[str, SeriesScores], WardEvidence, list[str], dict[str, str]]:
+    """Series scores and ward evidence (no alerts or tables): what calibration simulates."""
     catalogue = cfg.build_catalogue()
-    obs = load.observations
-    events = load.events
+    obs = observations
     if as_of is not None:
         obs = obs.filter(pl.col("period") <= as_of)
         events = events.filter(pl.col("date") <= as_of)
     enabled = [k for k in obs["indicator"].unique().sort().to_list() if cfg.indicator(k).enabled]
     obs = obs.filter(pl.col("indicator").is_in(enabled))
-    wards = load.wards
     ward_type = dict(zip(wards["ward_id"].to_list(), wards["ward_type"].to_list(), strict=True))
     provider = dict(zip(wards["ward_id"].to_list(), wards["provider"].to_list(), strict=True))
-    cadence_of = {k: load.cadence.get(k, catalogue[k].cadence) for k in enabled}
+    cadence_of = {k: cadence.get(k, catalogue[k].cadence) for k in enabled}
     parts: dict[str, SeriesScores] = {}
-    for cadence in ("weekly", "monthly"):
-        keys = [k for k in enabled if cadence_of[k] == cadence]
+    for cad in ("weekly", "monthly"):
+        keys = [k for k in enabled if cadence_of[k] == cad]
         if not keys:
             continue
-        panel = build_panel(obs, cadence, indicators=keys)
+        panel = build_panel(obs, cad, indicators=keys)
         if panel.shape[0] == 0:
             continue
-        baselines = cfg.baselines if cadence == "weekly" else cfg.baselines_monthly
-        parts[cadence] = score_panel(
+        baselines = cfg.baselines if cad == "weekly" else cfg.baselines_monthly
+        parts[cad] = score_panel(
             panel,
             catalogue,
             ward_type,
@@ -104,6 +113,21 @@ def score(load: LoadResult, config: Config | None = None, as_of: dt.date | None 
     if not parts:
         raise ValueError("no observations to score")
     ev = ward_evidence(parts, cfg.combination)
+    return parts, ev, enabled, provider
+
+
+def score_frames(
+    observations: pl.DataFrame,
+    wards: pl.DataFrame,
+    events: pl.DataFrame,
+    cadence: dict[str, str],
+    config: Config | None = None,
+    as_of: dt.date | None = None,
+) -> ScoreResult:
+    """Score canonical frames (the loader's outputs, or simulated replicates of them)."""
+    cfg = config or Config()
+    parts, ev, enabled, provider = evidence_frames(observations, wards, events, cadence, cfg, as_of)
+    catalogue = cfg.build_catalogue()
     ctx = Context(catalogue, cfg.combination, provider)
     ward_rows, open_ids = ward_alerts(ev, parts, ctx)
     ewma_keys = {k for k in enabled if cfg.indicator(k).detector == "ewma"}

@@ -100,6 +100,13 @@ class CombinationSettings:
         default=10, metadata={"doc": "in-control replicates of the whole trust drawn by calibrate-alerts"}
     )
     calibration_seed: int = field(default=20261122, metadata={"doc": "seed of the calibration simulation"})
+    measure_min_dispersion: float = field(
+        default=1.0,
+        metadata={
+            "doc": "floor of the quasi-Poisson scale phi of measures (hours): a warm-up of nearly all zeros "
+            "otherwise estimates phi near 0 and turns one long seclusion into thousands of nats"
+        },
+    )
     max_explained_indicators: int = field(
         default=5, metadata={"doc": "indicator sentences in an explanation"}
     )

@@ -1,0 +1,286 @@
+"""Calibration of the whole: thresholds that meet a trust-wide false-alarm budget, by simulation.
+
+Thousands of charts are watched at once, so thresholds are set for the trust, not the chart:
+
+1. Score the real data once to fit every series' causal baseline (rate and overdispersion).
+2. Draw ``R`` in-control replicates of the whole trust from those baselines (negative binomial counts,
+   beta-binomial proportions, quasi-Poisson measures), with the trust's own exposures, missing and
+   suppressed cells, wards, providers and events.
+3. Run the same evidence pipeline on each replicate (baselines re-fitted, provider adjustment,
+   detectors, domain CUSUMs). The statistics do not depend on the thresholds, so one run per
+   replicate gives the false-alarm rate for every candidate threshold: the number of alerts that
+   would open (with the same hysteresis as scoring) per ward-year of monitored time.
+4. Take the smallest threshold whose estimated rate meets the target; report the rate with its Monte
+   Carlo standard error (openings treated as Poisson over the simulated ward-years).
+
+Monitored time is ward-weeks after the warm-up (alerts cannot open before a baseline exists).
+The simulation assumes indicators independent given the baselines; correlated shocks (an unsettled
+week moving restraint and seclusion together) are absent, so the realised false-alarm rate on real
+or richly simulated data should be checked too (``wardwatch evaluate``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from engine.alerting import alert_episodes, openings
+from engine.combine.levels import second_largest
+from engine.config import Config
+from engine.panel import MISSING, OBSERVED, STATUS_LABELS
+from engine.scoring.indicators import SeriesScores
+from engine.scoring.run import evidence_frames
+from signals import Catalogue
+
+THRESHOLD_GRID = np.round(np.arange(1.0, 25.0001, 0.25), 2)
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """Simulated false-alarm rates per ward-year against candidate thresholds (nats).
+
+    Attributes
+    ----------
+    grid:
+        Candidate thresholds.
+    concern_rate, concern_se:
+        False ``concern`` alerts per ward-year at each threshold, and Monte Carlo standard errors.
+    urgent_rate:
+        False ``urgent`` alerts per ward-year when ``urgent_threshold`` is each grid value and the
+        concern threshold is the chosen one.
+    indicator_rate:
+        False indicator CUSUM alerts per ward-year at each common CUSUM threshold.
+    silence_rate:
+        False zero-run silence alerts per ward-year (its level is a fixed probability). Data-silence
+        alerts are not counted: the replicates keep the trust's real gaps in submission.
+    ward_years:
+        Monitored ward-years simulated (all replicates).
+    concern_threshold, urgent_threshold, cusum_threshold:
+        The thresholds chosen for the targets.
+    replicates, seed:
+        Simulation size and seed.
+    """
+
+    grid: np.ndarray
+    concern_rate: np.ndarray
+    concern_se: np.ndarray
+    urgent_rate: np.ndarray
+    indicator_rate: np.ndarray
+    silence_rate: float
+    ward_years: float
+    concern_threshold: float
+    urgent_threshold: float
+    cusum_threshold: float
+    replicates: int
+    seed: int
+
+    def rate_at(self, threshold: float) -> tuple[float, float]:
+        """Concern rate and its standard error at a grid threshold."""
+        i = int(np.argmin(np.abs(self.grid - threshold)))
+        return float(self.concern_rate[i]), float(self.concern_se[i])
+
+    def table(self) -> pl.DataFrame:
+        """One row per candidate threshold."""
+        return pl.DataFrame(
+            {
+                "threshold": self.grid,
+                "false_concern_per_ward_year": self.concern_rate,
+                "se": self.concern_se,
+                "false_urgent_per_ward_year": self.urgent_rate,
+                "false_indicator_alerts_per_ward_year": self.indicator_rate,
+            }
+        )
+
+    def apply(self, config: Config) -> Config:
+        """The configuration with the calibrated thresholds."""
+        comb = dataclasses.replace(
+            config.combination,
+            concern_threshold=self.concern_threshold,
+            urgent_threshold=max(self.urgent_threshold, self.concern_threshold),
+            cusum_threshold=self.cusum_threshold,
+            domain_threshold=self.cusum_threshold,
+        )
+        return dataclasses.replace(config, combination=comb)
+
+
+def _fill_back(a: np.ndarray) -> np.ndarray:
+    """Fill NaNs before each row's first finite value with that value (in-control warm-up)."""
+    out = a.copy()
+    finite = np.isfinite(out)
+    first = np.where(finite.any(axis=1), np.argmax(finite, axis=1), 0)
+    first_val = out[np.arange(out.shape[0]), first]
+    before = np.arange(out.shape[1])[None, :] < first[:, None]
+    out[before] = np.broadcast_to(first_val[:, None], out.shape)[before]
+    # later gaps (e.g. a rebase warm-up) carry the previous finite value forward
+    idx = np.where(np.isfinite(out), np.arange(out.shape[1])[None, :], 0)
+    np.maximum.accumulate(idx, axis=1, out=idx)
+    return out[np.arange(out.shape[0])[:, None], idx]
+
+
+def draw_in_control(sc: SeriesScores, rng: np.random.Generator) -> np.ndarray:
+    """``(S, T)`` in-control numerators from the series' baselines (NaN where not observed)."""
+    panel = sc.panel
+    rate = _fill_back(sc.baseline_rate)
+    disp = np.nan_to_num(_fill_back(sc.dispersion), nan=0.0)
+    n = np.nan_to_num(panel.n, nan=0.0)
+    observed = panel.status == OBSERVED
+    y = np.full(panel.shape, np.nan)
+    ok = observed & np.isfinite(rate)
+    mu = np.where(ok, rate * n, 0.0)
+    for fam in ("count", "proportion", "measure"):
+        m = ok & (sc.family == fam)[:, None]
+        if not m.any():
+            continue
+        if fam == "count":
+            a = disp[m]
+            lam = np.where(a > 0, rng.gamma(1.0 / np.maximum(a, 1e-12), np.maximum(a, 1e-12) * mu[m]), mu[m])
+            y[m] = rng.poisson(lam)
+        elif fam == "measure":
+            phi = np.maximum(disp[m], 1e-6)
+            y[m] = phi * rng.poisson(mu[m] / phi)
+        else:
+            p = np.clip(rate[m], 1e-9, 1 - 1e-9)
+            rho = np.clip(disp[m], 0.0, 0.99)
+            s = np.where(rho > 0, (1 - rho) / np.maximum(rho, 1e-12), np.inf)
+            pi = np.where(np.isfinite(s), rng.beta(p * np.minimum(s, 1e12), (1 - p) * np.minimum(s, 1e12)), p)
+            nn = n[m]
+            whole = np.abs(nn - np.round(nn)) < 1e-9
+            y[m] = np.where(whole, rng.binomial(np.round(nn).astype(np.int64), pi), nn * pi)
+    return y
+
+
+def replicate_frame(
+    parts: dict[str, SeriesScores], rng: np.random.Generator, catalogue: Catalogue
+) -> pl.DataFrame:
+    """A canonical observation frame of one in-control replicate of the trust."""
+    frames = []
+    for sc in parts.values():
+        panel = sc.panel
+        y = draw_in_control(sc, rng)
+        s_idx, t_idx = np.nonzero(panel.status != MISSING)
+        no_exposure = np.array([not catalogue[k].exposure for k in panel.indicator])
+        den = panel.n[s_idx, t_idx]
+        frames.append(
+            pl.DataFrame(
+                {
+                    "ward_id": panel.ward_id[s_idx].astype(str),
+                    "period": panel.periods[t_idx],
+                    "indicator": panel.indicator[s_idx].astype(str),
+                    "numerator": y[s_idx, t_idx],
+                    "denominator": np.where(no_exposure[s_idx], np.nan, den),
+                    "status": np.array(STATUS_LABELS)[panel.status[s_idx, t_idx]],
+                }
+            ).with_columns(
+                pl.col("period").cast(pl.Date),
+                pl.col("numerator").fill_nan(None),
+                pl.col("denominator").fill_nan(None),
+            )
+        )
+    return pl.concat(frames).sort("ward_id", "indicator", "period")
+
+
+def _smallest_meeting(grid: np.ndarray, rate: np.ndarray, target: float) -> float:
+    """Smallest threshold from which on every larger one meets ``target``.
+
+    Alert openings are not monotone in the threshold (with hysteresis a higher threshold can split
+    one long alert into two), so the rule looks at the whole tail, not the first crossing.
+    """
+    tail_max = np.maximum.accumulate(rate[::-1])[::-1]
+    ok = np.nonzero(tail_max <= target)[0]
+    return float(grid[ok[0]]) if ok.size else float(grid[-1])
+
+
+def _episode_peaks(condition: np.ndarray, value: np.ndarray, close_after: int) -> np.ndarray:
+    """Per alert episode of ``condition``, the largest ``value`` while the condition held."""
+    ep = alert_episodes(condition, close_after)
+    w_idx, t_idx = np.nonzero(ep.open & condition)
+    key = w_idx * condition.shape[1] + ep.opened[w_idx, t_idx]
+    starts = ep.row * condition.shape[1] + ep.start
+    order = np.argsort(starts)
+    pos = order[np.searchsorted(starts[order], key)]
+    peak = np.full(len(starts), -np.inf)
+    np.maximum.at(peak, pos, value[w_idx, t_idx])
+    return peak
+
+
+def _monitored_ward_years(parts: dict[str, SeriesScores], ev, warmup: int) -> float:  # type: ignore[no-untyped-def]
+    start = ev.first_period + warmup
+    weeks = np.clip(len(ev.periods) - start, 0, None).sum()
+    per_year = 52.1775 if ev.cadence == "weekly" else 12.0
+    return float(weeks / per_year)
+
+
+def calibrate_alerts(
+    observations: pl.DataFrame,
+    wards: pl.DataFrame,
+    events: pl.DataFrame,
+    cadence: dict[str, str],
+    config: Config | None = None,
+    replicates: int | None = None,
+    seed: int | None = None,
+    progress=None,  # type: ignore[no-untyped-def]
+) -> CalibrationReport:
+    """Simulate in-control replicates of the trust and choose thresholds (see module docstring)."""
+    cfg = config or Config()
+    comb = cfg.combination
+    r_count = replicates or comb.calibration_replicates
+    seed = comb.calibration_seed if seed is None else seed
+    rng = np.random.default_rng(seed)
+    catalogue = cfg.build_catalogue()
+    parts, _, _, _ = evidence_frames(observations, wards, events, cadence, cfg)
+    grid = THRESHOLD_GRID
+    concern_open = np.zeros(len(grid))
+    indicator_open = np.zeros(len(grid))
+    silence_open = 0.0
+    ward_years = 0.0
+    d2_all, severe_all = [], []
+    for r in range(r_count):
+        sim = replicate_frame(parts, rng, catalogue)
+        sim_parts, sim_ev, _, _ = evidence_frames(sim, wards, events, cadence, cfg)
+        ward_years += _monitored_ward_years(sim_parts, sim_ev, cfg.baselines.warmup_periods)
+        d2 = second_largest(sim_ev.domain_stat)
+        severe = sim_ev.domain_stat[:, :2, :].max(axis=1)
+        d2_all.append(d2)
+        severe_all.append(severe)
+        for i, h in enumerate(grid):
+            concern_open[i] += openings(d2 >= h, comb.close_after).sum()
+        for sc in sim_parts.values():
+            stat = np.fmax(np.nan_to_num(sc.cusum_up, nan=0.0), np.nan_to_num(sc.cusum_down, nan=0.0))
+            for i, h in enumerate(grid):
+                indicator_open[i] += openings(stat > h, comb.close_after).sum()
+            # data-silence alarms mark the trust's own gaps, which every replicate keeps: not false
+            silence_open += openings(sc.silence_alarm, comb.close_after).sum()
+        if progress is not None:
+            progress(r + 1, r_count)
+    concern_rate = concern_open / ward_years
+    concern_se = np.sqrt(concern_open) / ward_years
+    h_concern = _smallest_meeting(grid, concern_rate, comb.target_false_concern_per_ward_year)
+    # an urgent alert is a concern episode that escalates: count each concern episode at most once
+    urgent_rate = np.zeros(len(grid))
+    for d2, severe in zip(d2_all, severe_all, strict=True):
+        peak = _episode_peaks(d2 >= h_concern, severe, comb.close_after)
+        urgent_rate += (peak[None, :] >= grid[:, None]).sum(axis=1)
+    urgent_rate /= ward_years
+    target_urgent = comb.target_false_concern_per_ward_year / 4
+    h_urgent = max(_smallest_meeting(grid, urgent_rate, target_urgent), h_concern)
+    indicator_rate = indicator_open / ward_years
+    silence_rate = silence_open / ward_years
+    budget = max(comb.target_false_indicator_alerts_per_ward_year - silence_rate, 0.0)
+    h_cusum = _smallest_meeting(grid, indicator_rate, budget)
+    return CalibrationReport(
+        grid=grid,
+        concern_rate=concern_rate,
+        concern_se=concern_se,
+        urgent_rate=urgent_rate,
+        indicator_rate=indicator_rate,
+        silence_rate=float(silence_rate),
+        ward_years=ward_years,
+        concern_threshold=h_concern,
+        urgent_threshold=h_urgent,
+        cusum_threshold=h_cusum,
+        replicates=r_count,
+        seed=seed,
+    )
