@@ -55,10 +55,11 @@ def mdc_frame(series: pl.DataFrame, key: str) -> pl.DataFrame:
         .sort("period")
         .select(
             pl.col("period"),
-            (pl.col("rate") * mult).alias("value"),
-            (pl.col("chart_mean") * mult).alias("mean"),
-            (pl.col("chart_lpl") * mult).alias("lpl"),
-            (pl.col("chart_upl") * mult).alias("upl"),
+            # NaN (not observed) becomes null: a gap in the chart and valid JSON for static export
+            (pl.col("rate") * mult).fill_nan(None).alias("value"),
+            (pl.col("chart_mean") * mult).fill_nan(None).alias("mean"),
+            (pl.col("chart_lpl") * mult).fill_nan(None).alias("lpl"),
+            (pl.col("chart_upl") * mult).fill_nan(None).alias("upl"),
             # empty point type = no limits yet (too few points): drawn as common cause, never special
             pl.col("point_type").replace("", None).fill_null("common_cause"),
             pl.col("rule").fill_null(""),

@@ -174,3 +174,22 @@ def test_briefing_falls_back_to_html_when_weasyprint_is_missing(fixture_paths, m
     out = render_briefing(res, [fixture_paths.episode_ward])
     assert out.pdf is None and "PDF output is unavailable" in out.note
     assert "PDF output is unavailable" in out.html and fixture_paths.episode_ward_name in out.html
+
+
+def test_briefing_handles_nan_rates_from_the_engine(fixture_paths, tmp_path):
+    """The scoring engine writes NaN (not null) for unobserved rates; static export needs valid JSON."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(fixture_paths.data_dir, data)
+    sp = data / "results" / "series.parquet"
+    s = pl.read_parquet(sp).with_columns(
+        pl.col("rate").fill_null(float("nan")), pl.col("chart_mean").fill_null(float("nan"))
+    )
+    s = s.with_columns(
+        pl.when(pl.col("period").dt.month() == 3).then(float("nan")).otherwise(pl.col("rate")).alias("rate")
+    )
+    s.write_parquet(sp)
+    res = load_results(data / "results", data)
+    out = render_briefing(res, [fixture_paths.episode_ward])
+    assert out.pdf is not None and fixture_paths.episode_ward_name in _pdf_text(out.pdf)
