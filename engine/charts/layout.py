@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numba as nb
 import numpy as np
 
 
@@ -61,22 +62,16 @@ class Layout:
         return np.take_along_axis(np.asarray(a), self.order, axis=1)
 
     @cached_property
-    def _targets(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """Flat source and destination indices of observed cells (None when nothing is missing)."""
-        if self.valid.all():
-            return None
-        t_count = self.shape[1]
-        src = np.flatnonzero(self.valid)
-        dst = (src // t_count) * t_count + self.order.ravel()[src]
-        return src, dst
+    def _complete(self) -> bool:
+        """True when no cell is missing (scatter is then a copy)."""
+        return bool(self.valid.all())
 
     def scatter(self, a: np.ndarray, fill: float | int | bool) -> np.ndarray:
         """Put a compacted ``(S, T)`` array back at the original periods; ``fill`` where missing."""
-        if self._targets is None:
+        if self._complete:
             return np.array(a, copy=True)
-        src, dst = self._targets
         out = np.full(self.shape, fill, dtype=a.dtype)
-        out.ravel()[dst] = a.ravel()[src]
+        _scatter_rows(np.ascontiguousarray(a), self.order, self.n_obs, out)
         return out
 
     def seg_sum(self, w: np.ndarray | None, mask: np.ndarray) -> np.ndarray:
@@ -93,6 +88,14 @@ class Layout:
     def last_cell(self) -> np.ndarray:
         """``(S,)`` compacted column of each series' last observation (-1 when none)."""
         return self.n_obs - 1
+
+
+@nb.njit(cache=True, parallel=True)
+def _scatter_rows(a: np.ndarray, order: np.ndarray, n_obs: np.ndarray, out: np.ndarray) -> None:
+    """``out[i, order[i, k]] = a[i, k]`` for the ``n_obs[i]`` observed cells of every row ``i``."""
+    for i in nb.prange(a.shape[0]):
+        for k in range(n_obs[i]):
+            out[i, order[i, k]] = a[i, k]
 
 
 def build_layout(observed: np.ndarray, groups: np.ndarray | None = None) -> Layout:
