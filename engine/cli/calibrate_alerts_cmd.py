@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"urgent threshold {report.urgent_threshold:g} nats (restrictive practice or harm)")
     print(
         f"indicator CUSUM threshold {report.cusum_threshold:g} nats "
-        f"(+ {report.silence_rate:.2f} silence/data-silence alerts per ward-year; "
+        f"(+ {report.silence_rate:.2f} zero-run silence alerts per ward-year; "
         f"budget {comb.target_false_indicator_alerts_per_ward_year:g})"
     )
     if args.table:
