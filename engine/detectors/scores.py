@@ -68,13 +68,21 @@ def binomial_llr(
         if dispersion is None:
             return binom
         rho = _broadcast(dispersion, y.shape, 0.0)
-        p1 = odds_ratio * p / (1.0 - p + odds_ratio * p)
-        r = np.where(rho > 0, rho, 0.5)
+        y, n, p = np.broadcast_arrays(y, n, p)
+        # The beta-binomial ratio (four log-beta functions, the expensive part) is evaluated only
+        # where it is used and its inputs are finite; elsewhere it would be NaN, as is ``binom``.
+        use = rho > 0
+        cells = use & np.isfinite(y) & np.isfinite(n) & np.isfinite(p)
+        out = np.where(use, np.nan, binom)
+        yc, nc, pc, r = y[cells], n[cells], p[cells], rho[cells]
+        p1 = odds_ratio * pc / (1.0 - pc + odds_ratio * pc)
         s = (1.0 - r) / r
-        a0, b0 = p * s, (1.0 - p) * s
+        a0, b0 = pc * s, (1.0 - pc) * s
         a1, b1 = p1 * s, (1.0 - p1) * s
-        bb = betaln(y + a1, n - y + b1) - betaln(a1, b1) - betaln(y + a0, n - y + b0) + betaln(a0, b0)
-        return np.where(rho > 0, bb, binom)
+        out[cells] = (
+            betaln(yc + a1, nc - yc + b1) - betaln(a1, b1) - betaln(yc + a0, nc - yc + b0) + betaln(a0, b0)
+        )
+        return out
 
 
 def variance(
