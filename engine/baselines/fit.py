@@ -223,14 +223,14 @@ def fit_baselines(
         ok &= ~np.asarray(exclude, dtype=bool)
     codes = _group_codes(group, s_count)
     seg = segment_starts(rebase, (s_count, t_count))
-    season = np.ones((s_count, t_count))
+    season: np.ndarray | None = None  # None: no seasonality (a factor of exactly 1)
     if st.seasonal_harmonics > 0:
         if family == "proportion":
             raise ValueError("seasonality is supported for count and measure families only")
         season = seasonal_factors(
             y, n, ok, codes, st.seasonal_harmonics, st.periods_per_year, st.seasonal_fit_periods
         )
-    x = np.where(ok, n * season, 0.0)
+    x = np.where(ok, n if season is None else n * season, 0.0)
     yz = np.where(ok, y, 0.0)
 
     # segment heads: (row, start) of every segment
@@ -243,9 +243,9 @@ def fit_baselines(
     rows_h = rows_h.astype(np.int64)
     s0_h = s0_h.astype(np.int64)
     k_count = rows_h.size
-    head_id = np.zeros((s_count, t_count), dtype=np.int64)
-    head_id[rows_h, s0_h] = np.arange(k_count)
-    head_of = np.take_along_axis(head_id, seg, axis=1)
+    # Heads are numbered in row-major order and every row starts with one, so the head of a cell is
+    # the number of heads up to and including it, minus one.
+    head_of = (np.cumsum(head_mask.ravel(), dtype=np.int64) - 1).reshape(s_count, t_count)
 
     e_h = _warmup_ends(ok, rows_h, s0_h, st) if k_count else np.zeros(0, dtype=np.int64)
     sums_h = window_sums(yz, x, ok, rows_h, s0_h, np.minimum(e_h, t_count))
@@ -319,12 +319,12 @@ def fit_baselines(
     nan = np.float64(np.nan)
     return Baseline(
         family=family,
-        expected_rate=np.where(ready, rate * season, nan),
+        expected_rate=np.where(ready, rate if season is None else rate * season, nan),
         dispersion=np.where(ready, disp_h[head_of], nan),
         ready=ready,
         segment_start=seg,
         warmup_end=np.where(ready, end_full, -1),
         group_rate=np.where(ready, rbar_h[head_of], nan),
         shrinkage_weight=np.where(ready, weight_h[head_of], nan),
-        seasonal_factor=np.where(ready, season, nan),
+        seasonal_factor=np.where(ready, 1.0 if season is None else season, nan),
     )
