@@ -54,7 +54,7 @@ def binomial_llr(
     y: np.ndarray,
     n: np.ndarray,
     p: np.ndarray,
-    odds_ratio: float,
+    odds_ratio: float | np.ndarray,
     dispersion: float | np.ndarray | None = None,
 ) -> np.ndarray:
     """Log-likelihood ratio of odds ``odds_ratio * p/(1-p)`` against ``p`` for ``y`` out of ``n``.
@@ -68,14 +68,15 @@ def binomial_llr(
         if dispersion is None:
             return binom
         rho = _broadcast(dispersion, y.shape, 0.0)
-        y, n, p = np.broadcast_arrays(y, n, p)
+        y, n, p, odds = np.broadcast_arrays(y, n, p, np.asarray(odds_ratio, dtype=float))
         # The beta-binomial ratio (four log-beta functions, the expensive part) is evaluated only
         # where it is used and its inputs are finite; elsewhere it would be NaN, as is ``binom``.
         use = rho > 0
         cells = use & np.isfinite(y) & np.isfinite(n) & np.isfinite(p)
         out = np.where(use, np.nan, binom)
         yc, nc, pc, r = y[cells], n[cells], p[cells], rho[cells]
-        p1 = odds_ratio * pc / (1.0 - pc + odds_ratio * pc)
+        oc = odds[cells]
+        p1 = oc * pc / (1.0 - pc + oc * pc)
         s = (1.0 - r) / r
         a0, b0 = pc * s, (1.0 - pc) * s
         a1, b1 = p1 * s, (1.0 - p1) * s
