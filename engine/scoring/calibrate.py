@@ -14,9 +14,17 @@ Thousands of charts are watched at once, so thresholds are set for the trust, no
    Carlo standard error (openings treated as Poisson over the simulated ward-years).
 
 Monitored time is ward-weeks after the warm-up (alerts cannot open before a baseline exists).
-The simulation assumes indicators independent given the baselines; correlated shocks (an unsettled
-week moving restraint and seclusion together) are absent, so the realised false-alarm rate on real
-or richly simulated data should be checked too (``wardwatch evaluate``).
+
+**Dependence.** Indicators of one ward move together (an unsettled week raises restraint, seclusion
+and injuries at once; staffing pressure persists for months), and an in-control model that draws them
+independently underestimates false alarms of the joint domain CUSUMs. The replicates therefore
+include a latent multiplicative factor per ward and domain, ``exp(b_d u_t - b_d^2 / 2)`` with
+``u`` a stationary AR(1) of coefficient ``rho_d``, and a persistent component of each series' own
+(slow drift that a frozen baseline does not follow). ``b_d`` and ``rho_d`` are estimated by moments
+of *cross-indicator* covariances of log residuals (same period for ``b_d^2``, one period apart for
+``b_d^2 rho_d``): different indicators share the factor but not their sampling noise. The own
+component comes from each series' covariance with itself 1 and 4 periods apart, which sampling
+noise does not reach either. Factors are estimated and simulated per cadence (weekly, monthly).
 """
 
 from __future__ import annotations
@@ -62,6 +70,8 @@ class CalibrationReport:
         The thresholds chosen for the targets.
     replicates, seed:
         Simulation size and seed.
+    factors:
+        Latent noise per cadence and domain used in the replicates (empty: independent indicators).
     """
 
     grid: np.ndarray
@@ -76,6 +86,7 @@ class CalibrationReport:
     cusum_threshold: float
     replicates: int
     seed: int
+    factors: dict[str, dict[str, LatentFactor]]
 
     def rate_at(self, threshold: float) -> tuple[float, float]:
         """Concern rate and its standard error at a grid threshold."""
@@ -120,10 +131,130 @@ def _fill_back(a: np.ndarray) -> np.ndarray:
     return out[np.arange(out.shape[0])[:, None], idx]
 
 
-def draw_in_control(sc: SeriesScores, rng: np.random.Generator) -> np.ndarray:
-    """``(S, T)`` in-control numerators from the series' baselines (NaN where not observed)."""
+@dataclass(frozen=True)
+class LatentFactor:
+    """Latent log-scale noise of one domain (per period of its cadence).
+
+    ``b``, ``rho``: loading and AR(1) coefficient of the factor shared by a ward's indicators.
+    ``own_sd``, ``own_rho``: standard deviation and AR(1) coefficient of each series' own persistent
+    component (slow drift of one indicator that a frozen baseline does not follow).
+    """
+
+    b: float
+    rho: float
+    own_sd: float = 0.0
+    own_rho: float = 0.0
+
+
+def _log_residual(sc: SeriesScores) -> np.ndarray:
+    """``(S, T)`` ``log((y + 0.5) / (mu + 0.5))`` at observed, baseline-ready cells; NaN elsewhere."""
+    mu = sc.baseline_rate * sc.panel.n
+    y = np.where(sc.panel.status == OBSERVED, sc.panel.y, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.log((y + 0.5) / (mu + 0.5))
+
+
+def _own_lag_cov(e: np.ndarray, ok: np.ndarray, lag: int) -> float:
+    """Pooled ``Cov(e_t, e_{t-lag})`` of each series with itself (centred residuals, 0 where missing)."""
+    if e.shape[1] <= lag:
+        return 0.0
+    both = ok[:, lag:] & ok[:, :-lag]
+    n = both.sum()
+    return float((e[:, lag:] * e[:, :-lag] * both).sum() / n) if n else 0.0
+
+
+def estimate_latent_factors(sc: SeriesScores, max_rho: float = 0.98) -> dict[str, LatentFactor]:
+    """Per-domain latent noise of one cadence from covariances of log residuals (see module docstring).
+
+    For two different indicators ``i != j`` of one ward and domain, ``Cov(e_i,t, e_j,t) = b^2`` and
+    ``Cov(e_i,t, e_j,t-1) = b^2 rho``, pooled over wards and pairs; a series' covariance with itself
+    ``k >= 1`` periods apart is ``b^2 rho^k + own_sd^2 own_rho^k``. Non-positive estimates give zero.
+    """
+    e = _log_residual(sc)
+    ok_all = np.isfinite(e)
+    mean = np.nanmean(np.where(ok_all, e, np.nan), axis=1, keepdims=True) if e.size else e
+    e = e - np.nan_to_num(mean)
+    out: dict[str, LatentFactor] = {}
+    for domain in sorted(
+        set(sc.domain) & {"restrictive_practice", "harm_and_reporting", "voice_and_oversight", "staffing"}
+    ):
+        rows = np.nonzero(sc.domain == domain)[0]
+        ok = ok_all[rows]
+        ee = np.where(ok, e[rows], 0.0)
+        _, inverse = np.unique(sc.panel.ward_id[rows], return_inverse=True)
+        g, t_count = int(inverse.max()) + 1, e.shape[1]
+        total, square, count = np.zeros((g, t_count)), np.zeros((g, t_count)), np.zeros((g, t_count))
+        np.add.at(total, inverse, ee)
+        np.add.at(square, inverse, ee * ee)
+        np.add.at(count, inverse, ok.astype(float))
+        same_n = (count * (count - 1)).sum()  # ordered pairs i != j in the same period
+        b2 = max(((total**2 - square).sum() / same_n) if same_n > 0 else 0.0, 0.0)
+        rho = 0.0
+        if b2 > 0 and t_count > 1:
+            own_lag = np.zeros((g, t_count - 1))
+            own_n = np.zeros((g, t_count - 1))
+            np.add.at(own_lag, inverse, ee[:, 1:] * ee[:, :-1])
+            np.add.at(own_n, inverse, (ok[:, 1:] & ok[:, :-1]).astype(float))
+            lag_n = (count[:, 1:] * count[:, :-1] - own_n).sum()
+            cross = ((total[:, 1:] * total[:, :-1] - own_lag).sum() / lag_n) if lag_n > 0 else 0.0
+            rho = float(np.clip(cross / b2, 0.0, max_rho))
+        c1 = _own_lag_cov(ee, ok, 1) - b2 * rho
+        c4 = _own_lag_cov(ee, ok, 4) - b2 * rho**4
+        own_sd = own_rho = 0.0
+        if c1 > 0 and c4 > 0:
+            own_rho = float(np.clip((c4 / c1) ** (1 / 3), 0.0, max_rho))
+            own_sd = float(np.sqrt(c1 / own_rho)) if own_rho > 0 else 0.0
+        out[domain] = LatentFactor(float(np.sqrt(b2)), rho, own_sd, own_rho)
+    return out
+
+
+def _ar1(rng: np.random.Generator, rows: int, t_count: int, rho: float) -> np.ndarray:
+    """``(rows, T)`` stationary unit-variance AR(1) paths."""
+    u = np.empty((rows, t_count))
+    u[:, 0] = rng.standard_normal(rows)
+    innov = np.sqrt(1 - rho**2)
+    for t in range(1, t_count):
+        u[:, t] = rho * u[:, t - 1] + innov * rng.standard_normal(rows)
+    return u
+
+
+def series_multiplier(
+    sc: SeriesScores, factors: dict[str, LatentFactor], rng: np.random.Generator
+) -> np.ndarray:
+    """``(S, T)`` mean-one latent multipliers of each series of one cadence.
+
+    ``exp(b u_w,t + own_sd v_s,t - (b^2 + own_sd^2) / 2)``: ``u`` shared by the series of a ward and
+    domain, ``v`` the series' own persistent component, both stationary AR(1).
+    """
+    m = np.ones(sc.panel.shape)
+    t_count = sc.panel.shape[1]
+    wards, w_idx = np.unique(sc.panel.ward_id, return_inverse=True)
+    for domain, f in factors.items():
+        rows = np.nonzero(sc.domain == domain)[0]
+        if rows.size == 0:
+            continue
+        log_m = np.zeros((rows.size, t_count))
+        if f.b > 0:
+            log_m += f.b * _ar1(rng, len(wards), t_count, f.rho)[w_idx[rows]] - 0.5 * f.b**2
+        if f.own_sd > 0:
+            log_m += f.own_sd * _ar1(rng, rows.size, t_count, f.own_rho) - 0.5 * f.own_sd**2
+        m[rows] = np.exp(log_m)
+    return m
+
+
+def draw_in_control(
+    sc: SeriesScores, rng: np.random.Generator, multiplier: np.ndarray | None = None
+) -> np.ndarray:
+    """``(S, T)`` in-control numerators from the series' baselines (NaN where not observed).
+
+    ``multiplier`` (``(S, T)``, mean one) is the latent noise, if any.
+    """
     panel = sc.panel
     rate = _fill_back(sc.baseline_rate)
+    if multiplier is not None:
+        rate = rate * multiplier
+        prop = sc.family == "proportion"
+        rate[prop] = np.clip(rate[prop], 1e-9, 0.999)
     disp = np.nan_to_num(_fill_back(sc.dispersion), nan=0.0)
     n = np.nan_to_num(panel.n, nan=0.0)
     observed = panel.status == OBSERVED
@@ -153,13 +284,18 @@ def draw_in_control(sc: SeriesScores, rng: np.random.Generator) -> np.ndarray:
 
 
 def replicate_frame(
-    parts: dict[str, SeriesScores], rng: np.random.Generator, catalogue: Catalogue
+    parts: dict[str, SeriesScores],
+    rng: np.random.Generator,
+    catalogue: Catalogue,
+    factors: dict[str, dict[str, LatentFactor]] | None = None,
 ) -> pl.DataFrame:
-    """A canonical observation frame of one in-control replicate of the trust."""
+    """A canonical observation frame of one in-control replicate (``factors`` per cadence and domain)."""
     frames = []
-    for sc in parts.values():
+    for cadence, sc in parts.items():
         panel = sc.panel
-        y = draw_in_control(sc, rng)
+        cadence_factors = (factors or {}).get(cadence, {})
+        mult = series_multiplier(sc, cadence_factors, rng) if cadence_factors else None
+        y = draw_in_control(sc, rng, mult)
         s_idx, t_idx = np.nonzero(panel.status != MISSING)
         no_exposure = np.array([not catalogue[k].exposure for k in panel.indicator])
         den = panel.n[s_idx, t_idx]
@@ -222,6 +358,7 @@ def calibrate_alerts(
     replicates: int | None = None,
     seed: int | None = None,
     progress=None,  # type: ignore[no-untyped-def]
+    dependence: bool = True,
 ) -> CalibrationReport:
     """Simulate in-control replicates of the trust and choose thresholds (see module docstring)."""
     cfg = config or Config()
@@ -231,6 +368,7 @@ def calibrate_alerts(
     rng = np.random.default_rng(seed)
     catalogue = cfg.build_catalogue()
     parts, _, _, _ = evidence_frames(observations, wards, events, cadence, cfg)
+    factors = {cad: estimate_latent_factors(sc) for cad, sc in parts.items()} if dependence else {}
     grid = THRESHOLD_GRID
     concern_open = np.zeros(len(grid))
     indicator_open = np.zeros(len(grid))
@@ -238,7 +376,7 @@ def calibrate_alerts(
     ward_years = 0.0
     d2_all, severe_all = [], []
     for r in range(r_count):
-        sim = replicate_frame(parts, rng, catalogue)
+        sim = replicate_frame(parts, rng, catalogue, factors)
         sim_parts, sim_ev, _, _ = evidence_frames(sim, wards, events, cadence, cfg)
         ward_years += _monitored_ward_years(sim_parts, sim_ev, cfg.baselines.warmup_periods)
         d2 = second_largest(sim_ev.domain_stat)
@@ -283,4 +421,5 @@ def calibrate_alerts(
         cusum_threshold=h_cusum,
         replicates=r_count,
         seed=seed,
+        factors=factors,
     )

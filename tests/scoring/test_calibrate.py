@@ -77,3 +77,31 @@ def test_calibrate_alerts_cli_writes_a_config(trust_files, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "false concern alerts per ward-year" in text
     assert load_config(out).combination.concern_threshold > 0
+
+
+def test_latent_noise_is_recovered_from_cross_and_own_covariances():
+    from types import SimpleNamespace
+
+    from engine.scoring.calibrate import _ar1, estimate_latent_factors
+
+    rng = np.random.default_rng(12)
+    wards, per_ward, t_count, mu = 300, 4, 160, 40.0
+    b, rho, own_sd, own_rho = 0.2, 0.7, 0.15, 0.9
+    shared = _ar1(rng, wards, t_count, rho)
+    own = _ar1(rng, wards * per_ward, t_count, own_rho)
+    ward_of = np.repeat(np.arange(wards), per_ward)
+    log_m = b * shared[ward_of] + own_sd * own - 0.5 * (b**2 + own_sd**2)
+    y = rng.poisson(mu * np.exp(log_m)).astype(float)
+    panel = SimpleNamespace(
+        y=y,
+        n=np.ones_like(y),
+        status=np.zeros(y.shape, dtype=np.int8),
+        ward_id=np.array([f"W{w:03d}" for w in ward_of]),
+        shape=y.shape,
+    )
+    sc = SimpleNamespace(panel=panel, baseline_rate=np.full(y.shape, mu), domain=np.full(len(y), "staffing"))
+    f = estimate_latent_factors(sc)["staffing"]  # type: ignore[arg-type]
+    assert abs(f.b - b) < 0.04
+    assert abs(f.rho - rho) < 0.1
+    assert abs(f.own_sd - own_sd) < 0.04
+    assert abs(f.own_rho - own_rho) < 0.08
