@@ -24,6 +24,7 @@ import numba as nb
 import numpy as np
 
 from engine.changepoint.costs import BINOMIAL, POISSON, cost_factory
+from engine.detectors._parallel import sized
 
 #: Informative consecutive pairs needed before an estimated dispersion is used (otherwise 1).
 MIN_PAIRS = 10
@@ -71,6 +72,7 @@ def sigma_row(x: np.ndarray, m: int) -> float:
     return np.sqrt(sq / (m - 1)) / np.sqrt(2.0)
 
 
+@sized(20_000, error_model="numpy")
 @nb.njit(cache=True, parallel=True, error_model="numpy")
 def _dispersion_many(y: np.ndarray, n: np.ndarray, code: int) -> np.ndarray:
     s_count, t_count = y.shape

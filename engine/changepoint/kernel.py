@@ -13,6 +13,10 @@ from engine.changepoint.costs import BINOMIAL, NORMAL, segment_cost
 from engine.changepoint.dispersion import dispersion_row, sigma_row
 from engine.changepoint.pelt import pelt_core
 from engine.changepoint.penalty import penalty_row
+from engine.detectors._parallel import sized
+
+#: Input cells from which PELT runs series on threads (each series costs O(T) to O(T^2)).
+PELT_MIN_CELLS = 20_000
 
 #: ``dispersion_mode`` codes: phi = 1, phi estimated per series, phi given per series.
 DISPERSION_NONE, DISPERSION_ESTIMATE, DISPERSION_GIVEN = 0, 1, 2
@@ -84,6 +88,7 @@ def _prepare(
     return m, scale, phi, sigma, offset, error
 
 
+@sized(PELT_MIN_CELLS, error_model="numpy")
 @nb.njit(cache=True, parallel=True, error_model="numpy")
 def segment_many(
     y: np.ndarray,
@@ -177,6 +182,7 @@ def _saturated_gap(ca: np.ndarray, cb: np.ndarray, m: int, code: int, scale: flo
     return scale * (segment_cost(code, ca[m], cb[m], m) - sat) + lam * np.log(m)
 
 
+@sized(PELT_MIN_CELLS, error_model="numpy")
 @nb.njit(cache=True, parallel=True, error_model="numpy")
 def critical_penalty_many(
     y: np.ndarray,

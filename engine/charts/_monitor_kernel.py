@@ -12,6 +12,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from engine.detectors._parallel import sized
+
 # int8 codes (engine.charts.codes), repeated as literals for the compiled code
 _MISSING, _COMMON, _IMPROVEMENT, _CONCERN, _NEUTRAL_HIGH, _NEUTRAL_LOW = -1, 0, 1, 2, 3, 4
 _OUTSIDE, _TREND, _TWO_IN_THREE, _RUN = 1, 2, 3, 4
@@ -27,6 +29,7 @@ def _sign(v: float) -> int:
     return 0
 
 
+@sized(200_000, error_model="numpy")
 @nb.njit(cache=True, parallel=True, error_model="numpy")
 def monitor_rows(
     arr: np.ndarray,

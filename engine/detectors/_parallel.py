@@ -1,0 +1,69 @@
+"""Serial or parallel compiled kernels chosen by input size (same source, identical results).
+
+numba's ``parallel=True`` starts worker threads on every call: tens of microseconds on an idle
+machine, but tens of milliseconds when the cores are busy, which dominates small inputs (a demo trust
+calls each kernel with a few thousand cells, dozens of times). :func:`sized` wraps a parallel kernel
+whose ``prange`` loop runs over independent rows so that inputs below ``min_cells`` run a serial
+compilation of the *same* Python source instead (``prange`` is then ``range``). Rows never interact,
+so both give bit-identical results.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+
+def _serial_twin(kernel: Any, options: dict[str, Any]) -> Any:
+    """A serial ``njit`` compilation of ``kernel``'s Python function, cached under its own name."""
+    f = kernel.py_func
+    twin = types.FunctionType(
+        f.__code__, f.__globals__, f.__name__ + "_serial", f.__defaults__, f.__closure__
+    )
+    # numba names its on-disk cache after the qualified name: a distinct one keeps the serial and the
+    # parallel machine code apart.
+    twin.__qualname__ = f.__qualname__ + "_serial"
+    twin.__module__ = f.__module__
+    twin.__doc__ = f.__doc__
+    return njit(cache=True, **options)(twin)
+
+
+class SizedKernel:
+    """Callable: the parallel kernel when ``args[0]`` has at least ``min_cells`` elements, else serial.
+
+    Attributes
+    ----------
+    parallel, serial:
+        The two compiled dispatchers.
+    min_cells:
+        Size of the first argument (cells of an ``(S, T)`` array) from which threads pay off.
+    """
+
+    def __init__(self, kernel: Any, min_cells: int, options: dict[str, Any]) -> None:
+        self.parallel = kernel
+        self.serial = _serial_twin(kernel, options)
+        self.min_cells = int(min_cells)
+        self.__doc__ = kernel.__doc__
+        self.__name__ = kernel.__name__
+        self.__wrapped__ = kernel.py_func
+
+    def __call__(self, *args: Any) -> Any:
+        kernel = self.parallel if np.size(args[0]) >= self.min_cells else self.serial
+        return kernel(*args)
+
+
+def sized(min_cells: int, **options: Any) -> Callable[[Any], SizedKernel]:
+    """Decorator for a ``@njit(parallel=True, ...)`` kernel: serial below ``min_cells`` input cells.
+
+    ``options`` are the kernel's other ``njit`` options (e.g. ``error_model="numpy"``), repeated for
+    the serial compilation.
+    """
+
+    def wrap(kernel: Any) -> SizedKernel:
+        return SizedKernel(kernel, min_cells, options)
+
+    return wrap
