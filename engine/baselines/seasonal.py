@@ -17,7 +17,6 @@ seasonality (a logit-scale seasonal term is not multiplicative on the rate).
 from __future__ import annotations
 
 import numpy as np
-import statsmodels.api as sm
 
 
 def harmonics(t: np.ndarray, n_harmonics: int, periods_per_year: float) -> np.ndarray:
@@ -55,6 +54,8 @@ def seasonal_factors(
     fit_periods : int
         Training window ``[0, fit_periods)``; should cover at least one year.
     """
+    import statsmodels.api as sm  # imported here: a second at start-up, needed only with seasonality
+
     s_count, t_count = y.shape
     factor = np.ones((s_count, t_count))
     if n_harmonics <= 0 or t_count == 0:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binom
 
 from engine.charts.layout import Layout, build_layout
 
@@ -26,6 +25,8 @@ def critical_values(n: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
     ``longest_run_max = round(log2 n) + 3``; ``crossings_min`` is the smallest ``k`` with
     ``P(X <= k) >= 0.05`` for ``X ~ Binomial(n - 1, 1/2)``. ``n < 1`` gives ``(0, 0)``.
     """
+    from scipy.stats import binom  # imported on use: scipy.stats adds ~0.1 s to every start-up
+
     n_arr = np.asarray(n, dtype=np.int64)
     safe = np.maximum(n_arr, 1)
     lmax = np.round(np.log2(safe)).astype(np.int64) + 3
