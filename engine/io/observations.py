@@ -101,7 +101,9 @@ def read_observations(
         check_columns(table, ("indicator", "numerator"))
         long, layout = _long(table.frame), "long"
     else:
-        if not any(c not in (*_KEY_COLUMNS, *WIDE_IGNORED, LINE, BAD_FIELDS, "status") for c in table.frame.columns):
+        if not any(
+            c not in (*_KEY_COLUMNS, *WIDE_IGNORED, LINE, BAD_FIELDS, "status") for c in table.frame.columns
+        ):
             raise FatalInputError(
                 table.file,
                 "missing required column 'indicator' (long layout: ward_id, period, indicator, numerator, "
@@ -214,8 +216,8 @@ def _validate(
         ind_flag(lambda i: i.is_proportion).alias("_proportion"),
         ind_flag(lambda i: not i.fractional).alias("_integer"),
         parse.date("period", sch["period"]).alias("_period"),
-        parse.number("numerator", sch["numerator"]).alias("_num"),
-        parse.number("denominator", sch["denominator"]).alias("_den"),
+        parse.number_column(long, "numerator").alias("_num"),
+        parse.number_column(long, "denominator").alias("_den"),
     )
     # Numerator status: '*' suppressed, empty unknown (a status column may say 'suppressed').
     if num_is_text:
