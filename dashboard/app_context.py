@@ -12,7 +12,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.services.identity import DEMO_USERS, ROLE_WORDS, User, demo_user, user_from_headers
+from dashboard.services.identity import (
+    DEMO_USERS,
+    ROLE_WORDS,
+    User,
+    demo_user,
+    user_from_headers,
+    user_from_user_info,
+)
 from dashboard.services.results import Results, ResultsError, cached_results
 from dashboard.services.triage import open_store, sync_results
 from dashboard.settings import DashboardSettings, settings_from_env
@@ -52,10 +59,31 @@ def request_headers() -> dict[str, str]:
         return {}
 
 
+def user_info() -> dict[str, object]:
+    """``st.user`` as a plain dict (empty without a session, e.g. in bare mode)."""
+    try:
+        return dict(st.user.to_dict())
+    except (AttributeError, RuntimeError, KeyError):
+        return {}
+
+
 def resolve_user(settings: DashboardSettings) -> User:
-    """Proxy user from trusted headers, else the sidebar demo picker (clearly labelled)."""
-    user = user_from_headers(request_headers(), settings)
-    if user is not None:
+    """Proxy user (trusted headers), else the sidebar demo picker (clearly labelled).
+
+    With ``trust_headers`` on, identity comes from ``st.user`` as filled by Streamlit's
+    ``server.trustedUserHeaders`` (``wardwatch dashboard --trust-proxy-headers`` sets it); when the
+    app was started by plain ``streamlit run`` without that option, the same headers are read from
+    the session's request. A request without a user header is refused: behind a proxy there is no
+    demo picker, so nobody can choose a role.
+    """
+    if settings.trust_headers:
+        user = user_from_user_info(user_info(), settings) or user_from_headers(request_headers(), settings)
+        if user is None:
+            st.error(
+                "Not signed in: the trust's sign-in proxy sent no user name "
+                f"(header `{settings.user_header}`). Ask your administrator."
+            )
+            st.stop()
         st.sidebar.caption(
             f"Signed in as **{md_escape(user.name)}** ({ROLE_WORDS[user.role]}) via the trust proxy."
         )

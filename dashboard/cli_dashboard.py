@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from dashboard.services.identity import trusted_header_map
+from dashboard.settings import DashboardSettings
 from engine.cli import CliError
 
 HELP = "Serve the dashboard (overview, inbox, ward detail, briefings) for a data folder on localhost."
@@ -35,7 +38,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--trust-proxy-headers",
         action="store_true",
-        help="read the user from X-Forwarded-User / X-Forwarded-Role (only behind a proxy that sets them)",
+        help="read the user from the proxy's headers into st.user (Streamlit's server.trustedUserHeaders); "
+        "only behind a proxy that sets them and strips client copies",
+    )
+    parser.add_argument(
+        "--user-header", default=DashboardSettings.user_header, help="trusted user header (X-Forwarded-User)"
+    )
+    parser.add_argument(
+        "--role-header", default=DashboardSettings.role_header, help="trusted role header (X-Forwarded-Role)"
     )
 
 
@@ -57,6 +67,12 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
         "--global.developmentMode=false",
     ]
     cmd += [f"--{k}={v}" for k, v in THEME.items()]
+    if getattr(args, "trust_proxy_headers", False):
+        headers = DashboardSettings(
+            user_header=getattr(args, "user_header", DashboardSettings.user_header),
+            role_header=getattr(args, "role_header", DashboardSettings.role_header),
+        )
+        cmd.append(f"--server.trustedUserHeaders={json.dumps(trusted_header_map(headers))}")
     return cmd
 
 
@@ -73,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
     if args.store:
         env["WARDWATCH_STORE"] = str(Path(args.store).expanduser().resolve())
     env["WARDWATCH_TRUST_HEADERS"] = "1" if args.trust_proxy_headers else "0"
+    env["WARDWATCH_USER_HEADER"] = args.user_header
+    env["WARDWATCH_ROLE_HEADER"] = args.role_header
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     cmd = streamlit_command(args)
     print(

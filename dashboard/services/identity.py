@@ -6,6 +6,11 @@ header. These are read **only** when ``DashboardSettings.trust_headers`` is on, 
 send such headers to an unprotected server; the proxy must strip client-supplied copies. Locally
 there is no authentication: a demo user picker, labelled as such, chooses a role.
 
+The headers reach the app through Streamlit's own mechanism: ``wardwatch dashboard
+--trust-proxy-headers`` starts Streamlit with ``server.trustedUserHeaders`` mapping the user and
+role headers to the ``st.user`` keys :data:`USER_KEY` and :data:`ROLE_KEY` (Streamlit copies them
+from the WebSocket handshake into ``st.user``). :func:`user_from_user_info` reads them back.
+
 Roles gate actions, not reading: every role reads the overview, inbox and ward pages.
 """
 
@@ -31,6 +36,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "quality": frozenset({"read", "brief", "triage", "upload"}),
     "research": frozenset({"read", "brief", "lab", "config", "upload"}),
 }
+#: ``st.user`` keys the trusted user and role headers are copied to (``server.trustedUserHeaders``).
+USER_KEY = "wardwatch_user"
+ROLE_KEY = "wardwatch_role"
 DEMO_USERS: dict[str, str] = {
     "demo-quality-director": "quality",
     "demo-board-member": "board",
@@ -75,6 +83,28 @@ def user_from_headers(headers: Mapping[str, str], settings: DashboardSettings) -
     if not name:
         return None
     role = (_header(headers, settings.role_header) or "").lower()
+    return User(name=name, role=role if role in ROLES else settings.default_role, source="proxy")
+
+
+def trusted_header_map(settings: DashboardSettings) -> dict[str, str]:
+    """``server.trustedUserHeaders`` for these settings: header name -> ``st.user`` key."""
+    return {settings.user_header: USER_KEY, settings.role_header: ROLE_KEY}
+
+
+def user_from_user_info(info: Mapping[str, object], settings: DashboardSettings) -> User | None:
+    """The proxy-authenticated user from ``st.user`` (filled by ``server.trustedUserHeaders``).
+
+    ``None`` when headers are not trusted or the proxy sent no user name. An unknown or missing
+    role gives ``settings.default_role`` (least privilege).
+    """
+    if not settings.trust_headers:
+        return None
+    raw = info.get(USER_KEY)
+    name = raw.strip() if isinstance(raw, str) else ""
+    if not name:
+        return None
+    role_raw = info.get(ROLE_KEY)
+    role = role_raw.strip().lower() if isinstance(role_raw, str) else ""
     return User(name=name, role=role if role in ROLES else settings.default_role, source="proxy")
 
 

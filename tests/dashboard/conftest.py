@@ -1,4 +1,4 @@
-"""Shared fixtures for the dashboard tests: a fixture results folder and an AppTest factory."""
+"""Shared fixtures for the dashboard tests: real pipeline output (synth + score) and an AppTest factory."""
 
 from __future__ import annotations
 
@@ -8,29 +8,29 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fixtures import FixturePaths, build_results
+from pipeline import PipelinePaths, run_pipeline
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py")
 
 
 @pytest.fixture(scope="session")
-def fixture_paths(tmp_path_factory: pytest.TempPathFactory) -> FixturePaths:
-    """A twelve-ward data + results folder with one planted closed-culture episode (Cedar Ward)."""
-    return build_results(tmp_path_factory.mktemp("dash"))
+def fixture_paths(tmp_path_factory: pytest.TempPathFactory) -> PipelinePaths:
+    """``wardwatch synth`` (20 wards x 120 weeks, seed 3) + ``wardwatch score --store`` output."""
+    return run_pipeline(tmp_path_factory.mktemp("dash"))
 
 
 @pytest.fixture(scope="session")
-def hostile_paths(tmp_path_factory: pytest.TempPathFactory) -> FixturePaths:
-    """Same, with the episode ward named ``<script>alert(1)</script>`` and a formula-like event note."""
-    return build_results(
+def hostile_paths(tmp_path_factory: pytest.TempPathFactory) -> PipelinePaths:
+    """Same, with the top ward renamed ``<script>alert(1)</script>`` and a formula-like event note."""
+    return run_pipeline(
         tmp_path_factory.mktemp("hostile"),
-        ward_names={2: "<script>alert(1)</script>"},
-        note_on_event='=HYPERLINK("http://evil.example","click")',
+        hostile_name="<script>alert(1)</script>",
+        event_note='=HYPERLINK("http://evil.example","click")',
     )
 
 
 @pytest.fixture
-def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fixture_paths: FixturePaths):
+def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fixture_paths: PipelinePaths):
     """Point the app at the fixture with a fresh triage store; returns a factory of AppTests."""
     from streamlit.testing.v1 import AppTest
 

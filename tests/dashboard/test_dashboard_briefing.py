@@ -30,8 +30,10 @@ def _pdf_text(data: bytes | Path) -> str:
 
 def test_briefing_pdf_has_ward_name_explanation_and_one_page_per_ward(fixture_paths):
     res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
-    wards = [fixture_paths.episode_ward, "W0001"]
-    out = render_briefing(res, wards, last_visit=dt.date(2024, 9, 2))
+    other = next(w for w in res.latest["ward_id"] if w != fixture_paths.episode_ward)
+    wards = [fixture_paths.episode_ward, other]
+    visit = fixture_paths.as_of - dt.timedelta(weeks=8)
+    out = render_briefing(res, wards, last_visit=visit)
     assert out.pdf is not None and out.pdf.startswith(b"%PDF")
     reader = pypdf.PdfReader(__import__("io").BytesIO(out.pdf))
     assert len(reader.pages) == 2
@@ -39,9 +41,10 @@ def test_briefing_pdf_has_ward_name_explanation_and_one_page_per_ward(fixture_pa
     assert fixture_paths.episode_ward_name in first
     assert _flat(fixture_paths.episode_explanation) in first
     assert "Questions to ask" in first and "Notes from the visit" in first
-    assert "What has changed since the last visit on 02/09/2024" in first
+    assert f"What has changed since the last visit on {visit:%d/%m/%Y}" in first
+    assert res.ward_name(other) in _flat(reader.pages[1].extract_text())
     # charts are embedded as vector SVG with their axis text (fonts resolved)
-    assert out.html.count("<svg") >= 3 and "01/2024" in first
+    assert out.html.count("<svg") >= 3 and f"{fixture_paths.as_of:%m/%Y}" in first
 
 
 def test_briefing_lists_changes_and_store_notes(fixture_paths, tmp_path):
@@ -49,9 +52,11 @@ def test_briefing_lists_changes_and_store_notes(fixture_paths, tmp_path):
     store = open_store(tmp_path / "t.db")
     sync_results(store, res)
     store.add_note(fixture_paths.episode_alert_id, "q.director", "Visited; restraint log reviewed.")
-    b = build_briefing(res, fixture_paths.episode_ward, last_visit=dt.date(2024, 5, 1), store=store)
-    assert any("New urgent alert opened" in c or "New concern alert opened" in c for c in b.changes)
-    assert any("manager change" in c for c in b.changes) or len(b.changes) == 5
+    visit = fixture_paths.episode_opened - dt.timedelta(weeks=4)
+    b = build_briefing(res, fixture_paths.episode_ward, last_visit=visit, store=store)
+    opened = f"New {fixture_paths.episode_level} alert opened {fixture_paths.episode_opened:%d/%m/%Y}"
+    assert any(c.startswith(opened) for c in b.changes)
+    assert any(c.startswith("Level changed from") for c in b.changes)
     assert b.notes and b.notes[0].text == "Visited; restraint log reviewed."
     assert b.questions and all(q.endswith("?") for q in b.questions)
 
@@ -61,7 +66,8 @@ def test_hostile_text_is_escaped_in_briefing_and_pdf_shows_it_literally(hostile_
     store = open_store(tmp_path / "t.db")
     sync_results(store, res)
     store.add_note(hostile_paths.episode_alert_id, "<b>mallory</b>", '=HYPERLINK("http://evil.example","x")')
-    out = render_briefing(res, [hostile_paths.episode_ward], last_visit=dt.date(2024, 5, 1), store=store)
+    visit = hostile_paths.as_of - dt.timedelta(weeks=8)
+    out = render_briefing(res, [hostile_paths.episode_ward], last_visit=visit, store=store)
     assert "<script>alert(1)</script>" not in out.html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out.html
     assert "<b>mallory</b>" not in out.html and "&lt;b&gt;mallory&lt;/b&gt;" in out.html
@@ -117,7 +123,7 @@ def test_cli_brief_writes_pdf_and_html(fixture_paths, tmp_path, capsys):
     pdf, html = tmp_path / "b.pdf", tmp_path / "b.html"
     code = cli_main(
         ["brief", "--results", str(fixture_paths.results_dir), "--ward", fixture_paths.episode_ward,
-         "--out", str(pdf), "--html", str(html), "--last-visit", "01/06/2024"]
+         "--out", str(pdf), "--html", str(html), "--last-visit", f"{fixture_paths.episode_opened:%d/%m/%Y}"]
     )  # fmt: skip
     assert code == 0
     text = _pdf_text(pdf)

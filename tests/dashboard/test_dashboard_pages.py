@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import polars as pl
 import pytest
 
 from engine.store import TriageStore
@@ -24,6 +25,12 @@ def _rows(chart) -> list[dict]:  # type: ignore[no-untyped-def]
     return out
 
 
+def _latest_levels(paths) -> pl.DataFrame:  # type: ignore[no-untyped-def]
+    """Each ward's level at the last period, read straight from ward_status.csv."""
+    ws = pl.read_csv(paths.results_dir / "ward_status.csv", infer_schema=False)
+    return ws.filter(pl.col("period") == ws["period"].max())
+
+
 def test_overview_ranks_wards_and_counts_alerts(app_env, fixture_paths):
     at = app_env()
     at.run()
@@ -33,26 +40,58 @@ def test_overview_ranks_wards_and_counts_alerts(app_env, fixture_paths):
     assert ranked["ward_id"].iloc[0] == fixture_paths.episode_ward
     assert ranked["Ward"].iloc[0] == fixture_paths.episode_ward_name
     assert list(ranked["rank"]) == list(range(1, len(ranked) + 1))
+    latest = _latest_levels(fixture_paths)
+    assert len(ranked) == latest.height
     metrics = {m.label: m.value for m in at.metric}
-    assert int(metrics["Concern wards"]) + int(metrics["Urgent wards"]) == 1
-    assert ranked["Level"].iloc[0] in {"Concern", "Urgent"}
-    assert int(metrics["New alerts"]) >= 1 and metrics["Open alerts"] == metrics["New alerts"]
-    charts = at.get("vega_lite_chart")
-    assert len(charts) == 2  # heatmap + small multiples
-    heat = _rows(charts[0])
-    assert {r["domain"] for r in heat} >= {"Restrictive practice", "Staffing"}
-    top = max(heat, key=lambda r: r["evidence"])
-    assert fixture_paths.episode_ward_name in top["ward"]
-    captions = " ".join(c.value for c in at.caption)
-    assert "Strongest:" in captions and "Highest peaks" in captions
+    for label, level in (("Urgent wards", "urgent"), ("Concern wards", "concern"), ("Watch wards", "watch")):
+        assert int(metrics[label]) == int((latest["level"] == level).sum())
+    assert ranked["Level"].iloc[0] == fixture_paths.episode_level.capitalize()
+    # a fresh store synced from alerts.csv: every ward and indicator alert is new and open
+    alerts = pl.read_csv(fixture_paths.results_dir / "alerts.csv", infer_schema=False)
+    triaged = int(alerts["scope"].is_in(["ward", "indicator"]).sum())
+    assert int(metrics["New alerts"]) == triaged and metrics["Open alerts"] == metrics["New alerts"]
+    captions = " ".join(c.value.replace("\\", "") for c in at.caption)
+    assert f"Top of the list: 1. {fixture_paths.episode_ward_name} (" in captions
+    assert not at.get("vega_lite_chart")  # charts are in tabs that run only when opened
 
 
-def test_overview_filters_by_provider(app_env):
+def test_overview_heatmap_and_small_multiples_tabs_have_data(app_env, fixture_paths):
     at = app_env()
     at.run()
-    at.multiselect(key="f_provider").set_value(["South Trust"]).run()
+    at.session_state["ov_tab"] = "Evidence by domain"
+    at.run()
+    assert not at.exception
+    (chart,) = at.get("vega_lite_chart")
+    heat = _rows(chart)
+    assert {r["domain"] for r in heat} >= {"Restrictive practice", "Staffing", "Voice and oversight"}
+    top = pl.read_csv(fixture_paths.results_dir / "ward_status.csv", infer_schema=False).filter(
+        (pl.col("ward_id") == fixture_paths.episode_ward) & (pl.col("period") == f"{fixture_paths.as_of}")
+    )
+    mine = {r["domain"]: r["evidence"] for r in heat if r["ward"] == f"1. {fixture_paths.episode_ward_name}"}
+    assert mine["Staffing"] == pytest.approx(float(top["score_staffing"][0]))
+    assert any("Strongest:" in c.value for c in at.caption)
+
+    at.session_state["ov_tab"] = "Score over the last year"
+    at.run()
+    (chart,) = at.get("vega_lite_chart")
+    hist = _rows(chart)
+    wards = {r["ward"] for r in hist}
+    assert f"1. {fixture_paths.episode_ward_name}" in wards and len(wards) == 12
+    assert len(hist) == 12 * 52  # the last year of weekly scores of the 12 highest-ranked wards
+    assert any("Highest peaks" in c.value for c in at.caption)
+
+
+def test_overview_filters_by_provider(app_env, fixture_paths):
+    at = app_env()
+    at.run()
+    at.multiselect(key="f_provider").set_value([fixture_paths.provider]).run()
     ranked = at.dataframe[0].value
-    assert len(ranked) == 6 and set(ranked["Provider"]) == {"South Trust"}
+    assert len(ranked) == fixture_paths.provider_wards and set(ranked["Provider"]) == {fixture_paths.provider}
+    alerts = pl.read_csv(fixture_paths.results_dir / "alerts.csv", infer_schema=False)
+    mine = alerts.filter(
+        pl.col("scope").is_in(["ward", "indicator"]) & pl.col("ward_id").is_in(list(ranked["ward_id"]))
+    )
+    assert int({m.label: m.value for m in at.metric}["New alerts"]) == mine.height
 
 
 def test_inbox_triage_acknowledge_note_and_audit_persist(app_env, fixture_paths):
@@ -117,40 +156,53 @@ def test_board_member_reads_but_cannot_triage(app_env, fixture_paths):
 
 
 def test_ward_page_shows_explanation_mdc_charts_cusum_and_funnel(app_env, fixture_paths):
+    from dashboard.services.formatting import indicator_label
+
     at = app_env()
     at.query_params["ward"] = fixture_paths.episode_ward
     at.run()
     at.switch_page("app_pages/ward.py").run()
     assert not at.exception
     assert at.header[0].value.replace("\\", "") == fixture_paths.episode_ward_name
-    assert any(fixture_paths.episode_explanation[:40] in i.value.replace("\\", "") for i in at.info)
+    assert any(fixture_paths.episode_explanation[:60] in i.value.replace("\\", "") for i in at.info)
+    series = pl.read_parquet(fixture_paths.results_dir / "series.parquet").filter(
+        pl.col("ward_id") == fixture_paths.episode_ward
+    )
+    present = series["indicator"].unique().to_list()
     charts = at.get("vega_lite_chart")
     specs = [_spec(c) for c in charts]
-
-    def steps(s: dict) -> bool:
-        return any(
-            isinstance(la.get("mark"), dict) and la["mark"].get("interpolate") == "step-after"
-            for la in s.get("layer", [])
-        )
-
-    assert sum(steps(s) for s in specs) >= 7  # one MDC chart per indicator (+ CUSUM threshold step)
-    i = next(i for i, s in enumerate(specs) if '"Rule"' in json.dumps(s))  # first MDC chart: restraint
-    assert "per 1,000 OBD" in json.dumps(specs[i])
-    rows = _rows(charts[i])
-    assert len(rows) == 104 and any(r["point_type"] == "special_cause_concern" for r in rows)
-    colours = json.dumps(specs[i])
+    mdc = [i for i, s in enumerate(specs) if '"Rule"' in json.dumps(s)]  # MDC charts carry the rule
+    assert len(mdc) == len(present)  # one MDC chart per indicator the ward reports
+    # the first chart is a contributing indicator (its heading says so): its data are the series rows
+    by_label = {indicator_label(k): k for k in present}
+    heading = next(m.value for m in at.markdown if m.value.endswith(" · contributing"))
+    key = by_label[heading.removeprefix("**").split("**")[0].replace("\\", "")]
+    want = series.filter(pl.col("indicator") == key)
+    rows = _rows(charts[mdc[0]])
+    assert len(rows) == want.height
+    concern = int((want["point_type"] == "special_cause_concern").sum())
+    assert sum(r["point_type"] == "special_cause_concern" for r in rows) == concern
+    colours = json.dumps(specs[mdc[0]])
     assert "#e46c0a" in colours and "#a6a6a6" in colours
     captions = " ".join(c.value.replace("\\", "") for c in at.caption)
     assert "CUSUM: threshold" in captions and "peer wards of the same type" in captions
     j = next(i for i, s in enumerate(specs) if "Exposure (" in json.dumps(s))
-    assert any("flag" in r for r in _rows(charts[j]))
+    points = [r for r in _rows(charts[j]) if "this_ward" in r]  # one point per peer ward of this type
+    wards = pl.read_csv(fixture_paths.data_dir / "wards.csv", infer_schema=False)
+    kind = wards.filter(pl.col("ward_id") == fixture_paths.episode_ward)["ward_type"][0]
+    same_type = set(wards.filter(pl.col("ward_type") == kind)["ward_id"])
+    assert {r["ward_id"] for r in points} <= same_type and len(points) >= 3
+    assert [r["ward_id"] for r in points if r["this_ward"]] == [fixture_paths.episode_ward]
 
 
 def test_briefing_page_prepares_pdf_and_html(app_env, fixture_paths):
     at = app_env("demo-board-member")
     at.run()
     at.switch_page("app_pages/briefing.py").run()
-    assert at.multiselect(key="brief_wards").value == [fixture_paths.episode_ward]
+    latest = _latest_levels(fixture_paths)
+    flagged = latest.filter(pl.col("level").is_in(["concern", "urgent"]))["ward_id"].to_list()
+    chosen = at.multiselect(key="brief_wards").value
+    assert chosen[0] == fixture_paths.episode_ward and set(chosen) <= set(flagged)
     at.button(key="brief_go").click().run()
     assert not at.exception
     labels = [d.label for d in at.get("download_button")]

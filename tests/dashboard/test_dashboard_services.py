@@ -38,7 +38,11 @@ def test_results_key_changes_with_content_only(fixture_paths, tmp_path):
     assert results_key(data / "results", data) == k1
     p = data / "results" / "alerts.csv"
     text = p.read_text()
-    p.write_text(text.replace("Physical restraint", "Physical restraint!", 1))
+    edited = text.replace(
+        fixture_paths.episode_explanation[:40], fixture_paths.episode_explanation[:39] + "!", 1
+    )
+    assert edited != text
+    p.write_text(edited)
     assert results_key(data / "results", data) != k1
     p.write_text(text)
     os.utime(p, ns=(1, 1))  # same bytes, different mtime: same key
@@ -100,48 +104,74 @@ def test_identity_headers_trusted_only_when_configured():
     assert demo_user("demo-researcher").can("lab") and not demo_user("demo-board-member").can("lab")
 
 
+def test_identity_from_st_user_trusted_headers():
+    from dashboard.services.identity import ROLE_KEY, USER_KEY, trusted_header_map, user_from_user_info
+
+    on = DashboardSettings(trust_headers=True, user_header="X-Auth-User", role_header="X-Auth-Role")
+    assert trusted_header_map(on) == {"X-Auth-User": USER_KEY, "X-Auth-Role": ROLE_KEY}
+    info = {USER_KEY: " jo.bloggs@nhs.net ", ROLE_KEY: "Research", "email": "x@y"}
+    assert user_from_user_info(info, DashboardSettings()) is None  # not trusted: ignored
+    u = user_from_user_info(info, on)
+    assert (u.name, u.role, u.source) == ("jo.bloggs@nhs.net", "research", "proxy")
+    assert user_from_user_info({USER_KEY: None, ROLE_KEY: "quality"}, on) is None  # header absent
+    assert user_from_user_info({USER_KEY: "a", ROLE_KEY: "admin"}, on).role == "board"
+
+
+def test_cli_passes_trusted_user_headers_to_streamlit():
+    import argparse
+    import json
+
+    from dashboard.cli_dashboard import add_arguments, streamlit_command
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    off = streamlit_command(parser.parse_args([]))
+    assert not [a for a in off if a.startswith("--server.trustedUserHeaders")]
+    on = streamlit_command(parser.parse_args(["--trust-proxy-headers", "--user-header", "X-Auth-User"]))
+    (opt,) = [a for a in on if a.startswith("--server.trustedUserHeaders=")]
+    assert json.loads(opt.split("=", 1)[1]) == {
+        "X-Auth-User": "wardwatch_user",
+        "X-Forwarded-Role": "wardwatch_role",
+    }
+
+
 def test_trusted_header_user_is_the_audit_actor(app_env, fixture_paths, monkeypatch):
+    """Streamlit copies the proxy's headers into st.user (server.trustedUserHeaders); AppTest seeds it."""
+    from dashboard.services.identity import ROLE_KEY, USER_KEY
+
     monkeypatch.setenv("WARDWATCH_TRUST_HEADERS", "1")
-    # AppTest cannot send request headers; stand in for the proxy at the one function that reads them
-    monkeypatch.setattr(
-        "dashboard.app_context.request_headers",
-        lambda: {"X-Forwarded-User": "jo.bloggs@nhs.net", "X-Forwarded-Role": "quality"},
-    )
     at = app_env()
+    at.user = {USER_KEY: "jo.bloggs@nhs.net", ROLE_KEY: "quality"}
     at.run()
+    assert any("jo.bloggs@nhs.net" in c.value.replace("\\", "") for c in at.sidebar.caption)
     at.switch_page("app_pages/inbox.py").run()
     table = at.dataframe[0].value
     row = int((table["alert_id"] == fixture_paths.episode_alert_id).to_numpy().nonzero()[0][0])
     at.session_state["inbox_table_0"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     at.run()
     at.button(key=f"ack_{fixture_paths.episode_alert_id}").click().run()
-    assert "jo.bloggs@nhs.net" in set(at.dataframe[1].value["Who"])
+    audit = at.dataframe[1].value
+    assert "jo.bloggs@nhs.net" in set(audit[audit["Action"] == "acknowledged"]["Who"])
     assert not [s for s in at.sidebar.selectbox if s.key == "demo_user"]
+
+
+def test_trusted_headers_without_a_user_are_refused(app_env, monkeypatch):
+    monkeypatch.setenv("WARDWATCH_TRUST_HEADERS", "1")
+    at = app_env()
+    at.user = {"email": "test@example.com"}  # the proxy sent no user header
+    at.run()
+    assert any("Not signed in" in e.value for e in at.error)
+    assert not at.dataframe and not [s for s in at.sidebar.selectbox if s.key == "demo_user"]
 
 
 def test_sync_skips_provider_scope_alerts(fixture_paths, tmp_path):
     from dashboard.services.triage import open_store, sync_results
 
     res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
-    provider_alert = dict.fromkeys(res.alerts.columns) | {
-        "alert_id": "PROV1",
-        "ward_id": None,
-        "scope": "provider",
-        "level": "watch",
-        "opened": res.alerts["opened"][0],
-        "explanation": "Most wards of North Trust changed at once.",
-    }
-    alerts = pl.concat([res.alerts, pl.DataFrame([provider_alert], schema=res.alerts.schema)])
-    res2 = type(res)(
-        res.key,
-        res.results_dir,
-        res.data_dir,
-        res.ward_status,
-        alerts,
-        res.wards,
-        res.events,
-        res.run,
-        res.latest,
-    )
-    summary = sync_results(open_store(tmp_path / "t.db"), res2)
-    assert summary.inserted == res.alerts.height
+    provider = res.alerts.filter(pl.col("scope") == "provider")
+    assert provider.height > 0  # the synthetic trust has provider-wide shifts
+    store = open_store(tmp_path / "t.db")
+    summary = sync_results(store, res)
+    assert summary.inserted == res.alerts.height - provider.height
+    stored = set(store.alerts_frame()["alert_id"])
+    assert stored.isdisjoint(provider["alert_id"]) and fixture_paths.episode_alert_id in stored
