@@ -260,9 +260,12 @@ def heatmap(latest: pl.DataFrame, domains: list[str]) -> tuple[alt.Chart, str]:
         .mark_rect(stroke="white")
         .encode(
             x=alt.X(
-                "domain:N", title=None, sort=[domain_label(d) for d in domains], axis=alt.Axis(labelAngle=0)
+                "domain:N",
+                title=None,
+                sort=[domain_label(d) for d in domains],
+                axis=alt.Axis(labelAngle=0, labelOverlap=False, labelLimit=160, orient="top"),
             ),
-            y=alt.Y("ward:N", title=None, sort=order),
+            y=alt.Y("ward:N", title=None, sort=order, axis=alt.Axis(labelOverlap=False, labelLimit=220)),
             color=alt.Color(
                 "evidence:Q",
                 title="Evidence (nats)",
@@ -270,7 +273,7 @@ def heatmap(latest: pl.DataFrame, domains: list[str]) -> tuple[alt.Chart, str]:
             ),
             tooltip=["ward:N", "domain:N", alt.Tooltip("evidence:Q", format=".1f", title="Evidence (nats)")],
         )
-        .properties(height=max(120, 18 * len(order)), width="container")
+        .properties(height=max(120, 20 * len(order)), width="container")
     )
     strongest = long.sort("evidence", descending=True).head(3)
     top = "; ".join(

@@ -19,21 +19,23 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load_fixtures():  # type: ignore[no-untyped-def]
+def _load(name: str, file: str):  # type: ignore[no-untyped-def]
+    """Import ``tests/dashboard/<file>`` under a unique module name (no clash with its conftest)."""
     import importlib.util
 
-    name = "wardwatch_dashboard_fixtures"
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "dashboard" / "fixtures.py")
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "dashboard" / file)
     mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     sys.modules[name] = mod
     spec.loader.exec_module(mod)  # type: ignore[union-attr]
     return mod
 
 
-_fx = _load_fixtures()
-FixturePaths, build_results = _fx.FixturePaths, _fx.build_results
+_pl = _load("wardwatch_dashboard_pipeline", "pipeline.py")
+PipelinePaths, run_pipeline = _pl.PipelinePaths, _pl.run_pipeline
+#: the hand-built results folder, used only at national scale (see test_e2e_national_scale.py)
+build_results = _load("wardwatch_dashboard_fixtures", "fixtures.py").build_results
 
 CHROMIUM = os.environ.get("WARDWATCH_CHROMIUM", "/usr/bin/chromium")
 SHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -70,6 +72,7 @@ class Server:
     port: int
     proc: subprocess.Popen | None = None
     log: Path | None = None
+    extra_args: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -88,6 +91,7 @@ class Server:
             str(self.data),
             "--port",
             str(self.port),
+            *self.extra_args,
         ]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -113,12 +117,13 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def e2e_fixture(tmp_path_factory: pytest.TempPathFactory) -> FixturePaths:
-    return build_results(tmp_path_factory.mktemp("e2e"))
+def e2e_fixture(tmp_path_factory: pytest.TempPathFactory) -> PipelinePaths:
+    """Real pipeline output: ``wardwatch synth`` + ``wardwatch score --store`` (20 wards x 120 weeks)."""
+    return run_pipeline(tmp_path_factory.mktemp("e2e"))
 
 
 @pytest.fixture(scope="module")
-def server(browser: object, e2e_fixture: FixturePaths) -> Iterator[Server]:
+def server(browser: object, e2e_fixture: PipelinePaths) -> Iterator[Server]:
     srv = Server(e2e_fixture.data_dir, free_port()).start()
     yield srv
     srv.stop()
