@@ -50,6 +50,10 @@ class DashboardSettings:
     history_weeks: int = field(default=52, metadata={"doc": "weeks of score history shown"})
     #: weeks pooled per ward for the peer funnel plot (13 = the latest quarter).
     funnel_weeks: int = field(default=13, metadata={"doc": "weeks pooled in the funnel plot"})
+    #: threshold lab's cache of benchmark data and sweeps; relative paths are inside the data folder.
+    lab_dir: str = field(default=".wardwatch/lab", metadata={"doc": "threshold lab cache, relative to DATA"})
+    #: configuration file the lab saves and ``wardwatch score --config`` reads, relative to DATA.
+    config_file: str = field(default="config.toml", metadata={"doc": "configuration file, relative to DATA"})
 
     @property
     def data_path(self) -> Path:
@@ -62,6 +66,18 @@ class DashboardSettings:
         if self.results_dir:
             return Path(self.results_dir).expanduser().resolve()
         return self.data_path / "results"
+
+    @property
+    def lab_path(self) -> Path:
+        """The threshold lab's cache folder."""
+        p = Path(self.lab_dir).expanduser()
+        return p if p.is_absolute() else self.data_path / p
+
+    @property
+    def config_path(self) -> Path:
+        """The data folder's configuration file (may not exist yet)."""
+        p = Path(self.config_file).expanduser()
+        return p if p.is_absolute() else self.data_path / p
 
     @property
     def store_file(self) -> Path:

@@ -1,4 +1,5 @@
-"""Threshold lab: pick a detector and parameters, see in-control and out-of-control ARL curves, save."""
+"""Threshold lab: ARL curves of one detector, then the delay / false-alert trade-off of the ward
+thresholds on a synthetic benchmark, and saving the chosen configuration to the data folder."""
 
 import dataclasses
 import io
@@ -9,6 +10,7 @@ import streamlit as st
 import tomli_w
 
 from dashboard.app_context import context
+from dashboard.components.lab_tradeoff import render_tradeoff
 from dashboard.services.lab import DETECTORS, LabSettings, arl_curve, calibrate
 
 ctx = context()
@@ -94,24 +96,21 @@ st.caption(
     + (f"Reference value k = {k:.2f} events per week (rounded to the 1/{s.lattice} lattice)." if k else "")
 )
 
-st.subheader("Save the configuration")
-doc = {
-    "lab": {"note": "written by the wardwatch threshold lab", "arl0_weeks": round(arl0, 2)},
-    "detectors": {detector: dataclasses.asdict(s)},
-}
-buf = io.BytesIO()
-tomli_w.dump(doc, buf)
-st.code(buf.getvalue().decode(), language="toml")
-cc1, cc2 = st.columns(2)
-cc1.download_button(
-    "Download TOML",
-    buf.getvalue(),
-    file_name=f"wardwatch-{detector}.toml",
-    mime="application/toml",
-    on_click="ignore",
-)
-if ctx.user.can("config") and cc2.button("Save to the data folder", key="lab_save"):
-    dest = ctx.settings.data_path / "lab" / f"{detector}.toml"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_bytes(buf.getvalue())
-    st.success(f"Saved {dest}.")
+with st.expander("Download these ARL settings (a record of the lab, not a wardwatch configuration)"):
+    doc = {
+        "lab": {"note": "written by the wardwatch threshold lab", "arl0_weeks": round(arl0, 2)},
+        "detectors": {detector: dataclasses.asdict(s)},
+    }
+    buf = io.BytesIO()
+    tomli_w.dump(doc, buf)
+    st.code(buf.getvalue().decode(), language="toml")
+    st.download_button(
+        "Download TOML",
+        buf.getvalue(),
+        file_name=f"wardwatch-arl-{detector}.toml",
+        mime="application/toml",
+        on_click="ignore",
+    )
+
+st.divider()
+render_tradeoff(ctx)
