@@ -54,7 +54,11 @@ def tradeoff_chart(
         (pl.col("point") == (chosen or "")).alias("chosen"),
         (pl.col("point") == (current or "")).alias("current"),
     )
-    x = alt.X("fa:Q", title="False concern alerts per ward-year", scale=alt.Scale(type="log", nice=False))
+    x = alt.X(
+        "fa:Q",
+        title="False concern alerts per ward-year",
+        scale=alt.Scale(type="log", nice=False, padding=24),
+    )
     y = alt.Y(
         "delay:Q",
         title="Median delay to a concern alert (weeks)",

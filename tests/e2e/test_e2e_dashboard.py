@@ -119,7 +119,7 @@ def test_briefing_pdf_downloads_with_name_and_explanation(server: Server, page, 
     assert _flat(e2e_fixture.episode_explanation) in text
 
 
-def test_lab_page_for_demo_researcher(server: Server, page):  # type: ignore[no-untyped-def]
+def test_lab_page_for_demo_researcher(server: Server, page, e2e_fixture):  # type: ignore[no-untyped-def]
     page.goto(server.url)
     wait_idle(page)
     page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").click()
@@ -128,4 +128,42 @@ def test_lab_page_for_demo_researcher(server: Server, page):  # type: ignore[no-
     page.get_by_role("link", name="Threshold lab").click()  # in-app navigation keeps the session
     wait_idle(page, 600)
     page.get_by_text(re.compile(r"In-control ARL0 = ")).wait_for(timeout=60_000)
+    # the trade-off on a small benchmark: two thresholds, then save the picked configuration
+    wards = page.get_by_label("Wards in the synthetic trust")
+    wards.fill("40")
+    wards.press("Tab")
+    box = page.get_by_label(re.compile("Concern thresholds to try"))
+    box.fill("3, 4.5")
+    box.press("Tab")
+    page.get_by_role("button", name="Run the benchmark").click()
+    page.get_by_text(re.compile(r"synthetic trust of 40 wards over 156 weeks")).wait_for(timeout=120_000)
+    wait_idle(page, 600)
+    page.locator("[data-testid='stVegaLiteChart']").nth(1).wait_for()
     shot(page, "06-lab")
+    page.get_by_role("button", name=re.compile(r"Save as config\.toml")).click()
+    page.get_by_text(re.compile("Saved the full configuration to")).wait_for(timeout=30_000)
+    from engine.config import Config, load_config
+
+    assert load_config(e2e_fixture.data_dir / "config.toml") == Config()  # picked: the current 4.5
+
+
+def test_proxy_user_from_trusted_headers_is_recorded(browser, e2e_fixture):  # type: ignore[no-untyped-def]
+    """Behind a proxy: Streamlit's server.trustedUserHeaders puts the user in st.user; no picker."""
+    srv = Server(e2e_fixture.data_dir, free_port(), extra_args=("--trust-proxy-headers",)).start()
+    try:
+        for headers, expect in (
+            ({"X-Forwarded-User": "jane.doe@nhs.net", "X-Forwarded-Role": "quality"}, "Signed in as"),
+            ({}, "Not signed in"),
+        ):
+            ctx = browser.new_context(extra_http_headers=headers, viewport={"width": 1400, "height": 1000})
+            pg = ctx.new_page()
+            pg.goto(srv.url)
+            wait_idle(pg)
+            pg.get_by_text(re.compile(expect)).first.wait_for()
+            if headers:
+                pg.get_by_text(re.compile(r"jane\.doe@nhs\.net")).first.wait_for()
+                assert pg.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").count() == 0
+                shot(pg, "08-proxy-user")
+            ctx.close()
+    finally:
+        srv.stop()
