@@ -53,11 +53,14 @@ def ensure_env() -> None:
     want = _lock_hash()
     if PY.exists() and STAMP.exists() and STAMP.read_text().strip() == want:
         return
-    if VENV.exists():
-        _say("lock changed: rebuilding .venv")
-        shutil.rmtree(VENV)
-    _say("creating .venv (first run takes a few minutes)")
-    _run([sys.executable, "-m", "venv", str(VENV)])
+    if PY.exists():
+        # never delete the environment (it may be the one running this script): update it in place
+        _say("lock changed or environment unstamped: updating .venv from the lock")
+    else:
+        if VENV.exists():
+            shutil.rmtree(VENV)  # a broken environment without a python: start again
+        _say("creating .venv (first run takes a few minutes)")
+        _run([sys.executable, "-m", "venv", str(VENV)])
     _run([str(PY), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
     _run([str(PY), "-m", "pip", "install", "--quiet", "--require-hashes", "-r", str(LOCK)])
     _run([str(PY), "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(ROOT)])

@@ -367,7 +367,16 @@ def calibrate_alerts(
     seed = comb.calibration_seed if seed is None else seed
     rng = np.random.default_rng(seed)
     catalogue = cfg.build_catalogue()
-    parts, _, _, _ = evidence_frames(observations, wards, events, cadence, cfg)
+    # The in-control model: frozen baselines (one level per segment) plus the latent noise estimated
+    # around them. With updating baselines the fitted rate path already follows drift, and drawing
+    # from it as well as from the latent persistence would count the drift twice. The replicates
+    # are then scored exactly as configured.
+    frozen = dataclasses.replace(
+        cfg,
+        baselines=dataclasses.replace(cfg.baselines, mode="frozen"),
+        baselines_monthly=dataclasses.replace(cfg.baselines_monthly, mode="frozen"),
+    )
+    parts, _, _, _ = evidence_frames(observations, wards, events, cadence, frozen)
     factors = {cad: estimate_latent_factors(sc) for cad, sc in parts.items()} if dependence else {}
     grid = THRESHOLD_GRID
     concern_open = np.zeros(len(grid))

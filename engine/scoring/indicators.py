@@ -135,8 +135,13 @@ def score_panel(
     baseline_settings: BaselineSettings,
     combination: CombinationSettings,
     indicator_settings: Mapping[str, IndicatorSettings],
+    exclude: np.ndarray | None = None,
 ) -> SeriesScores:
-    """Score every series of one cadence panel (see :class:`SeriesScores`)."""
+    """Score every series of one cadence panel (see :class:`SeriesScores`).
+
+    ``exclude`` (``(S, T)`` bool, known at each period) marks periods an updating baseline must not
+    absorb (see :func:`engine.scoring.run.evidence_frames`).
+    """
     s_count, t_count = panel.shape
     inds = [catalogue[k] for k in panel.indicator]
     family = np.array([i.family for i in inds], dtype=object)

@@ -51,7 +51,7 @@ def write_results(
     }
     result.ward_status.write_csv(paths["ward_status"], float_precision=6)
     result.alerts.write_csv(paths["alerts"], float_precision=6)
-    result.series(config, with_charts=with_charts).write_parquet(paths["series"])
+    result.write_series(paths["series"], config, with_charts=with_charts)
     rejected_path = out_dir / "rejected.csv"
     if load.n_rejected:
         load.rejected.select("file", "line", "column", "value", "reason").write_csv(rejected_path)

@@ -9,18 +9,21 @@ after t, so ``score(..., as_of=T)`` reproduces the rows up to T of a full run.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from engine.combine.levels import CONCERN
 from engine.config import Config
 from engine.io import REBASE_KINDS, LoadResult
 from engine.panel import Panel, build_panel
 from engine.scoring.alerts import Context, alerts_frame, indicator_alerts, provider_alerts, ward_alerts
 from engine.scoring.indicators import SeriesScores, score_panel
-from engine.scoring.tables import series_frame, ward_status_frame
+from engine.scoring.tables import series_frame, ward_status_frame, write_series
 from engine.scoring.wards import WardEvidence, ward_evidence
 
 
@@ -47,11 +50,17 @@ class ScoreResult:
     as_of: dt.date | None
 
     def series(self, config: Config | None = None, with_charts: bool = True) -> pl.DataFrame:
-        """The ``series.parquet`` table (built on demand: it is the largest output)."""
+        """The ``series.parquet`` table in memory (built on demand: it is the largest output).
+
+        Rows are grouped by cadence (weekly, then monthly), then ordered by ward, indicator and period.
+        For a large trust write it with :meth:`write_series` instead, which keeps memory bounded.
+        """
         cfg = config or Config()
-        return pl.concat(
-            [series_frame(sc, cfg, with_charts=with_charts) for sc in self.parts.values()], how="vertical"
-        ).sort("ward_id", "indicator", "period")
+        return pl.concat([series_frame(sc, cfg, with_charts=with_charts) for sc in self.parts.values()])
+
+    def write_series(self, path: str | Path, config: Config | None = None, with_charts: bool = True) -> int:
+        """Write ``series.parquet`` block by block; returns the number of rows."""
+        return write_series(self.parts, config or Config(), path, with_charts)
 
 
 def rebase_mask(panel: Panel, events: pl.DataFrame) -> np.ndarray:
@@ -65,6 +74,27 @@ def rebase_mask(panel: Panel, events: pl.DataFrame) -> np.ndarray:
         if t < panel.shape[1]:
             mask[panel.ward_id == ward_id, t] = True
     return mask
+
+
+def constellation_exclusion(ev: WardEvidence, parts: dict[str, SeriesScores]) -> dict[str, np.ndarray]:
+    """``(S, T)`` per cadence: periods in which the series' ward was at ``concern`` or above.
+
+    A monthly period is excluded when any week starting in it was. Known at each period (the ward
+    level at week t uses data up to t), so an updating baseline that skips them stays causal.
+    """
+    concern = ev.level >= CONCERN
+    out = {}
+    for cad, sc in parts.items():
+        ward = ev.series_ward[cad]
+        if cad == ev.cadence:
+            out[cad] = concern[ward]
+            continue
+        to_month = ev.grid_to_series_period[cad]
+        monthly = np.zeros((len(ev.ward_id), sc.panel.shape[1]), dtype=bool)
+        inside = to_month >= 0
+        np.logical_or.at(monthly.T, to_month[inside], concern[:, inside].T)
+        out[cad] = monthly[ward]
+    return out
 
 
 def score(load: LoadResult, config: Config | None = None, as_of: dt.date | None = None) -> ScoreResult:
@@ -91,27 +121,39 @@ def evidence_frames(
     ward_type = dict(zip(wards["ward_id"].to_list(), wards["ward_type"].to_list(), strict=True))
     provider = dict(zip(wards["ward_id"].to_list(), wards["provider"].to_list(), strict=True))
     cadence_of = {k: cadence.get(k, catalogue[k].cadence) for k in enabled}
-    parts: dict[str, SeriesScores] = {}
+    panels: dict[str, Panel] = {}
     for cad in ("weekly", "monthly"):
         keys = [k for k in enabled if cadence_of[k] == cad]
-        if not keys:
-            continue
-        panel = build_panel(obs, cad, indicators=keys)
-        if panel.shape[0] == 0:
-            continue
-        baselines = cfg.baselines if cad == "weekly" else cfg.baselines_monthly
-        parts[cad] = score_panel(
-            panel,
-            catalogue,
-            ward_type,
-            provider,
-            rebase_mask(panel, events),
-            baselines,
-            cfg.combination,
-            cfg.indicators,
-        )
-    if not parts:
+        if keys:
+            panel = build_panel(obs, cad, indicators=keys)
+            if panel.shape[0]:
+                panels[cad] = panel
+    if not panels:
         raise ValueError("no observations to score")
+
+    def score_all(mode: str, exclude: dict[str, np.ndarray] | None) -> dict[str, SeriesScores]:
+        out = {}
+        for cad, panel in panels.items():
+            base = cfg.baselines if cad == "weekly" else cfg.baselines_monthly
+            out[cad] = score_panel(
+                panel,
+                catalogue,
+                ward_type,
+                provider,
+                rebase_mask(panel, events),
+                dataclasses.replace(base, mode=mode),  # type: ignore[arg-type]
+                cfg.combination,
+                cfg.indicators,
+                exclude=None if exclude is None else exclude[cad],
+            )
+        return out
+
+    parts = score_all("frozen", None)
+    if cfg.baselines.mode == "updating":
+        # Pass 1 (frozen baselines, causal) marks the periods where the ward shows the closed-culture
+        # constellation; pass 2 updates the baselines slowly but never absorbs those periods.
+        ev0 = ward_evidence(parts, cfg.combination)
+        parts = score_all("updating", constellation_exclusion(ev0, parts))
     ev = ward_evidence(parts, cfg.combination)
     return parts, ev, enabled, provider
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 import polars as pl
+import pyarrow.parquet as pq
 
 from engine.changepoint import detect_panel
 from engine.charts import chart_panel, xmr_monitor
@@ -106,57 +111,122 @@ def _groups(sc: SeriesScores) -> np.ndarray:
     return np.cumsum(sc.rebase, axis=1)
 
 
-def series_frame(sc: SeriesScores, config: Config, with_charts: bool = True) -> pl.DataFrame:
-    """Per ward, indicator and period of one cadence: values, baselines, charts and detector statistics."""
+@dataclass(frozen=True)
+class ChartArrays:
+    """Making Data Count display chart, prospective MDC concern and change points, ``(S, T)`` each."""
+
+    mean: np.ndarray
+    lpl: np.ndarray
+    upl: np.ndarray
+    point_type: np.ndarray
+    rule: np.ndarray
+    mdc_concern: np.ndarray
+    segment: np.ndarray
+    segment_rate: np.ndarray
+
+
+def chart_arrays(sc: SeriesScores, config: Config) -> ChartArrays:
+    """Charts of every series of one cadence (retrospective display, monitoring mode, change points)."""
+    panel = sc.panel
+    catalogue = config.build_catalogue()
+    groups = _groups(sc)
+    chart = chart_panel(panel, settings=config.charts, groups=groups).chart
+    rate = np.where(panel.observed, panel.rate(), np.nan)
+    improvement = [catalogue[k].improvement_direction for k in panel.indicator]
+    mon = xmr_monitor(rate, improvement, groups=groups, settings=config.charts, monitor=config.monitor)
+    cp = detect_panel(panel, config.changepoint, catalogue=catalogue)
+    return ChartArrays(
+        chart.mean, chart.lpl, chart.upl, chart.point_type, chart.rule, mon.point_type == MDC_CONCERN,
+        cp.segment_id, cp.segment_rate,
+    )  # fmt: skip
+
+
+_POINT_TYPES = pl.Series(["", *POINT_TYPE_LABELS])  # code -1 -> "" (index shifted by one)
+_RULES = pl.Series(list(RULE_LABELS))
+_STATUSES = pl.Series(list(STATUS_LABELS))
+
+
+def series_blocks(
+    sc: SeriesScores, config: Config, with_charts: bool = True, block_series: int = 5000
+) -> Iterator[pl.DataFrame]:
+    """``series.parquet`` rows of one cadence, a block of series at a time (bounded memory).
+
+    Rows run from each series' first period with a row to the end of the grid; within a block they
+    are ordered by ward, indicator (the panel's order) and period.
+    """
     panel = sc.panel
     s_count, t_count = panel.shape
-    s_grid, t_grid = np.meshgrid(np.arange(s_count), np.arange(t_count), indexing="ij")
-    keep = (t_grid >= panel.first_period()[:, None]).ravel()
-    si, ti = s_grid.ravel()[keep], t_grid.ravel()[keep]
-
-    def cell(a: np.ndarray) -> np.ndarray:
-        return a[si, ti]
-
+    charts = chart_arrays(sc, config) if with_charts else None
+    first = panel.first_period()
     rate = np.where(panel.observed, panel.rate(), np.nan)
-    data: dict[str, object] = {
-        "ward_id": panel.ward_id[si].astype(str),
-        "indicator": panel.indicator[si].astype(str),
-        "period": panel.periods[ti],
-        "cadence": np.full(si.size, panel.cadence),
-        "numerator": cell(np.where(panel.observed, panel.y, np.nan)),
-        "denominator": cell(panel.n),
-        "status": np.array(STATUS_LABELS)[cell(panel.status)],
-        "rate": cell(rate),
-        "expected_rate": cell(sc.expected_rate),
-        "baseline_rate": cell(sc.baseline_rate),
-        "provider_factor": cell(sc.provider_factor),
-        "dispersion": cell(sc.dispersion),
-        "cusum_up": cell(sc.cusum_up),
-        "cusum_down": cell(sc.cusum_down),
-        "cusum_threshold": sc.threshold[si],
-        "ewma": cell(sc.ewma),
-        "ewma_lcl": -cell(sc.ewma_limit),
-        "ewma_ucl": cell(sc.ewma_limit),
-        "silence_run": cell(sc.silence_run),
-        "silence_prob": cell(sc.silence_prob),
-        "data_silence_run": cell(sc.data_silence_run),
-        "indicator_alarm": cell(sc.indicator_alarm),
-        "z_closure": cell(sc.z_closure),
-    }
-    if with_charts:
-        groups = _groups(sc)
-        chart = chart_panel(panel, settings=config.charts, groups=groups).chart
-        data["chart_mean"] = cell(chart.mean)
-        data["chart_lpl"] = cell(chart.lpl)
-        data["chart_upl"] = cell(chart.upl)
-        pt = cell(chart.point_type)
-        data["point_type"] = np.where(pt >= 0, np.array(POINT_TYPE_LABELS)[np.maximum(pt, 0)], "")
-        data["rule"] = np.array(RULE_LABELS)[cell(chart.rule)]
-        improvement = [config.build_catalogue()[k].improvement_direction for k in panel.indicator]
-        mon = xmr_monitor(rate, improvement, groups=groups, settings=config.charts, monitor=config.monitor)
-        data["mdc_concern"] = cell(mon.point_type == MDC_CONCERN)
-        cp = detect_panel(panel, config.changepoint, catalogue=config.build_catalogue())
-        data["segment"] = cell(cp.segment_id)
-        data["segment_rate"] = cell(cp.segment_rate)
-    frame = pl.DataFrame(data)
-    return frame.with_columns(pl.col("period").cast(pl.Date))
+    numerator = np.where(panel.observed, panel.y, np.nan)
+    periods = pl.Series("period", panel.periods).cast(pl.Date)
+    for start in range(0, s_count, block_series):
+        rows = slice(start, min(start + block_series, s_count))
+        keep = np.arange(t_count)[None, :] >= first[rows, None]
+        si, ti = np.nonzero(keep)
+
+        def cell(a: np.ndarray, rows: slice = rows, keep: np.ndarray = keep) -> np.ndarray:
+            return a[rows][keep]
+
+        data: dict[str, object] = {
+            "ward_id": pl.Series(panel.ward_id[rows].astype(str)).gather(si),
+            "indicator": pl.Series(panel.indicator[rows].astype(str)).gather(si),
+            "period": periods.gather(ti),
+            "cadence": pl.repeat(panel.cadence, si.size, eager=True),
+            "numerator": cell(numerator),
+            "denominator": cell(panel.n),
+            "status": _STATUSES.gather(cell(panel.status).astype(np.int64)),
+            "rate": cell(rate),
+            "expected_rate": cell(sc.expected_rate),
+            "baseline_rate": cell(sc.baseline_rate),
+            "provider_factor": cell(sc.provider_factor),
+            "dispersion": cell(sc.dispersion),
+            "cusum_up": cell(sc.cusum_up),
+            "cusum_down": cell(sc.cusum_down),
+            "cusum_threshold": sc.threshold[rows][si],
+            "ewma": cell(sc.ewma),
+            "ewma_lcl": -cell(sc.ewma_limit),
+            "ewma_ucl": cell(sc.ewma_limit),
+            "silence_run": cell(sc.silence_run),
+            "silence_prob": cell(sc.silence_prob),
+            "data_silence_run": cell(sc.data_silence_run),
+            "indicator_alarm": cell(sc.indicator_alarm),
+            "z_closure": cell(sc.z_closure),
+        }
+        if charts is not None:
+            data["chart_mean"] = cell(charts.mean)
+            data["chart_lpl"] = cell(charts.lpl)
+            data["chart_upl"] = cell(charts.upl)
+            data["point_type"] = _POINT_TYPES.gather(cell(charts.point_type).astype(np.int64) + 1)
+            data["rule"] = _RULES.gather(cell(charts.rule).astype(np.int64))
+            data["mdc_concern"] = cell(charts.mdc_concern)
+            data["segment"] = cell(charts.segment)
+            data["segment_rate"] = cell(charts.segment_rate)
+        yield pl.DataFrame(data)
+
+
+def series_frame(sc: SeriesScores, config: Config, with_charts: bool = True) -> pl.DataFrame:
+    """All ``series.parquet`` rows of one cadence in one frame (small trusts, tests)."""
+    blocks = list(series_blocks(sc, config, with_charts))
+    return pl.concat(blocks) if blocks else pl.DataFrame()
+
+
+def write_series(
+    parts: dict[str, SeriesScores], config: Config, path: str | Path, with_charts: bool = True
+) -> int:
+    """Write ``series.parquet`` block by block (memory bounded by one block); returns rows written."""
+    writer: pq.ParquetWriter | None = None
+    rows = 0
+    try:
+        for sc in parts.values():
+            for block in series_blocks(sc, config, with_charts):
+                table = block.to_arrow()
+                if writer is None:
+                    writer = pq.ParquetWriter(str(path), table.schema, compression="zstd")
+                writer.write_table(table.cast(writer.schema))
+                rows += block.height
+    finally:
+        if writer is not None:
+            writer.close()
+    return rows
