@@ -321,6 +321,8 @@ def provider_alerts(parts: dict[str, SeriesScores], ctx: Context) -> list[dict]:
                 key, provider = str(sc.panel.indicator[r]), str(prov[r])
                 if ctx.catalogue[key].domain == "context":
                     continue
+                if not _broad_shift(y, mu, ok, codes == g, start, sign, ctx.settings):
+                    continue
                 opened = sc.panel.periods[start]
                 rows.append(
                     {
@@ -346,6 +348,35 @@ def provider_alerts(parts: dict[str, SeriesScores], ctx: Context) -> list[dict]:
                     }
                 )
     return rows
+
+
+def _broad_shift(
+    y: np.ndarray,
+    mu: np.ndarray,
+    ok: np.ndarray,
+    members: np.ndarray,
+    start: int,
+    sign: float,
+    settings: CombinationSettings,
+) -> bool:
+    """Whether a pooled provider shift is broad (most wards moved the same way) and material.
+
+    Over the ``close_after`` periods up to the alert's opening period (data known then), each ward's
+    observed/expected ratio must lie on the shift's side of 1 for at least ``provider_share`` of the
+    wards, and the pooled ratio must reach ``provider_min_ratio`` (or its inverse for a fall).
+    """
+    window = slice(max(0, start - settings.close_after + 1), start + 1)
+    yy = np.where(ok[members, window], y[members, window], 0.0).sum(axis=1)
+    mm = np.where(ok[members, window], mu[members, window], 0.0).sum(axis=1)
+    has = mm > 0
+    if has.sum() < settings.provider_min_wards:
+        return False
+    same_side = (sign * (yy[has] - mm[has]) > 0).mean()
+    pooled = yy[has].sum() / mm[has].sum()
+    material = (
+        pooled >= settings.provider_min_ratio if sign > 0 else pooled <= 1 / settings.provider_min_ratio
+    )
+    return bool(same_side >= settings.provider_share and material)
 
 
 def alerts_frame(rows: list[dict]) -> pl.DataFrame:

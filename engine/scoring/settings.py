@@ -89,6 +89,18 @@ class CombinationSettings:
         default=5.0, metadata={"doc": "shrinkage of the provider factor towards 1, in expected events"}
     )
     provider_min_wards: int = field(default=3, metadata={"doc": "wards needed for a provider-wide alert"})
+    provider_share: float = field(
+        default=0.6,
+        metadata={
+            "doc": "share of the provider's wards that must have moved the same way for a provider alert"
+        },
+    )
+    provider_min_ratio: float = field(
+        default=1.25,
+        metadata={
+            "doc": "pooled observed/expected ratio (or its inverse for falls) a provider-wide shift must reach"
+        },
+    )
     provider_threshold: float = field(
         default=6.0, metadata={"doc": "standardised CUSUM threshold (h, k=0.5) of the pooled provider chart"}
     )
