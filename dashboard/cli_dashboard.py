@@ -53,6 +53,7 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
     """The ``streamlit run`` command line for these arguments."""
     cmd = [
         sys.executable,
+        "-P",  # never import from the working directory (a stray timeit.py there would shadow stdlib)
         "-m",
         "streamlit",
         "run",

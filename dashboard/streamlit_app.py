@@ -6,8 +6,11 @@ Run with ``wardwatch dashboard --data DIR`` (which calls ``streamlit run`` on th
 import streamlit as st
 
 from dashboard.app_context import build_context
+from dashboard.components.icons import favicon
 
-st.set_page_config(page_title="wardwatch", page_icon=":material/visibility:", layout="wide")
+# a local favicon: ":material/…" icons make the browser fetch the icon from fonts.gstatic.com,
+# which fails offline (NHS networks) and tells a third party the dashboard is open
+st.set_page_config(page_title="wardwatch", page_icon=favicon(), layout="wide")
 
 ctx = build_context()
 st.session_state["_ctx"] = ctx

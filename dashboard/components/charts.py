@@ -58,7 +58,8 @@ def mdc_frame(series: pl.DataFrame, key: str) -> pl.DataFrame:
             # NaN (not observed) becomes null: a gap in the chart and valid JSON for static export
             (pl.col("rate") * mult).fill_nan(None).alias("value"),
             (pl.col("chart_mean") * mult).fill_nan(None).alias("mean"),
-            (pl.col("chart_lpl") * mult).fill_nan(None).alias("lpl"),
+            # a rate cannot be negative: a lower limit below zero is shown at zero (MDC practice)
+            (pl.col("chart_lpl") * mult).fill_nan(None).clip(lower_bound=0.0).alias("lpl"),
             (pl.col("chart_upl") * mult).fill_nan(None).alias("upl"),
             # empty point type = no limits yet (too few points): drawn as common cause, never special
             pl.col("point_type").replace("", None).fill_null("common_cause"),

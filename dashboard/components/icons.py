@@ -14,7 +14,10 @@ is never the only cue (colour-blind safe). The SVG holds only fixed text, never 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+
+from PIL import Image, ImageDraw
 
 COMMON = "#a6a6a6"
 CONCERN = "#e46c0a"
@@ -127,3 +130,11 @@ def assurance_icon(target: float | None, lpl: float, upl: float, direction: str)
     if passing:
         return Icon("consistent_pass", IMPROVEMENT, "P", "Will consistently meet the target")
     return Icon("consistent_fail", CONCERN, "F", "Will consistently fail the target")
+
+
+@functools.cache
+def favicon() -> Image.Image:
+    """The browser-tab icon: an NHS Blue square with a white ward-watch dot (drawn locally)."""
+    img = Image.new("RGB", (32, 32), "#005EB8")
+    ImageDraw.Draw(img).ellipse((9, 9, 23, 23), fill="#FFFFFF")
+    return img

@@ -161,7 +161,7 @@ def test_cli_dashboard_command_line_is_headless_and_private():
     cmd = streamlit_command(argparse.Namespace(port=8765, address="127.0.0.1"))
     assert "--server.headless=true" in cmd and "--browser.gatherUsageStats=false" in cmd
     assert "--server.port=8765" in cmd and cmd[-1].startswith("--theme.")
-    assert cmd[4].endswith("dashboard/streamlit_app.py")
+    assert cmd[1] == "-P" and cmd[5].endswith("dashboard/streamlit_app.py")
 
 
 @pytest.mark.parametrize("missing", ["weasyprint"])
