@@ -23,27 +23,11 @@ from engine.explain import IndicatorEvidence, describe, provider_explanation, wa
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.settings import CombinationSettings
 from engine.scoring.wards import WardEvidence
+from engine.store.models import ALERTS_CSV_COLUMNS
 from signals import CULTURE_DOMAINS, Catalogue
 
-ALERT_COLUMNS: tuple[str, ...] = (
-    "alert_id",
-    "ward_id",
-    "scope",
-    "indicator",
-    "method",
-    "level",
-    "direction",
-    "opened",
-    "onset_estimate",
-    "last_seen",
-    "closed",
-    "statistic",
-    "threshold",
-    "explanation",
-    "provider",
-    "contributing",
-    "questions",
-)
+#: ``alerts.csv`` columns: the contract's (shared with the triage store) plus extension columns.
+ALERT_COLUMNS: tuple[str, ...] = (*ALERTS_CSV_COLUMNS, "provider", "contributing", "questions")
 
 
 def _date(day: np.datetime64) -> dt.date:
