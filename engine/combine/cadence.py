@@ -29,7 +29,9 @@ def weeks_starting_in_month(month_starts: np.ndarray, weekday: int) -> np.ndarra
     return np.busday_count(month_starts, nxt, weekmask=mask)
 
 
-def spread_monthly_to_weeks(values: np.ndarray, month_starts: np.ndarray, week_starts: np.ndarray) -> np.ndarray:
+def spread_monthly_to_weeks(
+    values: np.ndarray, month_starts: np.ndarray, week_starts: np.ndarray
+) -> np.ndarray:
     """Spread per-month increments evenly over the weeks whose first day falls in that month.
 
     ``values`` is ``(S, M)``; returns ``(S, W)``. A month's value is divided by the number of
@@ -42,7 +44,9 @@ def spread_monthly_to_weeks(values: np.ndarray, month_starts: np.ndarray, week_s
     out = np.zeros((values.shape[0], len(week_starts)))
     if len(week_starts) == 0 or len(month_starts) == 0:
         return out
-    weekday = int((week_starts[0].astype("datetime64[D]").astype(np.int64) + 3) % 7)  # 1970-01-01 was a Thursday
+    weekday = int(
+        (week_starts[0].astype("datetime64[D]").astype(np.int64) + 3) % 7
+    )  # 1970-01-01 was a Thursday
     per_week = np.nan_to_num(values) / weeks_starting_in_month(month_starts, weekday)
     inside = m >= 0
     out[:, inside] = per_week[:, m[inside]]
