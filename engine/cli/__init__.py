@@ -47,13 +47,14 @@ def _load(name: str):  # type: ignore[no-untyped-def]
         raise
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``only``, just that sub-command's module is imported (fast start)."""
     parser = argparse.ArgumentParser(
         prog="wardwatch",
         description="Early warning of closed cultures on inpatient wards, from aggregate ward data.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else [only]:
         module = _load(name)
         if module is None:
             continue
@@ -64,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv and argv[0] in COMMANDS else None
+    parser = build_parser(only=command)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
