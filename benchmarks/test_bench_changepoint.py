@@ -16,43 +16,15 @@ import time
 import numpy as np
 import pytest
 import ruptures as rpt
-from ruptures.base import BaseCost
 
 from engine.changepoint import ChangePointSettings, detect_changepoints
+from tests.changepoint.reference import RupturesCost
 
 WARDS, INDICATORS, WEEKS = 2_500, 20, 260
 S = WARDS * INDICATORS
 COUNT_INDICATORS = 15  # the other 5 are proportions
 MIN_SIZE = 6
 SAMPLE = 200  # series timed with ruptures
-
-
-class _EquivalentCost(BaseCost):
-    """ruptures custom cost equal to the engine's (columns: numerator, exposure)."""
-
-    model = "wardwatch_equivalent"
-    min_size = 1
-
-    def __init__(self, family: str) -> None:
-        self.family = family
-
-    def fit(self, signal):  # type: ignore[no-untyped-def]
-        self.signal = signal
-        self.cy = np.concatenate([[0.0], np.cumsum(signal[:, 0])])
-        self.cn = np.concatenate([[0.0], np.cumsum(signal[:, 1])])
-        return self
-
-    def error(self, start, end):  # type: ignore[no-untyped-def]
-        y = self.cy[end] - self.cy[start]
-        n = self.cn[end] - self.cn[start]
-        if self.family == "poisson":
-            return 0.0 if y <= 0 else -2.0 * (y * math.log(y / n) - y)
-        out = 0.0
-        if y > 0:
-            out -= 2.0 * y * math.log(y / n)
-        if n - y > 0:
-            out -= 2.0 * (n - y) * math.log((n - y) / n)
-        return out
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +74,7 @@ def test_bench_changepoints_national_vs_ruptures(benchmark, nation):
     theirs = []
     for i in sample:  # a per-series Python loop: what a user of ruptures would write
         keep = np.isfinite(y[i])
-        algo = rpt.Pelt(custom_cost=_EquivalentCost(str(family[i])), min_size=MIN_SIZE, jump=1)
+        algo = rpt.Pelt(custom_cost=RupturesCost(str(family[i])), min_size=MIN_SIZE, jump=1)
         theirs.append(
             (keep, algo.fit(np.column_stack([y[i, keep], n[i, keep]])).predict(pen=2 * math.log(keep.sum())))
         )

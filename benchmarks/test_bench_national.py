@@ -38,7 +38,6 @@ import polars as pl
 import pytest
 import ruptures as rpt
 from conftest import Dataset, record
-from ruptures.base import BaseCost
 
 from engine.baselines import fit_baselines
 from engine.changepoint import ChangePointSettings, detect_changepoints, detect_panel
@@ -50,6 +49,7 @@ from engine.panel import build_panel
 from engine.scoring.outputs import write_results
 from engine.scoring.run import score
 from engine.scoring.wards import ward_evidence
+from tests.changepoint.reference import RupturesCost
 
 ROOT = Path(__file__).resolve().parent.parent
 CFG = Config()
@@ -375,34 +375,6 @@ def test_cusum_vs_python_loop(benchmark, national_scored):
     record("R1 CUSUM: Python per-series loop / wardwatch", ratio, "x", f"wardwatch {ours:.3f} s")
 
 
-class _EquivalentCost(BaseCost):
-    """ruptures custom cost equal to the engine's Poisson-with-exposure / binomial cost (-2 log L)."""
-
-    model = "wardwatch_equivalent"
-    min_size = 1
-
-    def __init__(self, family: str) -> None:
-        self.family = family
-
-    def fit(self, signal):  # type: ignore[no-untyped-def]
-        self.signal = signal
-        self.cy = np.concatenate([[0.0], np.cumsum(signal[:, 0])])
-        self.cn = np.concatenate([[0.0], np.cumsum(signal[:, 1])])
-        return self
-
-    def error(self, start, end):  # type: ignore[no-untyped-def]
-        y = self.cy[end] - self.cy[start]
-        n = self.cn[end] - self.cn[start]
-        if self.family == "poisson":
-            return 0.0 if y <= 0 else -2.0 * (y * math.log(y / n) - y)
-        out = 0.0
-        if y > 0:
-            out -= 2.0 * y * math.log(y / n)
-        if n - y > 0:
-            out -= 2.0 * (n - y) * math.log((n - y) / n)
-        return out
-
-
 @pytest.mark.benchmark(group="national-vs-plain")
 def test_changepoints_vs_ruptures(benchmark, national_scored):
     """All weekly count/proportion series; BIC penalty, min_size 6, dispersion 1 (identical costs)."""
@@ -426,7 +398,7 @@ def test_changepoints_vs_ruptures(benchmark, national_scored):
         if ok.sum() < 2 * 6:
             found.append((ok, None))
             continue
-        algo = rpt.Pelt(custom_cost=_EquivalentCost(str(family[i])), min_size=6, jump=1)
+        algo = rpt.Pelt(custom_cost=RupturesCost(str(family[i])), min_size=6, jump=1)
         signal = np.column_stack([y[i, ok], n[i, ok]])
         found.append((ok, algo.fit(signal).predict(pen=2 * math.log(ok.sum()))))
     per_series = (time.perf_counter() - t0) / sample.size
