@@ -94,9 +94,22 @@ class _Cusum:
         dispersion: float | np.ndarray | None = None,
     ) -> DetectorResult:
         """Run on ``(S, T)`` numerator, exposure and baseline rate (dispersion scalar, (S,) or (S, T))."""
+        return self.run_increments(self.increments(y, n, expected_rate, dispersion))
+
+    def increments(
+        self,
+        y: np.ndarray,
+        n: np.ndarray,
+        expected_rate: np.ndarray,
+        dispersion: float | np.ndarray | None = None,
+    ) -> dict[str, np.ndarray]:
+        """``{direction: (S, T) increments}`` of each side, for callers that also need the evidence."""
         y, n, r = _check_arrays(y, n, expected_rate)
-        sides = tuple(self._side(self._increments(y, n, r, dispersion, d), d) for d in self._sides())
-        return DetectorResult(self.name, sides)
+        return {d: self._increments(y, n, r, dispersion, d) for d in self._sides()}
+
+    def run_increments(self, increments: dict[str, np.ndarray]) -> DetectorResult:
+        """The chart from increments computed by :meth:`increments` (same result as :meth:`run`)."""
+        return DetectorResult(self.name, tuple(self._side(increments[d], d) for d in self._sides()))
 
 
 @dataclass(frozen=True)

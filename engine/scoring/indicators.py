@@ -209,7 +209,9 @@ def score_panel(
         yy, nn, rr, dd = y[rows], n[rows], rate[rows], dispersion[rows]
         h = st.threshold if st.threshold is not None else combination.cusum_threshold
         threshold[rows] = h
-        res = _cusum_detector(ind.family, ind.direction, h, st).run(yy, nn, rr, dd)
+        detector = _cusum_detector(ind.family, ind.direction, h, st)
+        side_increments = detector.increments(yy, nn, rr, dd)
+        res = detector.run_increments(side_increments)
         for side in res.sides:
             if side.direction == "up":
                 cusum_up[rows], onset_up[rows], alarm_up[rows] = side.statistic, side.onset, side.alarm
@@ -219,7 +221,11 @@ def score_panel(
         ewma[rows] = ew.sides[0].statistic if ew.sides[0].direction == "up" else -ew.sides[0].statistic
         ewma_limit[rows] = np.broadcast_to(ew.sides[0].threshold, (rows.size, t_count))
         ewma_alarm[rows] = ew.alarm
-        z = llr_increment(ind.family, yy, nn, rr, dd, closure[rows[0]], st)
+        # the closure direction is usually a watched side: reuse its increments (computed once)
+        close = str(closure[rows[0]])
+        z = side_increments.get(close)
+        if z is None:
+            z = llr_increment(ind.family, yy, nn, rr, dd, close, st)
         z_closure[rows] = np.nan_to_num(z * st.weight, nan=0.0, posinf=0.0, neginf=0.0)
         chosen = ew.alarm if st.detector == "ewma" else (alarm_up[rows] | alarm_down[rows])
         if ind.family == "count" and ind.direction in ("down", "both"):
