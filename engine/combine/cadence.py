@@ -65,3 +65,8 @@ def carry_monthly_to_weeks(
     inside = m >= 0
     out[:, inside] = values[:, m[inside]]
     return out
+
+
+def carry_flags_to_weeks(flags: np.ndarray, month_starts: np.ndarray, week_starts: np.ndarray) -> np.ndarray:
+    """Boolean ``(S, M)`` monthly flags held over the weeks starting in each month (False outside)."""
+    return carry_monthly_to_weeks(flags.astype(float), month_starts, week_starts) == 1

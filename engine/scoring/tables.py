@@ -14,7 +14,6 @@ from engine.changepoint import detect_panel
 from engine.charts import chart_panel, xmr_monitor
 from engine.charts.codes import CONCERN as MDC_CONCERN
 from engine.charts.codes import POINT_TYPE_LABELS, RULE_LABELS
-from engine.combine.cadence import carry_monthly_to_weeks
 from engine.combine.levels import LEVELS
 from engine.config import Config
 from engine.panel import STATUS_LABELS
@@ -24,13 +23,6 @@ from engine.scoring.wards import WardEvidence
 from signals import CULTURE_DOMAINS
 
 ALL_DOMAINS: tuple[str, ...] = (*CULTURE_DOMAINS, "data_silence")
-
-
-def _on_grid(ev: WardEvidence, cadence: str, sc: SeriesScores, values: np.ndarray) -> np.ndarray:
-    """Series values ``(S, T_series)`` on the ward grid ``(S, T_grid)`` (monthly values held)."""
-    if cadence == ev.cadence:
-        return values
-    return carry_monthly_to_weeks(values.astype(float), sc.panel.periods, ev.periods) == 1
 
 
 def ward_status_frame(
@@ -49,8 +41,7 @@ def ward_status_frame(
     long_parts = []
     for cadence, sc in parts.items():
         ward = ev.series_ward[cadence]
-        alarm = _on_grid(ev, cadence, sc, sc.indicator_alarm)
-        dsil = _on_grid(ev, cadence, sc, sc.data_silence_alarm)
+        alarm, dsil = ev.alarm[cadence], ev.data_silence_series[cadence]
         np.add.at(silent_series, ward, dsil.astype(float))
         d_idx = np.array([dom_index.get(d, -1) for d in sc.domain])
         culture = (d_idx >= 0) & (d_idx < len(CULTURE_DOMAINS))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.combine.cadence import carry_monthly_to_weeks, month_of_week, spread_monthly_to_weeks
+from engine.combine.cadence import carry_flags_to_weeks, month_of_week, spread_monthly_to_weeks
 from engine.combine.domains import domain_cusum
 from engine.combine.levels import LevelThresholds, ward_levels
 from engine.scoring.indicators import SeriesScores
@@ -49,6 +49,9 @@ class WardEvidence:
     contribution:
         For each cadence, ``(S, T)`` each series' summed increments (on the ward grid) since its
         domain statistic last stood at zero.
+    alarm, data_silence_series:
+        For each cadence, ``(S, T)`` each series' indicator-alert condition and data-silence alarm on
+        the ward grid (monthly flags held over the weeks starting in their month).
     """
 
     ward_id: np.ndarray
@@ -64,6 +67,8 @@ class WardEvidence:
     series_ward: dict[str, np.ndarray]
     grid_to_series_period: dict[str, np.ndarray]
     contribution: dict[str, np.ndarray]
+    alarm: dict[str, np.ndarray]
+    data_silence_series: dict[str, np.ndarray]
 
 
 def _to_grid(scores: SeriesScores, grid: np.ndarray, grid_cadence: str) -> np.ndarray:
@@ -93,6 +98,8 @@ def ward_evidence(
     single = np.zeros((w_count, t_count), dtype=bool)
     silence = np.zeros((w_count, t_count), dtype=bool)
     first = np.full(w_count, t_count, dtype=np.int64)
+    alarm_grid: dict[str, np.ndarray] = {}
+    silence_grid: dict[str, np.ndarray] = {}
     for cadence, sc in parts.items():
         ward = np.searchsorted(ward_ids, sc.panel.ward_id)
         series_ward[cadence] = ward
@@ -103,8 +110,9 @@ def ward_evidence(
             alarm, dsil = sc.indicator_alarm, sc.data_silence_alarm
         else:
             z = spread_monthly_to_weeks(sc.z_closure, sc.panel.periods, grid)
-            alarm = carry_monthly_to_weeks(sc.indicator_alarm.astype(float), sc.panel.periods, grid) == 1
-            dsil = carry_monthly_to_weeks(sc.data_silence_alarm.astype(float), sc.panel.periods, grid) == 1
+            alarm = carry_flags_to_weeks(sc.indicator_alarm, sc.panel.periods, grid)
+            dsil = carry_flags_to_weeks(sc.data_silence_alarm, sc.panel.periods, grid)
+        alarm_grid[cadence], silence_grid[cadence] = alarm, dsil
         np.logical_or.at(single, ward, alarm)
         np.logical_or.at(silence, ward, dsil)
         z_all.append(z)
@@ -148,4 +156,6 @@ def ward_evidence(
         series_ward=series_ward,
         grid_to_series_period=to_grid,
         contribution=contribution,
+        alarm=alarm_grid,
+        data_silence_series=silence_grid,
     )
