@@ -42,14 +42,13 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         args = get_args(tp)
         if value is None and type(None) in args:
             return None
-        errors = []
         for arg in args:
             if arg is type(None):
                 continue
             try:
                 return _coerce(value, arg, key)
-            except SettingsError as exc:
-                errors.append(str(exc))
+            except SettingsError:
+                continue
         raise SettingsError(f"{key}: expected {_describe(tp)}, got {value!r}")
     if origin is Literal:
         if value not in get_args(tp):

@@ -41,6 +41,7 @@ from engine.config import Config
 from engine.panel import MISSING, OBSERVED, STATUS_LABELS
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.run import evidence_frames
+from engine.scoring.wards import WardEvidence
 from signals import Catalogue
 
 THRESHOLD_GRID = np.round(np.arange(1.0, 25.0001, 0.25), 2)
@@ -342,7 +343,8 @@ def _episode_peaks(condition: np.ndarray, value: np.ndarray, close_after: int) -
     return peak
 
 
-def _monitored_ward_years(parts: dict[str, SeriesScores], ev, warmup: int) -> float:  # type: ignore[no-untyped-def]
+def _monitored_ward_years(ev: WardEvidence, warmup: int) -> float:
+    """Ward-years after each ward's warm-up (alerts cannot open earlier)."""
     start = ev.first_period + warmup
     weeks = np.clip(len(ev.periods) - start, 0, None).sum()
     per_year = 52.1775 if ev.cadence == "weekly" else 12.0
@@ -387,7 +389,7 @@ def calibrate_alerts(
     for r in range(r_count):
         sim = replicate_frame(parts, rng, catalogue, factors)
         sim_parts, sim_ev, _, _ = evidence_frames(sim, wards, events, cadence, cfg)
-        ward_years += _monitored_ward_years(sim_parts, sim_ev, cfg.baselines.warmup_periods)
+        ward_years += _monitored_ward_years(sim_ev, cfg.baselines.warmup_periods)
         d2 = second_largest(sim_ev.domain_stat)
         severe = sim_ev.domain_stat[:, :2, :].max(axis=1)
         d2_all.append(d2)
