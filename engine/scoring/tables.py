@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from engine.changepoint import detect_panel
@@ -132,42 +135,80 @@ def chart_arrays(sc: SeriesScores, config: Config) -> ChartArrays:
     )  # fmt: skip
 
 
-_POINT_TYPES = pl.Series(["", *POINT_TYPE_LABELS])  # code -1 -> "" (index shifted by one)
-_RULES = pl.Series(list(RULE_LABELS))
-_STATUSES = pl.Series(list(STATUS_LABELS))
+# Text columns of series.parquet are written as dictionary codes into these fixed label lists.
+_POINT_TYPES = pa.array(["", *POINT_TYPE_LABELS])  # code -1 -> "" (codes shifted by one)
+_RULES = pa.array(list(RULE_LABELS))
+_STATUSES = pa.array(list(STATUS_LABELS))
+_CADENCES = ("weekly", "monthly")
+_CADENCE_LABELS = pa.array(list(_CADENCES))
+
+
+@dataclass(frozen=True)
+class SeriesLabels:
+    """Sorted ward ids and indicator keys of every cadence: the dictionaries of the text columns."""
+
+    ward_id: np.ndarray
+    indicator: np.ndarray
+
+    @classmethod
+    def of(cls, parts: dict[str, SeriesScores]) -> SeriesLabels:
+        """Labels of all cadences' panels (one dictionary per column for the whole file)."""
+        wards = [sc.panel.ward_id.astype(str) for sc in parts.values()]
+        keys = [sc.panel.indicator.astype(str) for sc in parts.values()]
+        return cls(np.unique(np.concatenate(wards)), np.unique(np.concatenate(keys)))
+
+
+def _dictionary(codes: np.ndarray, labels: pa.Array) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32, copy=False)), labels)
 
 
 def series_blocks(
-    sc: SeriesScores, config: Config, with_charts: bool = True, block_series: int = 5000
-) -> Iterator[pl.DataFrame]:
+    sc: SeriesScores,
+    config: Config,
+    with_charts: bool = True,
+    block_series: int = 5000,
+    labels: SeriesLabels | None = None,
+) -> Iterator[pa.Table]:
     """``series.parquet`` rows of one cadence, a block of series at a time (bounded memory).
 
     Rows run from each series' first period with a row to the end of the grid; within a block they
-    are ordered by ward, indicator (the panel's order) and period.
+    are ordered by ward, indicator (the panel's order) and period. Blocks are Arrow tables whose
+    text columns are dictionary-encoded (codes into the cadence's ward ids, indicator keys and the
+    fixed label lists), so no per-row string is ever built; numeric columns are views of the score
+    arrays wherever a block keeps every period of its series.
     """
     panel = sc.panel
     s_count, t_count = panel.shape
     charts = chart_arrays(sc, config) if with_charts else None
     first = panel.first_period()
-    rate = np.where(panel.observed, panel.rate(), np.nan)
+    labels = labels or SeriesLabels.of({panel.cadence: sc})
+    ward_code = np.searchsorted(labels.ward_id, panel.ward_id.astype(str))
+    ind_code = np.searchsorted(labels.indicator, panel.indicator.astype(str))
+    wards, indicators = pa.array(labels.ward_id.tolist()), pa.array(labels.indicator.tolist())
+    cadence_code = _CADENCES.index(panel.cadence)
+    days = panel.periods.astype("datetime64[D]").astype(np.int32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(panel.observed, panel.y / panel.n, np.nan)
     numerator = np.where(panel.observed, panel.y, np.nan)
-    periods = pl.Series("period", panel.periods).cast(pl.Date)
     for start in range(0, s_count, block_series):
         rows = slice(start, min(start + block_series, s_count))
         keep = np.arange(t_count)[None, :] >= first[rows, None]
+        whole = bool(keep.all())
         si, ti = np.nonzero(keep)
 
-        def cell(a: np.ndarray, rows: slice = rows, keep: np.ndarray = keep) -> np.ndarray:
-            return a[rows][keep]
+        def cell(
+            a: np.ndarray, rows: slice = rows, keep: np.ndarray = keep, whole: bool = whole
+        ) -> np.ndarray:
+            return a[rows].ravel() if whole else a[rows][keep]
 
-        data: dict[str, object] = {
-            "ward_id": pl.Series(panel.ward_id[rows].astype(str)).gather(si),
-            "indicator": pl.Series(panel.indicator[rows].astype(str)).gather(si),
-            "period": periods.gather(ti),
-            "cadence": pl.repeat(panel.cadence, si.size, eager=True),
+        data: dict[str, pa.Array] = {
+            "ward_id": _dictionary(ward_code[rows][si], wards),
+            "indicator": _dictionary(ind_code[rows][si], indicators),
+            "period": pa.array(days[ti]).view(pa.date32()),
+            "cadence": _dictionary(np.full(si.size, cadence_code, dtype=np.int32), _CADENCE_LABELS),
             "numerator": cell(numerator),
             "denominator": cell(panel.n),
-            "status": _STATUSES.gather(cell(panel.status).astype(np.int64)),
+            "status": _dictionary(cell(panel.status), _STATUSES),
             "rate": cell(rate),
             "expected_rate": cell(sc.expected_rate),
             "baseline_rate": cell(sc.baseline_rate),
@@ -179,9 +220,9 @@ def series_blocks(
             "ewma": cell(sc.ewma),
             "ewma_lcl": -cell(sc.ewma_limit),
             "ewma_ucl": cell(sc.ewma_limit),
-            "silence_run": cell(sc.silence_run),
+            "silence_run": cell(sc.silence_run).astype(np.int64, copy=False),
             "silence_prob": cell(sc.silence_prob),
-            "data_silence_run": cell(sc.data_silence_run),
+            "data_silence_run": cell(sc.data_silence_run).astype(np.int64, copy=False),
             "indicator_alarm": cell(sc.indicator_alarm),
             "z_closure": cell(sc.z_closure),
         }
@@ -189,35 +230,64 @@ def series_blocks(
             data["chart_mean"] = cell(charts.mean)
             data["chart_lpl"] = cell(charts.lpl)
             data["chart_upl"] = cell(charts.upl)
-            data["point_type"] = _POINT_TYPES.gather(cell(charts.point_type).astype(np.int64) + 1)
-            data["rule"] = _RULES.gather(cell(charts.rule).astype(np.int64))
+            data["point_type"] = _dictionary(cell(charts.point_type).astype(np.int32) + 1, _POINT_TYPES)
+            data["rule"] = _dictionary(cell(charts.rule), _RULES)
             data["mdc_concern"] = cell(charts.mdc_concern)
-            data["segment"] = cell(charts.segment)
+            data["segment"] = cell(charts.segment).astype(np.int32, copy=False)
             data["segment_rate"] = cell(charts.segment_rate)
-        yield pl.DataFrame(data)
+        yield pa.table({k: v if isinstance(v, pa.Array) else pa.array(v) for k, v in data.items()})
+
+
+def _text_columns(table: pa.Table) -> pl.DataFrame:
+    """A block as a polars frame with the dictionary-encoded text columns decoded to String."""
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame.with_columns(pl.col(pl.Categorical).cast(pl.String))
 
 
 def series_frame(sc: SeriesScores, config: Config, with_charts: bool = True) -> pl.DataFrame:
     """All ``series.parquet`` rows of one cadence in one frame (small trusts, tests)."""
-    blocks = list(series_blocks(sc, config, with_charts))
+    blocks = [_text_columns(b) for b in series_blocks(sc, config, with_charts)]
     return pl.concat(blocks) if blocks else pl.DataFrame()
 
 
 def write_series(
     parts: dict[str, SeriesScores], config: Config, path: str | Path, with_charts: bool = True
 ) -> int:
-    """Write ``series.parquet`` block by block (memory bounded by one block); returns rows written."""
+    """Write ``series.parquet`` block by block; returns rows written.
+
+    Memory is bounded by a few blocks. A background thread encodes and writes each block (pyarrow
+    releases the GIL) while the next block, and the next cadence's charts, are computed. Text columns
+    share one dictionary across blocks, so their Parquet dictionary pages are written from the codes
+    directly; no Arrow schema is stored, so every reader sees them as plain strings.
+    """
+    labels = SeriesLabels.of(parts)
     writer: pq.ParquetWriter | None = None
     rows = 0
-    try:
-        for sc in parts.values():
-            for block in series_blocks(sc, config, with_charts):
-                table = block.to_arrow()
-                if writer is None:
-                    writer = pq.ParquetWriter(str(path), table.schema, compression="zstd")
-                writer.write_table(table.cast(writer.schema))
-                rows += block.height
-    finally:
-        if writer is not None:
-            writer.close()
+    pending: deque[Future[None]] = deque()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="series-writer") as pool:
+        try:
+            for sc in parts.values():
+                for table in series_blocks(sc, config, with_charts, labels=labels):
+                    if writer is None:
+                        text = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
+                        writer = pq.ParquetWriter(
+                            str(path),
+                            table.schema,
+                            compression="zstd",
+                            use_dictionary=text,
+                            store_schema=False,
+                        )
+                    pending.append(pool.submit(writer.write_table, table))
+                    rows += table.num_rows
+                    while len(pending) > 2:
+                        pending.popleft().result()
+            while pending:
+                pending.popleft().result()
+        finally:
+            for job in pending:
+                job.cancel()
+            wait(pending)
+            if writer is not None:
+                writer.close()
     return rows
