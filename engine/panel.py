@@ -143,38 +143,85 @@ def build_panel(
         Indicators to include (default: every indicator present in ``observations``).
     periods:
         Optional explicit grid; default spans the first to the last period of the selected rows.
+
+    Rows in (ward_id, indicator, period) order (the loader's output) are scattered as they come; any
+    other order is sorted first. Rows whose period is not on the grid are dropped.
     """
     obs = observations
+    panel = None if obs.height == 0 else _scatter(obs, cadence, indicators, periods, presorted=False)
+    if panel is None:  # not in key order (or empty): the selected rows sorted, then the same scatter
+        if indicators is not None:
+            obs = obs.filter(pl.col("indicator").is_in(indicators))
+        obs = obs.sort("ward_id", "indicator", "period")
+        panel = _scatter(obs, cadence, None, periods, presorted=True)
+    assert panel is not None
+    return panel
+
+
+def _scatter(
+    obs: pl.DataFrame,
+    cadence: Cadence,
+    indicators: list[str] | None,
+    periods: np.ndarray | None,
+    presorted: bool,
+) -> Panel | None:
+    """The panel of ``obs``'s rows of ``indicators``, or ``None`` when those rows are not in key order.
+
+    A series is a run of consecutive rows with the same (ward_id, indicator); the selected rows are in
+    key order when the selected runs' keys strictly increase and each run's periods strictly increase
+    (checked unless ``presorted``). Series keys, ward and indicator codes come from the runs, so no
+    string is sorted, joined or hashed per row.
+    """
+    runs = obs.select(pl.struct("ward_id", "indicator").rle().alias("_r")).unnest("_r").unnest("value")
+    run_start = np.zeros(runs.height + 1, dtype=np.int64)
+    np.cumsum(runs["len"].to_numpy(), out=run_start[1:])
     if indicators is not None:
-        obs = obs.filter(pl.col("indicator").is_in(indicators))
-    obs = obs.sort("ward_id", "indicator", "period")
+        keep = runs["indicator"].is_in(indicators)
+        sel = np.flatnonzero(keep.to_numpy())
+        keys = runs.select("ward_id", "indicator").filter(keep)
+    else:
+        sel = np.arange(runs.height, dtype=np.int64)
+        keys = runs.select("ward_id", "indicator")
+    if not presorted and keys.height > 1:
+        w, i = pl.col("ward_id"), pl.col("indicator")
+        step = (w > w.shift(1)) | ((w == w.shift(1)) & (i > i.shift(1)))
+        if not keys.select(step.slice(1).fill_null(False).all()).item():
+            return None
+    days = obs["period"].to_physical().to_numpy()
     if periods is None:
-        if obs.height == 0:
+        if keys.height == 0:
             periods = np.array([], dtype="datetime64[D]")
-        else:
-            periods = period_grid(
-                np.datetime64(obs["period"].min(), "D"), np.datetime64(obs["period"].max(), "D"), cadence
-            )
-    keys = obs.select("ward_id", "indicator").unique(maintain_order=True)
+        else:  # runs in period order: first and last rows of the runs hold the extremes
+            lo = int(days[run_start[sel]].min())
+            hi = int(days[run_start[sel + 1] - 1].max())
+            periods = period_grid(np.datetime64(lo, "D"), np.datetime64(hi, "D"), cadence)
     s_count, t_count = keys.height, len(periods)
-    y = np.full((s_count, t_count), np.nan)
-    n = np.full((s_count, t_count), np.nan)
-    status = np.full((s_count, t_count), MISSING, dtype=np.int8)
-    if s_count and t_count:
-        key_index = keys.with_row_index("_s")
-        obs = obs.join(key_index, on=["ward_id", "indicator"], how="left", maintain_order="left")
-        p = obs["period"].to_numpy().astype("datetime64[D]")
-        col = np.searchsorted(periods, p)
-        inside = (col < t_count) & (periods[np.minimum(col, t_count - 1)] == p)
-        row = obs["_s"].to_numpy()[inside]
-        col = col[inside]
-        y[row, col] = obs["numerator"].to_numpy().astype(float)[inside]
-        den = obs["denominator"].to_numpy().astype(float)[inside]
-        n[row, col] = np.where(np.isnan(den), 1.0, den)
-        codes = {label: code for code, label in enumerate(STATUS_LABELS)}
-        st = obs["status"].replace_strict(codes, return_dtype=pl.Int8).to_numpy()[inside]
-        status[row, col] = st
-        y[status != OBSERVED] = np.nan
+    y = np.empty((s_count, t_count))
+    n = np.empty((s_count, t_count))
+    status = np.empty((s_count, t_count), dtype=np.int8)
+    if s_count:
+        grid = periods.astype("datetime64[D]").astype(np.int64)
+        first = int(grid.min()) if t_count else 0
+        col_of_day = np.full(int(grid.max()) - first + 1 if t_count else 0, -1, dtype=np.int64)
+        col_of_day[grid[::-1] - first] = np.arange(t_count - 1, -1, -1)  # first match on a repeated day
+        code = _status_codes(obs["status"], run_start, sel)
+        from engine._panel_kernel import scatter_runs  # numba: imported on use
+
+        unsorted = scatter_runs(
+            y,
+            n,
+            status,
+            run_start,
+            sel,
+            days,
+            obs["numerator"].fill_null(np.nan).to_numpy(),  # faster than to_numpy's own null fill
+            obs["denominator"].fill_null(np.nan).to_numpy(),
+            code,
+            col_of_day,
+            first,
+        )
+        if unsorted and not presorted:
+            return None
     return Panel(
         cadence=cadence,
         periods=periods,
@@ -184,3 +231,15 @@ def build_panel(
         n=n,
         status=status,
     )
+
+
+def _status_codes(status: pl.Series, run_start: np.ndarray, sel: np.ndarray) -> np.ndarray:
+    """``(rows,)`` int8 status code of every row (labels checked on the selected runs' rows only)."""
+    code = np.zeros(status.len(), dtype=np.int8)
+    other = np.flatnonzero((status != STATUS_LABELS[OBSERVED]).fill_null(True).to_numpy())
+    if other.size:
+        run = np.searchsorted(run_start, other, side="right") - 1
+        other = other[np.isin(run, sel)]
+        labels = {label: c for c, label in enumerate(STATUS_LABELS)}
+        code[other] = status.gather(other).replace_strict(labels, return_dtype=pl.Int8).to_numpy()
+    return code
