@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.combine.rowgroups import group_sum
+
 
 @dataclass(frozen=True)
 class DomainEvidence:
@@ -48,8 +50,7 @@ def domain_cusum(
     s_count, t_count = z.shape
     use = domain >= 0
     cell = ward * n_domains + np.where(use, domain, 0)
-    summed = np.zeros((n_wards * n_domains, t_count))
-    np.add.at(summed, cell[use], np.nan_to_num(z[use]))
+    summed = group_sum(np.nan_to_num(z), np.where(use, cell, -1), n_wards * n_domains)
     stat = np.zeros_like(summed)
     since = np.full(summed.shape, -1, dtype=np.int64)
     contribution = np.zeros((s_count, t_count))

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.combine.rowgroups import group_sum
+
 
 def group_index(*keys: np.ndarray) -> tuple[np.ndarray, int]:
     """Dense integer codes for the combinations of the given ``(S,)`` key arrays."""
@@ -25,9 +27,7 @@ def group_index(*keys: np.ndarray) -> tuple[np.ndarray, int]:
 
 def _group_sums(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
     """``(G, T)`` sums of ``(S, T)`` values by ``(S,)`` group codes."""
-    out = np.zeros((n_groups, values.shape[1]))
-    np.add.at(out, group, values)
-    return out
+    return group_sum(values, group, n_groups)
 
 
 def common_mode_factor(

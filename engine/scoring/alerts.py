@@ -18,6 +18,7 @@ import polars as pl
 from engine.alerting import alert_episodes, stable_alert_id
 from engine.combine.levels import CONCERN, LEVELS, second_largest
 from engine.combine.provider import group_index, pooled_by_group
+from engine.combine.rowgroups import group_rows, group_sum
 from engine.detectors.scores import variance
 from engine.explain import IndicatorEvidence, describe, provider_explanation, ward_explanation
 from engine.scoring.indicators import SeriesScores
@@ -92,13 +93,37 @@ def _series_at(ev: WardEvidence, cadence: str, t_grid: int) -> int:
     return int(ev.grid_to_series_period[cadence][t_grid])
 
 
+WardRows = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def ward_rows(ev: WardEvidence) -> WardRows:
+    """Per cadence, the CSR index (:func:`group_rows`) of each ward's series."""
+    return {cad: group_rows(ward, len(ev.ward_id)) for cad, ward in ev.series_ward.items()}
+
+
+def _rows_of(ev: WardEvidence, index: WardRows | None, cadence: str, w: int) -> np.ndarray:
+    """Ascending series rows of ward ``w`` in ``cadence``."""
+    if index is None:
+        return np.nonzero(ev.series_ward[cadence] == w)[0]
+    order, start = index[cadence]
+    return order[start[w] : start[w + 1]]
+
+
 def ward_contributors(
-    ev: WardEvidence, parts: dict[str, SeriesScores], w: int, t: int, domains: list[str]
+    ev: WardEvidence,
+    parts: dict[str, SeriesScores],
+    w: int,
+    t: int,
+    domains: list[str],
+    index: WardRows | None = None,
 ) -> list[tuple[float, str, int, int]]:
-    """``(strength, cadence, series, series_period)`` of the ward's contributing series, strongest first."""
+    """``(strength, cadence, series, series_period)`` of the ward's contributing series, strongest first.
+
+    ``index`` (from :func:`ward_rows`) saves a scan of all series when called for many alerts.
+    """
     out = []
     for cadence, sc in parts.items():
-        rows = np.nonzero(ev.series_ward[cadence] == w)[0]
+        rows = _rows_of(ev, index, cadence, w)
         ts = _series_at(ev, cadence, t)
         if ts < 0:
             continue
@@ -113,7 +138,12 @@ def ward_contributors(
 
 
 def evidence_domains(
-    ev: WardEvidence, parts: dict[str, SeriesScores], settings: CombinationSettings, w: int, t: int
+    ev: WardEvidence,
+    parts: dict[str, SeriesScores],
+    settings: CombinationSettings,
+    w: int,
+    t: int,
+    index: WardRows | None = None,
 ) -> list[str]:
     """Culture domains with evidence at (w, t), plus ``data_silence`` when the ward's data fell silent."""
     out = [d for i, d in enumerate(CULTURE_DOMAINS) if ev.domain_stat[w, i, t] >= settings.concern_threshold]
@@ -121,7 +151,8 @@ def evidence_domains(
         ts = _series_at(ev, cadence, t)
         if ts < 0:
             continue
-        rows = np.nonzero((ev.series_ward[cadence] == w) & sc.indicator_alarm[:, ts])[0]
+        rows = _rows_of(ev, index, cadence, w)
+        rows = rows[sc.indicator_alarm[rows, ts]]
         out += [
             str(sc.domain[s]) for s in rows if sc.domain[s] in CULTURE_DOMAINS and sc.domain[s] not in out
         ]
@@ -139,6 +170,7 @@ def ward_alerts(
     open_id = np.full(cond.shape, "", dtype=object)
     rows = []
     strength = second_largest(ev.domain_stat)
+    index = ward_rows(ev)
     for w, s, last, closed in zip(
         episodes.row, episodes.start, episodes.last_seen, episodes.closed, strict=True
     ):
@@ -146,7 +178,7 @@ def ward_alerts(
         opened = ev.periods[s]
         alert_id = stable_alert_id(ward_id, "ward", "", "combined", _iso(opened))
         open_id[w][episodes.opened[w] == s] = alert_id
-        domains = evidence_domains(ev, parts, ctx.settings, w, last)
+        domains = evidence_domains(ev, parts, ctx.settings, w, last, index)
         strong = [
             i
             for i, d in enumerate(CULTURE_DOMAINS)
@@ -154,7 +186,7 @@ def ward_alerts(
         ]
         since_idx = min((int(ev.domain_since[w, i, s]) + 1 for i in strong), default=int(s))
         onset = ev.periods[min(max(since_idx, 0), len(ev.periods) - 1)]
-        contributors = ward_contributors(ev, parts, w, int(last), domains)
+        contributors = ward_contributors(ev, parts, w, int(last), domains, index)
         evidence, keys = [], []
         for _, cadence, si, ts in contributors:
             sc = parts[cadence]
@@ -279,10 +311,8 @@ def provider_alerts(parts: dict[str, SeriesScores], ctx: Context) -> list[dict]:
                 _, v = variance(sc.panel.n[rows_f], sc.baseline_rate[rows_f], fam, sc.dispersion[rows_f])
                 fam_var[rows_f] = v
         ok = np.isfinite(y) & np.isfinite(mu) & np.isfinite(fam_var)
-        pooled_var = np.zeros((n_groups, mu.shape[1]))
-        np.add.at(pooled_var, codes, np.where(ok, fam_var, 0.0))
-        n_wards = np.zeros((n_groups, mu.shape[1]))
-        np.add.at(n_wards, codes, ok.astype(float))
+        pooled_var = group_sum(np.where(ok, fam_var, 0.0), codes, n_groups)
+        n_wards = group_sum(ok, codes, n_groups)
         with np.errstate(invalid="ignore", divide="ignore"):
             zs = np.where(
                 (pooled_var > 0) & (n_wards >= ctx.settings.provider_min_wards),
@@ -291,6 +321,7 @@ def provider_alerts(parts: dict[str, SeriesScores], ctx: Context) -> list[dict]:
             )
         first_row = np.zeros(n_groups, dtype=np.int64)
         first_row[codes] = np.arange(len(codes))
+        order, bounds = group_rows(codes, n_groups)
         for direction, sign in (("up", 1.0), ("down", -1.0)):
             stat = np.zeros_like(zs)
             cur = np.zeros(n_groups)
@@ -305,7 +336,8 @@ def provider_alerts(parts: dict[str, SeriesScores], ctx: Context) -> list[dict]:
                 key, provider = str(sc.panel.indicator[r]), str(prov[r])
                 if ctx.catalogue[key].domain == "context":
                     continue
-                if not _broad_shift(y, mu, ok, codes == g, start, sign, ctx.settings):
+                members = order[bounds[g] : bounds[g + 1]]
+                if not _broad_shift(y, mu, ok, members, start, sign, ctx.settings):
                     continue
                 opened = sc.panel.periods[start]
                 rows.append(
@@ -338,7 +370,7 @@ def _broad_shift(
     y: np.ndarray,
     mu: np.ndarray,
     ok: np.ndarray,
-    members: np.ndarray,
+    members: np.ndarray,  # ascending rows of the provider's series
     start: int,
     sign: float,
     settings: CombinationSettings,

@@ -18,6 +18,7 @@ from engine.charts import chart_panel, xmr_monitor
 from engine.charts.codes import CONCERN as MDC_CONCERN
 from engine.charts.codes import POINT_TYPE_LABELS, RULE_LABELS
 from engine.combine.levels import LEVELS
+from engine.combine.rowgroups import group_any, group_sum
 from engine.config import Config
 from engine.panel import STATUS_LABELS
 from engine.scoring.indicators import SeriesScores
@@ -45,11 +46,12 @@ def ward_status_frame(
     for cadence, sc in parts.items():
         ward = ev.series_ward[cadence]
         alarm, dsil = ev.alarm[cadence], ev.data_silence_series[cadence]
-        np.add.at(silent_series, ward, dsil.astype(float))
+        silent_series += group_sum(dsil, ward, w_count)
         d_idx = np.array([dom_index.get(d, -1) for d in sc.domain])
         culture = (d_idx >= 0) & (d_idx < len(CULTURE_DOMAINS))
         for_domain = alarm & ~dsil & culture[:, None]
-        np.logical_or.at(flagged, (ward[culture], d_idx[culture]), for_domain[culture])
+        cell = np.where(culture, ward * len(ALL_DOMAINS) + d_idx, -1)
+        group_any(for_domain, cell, w_count * len(ALL_DOMAINS), out=flagged.reshape(-1, t_count))
         contrib = ev.contribution[cadence]
         in_flagged = np.zeros_like(alarm)
         in_flagged[culture] = flagged[ward[culture], d_idx[culture]]

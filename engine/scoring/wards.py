@@ -14,6 +14,7 @@ import numpy as np
 from engine.combine.cadence import carry_flags_to_weeks, month_of_week, spread_monthly_to_weeks
 from engine.combine.domains import domain_cusum
 from engine.combine.levels import LevelThresholds, ward_levels
+from engine.combine.rowgroups import group_any
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.settings import CombinationSettings
 from signals import CULTURE_DOMAINS
@@ -113,8 +114,8 @@ def ward_evidence(
             alarm = carry_flags_to_weeks(sc.indicator_alarm, sc.panel.periods, grid)
             dsil = carry_flags_to_weeks(sc.data_silence_alarm, sc.panel.periods, grid)
         alarm_grid[cadence], silence_grid[cadence] = alarm, dsil
-        np.logical_or.at(single, ward, alarm)
-        np.logical_or.at(silence, ward, dsil)
+        group_any(alarm, ward, w_count, out=single)
+        group_any(dsil, ward, w_count, out=silence)
         z_all.append(z)
         ward_all.append(ward)
         dom_all.append(np.array([dom_index.get(d, -1) for d in sc.domain], dtype=np.int64))
