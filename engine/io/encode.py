@@ -21,8 +21,9 @@ class Encoded:
     Attributes
     ----------
     codes:
-        ``(N,)`` int64: ``values[codes[i]]`` is row ``i``'s normalised text. Because ``values`` is
-        sorted, the codes order rows like the text does.
+        ``(N,)`` unsigned integers (the narrowest type holding ``len(values)``): ``values[codes[i]]``
+        is row ``i``'s normalised text. Because ``values`` is sorted, the codes order rows like the
+        text does.
     values:
         Sorted distinct normalised values (``""`` for empty or null).
     unchanged:
@@ -38,14 +39,18 @@ class Encoded:
         """Broadcast a per-value array (``len(values)``) to rows."""
         return table[self.codes]
 
+    def table(self, predicate_values: set[str] | frozenset[str]) -> np.ndarray:
+        """``(len(values),)`` bool: the value is in ``predicate_values``."""
+        return np.array([v in predicate_values for v in self.values], dtype=bool)
+
     def flags(self, predicate_values: set[str] | frozenset[str]) -> np.ndarray:
         """``(N,)`` bool: the row's value is in ``predicate_values``."""
-        return self.lookup(np.array([v in predicate_values for v in self.values], dtype=bool))
+        return self.lookup(self.table(predicate_values))
 
     def text(self, rows: np.ndarray | None = None) -> pl.Series:
         """The normalised text of all rows (or of the given row indices)."""
         codes = self.codes if rows is None else self.codes[rows]
-        return pl.Series(self.values, dtype=pl.String).gather(codes)
+        return pl.Series(self.values, dtype=pl.String).gather(pl.Series(codes))
 
 
 def encode(series: pl.Series, *, lower: bool = False) -> Encoded:
@@ -53,12 +58,13 @@ def encode(series: pl.Series, *, lower: bool = False) -> Encoded:
     s = series if series.dtype == pl.String else series.cast(pl.String)
     has_null = s.null_count() > 0
     s = s.fill_null("") if has_null else s
-    raw = s.unique().sort()
-    raw_list = raw.to_list()
+    raw_list = s.unique().sort().to_list()
     norm = [v.strip().lower() if lower else v.strip() for v in raw_list]
     values = sorted(set(norm))
-    rank = {v: i for i, v in enumerate(values)}
-    code_of_raw = np.array([rank[v] for v in norm], dtype=np.int64)
-    raw_codes = s.cast(pl.Enum(raw_list)).to_physical().to_numpy().astype(np.int64, copy=False)
+    raw_codes = s.cast(pl.Enum(raw_list)).to_physical().to_numpy()
     unchanged = not has_null and norm == raw_list
+    if norm == values:  # normalisation kept every value distinct and in order: codes are final
+        return Encoded(codes=raw_codes, values=values, unchanged=unchanged)
+    rank = {v: i for i, v in enumerate(values)}
+    code_of_raw = np.array([rank[v] for v in norm], dtype=raw_codes.dtype)
     return Encoded(codes=code_of_raw[raw_codes], values=values, unchanged=unchanged)

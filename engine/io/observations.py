@@ -31,10 +31,11 @@ import numpy as np
 import polars as pl
 
 from engine.io import parse
-from engine.io.encode import encode
+from engine.io.encode import Encoded, encode
 from engine.io.errors import FatalInputError
 from engine.io.files import BAD_FIELDS, LINE, RawTable, check_columns, read_table
-from engine.io.rejections import COLUMN, REASON, RULE, Rule, first_failure, rejected_frame
+from engine.io.ordering import stable_order
+from engine.io.rejections import CODE, COLUMN, REASON, RULE, empty_rejections, rejected_frame
 from engine.panel import OBSERVATION_SCHEMA
 from signals import CATALOGUE, Catalogue
 
@@ -97,9 +98,10 @@ def read_observations(
         The file cannot be used at all (see :func:`engine.io.files.read_table`).
     """
     table = read_table(path, required=_KEY_COLUMNS)
+    file = table.file
     if "indicator" in table.frame.columns:
         check_columns(table, ("indicator", "numerator"))
-        long, layout = _long(table.frame), "long"
+        raw, layout = [_long(table.frame)], "long"
     else:
         if not any(
             c not in (*_KEY_COLUMNS, *WIDE_IGNORED, LINE, BAD_FIELDS, "status") for c in table.frame.columns
@@ -109,24 +111,15 @@ def read_observations(
                 "missing required column 'indicator' (long layout: ward_id, period, indicator, numerator, "
                 "denominator) and no indicator columns for the wide layout",
             )
-        long, layout = _wide(table, catalogue), "wide"
-    return _validate(long, table.file, layout, catalogue, ward_ids, rejected_ward_ids)
+        raw, layout = [_wide(table, catalogue)], "wide"
+    del table  # _validate holds the only reference to the raw values (freed early)
+    return _validate(raw, file, layout, catalogue, ward_ids, rejected_ward_ids)
 
 
 def _long(frame: pl.DataFrame) -> pl.DataFrame:
-    cols = [
-        pl.col(LINE),
-        pl.col("ward_id"),
-        pl.col("period"),
-        pl.col("indicator"),
-        pl.col("numerator"),
-        pl.col("denominator")
-        if "denominator" in frame.columns
-        else pl.lit(None, pl.String).alias("denominator"),
-        pl.col("status") if "status" in frame.columns else pl.lit(None, pl.String).alias("status"),
-        pl.col(BAD_FIELDS) if BAD_FIELDS in frame.columns else pl.lit(None, pl.String).alias(BAD_FIELDS),
-    ]
-    return frame.select(cols)
+    """The long layout's columns (absent optional columns stay absent: no full-length null columns)."""
+    optional = [c for c in ("denominator", "status", BAD_FIELDS) if c in frame.columns]
+    return frame.select(LINE, "ward_id", "period", "indicator", "numerator", *optional)
 
 
 def _wide(table: RawTable, catalogue: Catalogue) -> pl.DataFrame:
@@ -178,214 +171,160 @@ def _wide(table: RawTable, catalogue: Catalogue) -> pl.DataFrame:
     return pl.concat(parts, how="vertical_relaxed")
 
 
+#: Validation rules in priority order, as (reason code, column blamed); a rejected row gets its first
+#: failing rule. The first ``_N_KEY_RULES`` make a row unusable as a key (no cadence, no duplicates).
+_RULES: tuple[tuple[str, str], ...] = (
+    ("wrong_field_count", "(row)"),
+    ("missing_value", "ward_id"),
+    ("missing_value", "period"),
+    ("unparseable_date", "period"),
+    ("missing_value", "indicator"),
+    ("unknown_indicator", "indicator"),
+    ("unknown_ward", "ward_id"),
+    ("unparseable_number", "numerator"),
+    ("unparseable_number", "denominator"),
+    ("negative_count", "numerator"),
+    ("missing_denominator", "denominator"),
+    ("bad_denominator", "denominator"),
+    ("numerator_exceeds_denominator", "numerator"),
+    ("non_integer_count", "numerator"),
+    ("not_aligned", "period"),
+    ("duplicate", "(row)"),
+)
+_N_KEY_RULES = 7
+#: Status codes of accepted rows (indices into _STATUS).
+_OBSERVED, _SUPPRESSED, _UNKNOWN = 0, 1, 2
+_STATUS = ("observed", "suppressed", "unknown")
+
+
 def _validate(
-    long: pl.DataFrame,
+    raw: list[pl.DataFrame],
     file: str,
     layout: str,
     catalogue: Catalogue,
     ward_ids: Collection[str] | None,
     rejected_ward_ids: Collection[str],
 ) -> ObservationsRead:
-    """Parse, check and split the long frame (vectorised; per-value work is per distinct value)."""
-    sch = long.schema
+    """Parse, check and split the long frame.
+
+    ``raw`` holds the only reference to the long frame (it is popped), so its text columns are freed
+    as soon as the rejected rows have been taken from it. Rules are evaluated as numpy boolean arrays
+    (per-value work is done per distinct ward id or indicator); text is only built for the rejected
+    rows and for the output columns.
+    """
+    long = raw.pop()
+    n = long.height
     w = encode(long["ward_id"])
     k = encode(long["indicator"], lower=True)
     keys = set(catalogue)
-    known_u = np.array([v in keys for v in k.values], dtype=bool)
 
-    def ind_flag(pred) -> pl.Series:  # type: ignore[no-untyped-def]
-        table = np.array([v in keys and bool(pred(catalogue[v])) for v in k.values], dtype=bool)
-        return pl.Series(k.lookup(table))
+    def ind_table(pred) -> np.ndarray:  # type: ignore[no-untyped-def]
+        return np.array([v in keys and bool(pred(catalogue[v])) for v in k.values], dtype=bool)
 
-    ward_known = np.ones(long.height, dtype=bool) if ward_ids is None else w.flags(frozenset(ward_ids))
-    num_is_text = sch["numerator"] == pl.String
-    den_is_text = sch["denominator"] == pl.String
-    per_is_text = sch["period"] == pl.String
-    # Indicator codes compacted to the known keys (unknown keys -> 0, they are never key-usable), so
-    # the integer sort key of _flag_duplicates stays small.
-    known_rank = np.where(known_u, np.cumsum(known_u) - 1, 0)
-    df = long.with_columns(
-        pl.Series("_w", w.codes),
-        pl.Series("_k", k.codes),
-        pl.Series("_kc", k.lookup(known_rank)),
-        pl.Series("_ward_empty", w.flags(frozenset({""}))),
-        pl.Series("_ind_empty", k.flags(frozenset({""}))),
-        pl.Series("_ind_known", k.lookup(known_u)),
-        pl.Series("_ward_known", ward_known),
-        ind_flag(lambda i: i.exposure).alias("_exposure"),
-        ind_flag(lambda i: i.is_proportion).alias("_proportion"),
-        ind_flag(lambda i: not i.fractional).alias("_integer"),
-        parse.date("period", sch["period"]).alias("_period"),
-        parse.number_column(long, "numerator").alias("_num"),
-        parse.number_column(long, "denominator").alias("_den"),
-    )
+    known_t = ind_table(lambda i: True)
+    exposure_t = ind_table(lambda i: i.exposure)
+    ind_empty_t = k.table(frozenset({""}))
+    ward_empty_t = w.table(frozenset({""}))
+    ward_known_t = np.ones(len(w.values), dtype=bool) if ward_ids is None else w.table(frozenset(ward_ids))
+    per = parse.dates(long["period"])
+    num = parse.numbers(long["numerator"])
+    if "denominator" in long.columns:
+        den = parse.numbers(long["denominator"])
+    else:
+        none = np.zeros(n, dtype=bool)
+        den = parse.Numbers(np.full(n, np.nan), np.ones(n, dtype=bool), none, none)
+
     # Numerator status: '*' suppressed, empty unknown (a status column may say 'suppressed').
-    if num_is_text:
-        t = parse.text("numerator", pl.String())
-        num_star, num_empty = t == "*", t == ""
-    else:
-        num_star = pl.lit(False)
-        num_empty = pl.col("numerator").is_null() | (
-            pl.col("numerator").is_nan() if sch["numerator"].is_float() else pl.lit(False)
-        )
-    said_suppressed = (
-        parse.text("status", sch["status"], lower=True) == "suppressed"
-        if sch["status"] != pl.Null
-        else pl.lit(False)
-    )
-    status = (
-        pl.when(num_star | (num_empty & said_suppressed))
-        .then(pl.lit("suppressed"))
-        .when(num_empty)
-        .then(pl.lit("unknown"))
-        .otherwise(pl.lit("observed"))
-    )
-    df = df.with_columns(status.alias("_status"))
-    if per_is_text:
-        period_empty = parse.text("period", pl.String()) == ""
-    else:
-        period_empty = pl.col("period").is_null()
-    if den_is_text:
-        dt = parse.text("denominator", pl.String())
-        den_unparseable = (dt != "") & (dt != "*") & pl.col("_den").is_null()
-    else:
-        den_unparseable = pl.lit(False)
+    status = np.zeros(n, dtype=np.int8)
+    status[num.empty] = _UNKNOWN
+    status[num.star | _said_suppressed(long, num.empty)] = _SUPPRESSED
 
-    observed = pl.col("_status") == "observed"
-    num, den = pl.col("_num"), pl.col("_den")
-    num_txt, den_txt, ward_txt, ind_txt = (
-        _txt("numerator"),
-        _txt("denominator"),
-        pl.col("_ward"),
-        pl.col("_ind"),
-    )
-    key_rules = [
-        Rule(
-            "wrong_field_count",
-            "(row)",
-            pl.col(BAD_FIELDS).is_not_null(),
-            pl.format(
-                "the row has more fields than the header (extra: '{}'): an unquoted comma?",
-                pl.col(BAD_FIELDS),
-            ),
-        ),
-        Rule("missing_value", "ward_id", pl.col("_ward_empty"), "ward_id is empty"),
-        Rule("missing_value", "period", period_empty, "period is empty"),
-        Rule(
-            "unparseable_date",
-            "period",
-            pl.col("_period").is_null(),
-            pl.format("period '{}' is not a date (use YYYY-MM-DD or dd/mm/yyyy)", _txt("period")),
-        ),
-        Rule("missing_value", "indicator", pl.col("_ind_empty"), "indicator is empty"),
-        Rule(
-            "unknown_indicator",
-            "indicator",
-            ~pl.col("_ind_known"),
-            pl.format("unknown indicator '{}'", ind_txt) + pl.col("_suggest"),
-        ),
-        Rule(
-            "unknown_ward",
-            "ward_id",
-            ~pl.col("_ward_known"),
-            pl.when(ward_txt.is_in(list(rejected_ward_ids)))
-            .then(pl.format("ward '{}' was rejected in the ward register", ward_txt))
-            .otherwise(pl.format("ward '{}' is not in the ward register", ward_txt)),
-        ),
-    ]
-    value_rules = [
-        Rule(
-            "unparseable_number",
-            "numerator",
-            observed & num.is_null(),
-            pl.format("numerator '{}' is not a number ('*' = suppressed, empty = unknown)", num_txt),
-        ),
-        Rule(
-            "unparseable_number",
-            "denominator",
-            den_unparseable,
-            pl.format("denominator '{}' is not a number", den_txt),
-        ),
-        Rule(
-            "negative_count",
-            "numerator",
-            observed & (num < 0),
-            pl.format("numerator {} is negative", num_txt),
-        ),
-        Rule(
-            "missing_denominator",
-            "denominator",
-            pl.col("_exposure") & den.is_null(),
-            pl.format("indicator '{}' needs a denominator and it is empty or suppressed", ind_txt),
-        ),
-        Rule(
-            "bad_denominator",
-            "denominator",
-            pl.col("_exposure") & (den <= 0),
-            pl.format("denominator {} must be greater than zero", den_txt),
-        ),
-        Rule(
-            "numerator_exceeds_denominator",
-            "numerator",
-            observed & pl.col("_proportion") & (num > den),
-            pl.format("numerator {} is larger than denominator {} for a proportion", num_txt, den_txt),
-        ),
-        Rule(
-            "non_integer_count",
-            "numerator",
-            observed & pl.col("_integer") & (num != num.floor()),
-            pl.format("numerator {} is not a whole number (indicator '{}' counts events)", num_txt, ind_txt),
-        ),
-    ]
-    key_ok = ~pl.any_horizontal([r.fails.fill_null(False) for r in key_rules])
-    df = df.with_columns(key_ok.alias("_key_ok"))
-    cadence, weekday = _infer_cadence(df, k.values, catalogue)
-    df = _flag_misaligned(df, k.values, cadence, weekday)
-    df = _flag_duplicates(df)
-    last_rules = [
-        Rule("not_aligned", "period", pl.col("_misaligned"), pl.col("_aligned_reason")),
-        Rule(
-            "duplicate",
-            "(row)",
-            pl.col("_dup"),
-            pl.format(
-                "{} rows for ward '{}', period {}, indicator '{}' (lines {}): all copies rejected, never summed",
-                pl.col("_n"),
-                ward_txt,
-                pl.col("_period"),
-                ind_txt,
-                pl.col("_lines"),
-            ),
-        ),
-    ]
-    rules = [*key_rules, *value_rules, *last_rules]
-    exprs = first_failure(rules)
-    df = df.with_columns(exprs[0]).with_columns(exprs[1:3])
-    bad_idx = df[RULE].is_not_null().arg_true().to_numpy()
-    rejected = _rejections(df, bad_idx, rules, w, k, catalogue, cadence, weekday, file, layout)
+    fails: list[np.ndarray | None] = [None] * len(_RULES)
+    if BAD_FIELDS in long.columns:
+        fails[0] = long[BAD_FIELDS].is_not_null().to_numpy()
+    fails[1] = w.lookup(ward_empty_t) if ward_empty_t.any() else None
+    fails[2] = per.empty
+    fails[3] = ~per.valid
+    fails[4] = k.lookup(ind_empty_t) if ind_empty_t.any() else None
+    fails[5] = k.lookup(~known_t) if not known_t.all() else None
+    fails[6] = w.lookup(~ward_known_t) if not ward_known_t.all() else None
+    key_ok = ~_any(fails[:_N_KEY_RULES], n)
 
-    # Accepted rows, sorted by (ward, indicator, period) through the integer sort key.
-    order = df["_order"].to_numpy()
-    accepted_mask = df[RULE].is_null().to_numpy()
-    rows = order[accepted_mask[order]]
-    identity = len(rows) == long.height and bool(np.all(rows == np.arange(len(rows))))
-    good = df.select("_period", "_num", "_den", "_status", "_exposure")
-    good = good if identity else good[rows]
-    ward_out = long["ward_id"] if (identity and w.unchanged) else w.text(rows)
-    ind_out = long["indicator"] if (identity and k.unchanged) else k.text(rows)
-    n_ignored = good.filter(~pl.col("_exposure") & pl.col("_den").is_not_null()).height
+    observed = status == _OBSERVED
+    x, y = num.values, den.values
+    exposure = k.lookup(exposure_t)
+    fails[7] = observed & np.isnan(x)
+    fails[8] = den.unparseable
+    fails[9] = observed & (x < 0)
+    fails[10] = exposure & np.isnan(y)
+    fails[11] = exposure & (y <= 0)
+    fails[12] = observed & k.lookup(ind_table(lambda i: i.is_proportion)) & (x > y)
+    fails[13] = observed & k.lookup(ind_table(lambda i: not i.fractional)) & (x != np.floor(x)) & ~np.isnan(x)
+    del observed
+
+    cadence, weekday, fails[14] = _cadence(k, per, key_ok, catalogue)
+    ordered, fails[15] = _order(w, k, per, key_ok, known_t)
+    bad = _any(fails, n)
+    bad_idx = np.flatnonzero(bad)
+    rule_bad = np.full(bad_idx.size, -1, dtype=np.int32)
+    for i in reversed(range(len(_RULES))):  # the first failing rule wins
+        f = fails[i]
+        if f is not None:
+            rule_bad[f[bad_idx]] = i
+    dup = fails[15]
+    del fails
+    rejected = _rejections(
+        long,
+        bad_idx,
+        rule_bad,
+        w,
+        k,
+        per,
+        dup,
+        known_t,
+        catalogue,
+        cadence,
+        weekday,
+        file,
+        layout,
+        rejected_ward_ids,
+    )
+    raw_ward = long["ward_id"] if w.unchanged else None
+    raw_ind = long["indicator"] if k.unchanged else None
+    raw_period = long["period"] if long.schema["period"] == pl.Date else None
+    del long, dup  # the raw numerator and denominator texts are no longer needed
+
+    # Accepted rows, sorted by (ward, indicator, period); None: all rows, already in that order.
+    if bad_idx.size:
+        rows = np.flatnonzero(~bad) if ordered is None else ordered[~bad[ordered]]
+    else:
+        rows = ordered
+    del bad, ordered
+
+    def pick(a: np.ndarray) -> np.ndarray:
+        return a if rows is None else a[rows]
+
+    st = pick(status)
+    del status
+    numerator = np.where(st == _OBSERVED, pick(x), np.nan)
+    del num, x
+    yr = pick(y)
+    exp_r = pick(exposure)
+    del den, y, exposure
+    n_ignored = int(np.count_nonzero(~exp_r & ~np.isnan(yr)))
+    denominator = np.where(exp_r, yr, np.nan)
+    del yr, exp_r
+    k_rows = pick(k.codes)
     observations = pl.DataFrame(
         {
-            "ward_id": ward_out,
-            "period": good["_period"],
-            "indicator": ind_out,
-            "numerator": good.select(
-                pl.when(pl.col("_status") == "observed").then(pl.col("_num")).otherwise(None)
-            ).to_series(),
-            "denominator": good.select(
-                pl.when(pl.col("_exposure")).then(pl.col("_den")).otherwise(None)
-            ).to_series(),
-            "status": good["_status"],
+            "ward_id": raw_ward if rows is None and raw_ward is not None else w.text(rows),
+            "period": raw_period
+            if rows is None and raw_period is not None
+            else pl.Series(pick(per.days), dtype=pl.Int32).cast(pl.Date),
+            "indicator": raw_ind if rows is None and raw_ind is not None else k.text(rows),
+            "numerator": pl.Series(numerator, nan_to_null=True),
+            "denominator": pl.Series(denominator, nan_to_null=True),
+            "status": pl.Series(_STATUS, dtype=pl.String).gather(pl.Series(st)),
         }
     ).cast(OBSERVATION_SCHEMA)  # type: ignore[arg-type]
     notes = []
@@ -393,38 +332,127 @@ def _validate(
         notes.append(
             f"{n_ignored} denominator(s) ignored: given for indicators without exposure (e.g. manager_changes)"
         )
-    used = set(observations["indicator"].unique().to_list())
+    used_t = np.bincount(k_rows, minlength=len(k.values)) > 0
+    used = {v for v, u in zip(k.values, used_t, strict=True) if u}
     return ObservationsRead(
         observations=observations,
         rejected=rejected,
-        rows_read=long.height,
+        rows_read=n,
         layout=layout,
         cadence={key: v for key, v in cadence.items() if key in used},
         notes=tuple(notes),
     )
 
 
-def _txt(name: str) -> pl.Expr:
-    """A raw column as trimmed text, for reasons (evaluated on rejected rows only)."""
-    return pl.col(name).cast(pl.String).fill_null("").str.strip_chars()
+def _any(masks: list[np.ndarray | None], n: int) -> np.ndarray:
+    """Element-wise OR of the given boolean arrays (``None`` = all false)."""
+    out = np.zeros(n, dtype=bool)
+    for m in masks:
+        if m is not None:
+            out |= m
+    return out
+
+
+def _said_suppressed(long: pl.DataFrame, empty: np.ndarray) -> np.ndarray | bool:
+    """Rows with an empty numerator whose ``status`` column says ``suppressed`` (False: no such rows)."""
+    if "status" not in long.columns or long.schema["status"] == pl.Null:
+        return False
+    idx = np.flatnonzero(empty)
+    if idx.size == 0:
+        return False
+    said = np.zeros(long.height, dtype=bool)
+    sub = pl.DataFrame({"status": long["status"].gather(idx)})
+    said[idx] = (
+        sub.select(parse.text("status", sub.schema["status"], lower=True) == "suppressed")
+        .to_series()
+        .to_numpy()
+    )
+    return said
+
+
+def _order(
+    w: Encoded, k: Encoded, per: parse.Dates, key_ok: np.ndarray, known_t: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """Usable rows in (ward, indicator, period) order, and ``dup``: several usable rows share a key.
+
+    One integer key ``(ward code, indicator code, day)`` per usable row gives both (codes are ranks of
+    the sorted texts; indicator codes are compacted to the known keys so the key stays small).
+    Returns ``order`` (row indices of the usable rows, sorted stably; ``None`` when every row is
+    usable and already in order) and ``dup`` (``(N,)`` bool).
+    """
+    n = key_ok.size
+    usable = None if key_ok.all() else np.flatnonzero(key_ok)
+    if n == 0 or (usable is not None and usable.size == 0):
+        return np.zeros(0, dtype=np.int64), np.zeros(n, dtype=bool)
+    known_rank = np.where(known_t, np.cumsum(known_t) - 1, 0)
+    n_ind = max(int(known_t.sum()), 1)
+    wc, kc, day = (
+        (w.codes, k.codes, per.days)
+        if usable is None
+        else (w.codes[usable], k.codes[usable], per.days[usable])
+    )
+    day0 = int(day.min())
+    key = wc.astype(np.int64)
+    key *= n_ind
+    key += known_rank[kc]
+    key *= int(day.max()) - day0 + 1
+    key += day
+    key -= day0
+    order, dup_u = stable_order(key)
+    del key
+    if usable is None:
+        return order, dup_u
+    dup = np.zeros(n, dtype=bool)
+    dup[usable] = dup_u
+    return (usable if order is None else usable[order]), dup
 
 
 def _rejections(
-    df: pl.DataFrame,
+    long: pl.DataFrame,
     bad_idx: np.ndarray,
-    rules: list[Rule],
-    w,  # type: ignore[no-untyped-def]
-    k,  # type: ignore[no-untyped-def]
+    rule_bad: np.ndarray,
+    w: Encoded,
+    k: Encoded,
+    per: parse.Dates,
+    dup: np.ndarray,
+    known_t: np.ndarray,
     catalogue: Catalogue,
     cadence: dict[str, str],
     weekday: dict[str, int],
     file: str,
     layout: str,
+    rejected_ward_ids: Collection[str],
 ) -> pl.DataFrame:
     """Build the rejected-rows frame, computing reason texts on the rejected rows only."""
     if bad_idx.size == 0:
-        return rejected_frame(df.head(0), file, [], [])
-    sub = df[bad_idx].with_columns(w.text(bad_idx).alias("_ward"), k.text(bad_idx).alias("_ind"))
+        return empty_rejections()
+    sub = long[bad_idx]
+    for c in ("denominator", BAD_FIELDS):
+        if c not in sub.columns:
+            sub = sub.with_columns(pl.lit(None, pl.String).alias(c))
+    kb = k.codes[bad_idx]
+    period = pl.Series("_period", per.days[bad_idx], dtype=pl.Int32).cast(pl.Date)
+    invalid = np.flatnonzero(~per.valid[bad_idx])
+    if invalid.size:
+        period = period.scatter(invalid, None)
+    sub = sub.with_columns(
+        pl.Series("_w", w.codes[bad_idx]),
+        pl.Series("_k", kb),
+        period,
+        pl.Series("_ind_known", known_t[kb]),
+        pl.Series("_ind_empty", np.array([v == "" for v in k.values], dtype=bool)[kb]),
+        pl.Series("_dup", dup[bad_idx]),
+        pl.Series(RULE, rule_bad),
+        w.text(bad_idx).alias("_ward"),
+        k.text(bad_idx).alias("_ind"),
+    ).with_columns(
+        pl.col(RULE)
+        .replace_strict(dict(enumerate(c for c, _ in _RULES)), return_dtype=pl.String)
+        .alias(CODE),
+        pl.col(RULE)
+        .replace_strict(dict(enumerate(c for _, c in _RULES)), return_dtype=pl.String)
+        .alias(COLUMN),
+    )
     unknown = sorted(set(sub.filter(~pl.col("_ind_known") & ~pl.col("_ind_empty"))["_ind"].to_list()))
     suggest = {
         key: (f" (did you mean '{n}'?)" if (n := catalogue.nearest(key)) else " (not in the catalogue)")
@@ -466,8 +494,8 @@ def _rejections(
     )
     sub = sub.join(dups, on=["_w", "_k", "_period"], how="left", maintain_order="left")
     chain = None
-    for i, rule in enumerate(rules):
-        value = pl.lit(rule.reason, pl.String) if isinstance(rule.reason, str) else rule.reason
+    for i, reason in enumerate(_reasons(rejected_ward_ids)):
+        value = pl.lit(reason, pl.String) if isinstance(reason, str) else reason
         cond = pl.col(RULE) == i
         chain = pl.when(cond).then(value) if chain is None else chain.when(cond).then(value)
     sub = sub.with_columns(chain.otherwise(None).alias(REASON))  # type: ignore[union-attr]
@@ -484,22 +512,94 @@ def _rejections(
     return rejected_frame(sub, file, value_columns=cols, raw_columns=cols)
 
 
-def _infer_cadence(
-    df: pl.DataFrame, values: list[str], catalogue: Catalogue
-) -> tuple[dict[str, str], dict[str, int]]:
-    """Cadence per indicator, and the period weekday (1 = Monday) of each weekly indicator.
+def _reasons(rejected_ward_ids: Collection[str]) -> list[str | pl.Expr]:
+    """The reason text of each rule in :data:`_RULES` (expressions over the rejected rows)."""
+    num_txt, den_txt, ward_txt, ind_txt = (
+        _txt("numerator"),
+        _txt("denominator"),
+        pl.col("_ward"),
+        pl.col("_ind"),
+    )
+    return [
+        pl.format(
+            "the row has more fields than the header (extra: '{}'): an unquoted comma?", pl.col(BAD_FIELDS)
+        ),
+        "ward_id is empty",
+        "period is empty",
+        pl.format("period '{}' is not a date (use YYYY-MM-DD or dd/mm/yyyy)", _txt("period")),
+        "indicator is empty",
+        pl.format("unknown indicator '{}'", ind_txt) + pl.col("_suggest"),
+        pl.when(ward_txt.is_in(list(rejected_ward_ids)))
+        .then(pl.format("ward '{}' was rejected in the ward register", ward_txt))
+        .otherwise(pl.format("ward '{}' is not in the ward register", ward_txt)),
+        pl.format("numerator '{}' is not a number ('*' = suppressed, empty = unknown)", num_txt),
+        pl.format("denominator '{}' is not a number", den_txt),
+        pl.format("numerator {} is negative", num_txt),
+        pl.format("indicator '{}' needs a denominator and it is empty or suppressed", ind_txt),
+        pl.format("denominator {} must be greater than zero", den_txt),
+        pl.format("numerator {} is larger than denominator {} for a proportion", num_txt, den_txt),
+        pl.format("numerator {} is not a whole number (indicator '{}' counts events)", num_txt, ind_txt),
+        pl.col("_aligned_reason"),
+        pl.format(
+            "{} rows for ward '{}', period {}, indicator '{}' (lines {}): all copies rejected, never summed",
+            pl.col("_n"),
+            ward_txt,
+            pl.col("_period"),
+            ind_txt,
+            pl.col("_lines"),
+        ),
+    ]
+
+
+def _txt(name: str) -> pl.Expr:
+    """A raw column as trimmed text, for reasons (evaluated on rejected rows only)."""
+    return pl.col(name).cast(pl.String).fill_null("").str.strip_chars()
+
+
+_DAYS = ("", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+#: Largest (indicator x day) count table for the tabulated cadence inference (else row by row).
+_MAX_TABLE = 1 << 22
+
+
+def _cadence(
+    k: Encoded, per: parse.Dates, key_ok: np.ndarray, catalogue: Catalogue
+) -> tuple[dict[str, str], dict[str, int], np.ndarray]:
+    """Cadence per indicator, the period weekday (1 = Monday) of each weekly one, and ``misaligned``.
 
     Monthly when more usable rows fall on the first of a month than on the commonest weekday; weekly
-    otherwise; a tie (e.g. a single period) goes to the catalogue's declared cadence.
+    otherwise; a tie (e.g. a single period) goes to the catalogue's declared cadence. ``misaligned``
+    (``(N,)`` bool) marks usable rows off their indicator's grid (monthly: not the first of a month;
+    weekly: not on the weekday). Rows are counted per (indicator, day) when that table is small (a
+    few years of days), else row by row.
     """
-    ok = df["_key_ok"].to_numpy()
-    first = (df["_period"].dt.day() == 1).fill_null(False).to_numpy()[ok]
-    days = df["_period"].cast(pl.Int32).fill_null(0).to_numpy()[ok].astype(np.int64)
-    wd = (days + 3) % 7 + 1  # ISO weekday: 1970-01-01 was a Thursday (4)
+    n, values = key_ok.size, k.values
+    usable = None if key_ok.all() else np.flatnonzero(key_ok)
+    kc, day = (k.codes, per.days) if usable is None else (k.codes[usable], per.days[usable])
+    if day.size == 0:
+        return {}, {}, np.zeros(n, dtype=bool)
+    day0 = int(day.min())
+    span = int(day.max()) - day0 + 1
     n_codes = len(values)
-    counts = np.bincount((df["_k"].to_numpy()[ok] * 2 + first) * 8 + wd, minlength=n_codes * 16).reshape(
-        n_codes, 2, 8
-    )
+    if n_codes * span <= _MAX_TABLE:
+        cell = kc.astype(np.int64) * span + (day - day0)
+        by_day = np.bincount(cell, minlength=n_codes * span)
+        days = np.arange(day0, day0 + span, dtype=np.int64)
+        first_d, wd_d = _first_and_weekday(days)
+        counts = np.zeros((n_codes, 2, 8), dtype=np.int64)
+        np.add.at(
+            counts,
+            (
+                np.repeat(np.arange(n_codes), span),
+                np.tile(first_d.astype(np.int64), n_codes),
+                np.tile(wd_d, n_codes),
+            ),
+            by_day,
+        )
+    else:
+        first_r, wd_r = _first_and_weekday(day.astype(np.int64))
+        counts = np.bincount((kc.astype(np.int64) * 2 + first_r) * 8 + wd_r, minlength=n_codes * 16).reshape(
+            n_codes, 2, 8
+        )
     cadence: dict[str, str] = {}
     weekday: dict[str, int] = {}
     for code in np.flatnonzero(counts.sum(axis=(1, 2))):
@@ -513,57 +613,22 @@ def _infer_cadence(
         else:
             cadence[key] = "weekly"
             weekday[key] = wd_best
-    return cadence, weekday
-
-
-_DAYS = ("", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def _flag_misaligned(
-    df: pl.DataFrame, values: list[str], cadence: dict[str, str], weekday: dict[str, int]
-) -> pl.DataFrame:
-    """``_misaligned``: the period is off the indicator's cadence grid."""
     monthly = np.array([cadence.get(v) == "monthly" for v in values], dtype=bool)
-    wd = np.array([weekday.get(v, 0) for v in values], dtype=np.int8)
-    codes = df["_k"].to_numpy()
-    return df.with_columns(
-        pl.Series("_is_monthly", monthly[codes]), pl.Series("_wd", wd[codes])
-    ).with_columns(
-        (
-            pl.col("_key_ok")
-            & pl.when(pl.col("_is_monthly"))
-            .then(pl.col("_period").dt.day() != 1)
-            .otherwise(pl.col("_period").dt.weekday() != pl.col("_wd"))
-        )
-        .fill_null(False)
-        .alias("_misaligned")
-    )
-
-
-def _flag_duplicates(df: pl.DataFrame) -> pl.DataFrame:
-    """``_dup`` (several usable rows share ward, period and indicator) and ``_order``.
-
-    One integer key ``(ward code, indicator code, day)`` per usable row gives both the duplicate check
-    (equal neighbours after sorting) and the output order (codes are ranks of the sorted texts).
-    Unusable rows sort last and are never duplicates.
-    """
-    n = df.height
-    key_ok = df["_key_ok"].to_numpy()
-    day = df["_period"].cast(pl.Int32).fill_null(0).to_numpy().astype(np.int64)
-    day0 = int(day[key_ok].min()) if key_ok.any() else 0
-    span = int(day[key_ok].max()) - day0 + 1 if key_ok.any() else 1
-    n_ind = int(df["_kc"].max() or 0) + 1
-    key = (df["_w"].to_numpy() * n_ind + df["_kc"].to_numpy()) * span + (day - day0)
-    key = np.where(key_ok, key, np.iinfo(np.int64).max)
-    if n > 1 and bool(np.all(key[1:] >= key[:-1])):
-        order = np.arange(n)
+    wd_k = np.array([weekday.get(v, 0) for v in values], dtype=np.int8)
+    if n_codes * span <= _MAX_TABLE:
+        off = np.where(monthly[:, None], ~first_d[None, :], wd_d[None, :] != wd_k[:, None])
+        mis_u = off.ravel()[cell]
     else:
-        order = np.argsort(key, kind="stable")
-    sk = key[order]
-    same = (sk[1:] == sk[:-1]) & (sk[1:] != np.iinfo(np.int64).max)
-    dup_sorted = np.zeros(n, dtype=bool)
-    dup_sorted[1:] |= same
-    dup_sorted[:-1] |= same
-    dup = np.empty(n, dtype=bool)
-    dup[order] = dup_sorted
-    return df.with_columns(pl.Series("_dup", dup), pl.Series("_order", order))
+        mis_u = np.where(monthly[kc], ~first_r, wd_r != wd_k[kc])
+    if usable is None:
+        return cadence, weekday, mis_u
+    misaligned = np.zeros(n, dtype=bool)
+    misaligned[usable] = mis_u
+    return cadence, weekday, misaligned
+
+
+def _first_and_weekday(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For days since 1970-01-01: is it the first of a month (bool), and its ISO weekday (1 = Monday)."""
+    d = days.astype("datetime64[D]")
+    first = d.astype("datetime64[M]").astype("datetime64[D]") == d
+    return first, ((days + 3) % 7 + 1).astype(np.int64)  # 1970-01-01 was a Thursday (4)
