@@ -10,7 +10,7 @@ import numpy as np
 from engine.charts.attribute import attribute_chart
 from engine.charts.result import ChartResult
 from engine.charts.settings import AttributeSettings, XmRSettings
-from engine.charts.xmr import xmr_chart
+from engine.charts.xmr import xmr_chart_of
 from engine.panel import Panel
 
 
@@ -91,7 +91,14 @@ def chart_panel(
             y, panel.n, directions, groups=groups, target=target, settings=settings
         )
     else:
-        value = panel.rate() if use_rate else panel.y
-        value = np.where(observed, value, np.nan)
-        chart = xmr_chart(value, directions, groups=groups, target=target, settings=settings)
+        # the chart of np.where(observed, y / n, nan), without materialising that array
+        chart = xmr_chart_of(
+            panel.y,
+            directions,
+            denominator=panel.n if use_rate else None,
+            observed=observed,
+            groups=groups,
+            target=target,
+            settings=settings,
+        )
     return PanelChart(panel.ward_id, panel.indicator, panel.periods, chart)

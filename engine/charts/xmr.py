@@ -20,9 +20,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from engine.charts import codes
-from engine.charts.icons import assurance_icon
+from engine.charts._xmr_kernel import xmr_rows
+from engine.charts.icons import assurance_icon, variation_icon
 from engine.charts.layout import Layout, build_layout
-from engine.charts.result import ChartResult, finish
+from engine.charts.result import ChartResult
 from engine.charts.settings import SCREEN_MULTIPLIER, XmRSettings
 
 
@@ -61,21 +62,6 @@ def mean_moving_range(
     return np.where(kept > 0, screened, amr)
 
 
-def xmr_limits(
-    x: np.ndarray, layout: Layout, settings: XmRSettings
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-segment ``(mean, mR-bar, n_baseline)`` for compacted values ``x``."""
-    base = layout.valid
-    if settings.fix_after_n_points is not None:
-        base = base & (layout.rank < settings.fix_after_n_points)
-    n_base = layout.seg_sum(None, base)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = layout.seg_sum(x, base) / n_base
-    mr, ok = moving_ranges(x, layout.rank, base)
-    amr = mean_moving_range(layout, mr, ok, settings.screen_outliers, settings.screen_multiplier)
-    return mean, amr, n_base
-
-
 def xmr_chart(
     values: np.ndarray,
     improvement: object = "increase",
@@ -106,36 +92,106 @@ def xmr_chart(
     ChartResult
         ``(S, T)`` arrays and per-series icons; a 1-D input gives ``S = 1``.
     """
+    return xmr_chart_of(as_2d(values), improvement, groups=groups, target=target, settings=settings)
+
+
+def xmr_chart_of(
+    values: np.ndarray,
+    improvement: object = "increase",
+    *,
+    denominator: np.ndarray | None = None,
+    observed: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+    target: np.ndarray | float | None = None,
+    settings: XmRSettings | None = None,
+) -> ChartResult:
+    """:func:`xmr_chart` of ``values / denominator`` (when given) at the ``observed`` cells (when given).
+
+    The same chart as ``xmr_chart(np.where(observed, values / denominator, np.nan), ...)`` without
+    materialising that ``(S, T)`` array: one compiled pass per series
+    (:func:`engine.charts._xmr_kernel.xmr_rows`) computes limits, rules and point types.
+    """
     settings = settings or XmRSettings()
-    arr = as_2d(values)
-    if groups is not None:
-        groups = np.asarray(groups)
-        if groups.ndim == 1:
-            groups = groups[None, :]
-    direction = codes.direction_codes(improvement, arr.shape[0])
-    layout = build_layout(~np.isnan(arr), groups)
-    x = layout.compact(arr)
-    mean_s, amr_s, _ = xmr_limits(x, layout, settings)
-    m = settings.limit_multiplier
-    centre = layout.broadcast(mean_s)
-    half = layout.broadcast(m * amr_s)
-    return finish(
-        layout,
-        x,
-        centre,
-        half / 3.0,
-        centre - half,
-        centre + half,
-        centre - half * (2.0 / 3.0),
-        centre + half * (2.0 / 3.0),
-        direction,
-        target,
-        run_length=settings.run_length,
-        trend_length=settings.trend_length,
-        two_in_three_beyond_3sigma=settings.two_in_three_beyond_3sigma,
-        min_points=settings.min_points,
-        short_group_mode=settings.short_group_mode,
+    arr = np.ascontiguousarray(as_2d(values))
+    shape = arr.shape
+    s_count = shape[0]
+    divide = denominator is not None
+    den = np.ascontiguousarray(as_2d(denominator)) if divide else _DUMMY_FLOAT
+    use_mask = observed is not None
+    mask = np.ascontiguousarray(np.atleast_2d(observed), dtype=bool) if use_mask else _DUMMY_BOOL
+    for name, other in (("denominator", den if divide else None), ("observed", mask if use_mask else None)):
+        if other is not None and other.shape != shape:
+            raise ValueError(f"{name} has shape {other.shape}, expected {shape}")
+    if groups is None:
+        group = _DUMMY_INT
+    else:
+        group = np.asarray(groups)
+        if group.ndim == 1:
+            group = group[None, :]
+        if group.shape != shape:
+            raise ValueError(f"groups has shape {group.shape}, expected {shape}")
+        if group.dtype not in (np.int32, np.int64):
+            group = group.astype(np.int32)
+        group = np.ascontiguousarray(group)
+    direction = codes.direction_codes(improvement, s_count)
+    fix_after = -1 if settings.fix_after_n_points is None else settings.fix_after_n_points
+    suppress = settings.short_group_mode == "suppress"
+    floats = [np.empty(shape) for _ in range(7)]
+    value, mean, lpl, upl, lower_2s, upper_2s, sigma = floats
+    point_type, rule, flags, side, rel = (np.empty(shape, dtype=np.int8) for _ in range(5))
+    rebase_group = np.empty(shape, dtype=np.int32)
+    short, shown = np.empty(shape, dtype=bool), np.empty(shape, dtype=bool)
+    n_obs = np.empty(s_count, dtype=np.int64)
+    last_index = np.empty(s_count, dtype=np.int64)
+    xmr_rows(
+        arr, den, divide, mask, use_mask, group, groups is not None, direction,
+        fix_after, settings.screen_outliers, settings.screen_multiplier, settings.limit_multiplier,
+        settings.run_length, settings.trend_length, settings.two_in_three_beyond_3sigma,
+        settings.min_points, suppress, _NO_RANGE,
+        value, mean, lpl, upl, lower_2s, upper_2s, sigma, point_type, rule, flags, side, rel,
+        rebase_group, short, shown, n_obs, last_index,
+    )  # fmt: skip
+    rows = np.arange(s_count)
+    has = n_obs > 0
+    last = np.maximum(last_index, 0)
+    v_icon = variation_icon(np.where(has, point_type[rows, last], codes.MISSING_POINT), direction)
+    a_icon = assurance_icon(
+        np.where(has, lpl[rows, last], np.nan), np.where(has, upl[rows, last], np.nan), target, direction
     )
+    if suppress:
+        last_short = has & short[rows, last]
+        v_icon = np.where(last_short, codes.NO_ICON, v_icon).astype(np.int8)
+        a_icon = np.where(last_short, codes.NO_ICON, a_icon).astype(np.int8)
+    return ChartResult(
+        value=value,
+        mean=mean,
+        lpl=lpl,
+        upl=upl,
+        lower_2sigma=lower_2s,
+        upper_2sigma=upper_2s,
+        sigma=sigma,
+        point_type=point_type,
+        rule=rule,
+        rule_flags=flags,
+        side=side,
+        relative_to_mean=rel,
+        rebase_group=rebase_group,
+        short_group=short,
+        limits_shown=shown,
+        direction=direction,
+        n_points=n_obs,
+        last_index=last_index,
+        variation_icon=v_icon,
+        assurance_icon=a_icon,
+    )
+
+
+_DUMMY_FLOAT = np.zeros((1, 1))
+_DUMMY_BOOL = np.zeros((1, 1), dtype=bool)
+_DUMMY_INT = np.zeros((1, 1), dtype=np.int32)
+with np.errstate(invalid="ignore"):
+    #: mean of no moving range as the array formulation computes it (this platform's 0.0 / 0 NaN)
+    _NO_RANGE = float(np.float64(0.0) / np.int64(0))
 
 
 #: qicharts2's T chart transform: times between events ^ (1 / 3.6) are roughly normal (Nelson 1994).
