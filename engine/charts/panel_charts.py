@@ -46,11 +46,15 @@ def improvement_for(
     if improvement is None:
         from signals import CATALOGUE
 
-        return np.array([CATALOGUE[str(k)].improvement_direction for k in indicators], dtype=object)
+        keys = np.asarray(indicators).tolist()
+        label = {k: CATALOGUE[str(k)].improvement_direction for k in set(keys)}  # once per indicator
+        return np.array([label[k] for k in keys], dtype=object)
     if isinstance(improvement, str):
         return np.full(len(indicators), improvement, dtype=object)
     if isinstance(improvement, Mapping):
-        return np.array([improvement[str(k)] for k in indicators], dtype=object)
+        keys = np.asarray(indicators).tolist()
+        label = {k: improvement[str(k)] for k in set(keys)}
+        return np.array([label[k] for k in keys], dtype=object)
     return np.asarray(improvement, dtype=object)
 
 
