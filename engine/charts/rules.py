@@ -4,7 +4,8 @@ Every function works on arrays in the compacted order of :class:`engine.charts.l
 (observed values packed left, one or more segments per row) and takes ``rank`` (position within
 the segment, -1 for empty cells) so that no window crosses a segment. The logic follows
 NHSRplotthedots 0.2.x (``R/ptd_calculate_point_type.R``), generalised to run/trend lengths other
-than 7:
+than 7 (the XmR display chart applies the same rules, per series, in
+:mod:`engine.charts._xmr_kernel`; these array functions serve the attribute charts):
 
 * *outside limits*: ``x > upl`` or ``x < lpl`` (strict);
 * *trend*: ``trend_length`` points whose ``trend_length - 1`` successive differences are all

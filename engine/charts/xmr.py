@@ -10,7 +10,10 @@ Limits follow NHSRplotthedots 0.2.x (``R/ptd_spc_standard.R``) per (series, reba
   all ranges are 0) ``mR-bar`` stays 0;
 * limits ``mean +/- multiplier * mR-bar`` (2.66, or 3/1.128), 2-sigma lines at 2/3 of that.
 
-Missing values are dropped before charting (see :mod:`engine.charts.layout`).
+Missing values are dropped before charting (see :mod:`engine.charts.layout`). The display chart is
+computed by one compiled pass per series (:mod:`engine.charts._xmr_kernel`) that does the arithmetic
+of the array formulation (layout, per-segment sums, :mod:`engine.charts.rules`) in the same order,
+bit for bit (``tests/charts/vectorised_xmr.py`` keeps that formulation as the test oracle).
 """
 
 from __future__ import annotations
