@@ -36,13 +36,14 @@ silence probability stay defined.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
 
 from engine.baselines import dispersion as disp_mod
 from engine.baselines import shrinkage
-from engine.baselines._sums import M, X, Y, window_sums
+from engine.baselines._sums import X, Y, peer_sums, spread, usable, warmup_ends, window_sums
 from engine.baselines._update import FAMILY_CODE, updating_rates
 from engine.baselines.seasonal import seasonal_factors
 
@@ -94,8 +95,32 @@ class BaselineSettings:
 
 
 @dataclass(frozen=True)
+class _Heads:
+    """Per-segment-head results from which the per-cell arrays of :class:`Baseline` are spread."""
+
+    shape: tuple[int, int]
+    rows: np.ndarray  # (K,) row of each head, row-major order
+    starts: np.ndarray  # (K,) first period of the segment
+    ends: np.ndarray  # (K,) warm-up end (first ready period; T + 1 if never)
+    group_rate: np.ndarray  # (K,) prior group rate (NaN = no prior)
+    weight: np.ndarray  # (K,) shrinkage weight
+    season: np.ndarray | None  # (S, T) seasonal factor, None without seasonality
+
+    def head_of(self) -> np.ndarray:
+        """``(S, T)`` int64 index of the head whose segment contains each cell."""
+        mask = np.zeros(self.shape, dtype=bool)
+        mask[self.rows, self.starts] = True
+        # heads are numbered row-major and every row starts with one: the head of a cell is the
+        # number of heads up to and including it, minus one
+        return (np.cumsum(mask.ravel(), dtype=np.int64) - 1).reshape(self.shape)
+
+
+@dataclass(frozen=True)
 class Baseline:
     """Causal baseline of ``S`` series over ``T`` periods (all arrays ``(S, T)``).
+
+    ``expected_rate`` and ``dispersion`` are computed by :func:`fit_baselines`; the other arrays
+    (used for inspection, not by the scoring) are built on first access from the per-segment results.
 
     Attributes
     ----------
@@ -125,12 +150,40 @@ class Baseline:
     family: str
     expected_rate: np.ndarray
     dispersion: np.ndarray
-    ready: np.ndarray
-    segment_start: np.ndarray
-    warmup_end: np.ndarray
-    group_rate: np.ndarray
-    shrinkage_weight: np.ndarray
-    seasonal_factor: np.ndarray
+    _heads: _Heads = field(repr=False)
+
+    @cached_property
+    def _head_of(self) -> np.ndarray:
+        return self._heads.head_of()
+
+    @cached_property
+    def _end(self) -> np.ndarray:
+        return self._heads.ends[self._head_of]
+
+    @cached_property
+    def ready(self) -> np.ndarray:
+        return np.arange(self._heads.shape[1])[None, :] >= self._end
+
+    @cached_property
+    def segment_start(self) -> np.ndarray:
+        return self._heads.starts[self._head_of]
+
+    @cached_property
+    def warmup_end(self) -> np.ndarray:
+        return np.where(self.ready, self._end, -1)
+
+    @cached_property
+    def group_rate(self) -> np.ndarray:
+        return np.where(self.ready, self._heads.group_rate[self._head_of], np.float64(np.nan))
+
+    @cached_property
+    def shrinkage_weight(self) -> np.ndarray:
+        return np.where(self.ready, self._heads.weight[self._head_of], np.float64(np.nan))
+
+    @cached_property
+    def seasonal_factor(self) -> np.ndarray:
+        season = self._heads.season
+        return np.where(self.ready, 1.0 if season is None else season, np.float64(np.nan))
 
     def expected(self, n: np.ndarray) -> np.ndarray:
         """``(S, T)`` expected numerator ``expected_rate * n``."""
@@ -149,24 +202,6 @@ def segment_starts(rebase: np.ndarray | None, shape: tuple[int, int]) -> np.ndar
     return np.maximum.accumulate(idx, axis=1).astype(np.int64)
 
 
-def _warmup_ends(
-    ok: np.ndarray, rows: np.ndarray, starts: np.ndarray, settings: BaselineSettings
-) -> np.ndarray:
-    """First ready period of each segment (``T + 1`` when the warm-up never completes)."""
-    s_count, t_count = ok.shape
-    cum = np.zeros((s_count, t_count + 1), dtype=np.int64)
-    np.cumsum(ok, axis=1, out=cum[:, 1:])
-    stride = t_count + 2
-    flat = (cum + (np.arange(s_count, dtype=np.int64) * stride)[:, None]).ravel()
-    target = cum[rows, starts] + settings.min_observed + rows * stride
-    pos = np.searchsorted(flat, target, side="left") - rows * (t_count + 1)
-    pos = np.where(pos > t_count, t_count + 1, pos)
-    end = np.maximum(pos, starts + settings.warmup_periods)
-    if settings.seasonal_harmonics > 0:
-        end = np.maximum(end, settings.seasonal_fit_periods)
-    return np.minimum(end, t_count + 1)
-
-
 def _group_codes(group: np.ndarray | None, s_count: int) -> np.ndarray:
     if group is None:
         return np.zeros(s_count, dtype=np.int64)
@@ -174,6 +209,72 @@ def _group_codes(group: np.ndarray | None, s_count: int) -> np.ndarray:
     if g.shape != (s_count,):
         raise ValueError(f"group has shape {g.shape}, expected ({s_count},)")
     return np.unique(g, return_inverse=True)[1].astype(np.int64)
+
+
+def _heads(rebase: np.ndarray | None, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Segment heads ``(rows, starts)`` in row-major order and ``head_ptr`` (``(S + 1,)``)."""
+    s_count, t_count = shape
+    if rebase is None:
+        rows = np.arange(s_count if t_count else 0, dtype=np.int64)
+        starts = np.zeros(rows.size, dtype=np.int64)
+    else:
+        rb = np.asarray(rebase, dtype=bool)
+        if rb.shape != shape:
+            raise ValueError(f"rebase has shape {rb.shape}, expected {shape}")
+        mask = rb.copy()
+        if t_count:
+            mask[:, 0] = True
+        r, s = np.nonzero(mask)
+        rows, starts = r.astype(np.int64), s.astype(np.int64)
+    head_ptr = np.zeros(s_count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=s_count), out=head_ptr[1:])
+    return rows, starts, head_ptr
+
+
+def _peer_priors(
+    y: np.ndarray,
+    n: np.ndarray,
+    season: np.ndarray,
+    ok: np.ndarray,
+    codes: np.ndarray,
+    rows_h: np.ndarray,
+    s0_h: np.ndarray,
+    head_ptr: np.ndarray,
+    live: np.ndarray,
+    e_h: np.ndarray,
+    family: str,
+    st: BaselineSettings,
+) -> tuple[np.ndarray, ...]:
+    """Pooled dispersion and the group prior of the live heads, all strata in one pass.
+
+    A *stratum* is a (group, warm-up end ``e``) pair of some live head: its peers are the group's
+    series without a rebase in ``(lo, e - 1]``, ``lo = max(e - warmup, 0)``, summed over ``[lo, e)``
+    (:func:`engine.baselines._sums.peer_sums`). Only the strata some head uses are computed, and the
+    peers enter every per-stratum sum in ascending row order, as in a loop over each distinct ``e``
+    with all series as peers, so the per-group sums are the same to the bit.
+
+    Returns ``(heads, n_peers, pooled, rbar, tau2)`` indexed by live head (``heads``: their indices).
+    """
+    t_count = ok.shape[1]
+    heads = np.flatnonzero(live)
+    # strata sorted by group, then warm-up end
+    key = codes[rows_h[heads]] * (t_count + 2) + e_h[heads]
+    uniq, stratum_of_head = np.unique(key, return_inverse=True)
+    st_g, st_e = uniq // (t_count + 2), uniq % (t_count + 2)
+    n_strata = uniq.size
+    n_groups = int(codes.max()) + 1
+    g_first = np.searchsorted(st_g, np.arange(n_groups + 1))
+    stratum, p_sums = peer_sums(y, n, season, ok, codes, g_first, st_e, head_ptr, s0_h, st.warmup_periods)
+    p_rate = p_sums[:, Y] / p_sums[:, X]
+    num, den = disp_mod.moment_terms(p_sums, p_rate, family)
+    pooled = disp_mod.finish(
+        np.bincount(stratum, weights=num, minlength=n_strata),
+        np.bincount(stratum, weights=den, minlength=n_strata),
+        family,
+    )
+    rbar, tau2, n_peers = shrinkage.group_prior(stratum, p_sums, pooled[stratum], family, n_strata)
+    j = stratum_of_head
+    return heads, n_peers[j], pooled[j], rbar[j], tau2[j]
 
 
 def fit_baselines(
@@ -210,19 +311,22 @@ def fit_baselines(
     st = settings or BaselineSettings()
     if family not in FAMILY_CODE:
         raise ValueError(f"unknown family {family!r}; expected count, proportion or measure")
+    if st.mode not in ("frozen", "updating"):
+        raise ValueError(f"unknown baseline mode {st.mode!r}")
     y = np.asarray(y, dtype=float)
     n = np.asarray(n, dtype=float)
     if y.ndim != 2 or n.shape != y.shape:
         raise ValueError("y and n must be (S, T) arrays of the same shape")
     s_count, t_count = y.shape
-    with np.errstate(invalid="ignore"):
-        ok = np.isfinite(y) & np.isfinite(n) & (n > 0) & (y >= 0)
-        if family == "proportion":
-            ok &= y <= n
-    if exclude is not None:
-        ok &= ~np.asarray(exclude, dtype=bool)
+    no_cells = np.zeros((0, 0))
+    excl = (
+        no_cells.astype(bool)
+        if exclude is None
+        else np.broadcast_to(np.asarray(exclude, dtype=bool), y.shape)
+    )
+    ok = usable(y, n, excl, family == "proportion")
     codes = _group_codes(group, s_count)
-    seg = segment_starts(rebase, (s_count, t_count))
+    rows_h, s0_h, head_ptr = _heads(rebase, (s_count, t_count))
     season: np.ndarray | None = None  # None: no seasonality (a factor of exactly 1)
     if st.seasonal_harmonics > 0:
         if family == "proportion":
@@ -230,25 +334,12 @@ def fit_baselines(
         season = seasonal_factors(
             y, n, ok, codes, st.seasonal_harmonics, st.periods_per_year, st.seasonal_fit_periods
         )
-    x = np.where(ok, n if season is None else n * season, 0.0)
-    yz = np.where(ok, y, 0.0)
-
-    # segment heads: (row, start) of every segment
-    head_mask = np.zeros((s_count, t_count), dtype=bool)
-    if t_count:
-        head_mask[:, 0] = True
-    if rebase is not None:
-        head_mask |= np.asarray(rebase, dtype=bool)
-    rows_h, s0_h = np.nonzero(head_mask)
-    rows_h = rows_h.astype(np.int64)
-    s0_h = s0_h.astype(np.int64)
+    season_cells = no_cells if season is None else season
     k_count = rows_h.size
-    # Heads are numbered in row-major order and every row starts with one, so the head of a cell is
-    # the number of heads up to and including it, minus one.
-    head_of = (np.cumsum(head_mask.ravel(), dtype=np.int64) - 1).reshape(s_count, t_count)
 
-    e_h = _warmup_ends(ok, rows_h, s0_h, st) if k_count else np.zeros(0, dtype=np.int64)
-    sums_h = window_sums(yz, x, ok, rows_h, s0_h, np.minimum(e_h, t_count))
+    floor = st.seasonal_fit_periods if st.seasonal_harmonics > 0 else np.iinfo(np.int64).min
+    e_h = warmup_ends(ok, head_ptr, s0_h, st.min_observed, st.warmup_periods, floor)
+    sums_h = window_sums(y, n, season_cells, ok, rows_h, s0_h, np.minimum(e_h, t_count))
     with np.errstate(invalid="ignore", divide="ignore"):
         own_rate = np.where(sums_h[:, X] > 0, sums_h[:, Y] / np.where(sums_h[:, X] > 0, sums_h[:, X], 1), 0.0)
     num_own, den_own = disp_mod.moment_terms(sums_h, own_rate, family)
@@ -257,48 +348,35 @@ def fit_baselines(
     tau2_h = np.full(k_count, np.nan)
 
     live = e_h <= t_count - 1  # the baseline is used at some period
-    w_len = st.warmup_periods
-    for e in np.unique(e_h[live]):
-        peers = np.arange(s_count, dtype=np.int64)
-        lo = max(int(e) - w_len, 0)
-        clean = seg[:, int(e) - 1] <= lo  # no rebase inside the peer window
-        peers = peers[clean]
-        p_sums = window_sums(
-            yz, x, ok, peers, np.full(peers.size, lo, dtype=np.int64), np.full(peers.size, e, dtype=np.int64)
+    pool = st.dispersion_pooling == "group"
+    if live.any() and (pool or st.shrinkage):
+        sel, n_peers, pooled, rbar, tau2 = _peer_priors(
+            y, n, season_cells, ok, codes, rows_h, s0_h, head_ptr, live, e_h, family, st
         )
-        has = (p_sums[:, M] > 0) & (p_sums[:, X] > 0)
-        peers, p_sums = peers[has], p_sums[has]
-        p_codes = codes[peers]
-        n_groups = int(codes.max()) + 1 if s_count else 0
-        p_rate = p_sums[:, Y] / p_sums[:, X]
-        num, den = disp_mod.moment_terms(p_sums, p_rate, family)
-        pooled = disp_mod.finish(
-            np.bincount(p_codes, weights=num, minlength=n_groups),
-            np.bincount(p_codes, weights=den, minlength=n_groups),
-            family,
-        )
-        rbar, tau2, n_peers = shrinkage.group_prior(p_codes, p_sums, pooled[p_codes], family, n_groups)
-        enough = n_peers >= st.min_group_size
-        sel = np.nonzero(live & (e_h == e))[0]
-        g_sel = codes[rows_h[sel]]
-        if st.dispersion_pooling == "group":
-            disp_h[sel] = np.where(n_peers[g_sel] > 0, pooled[g_sel], disp_h[sel])
+        if pool:
+            disp_h[sel] = np.where(n_peers > 0, pooled, disp_h[sel])
         if st.shrinkage:
-            rbar_h[sel] = np.where(enough[g_sel], rbar[g_sel], np.nan)
-            tau2_h[sel] = np.where(enough[g_sel], tau2[g_sel], np.nan)
+            enough = n_peers >= st.min_group_size
+            rbar_h[sel] = np.where(enough, rbar, np.nan)
+            tau2_h[sel] = np.where(enough, tau2, np.nan)
 
     rate_h, weight_h = shrinkage.shrink(own_rate, sums_h, rbar_h, tau2_h, disp_h, family)
     with np.errstate(invalid="ignore", divide="ignore"):
-        floor = np.where(sums_h[:, X] > 0, st.zero_rate_events / sums_h[:, X], np.nan)
-    rate_h = np.where(rate_h > 0, rate_h, floor)
+        floor_rate = np.where(sums_h[:, X] > 0, st.zero_rate_events / sums_h[:, X], np.nan)
+    rate_h = np.where(rate_h > 0, rate_h, floor_rate)
     if family == "proportion":
-        rate_h = np.where(rate_h < 1, rate_h, 1 - floor)
+        rate_h = np.where(rate_h < 1, rate_h, 1 - floor_rate)
 
-    end_full = e_h[head_of] if k_count else np.zeros((s_count, t_count), dtype=np.int64)
-    ready = np.arange(t_count)[None, :] >= end_full
+    heads = _Heads((s_count, t_count), rows_h, s0_h, e_h, rbar_h, weight_h, season)
+    dispersion = np.empty((s_count, t_count))
+    spread(head_ptr, s0_h, e_h, disp_h, no_cells, dispersion)
     if st.mode == "frozen":
-        rate = rate_h[head_of]
-    elif st.mode == "updating":
+        expected_rate = np.empty((s_count, t_count))
+        spread(head_ptr, s0_h, e_h, rate_h, season_cells, expected_rate)
+    else:
+        x = np.where(ok, n if season is None else n * season, 0.0)
+        yz = np.where(ok, y, 0.0)
+        head_of = heads.head_of()
         rate = updating_rates(
             yz,
             x,
@@ -314,17 +392,7 @@ def fit_baselines(
             int(st.guard_periods),
             float(st.zero_rate_events),
         )
-    else:
-        raise ValueError(f"unknown baseline mode {st.mode!r}")
-    nan = np.float64(np.nan)
-    return Baseline(
-        family=family,
-        expected_rate=np.where(ready, rate if season is None else rate * season, nan),
-        dispersion=np.where(ready, disp_h[head_of], nan),
-        ready=ready,
-        segment_start=seg,
-        warmup_end=np.where(ready, end_full, -1),
-        group_rate=np.where(ready, rbar_h[head_of], nan),
-        shrinkage_weight=np.where(ready, weight_h[head_of], nan),
-        seasonal_factor=np.where(ready, 1.0 if season is None else season, nan),
-    )
+        del x, yz
+        ready = np.arange(t_count)[None, :] >= e_h[head_of]
+        expected_rate = np.where(ready, rate if season is None else rate * season, np.float64(np.nan))
+    return Baseline(family=family, expected_rate=expected_rate, dispersion=dispersion, _heads=heads)
