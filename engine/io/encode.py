@@ -54,8 +54,29 @@ class Encoded:
 
 
 def encode(series: pl.Series, *, lower: bool = False) -> Encoded:
-    """Encode a column: trim whitespace (and lower-case when asked), nulls as ``""``."""
+    """Encode a column: trim whitespace (and lower-case when asked), nulls as ``""``.
+
+    A column that comes in long runs of one value (a national file sorted by ward) is encoded run by
+    run: the values of its few runs are encoded and the codes repeated over the run lengths.
+    """
     s = series if series.dtype == pl.String else series.cast(pl.String)
+    has_null = s.null_count() > 0
+    if len(s) >= _MIN_RUN_ROWS:
+        runs = s.rle()
+        if len(runs) * _MIN_RUN_LENGTH <= len(s):
+            run = _encode_small(runs.struct.field("value"), lower)
+            codes = np.repeat(run.codes, runs.struct.field("len").to_numpy())
+            return Encoded(codes=codes, values=run.values, unchanged=run.unchanged and not has_null)
+    return _encode_small(s, lower)
+
+
+#: Run-length encoding is tried on columns of at least this many rows, and used when the mean run is
+#: at least this long.
+_MIN_RUN_ROWS, _MIN_RUN_LENGTH = 100_000, 8
+
+
+def _encode_small(s: pl.Series, lower: bool) -> Encoded:
+    """:func:`encode` by hashing every value (any column; used directly on short ones)."""
     has_null = s.null_count() > 0
     s = s.fill_null("") if has_null else s
     raw_list = s.unique().sort().to_list()

@@ -238,6 +238,8 @@ def _check_privacy(table: RawTable, free_text: Iterable[str]) -> None:
                 "ward data: remove the column",
             )
         col = table.frame[name]
+        if not _may_hold_nhs_numbers(col):
+            continue
         # Most columns repeat few values: test the distinct values first, rows only on a hit.
         if not nhs_number_mask(col.unique()).any():
             continue
@@ -261,3 +263,17 @@ def _check_privacy(table: RawTable, free_text: Iterable[str]) -> None:
                         f"column '{table.original_names.get(name, name)}' contains an NHS number in its "
                         f"text (line {int(table.frame[LINE][int(i)])}); remove patient identifiers",
                     )
+
+
+def _may_hold_nhs_numbers(col: pl.Series) -> bool:
+    """False when no value of ``col`` can be an NHS number, decided without hashing its values.
+
+    Only numbers and text can hold one: numbers of at least nine digits, text of at least ten bytes
+    (a column's byte lengths are known without reading the text).
+    """
+    if col.dtype.is_integer() or col.dtype.is_float():
+        top = col.max()
+        return top is not None and not float(top) < 1e8  # type: ignore[arg-type]
+    if col.dtype == pl.String:
+        return (col.str.len_bytes().max() or 0) >= 10  # type: ignore[operator]
+    return False

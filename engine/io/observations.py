@@ -119,7 +119,8 @@ def read_observations(
 def _long(frame: pl.DataFrame) -> pl.DataFrame:
     """The long layout's columns (absent optional columns stay absent: no full-length null columns)."""
     optional = [c for c in ("denominator", "status", BAD_FIELDS) if c in frame.columns]
-    return frame.select(LINE, "ward_id", "period", "indicator", "numerator", *optional)
+    # Built from the columns themselves: ``select`` would rechunk (copy) every column to one layout.
+    return pl.DataFrame([frame[c] for c in (LINE, "ward_id", "period", "indicator", "numerator", *optional)])
 
 
 def _wide(table: RawTable, catalogue: Catalogue) -> pl.DataFrame:
