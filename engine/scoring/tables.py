@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
+from numba import njit
 
 from engine.changepoint import detect_panel
 from engine.charts import chart_panel, xmr_monitor
@@ -29,20 +30,100 @@ from signals import CULTURE_DOMAINS
 ALL_DOMAINS: tuple[str, ...] = (*CULTURE_DOMAINS, "data_silence")
 
 
+def _joined_labels(sequences: np.ndarray, labels: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Index of each row's ``;``-joined label list, and the distinct joined texts.
+
+    ``sequences`` is ``(G, L)`` label codes padded with -1 after the last code. A sequence of up to
+    ``fit`` codes is an exact integer in base ``len(labels) + 1``, so distinct sequences are found by
+    ``np.unique`` on integers and each is joined once; longer ones (rare) go through a dict.
+    """
+    g_count, width = sequences.shape
+    base = len(labels) + 1
+    fit = min(width, int(62 / np.log2(base)))
+    digits = sequences[:, :fit].astype(np.int64) + 1
+    keys = (digits * base ** np.arange(fit, dtype=np.int64)).sum(axis=1)
+    short = (sequences[:, fit:] < 0).all(axis=1)
+    index = np.empty(g_count, dtype=np.int64)
+    _, first, inverse = np.unique(keys[short], return_index=True, return_inverse=True)
+    index[short] = inverse.ravel()
+    texts = [";".join(labels[c] for c in row if c >= 0) for row in sequences[short][first].tolist()]
+    seen: dict[tuple[int, ...], int] = {}
+    for i, row in zip(np.flatnonzero(~short), sequences[~short].tolist(), strict=True):
+        j = seen.setdefault(tuple(row), len(texts))
+        if j == len(texts):
+            texts.append(";".join(labels[c] for c in row if c >= 0))
+        index[i] = j
+    return index, texts
+
+
+@njit(cache=True)
+def _sorted_unique_codes(
+    order: np.ndarray, cell: np.ndarray, strength: np.ndarray, code: np.ndarray, out: np.ndarray
+) -> None:
+    """Per run of equal ``cell[order]``: codes by descending strength (ties by code), each code once."""
+    g, i, n = 0, 0, order.size
+    while i < n:
+        j = i
+        while j < n and cell[order[j]] == cell[order[i]]:
+            j += 1
+        run = order[i:j].copy()
+        for a in range(1, run.size):  # insertion sort: runs hold a few indicators
+            r = run[a]
+            b = a - 1
+            while b >= 0 and (
+                strength[run[b]] < strength[r] or (strength[run[b]] == strength[r] and code[run[b]] > code[r])
+            ):
+                run[b + 1] = run[b]
+                b -= 1
+            run[b + 1] = r
+        m = 0
+        for a in range(run.size):
+            c = code[run[a]]
+            dup = False
+            for q in range(m):
+                if out[g, q] == c:
+                    dup = True
+            if not dup:
+                out[g, m] = c
+                m += 1
+        g += 1
+        i = j
+
+
+def _indicator_lists(
+    w: np.ndarray, t: np.ndarray, strength: np.ndarray, code: np.ndarray, t_count: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each ``(w, t)`` cell's indicators, strongest first (ties by key), each key once.
+
+    Returns the flat cell index ``w * t_count + t`` of every cell with indicators (ascending) and
+    ``(G, L)`` codes padded with -1.
+    """
+    cell = w * t_count + t
+    order = np.argsort(cell, kind="stable")
+    cells, counts = np.unique(cell, return_counts=True)
+    sequences = np.full((cells.size, int(counts.max(initial=0))), -1, dtype=np.int32)
+    _sorted_unique_codes(order, cell, strength, code.astype(np.int32), sequences)
+    return cells, sequences
+
+
 def ward_status_frame(
     ev: WardEvidence,
     parts: dict[str, SeriesScores],
     settings: CombinationSettings,
     open_ids: np.ndarray,
 ) -> pl.DataFrame:
-    """One row per ward and grid period from the ward's first period with data."""
+    """One row per ward and grid period from the ward's first period with data.
+
+    Text columns (domains, indicators) are built once per distinct combination and gathered.
+    """
     w_count, t_count = ev.level.shape
     dom_index = {d: i for i, d in enumerate(ALL_DOMAINS)}
     flagged = np.zeros((w_count, len(ALL_DOMAINS), t_count), dtype=bool)
     flagged[:, : len(CULTURE_DOMAINS)] = ev.domain_stat >= settings.concern_threshold
     flagged[:, dom_index["data_silence"]] = ev.data_silence
     silent_series = np.zeros((w_count, t_count))
-    long_parts = []
+    keys = sorted({str(k) for sc in parts.values() for k in sc.panel.indicator})
+    cells = {"w": [], "t": [], "strength": [], "code": []}
     for cadence, sc in parts.items():
         ward = ev.series_ward[cadence]
         alarm, dsil = ev.alarm[cadence], ev.data_silence_series[cadence]
@@ -57,50 +138,43 @@ def ward_status_frame(
         in_flagged[culture] = flagged[ward[culture], d_idx[culture]]
         show = alarm | (in_flagged & (contrib > 0))
         s_idx, t_idx = np.nonzero(show)
-        strength = contrib[s_idx, t_idx] + np.where(alarm[s_idx, t_idx], 100.0, 0.0)
-        long_parts.append(
-            pl.DataFrame(
-                {
-                    "w": ward[s_idx].astype(np.int64),
-                    "t": t_idx.astype(np.int64),
-                    "indicator": sc.panel.indicator[s_idx].astype(str),
-                    "strength": strength,
-                }
-            )
-        )
-    indicators = (
-        pl.concat(long_parts)
-        .sort("w", "t", "strength", "indicator", descending=[False, False, True, False])
-        .group_by("w", "t", maintain_order=True)
-        .agg(pl.col("indicator").unique(maintain_order=True).str.join(";").alias("indicators"))
+        cells["w"].append(ward[s_idx])
+        cells["t"].append(t_idx)
+        cells["strength"].append(contrib[s_idx, t_idx] + np.where(alarm[s_idx, t_idx], 100.0, 0.0))
+        cells["code"].append(np.searchsorted(keys, sc.panel.indicator.astype(str))[s_idx])
+    long = {k: np.concatenate(v) for k, v in cells.items()}
+    ind_cells, sequences = _indicator_lists(
+        long["w"].astype(np.int64),
+        long["t"].astype(np.int64),
+        long["strength"],
+        long["code"],
+        t_count,
     )
-    w_grid, t_grid = np.meshgrid(np.arange(w_count), np.arange(t_count), indexing="ij")
-    keep = (t_grid >= ev.first_period[:, None]).ravel()
-    domain_cols = [
-        pl.when(pl.Series(flagged[:, i, :].ravel()[keep])).then(pl.lit(d)).otherwise(None)
-        for i, d in enumerate(ALL_DOMAINS)
-    ]
-    domain_lists = pl.select(pl.concat_str(domain_cols, separator=";", ignore_nulls=True)).to_series()
+    ind_index, ind_texts = _joined_labels(sequences, keys)
+    ind_of_cell = np.zeros(w_count * t_count, dtype=np.int64)  # 0 = no indicator ("")
+    ind_of_cell[ind_cells] = ind_index + 1
+    bits = (flagged.astype(np.int64) << np.arange(len(ALL_DOMAINS))[None, :, None]).sum(axis=1)
+    dom_bits = np.arange(1 << len(ALL_DOMAINS))
+    dom_texts = [";".join(d for i, d in enumerate(ALL_DOMAINS) if b >> i & 1) for b in dom_bits]
+
+    keep = (np.arange(t_count)[None, :] >= ev.first_period[:, None]).ravel()
+    w_keep, t_keep = np.divmod(np.flatnonzero(keep), t_count)
     frame = pl.DataFrame(
         {
-            "w": w_grid.ravel()[keep].astype(np.int64),
-            "t": t_grid.ravel()[keep].astype(np.int64),
-            "ward_id": ev.ward_id[w_grid.ravel()[keep]].astype(str),
-            "period": ev.periods[t_grid.ravel()[keep]],
-            "level": np.array(LEVELS)[ev.level.ravel()[keep]],
+            "ward_id": pl.Series(ev.ward_id.astype(str)).gather(w_keep),
+            "period": pl.Series(ev.periods).cast(pl.Date).gather(t_keep),
+            "level": pl.Series(list(LEVELS)).gather(ev.level.ravel()[keep]),
             "score": ev.score.ravel()[keep],
-            "domains": domain_lists,
-            "alert_id": open_ids.ravel()[keep].astype(str),
+            "domains": pl.Series(dom_texts).gather(bits.ravel()[keep]),
+            "indicators": pl.Series(["", *ind_texts], dtype=pl.String).gather(ind_of_cell[keep]),
+            "alert_id": pl.Series(open_ids.ravel()[keep], dtype=pl.String),
         }
     )
     extra = {f"score_{d}": ev.domain_stat[:, i, :].ravel()[keep] for i, d in enumerate(CULTURE_DOMAINS)}
     extra["score_data_silence"] = silent_series.ravel()[keep]
     frame = frame.with_columns(**{k: pl.Series(v) for k, v in extra.items()})
-    frame = frame.join(indicators, on=["w", "t"], how="left", maintain_order="left").with_columns(
-        pl.col("indicators").fill_null("")
-    )
-    cols = ["ward_id", "period", "level", "score", "domains", "indicators", "alert_id", *extra]
-    return frame.select(cols).with_columns(pl.col("period").cast(pl.Date)).sort("ward_id", "period")
+    ordered = bool(np.all(ev.ward_id.astype(str)[:-1] < ev.ward_id.astype(str)[1:]))
+    return frame if ordered else frame.sort("ward_id", "period", maintain_order=True)
 
 
 def _groups(sc: SeriesScores) -> np.ndarray:

@@ -1,0 +1,42 @@
+"""The ward-status ``indicators`` lists: compiled ordering + integer dedup against a polars oracle."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from engine.scoring.tables import _indicator_lists, _joined_labels
+
+
+def _oracle(w, t, strength, labels, code) -> dict[tuple[int, int], str]:
+    frame = (
+        pl.DataFrame({"w": w, "t": t, "strength": strength, "indicator": [labels[c] for c in code]})
+        .sort("w", "t", "strength", "indicator", descending=[False, False, True, False])
+        .group_by("w", "t", maintain_order=True)
+        .agg(pl.col("indicator").unique(maintain_order=True).str.join(";"))
+    )
+    return {(a, b): c for a, b, c in frame.iter_rows()}
+
+
+@pytest.mark.parametrize("n_labels", [3, 25, 400])  # 400 labels: few codes fit an int64 key
+def test_lists_match_the_polars_oracle(n_labels: int) -> None:
+    rng = np.random.default_rng(n_labels)
+    labels = sorted(f"k{i:03d}" for i in range(n_labels))
+    n, t_count = 4000, 7
+    w = rng.integers(0, 30, n)
+    t = rng.integers(0, t_count, n)
+    strength = rng.choice([0.0, -0.0, 0.5, 1.5, 100.0, 101.5], n)  # ties, signed zeros
+    code = rng.integers(0, n_labels, n)  # repeats of a key within a cell too
+    cells, sequences = _indicator_lists(w, t, strength, code, t_count)
+    index, texts = _joined_labels(sequences, labels)
+    got = {(int(c // t_count), int(c % t_count)): texts[i] for c, i in zip(cells, index, strict=True)}
+    assert got == _oracle(w, t, strength, labels, code)
+    assert len(set(texts)) == len(texts)  # each distinct list joined once
+
+
+def test_no_cells() -> None:
+    empty = np.zeros(0, dtype=np.int64)
+    cells, sequences = _indicator_lists(empty, empty, np.zeros(0), empty, 5)
+    index, texts = _joined_labels(sequences, ["a"])
+    assert cells.size == 0 and index.size == 0 and texts == []
