@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from engine.io import _rules_kernel as rk
 from engine.io import parse
 from engine.io.encode import Encoded, encode
 from engine.io.errors import FatalInputError
@@ -217,16 +218,11 @@ def _validate(
     n = long.height
     w = encode(long["ward_id"])
     k = encode(long["indicator"], lower=True)
-    keys = set(catalogue)
-
-    def ind_table(pred) -> np.ndarray:  # type: ignore[no-untyped-def]
-        return np.array([v in keys and bool(pred(catalogue[v])) for v in k.values], dtype=bool)
-
-    known_t = ind_table(lambda i: True)
-    exposure_t = ind_table(lambda i: i.exposure)
-    ind_empty_t = k.table(frozenset({""}))
-    ward_empty_t = w.table(frozenset({""}))
-    ward_known_t = np.ones(len(w.values), dtype=bool) if ward_ids is None else w.table(frozenset(ward_ids))
+    known_t = np.array([v in catalogue for v in k.values], dtype=bool)
+    ind_bits = _indicator_bits(k.values, catalogue)
+    ward_bits = np.where(np.array([v == "" for v in w.values], dtype=bool), rk.EMPTY, 0).astype(np.uint8)
+    if ward_ids is not None:
+        ward_bits |= np.where(w.table(frozenset(ward_ids)), 0, rk.UNKNOWN).astype(np.uint8)
     per = parse.dates(long["period"])
     num = parse.numbers(long["numerator"])
     if "denominator" in long.columns:
@@ -234,46 +230,46 @@ def _validate(
     else:
         none = np.zeros(n, dtype=bool)
         den = parse.Numbers(np.full(n, np.nan), np.ones(n, dtype=bool), none, none)
-
     # Numerator status: '*' suppressed, empty unknown (a status column may say 'suppressed').
     status = np.zeros(n, dtype=np.int8)
     status[num.empty] = _UNKNOWN
     status[num.star | _said_suppressed(long, num.empty)] = _SUPPRESSED
-
-    fails: list[np.ndarray | None] = [None] * len(_RULES)
-    if BAD_FIELDS in long.columns:
-        fails[0] = long[BAD_FIELDS].is_not_null().to_numpy()
-    fails[1] = w.lookup(ward_empty_t) if ward_empty_t.any() else None
-    fails[2] = per.empty
-    fails[3] = ~per.valid
-    fails[4] = k.lookup(ind_empty_t) if ind_empty_t.any() else None
-    fails[5] = k.lookup(~known_t) if not known_t.all() else None
-    fails[6] = w.lookup(~ward_known_t) if not ward_known_t.all() else None
-    key_ok = ~_any(fails[:_N_KEY_RULES], n)
-
-    observed = status == _OBSERVED
     x, y = num.values, den.values
-    exposure = k.lookup(exposure_t)
-    fails[7] = observed & np.isnan(x)
-    fails[8] = den.unparseable
-    fails[9] = observed & (x < 0)
-    fails[10] = exposure & np.isnan(y)
-    fails[11] = exposure & (y <= 0)
-    fails[12] = observed & k.lookup(ind_table(lambda i: i.is_proportion)) & (x > y)
-    fails[13] = observed & k.lookup(ind_table(lambda i: not i.fractional)) & (x != np.floor(x)) & ~np.isnan(x)
-    del observed
+    del num
 
-    cadence, weekday, fails[14] = _cadence(k, per, key_ok, catalogue)
-    ordered, fails[15] = _order(w, k, per, key_ok, known_t)
-    bad = _any(fails, n)
+    # Rules 0-13 in one compiled pass; rule < 0 or >= _N_KEY_RULES: the row is usable as a key.
+    rule = np.empty(n, dtype=np.int8)
+    bad_fields = (
+        long[BAD_FIELDS].is_not_null().to_numpy() if BAD_FIELDS in long.columns else np.zeros(0, bool)
+    )
+    rk.first_failures(
+        rule,
+        bad_fields,
+        w.codes,
+        ward_bits,
+        per.empty,
+        per.valid,
+        k.codes,
+        ind_bits,
+        status,
+        x,
+        y,
+        den.unparseable,
+    )
+    del bad_fields
+    key_ok = rule.view(np.uint8) >= _N_KEY_RULES  # -1 is 255
+    cadence, weekday, misaligned = _cadence(k, per, key_ok, catalogue)
+    ordered, dup = _order(w, k, per, key_ok, known_t)
+    del key_ok
+    bad = rule >= 0
+    bad |= misaligned
+    bad |= dup
     bad_idx = np.flatnonzero(bad)
-    rule_bad = np.full(bad_idx.size, -1, dtype=np.int32)
-    for i in reversed(range(len(_RULES))):  # the first failing rule wins
-        f = fails[i]
-        if f is not None:
-            rule_bad[f[bad_idx]] = i
-    dup = fails[15]
-    del fails
+    rule_bad = rule[bad_idx].astype(np.int32)
+    del rule
+    late = rule_bad < 0  # only the last two rules (alignment, duplicates) fail
+    rule_bad[late] = np.where(misaligned[bad_idx[late]], len(_RULES) - 2, len(_RULES) - 1)
+    del misaligned
     rejected = _rejections(
         long,
         bad_idx,
@@ -293,7 +289,7 @@ def _validate(
     raw_ward = long["ward_id"] if w.unchanged else None
     raw_ind = long["indicator"] if k.unchanged else None
     raw_period = long["period"] if long.schema["period"] == pl.Date else None
-    del long, dup  # the raw numerator and denominator texts are no longer needed
+    del long, dup, den  # the raw numerator and denominator texts are no longer needed
 
     # Accepted rows, sorted by (ward, indicator, period); None: all rows, already in that order.
     if bad_idx.size:
@@ -301,31 +297,39 @@ def _validate(
     else:
         rows = ordered
     del bad, ordered
-
-    def pick(a: np.ndarray) -> np.ndarray:
-        return a if rows is None else a[rows]
-
-    st = pick(status)
-    del status
-    numerator = np.where(st == _OBSERVED, pick(x), np.nan)
-    del num, x
-    yr = pick(y)
-    exp_r = pick(exposure)
-    del den, y, exposure
-    n_ignored = int(np.count_nonzero(~exp_r & ~np.isnan(yr)))
-    denominator = np.where(exp_r, yr, np.nan)
-    del yr, exp_r
-    k_rows = pick(k.codes)
+    m = n if rows is None else rows.size
+    ward_out, ind_out = np.empty(m, w.codes.dtype), np.empty(m, k.codes.dtype)
+    days_out, status_out = np.empty(m, np.int32), np.empty(m, np.int8)
+    numerator, denominator = np.empty(m, np.float64), np.empty(m, np.float64)
+    n_ignored = rk.accepted_columns(
+        numerator,
+        np.zeros(0, np.int64) if rows is None else rows,
+        rows is None,
+        w.codes,
+        k.codes,
+        ind_bits,
+        per.days,
+        status,
+        x,
+        y,
+        ward_out,
+        ind_out,
+        days_out,
+        status_out,
+        denominator,
+    )
+    del status, x, y
+    identity = rows is None
     observations = pl.DataFrame(
         {
-            "ward_id": raw_ward if rows is None and raw_ward is not None else w.text(rows),
+            "ward_id": raw_ward if identity and raw_ward is not None else _texts(w.values, ward_out),
             "period": raw_period
-            if rows is None and raw_period is not None
-            else pl.Series(pick(per.days), dtype=pl.Int32).cast(pl.Date),
-            "indicator": raw_ind if rows is None and raw_ind is not None else k.text(rows),
+            if identity and raw_period is not None
+            else pl.Series(days_out).cast(pl.Date),
+            "indicator": raw_ind if identity and raw_ind is not None else _texts(k.values, ind_out),
             "numerator": pl.Series(numerator, nan_to_null=True),
             "denominator": pl.Series(denominator, nan_to_null=True),
-            "status": pl.Series(_STATUS, dtype=pl.String).gather(pl.Series(st)),
+            "status": _texts(list(_STATUS), status_out),
         }
     ).cast(OBSERVATION_SCHEMA)  # type: ignore[arg-type]
     notes = []
@@ -333,7 +337,7 @@ def _validate(
         notes.append(
             f"{n_ignored} denominator(s) ignored: given for indicators without exposure (e.g. manager_changes)"
         )
-    used_t = np.bincount(k_rows, minlength=len(k.values)) > 0
+    used_t = np.bincount(ind_out, minlength=len(k.values)) > 0
     used = {v for v, u in zip(k.values, used_t, strict=True) if u}
     return ObservationsRead(
         observations=observations,
@@ -343,6 +347,29 @@ def _validate(
         cadence={key: v for key, v in cadence.items() if key in used},
         notes=tuple(notes),
     )
+
+
+def _texts(values: list[str], codes: np.ndarray) -> pl.Series:
+    """A String column: ``values[codes[i]]`` for every row."""
+    return pl.Series(values, dtype=pl.String).gather(pl.Series(codes))
+
+
+def _indicator_bits(values: list[str], catalogue: Catalogue) -> np.ndarray:
+    """Per indicator key: the ``engine.io._rules_kernel`` bits (empty, unknown, exposure, ...)."""
+    bits = np.zeros(len(values), dtype=np.uint8)
+    for j, v in enumerate(values):
+        if v == "":
+            bits[j] |= rk.EMPTY
+        if v not in catalogue:
+            bits[j] |= rk.UNKNOWN
+            continue
+        ind = catalogue[v]
+        bits[j] |= (
+            (rk.EXPOSURE if ind.exposure else 0)
+            | (rk.PROPORTION if ind.is_proportion else 0)
+            | (rk.INTEGER if not ind.fractional else 0)
+        )
+    return bits
 
 
 def _any(masks: list[np.ndarray | None], n: int) -> np.ndarray:
