@@ -187,7 +187,8 @@ def _scatter(
         step = (w > w.shift(1)) | ((w == w.shift(1)) & (i > i.shift(1)))
         if not keys.select(step.slice(1).fill_null(False).all()).item():
             return None
-    days = obs["period"].to_physical().to_numpy()
+    period = obs["period"]
+    days = (period if period.dtype == pl.Date else period.cast(pl.Date)).to_physical().to_numpy()
     if periods is None:
         if keys.height == 0:
             periods = np.array([], dtype="datetime64[D]")
@@ -214,8 +215,8 @@ def _scatter(
             run_start,
             sel,
             days,
-            obs["numerator"].fill_null(np.nan).to_numpy(),  # faster than to_numpy's own null fill
-            obs["denominator"].fill_null(np.nan).to_numpy(),
+            _floats(obs["numerator"]),
+            _floats(obs["denominator"]),
             code,
             col_of_day,
             first,
@@ -231,6 +232,11 @@ def _scatter(
         n=n,
         status=status,
     )
+
+
+def _floats(col: pl.Series) -> np.ndarray:
+    """``float64`` values with NaN for null (filling first is faster than ``to_numpy``'s own fill)."""
+    return col.cast(pl.Float64).fill_null(np.nan).to_numpy()
 
 
 def _status_codes(status: pl.Series, run_start: np.ndarray, sel: np.ndarray) -> np.ndarray:

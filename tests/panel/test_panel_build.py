@@ -162,3 +162,12 @@ def test_unknown_status_label_raises_only_when_selected():
     assert_identical(build_panel(bad, "weekly", ["restraint"]), reference_panel(bad, "weekly", ["restraint"]))
     with pytest.raises(pl.exceptions.InvalidOperationError):
         build_panel(bad, "weekly")
+
+
+def test_other_column_types():
+    """Datetime periods and integer numerators are read as the original pivot read them."""
+    rng = np.random.default_rng(8)
+    obs = random_frame(rng, "weekly", n_wards=3).with_columns(
+        pl.col("period").cast(pl.Datetime("us")), pl.col("numerator").cast(pl.Int64)
+    )
+    assert_identical(build_panel(obs, "weekly"), reference_panel(obs, "weekly"))
