@@ -169,8 +169,8 @@ def _scatter(
 
     A series is a run of consecutive rows with the same (ward_id, indicator); the selected rows are in
     key order when the selected runs' keys strictly increase and each run's periods strictly increase
-    (checked unless ``presorted``). Series keys, ward and indicator codes come from the runs, so no
-    string is sorted, joined or hashed per row.
+    (checked unless ``presorted``). The series keys come from the runs, so no string is sorted, joined
+    or hashed per row; a compiled pass then fills each series' row (:mod:`engine._panel_kernel`).
     """
     runs = obs.select(pl.struct("ward_id", "indicator").rle().alias("_r")).unnest("_r").unnest("value")
     run_start = np.zeros(runs.height + 1, dtype=np.int64)
