@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from typing import TYPE_CHECKING
 
 from engine.cli import CliError
+
+if TYPE_CHECKING:
+    from engine.config import Config
+    from engine.io import LoadResult
 
 HELP = "Score ward data: ward levels, alerts with explanations, per-series statistics."
 
@@ -33,18 +38,10 @@ def parse_date(text: str, what: str) -> dt.date:
         raise CliError(f"{what}: expected a date YYYY-MM-DD, got {text!r}") from None
 
 
-def run(args: argparse.Namespace) -> int:
-    from engine.config import load_config
+def _load(args: argparse.Namespace, config: Config) -> LoadResult:
+    """Load and validate the inputs, reporting rejected rows on stderr."""
     from engine.io import FatalInputError, load_dataset
-    from engine.scoring.outputs import triage_alerts, write_results
-    from engine.scoring.run import score
-    from engine.settings import SettingsError
 
-    as_of = parse_date(args.as_of, "--as-of") if args.as_of else None
-    try:
-        config = load_config(args.config)
-    except SettingsError as exc:
-        raise CliError(str(exc)) from None
     try:
         load = load_dataset(args.observations, args.wards, args.events, catalogue=config.build_catalogue())
     except FatalInputError as exc:
@@ -53,9 +50,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"{load.n_rejected} input rows rejected (see rejected.csv):", file=sys.stderr)
         for reason, count in load.rejected_by_reason().iter_rows():
             print(f"  {count:>7}  {reason}", file=sys.stderr)
+    return load
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.config import load_config
+    from engine.scoring.outputs import score_and_write, triage_alerts
+    from engine.settings import SettingsError
+
+    as_of = parse_date(args.as_of, "--as-of") if args.as_of else None
     try:
-        result = score(load, config, as_of=as_of)
-    except ValueError as exc:
+        config = load_config(args.config)
+    except SettingsError as exc:
         raise CliError(str(exc)) from None
     inputs = {
         "observations": args.observations,
@@ -63,7 +69,13 @@ def run(args: argparse.Namespace) -> int:
         "events": args.events,
         "config": args.config,
     }
-    paths = write_results(result, load, config, args.out, inputs, with_charts=not args.no_charts)
+    try:
+        # The load is handed over, not kept here, so its observations are freed once scored.
+        result, paths = score_and_write(
+            _load(args, config), config, args.out, inputs, as_of=as_of, with_charts=not args.no_charts
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     levels = result.ward_status.filter(result.ward_status["period"] == result.ward_status["period"].max())
     counts = levels.group_by("level").len().sort("level").iter_rows()
     print(

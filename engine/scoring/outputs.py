@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -12,7 +14,8 @@ import polars as pl
 
 from engine.config import Config
 from engine.io import LoadResult
-from engine.scoring.run import ScoreResult
+from engine.scoring.run import ScoreResult, evidence_frames, finish_scoring
+from engine.scoring.tables import write_series
 
 
 def wardwatch_version() -> str:
@@ -32,6 +35,17 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def _paths(out: str | Path) -> dict[str, Path]:
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        "ward_status": out_dir / "ward_status.csv",
+        "alerts": out_dir / "alerts.csv",
+        "series": out_dir / "series.parquet",
+        "run": out_dir / "run.json",
+    }
+
+
 def write_results(
     result: ScoreResult,
     load: LoadResult,
@@ -41,23 +55,66 @@ def write_results(
     with_charts: bool = True,
 ) -> dict[str, Path]:
     """Write ward_status.csv, alerts.csv, series.parquet, run.json and (if any) rejected.csv."""
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "ward_status": out_dir / "ward_status.csv",
-        "alerts": out_dir / "alerts.csv",
-        "series": out_dir / "series.parquet",
-        "run": out_dir / "run.json",
-    }
+    paths = _paths(out)
+    _write_tables(result, load, paths)
+    result.write_series(paths["series"], config, with_charts=with_charts)
+    return _write_run(result, load, config, paths, inputs)
+
+
+def score_and_write(
+    load: LoadResult,
+    config: Config,
+    out: str | Path,
+    inputs: dict[str, str | Path | None],
+    as_of: dt.date | None = None,
+    with_charts: bool = True,
+) -> tuple[ScoreResult, dict[str, Path]]:
+    """Score ``load`` and write its results folder (the same files as :func:`score` + :func:`write_results`).
+
+    Two things make this the fast path of ``wardwatch score`` on a national panel:
+
+    * ``series.parquet`` (charts, change points and ~12 M rows) is written by a background thread as
+      soon as the per-series scores exist, while this thread builds the alerts and the ward-status
+      table from the same read-only arrays; the compiled kernels and pyarrow release the GIL.
+    * The observations frame is released once the dense panels are built: pass a ``load`` nobody
+      else holds (e.g. ``score_and_write(load_dataset(...), ...)``) and its memory is freed before
+      the charts are computed.
+    """
+    parts, ev, enabled, provider = evidence_frames(
+        load.observations, load.wards, load.events, load.cadence, config, as_of
+    )
+    paths = _paths(out)
+    load = dataclasses.replace(load, observations=load.observations.clear())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="series") as pool:
+        series = pool.submit(write_series, parts, config, paths["series"], with_charts)
+        try:
+            result = finish_scoring(parts, ev, enabled, provider, config, as_of)
+            _write_tables(result, load, paths)
+        finally:
+            series.result()  # waits for the writer and re-raises its error
+    return result, _write_run(result, load, config, paths, inputs)
+
+
+def _write_tables(result: ScoreResult, load: LoadResult, paths: dict[str, Path]) -> None:
+    """Write ward_status.csv, alerts.csv and (if rows were rejected) rejected.csv; adds their paths."""
     result.ward_status.write_csv(paths["ward_status"], float_precision=6)
     result.alerts.write_csv(paths["alerts"], float_precision=6)
-    result.write_series(paths["series"], config, with_charts=with_charts)
-    rejected_path = out_dir / "rejected.csv"
+    rejected_path = paths["run"].parent / "rejected.csv"
     if load.n_rejected:
         load.rejected.select("file", "line", "column", "value", "reason").write_csv(rejected_path)
         paths["rejected"] = rejected_path
     elif rejected_path.exists():
         rejected_path.unlink()
+
+
+def _write_run(
+    result: ScoreResult,
+    load: LoadResult,
+    config: Config,
+    paths: dict[str, Path],
+    inputs: dict[str, str | Path | None],
+) -> dict[str, Path]:
+    """Write run.json, the run's provenance (written last: a folder with it is complete)."""
     run = {
         "wardwatch_version": wardwatch_version(),
         "scored_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -169,6 +169,18 @@ def score_frames(
     """Score canonical frames (the loader's outputs, or simulated replicates of them)."""
     cfg = config or Config()
     parts, ev, enabled, provider = evidence_frames(observations, wards, events, cadence, cfg, as_of)
+    return finish_scoring(parts, ev, enabled, provider, cfg, as_of)
+
+
+def finish_scoring(
+    parts: dict[str, SeriesScores],
+    ev: WardEvidence,
+    enabled: list[str],
+    provider: dict[str, str],
+    cfg: Config,
+    as_of: dt.date | None = None,
+) -> ScoreResult:
+    """Alerts and the ward-status table from the evidence (:func:`evidence_frames`' outputs)."""
     catalogue = cfg.build_catalogue()
     ctx = Context(catalogue, cfg.combination, provider)
     ward_rows, open_ids = ward_alerts(ev, parts, ctx)
