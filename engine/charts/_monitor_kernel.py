@@ -29,8 +29,8 @@ def _sign(v: float) -> int:
     return 0
 
 
-@sized(200_000, error_model="numpy")
-@nb.njit(cache=True, parallel=True, error_model="numpy")
+@sized(200_000, error_model="numpy", nogil=True)
+@nb.njit(cache=True, parallel=True, error_model="numpy", nogil=True)
 def monitor_rows(
     arr: np.ndarray,
     group: np.ndarray,

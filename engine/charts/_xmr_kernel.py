@@ -47,8 +47,8 @@ def _add_nan_first(a: float, b: float) -> float:
     return a + b
 
 
-@sized(200_000, error_model="numpy")
-@nb.njit(cache=True, parallel=True, error_model="numpy")
+@sized(200_000, error_model="numpy", nogil=True)
+@nb.njit(cache=True, parallel=True, error_model="numpy", nogil=True)
 def xmr_rows(
     values: np.ndarray,
     denominator: np.ndarray,

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sum_rows(values: np.ndarray, group: np.ndarray, out: np.ndarray) -> None:
     for s in range(values.shape[0]):
         g = group[s]
@@ -24,7 +24,7 @@ def _sum_rows(values: np.ndarray, group: np.ndarray, out: np.ndarray) -> None:
             out[g, t] += values[s, t]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _any_rows(values: np.ndarray, group: np.ndarray, out: np.ndarray) -> None:
     for s in range(values.shape[0]):
         g = group[s]

@@ -56,7 +56,7 @@ def _joined_labels(sequences: np.ndarray, labels: list[str]) -> tuple[np.ndarray
     return index, texts
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sorted_unique_codes(
     order: np.ndarray, cell: np.ndarray, strength: np.ndarray, code: np.ndarray, out: np.ndarray
 ) -> None:
