@@ -11,7 +11,7 @@ import numpy as np
 
 from engine.changepoint.costs import BINOMIAL, NORMAL, segment_cost
 from engine.changepoint.dispersion import dispersion_row, sigma_row
-from engine.changepoint.pelt import pelt_core
+from engine.changepoint.pelt import log_table, pelt_core
 from engine.changepoint.penalty import penalty_row
 from engine.detectors._parallel import sized
 
@@ -120,6 +120,7 @@ def segment_many(
     beta = np.zeros(s_count)
     lam = np.zeros(s_count)
     error = np.zeros(s_count, dtype=np.int64)
+    logs = log_table(t_count + 1)
     for i in nb.prange(s_count):
         code = codes[i]
         idx = np.empty(t_count, dtype=np.int64)
@@ -140,7 +141,7 @@ def segment_many(
         bt, lm = penalty_row(penalty_kind, m, 1, penalty_value)
         beta[i] = bt
         lam[i] = lm
-        objective[i] = pelt_core(ca, cb, m, code, scale, bt, lm, min_size, last)
+        objective[i] = pelt_core(ca, cb, m, code, scale, bt, lm, min_size, last, logs)
         if m == 0:
             continue
         # walk the segments back from the end, filling ids, rates and starts
@@ -206,6 +207,7 @@ def critical_penalty_many(
     """
     s_count, t_count = y.shape
     out = np.zeros(s_count)
+    logs = log_table(t_count + 1)
     for i in nb.prange(s_count):
         idx = np.empty(t_count, dtype=np.int64)
         va = np.empty(t_count)
@@ -218,12 +220,12 @@ def critical_penalty_many(
         )
         lo = 0.0
         hi = _saturated_gap(ca, cb, m, code, scale, 0.0) + 1.0
-        pelt_core(ca, cb, m, code, scale, lo, 0.0, min_size, last)
+        pelt_core(ca, cb, m, code, scale, lo, 0.0, min_size, last, logs)
         if m == 0 or last[m] == 0:
             continue  # no change even without penalty
         while hi - lo > max(rel_tol * hi, 1e-9):
             mid = 0.5 * (lo + hi)
-            pelt_core(ca, cb, m, code, scale, mid, 0.0, min_size, last)
+            pelt_core(ca, cb, m, code, scale, mid, 0.0, min_size, last, logs)
             if last[m] == 0:
                 hi = mid
             else:

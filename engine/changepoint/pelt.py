@@ -17,19 +17,28 @@ minimum over the segment parameter ``theta`` of ``D(theta)``, the segment's ``-2
 ``C(t, T) >= C(t, s) + C(s, T)`` and ``log(T - t) >= log(T - s)``. Two rules remove a candidate ``t``
 at step ``s``; both only show that ``t`` can never be optimal at any ``T >= s + min_size``, so ``t``
 is dropped from step ``s + min_size`` on (for ``s < T < s + min_size`` the change at ``s`` is not yet
-admissible):
+admissible). The decision for step ``s`` is taken while scanning the candidates at step ``s + 1``
+(one pass per step), with the same kill step:
 
 1. PELT: ``F(t) + scale * C(t, s) > F(s)`` (a change at ``s`` does strictly better for every
    ``theta``). Pruning at once, as ``ruptures`` and R ``changepoint`` do, is not exact with a minimum
    segment length; nor is including the ``log`` term in the test, as ``changepoint`` does for MBIC.
 2. Functional (FPOP-style, Maidstone et al. 2017): when ``t`` entered, the segment that gave
    ``F(t)`` (from ``u = last[t]``) beat any segmentation with a change at ``t`` for every ``theta`` in
-   an interval ``J(t)`` (an inner bound is stored). If the ``theta`` where ``t`` is still no worse
-   than a change at ``s``, ``{theta: F(t) + scale * D_ts(theta) <= F(s)}`` (an interval around the
-   segment mean), lies inside ``J(t)``, then for every ``theta`` another candidate is strictly better.
-   The test costs a few multiplications (``D`` is linear in the segment sums with coefficients fixed
-   at the ends of ``J(t)``) and cuts the live candidates of a 260-week series without change from
-   ~130 to ~15.
+   an interval ``J(t)`` (an inner bound, closed-form from quadratic-rational bounds on ``log``). If
+   the ``theta`` where ``t`` is still no worse than a change at ``s``,
+   ``{theta: F(t) + scale * D_ts(theta) <= F(s)}`` (an interval around the segment mean), lies inside
+   ``J(t)``, then for every ``theta`` another candidate is strictly better. The test costs a few
+   multiplications (``D`` is linear in the segment sums with coefficients fixed at the ends of
+   ``J(t)``).
+
+**Evaluations skipped without changing any bit.** Most live candidates are far from the minimum
+(by about ``beta``). ``C(t, s) >= C(t, s - 1) + C(s - 1, s)``, so a candidate's cost at the previous
+step (or its bound) plus the single-period cost bounds its value from below; when that bound exceeds
+the running minimum (plus a rounding margin) the candidate cannot be the minimiser and its cost (one
+or two ``log``) is not evaluated. The running minimum starts from the previous step's optimum; every
+evaluated value uses the same expression as a plain scan and ties still go to the smallest ``t``, so
+``F``, ``last`` and the objective are bit-identical to evaluating every candidate.
 
 A relative tolerance of ``1e-9`` keeps rounding from pruning a near-tie. Exactness is tested against
 brute-force optimal partitioning.
@@ -45,55 +54,62 @@ from engine.changepoint.costs import BINOMIAL, NORMAL, POISSON, segment_cost
 _NEVER = np.iinfo(np.int64).max
 
 
-_NEWTON_STEPS = 4
+@nb.njit(cache=True, error_model="numpy")
+def _binomial_bound(p: float, q: float, d: float) -> float:
+    """Inner bound ``h > 0`` of ``KL(p || p + h) <= d`` (``q = 1 - p``).
+
+    Uses ``KL(p || p + h) <= h^2 / (2p + h) + h^2 / (2 (q - h)) = B(h)`` (from ``log x >= 2 (x - 1) /
+    (x + 1)`` for ``x >= 1`` and ``-log x <= (1 / x - x) / 2`` for ``x <= 1``), convex with ``B(0) = 0``:
+    a chord from a point where ``B <= d`` to a point where ``B > d`` crosses ``d`` inside.
+    """
+    h0 = np.sqrt(2.0 * p * q * d)
+    if h0 >= 0.5 * q:
+        h0 = 0.5 * q
+    b0 = h0 * h0 / (2.0 * p + h0) + h0 * h0 / (2.0 * (q - h0))
+    if b0 > d:
+        return h0 * (d / b0) * (1.0 - 1e-9)
+    # h0 is inside: one Newton step (lands outside by convexity, or beyond q), then a chord
+    g1 = h0 * (4.0 * p + h0) / ((2.0 * p + h0) * (2.0 * p + h0))
+    g2 = h0 * (2.0 * q - h0) / (2.0 * (q - h0) * (q - h0))
+    h1 = h0 + (d - b0) / (g1 + g2)
+    if h1 >= q:
+        h1 = 0.5 * (h0 + q)
+    b1 = h1 * h1 / (2.0 * p + h1) + h1 * h1 / (2.0 * (q - h1))
+    if b1 <= d:
+        return h1 * (1.0 - 1e-9)
+    return (h0 + (h1 - h0) * (d - b0) / (b1 - b0)) * (1.0 - 1e-9)
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _poisson_root(delta: float, right: bool) -> float:
-    """Inner bound ``r`` of the root of ``r - 1 - log r = delta`` on one side of ``r = 1``.
+def _dominated_interval(
+    code: int, a: float, b: float, length: float, slack: float
+) -> tuple[float, float, bool, bool]:
+    """Inner bounds ``(lo, hi)`` of ``{theta: D(theta) - C < slack}`` for one segment's sums.
 
-    Newton from a point outside the sublevel set converges monotonically from outside (convexity);
-    the secant between ``r = 1`` (value ``-delta``) and that outer point then gives a point inside.
+    Also returns whether each end is the edge of the parameter space (no check needed there).
+    Poisson: ``D - C = 2 A g(theta / rate)`` with ``g(r) = r - 1 - log r <= (r - 1)^2 / (r + 1)`` for
+    ``r >= 1`` and ``<= (1 - r)^2 / (2 r)`` for ``r <= 1``, whose roots are closed-form.
     """
-    r = 2.0 * (1.0 + delta) if right else np.exp(-1.0 - delta)
-    for _ in range(_NEWTON_STEPS):
-        h = r - 1.0 - np.log(r) - delta
-        if h <= 0.0:
-            return r
-        r = r - h / (1.0 - 1.0 / r)
-    h = r - 1.0 - np.log(r) - delta
-    if h <= 0.0:  # rounding put the iterate inside: it is an inner bound itself
-        return r
-    return 1.0 + (r - 1.0) * delta / (h + delta)
-
-
-@nb.njit(cache=True, error_model="numpy")
-def _binomial_root(p: float, delta: float, right: bool) -> float:
-    """Inner bound ``theta`` of the root of ``KL(p || theta) = delta`` on one side of ``p`` (0 < p < 1).
-
-    Returns ``p`` itself (a trivial inner bound) when the starting point underflows.
-    """
-    q = 1.0 - p
-    if right:
-        gap = q * np.exp(-(delta + 1.0) / q)
-        if gap <= 0.0:
-            return p
-        th = 1.0 - gap
-    else:
-        th = p * np.exp(-(delta + 1.0) / p)
-        if th <= 0.0:
-            return p
-    for _ in range(_NEWTON_STEPS):
-        k = p * np.log(p / th) + q * np.log(q / (1.0 - th)) - delta
-        if k <= 0.0:  # rounding put the iterate inside: it is an inner bound itself
-            return th
-        th = th - k * th * (1.0 - th) / (th - p)
-        if not (0.0 < th < 1.0):
-            return p
-    k = p * np.log(p / th) + q * np.log(q / (1.0 - th)) - delta
-    if k <= 0.0:
-        return th
-    return p + (th - p) * delta / (k + delta)
+    if code == POISSON:
+        if a <= 0.0:
+            return 0.0, slack / (2.0 * b) * (1.0 - 1e-12), True, False
+        rate = a / b
+        d = slack / (2.0 * a)
+        x = 0.5 * (d + np.sqrt(d * d + 8.0 * d)) * (1.0 - 1e-9)
+        y = (np.sqrt(d * d + 2.0 * d) - d) * (1.0 - 1e-9)
+        return rate * (1.0 - y), rate * (1.0 + x), False, False
+    if code == BINOMIAL:
+        d = slack / (2.0 * b)
+        if a <= 0.0:
+            return 0.0, -np.expm1(-d) * (1.0 - 1e-12), True, False
+        if a >= b:
+            return np.exp(-d) * (1.0 + 1e-12), 1.0, False, True
+        p = a / b
+        q = 1.0 - p
+        return p - _binomial_bound(q, p, d), p + _binomial_bound(p, q, d), False, False
+    centre = a / length
+    half = np.sqrt(slack / length) * (1.0 - 1e-9)
+    return centre - half, centre + half, False, False
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -112,30 +128,12 @@ def _coefficients(code: int, theta: float) -> tuple[float, float, float]:
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _dominated_interval(
-    code: int, a: float, b: float, length: float, slack: float
-) -> tuple[float, float, bool, bool]:
-    """Inner bounds ``(lo, hi)`` of ``{theta: D(theta) - C < slack}`` for one segment's sums.
-
-    Also returns whether each end is the edge of the parameter space (no check needed there).
-    """
-    if code == POISSON:
-        if a <= 0.0:
-            return 0.0, slack / (2.0 * b) * (1.0 - 1e-12), True, False
-        rate = a / b
-        d = slack / (2.0 * a)
-        return rate * _poisson_root(d, False), rate * _poisson_root(d, True), False, False
-    if code == BINOMIAL:
-        d = slack / (2.0 * b)
-        if a <= 0.0:
-            return 0.0, -np.expm1(-d) * (1.0 - 1e-12), True, False
-        if a >= b:
-            return np.exp(-d) * (1.0 + 1e-12), 1.0, False, True
-        p = a / b
-        return _binomial_root(p, d, False), _binomial_root(p, d, True), False, False
-    centre = a / length
-    half = np.sqrt(slack / length) * (1.0 - 1e-9)
-    return centre - half, centre + half, False, False
+def log_table(size: int) -> np.ndarray:
+    """``log(j)`` for ``j = 0 .. size - 1`` (``-inf`` at 0), shared by every series of a call."""
+    out = np.empty(size)
+    for j in range(size):
+        out[j] = np.log(j)
+    return out
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -149,6 +147,7 @@ def pelt_core(
     lam: float,
     min_size: int,
     last: np.ndarray,
+    logs: np.ndarray,
 ) -> float:
     """Exact penalised segmentation of ``m`` observed points from cumulative sums.
 
@@ -165,6 +164,8 @@ def pelt_core(
     last:
         ``(>= m + 1,)`` int output: ``last[s]`` is the start of the optimal last segment of the
         first ``s`` points; follow it back from ``m`` to read the change points (``0`` ends).
+    logs:
+        ``(>= m + 1,)`` table of ``log(j)`` (:func:`log_table`).
 
     Returns
     -------
@@ -180,13 +181,23 @@ def pelt_core(
     log_len = np.zeros(m + 1)
     if lam != 0.0:
         for j in range(1, m + 1):
-            log_len[j] = lam * np.log(j)
+            log_len[j] = lam * logs[j]
+    # single-period costs: C(t, s) >= C(t, s - 1) + c1[s] (a lower bound that skips evaluations)
+    c1 = np.zeros(m + 1)
+    big = 0.0
+    for j in range(1, m + 1):
+        da = ca[j] - ca[j - 1]
+        db = cb[j] - cb[j - 1]
+        c1[j] = segment_cost(code, da, db, 1.0)
+        big += abs(c1[j]) + 2.0 * (abs(da) + abs(db))
+    # bound on every |cost| and |lower bound| times scale, plus penalties: rounding margin of the skip
+    big = scale * 2.0 * big + abs(beta) + abs(lam) * np.log(m)
     f = np.full(m + 1, np.inf)
     f[0] = 0.0
+    fmax = 0.0
     cand = np.empty(m + 1, dtype=np.int64)
-    kill = np.empty(m + 1, dtype=np.int64)
-    # functional pruning: per candidate t, an interval J of the segment parameter on which the
-    # segmentation that made F(t) beats every segmentation with a change at t, forever after
+    kill = np.empty(m + 1, dtype=np.int64)  # by t
+    cost = np.empty(m + 1)  # by t: C(t, s) or a lower bound of it
     j_ok = np.zeros(m + 1, dtype=np.bool_)
     lo_free = np.zeros(m + 1, dtype=np.bool_)
     hi_free = np.zeros(m + 1, dtype=np.bool_)
@@ -194,78 +205,101 @@ def pelt_core(
     j_hi = np.zeros(m + 1)
     k_lo = np.zeros((m + 1, 3))
     k_hi = np.zeros((m + 1, 3))
+    seeding = min_size >= 2
     n_cand = 0
     for s in range(min_size, m + 1):
         t_new = s - min_size
         if t_new == 0 or t_new >= min_size:
             cand[n_cand] = t_new
-            kill[n_cand] = _NEVER
+            kill[t_new] = _NEVER
+            cost[t_new] = -np.inf
             n_cand += 1
+        c1s = c1[s]
+        marg = 1e-9 * (1.0 + fmax + big)
         best = np.inf
         arg = -1
+        # seed the running minimum with the previous optimum (ties still go to the smallest t)
+        seed = last[s - 1] if seeding and s > min_size else -1
+        seed_cost = 0.0
+        if seed >= 0 and kill[seed] > s:
+            seed_cost = segment_cost(code, ca[s] - ca[seed], cb[s] - cb[seed], s - seed)
+            best = f[seed] + scale * seed_cost + log_len[s - seed] + beta
+            arg = seed
+        else:
+            seed = -1
+        # previous step, for the pruning of candidates (decided one step late, same kill step)
+        sp = s - 1
+        fp = f[sp]
+        tolp = 1e-9 * (1.0 + abs(fp))
         k = 0
         for i in range(n_cand):
-            if kill[i] <= s:
-                continue
             t = cand[i]
+            kt = kill[t]
+            if kt <= s:
+                continue
+            if kt == _NEVER and t < t_new:
+                # pruning at step sp: t can never be optimal from sp + min_size on
+                ft = f[t]
+                slack = fp - ft
+                if scale * cost[t] > slack + tolp + marg:  # PELT: nowhere
+                    kt = sp + min_size
+                elif j_ok[t]:
+                    sa = ca[sp] - ca[t]
+                    sb = cb[sp] - cb[t]
+                    sl = sp - t
+                    centre = sa / sl if code == NORMAL else sa / sb
+                    if lo_free[t]:
+                        left = centre >= j_lo[t]
+                    else:
+                        left = (
+                            centre > j_lo[t]
+                            and scale * (k_lo[t, 0] * sa + k_lo[t, 1] * sb + k_lo[t, 2] * sl) > slack + tolp
+                        )
+                    if left:
+                        if hi_free[t]:
+                            right = centre <= j_hi[t]
+                        else:
+                            right = (
+                                centre < j_hi[t]
+                                and scale * (k_hi[t, 0] * sa + k_hi[t, 1] * sb + k_hi[t, 2] * sl)
+                                > slack + tolp
+                            )
+                        if right:
+                            kt = sp + min_size
+                if kt != _NEVER:
+                    kill[t] = kt
+                    if kt <= s:
+                        continue
             cand[k] = t
-            kill[k] = kill[i]
-            v = f[t] + scale * segment_cost(code, ca[s] - ca[t], cb[s] - cb[t], s - t) + log_len[s - t] + beta
-            if v < best:
+            k += 1
+            if t == seed:
+                continue
+            lb = cost[t] + c1s
+            ft = f[t]
+            if ft + scale * lb + log_len[s - t] + beta > best + marg:
+                cost[t] = lb  # cannot beat the running minimum: keep the bound
+                continue
+            c = segment_cost(code, ca[s] - ca[t], cb[s] - cb[t], s - t)
+            cost[t] = c
+            v = ft + scale * c + log_len[s - t] + beta
+            if v < best or (v == best and t < arg):
                 best = v
                 arg = t
-            k += 1
         n_cand = k
+        if seed >= 0:
+            cost[seed] = seed_cost
         f[s] = best
         last[s] = arg
-        tol = 1e-9 * (1.0 + abs(best))
-
-        # pruning of the live candidates (effective from step s + min_size)
-        for i in range(n_cand):
-            if kill[i] != _NEVER:
-                continue
-            t = cand[i]
-            sa = ca[s] - ca[t]
-            sb = cb[s] - cb[t]
-            sl = s - t
-            slack = best - f[t]  # t survives only where F(t) + scale * D_ts(theta) <= F(s)
-            if scale * segment_cost(code, sa, sb, sl) > slack + tol:  # PELT: nowhere
-                kill[i] = s + min_size
-                continue
-            if not j_ok[t]:
-                continue
-            # functional: {theta: F(t) + scale D_ts <= F(s)} inside J(t)?
-            if code == NORMAL:
-                centre = sa / sl
-            else:
-                centre = sa / sb
-            if lo_free[t]:
-                left = centre >= j_lo[t]
-            else:
-                left = (
-                    centre > j_lo[t]
-                    and scale * (k_lo[t, 0] * sa + k_lo[t, 1] * sb + k_lo[t, 2] * sl) > slack + tol
-                )
-            if not left:
-                continue
-            if hi_free[t]:
-                right = centre <= j_hi[t]
-            else:
-                right = (
-                    centre < j_hi[t]
-                    and scale * (k_hi[t, 0] * sa + k_hi[t, 1] * sb + k_hi[t, 2] * sl) > slack + tol
-                )
-            if right:
-                kill[i] = s + min_size
+        if abs(best) > fmax:
+            fmax = abs(best)
 
         # J for s as a future candidate: where the optimum's last segment (arg, s) beats a new one
-        if scale > 0.0:
+        if scale > 0.0 and s <= m - min_size:
+            tol = 1e-9 * (1.0 + abs(best))
             u = arg
-            # room = F(s) - F(u) - scale C(u, s) - lam log((s - u + min_size) / min_size), where the
-            # last term bounds lam [log(T - u) - log(T - s)] for every T >= s + min_size
             room = beta + log_len[s - u]
             if lam != 0.0:
-                room -= lam * np.log((s - u + min_size) / min_size)
+                room -= lam * (logs[s - u + min_size] - logs[min_size])  # s - u + min_size <= m
             room = (room - tol) / scale
             if room > 0.0:
                 lo, hi, lf, hf = _dominated_interval(code, ca[s] - ca[u], cb[s] - cb[u], s - u, room)
@@ -276,14 +310,14 @@ def pelt_core(
                     lo_free[s] = lf
                     hi_free[s] = hf
                     if not lf:
-                        c0, c1, c2 = _coefficients(code, lo)
+                        c0, c1_, c2 = _coefficients(code, lo)
                         k_lo[s, 0] = c0
-                        k_lo[s, 1] = c1
+                        k_lo[s, 1] = c1_
                         k_lo[s, 2] = c2
                     if not hf:
-                        c0, c1, c2 = _coefficients(code, hi)
+                        c0, c1_, c2 = _coefficients(code, hi)
                         k_hi[s, 0] = c0
-                        k_hi[s, 1] = c1
+                        k_hi[s, 1] = c1_
                         k_hi[s, 2] = c2
 
     return f[m] - beta
