@@ -121,3 +121,65 @@ def accepted_columns(
             if not np.isnan(yi):
                 ignored += 1
     return ignored
+
+
+@nb.njit(cache=True, inline="always")
+def _row(j: int, rows: np.ndarray, all_rows: bool) -> int:
+    """Row index of the ``j``-th selected row (``rows[j]``, or ``j`` when every row is selected)."""
+    return np.intp(j) if all_rows else np.intp(rows[j])
+
+
+@sized(1_000_000)
+@nb.njit(cache=True, parallel=True)
+def sort_keys(
+    key: np.ndarray,
+    rows: np.ndarray,
+    all_rows: bool,
+    ward: np.ndarray,
+    ind_rank: np.ndarray,
+    ind: np.ndarray,
+    days: np.ndarray,
+    n_ind: int,
+    span: int,
+    day0: int,
+) -> None:
+    """``key[j] = (ward * n_ind + ind_rank[ind]) * span + day - day0`` of the ``j``-th selected row."""
+    for j in nb.prange(key.size):
+        i = _row(j, rows, all_rows)
+        key[j] = (np.int64(ward[i]) * n_ind + np.int64(ind_rank[ind[i]])) * span + (np.int64(days[i]) - day0)
+
+
+@nb.njit(cache=True)
+def count_cells(
+    counts: np.ndarray,
+    rows: np.ndarray,
+    all_rows: bool,
+    m: int,
+    ind: np.ndarray,
+    days: np.ndarray,
+    span: int,
+    day0: int,
+) -> None:
+    """``counts[ind * span + day - day0] += 1`` over the ``m`` selected rows (a 2-D bincount)."""
+    for j in range(m):
+        i = _row(j, rows, all_rows)
+        counts[np.int64(ind[i]) * span + (np.int64(days[i]) - day0)] += 1
+
+
+@sized(1_000_000)
+@nb.njit(cache=True, parallel=True)
+def lookup_cells(
+    out: np.ndarray,
+    rows: np.ndarray,
+    all_rows: bool,
+    m: int,
+    table: np.ndarray,
+    ind: np.ndarray,
+    days: np.ndarray,
+    span: int,
+    day0: int,
+) -> None:
+    """``out[i] = table[ind * span + day - day0]`` for the ``m`` selected rows ``i`` (others untouched)."""
+    for j in nb.prange(m):
+        i = _row(j, rows, all_rows)
+        out[i] = table[np.int64(ind[i]) * span + (np.int64(days[i]) - day0)]

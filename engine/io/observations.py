@@ -258,9 +258,11 @@ def _validate(
     )
     del bad_fields
     key_ok = rule.view(np.uint8) >= _N_KEY_RULES  # -1 is 255
-    cadence, weekday, misaligned = _cadence(k, per, key_ok, catalogue)
-    ordered, dup = _order(w, k, per, key_ok, known_t)
+    usable = None if key_ok.all() else np.flatnonzero(key_ok)  # None: every row
     del key_ok
+    cadence, weekday, misaligned = _cadence(k, per, usable, catalogue)
+    ordered, dup = _order(w, k, per, usable, known_t)
+    del usable
     bad = rule >= 0
     bad |= misaligned
     bad |= dup
@@ -286,17 +288,17 @@ def _validate(
         layout,
         rejected_ward_ids,
     )
-    raw_ward = long["ward_id"] if w.unchanged else None
-    raw_ind = long["indicator"] if k.unchanged else None
-    raw_period = long["period"] if long.schema["period"] == pl.Date else None
-    del long, dup, den  # the raw numerator and denominator texts are no longer needed
-
     # Accepted rows, sorted by (ward, indicator, period); None: all rows, already in that order.
     if bad_idx.size:
         rows = np.flatnonzero(~bad) if ordered is None else ordered[~bad[ordered]]
     else:
         rows = ordered
     del bad, ordered
+    identity = rows is None  # the raw columns can then be the output when parsing changed nothing
+    raw_ward = long["ward_id"] if identity and w.unchanged else None
+    raw_ind = long["indicator"] if identity and k.unchanged else None
+    raw_period = long["period"] if identity and long.schema["period"] == pl.Date else None
+    del long, dup, den  # the raw texts are no longer needed
     m = n if rows is None else rows.size
     ward_out, ind_out = np.empty(m, w.codes.dtype), np.empty(m, k.codes.dtype)
     days_out, status_out = np.empty(m, np.int32), np.empty(m, np.int8)
@@ -319,14 +321,13 @@ def _validate(
         denominator,
     )
     del status, x, y
-    identity = rows is None
     observations = pl.DataFrame(
         {
-            "ward_id": raw_ward if identity and raw_ward is not None else _texts(w.values, ward_out),
+            "ward_id": raw_ward if raw_ward is not None else _texts(w.values, ward_out),
             "period": raw_period
             if identity and raw_period is not None
             else pl.Series(days_out).cast(pl.Date),
-            "indicator": raw_ind if identity and raw_ind is not None else _texts(k.values, ind_out),
+            "indicator": raw_ind if raw_ind is not None else _texts(k.values, ind_out),
             "numerator": pl.Series(numerator, nan_to_null=True),
             "denominator": pl.Series(denominator, nan_to_null=True),
             "status": _texts(list(_STATUS), status_out),
@@ -399,33 +400,25 @@ def _said_suppressed(long: pl.DataFrame, empty: np.ndarray) -> np.ndarray | bool
 
 
 def _order(
-    w: Encoded, k: Encoded, per: parse.Dates, key_ok: np.ndarray, known_t: np.ndarray
+    w: Encoded, k: Encoded, per: parse.Dates, usable: np.ndarray | None, known_t: np.ndarray
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """Usable rows in (ward, indicator, period) order, and ``dup``: several usable rows share a key.
 
-    One integer key ``(ward code, indicator code, day)`` per usable row gives both (codes are ranks of
-    the sorted texts; indicator codes are compacted to the known keys so the key stays small).
-    Returns ``order`` (row indices of the usable rows, sorted stably; ``None`` when every row is
-    usable and already in order) and ``dup`` (``(N,)`` bool).
+    One integer key ``(ward code, indicator code, day)`` per usable row (``usable``: their indices,
+    ``None`` for every row) gives both (codes are ranks of the sorted texts; indicator codes are
+    compacted to the known keys so the key stays small). Returns ``order`` (row indices of the usable
+    rows, sorted stably; ``None`` when every row is usable and already in order) and ``dup``
+    (``(N,)`` bool).
     """
-    n = key_ok.size
-    usable = None if key_ok.all() else np.flatnonzero(key_ok)
+    n = len(per.days)
     if n == 0 or (usable is not None and usable.size == 0):
         return np.zeros(0, dtype=np.int64), np.zeros(n, dtype=bool)
+    day0, span = _day_span(per, usable)
     known_rank = np.where(known_t, np.cumsum(known_t) - 1, 0)
     n_ind = max(int(known_t.sum()), 1)
-    wc, kc, day = (
-        (w.codes, k.codes, per.days)
-        if usable is None
-        else (w.codes[usable], k.codes[usable], per.days[usable])
-    )
-    day0 = int(day.min())
-    key = wc.astype(np.int64)
-    key *= n_ind
-    key += known_rank[kc]
-    key *= int(day.max()) - day0 + 1
-    key += day
-    key -= day0
+    rows = np.zeros(0, dtype=np.int64) if usable is None else usable
+    key = np.empty(n if usable is None else usable.size, dtype=np.int64)
+    rk.sort_keys(key, rows, usable is None, w.codes, known_rank, k.codes, per.days, n_ind, span, day0)
     order, dup_u = stable_order(key)
     del key
     if usable is None:
@@ -433,6 +426,13 @@ def _order(
     dup = np.zeros(n, dtype=bool)
     dup[usable] = dup_u
     return (usable if order is None else usable[order]), dup
+
+
+def _day_span(per: parse.Dates, usable: np.ndarray | None) -> tuple[int, int]:
+    """First day and number of days spanned by the usable rows (at least one)."""
+    day = per.days if usable is None else per.days[usable]
+    day0 = int(day.min())
+    return day0, int(day.max()) - day0 + 1
 
 
 def _rejections(
@@ -590,40 +590,39 @@ _MAX_TABLE = 1 << 22
 
 
 def _cadence(
-    k: Encoded, per: parse.Dates, key_ok: np.ndarray, catalogue: Catalogue
+    k: Encoded, per: parse.Dates, usable: np.ndarray | None, catalogue: Catalogue
 ) -> tuple[dict[str, str], dict[str, int], np.ndarray]:
     """Cadence per indicator, the period weekday (1 = Monday) of each weekly one, and ``misaligned``.
 
-    Monthly when more usable rows fall on the first of a month than on the commonest weekday; weekly
-    otherwise; a tie (e.g. a single period) goes to the catalogue's declared cadence. ``misaligned``
-    (``(N,)`` bool) marks usable rows off their indicator's grid (monthly: not the first of a month;
-    weekly: not on the weekday). Rows are counted per (indicator, day) when that table is small (a
-    few years of days), else row by row.
+    Counted over the usable rows (``usable``: their indices, ``None`` for every row). Monthly when
+    more usable rows fall on the first of a month than on the commonest weekday; weekly otherwise; a
+    tie (e.g. a single period) goes to the catalogue's declared cadence. ``misaligned`` (``(N,)``
+    bool) marks usable rows off their indicator's grid (monthly: not the first of a month; weekly:
+    not on the weekday). Rows are counted per (indicator, day) when that table is small (a few years
+    of days), else row by row.
     """
-    n, values = key_ok.size, k.values
-    usable = None if key_ok.all() else np.flatnonzero(key_ok)
-    kc, day = (k.codes, per.days) if usable is None else (k.codes[usable], per.days[usable])
-    if day.size == 0:
-        return {}, {}, np.zeros(n, dtype=bool)
-    day0 = int(day.min())
-    span = int(day.max()) - day0 + 1
+    n, values = len(per.days), k.values
+    m = n if usable is None else usable.size
+    misaligned = np.zeros(n, dtype=bool)
+    if m == 0:
+        return {}, {}, misaligned
+    day0, span = _day_span(per, usable)
     n_codes = len(values)
-    if n_codes * span <= _MAX_TABLE:
-        cell = kc.astype(np.int64) * span + (day - day0)
-        by_day = np.bincount(cell, minlength=n_codes * span)
-        days = np.arange(day0, day0 + span, dtype=np.int64)
-        first_d, wd_d = _first_and_weekday(days)
+    rows = np.zeros(0, dtype=np.int64) if usable is None else usable
+    tabulate = n_codes * span <= _MAX_TABLE
+    if tabulate:
+        by_day = np.zeros(n_codes * span, dtype=np.int64)
+        rk.count_cells(by_day, rows, usable is None, m, k.codes, per.days, span, day0)
+        first_d, wd_d = _first_and_weekday(np.arange(day0, day0 + span, dtype=np.int64))
         counts = np.zeros((n_codes, 2, 8), dtype=np.int64)
-        np.add.at(
-            counts,
-            (
-                np.repeat(np.arange(n_codes), span),
-                np.tile(first_d.astype(np.int64), n_codes),
-                np.tile(wd_d, n_codes),
-            ),
-            by_day,
+        cells = (
+            np.repeat(np.arange(n_codes), span),
+            np.tile(first_d.astype(np.int64), n_codes),
+            np.tile(wd_d, n_codes),
         )
+        np.add.at(counts, cells, by_day)
     else:
+        kc, day = (k.codes, per.days) if usable is None else (k.codes[usable], per.days[usable])
         first_r, wd_r = _first_and_weekday(day.astype(np.int64))
         counts = np.bincount((kc.astype(np.int64) * 2 + first_r) * 8 + wd_r, minlength=n_codes * 16).reshape(
             n_codes, 2, 8
@@ -643,15 +642,14 @@ def _cadence(
             weekday[key] = wd_best
     monthly = np.array([cadence.get(v) == "monthly" for v in values], dtype=bool)
     wd_k = np.array([weekday.get(v, 0) for v in values], dtype=np.int8)
-    if n_codes * span <= _MAX_TABLE:
-        off = np.where(monthly[:, None], ~first_d[None, :], wd_d[None, :] != wd_k[:, None])
-        mis_u = off.ravel()[cell]
+    if tabulate:
+        off = np.where(monthly[:, None], ~first_d[None, :], wd_d[None, :] != wd_k[:, None]).ravel()
+        rk.lookup_cells(misaligned, rows, usable is None, m, off, k.codes, per.days, span, day0)
     else:
         mis_u = np.where(monthly[kc], ~first_r, wd_r != wd_k[kc])
-    if usable is None:
-        return cadence, weekday, mis_u
-    misaligned = np.zeros(n, dtype=bool)
-    misaligned[usable] = mis_u
+        if usable is None:
+            return cadence, weekday, mis_u
+        misaligned[usable] = mis_u
     return cadence, weekday, misaligned
 
 

@@ -3,13 +3,42 @@
 The key of a row encodes ``(ward code, indicator code, day)`` so that sorting keys sorts rows by
 (ward_id, indicator, period). National files arrive as long runs already in key order (one run per
 ward and indicator, the runs themselves in some other order), so instead of a full stable sort of
-millions of keys the runs are sorted by their first key and laid end to end; when that does not give
-exactly what a stable sort would (runs that overlap), a stable ``argsort`` is used.
+millions of keys the runs are found in one compiled pass, sorted by their first key and laid end to
+end; when that does not give exactly what a stable sort would (runs that overlap), a stable
+``argsort`` is used.
 """
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
+
+from engine.detectors._parallel import sized
+
+
+@nb.njit(cache=True)
+def _scan_runs(key: np.ndarray, dup: np.ndarray, starts: np.ndarray) -> int:
+    """Mark equal neighbours in ``dup``; write where each non-decreasing run starts; return the count."""
+    starts[0] = 0
+    n_runs = 1
+    for i in range(1, key.size):
+        if key[i] < key[i - 1]:
+            starts[n_runs] = i
+            n_runs += 1
+        elif key[i] == key[i - 1]:
+            dup[i - 1] = True
+            dup[i] = True
+    return n_runs
+
+
+@sized(1_000_000)
+@nb.njit(cache=True, parallel=True)
+def _lay_runs(order: np.ndarray, starts: np.ndarray, lengths: np.ndarray, offsets: np.ndarray) -> None:
+    """``order[offsets[r] + t] = starts[r] + t``: the runs laid end to end (runs in parallel)."""
+    for r in nb.prange(starts.size):
+        s, o = starts[r], offsets[r]
+        for t in range(lengths[r]):
+            order[o + t] = s + t
 
 
 def stable_order(key: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
@@ -32,14 +61,10 @@ def stable_order(key: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
     dup = np.zeros(n, dtype=bool)
     if n < 2:
         return None, dup
-    same = key[1:] == key[:-1]  # equal keys in one run (a run boundary is a descent)
-    dup[1:] |= same
-    dup[:-1] |= same
-    del same
-    starts = np.flatnonzero(key[1:] < key[:-1]) + 1
-    if starts.size == 0:
+    starts = np.empty(n, dtype=np.int64)  # pages are only touched for the runs found
+    starts = starts[: _scan_runs(key, dup, starts)].copy()
+    if starts.size == 1:
         return None, dup
-    starts = np.concatenate(([0], starts))
     ends = np.append(starts[1:], n)
     perm = np.argsort(key[starts], kind="stable")  # runs by first key, ties by position
     first, last = key[starts[perm]], key[ends[perm] - 1]
@@ -60,6 +85,6 @@ def stable_order(key: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
     dup[starts[perm[touch + 1]]] = True
     lengths = (ends - starts)[perm]
     offsets = np.cumsum(lengths) - lengths
-    order = np.arange(n, dtype=np.int64)
-    order += np.repeat(starts[perm] - offsets, lengths)
+    order = np.empty(n, dtype=np.int64)
+    _lay_runs(order, starts[perm], lengths, offsets)
     return order, dup
