@@ -13,6 +13,7 @@ Only same-period data of other wards are used: no look-ahead.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from engine.combine.rowgroups import group_sum
 
@@ -49,12 +50,42 @@ def common_mode_factor(
     kappa:
         Shrinkage in expected events: with few events on the other wards ``f`` stays near 1.
     """
-    ok = np.isfinite(y) & np.isfinite(mu)
-    y0 = np.where(ok, y, 0.0)
-    mu0 = np.where(ok, mu, 0.0)
-    y_sum = _group_sums(y0, group, n_groups)[group]
-    mu_sum = _group_sums(mu0, group, n_groups)[group]
-    return (y_sum - y0 + kappa) / (mu_sum - mu0 + kappa)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    mu = np.ascontiguousarray(mu, dtype=np.float64)
+    group = np.asarray(group, dtype=np.int64)
+    y_sum = np.zeros((n_groups, y.shape[1]))
+    mu_sum = np.zeros((n_groups, y.shape[1]))
+    _masked_group_sums(y, mu, group, y_sum, mu_sum)
+    return _leave_one_out(y, mu, group, y_sum, mu_sum, float(kappa))
+
+
+@njit(cache=True, nogil=True)
+def _masked_group_sums(
+    y: np.ndarray, mu: np.ndarray, group: np.ndarray, y_sum: np.ndarray, mu_sum: np.ndarray
+) -> None:
+    """Group sums of y and mu over the periods where both are finite (0.0 added elsewhere, in row
+    order: the same floating-point sums as ``np.add.at`` of the zero-filled arrays)."""
+    for s in range(y.shape[0]):
+        g = group[s]
+        for t in range(y.shape[1]):
+            ok = np.isfinite(y[s, t]) and np.isfinite(mu[s, t])
+            y_sum[g, t] += y[s, t] if ok else 0.0
+            mu_sum[g, t] += mu[s, t] if ok else 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _leave_one_out(
+    y: np.ndarray, mu: np.ndarray, group: np.ndarray, y_sum: np.ndarray, mu_sum: np.ndarray, kappa: float
+) -> np.ndarray:
+    out = np.empty(y.shape)
+    for s in range(y.shape[0]):
+        g = group[s]
+        for t in range(y.shape[1]):
+            ok = np.isfinite(y[s, t]) and np.isfinite(mu[s, t])
+            y0 = y[s, t] if ok else 0.0
+            mu0 = mu[s, t] if ok else 0.0
+            out[s, t] = (y_sum[g, t] - y0 + kappa) / (mu_sum[g, t] - mu0 + kappa)
+    return out
 
 
 def pooled_by_group(

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from engine.baselines import BaselineSettings, fit_baselines
 from engine.combine.provider import common_mode_factor, group_index
@@ -275,9 +276,15 @@ def score_panel(
 
 def _holding(alarm: np.ndarray, run_length: np.ndarray) -> np.ndarray:
     """A run-based alarm holds from its first alarm until the run ends (run length back to 0)."""
-    out = np.zeros_like(alarm)
-    holding = np.zeros(alarm.shape[0], dtype=bool)
-    for t in range(alarm.shape[1]):
-        holding = (holding | alarm[:, t]) & (run_length[:, t] > 0)
-        out[:, t] = holding
+    out = np.empty(alarm.shape, dtype=bool)
+    _hold(np.ascontiguousarray(alarm, dtype=np.bool_), np.ascontiguousarray(run_length), out)
     return out
+
+
+@njit(cache=True, nogil=True)
+def _hold(alarm: np.ndarray, run_length: np.ndarray, out: np.ndarray) -> None:
+    for s in range(alarm.shape[0]):
+        holding = False
+        for t in range(alarm.shape[1]):
+            holding = (holding or alarm[s, t]) and run_length[s, t] > 0
+            out[s, t] = holding
