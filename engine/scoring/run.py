@@ -116,8 +116,10 @@ def evidence_frames(
     if as_of is not None:
         obs = obs.filter(pl.col("period") <= as_of)
         events = events.filter(pl.col("date") <= as_of)
-    enabled = [k for k in obs["indicator"].unique().sort().to_list() if cfg.indicator(k).enabled]
-    obs = obs.filter(pl.col("indicator").is_in(enabled))
+    present = obs["indicator"].unique().sort().to_list()
+    enabled = [k for k in present if cfg.indicator(k).enabled]
+    if len(enabled) < len(present):  # a filter copies every row: only when something is dropped
+        obs = obs.filter(pl.col("indicator").is_in(enabled))
     ward_type = dict(zip(wards["ward_id"].to_list(), wards["ward_type"].to_list(), strict=True))
     provider = dict(zip(wards["ward_id"].to_list(), wards["provider"].to_list(), strict=True))
     cadence_of = {k: cadence.get(k, catalogue[k].cadence) for k in enabled}
