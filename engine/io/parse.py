@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
+
+from engine.io._number_kernel import POW10, parse_views
 
 _THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
 
@@ -76,10 +79,11 @@ class Numbers:
 def numbers(col: pl.Series) -> Numbers:
     """Parse a column like :func:`number`, with the emptiness and ``*`` flags of its raw values.
 
-    Text: a plain ``Float64`` cast of the whole column, which gives :func:`number`'s value for every
-    text it accepts (such a text has no surrounding blanks and no thousands separator, the only
-    things :func:`number` rewrites first); the few texts it rejects (``*``, blanks, ``1,234``,
-    words) are parsed by :func:`number` itself.
+    Text: short plain decimals are parsed from the Arrow string views by a compiled pass
+    (:mod:`engine.io._number_kernel`), else by a plain ``Float64`` cast of the whole column; both give
+    :func:`number`'s value for every text they accept (such a text has no surrounding blanks and no
+    thousands separator, the only things :func:`number` rewrites first). The few texts they reject
+    (``*``, blanks, ``1,234``, words) are parsed by :func:`number` itself.
     """
     n = len(col)
     no = np.zeros(n, dtype=bool)
@@ -90,13 +94,20 @@ def numbers(col: pl.Series) -> Numbers:
     if col.dtype != pl.String:
         values = pl.DataFrame({"v": col}).select(number("v", col.dtype)).to_series().to_numpy()
         return Numbers(values.astype(np.float64, copy=False), col.is_null().to_numpy(), no, no)
-    fast = col.cast(pl.Float64, strict=False)
-    values = fast.to_numpy()  # null -> NaN
-    values = values if values.flags.writeable else values.copy()
-    values[~np.isfinite(values)] = np.nan
     empty = col.is_null().to_numpy()
     star = np.zeros(n, dtype=bool)
-    miss = (fast.is_null() & col.is_not_null()).arg_true()
+    from_views = _parse_views(col)
+    if from_views is not None:
+        values, slow = from_views
+        slow &= ~empty
+        values[empty] = np.nan
+        miss = pl.Series(np.flatnonzero(slow))
+    else:
+        fast = col.cast(pl.Float64, strict=False)
+        values = fast.to_numpy()  # null -> NaN
+        values = values if values.flags.writeable else values.copy()
+        values[~np.isfinite(values)] = np.nan
+        miss = (fast.is_null() & col.is_not_null()).arg_true()
     if len(miss):
         idx = miss.to_numpy()
         sub = pl.DataFrame({"v": col.gather(miss)}).select(
@@ -106,6 +117,27 @@ def numbers(col: pl.Series) -> Numbers:
         empty[idx] = (sub["t"] == "").to_numpy()
         star[idx] = (sub["t"] == "*").to_numpy()
     return Numbers(values, empty, star, np.isnan(values) & ~empty & ~star)
+
+
+def _parse_views(col: pl.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """Values and "needs the general parser" flags of a String column, from its Arrow string views.
+
+    ``None`` when the column's chunks are not exported as string views (then nothing is parsed).
+    """
+    arrays = [c.to_arrow(compat_level=pl.CompatLevel.newest()) for c in col.get_chunks()]
+    if not all(a.type == pa.string_view() for a in arrays):
+        return None
+    values = np.empty(len(col), dtype=np.float64)
+    slow = np.empty(len(col), dtype=bool)
+    start = 0
+    for a in arrays:
+        m = len(a)
+        if m:
+            buf = a.buffers()[1]
+            views = np.frombuffer(buf, dtype=np.uint8, count=(a.offset + m) * 16).reshape(-1, 16)[a.offset :]
+            parse_views(views, POW10, values[start : start + m], slow[start : start + m])
+        start += m
+    return values, slow
 
 
 @dataclass(frozen=True)

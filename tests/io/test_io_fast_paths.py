@@ -24,7 +24,7 @@ import engine.io.observations as obs_mod
 from engine.io import _rules_kernel, read_observations
 from engine.io.encode import _encode_small, encode
 from engine.io.ordering import stable_order
-from engine.io.parse import dates, number, numbers
+from engine.io.parse import _parse_views, dates, number, numbers
 from signals import CATALOGUE
 
 WARDS = ["W1", "W2", "W3", "W9", "", " W1 ", "W2 "]
@@ -305,3 +305,23 @@ def test_parallel_kernels_and_row_cadence_agree(tmp_path: Path, rows: list) -> N
     assert other.observations.equals(base.observations, null_equal=True)
     assert other.rejected.equals(base.rejected, null_equal=True)
     assert other.cadence == base.cadence
+
+
+def test_decimals_from_string_views_match_the_polars_cast() -> None:
+    rng = np.random.default_rng(5)
+    texts = []
+    for _ in range(50_000):
+        s = "".join(rng.choice(list("0123456789"), int(rng.integers(1, 12))))
+        if rng.random() < 0.5:
+            p = int(rng.integers(0, len(s) + 1))
+            s = s[:p] + "." + s[p:]
+        texts.append(("-" + s if rng.random() < 0.3 else s)[:12])
+    texts += ["-0", "0.0", "-.5", "5.", ".", "-", "+1", "1e3", "123456789012", "1234567890123", None, ""]
+    parts = [pl.Series(texts[i : i + 7_000], dtype=pl.String) for i in range(0, len(texts), 7_000)]
+    col = pl.concat([parts[0].slice(3), *parts[1:]], rechunk=False)  # several chunks, one with an offset
+    assert col.n_chunks() > 1
+    assert _parse_views(col) is not None  # the compiled path is the one tested
+    got = numbers(col).values
+    want = col.str.strip_chars().cast(pl.Float64, strict=False)
+    want = want.set(~want.is_finite().fill_null(False), None).to_numpy()
+    np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64))
