@@ -419,7 +419,7 @@ def _order(
     rows = np.zeros(0, dtype=np.int64) if usable is None else usable
     key = np.empty(n if usable is None else usable.size, dtype=np.int64)
     rk.sort_keys(key, rows, usable is None, w.codes, known_rank, k.codes, per.days, n_ind, span, day0)
-    order, dup_u = stable_order(key)
+    order, dup_u = stable_order(key, span)
     del key
     if usable is None:
         return order, dup_u

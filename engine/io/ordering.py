@@ -3,9 +3,9 @@
 The key of a row encodes ``(ward code, indicator code, day)`` so that sorting keys sorts rows by
 (ward_id, indicator, period). National files arrive as long runs already in key order (one run per
 ward and indicator, the runs themselves in some other order), so instead of a full stable sort of
-millions of keys the runs are found in one compiled pass, sorted by their first key and laid end to
-end; when that does not give exactly what a stable sort would (runs that overlap), a stable
-``argsort`` is used.
+millions of keys the runs (one per series) are found in one compiled pass, sorted by their first key
+and laid end to end; when that does not give exactly what a stable sort would (runs that overlap), a
+stable ``argsort`` is used.
 """
 
 from __future__ import annotations
@@ -17,12 +17,15 @@ from engine.detectors._parallel import sized
 
 
 @nb.njit(cache=True)
-def _scan_runs(key: np.ndarray, dup: np.ndarray, starts: np.ndarray) -> int:
-    """Mark equal neighbours in ``dup``; write where each non-decreasing run starts; return the count."""
+def _scan_runs(key: np.ndarray, dup: np.ndarray, starts: np.ndarray, step: int) -> int:
+    """Mark equal neighbours in ``dup``; write where each run starts; return the number of runs.
+
+    A run is non-decreasing and ends before a key that is smaller, or larger by ``step`` or more.
+    """
     starts[0] = 0
     n_runs = 1
     for i in range(1, key.size):
-        if key[i] < key[i - 1]:
+        if key[i] < key[i - 1] or key[i] - key[i - 1] >= step:
             starts[n_runs] = i
             n_runs += 1
         elif key[i] == key[i - 1]:
@@ -41,13 +44,17 @@ def _lay_runs(order: np.ndarray, starts: np.ndarray, lengths: np.ndarray, offset
             order[o + t] = s + t
 
 
-def stable_order(key: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+def stable_order(key: np.ndarray, step: int | None = None) -> tuple[np.ndarray | None, np.ndarray]:
     """The stable sort order of ``key`` and which rows share their key with another row.
 
     Parameters
     ----------
     key:
         ``(N,)`` int64 sort keys.
+    step:
+        Runs are also cut where the key jumps by ``step`` or more: with ``key = series * span + day``
+        and ``step = span``, each run then holds one series (or neighbouring series), so runs of a
+        file ordered by ward and then by indicators in some other order do not overlap.
 
     Returns
     -------
@@ -62,8 +69,8 @@ def stable_order(key: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
     if n < 2:
         return None, dup
     starts = np.empty(n, dtype=np.int64)  # pages are only touched for the runs found
-    starts = starts[: _scan_runs(key, dup, starts)].copy()
-    if starts.size == 1:
+    starts = starts[: _scan_runs(key, dup, starts, np.iinfo(np.int64).max if step is None else step)].copy()
+    if starts.size == 1 or bool(np.all(key[starts[1:]] >= key[starts[1:] - 1])):  # already sorted
         return None, dup
     ends = np.append(starts[1:], n)
     perm = np.argsort(key[starts], kind="stable")  # runs by first key, ties by position

@@ -207,8 +207,10 @@ def test_stable_order_is_a_stable_argsort(seed: int) -> None:
     kind = seed % 4
     if kind == 0:
         key = _runs_keys(rng, int(rng.integers(1, 12)))
-    elif kind == 1:  # disjoint runs: the run-based path
-        blocks = [np.arange(b * 100, b * 100 + rng.integers(1, 40)) for b in rng.permutation(10)]
+    elif kind == 1:  # series (blocks of 100 keys) in shuffled order: the run-based path
+        blocks = [
+            np.arange(b * 100, b * 100 + rng.integers(1, 40), rng.integers(1, 4)) for b in rng.permutation(10)
+        ]
         key = np.concatenate(blocks).astype(np.int64)
         if rng.random() < 0.5:  # equal keys where two runs meet
             key[rng.integers(0, key.size)] = key[rng.integers(0, key.size)]
@@ -216,7 +218,7 @@ def test_stable_order_is_a_stable_argsort(seed: int) -> None:
         key = rng.integers(0, 5, int(rng.integers(0, 50))).astype(np.int64)
     else:
         key = np.sort(rng.integers(0, 20, int(rng.integers(0, 50)))).astype(np.int64)
-    order, dup = stable_order(key)
+    order, dup = stable_order(key, None if seed % 3 == 0 else int(rng.integers(1, 120)))
     expected = np.argsort(key, kind="stable")
     np.testing.assert_array_equal(np.arange(key.size) if order is None else order, expected)
     counts = {v: int((key == v).sum()) for v in np.unique(key)}
