@@ -11,12 +11,14 @@ import numpy as np
 
 from engine.changepoint.costs import BINOMIAL, NORMAL, segment_cost
 from engine.changepoint.dispersion import dispersion_row, sigma_row
-from engine.changepoint.pelt import log_table, pelt_core
+from engine.changepoint.pelt import log_table, pelt_core, pelt_work, workspace
 from engine.changepoint.penalty import penalty_row
 from engine.detectors._parallel import sized
 
 #: Input cells from which PELT runs series on threads (each series costs O(T) to O(T^2)).
 PELT_MIN_CELLS = 20_000
+#: Series per parallel work item (buffers are allocated once per block).
+BLOCK = 64
 
 #: ``dispersion_mode`` codes: phi = 1, phi estimated per series, phi given per series.
 DISPERSION_NONE, DISPERSION_ESTIMATE, DISPERSION_GIVEN = 0, 1, 2
@@ -121,54 +123,58 @@ def segment_many(
     lam = np.zeros(s_count)
     error = np.zeros(s_count, dtype=np.int64)
     logs = log_table(t_count + 1)
-    for i in nb.prange(s_count):
-        code = codes[i]
+    n_blocks = (s_count + BLOCK - 1) // BLOCK
+    for blk in nb.prange(n_blocks):
         idx = np.empty(t_count, dtype=np.int64)
         va = np.empty(t_count)
         vb = np.empty(t_count)
         ca = np.empty(t_count + 1)
         cb = np.empty(t_count + 1)
-        last = np.zeros(t_count + 1, dtype=np.int64)
-        m, scale, ph, sg, offset, err = _prepare(
-            y[i], n[i], code, dispersion_mode, phi_given[i], sigma_given, idx, va, vb, ca, cb
-        )
-        n_obs[i] = m
-        phi[i] = ph
-        sigma[i] = sg
-        error[i] = err
-        if err != 0:
-            continue
-        bt, lm = penalty_row(penalty_kind, m, 1, penalty_value)
-        beta[i] = bt
-        lam[i] = lm
-        objective[i] = pelt_core(ca, cb, m, code, scale, bt, lm, min_size, last, logs)
-        if m == 0:
-            continue
-        # walk the segments back from the end, filling ids, rates and starts
-        k = 0
-        e = m
-        while e > 0:
-            k += 1
-            e = last[e]
-        n_changes[i] = k - 1
-        e = m
-        seg = k - 1
-        end_orig = t_count
-        while e > 0:
-            t = last[e]
-            if code == NORMAL:
-                rate = (ca[e] - ca[t]) / (e - t) + offset
-            else:
-                rate = (ca[e] - ca[t]) / (cb[e] - cb[t])
-            start_orig = idx[t] if t > 0 else 0
-            if t > 0:
-                starts[i, start_orig] = True
-            for p in range(start_orig, end_orig):
-                segment_id[i, p] = seg
-                segment_rate[i, p] = rate
-            end_orig = start_orig
-            seg -= 1
-            e = t
+        last = np.empty(t_count + 1, dtype=np.int64)
+        fw, iw = workspace(t_count + 1)
+        for i in range(blk * BLOCK, min(s_count, (blk + 1) * BLOCK)):
+            code = codes[i]
+            last[:] = 0
+            m, scale, ph, sg, offset, err = _prepare(
+                y[i], n[i], code, dispersion_mode, phi_given[i], sigma_given, idx, va, vb, ca, cb
+            )
+            n_obs[i] = m
+            phi[i] = ph
+            sigma[i] = sg
+            error[i] = err
+            if err != 0:
+                continue
+            bt, lm = penalty_row(penalty_kind, m, 1, penalty_value)
+            beta[i] = bt
+            lam[i] = lm
+            objective[i] = pelt_work(ca, cb, m, code, scale, bt, lm, min_size, last, logs, fw, iw)
+            if m == 0:
+                continue
+            # walk the segments back from the end, filling ids, rates and starts
+            k = 0
+            e = m
+            while e > 0:
+                k += 1
+                e = last[e]
+            n_changes[i] = k - 1
+            e = m
+            seg = k - 1
+            end_orig = t_count
+            while e > 0:
+                t = last[e]
+                if code == NORMAL:
+                    rate = (ca[e] - ca[t]) / (e - t) + offset
+                else:
+                    rate = (ca[e] - ca[t]) / (cb[e] - cb[t])
+                start_orig = idx[t] if t > 0 else 0
+                if t > 0:
+                    starts[i, start_orig] = True
+                for p in range(start_orig, end_orig):
+                    segment_id[i, p] = seg
+                    segment_rate[i, p] = rate
+                end_orig = start_orig
+                seg -= 1
+                e = t
     return starts, segment_id, segment_rate, objective, n_changes, n_obs, phi, sigma, beta, lam, error
 
 

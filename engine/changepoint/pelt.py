@@ -136,6 +136,16 @@ def log_table(size: int) -> np.ndarray:
     return out
 
 
+#: Rows of the float and int workspaces of :func:`pelt_work`.
+N_FLOAT_ROWS, N_INT_ROWS = 12, 5
+
+
+@nb.njit(cache=True, error_model="numpy")
+def workspace(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Float and int workspaces of :func:`pelt_work` for series of up to ``size - 1`` points."""
+    return np.empty((N_FLOAT_ROWS, size)), np.empty((N_INT_ROWS, size), dtype=np.int64)
+
+
 @nb.njit(cache=True, error_model="numpy")
 def pelt_core(
     ca: np.ndarray,
@@ -148,6 +158,26 @@ def pelt_core(
     min_size: int,
     last: np.ndarray,
     logs: np.ndarray,
+) -> float:
+    """:func:`pelt_work` with its own workspaces (same arguments, same results)."""
+    fw, iw = workspace(m + 1)
+    return pelt_work(ca, cb, m, code, scale, beta, lam, min_size, last, logs, fw, iw)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def pelt_work(
+    ca: np.ndarray,
+    cb: np.ndarray,
+    m: int,
+    code: int,
+    scale: float,
+    beta: float,
+    lam: float,
+    min_size: int,
+    last: np.ndarray,
+    logs: np.ndarray,
+    fw: np.ndarray,
+    iw: np.ndarray,
 ) -> float:
     """Exact penalised segmentation of ``m`` observed points from cumulative sums.
 
@@ -166,6 +196,9 @@ def pelt_core(
         first ``s`` points; follow it back from ``m`` to read the change points (``0`` ends).
     logs:
         ``(>= m + 1,)`` table of ``log(j)`` (:func:`log_table`).
+    fw, iw:
+        Workspaces, float ``(N_FLOAT_ROWS, >= m + 1)`` and int ``(N_INT_ROWS, >= m + 1)``
+        (:func:`workspace`), reused from series to series.
 
     Returns
     -------
@@ -178,33 +211,36 @@ def pelt_core(
         last[m] = 0
         return scale * segment_cost(code, ca[m], cb[m], m) + lam * np.log(m)
 
-    log_len = np.zeros(m + 1)
-    if lam != 0.0:
-        for j in range(1, m + 1):
-            log_len[j] = lam * logs[j]
+    log_len = fw[0]
+    c1 = fw[1]
+    f = fw[2]
+    cost = fw[3]  # by t: C(t, s) or a lower bound of it
+    j_lo = fw[4]
+    j_hi = fw[5]
+    k_lo0, k_lo1, k_lo2 = fw[6], fw[7], fw[8]
+    k_hi0, k_hi1, k_hi2 = fw[9], fw[10], fw[11]
+    cand = iw[0]
+    kill = iw[1]  # by t
+    j_ok = iw[2]  # by t: flags, 1 when J(t) is set
+    lo_free = iw[3]
+    hi_free = iw[4]
+    log_len[0] = 0.0
+    c1[0] = 0.0
+    f[0] = 0.0
+    j_ok[0] = 0
     # single-period costs: C(t, s) >= C(t, s - 1) + c1[s] (a lower bound that skips evaluations)
-    c1 = np.zeros(m + 1)
     big = 0.0
     for j in range(1, m + 1):
+        log_len[j] = lam * logs[j] if lam != 0.0 else 0.0
+        f[j] = np.inf
+        j_ok[j] = 0
         da = ca[j] - ca[j - 1]
         db = cb[j] - cb[j - 1]
         c1[j] = segment_cost(code, da, db, 1.0)
         big += abs(c1[j]) + 2.0 * (abs(da) + abs(db))
     # bound on every |cost| and |lower bound| times scale, plus penalties: rounding margin of the skip
-    big = scale * 2.0 * big + abs(beta) + abs(lam) * np.log(m)
-    f = np.full(m + 1, np.inf)
-    f[0] = 0.0
+    big = scale * 2.0 * big + abs(beta) + abs(lam) * logs[m]
     fmax = 0.0
-    cand = np.empty(m + 1, dtype=np.int64)
-    kill = np.empty(m + 1, dtype=np.int64)  # by t
-    cost = np.empty(m + 1)  # by t: C(t, s) or a lower bound of it
-    j_ok = np.zeros(m + 1, dtype=np.bool_)
-    lo_free = np.zeros(m + 1, dtype=np.bool_)
-    hi_free = np.zeros(m + 1, dtype=np.bool_)
-    j_lo = np.zeros(m + 1)
-    j_hi = np.zeros(m + 1)
-    k_lo = np.zeros((m + 1, 3))
-    k_hi = np.zeros((m + 1, 3))
     seeding = min_size >= 2
     n_cand = 0
     for s in range(min_size, m + 1):
@@ -253,7 +289,7 @@ def pelt_core(
                     else:
                         left = (
                             centre > j_lo[t]
-                            and scale * (k_lo[t, 0] * sa + k_lo[t, 1] * sb + k_lo[t, 2] * sl) > slack + tolp
+                            and scale * (k_lo0[t] * sa + k_lo1[t] * sb + k_lo2[t] * sl) > slack + tolp
                         )
                     if left:
                         if hi_free[t]:
@@ -261,8 +297,7 @@ def pelt_core(
                         else:
                             right = (
                                 centre < j_hi[t]
-                                and scale * (k_hi[t, 0] * sa + k_hi[t, 1] * sb + k_hi[t, 2] * sl)
-                                > slack + tolp
+                                and scale * (k_hi0[t] * sa + k_hi1[t] * sb + k_hi2[t] * sl) > slack + tolp
                             )
                         if right:
                             kt = sp + min_size
@@ -304,20 +339,14 @@ def pelt_core(
             if room > 0.0:
                 lo, hi, lf, hf = _dominated_interval(code, ca[s] - ca[u], cb[s] - cb[u], s - u, room)
                 if lo < hi:
-                    j_ok[s] = True
+                    j_ok[s] = 1
                     j_lo[s] = lo
                     j_hi[s] = hi
-                    lo_free[s] = lf
-                    hi_free[s] = hf
+                    lo_free[s] = 1 if lf else 0
+                    hi_free[s] = 1 if hf else 0
                     if not lf:
-                        c0, c1_, c2 = _coefficients(code, lo)
-                        k_lo[s, 0] = c0
-                        k_lo[s, 1] = c1_
-                        k_lo[s, 2] = c2
+                        k_lo0[s], k_lo1[s], k_lo2[s] = _coefficients(code, lo)
                     if not hf:
-                        c0, c1_, c2 = _coefficients(code, hi)
-                        k_hi[s, 0] = c0
-                        k_hi[s, 1] = c1_
-                        k_hi[s, 2] = c2
+                        k_hi0[s], k_hi1[s], k_hi2[s] = _coefficients(code, hi)
 
     return f[m] - beta
