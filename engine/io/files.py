@@ -25,6 +25,7 @@ import polars as pl
 
 from engine.io.errors import FatalInputError
 from engine.io.privacy import is_identifier_column, nhs_number_mask, normalise_name, text_has_nhs_number
+from engine.io.views import max_byte_length
 
 LINE = "_line"  # physical line number column added to every raw frame
 BAD_FIELDS = "_bad_fields"  # non-null when a CSV row has more fields than the header
@@ -275,7 +276,7 @@ def _may_hold_nhs_numbers(col: pl.Series) -> bool:
         top = col.max()
         return top is not None and not float(top) < 1e8  # type: ignore[arg-type]
     if col.dtype == pl.String:
-        return (col.str.len_bytes().max() or 0) >= 10  # type: ignore[operator]
+        return max_byte_length(col) >= 10
     return False
 
 

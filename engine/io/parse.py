@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from engine.io._number_kernel import POW10, parse_views
+from engine.io.views import string_views
 
 _THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
 
@@ -124,18 +124,15 @@ def _parse_views(col: pl.Series) -> tuple[np.ndarray, np.ndarray] | None:
 
     ``None`` when the column's chunks are not exported as string views (then nothing is parsed).
     """
-    arrays = [c.to_arrow(compat_level=pl.CompatLevel.newest()) for c in col.get_chunks()]
-    if not all(a.type == pa.string_view() for a in arrays):
+    chunks = string_views(col)
+    if chunks is None:
         return None
     values = np.empty(len(col), dtype=np.float64)
-    slow = np.empty(len(col), dtype=bool)
+    slow = np.ones(len(col), dtype=bool)
     start = 0
-    for a in arrays:
-        m = len(a)
-        if m:
-            buf = a.buffers()[1]
-            views = np.frombuffer(buf, dtype=np.uint8, count=(a.offset + m) * 16).reshape(-1, 16)[a.offset :]
-            parse_views(views, POW10, values[start : start + m], slow[start : start + m])
+    for views in chunks:
+        m = views.shape[0]
+        parse_views(views, POW10, values[start : start + m], slow[start : start + m])
         start += m
     return values, slow
 
