@@ -35,17 +35,9 @@ class Encoded:
     values: list[str]
     unchanged: bool
 
-    def lookup(self, table: np.ndarray) -> np.ndarray:
-        """Broadcast a per-value array (``len(values)``) to rows."""
-        return table[self.codes]
-
     def table(self, predicate_values: set[str] | frozenset[str]) -> np.ndarray:
-        """``(len(values),)`` bool: the value is in ``predicate_values``."""
+        """``(len(values),)`` bool: the value is in ``predicate_values`` (index it with ``codes``)."""
         return np.array([v in predicate_values for v in self.values], dtype=bool)
-
-    def flags(self, predicate_values: set[str] | frozenset[str]) -> np.ndarray:
-        """``(N,)`` bool: the row's value is in ``predicate_values``."""
-        return self.lookup(self.table(predicate_values))
 
     def text(self, rows: np.ndarray | None = None) -> pl.Series:
         """The normalised text of all rows (or of the given row indices)."""

@@ -210,9 +210,9 @@ def _validate(
     """Parse, check and split the long frame.
 
     ``raw`` holds the only reference to the long frame (it is popped), so its text columns are freed
-    as soon as the rejected rows have been taken from it. Rules are evaluated as numpy boolean arrays
-    (per-value work is done per distinct ward id or indicator); text is only built for the rejected
-    rows and for the output columns.
+    as soon as the rejected rows have been taken from it. Rules are checked in compiled passes over
+    integer codes (per-value work is done once per distinct ward id or indicator); reason texts are
+    only built for the rejected rows, and the output columns are gathered once.
     """
     long = raw.pop()
     n = long.height
@@ -324,9 +324,7 @@ def _validate(
     observations = pl.DataFrame(
         {
             "ward_id": raw_ward if raw_ward is not None else _texts(w.values, ward_out),
-            "period": raw_period
-            if identity and raw_period is not None
-            else pl.Series(days_out).cast(pl.Date),
+            "period": raw_period if raw_period is not None else pl.Series(days_out).cast(pl.Date),
             "indicator": raw_ind if raw_ind is not None else _texts(k.values, ind_out),
             "numerator": pl.Series(numerator, nan_to_null=True),
             "denominator": pl.Series(denominator, nan_to_null=True),
@@ -371,15 +369,6 @@ def _indicator_bits(values: list[str], catalogue: Catalogue) -> np.ndarray:
             | (rk.INTEGER if not ind.fractional else 0)
         )
     return bits
-
-
-def _any(masks: list[np.ndarray | None], n: int) -> np.ndarray:
-    """Element-wise OR of the given boolean arrays (``None`` = all false)."""
-    out = np.zeros(n, dtype=bool)
-    for m in masks:
-        if m is not None:
-            out |= m
-    return out
 
 
 def _said_suppressed(long: pl.DataFrame, empty: np.ndarray) -> np.ndarray | bool:
