@@ -122,7 +122,7 @@ def segment_many(
     beta = np.zeros(s_count)
     lam = np.zeros(s_count)
     error = np.zeros(s_count, dtype=np.int64)
-    logs = log_table(t_count + 1)
+    logs = log_table(t_count + 1 + min_size)
     n_blocks = (s_count + BLOCK - 1) // BLOCK
     for blk in nb.prange(n_blocks):
         idx = np.empty(t_count, dtype=np.int64)
@@ -213,7 +213,7 @@ def critical_penalty_many(
     """
     s_count, t_count = y.shape
     out = np.zeros(s_count)
-    logs = log_table(t_count + 1)
+    logs = log_table(t_count + 1 + min_size)
     for i in nb.prange(s_count):
         idx = np.empty(t_count, dtype=np.int64)
         va = np.empty(t_count)

@@ -31,6 +31,10 @@ admissible). The decision for step ``s`` is taken while scanning the candidates 
    ``J(t)``, then for every ``theta`` another candidate is strictly better. The test costs a few
    multiplications (``D`` is linear in the segment sums with coefficients fixed at the ends of
    ``J(t)``).
+3. Runs without counts (Poisson): if the counts from ``z < t`` to ``s`` are all zero, ``z``
+   (the first such live candidate) beats ``t`` for ``theta`` in ``[0, x)``, ``x`` set by
+   ``F(t) - F(z)`` less the largest log-length difference ahead, while ``t`` beats a change at ``s``
+   only on ``[0, w]``: ``w < x`` removes ``t`` (sparse series otherwise keep every candidate of a run).
 
 **Evaluations skipped without changing any bit.** Most live candidates are far from the minimum
 (by about ``beta``). ``C(t, s) >= C(t, s - 1) + C(s - 1, s)``, so a candidate's cost at the previous
@@ -128,6 +132,29 @@ def _coefficients(code: int, theta: float) -> tuple[float, float, float]:
 
 
 @nb.njit(cache=True, error_model="numpy")
+def _zero_run_beaten(
+    f: np.ndarray,
+    cb: np.ndarray,
+    logs: np.ndarray,
+    lam: float,
+    min_size: int,
+    z: int,
+    t: int,
+    s: int,
+    room: float,
+    margin: float,
+) -> bool:
+    """Rule 3 (Poisson, no counts from ``z < t`` to ``s``): is ``t`` beaten everywhere from ``s + min_size``?
+
+    ``t`` beats a change at ``s`` only for ``theta <= w = room / (2 scale B_ts)`` (``room`` = ``F(s) -
+    F(t)`` plus tolerance); ``z`` beats ``t`` for ``theta < x = (F(t) - F(z) - lam log((T - z) /
+    (T - t)) - margin) / (2 scale B_zt)`` at every ``T >= s + min_size``. Returns ``w < x``.
+    """
+    gain = f[t] - f[z] - lam * (logs[s + min_size - z] - logs[s + min_size - t]) - margin
+    return room * (cb[t] - cb[z]) < gain * (cb[s] - cb[t])
+
+
+@nb.njit(cache=True, error_model="numpy")
 def log_table(size: int) -> np.ndarray:
     """``log(j)`` for ``j = 0 .. size - 1`` (``-inf`` at 0), shared by every series of a call."""
     out = np.empty(size)
@@ -195,7 +222,7 @@ def pelt_work(
         ``(>= m + 1,)`` int output: ``last[s]`` is the start of the optimal last segment of the
         first ``s`` points; follow it back from ``m`` to read the change points (``0`` ends).
     logs:
-        ``(>= m + 1,)`` table of ``log(j)`` (:func:`log_table`).
+        ``(>= m + min_size + 1,)`` table of ``log(j)`` (:func:`log_table`).
     fw, iw:
         Workspaces, float ``(N_FLOAT_ROWS, >= m + 1)`` and int ``(N_INT_ROWS, >= m + 1)``
         (:func:`workspace`), reused from series to series.
@@ -267,6 +294,8 @@ def pelt_work(
         sp = s - 1
         fp = f[sp]
         tolp = 1e-9 * (1.0 + abs(fp))
+        zero_run = code == POISSON
+        z0 = -1  # first live candidate whose segment to sp has no counts
         k = 0
         for i in range(n_cand):
             t = cand[i]
@@ -277,7 +306,12 @@ def pelt_work(
                 # pruning at step sp: t can never be optimal from sp + min_size on
                 ft = f[t]
                 slack = fp - ft
-                if scale * cost[t] > slack + tolp + marg:  # PELT: nowhere
+                if scale * cost[t] > slack + tolp + marg or (
+                    zero_run
+                    and z0 >= 0
+                    and ca[t] == ca[sp]
+                    and _zero_run_beaten(f, cb, logs, lam, min_size, z0, t, sp, slack + tolp, tolp + marg)
+                ):  # 1. PELT (beaten by a change at sp everywhere) or 3. run without counts
                     kt = sp + min_size
                 elif j_ok[t]:
                     sa = ca[sp] - ca[t]
@@ -301,6 +335,8 @@ def pelt_work(
                             )
                         if right:
                             kt = sp + min_size
+                if zero_run and z0 < 0 and ca[t] == ca[sp]:
+                    z0 = t
                 if kt != _NEVER:
                     kill[t] = kt
                     if kt <= s:

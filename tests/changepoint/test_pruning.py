@@ -90,7 +90,7 @@ def test_pelt_equals_plain_scan_bit_for_bit(model: str, kind: str, penalty: str,
         scale = float(rng.choice([1.0, 1.0 / 2.7]))
         got = np.zeros(m + 1, dtype=np.int64)
         want = np.zeros(m + 1, dtype=np.int64)
-        obj = pelt_core(ca, cb, m, code, scale, beta, lam, min_size, got, log_table(m + 1))
+        obj = pelt_core(ca, cb, m, code, scale, beta, lam, min_size, got, log_table(m + min_size + 1))
         ref = _plain_scan(ca, cb, m, code, scale, beta, lam, min_size, want)
         assert np.array_equal(got[min_size:], want[min_size:])
         assert obj == ref  # bitwise: the same expression picks the same candidate
