@@ -320,12 +320,13 @@ def _validate(
         status_out,
         denominator,
     )
-    del status, x, y
+    ward_values, ind_values = w.values, k.values
+    del status, x, y, rows, w, k, per  # row arrays freed before the text columns are built
     observations = pl.DataFrame(
         {
-            "ward_id": raw_ward if raw_ward is not None else _texts(w.values, ward_out),
+            "ward_id": raw_ward if raw_ward is not None else _texts(ward_values, ward_out),
             "period": raw_period if raw_period is not None else pl.Series(days_out).cast(pl.Date),
-            "indicator": raw_ind if raw_ind is not None else _texts(k.values, ind_out),
+            "indicator": raw_ind if raw_ind is not None else _texts(ind_values, ind_out),
             "numerator": pl.Series(numerator, nan_to_null=True),
             "denominator": pl.Series(denominator, nan_to_null=True),
             "status": _texts(list(_STATUS), status_out),
@@ -336,8 +337,8 @@ def _validate(
         notes.append(
             f"{n_ignored} denominator(s) ignored: given for indicators without exposure (e.g. manager_changes)"
         )
-    used_t = np.bincount(ind_out, minlength=len(k.values)) > 0
-    used = {v for v, u in zip(k.values, used_t, strict=True) if u}
+    used_t = np.bincount(ind_out, minlength=len(ind_values)) > 0
+    used = {v for v, u in zip(ind_values, used_t, strict=True) if u}
     return ObservationsRead(
         observations=observations,
         rejected=rejected,
