@@ -158,7 +158,20 @@ def detect_changepoints(
         float(settings.penalty_value),
         int(settings.min_size),
     )
-    starts, segment_id, segment_rate, objective, n_changes, n_obs, phi_out, sigma, beta, lam, error = out
+    (
+        starts,
+        segment_id,
+        segment_rate,
+        effect,
+        objective,
+        n_changes,
+        n_obs,
+        phi_out,
+        sigma,
+        beta,
+        lam,
+        error,
+    ) = out
     if np.any(error == NEGATIVE):
         raise ValueError("counts and successes must be >= 0")
     if np.any(error == EXCEEDS_TRIALS):
@@ -167,6 +180,7 @@ def detect_changepoints(
         starts,
         segment_id,
         segment_rate,
+        effect,
         objective,
         n_changes,
         n_obs,
@@ -183,6 +197,7 @@ def _assemble(
     starts: np.ndarray,
     segment_id: np.ndarray,
     segment_rate: np.ndarray,
+    effect: np.ndarray,
     objective: np.ndarray,
     n_changes: np.ndarray,
     n_obs: np.ndarray,
@@ -193,7 +208,10 @@ def _assemble(
     sigma: np.ndarray,
     settings: ChangePointSettings,
 ) -> ChangePointResult:
-    """Flat segment lists, effects and rebase proposals (vectorised over the few change points)."""
+    """Flat segment lists, effects and rebase proposals (vectorised over the few change points).
+
+    ``effect`` is the kernel's ``(S, T)`` all-``NaN`` array, filled here at the change points.
+    """
     s_count, t_count = starts.shape
     indptr = np.zeros(s_count + 1, dtype=np.int64)
     np.cumsum(n_changes + 1, out=indptr[1:])
@@ -214,7 +232,6 @@ def _assemble(
             np.abs(shift) >= settings.rebase_shift_sd,
             np.abs(np.log(ratio)) >= np.log(settings.rebase_ratio),
         )
-    effect = np.full((s_count, t_count), np.nan)
     effect[rows, cols] = np.where(normal, shift, ratio)
     rebase = np.zeros((s_count, t_count), dtype=bool)
     rebase[rows, cols] = relevant

@@ -107,13 +107,16 @@ def segment_many(
 
     Returns
     -------
-    ``starts (S, T) bool, segment_id (S, T) int32, segment_rate (S, T) float, objective, n_changes,
-    n_obs, phi, sigma, beta, lam, error`` (the last eight ``(S,)``).
+    ``starts (S, T) bool, segment_id (S, T) int32, segment_rate (S, T) float, effect (S, T) float
+    (all ``NaN``: filled at the change points by the caller), objective, n_changes, n_obs, phi,
+    sigma, beta, lam, error`` (the last eight ``(S,)``).
     """
     s_count, t_count = y.shape
-    starts = np.zeros((s_count, t_count), dtype=np.bool_)
-    segment_id = np.zeros((s_count, t_count), dtype=np.int32)
-    segment_rate = np.full((s_count, t_count), np.nan)
+    # (S, T) outputs are first written row by row on the threads (page faults are paid in parallel)
+    starts = np.empty((s_count, t_count), dtype=np.bool_)
+    segment_id = np.empty((s_count, t_count), dtype=np.int32)
+    segment_rate = np.empty((s_count, t_count))
+    effect = np.empty((s_count, t_count))
     objective = np.zeros(s_count)
     n_changes = np.zeros(s_count, dtype=np.int64)
     n_obs = np.zeros(s_count, dtype=np.int64)
@@ -135,6 +138,10 @@ def segment_many(
         for i in range(blk * BLOCK, min(s_count, (blk + 1) * BLOCK)):
             code = codes[i]
             last[:] = 0
+            starts[i] = False
+            effect[i] = np.nan
+            segment_id[i] = 0
+            segment_rate[i] = np.nan
             m, scale, ph, sg, offset, err = _prepare(
                 y[i], n[i], code, dispersion_mode, phi_given[i], sigma_given, idx, va, vb, ca, cb
             )
@@ -175,7 +182,7 @@ def segment_many(
                 end_orig = start_orig
                 seg -= 1
                 e = t
-    return starts, segment_id, segment_rate, objective, n_changes, n_obs, phi, sigma, beta, lam, error
+    return starts, segment_id, segment_rate, effect, objective, n_changes, n_obs, phi, sigma, beta, lam, error
 
 
 @nb.njit(cache=True, error_model="numpy")
