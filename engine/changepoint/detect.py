@@ -298,8 +298,9 @@ def detect_panel(panel, settings: ChangePointSettings | None = None, upto: int |
 
         catalogue = CATALOGUE
     settings = settings or ChangePointSettings()
-    indicators = np.asarray(panel.indicator, dtype=str)
-    family = np.array(
+    indicators, inverse = np.unique(np.asarray(panel.indicator, dtype=str), return_inverse=True)
+    families = np.array(
         [catalogue[k].family if k in catalogue else settings.cost for k in indicators.tolist()], dtype=str
     )
+    family = families[inverse.reshape(-1)]
     return detect_changepoints(panel.y, panel.n, settings, family=family, upto=upto)
