@@ -21,7 +21,7 @@ from engine.charts.codes import POINT_TYPE_LABELS, RULE_LABELS
 from engine.combine.levels import LEVELS
 from engine.combine.rowgroups import group_any, group_sum
 from engine.config import Config
-from engine.panel import STATUS_LABELS
+from engine.panel import STATUS_LABELS, Panel
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.settings import CombinationSettings
 from engine.scoring.wards import WardEvidence
@@ -177,10 +177,6 @@ def ward_status_frame(
     return frame if ordered else frame.sort("ward_id", "period", maintain_order=True)
 
 
-def _groups(sc: SeriesScores) -> np.ndarray:
-    return np.cumsum(sc.rebase, axis=1)
-
-
 @dataclass(frozen=True)
 class ChartArrays:
     """Making Data Count display chart, prospective MDC concern and change points, ``(S, T)`` each."""
@@ -195,11 +191,17 @@ class ChartArrays:
     segment_rate: np.ndarray
 
 
-def chart_arrays(sc: SeriesScores, config: Config) -> ChartArrays:
-    """Charts of every series of one cadence (retrospective display, monitoring mode, change points)."""
-    panel = sc.panel
+def chart_arrays(sc: SeriesScores, config: Config, rows: slice = slice(None)) -> ChartArrays:
+    """Charts of the series ``rows`` of one cadence (retrospective display, monitoring mode, change
+    points). Every chart is computed series by series, so a block of rows gives exactly the rows of
+    the whole-panel result."""
+    full = sc.panel
+    panel = Panel(
+        full.cadence, full.periods, full.ward_id[rows], full.indicator[rows], full.y[rows], full.n[rows],
+        full.status[rows],
+    )  # fmt: skip
     catalogue = config.build_catalogue()
-    groups = _groups(sc)
+    groups = np.cumsum(sc.rebase[rows], axis=1)
     chart = chart_panel(panel, settings=config.charts, groups=groups).chart
     rate = np.where(panel.observed, panel.rate(), np.nan)
     improvement = [catalogue[k].improvement_direction for k in panel.indicator]
@@ -255,7 +257,6 @@ def series_blocks(
     """
     panel = sc.panel
     s_count, t_count = panel.shape
-    charts = chart_arrays(sc, config) if with_charts else None
     first = panel.first_period()
     labels = labels or SeriesLabels.of({panel.cadence: sc})
     ward_code = np.searchsorted(labels.ward_id, panel.ward_id.astype(str))
@@ -276,6 +277,9 @@ def series_blocks(
             a: np.ndarray, rows: slice = rows, keep: np.ndarray = keep, whole: bool = whole
         ) -> np.ndarray:
             return a[rows].ravel() if whole else a[rows][keep]
+
+        def chart_cell(a: np.ndarray, keep: np.ndarray = keep, whole: bool = whole) -> np.ndarray:
+            return a.ravel() if whole else a[keep]
 
         data: dict[str, pa.Array] = {
             "ward_id": _dictionary(ward_code[rows][si], wards),
@@ -302,15 +306,16 @@ def series_blocks(
             "indicator_alarm": cell(sc.indicator_alarm),
             "z_closure": cell(sc.z_closure),
         }
-        if charts is not None:
-            data["chart_mean"] = cell(charts.mean)
-            data["chart_lpl"] = cell(charts.lpl)
-            data["chart_upl"] = cell(charts.upl)
-            data["point_type"] = _dictionary(cell(charts.point_type).astype(np.int32) + 1, _POINT_TYPES)
-            data["rule"] = _dictionary(cell(charts.rule), _RULES)
-            data["mdc_concern"] = cell(charts.mdc_concern)
-            data["segment"] = cell(charts.segment).astype(np.int32, copy=False)
-            data["segment_rate"] = cell(charts.segment_rate)
+        if with_charts:  # charts of this block only: memory bounded by the block
+            charts = chart_arrays(sc, config, rows)
+            data["chart_mean"] = chart_cell(charts.mean)
+            data["chart_lpl"] = chart_cell(charts.lpl)
+            data["chart_upl"] = chart_cell(charts.upl)
+            data["point_type"] = _dictionary(chart_cell(charts.point_type).astype(np.int32) + 1, _POINT_TYPES)
+            data["rule"] = _dictionary(chart_cell(charts.rule), _RULES)
+            data["mdc_concern"] = chart_cell(charts.mdc_concern)
+            data["segment"] = chart_cell(charts.segment).astype(np.int32, copy=False)
+            data["segment_rate"] = chart_cell(charts.segment_rate)
         yield pa.table({k: v if isinstance(v, pa.Array) else pa.array(v) for k, v in data.items()})
 
 

@@ -1,4 +1,4 @@
-"""The ward-status ``indicators`` lists: compiled ordering + integer dedup against a polars oracle."""
+"""series.parquet blocks and the ward-status lists (compiled ordering + integer dedup vs polars)."""
 
 from __future__ import annotations
 
@@ -40,3 +40,14 @@ def test_no_cells() -> None:
     cells, sequences = _indicator_lists(empty, empty, np.zeros(0), empty, 5)
     index, texts = _joined_labels(sequences, ["a"])
     assert cells.size == 0 and index.size == 0 and texts == []
+
+
+def test_series_blocks_do_not_change_rows(scored) -> None:
+    """Charts and change points are computed block by block: any block size gives the same rows."""
+    from engine.config import Config
+    from engine.scoring.tables import _text_columns, series_blocks
+
+    sc = scored.parts["weekly"]
+    whole = pl.concat([_text_columns(b) for b in series_blocks(sc, Config(), block_series=10_000)])
+    small = pl.concat([_text_columns(b) for b in series_blocks(sc, Config(), block_series=7)])
+    assert whole.height > 0 and small.equals(whole)
