@@ -18,7 +18,8 @@ minimum over the segment parameter ``theta`` of ``D(theta)``, the segment's ``-2
 at step ``s``; both only show that ``t`` can never be optimal at any ``T >= s + min_size``, so ``t``
 is dropped from step ``s + min_size`` on (for ``s < T < s + min_size`` the change at ``s`` is not yet
 admissible). The decision for step ``s`` is taken while scanning the candidates at step ``s + 1``
-(one pass per step), with the same kill step:
+(one pass per step), with the same kill step, and only every :data:`PRUNE_EVERY` steps (pruning
+later is always valid):
 
 1. PELT: ``F(t) + scale * C(t, s) > F(s)`` (a change at ``s`` does strictly better for every
    ``theta``). Pruning at once, as ``ruptures`` and R ``changepoint`` do, is not exact with a minimum
@@ -56,6 +57,9 @@ import numpy as np
 from engine.changepoint.costs import BINOMIAL, NORMAL, POISSON, segment_cost
 
 _NEVER = np.iinfo(np.int64).max
+#: Pruning is tested every this many steps: a candidate lives at most a few steps longer, and the scans
+#: in between do only the bound check (Poisson weekly series: 1.85 -> 1.4 s CPU).
+PRUNE_EVERY = 4
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -295,6 +299,7 @@ def pelt_work(
         fp = f[sp]
         tolp = 1e-9 * (1.0 + abs(fp))
         zero_run = code == POISSON
+        prune_now = s % PRUNE_EVERY == 0
         z0 = -1  # first live candidate whose segment to sp has no counts
         k = 0
         for i in range(n_cand):
@@ -302,7 +307,7 @@ def pelt_work(
             kt = kill[t]
             if kt <= s:
                 continue
-            if kt == _NEVER and t < t_new:
+            if kt == _NEVER and t < t_new and prune_now:
                 # pruning at step sp: t can never be optimal from sp + min_size on
                 ft = f[t]
                 slack = fp - ft
