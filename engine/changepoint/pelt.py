@@ -38,10 +38,11 @@ later is always valid):
    only on ``[0, w]``: ``w < x`` removes ``t`` (sparse series otherwise keep every candidate of a run).
 
 **Evaluations skipped without changing any bit.** Most live candidates are far from the minimum
-(by about ``beta``). ``C(t, s) >= C(t, s - 1) + C(s - 1, s)``, so a candidate's cost at the previous
-step (or its bound) plus the single-period cost bounds its value from below; when that bound exceeds
-the running minimum (plus a rounding margin) the candidate cannot be the minimiser and its cost (one
-or two ``log``) is not evaluated. The running minimum starts from the previous step's optimum; every
+(by about ``beta``). ``C(t, s) >= C(t, e) + sum_{e < j <= s} C(j - 1, j)`` for its last exact
+evaluation ``e``, so each candidate keeps a lower bound of its value (a key, compared with the running
+minimum less the prefix sum of single-period costs: one comparison per candidate and step); when it
+exceeds the running minimum (plus a rounding margin) the candidate cannot be the minimiser and its
+cost (one or two ``log``) is not evaluated. The running minimum starts from the previous step's optimum; every
 evaluated value uses the same expression as a plain scan and ties still go to the smallest ``t``, so
 ``F``, ``last`` and the objective are bit-identical to evaluating every candidate.
 
@@ -168,7 +169,7 @@ def log_table(size: int) -> np.ndarray:
 
 
 #: Rows of the float and int workspaces of :func:`pelt_work`.
-N_FLOAT_ROWS, N_INT_ROWS = 12, 5
+N_FLOAT_ROWS, N_INT_ROWS = 13, 6
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -243,23 +244,25 @@ def pelt_work(
         return scale * segment_cost(code, ca[m], cb[m], m) + lam * np.log(m)
 
     log_len = fw[0]
-    c1 = fw[1]
+    p1 = fw[1]  # prefix sums of single-period costs: C(t, s) >= C(t, e) + p1[s] - p1[e] (e <= s)
     f = fw[2]
-    cost = fw[3]  # by t: C(t, s) or a lower bound of it
+    cost = fw[3]  # by t: C(t, se[t]), its last exact evaluation
     j_lo = fw[4]
     j_hi = fw[5]
     k_lo0, k_lo1, k_lo2 = fw[6], fw[7], fw[8]
     k_hi0, k_hi1, k_hi2 = fw[9], fw[10], fw[11]
+    # by slot: lower bound of the candidate's value at step s, less scale * p1[s] (see the scan)
+    key = fw[12]
     cand = iw[0]
     kill = iw[1]  # by t
     j_ok = iw[2]  # by t: flags, 1 when J(t) is set
     lo_free = iw[3]
     hi_free = iw[4]
+    se = iw[5]  # by t: step of the last exact evaluation
     log_len[0] = 0.0
-    c1[0] = 0.0
+    p1[0] = 0.0
     f[0] = 0.0
     j_ok[0] = 0
-    # single-period costs: C(t, s) >= C(t, s - 1) + c1[s] (a lower bound that skips evaluations)
     big = 0.0
     for j in range(1, m + 1):
         log_len[j] = lam * logs[j] if lam != 0.0 else 0.0
@@ -267,26 +270,27 @@ def pelt_work(
         j_ok[j] = 0
         da = ca[j] - ca[j - 1]
         db = cb[j] - cb[j - 1]
-        c1[j] = segment_cost(code, da, db, 1.0)
-        big += abs(c1[j]) + 2.0 * (abs(da) + abs(db))
-    # bound on every |cost| and |lower bound| times scale, plus penalties: rounding margin of the skip
+        c = segment_cost(code, da, db, 1.0)
+        p1[j] = p1[j - 1] + c
+        big += abs(c) + 2.0 * (abs(da) + abs(db))
+    # bound on every |cost|, |prefix sum| (times scale) and penalty term: the rounding margin of skips
     big = scale * 2.0 * big + abs(beta) + abs(lam) * logs[m]
     fmax = 0.0
     seeding = min_size >= 2
     n_cand = 0
+    seed_slot = -1  # slot of the previous optimum
     for s in range(min_size, m + 1):
         t_new = s - min_size
         if t_new == 0 or t_new >= min_size:
             cand[n_cand] = t_new
             kill[t_new] = _NEVER
-            cost[t_new] = -np.inf
+            key[n_cand] = -np.inf  # evaluated exactly on entry
             n_cand += 1
-        c1s = c1[s]
         marg = 1e-9 * (1.0 + fmax + big)
         best = np.inf
         arg = -1
         # seed the running minimum with the previous optimum (ties still go to the smallest t)
-        seed = last[s - 1] if seeding and s > min_size else -1
+        seed = cand[seed_slot] if seeding and seed_slot >= 0 else -1
         seed_cost = 0.0
         if seed >= 0 and kill[seed] > s:
             seed_cost = segment_cost(code, ca[s] - ca[seed], cb[s] - cb[seed], s - seed)
@@ -294,78 +298,98 @@ def pelt_work(
             arg = seed
         else:
             seed = -1
-        # previous step, for the pruning of candidates (decided one step late, same kill step)
-        sp = s - 1
-        fp = f[sp]
-        tolp = 1e-9 * (1.0 + abs(fp))
-        zero_run = code == POISSON
-        prune_now = s % PRUNE_EVERY == 0
-        z0 = -1  # first live candidate whose segment to sp has no counts
-        k = 0
-        for i in range(n_cand):
-            t = cand[i]
-            kt = kill[t]
-            if kt <= s:
-                continue
-            if kt == _NEVER and t < t_new and prune_now:
-                # pruning at step sp: t can never be optimal from sp + min_size on
-                ft = f[t]
-                slack = fp - ft
-                if scale * cost[t] > slack + tolp + marg or (
-                    zero_run
-                    and z0 >= 0
-                    and ca[t] == ca[sp]
-                    and _zero_run_beaten(f, cb, logs, lam, min_size, z0, t, sp, slack + tolp, tolp + marg)
-                ):  # 1. PELT (beaten by a change at sp everywhere) or 3. run without counts
-                    kt = sp + min_size
-                elif j_ok[t]:
-                    sa = ca[sp] - ca[t]
-                    sb = cb[sp] - cb[t]
-                    sl = sp - t
-                    centre = sa / sl if code == NORMAL else sa / sb
-                    if lo_free[t]:
-                        left = centre >= j_lo[t]
-                    else:
-                        left = (
-                            centre > j_lo[t]
-                            and scale * (k_lo0[t] * sa + k_lo1[t] * sb + k_lo2[t] * sl) > slack + tolp
-                        )
-                    if left:
-                        if hi_free[t]:
-                            right = centre <= j_hi[t]
+            seed_slot = -1
+        if s % PRUNE_EVERY == 0:
+            # prune for the previous step sp (kill from sp + min_size on); drop what expired by s
+            sp = s - 1
+            fp = f[sp]
+            tolp = 1e-9 * (1.0 + abs(fp))
+            zero_run = code == POISSON
+            z0 = -1  # first live candidate whose segment to sp has no counts
+            new_seed_slot = -1
+            k = 0
+            for i in range(n_cand):
+                t = cand[i]
+                kt = kill[t]
+                if kt <= s:
+                    continue
+                if kt == _NEVER and t < t_new:
+                    ft = f[t]
+                    slack = fp - ft
+                    lower = cost[t] + (p1[sp] - p1[se[t]])  # <= C(t, sp)
+                    if scale * lower > slack + tolp + marg or (
+                        zero_run
+                        and z0 >= 0
+                        and ca[t] == ca[sp]
+                        and _zero_run_beaten(f, cb, logs, lam, min_size, z0, t, sp, slack + tolp, tolp + marg)
+                    ):  # 1. PELT (beaten by a change at sp everywhere) or 3. run without counts
+                        kt = sp + min_size
+                    elif j_ok[t]:
+                        sa = ca[sp] - ca[t]
+                        sb = cb[sp] - cb[t]
+                        sl = sp - t
+                        centre = sa / sl if code == NORMAL else sa / sb
+                        if lo_free[t]:
+                            left = centre >= j_lo[t]
                         else:
-                            right = (
-                                centre < j_hi[t]
-                                and scale * (k_hi0[t] * sa + k_hi1[t] * sb + k_hi2[t] * sl) > slack + tolp
+                            left = (
+                                centre > j_lo[t]
+                                and scale * (k_lo0[t] * sa + k_lo1[t] * sb + k_lo2[t] * sl) > slack + tolp
                             )
-                        if right:
-                            kt = sp + min_size
-                if zero_run and z0 < 0 and ca[t] == ca[sp]:
-                    z0 = t
-                if kt != _NEVER:
-                    kill[t] = kt
-                    if kt <= s:
-                        continue
-            cand[k] = t
-            k += 1
+                        if left:
+                            if hi_free[t]:
+                                right = centre <= j_hi[t]
+                            else:
+                                right = (
+                                    centre < j_hi[t]
+                                    and scale * (k_hi0[t] * sa + k_hi1[t] * sb + k_hi2[t] * sl) > slack + tolp
+                                )
+                            if right:
+                                kt = sp + min_size
+                    if zero_run and z0 < 0 and ca[t] == ca[sp]:
+                        z0 = t
+                    if kt != _NEVER:
+                        kill[t] = kt
+                        if kt <= s:
+                            continue
+                cand[k] = t
+                key[k] = key[i]
+                if i == seed_slot:
+                    new_seed_slot = k
+                k += 1
+            n_cand = k
+            seed_slot = new_seed_slot
+        # scan: a candidate is evaluated only when its bound key + scale p1[s] (<= its value) does
+        # not exceed the running minimum (plus the rounding margin); the others cannot be optimal
+        arg_slot = seed_slot
+        thr = best + marg - scale * p1[s]
+        for i in range(n_cand):
+            if key[i] > thr:
+                continue
+            t = cand[i]
             if t == seed:
                 continue
-            lb = cost[t] + c1s
-            ft = f[t]
-            if ft + scale * lb + log_len[s - t] + beta > best + marg:
-                cost[t] = lb  # cannot beat the running minimum: keep the bound
+            if kill[t] <= s:
+                key[i] = np.inf  # expired: dropped at the next pruning
                 continue
             c = segment_cost(code, ca[s] - ca[t], cb[s] - cb[t], s - t)
             cost[t] = c
+            se[t] = s
+            ft = f[t]
+            key[i] = ft + scale * (c - p1[s]) + log_len[s - t] + beta
             v = ft + scale * c + log_len[s - t] + beta
             if v < best or (v == best and t < arg):
                 best = v
                 arg = t
-        n_cand = k
+                arg_slot = i
+                thr = best + marg - scale * p1[s]
         if seed >= 0:
             cost[seed] = seed_cost
+            se[seed] = s
+            key[seed_slot] = f[seed] + scale * (seed_cost - p1[s]) + log_len[s - seed] + beta
         f[s] = best
         last[s] = arg
+        seed_slot = arg_slot
         if abs(best) > fmax:
             fmax = abs(best)
 
