@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 
 @dataclass(frozen=True)
@@ -39,38 +40,68 @@ class Episodes:
 
 
 def alert_episodes(condition: np.ndarray, close_after: int = 4) -> Episodes:
-    """Causal episodes of ``(R, T)`` boolean ``condition`` (loop over periods, vectorised over rows)."""
+    """Causal episodes of ``(R, T)`` boolean ``condition`` (one compiled pass per row)."""
     if close_after < 1:
         raise ValueError("close_after must be at least 1")
-    r_count, t_count = condition.shape
-    is_open = np.zeros((r_count, t_count), dtype=bool)
-    opened = np.full((r_count, t_count), -1, dtype=np.int64)
-    cur_open = np.zeros(r_count, dtype=bool)
-    cur_start = np.full(r_count, -1, dtype=np.int64)
-    absent = np.zeros(r_count, dtype=np.int64)
-    for t in range(t_count):
-        cond = condition[:, t]
-        new = cond & ~cur_open
-        cur_start = np.where(new, t, cur_start)
-        cur_open = cur_open | cond
-        absent = np.where(cond, 0, absent + cur_open)
-        closing = cur_open & (absent >= close_after)
-        cur_open = cur_open & ~closing
-        is_open[:, t] = cur_open
-        opened[:, t] = np.where(cur_open, cur_start, -1)
-    # episode table, vectorised: label every open cell with its episode number
-    starts = is_open & (opened != np.roll(opened, 1, axis=1))
-    starts[:, 0] = is_open[:, 0]
-    row, start = np.nonzero(starts)
-    label = np.cumsum(starts.ravel()).reshape(starts.shape) - 1
-    t_index = np.broadcast_to(np.arange(t_count), (r_count, t_count))
-    end = np.full(len(row), -1, dtype=np.int64)
-    np.maximum.at(end, label[is_open], t_index[is_open])
-    last_seen = np.full(len(row), -1, dtype=np.int64)
-    held = is_open & condition
-    np.maximum.at(last_seen, label[held], t_index[held])
-    closed = np.where(end + 1 < t_count, end + 1, -1)
+    cond = np.ascontiguousarray(condition, dtype=np.bool_)
+    is_open, opened, n_episodes = _open_cells(cond, int(close_after))
+    row, start, last_seen, closed = _episode_table(cond, is_open, opened, n_episodes)
     return Episodes(is_open, opened, row, start, last_seen, closed)
+
+
+@njit(cache=True, nogil=True)
+def _open_cells(condition: np.ndarray, close_after: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Open flag and opening period of every cell, walking each row forward; and the episode count.
+
+    An alert opens when the condition holds and none is open; the count of periods without the
+    condition restarts at 0 whenever it holds and closes the alert once it reaches ``close_after``.
+    """
+    r_count, t_count = condition.shape
+    is_open = np.zeros((r_count, t_count), dtype=np.bool_)
+    opened = np.full((r_count, t_count), -1, dtype=np.int64)
+    n_episodes = 0
+    for r in range(r_count):
+        cur_open = False
+        cur_start = -1
+        absent = 0
+        for t in range(t_count):
+            cond = condition[r, t]
+            if cond and not cur_open:
+                cur_start = t
+                n_episodes += 1
+            cur_open = cur_open or cond
+            absent = 0 if cond else absent + (1 if cur_open else 0)
+            if cur_open and absent >= close_after:
+                cur_open = False
+            is_open[r, t] = cur_open
+            if cur_open:
+                opened[r, t] = cur_start
+    return is_open, opened, n_episodes
+
+
+@njit(cache=True, nogil=True)
+def _episode_table(
+    condition: np.ndarray, is_open: np.ndarray, opened: np.ndarray, n_episodes: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Row, opening, last period with the condition and closing period of each episode (row-major)."""
+    r_count, t_count = condition.shape
+    row = np.empty(n_episodes, dtype=np.int64)
+    start = np.empty(n_episodes, dtype=np.int64)
+    last_seen = np.full(n_episodes, -1, dtype=np.int64)
+    closed = np.full(n_episodes, -1, dtype=np.int64)
+    e = -1
+    for r in range(r_count):
+        for t in range(t_count):
+            if not is_open[r, t]:
+                continue
+            if t == 0 or not is_open[r, t - 1] or opened[r, t] != opened[r, t - 1]:
+                e += 1
+                row[e] = r
+                start[e] = t
+            if condition[r, t]:
+                last_seen[e] = t
+            closed[e] = t + 1 if t + 1 < t_count else -1
+    return row, start, last_seen, closed
 
 
 def openings(condition: np.ndarray, close_after: int = 4) -> np.ndarray:

@@ -21,6 +21,7 @@ from engine.combine.provider import group_index, pooled_by_group
 from engine.combine.rowgroups import group_rows, group_sum
 from engine.detectors.scores import variance
 from engine.explain import IndicatorEvidence, describe, provider_explanation, ward_explanation
+from engine.scoring.evidence_spans import span_rates
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.settings import CombinationSettings
 from engine.scoring.wards import WardEvidence
@@ -50,43 +51,66 @@ class Context:
 
 def indicator_evidence(sc: SeriesScores, s: int, t: int, direction: str) -> IndicatorEvidence | None:
     """The explanation numbers of series ``s`` at its period ``t`` for a change in ``direction``."""
-    key = str(sc.panel.indicator[s])
-    cadence = sc.panel.cadence
-    if sc.data_silence_alarm[s, t]:
-        return IndicatorEvidence(key, "data_silence", "down", int(sc.data_silence_run[s, t]), cadence)
-    if sc.silence_alarm[s, t] or (
-        direction == "down" and sc.silence_run[s, t] >= 4 and sc.silence_prob[s, t] < 0.05
-    ):
-        return IndicatorEvidence(
-            key,
-            "silence",
-            "down",
-            int(sc.silence_run[s, t]),
-            cadence,
-            expected_count=float(sc.silence_expected[s, t]),
-        )
-    onset = (sc.onset_up if direction == "up" else sc.onset_down)[s, t]
-    if onset < 0:
-        return None
-    span = slice(int(onset), t + 1)
-    y, n, rate = sc.panel.y[s, span], sc.panel.n[s, span], sc.expected_rate[s, span]
-    ok = np.isfinite(y) & np.isfinite(n) & np.isfinite(rate) & (sc.panel.status[s, span] == 0)
-    if not ok.any():
-        return None
-    observed = float(y[ok].sum() / n[ok].sum())
-    expected = float((rate[ok] * n[ok]).sum() / n[ok].sum())
-    if (direction == "up") != (observed > expected):
-        return None
-    return IndicatorEvidence(
-        key,
-        "shift",
-        "up" if direction == "up" else "down",
-        int(ok.sum()),
-        cadence,
-        observed_rate=observed,
-        expected_rate=expected,
-        onset=_date(sc.panel.periods[int(onset)]),
+    return evidence_items(sc, np.array([s]), np.array([t]), [direction])[0]
+
+
+def evidence_items(
+    sc: SeriesScores, series: np.ndarray, period: np.ndarray, direction: list[str]
+) -> list[IndicatorEvidence | None]:
+    """:func:`indicator_evidence` of many ``(series, period, direction)`` at once.
+
+    Data silence, then zero-run silence, explain an alarm first; otherwise the rate since the CUSUM's
+    onset estimate, when it moved in ``direction`` (rates of all spans in one compiled pass).
+    """
+    series = np.asarray(series, dtype=np.int64)
+    period = np.asarray(period, dtype=np.int64)
+    up = np.array([d == "up" for d in direction], dtype=bool)
+    dsil = sc.data_silence_alarm[series, period]
+    run = sc.silence_run[series, period]
+    sil = sc.silence_alarm[series, period] | (~up & (run >= 4) & (sc.silence_prob[series, period] < 0.05))
+    onset = np.where(up, sc.onset_up[series, period], sc.onset_down[series, period])
+    shift = ~dsil & ~sil & (onset >= 0)
+    count, observed, expected = span_rates(
+        sc.panel.y, sc.panel.n, sc.expected_rate, sc.panel.status,
+        series[shift], onset[shift], period[shift],
+    )  # fmt: skip
+    rates = dict(
+        zip(np.flatnonzero(shift).tolist(), zip(count, observed, expected, strict=True), strict=True)
     )
+    cadence = sc.panel.cadence
+    out: list[IndicatorEvidence | None] = []
+    for i, (s, t) in enumerate(zip(series.tolist(), period.tolist(), strict=True)):
+        key = str(sc.panel.indicator[s])
+        if dsil[i]:
+            out.append(
+                IndicatorEvidence(key, "data_silence", "down", int(sc.data_silence_run[s, t]), cadence)
+            )
+        elif sil[i]:
+            out.append(
+                IndicatorEvidence(
+                    key,
+                    "silence",
+                    "down",
+                    int(run[i]),
+                    cadence,
+                    expected_count=float(sc.silence_expected[s, t]),
+                )
+            )
+        elif not shift[i]:
+            out.append(None)
+        else:
+            m, obs, exp = rates[i]
+            if m == 0 or bool(up[i]) != bool(obs > exp):
+                out.append(None)
+                continue
+            out.append(
+                IndicatorEvidence(
+                    key, "shift", "up" if up[i] else "down", int(m), cadence,
+                    observed_rate=float(obs), expected_rate=float(exp),
+                    onset=_date(sc.panel.periods[int(onset[i])]),
+                )
+            )  # fmt: skip
+    return out
 
 
 def _series_at(ev: WardEvidence, cadence: str, t_grid: int) -> int:
@@ -171,14 +195,24 @@ def ward_alerts(
     rows = []
     strength = second_largest(ev.domain_stat)
     index = ward_rows(ev)
-    for w, s, last, closed in zip(
-        episodes.row, episodes.start, episodes.last_seen, episodes.closed, strict=True
+    domains_of, contributors_of = [], []
+    for w, last in zip(episodes.row.tolist(), episodes.last_seen.tolist(), strict=True):
+        domains_of.append(evidence_domains(ev, parts, ctx.settings, w, last, index))
+        contributors_of.append(ward_contributors(ev, parts, w, last, domains_of[-1], index))
+    items = _contributor_evidence(parts, contributors_of)
+    for w, s, last, closed, domains, contributors in zip(
+        episodes.row,
+        episodes.start,
+        episodes.last_seen,
+        episodes.closed,
+        domains_of,
+        contributors_of,
+        strict=True,
     ):
         ward_id = str(ev.ward_id[w])
         opened = ev.periods[s]
         alert_id = stable_alert_id(ward_id, "ward", "", "combined", _iso(opened))
         open_id[w][episodes.opened[w] == s] = alert_id
-        domains = evidence_domains(ev, parts, ctx.settings, w, last, index)
         strong = [
             i
             for i, d in enumerate(CULTURE_DOMAINS)
@@ -186,14 +220,9 @@ def ward_alerts(
         ]
         since_idx = min((int(ev.domain_since[w, i, s]) + 1 for i in strong), default=int(s))
         onset = ev.periods[min(max(since_idx, 0), len(ev.periods) - 1)]
-        contributors = ward_contributors(ev, parts, w, int(last), domains, index)
-        evidence, keys = [], []
-        for _, cadence, si, ts in contributors:
-            sc = parts[cadence]
-            item = indicator_evidence(sc, si, ts, str(sc.closure[si]))
-            keys.append(str(sc.panel.indicator[si]))
-            if item is not None:
-                evidence.append(item)
+        evidence = [items[(cadence, si, ts)] for _, cadence, si, ts in contributors]
+        evidence = [item for item in evidence if item is not None]
+        keys = [str(parts[cadence].panel.indicator[si]) for _, cadence, si, _ in contributors]
         level = LEVELS[int(ev.level[w, s : last + 1].max())]
         text = ward_explanation(
             level, domains, _date(onset), evidence, ctx.settings.max_explained_indicators, ctx.catalogue
@@ -225,6 +254,26 @@ def ward_alerts(
     return rows, open_id
 
 
+def _contributor_evidence(
+    parts: dict[str, SeriesScores], contributors: list[list[tuple[float, str, int, int]]]
+) -> dict[tuple[str, int, int], IndicatorEvidence | None]:
+    """Evidence of every contributing series of every ward alert, keyed by (cadence, series, period),
+    computed in one batch per cadence (each series in its closure direction)."""
+    wanted: dict[str, set[tuple[int, int]]] = {cad: set() for cad in parts}
+    for found in contributors:
+        for _, cadence, si, ts in found:
+            wanted[cadence].add((si, ts))
+    out: dict[tuple[str, int, int], IndicatorEvidence | None] = {}
+    for cadence, cells in wanted.items():
+        sc = parts[cadence]
+        cells_sorted = sorted(cells)
+        si = np.array([c[0] for c in cells_sorted], dtype=np.int64)
+        ts = np.array([c[1] for c in cells_sorted], dtype=np.int64)
+        found = evidence_items(sc, si, ts, [str(sc.closure[i]) for i in si.tolist()])
+        out.update(((cadence, a, b), item) for (a, b), item in zip(cells_sorted, found, strict=True))
+    return out
+
+
 def _first_method(sc: SeriesScores, s: int, t: int, detector_is_ewma: bool) -> tuple[str, str]:
     if sc.data_silence_alarm[s, t]:
         return "data_silence", "down"
@@ -241,12 +290,16 @@ def indicator_alerts(parts: dict[str, SeriesScores], ctx: Context, ewma_indicato
     rows = []
     for sc in parts.values():
         episodes = alert_episodes(sc.indicator_alarm, ctx.settings.close_after)
-        for s, start, last, closed in zip(
-            episodes.row, episodes.start, episodes.last_seen, episodes.closed, strict=True
+        methods = [
+            _first_method(sc, s, start, str(sc.panel.indicator[s]) in ewma_indicators)
+            for s, start in zip(episodes.row.tolist(), episodes.start.tolist(), strict=True)
+        ]
+        items = evidence_items(sc, episodes.row, episodes.last_seen, [d for _, d in methods])
+        for s, start, last, closed, (method, direction), item in zip(
+            episodes.row, episodes.start, episodes.last_seen, episodes.closed, methods, items, strict=True
         ):
             key = str(sc.panel.indicator[s])
             ward_id = str(sc.panel.ward_id[s])
-            method, direction = _first_method(sc, s, start, key in ewma_indicators)
             opened = sc.panel.periods[start]
             if method == "cusum":
                 stat_arr = sc.cusum_up if direction == "up" else sc.cusum_down
@@ -265,7 +318,6 @@ def indicator_alerts(parts: dict[str, SeriesScores], ctx: Context, ewma_indicato
                 )
                 onset_idx = int(start - sc.data_silence_run[s, start] + 1)
             onset = sc.panel.periods[min(max(onset_idx, 0), len(sc.panel.periods) - 1)]
-            item = indicator_evidence(sc, s, int(last), direction)
             ind = ctx.catalogue[key]
             text = (
                 describe(item, ctx.catalogue) if item is not None else f"{ind.label}: its detector signalled."
