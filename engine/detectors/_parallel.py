@@ -67,3 +67,19 @@ def sized(min_cells: int, **options: Any) -> Callable[[Any], SizedKernel]:
         return SizedKernel(kernel, min_cells, options)
 
     return wrap
+
+
+def threads_may_share_kernels() -> bool:
+    """Whether two Python threads may run parallel kernels at the same time.
+
+    numba's ``tbb`` and ``omp`` threading layers allow it; the ``workqueue`` fallback (used when
+    neither library loads) aborts the process. numba picks the first of tbb, omp, workqueue that
+    imports, so this checks the same imports.
+    """
+    for layer in ("tbbpool", "omppool"):
+        try:
+            __import__(f"numba.np.ufunc.{layer}")
+        except ImportError:
+            continue
+        return True
+    return False

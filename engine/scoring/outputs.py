@@ -6,16 +6,18 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import polars as pl
 
 from engine.config import Config
+from engine.detectors._parallel import threads_may_share_kernels
 from engine.io import LoadResult
+from engine.panel import Panel
 from engine.scoring.run import ScoreResult, evidence_frames, finish_scoring
-from engine.scoring.tables import write_series
+from engine.scoring.tables import Segments, write_series
 
 
 def wardwatch_version() -> str:
@@ -71,22 +73,36 @@ def score_and_write(
 ) -> tuple[ScoreResult, dict[str, Path]]:
     """Score ``load`` and write its results folder (the same files as :func:`score` + :func:`write_results`).
 
-    Two things make this the fast path of ``wardwatch score`` on a national panel:
+    What makes this the fast path of ``wardwatch score`` on a national panel (2 cores):
 
-    * ``series.parquet`` (charts, change points and ~12 M rows) is written by a background thread as
+    * Change points need only the data, so a worker thread computes them as soon as the dense panels
+      exist, while this thread scores the panels (mostly single-threaded numpy); skipped when numba's
+      threading layer cannot run parallel kernels from two threads at once.
+    * ``series.parquet`` (charts, change points and ~12 M rows) is written by the worker thread as
       soon as the per-series scores exist, while this thread builds the alerts and the ward-status
       table from the same read-only arrays; the compiled kernels and pyarrow release the GIL.
     * The observations frame is released once the dense panels are built: pass a ``load`` nobody
       else holds (e.g. ``score_and_write(load_dataset(...), ...)``) and its memory is freed before
       the charts are computed.
     """
-    parts, ev, enabled, provider = evidence_frames(
-        load.observations, load.wards, load.events, load.cadence, config, as_of
-    )
-    paths = _paths(out)
-    load = dataclasses.replace(load, observations=load.observations.clear())
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="series") as pool:
-        series = pool.submit(write_series, parts, config, paths["series"], with_charts)
+        segments: dict[str, Future[Segments]] = {}
+
+        def start_change_points(panels: dict[str, Panel]) -> None:
+            for cadence, panel in panels.items():
+                segments[cadence] = pool.submit(Segments.of, panel, config)
+
+        early = with_charts and threads_may_share_kernels()
+        try:
+            parts, ev, enabled, provider = evidence_frames(
+                load.observations, load.wards, load.events, load.cadence, config, as_of,
+                on_panels=start_change_points if early else None,
+            )  # fmt: skip
+        finally:
+            found = {cadence: job.result() for cadence, job in segments.items()}
+        paths = _paths(out)
+        load = dataclasses.replace(load, observations=load.observations.clear())
+        series = pool.submit(write_series, parts, config, paths["series"], with_charts, found)
         try:
             result = finish_scoring(parts, ev, enabled, provider, config, as_of)
             _write_tables(result, load, paths)

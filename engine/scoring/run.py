@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,8 +110,13 @@ def evidence_frames(
     cadence: dict[str, str],
     cfg: Config,
     as_of: dt.date | None = None,
+    on_panels: Callable[[dict[str, Panel]], None] | None = None,
 ) -> tuple[dict[str, SeriesScores], WardEvidence, list[str], dict[str, str]]:
-    """Series scores and ward evidence (no alerts or tables): what calibration simulates."""
+    """Series scores and ward evidence (no alerts or tables): what calibration simulates.
+
+    ``on_panels`` is called with the dense panels as soon as they exist (before any scoring), e.g. to
+    start work that needs only the data, such as change points, on another thread.
+    """
     catalogue = cfg.build_catalogue()
     obs = observations
     if as_of is not None:
@@ -132,6 +138,8 @@ def evidence_frames(
                 panels[cad] = panel
     if not panels:
         raise ValueError("no observations to score")
+    if on_panels is not None:
+        on_panels(panels)
 
     def score_all(mode: str, exclude: dict[str, np.ndarray] | None) -> dict[str, SeriesScores]:
         out = {}

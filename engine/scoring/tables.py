@@ -6,6 +6,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -191,10 +192,27 @@ class ChartArrays:
     segment_rate: np.ndarray
 
 
-def chart_arrays(sc: SeriesScores, config: Config, rows: slice = slice(None)) -> ChartArrays:
+@dataclass(frozen=True)
+class Segments:
+    """Change-point segmentation of every series of a panel: ``(S, T)`` segment id and rate."""
+
+    segment: np.ndarray
+    segment_rate: np.ndarray
+
+    @classmethod
+    def of(cls, panel: Panel, config: Config) -> Segments:
+        """Exact PELT on every series (:func:`engine.changepoint.detect_panel`), keeping what
+        ``series.parquet`` shows."""
+        cp = detect_panel(panel, config.changepoint, catalogue=config.build_catalogue())
+        return cls(cp.segment_id, cp.segment_rate)
+
+
+def chart_arrays(
+    sc: SeriesScores, config: Config, rows: slice = slice(None), segments: Segments | None = None
+) -> ChartArrays:
     """Charts of the series ``rows`` of one cadence (retrospective display, monitoring mode, change
     points). Every chart is computed series by series, so a block of rows gives exactly the rows of
-    the whole-panel result."""
+    the whole-panel result. ``segments``: change points already computed for the whole panel."""
     full = sc.panel
     panel = Panel(
         full.cadence, full.periods, full.ward_id[rows], full.indicator[rows], full.y[rows], full.n[rows],
@@ -206,20 +224,20 @@ def chart_arrays(sc: SeriesScores, config: Config, rows: slice = slice(None)) ->
     rate = np.where(panel.observed, panel.rate(), np.nan)
     improvement = [catalogue[k].improvement_direction for k in panel.indicator]
     mon = xmr_monitor(rate, improvement, groups=groups, settings=config.charts, monitor=config.monitor)
-    cp = detect_panel(panel, config.changepoint, catalogue=catalogue)
+    own = Segments.of(panel, config) if segments is None else None
+    segment = own.segment if own is not None else segments.segment[rows]  # type: ignore[union-attr]
+    rate_of_segment = own.segment_rate if own is not None else segments.segment_rate[rows]  # type: ignore[union-attr]
     return ChartArrays(
         chart.mean, chart.lpl, chart.upl, chart.point_type, chart.rule, mon.point_type == MDC_CONCERN,
-        cp.segment_id, cp.segment_rate,
+        segment, rate_of_segment,
     )  # fmt: skip
 
 
 # Text columns of series.parquet are written as dictionary codes into these fixed label lists.
-_POINT_TYPES = pa.array(["", *POINT_TYPE_LABELS])  # code -1 -> "" (codes shifted by one)
-_RULES = pa.array(list(RULE_LABELS))
-_STATUSES = pa.array(list(STATUS_LABELS))
+# (kept as plain tuples: building an Arrow array imports pandas, 0.3 s, which only the writer needs)
+_POINT_TYPES = ("", *POINT_TYPE_LABELS)  # code -1 -> "" (codes shifted by one)
 _CADENCES = ("weekly", "monthly")
 _KEY_COLUMNS = ("ward_id", "indicator", "period", "cadence")
-_CADENCE_LABELS = pa.array(list(_CADENCES))
 
 
 @dataclass(frozen=True)
@@ -237,8 +255,14 @@ class SeriesLabels:
         return cls(np.unique(np.concatenate(wards)), np.unique(np.concatenate(keys)))
 
 
-def _dictionary(codes: np.ndarray, labels: pa.Array) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32, copy=False)), labels)
+def _dictionary(codes: np.ndarray, labels: pa.Array | tuple[str, ...]) -> pa.DictionaryArray:
+    values = labels if isinstance(labels, pa.Array) else _labels(labels)
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32, copy=False)), values)
+
+
+@cache
+def _labels(labels: tuple[str, ...]) -> pa.Array:
+    return pa.array(list(labels), type=pa.string())
 
 
 def series_blocks(
@@ -247,6 +271,7 @@ def series_blocks(
     with_charts: bool = True,
     block_series: int = 5000,
     labels: SeriesLabels | None = None,
+    segments: Segments | None = None,
 ) -> Iterator[pa.Table]:
     """``series.parquet`` rows of one cadence, a block of series at a time (bounded memory).
 
@@ -286,10 +311,10 @@ def series_blocks(
             "ward_id": _dictionary(ward_code[rows][si], wards),
             "indicator": _dictionary(ind_code[rows][si], indicators),
             "period": pa.array(days[ti]).view(pa.date32()),
-            "cadence": _dictionary(np.full(si.size, cadence_code, dtype=np.int32), _CADENCE_LABELS),
+            "cadence": _dictionary(np.full(si.size, cadence_code, dtype=np.int32), _CADENCES),
             "numerator": cell(numerator),
             "denominator": cell(panel.n),
-            "status": _dictionary(cell(panel.status), _STATUSES),
+            "status": _dictionary(cell(panel.status), STATUS_LABELS),
             "rate": cell(rate),
             "expected_rate": cell(sc.expected_rate),
             "baseline_rate": cell(sc.baseline_rate),
@@ -308,12 +333,12 @@ def series_blocks(
             "z_closure": cell(sc.z_closure),
         }
         if with_charts:  # charts of this block only: memory bounded by the block
-            charts = chart_arrays(sc, config, rows)
+            charts = chart_arrays(sc, config, rows, segments)
             data["chart_mean"] = chart_cell(charts.mean)
             data["chart_lpl"] = chart_cell(charts.lpl)
             data["chart_upl"] = chart_cell(charts.upl)
             data["point_type"] = _dictionary(chart_cell(charts.point_type).astype(np.int32) + 1, _POINT_TYPES)
-            data["rule"] = _dictionary(chart_cell(charts.rule), _RULES)
+            data["rule"] = _dictionary(chart_cell(charts.rule), RULE_LABELS)
             data["mdc_concern"] = chart_cell(charts.mdc_concern)
             data["segment"] = chart_cell(charts.segment).astype(np.int32, copy=False)
             data["segment_rate"] = chart_cell(charts.segment_rate)
@@ -334,7 +359,11 @@ def series_frame(sc: SeriesScores, config: Config, with_charts: bool = True) -> 
 
 
 def write_series(
-    parts: dict[str, SeriesScores], config: Config, path: str | Path, with_charts: bool = True
+    parts: dict[str, SeriesScores],
+    config: Config,
+    path: str | Path,
+    with_charts: bool = True,
+    segments: dict[str, Segments] | None = None,
 ) -> int:
     """Write ``series.parquet`` block by block; returns rows written.
 
@@ -343,7 +372,8 @@ def write_series(
     share one dictionary across blocks, so their Parquet dictionary pages are written from the codes
     directly; no Arrow schema is stored, so every reader sees them as plain strings. LZ4 and min/max
     statistics on the key columns only (what readers filter on, e.g. one ward) write ~40 % faster than
-    zstd with statistics on every column, for a file ~10 % larger.
+    zstd with statistics on every column, for a file ~10 % larger. ``segments``: change points per
+    cadence computed beforehand (see :func:`engine.scoring.outputs.score_and_write`).
     """
     labels = SeriesLabels.of(parts)
     writer: pq.ParquetWriter | None = None
@@ -352,7 +382,8 @@ def write_series(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="series-writer") as pool:
         try:
             for sc in parts.values():
-                for table in series_blocks(sc, config, with_charts, labels=labels):
+                found = (segments or {}).get(sc.panel.cadence)
+                for table in series_blocks(sc, config, with_charts, labels=labels, segments=found):
                     if writer is None:
                         text = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
                         writer = pq.ParquetWriter(
