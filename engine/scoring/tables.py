@@ -200,11 +200,26 @@ class Segments:
     segment_rate: np.ndarray
 
     @classmethod
-    def of(cls, panel: Panel, config: Config) -> Segments:
+    def of(cls, panel: Panel, config: Config, block_series: int = 10_000) -> Segments:
         """Exact PELT on every series (:func:`engine.changepoint.detect_panel`), keeping what
-        ``series.parquet`` shows."""
-        cp = detect_panel(panel, config.changepoint, catalogue=config.build_catalogue())
-        return cls(cp.segment_id, cp.segment_rate)
+        ``series.parquet`` shows. Blocks of series bound the detector's other (S, T) outputs; each
+        series is segmented on its own, so blocks change nothing."""
+        catalogue = config.build_catalogue()
+        segment = np.empty(panel.shape, dtype=np.int32)
+        segment_rate = np.empty(panel.shape)
+        for start in range(0, panel.shape[0], block_series):
+            rows = slice(start, start + block_series)
+            cp = detect_panel(_rows(panel, rows), config.changepoint, catalogue=catalogue)
+            segment[rows], segment_rate[rows] = cp.segment_id, cp.segment_rate
+        return cls(segment, segment_rate)
+
+
+def _rows(panel: Panel, rows: slice) -> Panel:
+    """The series ``rows`` of a panel (views, no copy)."""
+    return Panel(
+        panel.cadence, panel.periods, panel.ward_id[rows], panel.indicator[rows], panel.y[rows],
+        panel.n[rows], panel.status[rows],
+    )  # fmt: skip
 
 
 def chart_arrays(
@@ -213,11 +228,7 @@ def chart_arrays(
     """Charts of the series ``rows`` of one cadence (retrospective display, monitoring mode, change
     points). Every chart is computed series by series, so a block of rows gives exactly the rows of
     the whole-panel result. ``segments``: change points already computed for the whole panel."""
-    full = sc.panel
-    panel = Panel(
-        full.cadence, full.periods, full.ward_id[rows], full.indicator[rows], full.y[rows], full.n[rows],
-        full.status[rows],
-    )  # fmt: skip
+    panel = _rows(sc.panel, rows)
     catalogue = config.build_catalogue()
     groups = np.cumsum(sc.rebase[rows], axis=1)
     chart = chart_panel(panel, settings=config.charts, groups=groups).chart
