@@ -51,3 +51,18 @@ def test_series_blocks_do_not_change_rows(scored) -> None:
     whole = pl.concat([_text_columns(b) for b in series_blocks(sc, Config(), block_series=10_000)])
     small = pl.concat([_text_columns(b) for b in series_blocks(sc, Config(), block_series=7)])
     assert whole.height > 0 and small.equals(whole)
+
+
+def test_score_and_write_matches_score_then_write(loaded, scored, tmp_path) -> None:
+    """The CLI's overlapped path (change points and series.parquet on a worker thread) writes the
+    same files as score() followed by write_results()."""
+    from engine.config import Config
+    from engine.scoring.outputs import score_and_write, write_results
+
+    write_results(scored, loaded, Config(), tmp_path / "serial", {})
+    result, paths = score_and_write(loaded, Config(), tmp_path / "overlapped", {})
+    for name in ("ward_status.csv", "alerts.csv"):
+        assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "overlapped" / name).read_bytes()
+    serial = pl.read_parquet(tmp_path / "serial" / "series.parquet")
+    assert serial.height > 0 and serial.equals(pl.read_parquet(paths["series"]))
+    assert result.alerts.equals(scored.alerts)
