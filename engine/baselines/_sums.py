@@ -105,34 +105,40 @@ def window_sums(
     """
     k_count = rows.shape[0]
     t_count = y.shape[1]
-    seasonal = season.shape[0] > 0
     out = np.empty((k_count, 8))
     for k in range(k_count):
-        r = rows[k]
-        a = max(starts[k], 0)
-        b = min(ends[k], t_count)
-        m = sy = sx = syy = sxy = sxx = sxxx = syyx = 0.0
-        for t in range(a, b):
-            if ok[r, t]:
-                yv = y[r, t]
-                xv = n[r, t] * season[r, t] if seasonal else n[r, t]
-                m += 1.0
-                sy += yv
-                sx += xv
-                syy += yv * yv
-                sxy += xv * yv
-                sxx += xv * xv
-                sxxx += xv * xv * xv
-                syyx += yv * yv / xv
-        out[k, 0] = m
-        out[k, 1] = sy
-        out[k, 2] = sx
-        out[k, 3] = syy
-        out[k, 4] = sxy
-        out[k, 5] = sxx
-        out[k, 6] = sxxx
-        out[k, 7] = syyx
+        _moments(y, n, season, ok, rows[k], max(starts[k], 0), min(ends[k], t_count), out[k])
     return out
+
+
+@njit(cache=True, inline="always")
+def _moments(
+    y: np.ndarray, n: np.ndarray, season: np.ndarray, ok: np.ndarray, r: int, a: int, b: int, out: np.ndarray
+) -> None:
+    """The eight :data:`SUM_FIELDS` of row ``r`` over periods ``[a, b)`` into ``out`` (8,),
+    each accumulated from 0 in period order."""
+    seasonal = season.shape[0] > 0
+    m = sy = sx = syy = sxy = sxx = sxxx = syyx = 0.0
+    for t in range(a, b):
+        if ok[r, t]:
+            yv = y[r, t]
+            xv = n[r, t] * season[r, t] if seasonal else n[r, t]
+            m += 1.0
+            sy += yv
+            sx += xv
+            syy += yv * yv
+            sxy += xv * yv
+            sxx += xv * xv
+            sxxx += xv * xv * xv
+            syyx += yv * yv / xv
+    out[0] = m
+    out[1] = sy
+    out[2] = sx
+    out[3] = syy
+    out[4] = sxy
+    out[5] = sxx
+    out[6] = sxxx
+    out[7] = syyx
 
 
 @njit(cache=True)
@@ -193,7 +199,6 @@ def peer_sums(
         n_pairs += g_first[g + 1] - g_first[g]
     stratum = np.empty(n_pairs, dtype=np.int64)
     sums = np.empty((n_pairs, 8))
-    seasonal = season.shape[0] > 0
     p = 0
     for r in range(s_count):
         g = codes[r]
@@ -206,30 +211,9 @@ def peer_sums(
                 k += 1
             if s0_h[k] > lo:
                 continue  # a rebase inside the peer window
-            b = min(e, t_count)
-            m = sy = sx = syy = sxy = sxx = sxxx = syyx = 0.0
-            for t in range(lo, b):
-                if ok[r, t]:
-                    yv = y[r, t]
-                    xv = n[r, t] * season[r, t] if seasonal else n[r, t]
-                    m += 1.0
-                    sy += yv
-                    sx += xv
-                    syy += yv * yv
-                    sxy += xv * yv
-                    sxx += xv * xv
-                    sxxx += xv * xv * xv
-                    syyx += yv * yv / xv
-            if not (m > 0 and sx > 0):
-                continue
+            _moments(y, n, season, ok, r, lo, min(e, t_count), sums[p])
+            if not (sums[p, 0] > 0 and sums[p, 2] > 0):
+                continue  # no usable period or no exposure: the row is overwritten by the next pair
             stratum[p] = j
-            sums[p, 0] = m
-            sums[p, 1] = sy
-            sums[p, 2] = sx
-            sums[p, 3] = syy
-            sums[p, 4] = sxy
-            sums[p, 5] = sxx
-            sums[p, 6] = sxxx
-            sums[p, 7] = syyx
             p += 1
     return stratum[:p], sums[:p]
