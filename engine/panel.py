@@ -101,6 +101,18 @@ class Panel:
             self.status[mask],
         )
 
+    def rows(self, rows: slice) -> Panel:
+        """The series ``rows`` (a slice, so every array is a view: no copy)."""
+        return Panel(
+            self.cadence,
+            self.periods,
+            self.ward_id[rows],
+            self.indicator[rows],
+            self.y[rows],
+            self.n[rows],
+            self.status[rows],
+        )
+
     def truncate(self, last_period: np.datetime64) -> Panel:
         """A panel holding only periods up to and including ``last_period`` (for as-of runs)."""
         keep = self.periods <= last_period

@@ -15,8 +15,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from engine.combine.rowgroups import group_sum
-
 
 def group_index(*keys: np.ndarray) -> tuple[np.ndarray, int]:
     """Dense integer codes for the combinations of the given ``(S,)`` key arrays."""
@@ -24,11 +22,6 @@ def group_index(*keys: np.ndarray) -> tuple[np.ndarray, int]:
     _, codes = np.unique(stacked, return_inverse=True)
     codes = codes.ravel()
     return codes, int(codes.max()) + 1 if codes.size else 0
-
-
-def _group_sums(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    """``(G, T)`` sums of ``(S, T)`` values by ``(S,)`` group codes."""
-    return group_sum(values, group, n_groups)
 
 
 def common_mode_factor(
@@ -53,9 +46,7 @@ def common_mode_factor(
     y = np.ascontiguousarray(y, dtype=np.float64)
     mu = np.ascontiguousarray(mu, dtype=np.float64)
     group = np.asarray(group, dtype=np.int64)
-    y_sum = np.zeros((n_groups, y.shape[1]))
-    mu_sum = np.zeros((n_groups, y.shape[1]))
-    _masked_group_sums(y, mu, group, y_sum, mu_sum)
+    y_sum, mu_sum = pooled_by_group(y, mu, group, n_groups)
     return _leave_one_out(y, mu, group, y_sum, mu_sum, float(kappa))
 
 
@@ -91,9 +82,14 @@ def _leave_one_out(
 def pooled_by_group(
     y: np.ndarray, mu: np.ndarray, group: np.ndarray, n_groups: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(G, T)`` pooled observed and expected counts over the observed periods of each group."""
-    ok = np.isfinite(y) & np.isfinite(mu)
-    return (
-        _group_sums(np.where(ok, y, 0.0), group, n_groups),
-        _group_sums(np.where(ok, mu, 0.0), group, n_groups),
+    """``(G, T)`` pooled observed and expected counts over the periods where both are finite."""
+    y_sum = np.zeros((n_groups, y.shape[1]))
+    mu_sum = np.zeros((n_groups, y.shape[1]))
+    _masked_group_sums(
+        np.ascontiguousarray(y, dtype=np.float64),
+        np.ascontiguousarray(mu, dtype=np.float64),
+        np.asarray(group, dtype=np.int64),
+        y_sum,
+        mu_sum,
     )
+    return y_sum, mu_sum

@@ -49,15 +49,10 @@ class Context:
     provider: dict[str, str]
 
 
-def indicator_evidence(sc: SeriesScores, s: int, t: int, direction: str) -> IndicatorEvidence | None:
-    """The explanation numbers of series ``s`` at its period ``t`` for a change in ``direction``."""
-    return evidence_items(sc, np.array([s]), np.array([t]), [direction])[0]
-
-
 def evidence_items(
     sc: SeriesScores, series: np.ndarray, period: np.ndarray, direction: list[str]
 ) -> list[IndicatorEvidence | None]:
-    """:func:`indicator_evidence` of many ``(series, period, direction)`` at once.
+    """The explanation numbers of each series at its period for a change in ``direction``.
 
     Data silence, then zero-run silence, explain an alarm first; otherwise the rate since the CUSUM's
     onset estimate, when it moved in ``direction`` (rates of all spans in one compiled pass).
@@ -125,10 +120,8 @@ def ward_rows(ev: WardEvidence) -> WardRows:
     return {cad: group_rows(ward, len(ev.ward_id)) for cad, ward in ev.series_ward.items()}
 
 
-def _rows_of(ev: WardEvidence, index: WardRows | None, cadence: str, w: int) -> np.ndarray:
+def _rows_of(index: WardRows, cadence: str, w: int) -> np.ndarray:
     """Ascending series rows of ward ``w`` in ``cadence``."""
-    if index is None:
-        return np.nonzero(ev.series_ward[cadence] == w)[0]
     order, start = index[cadence]
     return order[start[w] : start[w + 1]]
 
@@ -139,15 +132,13 @@ def ward_contributors(
     w: int,
     t: int,
     domains: list[str],
-    index: WardRows | None = None,
+    index: WardRows,
 ) -> list[tuple[float, str, int, int]]:
-    """``(strength, cadence, series, series_period)`` of the ward's contributing series, strongest first.
-
-    ``index`` (from :func:`ward_rows`) saves a scan of all series when called for many alerts.
-    """
+    """``(strength, cadence, series, series_period)`` of the ward's contributing series, strongest first
+    (``index`` from :func:`ward_rows`)."""
     out = []
     for cadence, sc in parts.items():
-        rows = _rows_of(ev, index, cadence, w)
+        rows = _rows_of(index, cadence, w)
         ts = _series_at(ev, cadence, t)
         if ts < 0:
             continue
@@ -167,7 +158,7 @@ def evidence_domains(
     settings: CombinationSettings,
     w: int,
     t: int,
-    index: WardRows | None = None,
+    index: WardRows,
 ) -> list[str]:
     """Culture domains with evidence at (w, t), plus ``data_silence`` when the ward's data fell silent."""
     out = [d for i, d in enumerate(CULTURE_DOMAINS) if ev.domain_stat[w, i, t] >= settings.concern_threshold]
@@ -175,7 +166,7 @@ def evidence_domains(
         ts = _series_at(ev, cadence, t)
         if ts < 0:
             continue
-        rows = _rows_of(ev, index, cadence, w)
+        rows = _rows_of(index, cadence, w)
         rows = rows[sc.indicator_alarm[rows, ts]]
         out += [
             str(sc.domain[s]) for s in rows if sc.domain[s] in CULTURE_DOMAINS and sc.domain[s] not in out

@@ -123,7 +123,7 @@ def ward_status_frame(
     flagged[:, : len(CULTURE_DOMAINS)] = ev.domain_stat >= settings.concern_threshold
     flagged[:, dom_index["data_silence"]] = ev.data_silence
     silent_series = np.zeros((w_count, t_count))
-    keys = sorted({str(k) for sc in parts.values() for k in sc.panel.indicator})
+    keys = SeriesLabels.of(parts).indicator.tolist()
     cells = {"w": [], "t": [], "strength": [], "code": []}
     for cadence, sc in parts.items():
         ward = ev.series_ward[cadence]
@@ -158,11 +158,12 @@ def ward_status_frame(
     dom_bits = np.arange(1 << len(ALL_DOMAINS))
     dom_texts = [";".join(d for i, d in enumerate(ALL_DOMAINS) if b >> i & 1) for b in dom_bits]
 
+    ward_ids = ev.ward_id.astype(str)
     keep = (np.arange(t_count)[None, :] >= ev.first_period[:, None]).ravel()
     w_keep, t_keep = np.divmod(np.flatnonzero(keep), t_count)
     frame = pl.DataFrame(
         {
-            "ward_id": pl.Series(ev.ward_id.astype(str)).gather(w_keep),
+            "ward_id": pl.Series(ward_ids).gather(w_keep),
             "period": pl.Series(ev.periods).cast(pl.Date).gather(t_keep),
             "level": pl.Series(list(LEVELS)).gather(ev.level.ravel()[keep]),
             "score": ev.score.ravel()[keep],
@@ -174,7 +175,7 @@ def ward_status_frame(
     extra = {f"score_{d}": ev.domain_stat[:, i, :].ravel()[keep] for i, d in enumerate(CULTURE_DOMAINS)}
     extra["score_data_silence"] = silent_series.ravel()[keep]
     frame = frame.with_columns(**{k: pl.Series(v) for k, v in extra.items()})
-    ordered = bool(np.all(ev.ward_id.astype(str)[:-1] < ev.ward_id.astype(str)[1:]))
+    ordered = bool(np.all(ward_ids[:-1] < ward_ids[1:]))
     return frame if ordered else frame.sort("ward_id", "period", maintain_order=True)
 
 
@@ -209,17 +210,9 @@ class Segments:
         segment_rate = np.empty(panel.shape)
         for start in range(0, panel.shape[0], block_series):
             rows = slice(start, start + block_series)
-            cp = detect_panel(_rows(panel, rows), config.changepoint, catalogue=catalogue)
+            cp = detect_panel(panel.rows(rows), config.changepoint, catalogue=catalogue)
             segment[rows], segment_rate[rows] = cp.segment_id, cp.segment_rate
         return cls(segment, segment_rate)
-
-
-def _rows(panel: Panel, rows: slice) -> Panel:
-    """The series ``rows`` of a panel (views, no copy)."""
-    return Panel(
-        panel.cadence, panel.periods, panel.ward_id[rows], panel.indicator[rows], panel.y[rows],
-        panel.n[rows], panel.status[rows],
-    )  # fmt: skip
 
 
 def chart_arrays(
@@ -228,19 +221,18 @@ def chart_arrays(
     """Charts of the series ``rows`` of one cadence (retrospective display, monitoring mode, change
     points). Every chart is computed series by series, so a block of rows gives exactly the rows of
     the whole-panel result. ``segments``: change points already computed for the whole panel."""
-    panel = _rows(sc.panel, rows)
+    panel = sc.panel.rows(rows)
     catalogue = config.build_catalogue()
     groups = np.cumsum(sc.rebase[rows], axis=1)
     chart = chart_panel(panel, settings=config.charts, groups=groups).chart
     rate = np.where(panel.observed, panel.rate(), np.nan)
     improvement = [catalogue[k].improvement_direction for k in panel.indicator]
     mon = xmr_monitor(rate, improvement, groups=groups, settings=config.charts, monitor=config.monitor)
-    own = Segments.of(panel, config) if segments is None else None
-    segment = own.segment if own is not None else segments.segment[rows]  # type: ignore[union-attr]
-    rate_of_segment = own.segment_rate if own is not None else segments.segment_rate[rows]  # type: ignore[union-attr]
+    if segments is None:
+        segments, rows = Segments.of(panel, config), slice(None)
     return ChartArrays(
         chart.mean, chart.lpl, chart.upl, chart.point_type, chart.rule, mon.point_type == MDC_CONCERN,
-        segment, rate_of_segment,
+        segments.segment[rows], segments.segment_rate[rows],
     )  # fmt: skip
 
 
@@ -301,8 +293,7 @@ def series_blocks(
     wards, indicators = pa.array(labels.ward_id.tolist()), pa.array(labels.indicator.tolist())
     cadence_code = _CADENCES.index(panel.cadence)
     days = panel.periods.astype("datetime64[D]").astype(np.int32)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(panel.observed, panel.y / panel.n, np.nan)
+    rate = np.where(panel.observed, panel.rate(), np.nan)
     numerator = np.where(panel.observed, panel.y, np.nan)
     for start in range(0, s_count, block_series):
         rows = slice(start, min(start + block_series, s_count))
@@ -310,13 +301,13 @@ def series_blocks(
         whole = bool(keep.all())
         si, ti = np.nonzero(keep)
 
-        def cell(
-            a: np.ndarray, rows: slice = rows, keep: np.ndarray = keep, whole: bool = whole
-        ) -> np.ndarray:
-            return a[rows].ravel() if whole else a[rows][keep]
-
         def chart_cell(a: np.ndarray, keep: np.ndarray = keep, whole: bool = whole) -> np.ndarray:
+            """Kept cells of a block-sized ``(rows, T)`` array, flattened (a view when whole)."""
             return a.ravel() if whole else a[keep]
+
+        def cell(a: np.ndarray, rows: slice = rows) -> np.ndarray:
+            """Kept cells of the block's rows of a whole-cadence ``(S, T)`` array."""
+            return chart_cell(a[rows])
 
         data: dict[str, pa.Array] = {
             "ward_id": _dictionary(ward_code[rows][si], wards),
