@@ -15,8 +15,7 @@ import polars as pl
 from engine.config import Config
 from engine.detectors._parallel import threads_may_share_kernels
 from engine.io import LoadResult
-from engine.panel import Panel
-from engine.scoring.run import ScoreResult, evidence_frames, finish_scoring
+from engine.scoring.run import ScoreResult, cadence_panels, finish_scoring, panel_evidence
 from engine.scoring.tables import Segments, write_series
 
 
@@ -81,27 +80,25 @@ def score_and_write(
     * ``series.parquet`` (charts, change points and ~12 M rows) is written by the worker thread as
       soon as the per-series scores exist, while this thread builds the alerts and the ward-status
       table from the same read-only arrays; the compiled kernels and pyarrow release the GIL.
-    * The observations frame is released once the dense panels are built: pass a ``load`` nobody
-      else holds (e.g. ``score_and_write(load_dataset(...), ...)``) and its memory is freed before
-      the charts are computed.
+    * The observations frame is released as soon as the dense panels are built, before any scoring:
+      pass a ``load`` nobody else holds (e.g. ``score_and_write(load_dataset(...), ...)``) and its
+      memory is reused by the scores.
     """
+    data = cadence_panels(load.observations, load.events, load.cadence, config, as_of)
+    # the panels hold the data now: drop the observations (the largest frame) before scoring
+    load = dataclasses.replace(load, observations=load.observations.clear())
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="series") as pool:
-        segments: dict[str, Future[Segments]] = {}
-
-        def start_change_points(panels: dict[str, Panel]) -> None:
-            for cadence, panel in panels.items():
-                segments[cadence] = pool.submit(Segments.of, panel, config)
-
         early = with_charts and threads_may_share_kernels()
+        segments: dict[str, Future[Segments]] = {}
+        if early:
+            segments = {cad: pool.submit(Segments.of, panel, config) for cad, panel in data.panels.items()}
         try:
-            parts, ev, enabled, provider = evidence_frames(
-                load.observations, load.wards, load.events, load.cadence, config, as_of,
-                on_panels=start_change_points if early else None,
-            )  # fmt: skip
+            parts, ev, provider = panel_evidence(data, load.wards, config)
         finally:
             found = {cadence: job.result() for cadence, job in segments.items()}
+        enabled = data.enabled
+        del data
         paths = _paths(out)
-        load = dataclasses.replace(load, observations=load.observations.clear())
         series = pool.submit(write_series, parts, config, paths["series"], with_charts, found)
         try:
             result = finish_scoring(parts, ev, enabled, provider, config, as_of)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,20 +102,34 @@ def score(load: LoadResult, config: Config | None = None, as_of: dt.date | None 
     return score_frames(load.observations, load.wards, load.events, load.cadence, config, as_of)
 
 
-def evidence_frames(
+@dataclass(frozen=True)
+class CadencePanels:
+    """The dense panels of a scoring run and what scoring them needs besides the observations.
+
+    Attributes
+    ----------
+    panels:
+        Dense panel per cadence (``weekly``, ``monthly``) of the enabled indicators present.
+    events:
+        Ward events, cut at ``as_of``.
+    enabled:
+        Enabled indicator keys present in the data (sorted).
+    """
+
+    panels: dict[str, Panel]
+    events: pl.DataFrame
+    enabled: list[str]
+
+
+def cadence_panels(
     observations: pl.DataFrame,
-    wards: pl.DataFrame,
     events: pl.DataFrame,
     cadence: dict[str, str],
     cfg: Config,
     as_of: dt.date | None = None,
-    on_panels: Callable[[dict[str, Panel]], None] | None = None,
-) -> tuple[dict[str, SeriesScores], WardEvidence, list[str], dict[str, str]]:
-    """Series scores and ward evidence (no alerts or tables): what calibration simulates.
-
-    ``on_panels`` is called with the dense panels as soon as they exist (before any scoring), e.g. to
-    start work that needs only the data, such as change points, on another thread.
-    """
+) -> CadencePanels:
+    """Cut the data at ``as_of`` and build a dense panel per cadence (the observations are not needed
+    after this: a caller that owns them can free them before scoring)."""
     catalogue = cfg.build_catalogue()
     obs = observations
     if as_of is not None:
@@ -126,8 +139,6 @@ def evidence_frames(
     enabled = [k for k in present if cfg.indicator(k).enabled]
     if len(enabled) < len(present):  # a filter copies every row: only when something is dropped
         obs = obs.filter(pl.col("indicator").is_in(enabled))
-    ward_type = dict(zip(wards["ward_id"].to_list(), wards["ward_type"].to_list(), strict=True))
-    provider = dict(zip(wards["ward_id"].to_list(), wards["provider"].to_list(), strict=True))
     cadence_of = {k: cadence.get(k, catalogue[k].cadence) for k in enabled}
     panels: dict[str, Panel] = {}
     for cad in ("weekly", "monthly"):
@@ -138,19 +149,27 @@ def evidence_frames(
                 panels[cad] = panel
     if not panels:
         raise ValueError("no observations to score")
-    if on_panels is not None:
-        on_panels(panels)
+    return CadencePanels(panels, events, enabled)
+
+
+def panel_evidence(
+    data: CadencePanels, wards: pl.DataFrame, cfg: Config
+) -> tuple[dict[str, SeriesScores], WardEvidence, dict[str, str]]:
+    """Series scores per cadence, ward evidence and the ward -> provider map of built panels."""
+    catalogue = cfg.build_catalogue()
+    ward_type = dict(zip(wards["ward_id"].to_list(), wards["ward_type"].to_list(), strict=True))
+    provider = dict(zip(wards["ward_id"].to_list(), wards["provider"].to_list(), strict=True))
 
     def score_all(mode: str, exclude: dict[str, np.ndarray] | None) -> dict[str, SeriesScores]:
         out = {}
-        for cad, panel in panels.items():
+        for cad, panel in data.panels.items():
             base = cfg.baselines if cad == "weekly" else cfg.baselines_monthly
             out[cad] = score_panel(
                 panel,
                 catalogue,
                 ward_type,
                 provider,
-                rebase_mask(panel, events),
+                rebase_mask(panel, data.events),
                 dataclasses.replace(base, mode=mode),  # type: ignore[arg-type]
                 cfg.combination,
                 cfg.indicators,
@@ -164,8 +183,21 @@ def evidence_frames(
         # constellation; pass 2 updates the baselines slowly but never absorbs those periods.
         ev0 = ward_evidence(parts, cfg.combination)
         parts = score_all("updating", constellation_exclusion(ev0, parts))
-    ev = ward_evidence(parts, cfg.combination)
-    return parts, ev, enabled, provider
+    return parts, ward_evidence(parts, cfg.combination), provider
+
+
+def evidence_frames(
+    observations: pl.DataFrame,
+    wards: pl.DataFrame,
+    events: pl.DataFrame,
+    cadence: dict[str, str],
+    cfg: Config,
+    as_of: dt.date | None = None,
+) -> tuple[dict[str, SeriesScores], WardEvidence, list[str], dict[str, str]]:
+    """Series scores and ward evidence (no alerts or tables): what calibration simulates."""
+    data = cadence_panels(observations, events, cadence, cfg, as_of)
+    parts, ev, provider = panel_evidence(data, wards, cfg)
+    return parts, ev, data.enabled, provider
 
 
 def score_frames(
