@@ -17,10 +17,11 @@ import polars as pl
 
 from engine.alerting import alert_episodes, stable_alert_id
 from engine.combine.levels import CONCERN, LEVELS, second_largest
-from engine.combine.provider import group_index, pooled_by_group
-from engine.combine.rowgroups import group_rows, group_sum
+from engine.combine.provider import group_index, pooled_moments
+from engine.combine.rowgroups import group_rows
 from engine.detectors.scores import variance
 from engine.explain import IndicatorEvidence, describe, provider_explanation, ward_explanation
+from engine.panel import OBSERVED
 from engine.scoring.evidence_spans import span_rates
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.settings import CombinationSettings
@@ -344,18 +345,10 @@ def provider_alerts(parts: dict[str, SeriesScores], ctx: Context) -> list[dict]:
     for sc in parts.values():
         prov = np.array([ctx.provider.get(w, w) for w in sc.panel.ward_id])
         codes, n_groups = group_index(prov, sc.panel.indicator)
-        y = np.where(sc.panel.observed, sc.panel.y, np.nan)
-        mu = sc.baseline_rate * sc.panel.n
-        pooled_y, pooled_mu = pooled_by_group(y, mu, codes, n_groups)
-        fam_var = np.zeros_like(mu)
-        for fam in ("count", "proportion", "measure"):
-            rows_f = sc.family == fam
-            if rows_f.any():
-                _, v = variance(sc.panel.n[rows_f], sc.baseline_rate[rows_f], fam, sc.dispersion[rows_f])
-                fam_var[rows_f] = v
-        ok = np.isfinite(y) & np.isfinite(mu) & np.isfinite(fam_var)
-        pooled_var = group_sum(np.where(ok, fam_var, 0.0), codes, n_groups)
-        n_wards = group_sum(ok, codes, n_groups)
+        panel = sc.panel
+        pooled_y, pooled_mu, pooled_var, n_wards = pooled_moments(
+            panel.y, panel.observed, panel.n, sc.baseline_rate, sc.dispersion, sc.family, codes, n_groups
+        )
         with np.errstate(invalid="ignore", divide="ignore"):
             zs = np.where(
                 (pooled_var > 0) & (n_wards >= ctx.settings.provider_min_wards),
@@ -380,7 +373,7 @@ def provider_alerts(parts: dict[str, SeriesScores], ctx: Context) -> list[dict]:
                 if ctx.catalogue[key].domain == "context":
                     continue
                 members = order[bounds[g] : bounds[g + 1]]
-                if not _broad_shift(y, mu, ok, members, start, sign, ctx.settings):
+                if not _broad_shift(sc, members, start, sign, ctx.settings):
                     continue
                 opened = sc.panel.periods[start]
                 rows.append(
@@ -410,10 +403,8 @@ def provider_alerts(parts: dict[str, SeriesScores], ctx: Context) -> list[dict]:
 
 
 def _broad_shift(
-    y: np.ndarray,
-    mu: np.ndarray,
-    ok: np.ndarray,
-    members: np.ndarray,  # ascending rows of the provider's series
+    sc: SeriesScores,
+    members: np.ndarray,  # ascending rows of the provider's series (one indicator)
     start: int,
     sign: float,
     settings: CombinationSettings,
@@ -422,11 +413,17 @@ def _broad_shift(
 
     Over the ``close_after`` periods up to the alert's opening period (data known then), each ward's
     observed/expected ratio must lie on the shift's side of 1 for at least ``provider_share`` of the
-    wards, and the pooled ratio must reach ``provider_min_ratio`` (or its inverse for a fall).
+    wards, and the pooled ratio must reach ``provider_min_ratio`` (or its inverse for a fall). Cells
+    count where observed, expected and variance are finite (as in :func:`pooled_moments`).
     """
     window = slice(max(0, start - settings.close_after + 1), start + 1)
-    yy = np.where(ok[members, window], y[members, window], 0.0).sum(axis=1)
-    mm = np.where(ok[members, window], mu[members, window], 0.0).sum(axis=1)
+    panel = sc.panel
+    y = np.where(panel.status[members, window] == OBSERVED, panel.y[members, window], np.nan)
+    n, rate = panel.n[members, window], sc.baseline_rate[members, window]
+    mu, var = variance(n, rate, str(sc.family[members[0]]), sc.dispersion[members, window])
+    ok = np.isfinite(y) & np.isfinite(mu) & np.isfinite(var)
+    yy = np.where(ok, y, 0.0).sum(axis=1)
+    mm = np.where(ok, mu, 0.0).sum(axis=1)
     has = mm > 0
     if has.sum() < settings.provider_min_wards:
         return False

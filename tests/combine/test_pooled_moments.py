@@ -1,0 +1,62 @@
+"""The fused provider-pool kernel equals the numpy composition it replaced, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.combine.provider import pooled_by_group, pooled_moments
+from engine.combine.rowgroups import group_sum
+from engine.detectors.scores import variance
+
+
+def _oracle(y, observed, n, rate, dispersion, family, group, n_groups):  # type: ignore[no-untyped-def]
+    """The pre-kernel code of ``provider_alerts``: (S, T) temporaries composed with numpy."""
+    yy = np.where(observed, y, np.nan)
+    mu = rate * n
+    pooled_y, pooled_mu = pooled_by_group(yy, mu, group, n_groups)
+    fam_var = np.zeros_like(mu)
+    for fam in ("count", "proportion", "measure"):
+        rows = family == fam
+        if rows.any():
+            fam_var[rows] = variance(n[rows], rate[rows], fam, dispersion[rows])[1]
+    ok = np.isfinite(yy) & np.isfinite(mu) & np.isfinite(fam_var)
+    return (
+        pooled_y,
+        pooled_mu,
+        group_sum(np.where(ok, fam_var, 0.0), group, n_groups),
+        group_sum(ok, group, n_groups),
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pooled_moments_equal_numpy_composition(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    s, t = 60, 37
+    family = rng.choice(np.array(["count", "proportion", "measure"], dtype=object), size=s)
+    group = rng.integers(0, 9, size=s)
+    n = rng.uniform(1, 400, size=(s, t))
+    n[rng.random((s, t)) < 0.05] = np.nan
+    rate = rng.uniform(0.001, 0.6, size=(s, t))
+    rate[rng.random((s, t)) < 0.1] = np.nan  # baseline not ready
+    dispersion = rng.uniform(0, 0.3, size=(s, t))
+    dispersion[rng.random((s, t)) < 0.05] = np.nan
+    dispersion[rng.random((s, t)) < 0.05] = np.inf
+    y = rng.poisson(20, size=(s, t)).astype(float)
+    observed = rng.random((s, t)) > 0.15
+    y[~observed & (rng.random((s, t)) < 0.5)] = 0.0  # suppressed/missing cells carry a placeholder
+    got = pooled_moments(y, observed, n, rate, dispersion, family, group, 9)
+    want = _oracle(y, observed, n, rate, dispersion, family, group, 9)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)
+        assert g.tobytes() == w.tobytes()  # bitwise, signed zeros included
+
+
+def test_pooled_moments_other_family_contributes_zero_variance() -> None:
+    y = np.array([[3.0, 4.0]])
+    out = pooled_moments(y, np.ones((1, 2), bool), np.ones((1, 2)), np.full((1, 2), 2.0),
+                         np.full((1, 2), 0.1), np.array(["other"], dtype=object), np.array([0]), 1)  # fmt: skip
+    np.testing.assert_array_equal(out[0], y)
+    np.testing.assert_array_equal(out[1], [[2.0, 2.0]])
+    np.testing.assert_array_equal(out[2], [[0.0, 0.0]])
+    np.testing.assert_array_equal(out[3], [[1.0, 1.0]])
