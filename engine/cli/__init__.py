@@ -10,8 +10,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+
+# numpy's and scipy's OpenBLAS each start a thread per core that busy-waits after every call; the
+# matrices here are small (ARL chains of a few hundred states), so on a 2-core machine those threads
+# only take CPU from the scoring threads. Set before numpy is imported; a user's setting wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 #: sub-command name -> module implementing it (imported lazily so ``wardwatch --help`` is instant).
 COMMANDS: dict[str, str] = {

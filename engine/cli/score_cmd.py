@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from engine.cli import CliError
@@ -53,6 +56,23 @@ def _load(args: argparse.Namespace, config: Config) -> LoadResult:
     return load
 
 
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector for one scoring run (reference counting still frees).
+
+    Scoring builds hundreds of thousands of small containers (alert rows, labels), which trigger
+    hundreds of collections that each walk every object the imports created: ~0.4 s of a national run.
+    Arrays are freed by reference counting as before; cycles, if any, are collected afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def run(args: argparse.Namespace) -> int:
     from engine.config import load_config
     from engine.scoring.outputs import score_and_write, triage_alerts
@@ -71,9 +91,10 @@ def run(args: argparse.Namespace) -> int:
     }
     try:
         # The load is handed over, not kept here, so its observations are freed once scored.
-        result, paths = score_and_write(
-            _load(args, config), config, args.out, inputs, as_of=as_of, with_charts=not args.no_charts
-        )
+        with _no_cyclic_gc():
+            result, paths = score_and_write(
+                _load(args, config), config, args.out, inputs, as_of=as_of, with_charts=not args.no_charts
+            )
     except ValueError as exc:
         raise CliError(str(exc)) from None
     levels = result.ward_status.filter(result.ward_status["period"] == result.ward_status["period"].max())

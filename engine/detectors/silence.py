@@ -28,6 +28,7 @@ same rule to that ward-level series, as its own signal.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -119,14 +120,28 @@ class DataSilenceResult:
         ``run_length >= min_run`` and ``probability < level``.
     onset : int64
         First period of the current gap (``-1`` when none).
+
+    ``probability`` and ``onset`` are derived on first access (from ``log_probability`` and
+    ``run_length``): scoring a national panel needs only the run and the alarm, and each derived
+    ``(S, T)`` array is ~90 MB there.
     """
 
     detector: str
     run_length: np.ndarray
-    probability: np.ndarray
+    log_probability: np.ndarray
     alarm: np.ndarray
-    onset: np.ndarray
     level: float
+
+    @cached_property
+    def probability(self) -> np.ndarray:
+        """``(R, T)`` float64 probability of the current run (1.0 at 0)."""
+        return np.exp(self.log_probability)
+
+    @cached_property
+    def onset(self) -> np.ndarray:
+        """``(R, T)`` int64 first period of the current gap (``-1`` when none)."""
+        t_idx = np.arange(self.run_length.shape[1])[None, :]
+        return np.where(self.run_length > 0, t_idx - self.run_length + 1, -1)
 
 
 @dataclass(frozen=True)
@@ -166,9 +181,7 @@ class DataSilence:
             float(np.log(self.level)),
             int(self.min_run),
         )
-        t_idx = np.arange(m.shape[1])[None, :]
-        onset = np.where(run > 0, t_idx - run + 1, -1)
-        return DataSilenceResult(self.name, run, np.exp(lp), alarm, onset, self.level)
+        return DataSilenceResult(self.name, run, lp, alarm, self.level)
 
     def run(
         self,
