@@ -15,8 +15,9 @@ import polars as pl
 from engine.config import Config
 from engine.detectors._parallel import threads_may_share_kernels
 from engine.io import LoadResult
-from engine.scoring.run import ScoreResult, cadence_panels, finish_scoring, panel_evidence
-from engine.scoring.tables import Segments, write_series
+from engine.scoring.indicators import SeriesScores
+from engine.scoring.run import ScoreResult, cadence_panels, finish_scoring, panel_evidence, rebase_mask
+from engine.scoring.tables import ChartArrays, write_series
 
 
 def wardwatch_version() -> str:
@@ -74,9 +75,10 @@ def score_and_write(
 
     What makes this the fast path of ``wardwatch score`` on a national panel (2 cores):
 
-    * Change points need only the data, so a worker thread computes them as soon as the dense panels
-      exist, while this thread scores the panels (mostly single-threaded numpy); skipped when numba's
-      threading layer cannot run parallel kernels from two threads at once.
+    * Charts and change points need only the data, so a worker thread computes them as soon as the
+      dense panels exist, while this thread scores the panels (mostly single-threaded numpy); skipped
+      (each block of series.parquet then computes its own) when numba's threading layer cannot run
+      parallel kernels from two threads at once.
     * ``series.parquet`` (charts, change points and ~12 M rows) is written by the worker thread as
       soon as the per-series scores exist, while this thread builds the alerts and the ward-status
       table from the same read-only arrays; the compiled kernels and pyarrow release the GIL.
@@ -89,23 +91,34 @@ def score_and_write(
     load = dataclasses.replace(load, observations=load.observations.clear())
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="series") as pool:
         early = with_charts and threads_may_share_kernels()
-        segments: dict[str, Future[Segments]] = {}
-        if early:
-            segments = {cad: pool.submit(Segments.of, panel, config) for cad, panel in data.panels.items()}
-        try:
-            parts, ev, provider = panel_evidence(data, load.wards, config)
-        finally:
-            found = {cadence: job.result() for cadence, job in segments.items()}
+        charts: dict[str, Future[ChartArrays]] = {}
+        if early:  # charts and change points need only the data (and the rebase events)
+            for cad, panel in data.panels.items():
+                rebase = rebase_mask(panel, data.events)
+                charts[cad] = pool.submit(ChartArrays.of_panel, panel, rebase, config)
+        parts, ev, provider = panel_evidence(data, load.wards, config)
         enabled = data.enabled
         del data
         paths = _paths(out)
-        series = pool.submit(write_series, parts, config, paths["series"], with_charts, found)
+        # queued behind the chart jobs on the same worker: this thread goes straight on to the alerts
+        series = pool.submit(_write_series_with, charts, parts, config, paths["series"], with_charts)
         try:
             result = finish_scoring(parts, ev, enabled, provider, config, as_of)
             _write_tables(result, load, paths)
         finally:
             series.result()  # waits for the writer and re-raises its error
     return result, _write_run(result, load, config, paths, inputs)
+
+
+def _write_series_with(
+    charts: dict[str, Future[ChartArrays]],
+    parts: dict[str, SeriesScores],
+    config: Config,
+    path: Path,
+    with_charts: bool,
+) -> int:
+    """:func:`write_series` once the charts computed ahead (if any) are ready."""
+    return write_series(parts, config, path, with_charts, {cad: job.result() for cad, job in charts.items()})
 
 
 def _write_tables(result: ScoreResult, load: LoadResult, paths: dict[str, Path]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -180,20 +181,6 @@ def ward_status_frame(
 
 
 @dataclass(frozen=True)
-class ChartArrays:
-    """Making Data Count display chart, prospective MDC concern and change points, ``(S, T)`` each."""
-
-    mean: np.ndarray
-    lpl: np.ndarray
-    upl: np.ndarray
-    point_type: np.ndarray
-    rule: np.ndarray
-    mdc_concern: np.ndarray
-    segment: np.ndarray
-    segment_rate: np.ndarray
-
-
-@dataclass(frozen=True)
 class Segments:
     """Change-point segmentation of every series of a panel: ``(S, T)`` segment id and rate."""
 
@@ -215,25 +202,68 @@ class Segments:
         return cls(segment, segment_rate)
 
 
-def chart_arrays(
-    sc: SeriesScores, config: Config, rows: slice = slice(None), segments: Segments | None = None
-) -> ChartArrays:
-    """Charts of the series ``rows`` of one cadence (retrospective display, monitoring mode, change
-    points). Every chart is computed series by series, so a block of rows gives exactly the rows of
-    the whole-panel result. ``segments``: change points already computed for the whole panel."""
-    panel = sc.panel.rows(rows)
-    catalogue = config.build_catalogue()
-    groups = np.cumsum(sc.rebase[rows], axis=1)
-    chart = chart_panel(panel, settings=config.charts, groups=groups).chart
-    rate = np.where(panel.observed, panel.rate(), np.nan)
-    improvement = [catalogue[k].improvement_direction for k in panel.indicator]
-    mon = xmr_monitor(rate, improvement, groups=groups, settings=config.charts, monitor=config.monitor)
-    if segments is None:
-        segments, rows = Segments.of(panel, config), slice(None)
-    return ChartArrays(
-        chart.mean, chart.lpl, chart.upl, chart.point_type, chart.rule, mon.point_type == MDC_CONCERN,
-        segments.segment[rows], segments.segment_rate[rows],
-    )  # fmt: skip
+@dataclass(frozen=True)
+class ChartArrays:
+    """Making Data Count display chart, prospective MDC concern and change points, ``(S, T)`` each."""
+
+    mean: np.ndarray
+    lpl: np.ndarray
+    upl: np.ndarray
+    point_type: np.ndarray
+    rule: np.ndarray
+    mdc_concern: np.ndarray
+    segment: np.ndarray
+    segment_rate: np.ndarray
+
+    @classmethod
+    def of(
+        cls, panel: Panel, rebase: np.ndarray, config: Config, segments: Segments | None = None
+    ) -> ChartArrays:
+        """Charts of every series of ``panel`` (retrospective display, monitoring mode, change points).
+
+        ``rebase`` is the panel's ``(S, T)`` rebase mask (a new chart starts there); ``segments``:
+        change points already computed for these rows. Every chart is computed series by series, so
+        the charts of a block of rows are exactly those rows of the whole panel's charts.
+        """
+        catalogue = config.build_catalogue()
+        groups = np.cumsum(rebase, axis=1)
+        chart = chart_panel(panel, settings=config.charts, groups=groups).chart
+        rate = np.where(panel.observed, panel.rate(), np.nan)
+        improvement = [catalogue[k].improvement_direction for k in panel.indicator]
+        mon = xmr_monitor(rate, improvement, groups=groups, settings=config.charts, monitor=config.monitor)
+        if segments is None:
+            segments = Segments.of(panel, config)
+        return cls(
+            chart.mean, chart.lpl, chart.upl, chart.point_type, chart.rule, mon.point_type == MDC_CONCERN,
+            segments.segment, segments.segment_rate,
+        )  # fmt: skip
+
+    @classmethod
+    def of_panel(
+        cls, panel: Panel, rebase: np.ndarray, config: Config, block_series: int = 2500
+    ) -> ChartArrays:
+        """:meth:`of` for a whole (large) panel, change points included, block by block into full-size
+        arrays: the charts' temporaries stay bounded by a block."""
+        segments = Segments.of(panel, config)
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, panel.shape[0], block_series):
+            rows = slice(start, start + block_series)
+            part = cls.of(
+                panel.rows(rows),
+                rebase[rows],
+                config,
+                Segments(segments.segment[rows], segments.segment_rate[rows]),
+            )
+            for name in ("mean", "lpl", "upl", "point_type", "rule", "mdc_concern"):
+                block = getattr(part, name)
+                if name not in out:
+                    out[name] = np.empty(panel.shape, dtype=block.dtype)
+                out[name][rows] = block
+        return cls(**out, segment=segments.segment, segment_rate=segments.segment_rate)
+
+    def rows(self, rows: slice) -> ChartArrays:
+        """The charts of the series ``rows`` (views)."""
+        return ChartArrays(*(getattr(self, f.name)[rows] for f in dataclasses.fields(self)))
 
 
 # Text columns of series.parquet are written as dictionary codes into these fixed label lists.
@@ -274,7 +304,7 @@ def series_blocks(
     with_charts: bool = True,
     block_series: int = 2500,
     labels: SeriesLabels | None = None,
-    segments: Segments | None = None,
+    charts: ChartArrays | None = None,
 ) -> Iterator[pa.Table]:
     """``series.parquet`` rows of one cadence, a block of series at a time (bounded memory).
 
@@ -282,7 +312,8 @@ def series_blocks(
     are ordered by ward, indicator (the panel's order) and period. Blocks are Arrow tables whose
     text columns are dictionary-encoded (codes into the cadence's ward ids, indicator keys and the
     fixed label lists), so no per-row string is ever built; numeric columns are views of the score
-    arrays wherever a block keeps every period of its series.
+    arrays wherever a block keeps every period of its series. ``charts``: the cadence's charts computed
+    beforehand (:meth:`ChartArrays.of_panel`); otherwise each block's charts are computed here.
     """
     panel = sc.panel
     s_count, t_count = panel.shape
@@ -334,15 +365,15 @@ def series_blocks(
             "z_closure": cell(sc.z_closure),
         }
         if with_charts:  # charts of this block only: memory bounded by the block
-            charts = chart_arrays(sc, config, rows, segments)
-            data["chart_mean"] = chart_cell(charts.mean)
-            data["chart_lpl"] = chart_cell(charts.lpl)
-            data["chart_upl"] = chart_cell(charts.upl)
-            data["point_type"] = _dictionary(chart_cell(charts.point_type).astype(np.int32) + 1, _POINT_TYPES)
-            data["rule"] = _dictionary(chart_cell(charts.rule), RULE_LABELS)
-            data["mdc_concern"] = chart_cell(charts.mdc_concern)
-            data["segment"] = chart_cell(charts.segment).astype(np.int32, copy=False)
-            data["segment_rate"] = chart_cell(charts.segment_rate)
+            ch = charts.rows(rows) if charts is not None else ChartArrays.of(block, sc.rebase[rows], config)
+            data["chart_mean"] = chart_cell(ch.mean)
+            data["chart_lpl"] = chart_cell(ch.lpl)
+            data["chart_upl"] = chart_cell(ch.upl)
+            data["point_type"] = _dictionary(chart_cell(ch.point_type).astype(np.int32) + 1, _POINT_TYPES)
+            data["rule"] = _dictionary(chart_cell(ch.rule), RULE_LABELS)
+            data["mdc_concern"] = chart_cell(ch.mdc_concern)
+            data["segment"] = chart_cell(ch.segment).astype(np.int32, copy=False)
+            data["segment_rate"] = chart_cell(ch.segment_rate)
         yield pa.table({k: v if isinstance(v, pa.Array) else pa.array(v) for k, v in data.items()})
 
 
@@ -364,7 +395,7 @@ def write_series(
     config: Config,
     path: str | Path,
     with_charts: bool = True,
-    segments: dict[str, Segments] | None = None,
+    charts: dict[str, ChartArrays] | None = None,
 ) -> int:
     """Write ``series.parquet`` block by block; returns rows written.
 
@@ -375,8 +406,8 @@ def write_series(
     share one dictionary across blocks, so their Parquet dictionary pages are written from the codes
     directly; no Arrow schema is stored, so every reader sees them as plain strings. LZ4 and min/max
     statistics on the key columns only (what readers filter on, e.g. one ward) write ~40 % faster than
-    zstd with statistics on every column, for a file ~10 % larger. ``segments``: change points per
-    cadence computed beforehand (see :func:`engine.scoring.outputs.score_and_write`).
+    zstd with statistics on every column, for a file ~10 % larger. ``charts``: charts per cadence
+    computed beforehand (see :func:`engine.scoring.outputs.score_and_write`).
     """
     labels = SeriesLabels.of(parts)
     writer: pq.ParquetWriter | None = None
@@ -385,8 +416,8 @@ def write_series(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="series-writer") as pool:
         try:
             for sc in parts.values():
-                found = (segments or {}).get(sc.panel.cadence)
-                for table in series_blocks(sc, config, with_charts, labels=labels, segments=found):
+                found = (charts or {}).get(sc.panel.cadence)
+                for table in series_blocks(sc, config, with_charts, labels=labels, charts=found):
                     if writer is None:
                         text = [f.name for f in table.schema if pa.types.is_dictionary(f.type)]
                         writer = pq.ParquetWriter(

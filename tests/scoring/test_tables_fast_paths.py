@@ -53,8 +53,21 @@ def test_series_blocks_do_not_change_rows(scored) -> None:
     assert whole.height > 0 and small.equals(whole)
 
 
+def test_charts_computed_ahead_give_the_same_rows(scored) -> None:
+    """Charts computed for the whole panel ahead (in blocks of any size) equal per-block charts."""
+    from engine.config import Config
+    from engine.scoring.tables import ChartArrays, _text_columns, series_blocks
+
+    sc = scored.parts["weekly"]
+    per_block = pl.concat([_text_columns(b) for b in series_blocks(sc, Config(), block_series=13)])
+    for size in (5, 10_000):
+        ahead = ChartArrays.of_panel(sc.panel, sc.rebase, Config(), block_series=size)
+        blocks = series_blocks(sc, Config(), block_series=13, charts=ahead)
+        assert pl.concat([_text_columns(b) for b in blocks]).equals(per_block)
+
+
 def test_score_and_write_matches_score_then_write(loaded, scored, tmp_path) -> None:
-    """The CLI's overlapped path (change points and series.parquet on a worker thread) writes the
+    """The CLI's overlapped path (charts, change points and series.parquet on a worker thread) writes the
     same files as score() followed by write_results()."""
     from engine.config import Config
     from engine.scoring.outputs import score_and_write, write_results
