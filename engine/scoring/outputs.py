@@ -80,8 +80,8 @@ def score_and_write(
       (each block of series.parquet then computes its own) when numba's threading layer cannot run
       parallel kernels from two threads at once.
     * ``series.parquet`` (charts, change points and ~12 M rows) is written by the worker thread as
-      soon as the per-series scores exist, while this thread builds the alerts and the ward-status
-      table from the same read-only arrays; the compiled kernels and pyarrow release the GIL.
+      soon as the per-series scores exist, while this thread combines the ward evidence and builds
+      the alerts and the ward-status table from the same read-only arrays; the compiled kernels and pyarrow release the GIL.
     * The observations frame is released as soon as the dense panels are built, before any scoring:
       pass a ``load`` nobody else holds (e.g. ``score_and_write(load_dataset(...), ...)``) and its
       memory is reused by the scores.
@@ -96,17 +96,23 @@ def score_and_write(
             for cad, panel in data.panels.items():
                 rebase = rebase_mask(panel, data.events)
                 charts[cad] = pool.submit(ChartArrays.of_panel, panel, rebase, config)
-        parts, ev, provider = panel_evidence(data, load.wards, config)
+        paths = _paths(out)
+        series: list[Future[int]] = []
+
+        def start_series(parts: dict[str, SeriesScores]) -> None:
+            # queued behind the chart jobs on the same worker: this thread goes on to the ward evidence
+            series.append(
+                pool.submit(_write_series_with, charts, parts, config, paths["series"], with_charts)
+            )
+
+        parts, ev, provider = panel_evidence(data, load.wards, config, on_scores=start_series)
         enabled = data.enabled
         del data
-        paths = _paths(out)
-        # queued behind the chart jobs on the same worker: this thread goes straight on to the alerts
-        series = pool.submit(_write_series_with, charts, parts, config, paths["series"], with_charts)
         try:
             result = finish_scoring(parts, ev, enabled, provider, config, as_of)
             _write_tables(result, load, paths)
         finally:
-            series.result()  # waits for the writer and re-raises its error
+            series[0].result()  # waits for the writer and re-raises its error
     return result, _write_run(result, load, config, paths, inputs)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,9 +154,16 @@ def cadence_panels(
 
 
 def panel_evidence(
-    data: CadencePanels, wards: pl.DataFrame, cfg: Config
+    data: CadencePanels,
+    wards: pl.DataFrame,
+    cfg: Config,
+    on_scores: Callable[[dict[str, SeriesScores]], None] | None = None,
 ) -> tuple[dict[str, SeriesScores], WardEvidence, dict[str, str]]:
-    """Series scores per cadence, ward evidence and the ward -> provider map of built panels."""
+    """Series scores per cadence, ward evidence and the ward -> provider map of built panels.
+
+    ``on_scores`` is called with the final series scores as soon as they exist, before the ward
+    evidence is combined (e.g. to start writing ``series.parquet`` on another thread).
+    """
     catalogue = cfg.build_catalogue()
     ward_type = dict(zip(wards["ward_id"].to_list(), wards["ward_type"].to_list(), strict=True))
     provider = dict(zip(wards["ward_id"].to_list(), wards["provider"].to_list(), strict=True))
@@ -183,6 +191,8 @@ def panel_evidence(
         # constellation; pass 2 updates the baselines slowly but never absorbs those periods.
         ev0 = ward_evidence(parts, cfg.combination)
         parts = score_all("updating", constellation_exclusion(ev0, parts))
+    if on_scores is not None:
+        on_scores(parts)
     return parts, ward_evidence(parts, cfg.combination), provider
 
 
