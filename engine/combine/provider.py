@@ -12,6 +12,8 @@ Only same-period data of other wards are used: no look-ahead.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
@@ -43,38 +45,88 @@ def common_mode_factor(
     kappa:
         Shrinkage in expected events: with few events on the other wards ``f`` stays near 1.
     """
-    y = np.ascontiguousarray(y, dtype=np.float64)
-    mu = np.ascontiguousarray(mu, dtype=np.float64)
+    return _factor(_Cells.of(y, mu), group, n_groups, kappa)
+
+
+def scaled_common_mode_factor(
+    y: np.ndarray,
+    rate: np.ndarray,
+    n: np.ndarray,
+    scale: np.ndarray,
+    scaled_rows: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
+    kappa: float,
+) -> np.ndarray:
+    """:func:`common_mode_factor` of ``y / s`` and ``rate * n / s``, where ``s`` is ``scale`` on the
+    ``(S,)`` bool ``scaled_rows`` (e.g. hours over their dispersion: effective events) and 1 elsewhere.
+
+    Each cell is formed inside the compiled loops, so no ``(S, T)`` temporary is built; the result
+    equals composing the arrays with numpy bit for bit (``x / 1.0 == x``).
+    """
+    return _factor(_Cells(y, rate, n, scale, scaled_rows), group, n_groups, kappa)
+
+
+class _Cells(NamedTuple):
+    """Cell (s, t) is ``y / d`` and ``a * b / d`` with ``d = div[s, t]`` on ``scaled[s]`` rows, else
+    ``y`` and ``a * b``; arrays may be broadcast views (``b`` and ``div`` of ones)."""
+
+    y: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    div: np.ndarray
+    scaled: np.ndarray
+
+    @classmethod
+    def of(cls, y: np.ndarray, mu: np.ndarray) -> _Cells:
+        one = np.broadcast_to(1.0, np.shape(y))
+        return cls(y, mu, one, one, np.zeros(np.shape(y)[0], dtype=np.bool_))
+
+    def prepared(self) -> _Cells:
+        y, a, b, div = (np.asarray(x, dtype=np.float64) for x in (self.y, self.a, self.b, self.div))
+        return _Cells(y, a, b, div, np.asarray(self.scaled, dtype=np.bool_))
+
+
+def _factor(cells: _Cells, group: np.ndarray, n_groups: int, kappa: float) -> np.ndarray:
+    c = cells.prepared()
     group = np.asarray(group, dtype=np.int64)
-    y_sum, mu_sum = pooled_by_group(y, mu, group, n_groups)
-    return _leave_one_out(y, mu, group, y_sum, mu_sum, float(kappa))
+    y_sum = np.zeros((n_groups, c.y.shape[1]))
+    mu_sum = np.zeros((n_groups, c.y.shape[1]))
+    _masked_group_sums(*c, group, y_sum, mu_sum)
+    return _leave_one_out(*c, group, y_sum, mu_sum, float(kappa))
 
 
-@njit(cache=True, nogil=True)
-def _masked_group_sums(
-    y: np.ndarray, mu: np.ndarray, group: np.ndarray, y_sum: np.ndarray, mu_sum: np.ndarray
-) -> None:
+@njit(cache=True, inline="always")
+def _cell(y, a, b, div, scaled, s, t):  # type: ignore[no-untyped-def]
+    yv, mv = y[s, t], a[s, t] * b[s, t]
+    if scaled[s]:
+        yv, mv = yv / div[s, t], mv / div[s, t]
+    return yv, mv
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _masked_group_sums(y, a, b, div, scaled, group, y_sum, mu_sum):  # type: ignore[no-untyped-def]
     """Group sums of y and mu over the periods where both are finite (0.0 added elsewhere, in row
     order: the same floating-point sums as ``np.add.at`` of the zero-filled arrays)."""
     for s in range(y.shape[0]):
         g = group[s]
         for t in range(y.shape[1]):
-            ok = np.isfinite(y[s, t]) and np.isfinite(mu[s, t])
-            y_sum[g, t] += y[s, t] if ok else 0.0
-            mu_sum[g, t] += mu[s, t] if ok else 0.0
+            yv, mv = _cell(y, a, b, div, scaled, s, t)
+            ok = np.isfinite(yv) and np.isfinite(mv)
+            y_sum[g, t] += yv if ok else 0.0
+            mu_sum[g, t] += mv if ok else 0.0
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _leave_one_out(
-    y: np.ndarray, mu: np.ndarray, group: np.ndarray, y_sum: np.ndarray, mu_sum: np.ndarray, kappa: float
-) -> np.ndarray:
+def _leave_one_out(y, a, b, div, scaled, group, y_sum, mu_sum, kappa):  # type: ignore[no-untyped-def]
     out = np.empty(y.shape)
     for s in range(y.shape[0]):
         g = group[s]
         for t in range(y.shape[1]):
-            ok = np.isfinite(y[s, t]) and np.isfinite(mu[s, t])
-            y0 = y[s, t] if ok else 0.0
-            mu0 = mu[s, t] if ok else 0.0
+            yv, mv = _cell(y, a, b, div, scaled, s, t)
+            ok = np.isfinite(yv) and np.isfinite(mv)
+            y0 = yv if ok else 0.0
+            mu0 = mv if ok else 0.0
             out[s, t] = (y_sum[g, t] - y0 + kappa) / (mu_sum[g, t] - mu0 + kappa)
     return out
 
@@ -83,15 +135,10 @@ def pooled_by_group(
     y: np.ndarray, mu: np.ndarray, group: np.ndarray, n_groups: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(G, T)`` pooled observed and expected counts over the periods where both are finite."""
-    y_sum = np.zeros((n_groups, y.shape[1]))
-    mu_sum = np.zeros((n_groups, y.shape[1]))
-    _masked_group_sums(
-        np.ascontiguousarray(y, dtype=np.float64),
-        np.ascontiguousarray(mu, dtype=np.float64),
-        np.asarray(group, dtype=np.int64),
-        y_sum,
-        mu_sum,
-    )
+    c = _Cells.of(y, mu).prepared()
+    y_sum = np.zeros((n_groups, c.y.shape[1]))
+    mu_sum = np.zeros((n_groups, c.y.shape[1]))
+    _masked_group_sums(*c, np.asarray(group, dtype=np.int64), y_sum, mu_sum)
     return y_sum, mu_sum
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import polars as pl
@@ -33,10 +34,13 @@ from signals import CULTURE_DOMAINS, Catalogue
 ALERT_COLUMNS: tuple[str, ...] = (*ALERTS_CSV_COLUMNS, "provider", "contributing", "questions")
 
 
+# Alerts repeat the same few hundred period dates tens of thousands of times: convert each once.
+@cache
 def _date(day: np.datetime64) -> dt.date:
     return day.astype("datetime64[D]").astype(dt.date)
 
 
+@cache
 def _iso(day: np.datetime64 | None) -> str:
     return "" if day is None else str(np.datetime64(day, "D"))
 

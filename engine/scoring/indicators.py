@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from engine.baselines import BaselineSettings, fit_baselines
-from engine.combine.provider import common_mode_factor, group_index
+from engine.combine.provider import group_index, scaled_common_mode_factor
 from engine.detectors import BinomialCusum, DataSilence, Ewma, NegBinCusum, PoissonCusum, Silence
 from engine.detectors.scores import binomial_llr, poisson_llr
 from engine.panel import Panel
@@ -176,30 +176,32 @@ def score_panel(
         if fam == "measure":
             dispersion[rows] = np.maximum(dispersion[rows], combination.measure_min_dispersion)
 
-    factor = np.ones((s_count, t_count))
     if combination.provider_adjustment and s_count:
         codes, n_groups = group_index(prov, panel.indicator)
         # measures (hours) are put on the scale of effective events (y / phi) so kappa means events
-        scale = np.where((family == "measure")[:, None], dispersion, 1.0)
-        factor = common_mode_factor(
-            y / scale, base_rate * n / scale, codes, n_groups, combination.provider_kappa
+        factor = scaled_common_mode_factor(
+            y, base_rate, n, dispersion, family == "measure", codes, n_groups, combination.provider_kappa
         )
+    else:
+        factor = np.ones((s_count, t_count))
     rate = base_rate * factor
     prop = family == "proportion"
     rate[prop] = np.clip(rate[prop], _EPS, 1 - _EPS)
 
-    nan2 = np.full((s_count, t_count), np.nan)
-    cusum_up, cusum_down = nan2.copy(), nan2.copy()
+    def nan2() -> np.ndarray:
+        return np.full((s_count, t_count), np.nan)
+
+    cusum_up, cusum_down = nan2(), nan2()
     onset_up = np.full((s_count, t_count), -1, dtype=np.int32)  # period indices: int32 halves 2 x 90 MB
     onset_down = onset_up.copy()
     alarm_up = np.zeros((s_count, t_count), dtype=bool)
     alarm_down = alarm_up.copy()
     threshold = np.zeros(s_count)
     z_closure = np.zeros((s_count, t_count))
-    ewma, ewma_limit = nan2.copy(), nan2.copy()
+    ewma, ewma_limit = nan2(), nan2()
     ewma_alarm = np.zeros((s_count, t_count), dtype=bool)
     silence_run = np.zeros((s_count, t_count), dtype=np.int32)
-    silence_expected, silence_prob = nan2.copy(), np.ones((s_count, t_count))
+    silence_expected, silence_prob = nan2(), np.ones((s_count, t_count))
     silence_alarm = np.zeros((s_count, t_count), dtype=bool)
     indicator_alarm = np.zeros((s_count, t_count), dtype=bool)
 

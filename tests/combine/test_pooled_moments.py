@@ -60,3 +60,24 @@ def test_pooled_moments_other_family_contributes_zero_variance() -> None:
     np.testing.assert_array_equal(out[1], [[2.0, 2.0]])
     np.testing.assert_array_equal(out[2], [[0.0, 0.0]])
     np.testing.assert_array_equal(out[3], [[1.0, 1.0]])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_scaled_common_mode_factor_equals_composed_arrays(seed: int) -> None:
+    """The cell-by-cell scaling (hours over their dispersion) equals dividing whole arrays first."""
+    from engine.combine.provider import common_mode_factor, scaled_common_mode_factor
+
+    rng = np.random.default_rng(seed)
+    s, t = 50, 31
+    y = rng.poisson(30, size=(s, t)).astype(float)
+    y[rng.random((s, t)) < 0.1] = np.nan
+    rate = rng.uniform(0.01, 2.0, size=(s, t))
+    rate[rng.random((s, t)) < 0.1] = np.nan
+    n = rng.uniform(5, 50, size=(s, t))
+    scale = rng.uniform(0.5, 3.0, size=(s, t))
+    scaled = rng.random(s) < 0.4
+    group = rng.integers(0, 6, size=s)
+    div = np.where(scaled[:, None], scale, 1.0)
+    want = common_mode_factor(y / div, rate * n / div, group, 6, 5.0)
+    got = scaled_common_mode_factor(y, rate, n, scale, scaled, group, 6, 5.0)
+    assert got.tobytes() == want.tobytes()
