@@ -298,12 +298,25 @@ def test_stage_write_results(benchmark, national_dataset, national_load, nationa
 
 @pytest.mark.benchmark(group="national-end-to-end")
 def test_end_to_end_national_cli(benchmark, national_dataset, tmp_path):
+    """Three fresh ``wardwatch score`` processes: the median wall time is the headline (one run on a
+    shared 2-core VM varies by +/- 1.5 s), with the fastest and slowest beside it; peak memory is the
+    largest of the three."""
     cmd = _score_cmd(national_dataset, tmp_path / "out")
-    wall, peak, code = benchmark.pedantic(_child_peak, args=(cmd, tmp_path / "peak"), rounds=1, iterations=1)
-    assert code == 0
+    runs: list[tuple[float, float, int]] = []
+
+    def once() -> tuple[float, float, int]:
+        runs.append(_child_peak(cmd, tmp_path / "peak"))
+        return runs[-1]
+
+    benchmark.pedantic(once, rounds=3, iterations=1)
+    assert all(code == 0 for _, _, code in runs)
     assert (tmp_path / "out" / "series.parquet").exists()
-    record("9 END TO END wardwatch score (national)", wall, "s", "target <= 10 s")
-    record("9b peak memory (national)", peak, "GB", "target <= 4 GB")
+    walls = sorted(wall for wall, _, _ in runs)
+    note = f"target <= 10 s; 3 runs {walls[0]:.1f}-{walls[-1]:.1f} s"
+    record("9 END TO END wardwatch score (national, median of 3)", walls[1], "s", note)
+    record(
+        "9b peak memory (national, largest of 3)", max(peak for _, peak, _ in runs), "GB", "target <= 4 GB"
+    )
 
 
 # ---- demo trust --------------------------------------------------------------------------------------
