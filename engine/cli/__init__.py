@@ -19,6 +19,7 @@ from collections.abc import Sequence
 # only take CPU from the scoring threads. Set before numpy is imported; a user's setting wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+
 #: sub-command name -> module implementing it (imported lazily so ``wardwatch --help`` is instant).
 COMMANDS: dict[str, str] = {
     "validate": "engine.cli.validate_cmd",
