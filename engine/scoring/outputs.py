@@ -81,7 +81,8 @@ def score_and_write(
       parallel kernels from two threads at once.
     * ``series.parquet`` (charts, change points and ~12 M rows) is written by the worker thread as
       soon as the per-series scores exist, while this thread combines the ward evidence and builds
-      the alerts and the ward-status table from the same read-only arrays; the compiled kernels and pyarrow release the GIL.
+      the alerts and the ward-status table from the same read-only arrays; the compiled kernels and
+      pyarrow release the GIL.
     * The observations frame is released as soon as the dense panels are built, before any scoring:
       pass a ``load`` nobody else holds (e.g. ``score_and_write(load_dataset(...), ...)``) and its
       memory is reused by the scores.
