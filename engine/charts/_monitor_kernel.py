@@ -12,11 +12,17 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+# point-type and rule codes: plain ints, which numba freezes as compile-time constants
+from engine.charts.codes import COMMON_CAUSE as _COMMON
+from engine.charts.codes import CONCERN as _CONCERN
+from engine.charts.codes import IMPROVEMENT as _IMPROVEMENT
+from engine.charts.codes import NEUTRAL_HIGH as _NEUTRAL_HIGH
+from engine.charts.codes import NEUTRAL_LOW as _NEUTRAL_LOW
+from engine.charts.codes import OUTSIDE_LIMITS as _OUTSIDE
+from engine.charts.codes import RUN as _RUN
+from engine.charts.codes import TREND as _TREND
+from engine.charts.codes import TWO_IN_THREE as _TWO_IN_THREE
 from engine.detectors._parallel import sized
-
-# int8 codes (engine.charts.codes), repeated as literals for the compiled code
-_MISSING, _COMMON, _IMPROVEMENT, _CONCERN, _NEUTRAL_HIGH, _NEUTRAL_LOW = -1, 0, 1, 2, 3, 4
-_OUTSIDE, _TREND, _TWO_IN_THREE, _RUN = 1, 2, 3, 4
 
 
 @nb.njit(cache=True, inline="always")

@@ -14,24 +14,27 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from engine.charts._monitor_kernel import _sign
+
+# point-type, rule and flag codes: plain ints, which numba freezes as compile-time constants
+from engine.charts.codes import COMMON_CAUSE as _COMMON
+from engine.charts.codes import CONCERN as _CONCERN
+from engine.charts.codes import FLAG_OUTSIDE as _FLAG_OUTSIDE
+from engine.charts.codes import FLAG_RUN as _FLAG_RUN
+from engine.charts.codes import FLAG_TREND as _FLAG_TREND
+from engine.charts.codes import FLAG_TWO_IN_THREE as _FLAG_TWO_IN_THREE
+from engine.charts.codes import IMPROVEMENT as _IMPROVEMENT
+from engine.charts.codes import MISSING_POINT as _MISSING
+from engine.charts.codes import NEUTRAL_HIGH as _NEUTRAL_HIGH
+from engine.charts.codes import NEUTRAL_LOW as _NEUTRAL_LOW
+from engine.charts.codes import OUTSIDE_LIMITS as _OUTSIDE
+from engine.charts.codes import RUN as _RUN
+from engine.charts.codes import TREND as _TREND
+from engine.charts.codes import TWO_IN_THREE as _TWO_IN_THREE
 from engine.detectors._parallel import sized
 
-# int8 codes (engine.charts.codes), repeated as literals for the compiled code
-_MISSING, _COMMON, _IMPROVEMENT, _CONCERN, _NEUTRAL_HIGH, _NEUTRAL_LOW = -1, 0, 1, 2, 3, 4
-_OUTSIDE, _TREND, _TWO_IN_THREE, _RUN = 1, 2, 3, 4
-_FLAG_OUTSIDE, _FLAG_TREND, _FLAG_TWO_IN_THREE, _FLAG_RUN = 1, 2, 4, 8
 #: rows per parallel work item (per-block scratch buffers are allocated once)
 _BLOCK = 64
-
-
-@nb.njit(cache=True, inline="always")
-def _sign(v: float) -> int:
-    """``sign(v)`` as an int, 0 for NaN (as ``np.sign(...).astype(int8)`` on NaN)."""
-    if v > 0.0:
-        return 1
-    if v < 0.0:
-        return -1
-    return 0
 
 
 @nb.njit(cache=True, inline="always")

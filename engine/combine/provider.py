@@ -87,12 +87,18 @@ class _Cells(NamedTuple):
         return _Cells(y, a, b, div, np.asarray(self.scaled, dtype=np.bool_))
 
 
-def _factor(cells: _Cells, group: np.ndarray, n_groups: int, kappa: float) -> np.ndarray:
-    c = cells.prepared()
-    group = np.asarray(group, dtype=np.int64)
+def _group_sums(c: _Cells, group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(G, T)`` sums of the prepared cells' y and mu where both are finite."""
     y_sum = np.zeros((n_groups, c.y.shape[1]))
     mu_sum = np.zeros((n_groups, c.y.shape[1]))
     _masked_group_sums(*c, group, y_sum, mu_sum)
+    return y_sum, mu_sum
+
+
+def _factor(cells: _Cells, group: np.ndarray, n_groups: int, kappa: float) -> np.ndarray:
+    c = cells.prepared()
+    group = np.asarray(group, dtype=np.int64)
+    y_sum, mu_sum = _group_sums(c, group, n_groups)
     return _leave_one_out(*c, group, y_sum, mu_sum, float(kappa))
 
 
@@ -135,11 +141,7 @@ def pooled_by_group(
     y: np.ndarray, mu: np.ndarray, group: np.ndarray, n_groups: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(G, T)`` pooled observed and expected counts over the periods where both are finite."""
-    c = _Cells.of(y, mu).prepared()
-    y_sum = np.zeros((n_groups, c.y.shape[1]))
-    mu_sum = np.zeros((n_groups, c.y.shape[1]))
-    _masked_group_sums(*c, np.asarray(group, dtype=np.int64), y_sum, mu_sum)
-    return y_sum, mu_sum
+    return _group_sums(_Cells.of(y, mu).prepared(), np.asarray(group, dtype=np.int64), n_groups)
 
 
 FAMILY_CODES: dict[str, int] = {"count": 0, "proportion": 1, "measure": 2}
