@@ -84,14 +84,15 @@ def _panels(load):  # type: ignore[no-untyped-def]
 _CLI_WITH_PEAK = """
 import atexit, sys
 from pathlib import Path
+peak_file, sys.argv[1:] = Path(sys.argv[1]), sys.argv[2:]
 def _peak():
     status = Path("/proc/self/status")
     if status.exists():
         hwm = [l for l in status.read_text().splitlines() if l.startswith("VmHWM:")]
-        Path(sys.argv[1]).write_text(hwm[0].split()[1] if hwm else "")
+        peak_file.write_text(hwm[0].split()[1] if hwm else "")
 atexit.register(_peak)
-from engine.cli import main
-sys.exit(main(sys.argv[2:]))
+from engine.cli import console_main
+sys.exit(console_main())
 """
 
 

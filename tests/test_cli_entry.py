@@ -1,0 +1,47 @@
+"""The ``wardwatch`` console entry point: :func:`engine.cli.main`, then a fast exit."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+
+import pytest
+
+from engine.cli import console_main
+
+
+def test_console_main_returns_mains_exit_code_and_freezes_the_heap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["wardwatch", "config", "show"])
+    try:
+        assert console_main() == 0
+        assert gc.get_freeze_count() > 0  # the final collection will skip the imports' objects
+    finally:
+        gc.unfreeze()
+
+
+def test_python_dash_m_runs_the_same_entry_point() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "no-such-command"], capture_output=True, text=True, check=False
+    )
+    assert out.returncode == 2
+    assert "invalid choice" in out.stderr
+
+
+_HEAP_PROBE = """
+import numpy as np
+from engine.cli.score_cmd import keep_freed_memory
+keep_freed_memory()
+a = np.ones(8_000_000)  # 64 MB: glibc would give it a mapping of its own
+lo, hi = next(
+    (int(r.split("-")[0], 16), int(r.split("-")[1].split()[0], 16))
+    for r in open("/proc/self/maps") if r.rstrip().endswith("[heap]")
+)
+print(lo <= a.ctypes.data < hi)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc tuning is Linux-only")
+def test_score_keeps_large_arrays_on_the_reusable_heap() -> None:
+    out = subprocess.run([sys.executable, "-c", _HEAP_PROBE], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
