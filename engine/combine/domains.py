@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
-from engine.combine.rowgroups import group_sum
+_MAX = np.finfo(np.float64).max
 
 
 @dataclass(frozen=True)
@@ -43,29 +45,91 @@ def domain_cusum(
     ----------
     z:
         ``(S, T)`` LLR increments in nats, each in its indicator's closure direction; 0 where there
-        is no evidence (missing data). Series with ``domain < 0`` are ignored.
+        is no evidence (missing data; NaN counts as 0). Series with ``domain < 0`` are ignored.
     ward, domain:
         ``(S,)`` integer ward and domain index of each series.
     """
-    s_count, t_count = z.shape
-    use = domain >= 0
-    cell = ward * n_domains + np.where(use, domain, 0)
-    summed = group_sum(np.nan_to_num(z), np.where(use, cell, -1), n_wards * n_domains)
-    stat = np.zeros_like(summed)
-    since = np.full(summed.shape, -1, dtype=np.int64)
-    contribution = np.zeros((s_count, t_count))
-    prev = np.zeros(summed.shape[0])
-    last_zero = np.full(summed.shape[0], -1, dtype=np.int64)
-    run = np.zeros(s_count)
-    zz = np.nan_to_num(z)
-    for t in range(t_count):
-        cur = np.maximum(0.0, prev + summed[:, t])
-        stat[:, t] = cur
-        since[:, t] = last_zero
-        alive = cur[cell] > 0
-        run = np.where(alive & use, run + zz[:, t], 0.0)
-        contribution[:, t] = run
-        last_zero = np.where(cur <= 0, t, last_zero)
-        prev = cur
+    stat, since, (contribution,) = domain_cusum_blocks([(z, ward, domain)], n_wards, n_domains)
+    return DomainEvidence(stat, contribution, since)
+
+
+def domain_cusum_blocks(
+    blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], n_wards: int, n_domains: int
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """:func:`domain_cusum` of the rows of several ``(z, ward, domain)`` blocks stacked in order,
+    without stacking them: ``(statistic, since, [contribution of each block])``.
+
+    Bit-identical to the NumPy formulation (``np.nan_to_num`` of the stacked ``z``, sums over rows in
+    order by ``np.add.at``, then ``max(0, prev + sum)`` week by week); the compiled passes need no
+    ``(S, T)`` temporaries, only the block contributions they return.
+    """
+    t_count = blocks[0][0].shape[1] if blocks else 0
+    summed = np.zeros((n_wards * n_domains, t_count))
+    cells = []
+    for z, ward, domain in blocks:
+        cell = np.where(domain >= 0, ward * n_domains + domain, -1).astype(np.int64)
+        _sum_finite_rows(np.ascontiguousarray(z, dtype=np.float64), cell, summed)
+        cells.append(cell)
+    stat = np.empty_like(summed)
+    since = np.empty(summed.shape, dtype=np.int64)
+    _page_cusum(summed, stat, since)
+    contributions = []
+    for (z, _, _), cell in zip(blocks, cells, strict=True):
+        contribution = np.empty(z.shape)
+        _runs_while_alive(np.ascontiguousarray(z, dtype=np.float64), cell, stat, contribution)
+        contributions.append(contribution)
     shape = (n_wards, n_domains, t_count)
-    return DomainEvidence(stat.reshape(shape), contribution, since.reshape(shape))
+    return stat.reshape(shape), since.reshape(shape), contributions
+
+
+@njit(cache=True, nogil=True)
+def _finite(v: float) -> float:
+    """``np.nan_to_num`` of one value: NaN -> 0, +/-inf -> the largest finite float of that sign."""
+    if v != v:
+        return 0.0
+    if v == np.inf:
+        return _MAX
+    if v == -np.inf:
+        return -_MAX
+    return v
+
+
+@njit(cache=True, nogil=True)
+def _sum_finite_rows(values: np.ndarray, group: np.ndarray, out: np.ndarray) -> None:
+    """``out[group[s]] += nan_to_num(values[s])`` row by row in order (rows with group < 0 skipped)."""
+    for s in range(values.shape[0]):
+        g = group[s]
+        if g < 0:
+            continue
+        for t in range(values.shape[1]):
+            out[g, t] += _finite(values[s, t])
+
+
+@njit(cache=True, nogil=True)
+def _page_cusum(summed: np.ndarray, stat: np.ndarray, since: np.ndarray) -> None:
+    """``stat[:, t] = np.maximum(0, stat[:, t-1] + summed[:, t])`` (NaN propagates as in NumPy);
+    ``since``: the last t before this one at which the statistic was <= 0 (-1: none)."""
+    for c in range(summed.shape[0]):
+        prev, last_zero = 0.0, -1
+        for t in range(summed.shape[1]):
+            v = prev + summed[c, t]
+            cur = 0.0 if v <= 0.0 else v  # NaN stays NaN, as np.maximum(0, v)
+            stat[c, t] = cur
+            since[c, t] = last_zero
+            if cur <= 0.0:
+                last_zero = t
+            prev = cur
+
+
+@njit(cache=True, nogil=True)
+def _runs_while_alive(z: np.ndarray, cell: np.ndarray, stat: np.ndarray, out: np.ndarray) -> None:
+    """Each series' increments summed since its domain statistic was last at zero (0 outside a domain)."""
+    for s in range(z.shape[0]):
+        c = cell[s]
+        run = 0.0
+        for t in range(z.shape[1]):
+            if c >= 0 and stat[c, t] > 0:
+                run = run + _finite(z[s, t])
+            else:
+                run = 0.0
+            out[s, t] = run

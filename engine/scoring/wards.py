@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.combine.cadence import carry_flags_to_weeks, month_of_week, spread_monthly_to_weeks
-from engine.combine.domains import domain_cusum
+from engine.combine.domains import domain_cusum_blocks
 from engine.combine.levels import LevelThresholds, ward_levels
 from engine.combine.rowgroups import group_any
 from engine.scoring.indicators import SeriesScores
@@ -93,7 +93,7 @@ def ward_evidence(
     w_count, t_count = len(ward_ids), len(grid)
     dom_index = {d: i for i, d in enumerate(CULTURE_DOMAINS)}
 
-    z_all, ward_all, dom_all = [], [], []
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (z, ward, domain) per cadence
     series_ward: dict[str, np.ndarray] = {}
     to_grid: dict[str, np.ndarray] = {}
     single = np.zeros((w_count, t_count), dtype=bool)
@@ -116,9 +116,7 @@ def ward_evidence(
         alarm_grid[cadence], silence_grid[cadence] = alarm, dsil
         group_any(alarm, ward, w_count, out=single)
         group_any(dsil, ward, w_count, out=silence)
-        z_all.append(z)
-        ward_all.append(ward)
-        dom_all.append(np.array([dom_index.get(d, -1) for d in sc.domain], dtype=np.int64))
+        blocks.append((z, ward, np.array([dom_index.get(d, -1) for d in sc.domain], dtype=np.int64)))
         # first grid period of each ward with any row
         fp = sc.panel.first_period()
         has = fp < len(sc.panel.periods)
@@ -127,28 +125,20 @@ def ward_evidence(
             gi = np.searchsorted(grid, start_dates)  # first grid period on/after the series start
             np.minimum.at(first, ward[has], gi[has])
 
-    z = np.concatenate(z_all, axis=0) if z_all else np.zeros((0, t_count))
-    ward = np.concatenate(ward_all) if ward_all else np.zeros(0, dtype=np.int64)
-    dom = np.concatenate(dom_all) if dom_all else np.zeros(0, dtype=np.int64)
-    ev = domain_cusum(z, ward, dom, w_count, len(CULTURE_DOMAINS))
+    domain_stat, domain_since, contributions = domain_cusum_blocks(blocks, w_count, len(CULTURE_DOMAINS))
     thresholds = LevelThresholds(
         combination.domain_threshold, combination.concern_threshold, combination.urgent_threshold
     )
-    level, score = ward_levels(ev.statistic, single, thresholds)
+    level, score = ward_levels(domain_stat, single, thresholds)
     before = np.arange(t_count)[None, :] < first[:, None]
     level[before] = 0
-    contribution: dict[str, np.ndarray] = {}
-    offset = 0
-    for cadence, sc in parts.items():
-        s_count = sc.panel.shape[0]
-        contribution[cadence] = ev.contribution[offset : offset + s_count]
-        offset += s_count
+    contribution = dict(zip(parts, contributions, strict=True))
     return WardEvidence(
         ward_id=ward_ids,
         periods=grid,
         cadence=grid_cadence,
-        domain_stat=ev.statistic,
-        domain_since=ev.since,
+        domain_stat=domain_stat,
+        domain_since=domain_since,
         data_silence=silence,
         single_alarm=single,
         level=level,

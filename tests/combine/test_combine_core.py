@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from engine.combine.cadence import carry_monthly_to_weeks, month_of_week, spread_monthly_to_weeks
-from engine.combine.domains import domain_cusum
+from engine.combine.domains import domain_cusum, domain_cusum_blocks
 from engine.combine.levels import (
     CONCERN,
     NONE,
@@ -116,3 +116,46 @@ def test_second_largest_and_upcrossings():
     assert second_largest(x)[0, 0] == 3.0
     series = np.array([[0, 5, 5, 0, 6, 0], [7, 7, 0, 0, 0, 0]], float)
     assert upcrossings(series, 4.0).tolist() == [2, 1]
+
+
+def _numpy_domain_cusum(z, ward, domain, n_wards, n_domains):
+    """The vectorised NumPy formulation the compiled kernels replaced (bitwise oracle)."""
+    s_count, t_count = z.shape
+    use = domain >= 0
+    cell = ward * n_domains + np.where(use, domain, 0)
+    zz = np.nan_to_num(z)
+    summed = np.zeros((n_wards * n_domains, t_count))
+    np.add.at(summed, np.where(use, cell, -1)[use], zz[use])
+    stat = np.zeros_like(summed)
+    since = np.full(summed.shape, -1, dtype=np.int64)
+    contribution = np.zeros((s_count, t_count))
+    prev, last_zero, run = np.zeros(summed.shape[0]), np.full(summed.shape[0], -1), np.zeros(s_count)
+    for t in range(t_count):
+        cur = np.maximum(0.0, prev + summed[:, t])
+        stat[:, t], since[:, t] = cur, last_zero
+        run = np.where((cur[cell] > 0) & use, run + zz[:, t], 0.0)
+        contribution[:, t] = run
+        last_zero = np.where(cur <= 0, t, last_zero)
+        prev = cur
+    shape = (n_wards, n_domains, t_count)
+    return stat.reshape(shape), since.reshape(shape), contribution
+
+
+def test_domain_cusum_blocks_are_bitwise_the_numpy_formulation_of_the_stacked_rows():
+    rng = np.random.default_rng(11)
+    t = 40
+    zs = [rng.normal(0.05, 0.6, (s, t)) for s in (25, 9)]
+    zs[0][rng.random((25, t)) < 0.1] = np.nan
+    zs[1][0, 3], zs[1][1, 5] = np.inf, -np.inf  # nan_to_num: the largest finite floats
+    wards = [rng.integers(0, 5, 25), rng.integers(0, 5, 9)]
+    domains = [rng.integers(-1, 3, 25), rng.integers(-1, 3, 9)]
+    stat, since, contributions = domain_cusum_blocks(list(zip(zs, wards, domains, strict=True)), 5, 3)
+    ref_stat, ref_since, ref_contribution = _numpy_domain_cusum(
+        np.concatenate(zs), np.concatenate(wards), np.concatenate(domains), 5, 3
+    )
+    assert stat.tobytes() == ref_stat.tobytes()
+    assert np.array_equal(since, ref_since)
+    assert np.concatenate(contributions).tobytes() == ref_contribution.tobytes()
+    one = domain_cusum(zs[0], wards[0], domains[0], 5, 3)
+    ref = _numpy_domain_cusum(zs[0], wards[0], domains[0], 5, 3)
+    assert one.statistic.tobytes() == ref[0].tobytes() and one.contribution.tobytes() == ref[2].tobytes()
