@@ -7,6 +7,7 @@ loops are over families and indicators (a couple of dozen), never over wards.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,8 @@ from engine.scoring.settings import DEFAULT_CLOSURE_DIRECTION, CombinationSettin
 from signals import Catalogue, Indicator
 
 _EPS = 1e-9
+#: Panels with at least this many series score their indicators on two threads.
+_THREADED_SERIES = 5_000
 
 
 @dataclass(frozen=True)
@@ -205,11 +208,12 @@ def score_panel(
     silence_alarm = np.zeros((s_count, t_count), dtype=bool)
     indicator_alarm = np.zeros((s_count, t_count), dtype=bool)
 
-    for key, st in settings_of.items():
+    def score_indicator(key: str, st: IndicatorSettings) -> None:
+        """Detectors of one indicator's series, written into their rows of the shared arrays."""
         rows = np.nonzero(panel.indicator == key)[0]
         ind = catalogue[key]
         if not st.enabled or ind.domain == "context":
-            continue
+            return
         yy, nn, rr, dd = y[rows], n[rows], rate[rows], dispersion[rows]
         h = st.threshold if st.threshold is not None else combination.cusum_threshold
         threshold[rows] = h
@@ -238,6 +242,16 @@ def score_panel(
             silence_prob[rows], silence_alarm[rows] = sil.probability, sil.alarm
             chosen = chosen | _holding(sil.alarm, sil.run_length)
         indicator_alarm[rows] = chosen
+
+    # Indicators own disjoint rows and their detectors are NumPy/SciPy array code that releases the
+    # GIL, so on a large panel two threads score them (the results do not depend on the order).
+    if s_count >= _THREADED_SERIES:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="indicators") as pool:
+            for job in [pool.submit(score_indicator, key, st) for key, st in settings_of.items()]:
+                job.result()
+    else:
+        for key, st in settings_of.items():
+            score_indicator(key, st)
 
     ds = DataSilence(level=combination.data_silence_level, min_run=combination.data_silence_min_run)
     dsr = ds.run(panel.y, status=panel.status)

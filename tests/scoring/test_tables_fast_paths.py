@@ -80,3 +80,23 @@ def test_score_and_write_matches_score_then_write(loaded, scored, tmp_path) -> N
     serial = pl.read_parquet(tmp_path / "serial" / "series.parquet")
     assert serial.height > 0 and serial.equals(pl.read_parquet(paths["series"]))
     assert result.alerts.equals(scored.alerts)
+
+
+def test_indicators_scored_on_two_threads_give_the_same_scores(loaded, scored, monkeypatch) -> None:
+    """Large panels score their indicators on two threads: every array equals the sequential run."""
+    import dataclasses
+
+    import engine.scoring.indicators as indicators
+    from engine.scoring.run import score
+
+    monkeypatch.setattr(indicators, "_THREADED_SERIES", 0)  # thread even this small trust
+    threaded = score(loaded)
+    for cadence, sc in scored.parts.items():
+        other = threaded.parts[cadence]
+        for f in dataclasses.fields(sc):
+            a, b = getattr(sc, f.name), getattr(other, f.name)
+            if isinstance(a, np.ndarray) and a.dtype == object:
+                assert a.tolist() == b.tolist(), f.name
+            elif isinstance(a, np.ndarray):
+                assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), f.name  # floats as bit patterns
+    assert threaded.alerts.equals(scored.alerts) and threaded.ward_status.equals(scored.ward_status)
