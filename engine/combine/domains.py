@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-_MAX = np.finfo(np.float64).max
+from engine.combine.rowgroups import finite, group_sum
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def domain_cusum_blocks(
     cells = []
     for z, ward, domain in blocks:
         cell = np.where(domain >= 0, ward * n_domains + domain, -1).astype(np.int64)
-        _sum_finite_rows(np.ascontiguousarray(z, dtype=np.float64), cell, summed)
+        group_sum(z, cell, len(summed), out=summed, nan_to_num=True)
         cells.append(cell)
     stat = np.empty_like(summed)
     since = np.empty(summed.shape, dtype=np.int64)
@@ -80,29 +80,6 @@ def domain_cusum_blocks(
         contributions.append(contribution)
     shape = (n_wards, n_domains, t_count)
     return stat.reshape(shape), since.reshape(shape), contributions
-
-
-@njit(cache=True, nogil=True)
-def _finite(v: float) -> float:
-    """``np.nan_to_num`` of one value: NaN -> 0, +/-inf -> the largest finite float of that sign."""
-    if v != v:
-        return 0.0
-    if v == np.inf:
-        return _MAX
-    if v == -np.inf:
-        return -_MAX
-    return v
-
-
-@njit(cache=True, nogil=True)
-def _sum_finite_rows(values: np.ndarray, group: np.ndarray, out: np.ndarray) -> None:
-    """``out[group[s]] += nan_to_num(values[s])`` row by row in order (rows with group < 0 skipped)."""
-    for s in range(values.shape[0]):
-        g = group[s]
-        if g < 0:
-            continue
-        for t in range(values.shape[1]):
-            out[g, t] += _finite(values[s, t])
 
 
 @njit(cache=True, nogil=True)
@@ -129,7 +106,7 @@ def _runs_while_alive(z: np.ndarray, cell: np.ndarray, stat: np.ndarray, out: np
         run = 0.0
         for t in range(z.shape[1]):
             if c >= 0 and stat[c, t] > 0:
-                run = run + _finite(z[s, t])
+                run = run + finite(z[s, t])
             else:
                 run = 0.0
             out[s, t] = run

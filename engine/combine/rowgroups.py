@@ -13,15 +13,29 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+_MAX = np.finfo(np.float64).max
+
 
 @njit(cache=True, nogil=True)
-def _sum_rows(values: np.ndarray, group: np.ndarray, out: np.ndarray) -> None:
+def finite(v: float) -> float:
+    """``np.nan_to_num`` of one value: NaN -> 0, +/-inf -> the largest finite float of that sign."""
+    if v != v:
+        return 0.0
+    if v == np.inf:
+        return _MAX
+    if v == -np.inf:
+        return -_MAX
+    return v
+
+
+@njit(cache=True, nogil=True)
+def _sum_rows(values: np.ndarray, group: np.ndarray, out: np.ndarray, nan_to_num: bool) -> None:
     for s in range(values.shape[0]):
         g = group[s]
         if g < 0:
             continue
         for t in range(values.shape[1]):
-            out[g, t] += values[s, t]
+            out[g, t] += finite(values[s, t]) if nan_to_num else values[s, t]
 
 
 @njit(cache=True, nogil=True)
@@ -35,10 +49,20 @@ def _any_rows(values: np.ndarray, group: np.ndarray, out: np.ndarray) -> None:
                 out[g, t] = True
 
 
-def group_sum(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    """``(G, T)`` float64 sums of the ``(S, T)`` rows of ``values`` by ``(S,)`` group code."""
-    out = np.zeros((n_groups, values.shape[1]))
-    _sum_rows(np.ascontiguousarray(values, dtype=np.float64), np.asarray(group, dtype=np.int64), out)
+def group_sum(
+    values: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
+    out: np.ndarray | None = None,
+    nan_to_num: bool = False,
+) -> np.ndarray:
+    """``(G, T)`` float64 sums of the ``(S, T)`` rows of ``values`` by ``(S,)`` group code (into ``out``
+    when given, which is added to); ``nan_to_num``: each value as ``np.nan_to_num`` of it, no copy."""
+    if out is None:
+        out = np.zeros((n_groups, values.shape[1]))
+    _sum_rows(
+        np.ascontiguousarray(values, dtype=np.float64), np.asarray(group, dtype=np.int64), out, nan_to_num
+    )
     return out
 
 

@@ -159,3 +159,18 @@ def test_domain_cusum_blocks_are_bitwise_the_numpy_formulation_of_the_stacked_ro
     one = domain_cusum(zs[0], wards[0], domains[0], 5, 3)
     ref = _numpy_domain_cusum(zs[0], wards[0], domains[0], 5, 3)
     assert one.statistic.tobytes() == ref[0].tobytes() and one.contribution.tobytes() == ref[2].tobytes()
+
+
+def test_group_sum_nan_to_num_and_out_equal_the_numpy_composition():
+    from engine.combine.rowgroups import group_sum
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(12, 6))
+    x[0, 1], x[3, 2], x[5, 4] = np.nan, np.inf, -np.inf
+    group = rng.integers(-1, 3, 12)
+    ref = np.zeros((3, 6))
+    np.add.at(ref, group[group >= 0], np.nan_to_num(x)[group >= 0])
+    assert group_sum(x, group, 3, nan_to_num=True).tobytes() == ref.tobytes()
+    acc = group_sum(x[:5], group[:5], 3, nan_to_num=True)  # blocks of rows added into one output
+    group_sum(x[5:], group[5:], 3, out=acc, nan_to_num=True)
+    assert acc.tobytes() == ref.tobytes()
