@@ -16,7 +16,7 @@ from engine.config import Config
 from engine.detectors._parallel import threads_may_share_kernels
 from engine.io import LoadResult
 from engine.scoring.indicators import SeriesScores
-from engine.scoring.run import ScoreResult, cadence_panels, finish_scoring, panel_evidence, rebase_mask
+from engine.scoring.run import ScoreResult, cadence_panels, finish_scoring, panel_evidence
 from engine.scoring.tables import ChartArrays, write_series
 
 
@@ -95,8 +95,7 @@ def score_and_write(
         charts: dict[str, Future[ChartArrays]] = {}
         if early:  # charts and change points need only the data (and the rebase events)
             for cad, panel in data.panels.items():
-                rebase = rebase_mask(panel, data.events)
-                charts[cad] = pool.submit(ChartArrays.of_panel, panel, rebase, config)
+                charts[cad] = pool.submit(ChartArrays.of_panel, panel, data.rebase[cad], config)
         paths = _paths(out)
         series: list[Future[int]] = []
 

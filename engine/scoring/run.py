@@ -115,11 +115,14 @@ class CadencePanels:
         Ward events, cut at ``as_of``.
     enabled:
         Enabled indicator keys present in the data (sorted).
+    rebase:
+        ``(S, T)`` rebase mask per cadence (:func:`rebase_mask` of its panel and the events).
     """
 
     panels: dict[str, Panel]
     events: pl.DataFrame
     enabled: list[str]
+    rebase: dict[str, np.ndarray]
 
 
 def cadence_panels(
@@ -150,7 +153,8 @@ def cadence_panels(
                 panels[cad] = panel
     if not panels:
         raise ValueError("no observations to score")
-    return CadencePanels(panels, events, enabled)
+    rebase = {cad: rebase_mask(panel, events) for cad, panel in panels.items()}
+    return CadencePanels(panels, events, enabled, rebase)
 
 
 def panel_evidence(
@@ -177,7 +181,7 @@ def panel_evidence(
                 catalogue,
                 ward_type,
                 provider,
-                rebase_mask(panel, data.events),
+                data.rebase[cad],
                 dataclasses.replace(base, mode=mode),  # type: ignore[arg-type]
                 cfg.combination,
                 cfg.indicators,
