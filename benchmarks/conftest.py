@@ -6,7 +6,9 @@ hashes the generator parameters and the synthetic package's source, so a change 
 dataset. Generation takes about a minute on 2 cores; later runs reuse it.
 
 Benchmarks record headline figures with :func:`record`; they are printed as one table at the end of
-the session (and written to ``.benchmarks/national-figures.json``).
+the session (and written to ``.benchmarks/national-figures.json``). When the national benchmarks run,
+the table also holds the host's speed at the start and the end of the session (``H1``/``H2``, see
+``hostprobe.py``): the same code runs 3x slower in a busy hour on this shared VM.
 """
 
 from __future__ import annotations
@@ -91,9 +93,34 @@ def demo_dataset() -> Dataset:
     return cached_dataset(40, 156, 1, DEFAULT_SCENARIOS)
 
 
+def _record_host_speed(when: str) -> None:
+    """``when`` is "start" or "end" (of the benchmark session); it also orders the table rows."""
+    from hostprobe import cpu_probe, fresh_memory_probe
+
+    tag = "a" if when == "start" else "b"
+    cpu_note = "pure-Python loop of 5 M additions, best of 3"
+    record(f"H1{tag} host CPU probe at {when}", cpu_probe(), "s", cpu_note)
+    record(
+        f"H2{tag} host fresh memory at {when}",
+        fresh_memory_probe(),
+        "s/GB",
+        "first touch of 1 GB, new process",
+    )
+
+
+def pytest_collection_finish(session):  # type: ignore[no-untyped-def]
+    """Probe the host before the national benchmarks (their figures depend on its speed)."""
+    opt = session.config.getoption
+    skipping = opt("benchmark_skip", default=False) and not opt("benchmark_only", default=False)
+    if not skipping and any(item.path.name == "test_bench_national.py" for item in session.items):
+        _record_host_speed("start")
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: ignore[no-untyped-def]
     if not _FIGURES:
         return
+    if any(name.startswith("H1") for name in _FIGURES):
+        _record_host_speed("end")
     tr = terminalreporter
     tr.section("wardwatch national-scale figures")
     width = max(len(k) for k in _FIGURES)
