@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from signals import CATALOGUE, Indicator
@@ -33,6 +34,7 @@ LEVEL_WORDS: dict[str, str] = {
 }
 
 
+@lru_cache(maxsize=4096)  # alerts repeat the same few hundred period dates tens of thousands of times
 def uk_date(day: dt.date) -> str:
     """``3 March 2025`` (no leading zero)."""
     return f"{day.day} {day:%B %Y}"

@@ -217,3 +217,108 @@ def _pooled_moments(
             ok = both and np.isfinite(var)
             var_sum[g, t] += var if ok else 0.0
             count[g, t] += 1.0 if ok else 0.0
+
+
+def broad_shifts(
+    y: np.ndarray,
+    observed: np.ndarray,
+    n: np.ndarray,
+    rate: np.ndarray,
+    dispersion: np.ndarray,
+    family: np.ndarray,
+    members: tuple[np.ndarray, np.ndarray],
+    group: np.ndarray,
+    start: np.ndarray,
+    sign: float,
+    window: int,
+    min_wards: int,
+    share: float,
+    min_ratio: float,
+) -> np.ndarray:
+    """``(E,)`` whether each pooled provider shift (group ``group[e]`` opening at ``start[e]``) is broad.
+
+    Over the ``window`` periods up to and including ``start[e]`` (data known then), each member
+    series' observed and expected counts are summed over the cells where observation, expectation and
+    variance (as :func:`pooled_moments`) are all finite. Members with an expected sum above 0 count.
+    The shift is broad when at least ``min_wards`` members count, at least ``share`` of them moved in
+    the direction ``sign`` (+1 rise, -1 fall), and the pooled ratio of observed to expected reaches
+    ``min_ratio`` (``1 / min_ratio`` or below for a fall). ``members`` is the CSR index
+    ``(order, bounds)`` of :func:`engine.combine.rowgroups.group_rows` over the groups. Sums run in
+    period order, then in member order.
+    """
+    codes = np.array([FAMILY_CODES.get(str(f), -1) for f in family], dtype=np.int64)
+    if (codes < 0).any():
+        raise ValueError(f"unknown family {family[np.argmax(codes < 0)]!r}")
+    order, bounds = members
+    out = np.zeros(len(group), dtype=np.bool_)
+    _broad_shifts(
+        np.ascontiguousarray(y, dtype=np.float64),
+        np.ascontiguousarray(observed, dtype=np.bool_),
+        np.ascontiguousarray(n, dtype=np.float64),
+        np.ascontiguousarray(rate, dtype=np.float64),
+        np.ascontiguousarray(dispersion, dtype=np.float64),
+        codes,
+        np.asarray(order, dtype=np.int64),
+        np.asarray(bounds, dtype=np.int64),
+        np.asarray(group, dtype=np.int64),
+        np.asarray(start, dtype=np.int64),
+        float(sign),
+        int(window),
+        int(min_wards),
+        float(share),
+        float(min_ratio),
+        out,
+    )
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _broad_shifts(
+    y: np.ndarray,
+    observed: np.ndarray,
+    n: np.ndarray,
+    rate: np.ndarray,
+    dispersion: np.ndarray,
+    family: np.ndarray,
+    order: np.ndarray,
+    bounds: np.ndarray,
+    group: np.ndarray,
+    start: np.ndarray,
+    sign: float,
+    window: int,
+    min_wards: int,
+    share: float,
+    min_ratio: float,
+    out: np.ndarray,
+) -> None:
+    for e in range(group.shape[0]):
+        g, last = group[e], start[e]
+        first = max(0, last - window + 1)
+        counted, same_side, y_pool, mu_pool = 0, 0, 0.0, 0.0
+        for i in range(bounds[g], bounds[g + 1]):
+            s = order[i]
+            fam = family[s]
+            y_sum, mu_sum = 0.0, 0.0
+            for t in range(first, last + 1):
+                yv = y[s, t] if observed[s, t] else np.nan
+                mu = rate[s, t] * n[s, t]
+                d = dispersion[s, t]
+                if fam == 0:
+                    var = mu + d * mu * mu
+                elif fam == 1:
+                    var = mu * (1.0 - rate[s, t]) * (1.0 + (n[s, t] - 1.0) * d)
+                else:
+                    var = d * mu
+                if np.isfinite(yv) and np.isfinite(mu) and np.isfinite(var):
+                    y_sum += yv
+                    mu_sum += mu
+            if mu_sum > 0:
+                counted += 1
+                same_side += 1 if sign * (y_sum - mu_sum) > 0 else 0
+                y_pool += y_sum
+                mu_pool += mu_sum
+        if counted < min_wards:
+            continue
+        pooled = y_pool / mu_pool
+        material = pooled >= min_ratio if sign > 0 else pooled <= 1.0 / min_ratio
+        out[e] = same_side / counted >= share and material

@@ -18,11 +18,9 @@ import polars as pl
 
 from engine.alerting import alert_episodes, stable_alert_id
 from engine.combine.levels import CONCERN, LEVELS, second_largest
-from engine.combine.provider import group_index, pooled_moments
+from engine.combine.provider import broad_shifts, group_index, pooled_moments
 from engine.combine.rowgroups import group_rows
-from engine.detectors.scores import variance
 from engine.explain import IndicatorEvidence, describe, provider_explanation, ward_explanation
-from engine.panel import OBSERVED
 from engine.scoring.evidence_spans import span_rates
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.settings import CombinationSettings
@@ -350,8 +348,9 @@ def provider_alerts(parts: dict[str, SeriesScores], ctx: Context) -> list[dict]:
         prov = np.array([ctx.provider.get(w, w) for w in sc.panel.ward_id])
         codes, n_groups = group_index(prov, sc.panel.indicator)
         panel = sc.panel
+        observed = panel.observed
         pooled_y, pooled_mu, pooled_var, n_wards = pooled_moments(
-            panel.y, panel.observed, panel.n, sc.baseline_rate, sc.dispersion, sc.family, codes, n_groups
+            panel.y, observed, panel.n, sc.baseline_rate, sc.dispersion, sc.family, codes, n_groups
         )
         with np.errstate(invalid="ignore", divide="ignore"):
             zs = np.where(
@@ -369,16 +368,22 @@ def provider_alerts(parts: dict[str, SeriesScores], ctx: Context) -> list[dict]:
                 cur = np.maximum(0.0, cur + sign * zs[:, t] - k)
                 stat[:, t] = cur
             episodes = alert_episodes(stat > h, ctx.settings.close_after)
+            watched = np.array(
+                [ctx.catalogue[str(panel.indicator[first_row[g]])].domain != "context" for g in episodes.row],
+                dtype=bool,
+            )
+            broad = np.zeros(len(watched), dtype=bool)
+            broad[watched] = broad_shifts(
+                panel.y, observed, panel.n, sc.baseline_rate, sc.dispersion, sc.family, (order, bounds),
+                episodes.row[watched], episodes.start[watched], sign, ctx.settings.close_after,
+                ctx.settings.provider_min_wards, ctx.settings.provider_share, ctx.settings.provider_min_ratio,
+            )  # fmt: skip
             for g, start, last, closed in zip(
-                episodes.row, episodes.start, episodes.last_seen, episodes.closed, strict=True
-            ):
+                episodes.row[broad], episodes.start[broad], episodes.last_seen[broad], episodes.closed[broad],
+                strict=True,
+            ):  # fmt: skip
                 r = first_row[g]
                 key, provider = str(sc.panel.indicator[r]), str(prov[r])
-                if ctx.catalogue[key].domain == "context":
-                    continue
-                members = order[bounds[g] : bounds[g + 1]]
-                if not _broad_shift(sc, members, start, sign, ctx.settings):
-                    continue
                 opened = sc.panel.periods[start]
                 rows.append(
                     {
@@ -404,39 +409,6 @@ def provider_alerts(parts: dict[str, SeriesScores], ctx: Context) -> list[dict]:
                     }
                 )
     return rows
-
-
-def _broad_shift(
-    sc: SeriesScores,
-    members: np.ndarray,  # ascending rows of the provider's series (one indicator)
-    start: int,
-    sign: float,
-    settings: CombinationSettings,
-) -> bool:
-    """Whether a pooled provider shift is broad (most wards moved the same way) and material.
-
-    Over the ``close_after`` periods up to the alert's opening period (data known then), each ward's
-    observed/expected ratio must lie on the shift's side of 1 for at least ``provider_share`` of the
-    wards, and the pooled ratio must reach ``provider_min_ratio`` (or its inverse for a fall). Cells
-    count where observed, expected and variance are finite (as in :func:`pooled_moments`).
-    """
-    window = slice(max(0, start - settings.close_after + 1), start + 1)
-    panel = sc.panel
-    y = np.where(panel.status[members, window] == OBSERVED, panel.y[members, window], np.nan)
-    n, rate = panel.n[members, window], sc.baseline_rate[members, window]
-    mu, var = variance(n, rate, str(sc.family[members[0]]), sc.dispersion[members, window])
-    ok = np.isfinite(y) & np.isfinite(mu) & np.isfinite(var)
-    yy = np.where(ok, y, 0.0).sum(axis=1)
-    mm = np.where(ok, mu, 0.0).sum(axis=1)
-    has = mm > 0
-    if has.sum() < settings.provider_min_wards:
-        return False
-    same_side = (sign * (yy[has] - mm[has]) > 0).mean()
-    pooled = yy[has].sum() / mm[has].sum()
-    material = (
-        pooled >= settings.provider_min_ratio if sign > 0 else pooled <= 1 / settings.provider_min_ratio
-    )
-    return bool(same_side >= settings.provider_share and material)
 
 
 def alerts_frame(rows: list[dict]) -> pl.DataFrame:
