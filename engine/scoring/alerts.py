@@ -268,15 +268,57 @@ def _contributor_evidence(
     return out
 
 
-def _first_method(sc: SeriesScores, s: int, t: int, detector_is_ewma: bool) -> tuple[str, str]:
-    if sc.data_silence_alarm[s, t]:
-        return "data_silence", "down"
-    if sc.silence_alarm[s, t]:
-        return "silence", "down"
-    if detector_is_ewma:
-        return "ewma", "up" if sc.ewma[s, t] > 0 else "down"
-    up = bool(sc.alarm_up[s, t])
-    return "cusum", "up" if up else "down"
+#: Indicator-alert methods, in the order that explains an alarm first (data silence, zero-run
+#: silence, then the indicator's own chart).
+_METHODS: tuple[str, ...] = ("data_silence", "silence", "ewma", "cusum")
+
+
+@dataclass(frozen=True)
+class _AlertNumbers:
+    """Per episode: method (index into ``_METHODS``), direction, statistic, threshold and onset period."""
+
+    method: np.ndarray
+    up: np.ndarray
+    statistic: np.ndarray
+    threshold: np.ndarray
+    onset: np.ndarray
+
+
+def _alert_numbers(
+    sc: SeriesScores,
+    row: np.ndarray,
+    start: np.ndarray,
+    last: np.ndarray,
+    ewma_rows: np.ndarray,
+    ctx: Context,
+) -> _AlertNumbers:
+    """What explains each episode at its opening ``start`` and its statistic at ``last``, all at once.
+
+    Data silence, then zero-run silence, explain an alarm first; otherwise the series' own chart
+    (EWMA for ``ewma_rows``, else the side of the CUSUM that signalled). The onset is the CUSUM's
+    estimate, the start of the silent run, or the opening period (EWMA), within the panel's periods.
+    """
+    dsil = sc.data_silence_alarm[row, start]
+    sil = ~dsil & sc.silence_alarm[row, start]
+    ewma = ~dsil & ~sil & ewma_rows[row]
+    method = np.select([dsil, sil, ewma], [0, 1, 2], default=3)
+    up = np.where(ewma, sc.ewma[row, start] > 0, ~dsil & ~sil & sc.alarm_up[row, start])
+    statistic = np.select(
+        [dsil, sil, ewma],
+        [sc.data_silence_run[row, last].astype(float), sc.silence_prob[row, last], sc.ewma[row, last]],
+        default=np.where(up, sc.cusum_up[row, last], sc.cusum_down[row, last]),
+    )
+    threshold = np.select(
+        [dsil, sil, ewma],
+        [float(ctx.settings.data_silence_min_run), ctx.settings.silence_level, sc.ewma_limit[row, last]],
+        default=sc.threshold[row],
+    )
+    onset = np.select(
+        [dsil, sil, ewma],
+        [start - sc.data_silence_run[row, start] + 1, start - sc.silence_run[row, start] + 1, start],
+        default=np.where(up, sc.onset_up[row, start], sc.onset_down[row, start]),
+    )
+    return _AlertNumbers(method, up, statistic, threshold, np.clip(onset, 0, len(sc.panel.periods) - 1))
 
 
 def indicator_alerts(parts: dict[str, SeriesScores], ctx: Context, ewma_indicators: set[str]) -> list[dict]:
@@ -284,57 +326,51 @@ def indicator_alerts(parts: dict[str, SeriesScores], ctx: Context, ewma_indicato
     rows = []
     for sc in parts.values():
         episodes = alert_episodes(sc.indicator_alarm, ctx.settings.close_after)
-        methods = [
-            _first_method(sc, s, start, str(sc.panel.indicator[s]) in ewma_indicators)
-            for s, start in zip(episodes.row.tolist(), episodes.start.tolist(), strict=True)
-        ]
-        items = evidence_items(sc, episodes.row, episodes.last_seen, [d for _, d in methods])
-        for s, start, last, closed, (method, direction), item in zip(
-            episodes.row, episodes.start, episodes.last_seen, episodes.closed, methods, items, strict=True
+        ewma_rows = np.isin(sc.panel.indicator.astype(str), list(ewma_indicators))
+        num = _alert_numbers(sc, episodes.row, episodes.start, episodes.last_seen, ewma_rows, ctx)
+        direction = np.where(num.up, "up", "down").tolist()
+        items = evidence_items(sc, episodes.row, episodes.last_seen, direction)
+        iso = [_iso(p) for p in sc.panel.periods]
+        keys = sc.panel.indicator[episodes.row].astype(str).tolist()
+        questions = {k: " | ".join(ctx.catalogue[k].questions) for k in set(keys)}
+        for key, ward_id, start, last, closed, method, side, onset, statistic, threshold, item in zip(
+            keys,
+            sc.panel.ward_id[episodes.row].astype(str).tolist(),
+            episodes.start.tolist(),
+            episodes.last_seen.tolist(),
+            episodes.closed.tolist(),
+            [_METHODS[m] for m in num.method.tolist()],
+            direction,
+            num.onset.tolist(),
+            num.statistic.tolist(),
+            num.threshold.tolist(),
+            items,
+            strict=True,
         ):
-            key = str(sc.panel.indicator[s])
-            ward_id = str(sc.panel.ward_id[s])
-            opened = sc.panel.periods[start]
-            if method == "cusum":
-                stat_arr = sc.cusum_up if direction == "up" else sc.cusum_down
-                statistic, threshold = float(stat_arr[s, last]), float(sc.threshold[s])
-                onset_idx = int((sc.onset_up if direction == "up" else sc.onset_down)[s, start])
-            elif method == "silence":
-                statistic, threshold = float(sc.silence_prob[s, last]), ctx.settings.silence_level
-                onset_idx = int(start - sc.silence_run[s, start] + 1)
-            elif method == "ewma":
-                statistic, threshold = float(sc.ewma[s, last]), float(sc.ewma_limit[s, last])
-                onset_idx = int(start)
-            else:
-                statistic, threshold = (
-                    float(sc.data_silence_run[s, last]),
-                    float(ctx.settings.data_silence_min_run),
-                )
-                onset_idx = int(start - sc.data_silence_run[s, start] + 1)
-            onset = sc.panel.periods[min(max(onset_idx, 0), len(sc.panel.periods) - 1)]
-            ind = ctx.catalogue[key]
             text = (
-                describe(item, ctx.catalogue) if item is not None else f"{ind.label}: its detector signalled."
+                describe(item, ctx.catalogue)
+                if item is not None
+                else f"{ctx.catalogue[key].label}: its detector signalled."
             )
             rows.append(
                 {
-                    "alert_id": stable_alert_id(ward_id, "indicator", key, method, _iso(opened)),
+                    "alert_id": stable_alert_id(ward_id, "indicator", key, method, iso[start]),
                     "ward_id": ward_id,
                     "scope": "indicator",
                     "indicator": key,
                     "method": method,
                     "level": "watch",
-                    "direction": direction,
-                    "opened": _iso(opened),
-                    "onset_estimate": _iso(onset),
-                    "last_seen": _iso(sc.panel.periods[last]),
-                    "closed": "" if closed < 0 else _iso(sc.panel.periods[closed]),
+                    "direction": side,
+                    "opened": iso[start],
+                    "onset_estimate": iso[onset],
+                    "last_seen": iso[last],
+                    "closed": "" if closed < 0 else iso[closed],
                     "statistic": statistic,
                     "threshold": threshold,
                     "explanation": text,
                     "provider": ctx.provider.get(ward_id, ""),
                     "contributing": key,
-                    "questions": " | ".join(ind.questions),
+                    "questions": questions[key],
                 }
             )
     return rows
