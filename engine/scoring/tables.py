@@ -340,11 +340,12 @@ def series_blocks(
         rows = slice(start, min(start + block_series, s_count))
         keep = np.arange(t_count)[None, :] >= first[rows, None]
         whole = bool(keep.all())
-        si, ti = np.nonzero(keep)
+        kept = np.flatnonzero(keep)  # once per block, not once per column as a boolean mask would
+        si, ti = np.divmod(kept, t_count)
 
-        def chart_cell(a: np.ndarray, keep: np.ndarray = keep, whole: bool = whole) -> np.ndarray:
+        def chart_cell(a: np.ndarray, kept: np.ndarray = kept, whole: bool = whole) -> np.ndarray:
             """Kept cells of a block-sized ``(rows, T)`` array, flattened (a view when whole)."""
-            return a.ravel() if whole else a[keep]
+            return a.ravel() if whole else a.take(kept)
 
         def cell(a: np.ndarray, rows: slice = rows) -> np.ndarray:
             """Kept cells of the block's rows of a whole-cadence ``(S, T)`` array."""
