@@ -45,3 +45,19 @@ print(lo <= a.ctypes.data < hi)
 def test_score_keeps_large_arrays_on_the_reusable_heap() -> None:
     out = subprocess.run([sys.executable, "-c", _HEAP_PROBE], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+_WARM_PROBE = """
+from engine.cli.score_cmd import warm_up_kernels
+from engine.io._number_kernel import parse_views
+assert not parse_views.signatures  # a fresh process: nothing loaded yet
+thread = warm_up_kernels()
+assert not thread.daemon  # the interpreter never exits in the middle of a compilation
+thread.join()
+print(len(parse_views.signatures))
+"""
+
+
+def test_kernel_warm_up_loads_the_loaders_first_kernel_on_another_thread() -> None:
+    out = subprocess.run([sys.executable, "-c", _WARM_PROBE], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
