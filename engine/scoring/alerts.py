@@ -72,40 +72,42 @@ def evidence_items(
         sc.panel.y, sc.panel.n, sc.expected_rate, sc.panel.status,
         series[shift], onset[shift], period[shift],
     )  # fmt: skip
+    # per-item values as Python lists: the loop below only builds the explanation objects
     rates = dict(
-        zip(np.flatnonzero(shift).tolist(), zip(count, observed, expected, strict=True), strict=True)
+        zip(
+            np.flatnonzero(shift).tolist(),
+            zip(count.tolist(), observed.tolist(), expected.tolist(), strict=True),
+            strict=True,
+        )
     )
     cadence = sc.panel.cadence
+    keys = sc.panel.indicator[series].astype(str).tolist()
+    dsil_run = sc.data_silence_run[series, period].tolist()
+    sil_expected = sc.silence_expected[series, period].tolist()
+    onset_day = [_date(d) for d in sc.panel.periods[np.where(shift, onset, 0)]]
     out: list[IndicatorEvidence | None] = []
-    for i, (s, t) in enumerate(zip(series.tolist(), period.tolist(), strict=True)):
-        key = str(sc.panel.indicator[s])
-        if dsil[i]:
-            out.append(
-                IndicatorEvidence(key, "data_silence", "down", int(sc.data_silence_run[s, t]), cadence)
-            )
-        elif sil[i]:
+    for i, (key, is_dsil, is_sil, is_shift, is_up, run_i) in enumerate(
+        zip(keys, dsil.tolist(), sil.tolist(), shift.tolist(), up.tolist(), run.tolist(), strict=True)
+    ):
+        if is_dsil:
+            out.append(IndicatorEvidence(key, "data_silence", "down", int(dsil_run[i]), cadence))
+        elif is_sil:
             out.append(
                 IndicatorEvidence(
-                    key,
-                    "silence",
-                    "down",
-                    int(run[i]),
-                    cadence,
-                    expected_count=float(sc.silence_expected[s, t]),
+                    key, "silence", "down", int(run_i), cadence, expected_count=float(sil_expected[i])
                 )
             )
-        elif not shift[i]:
+        elif not is_shift:
             out.append(None)
         else:
             m, obs, exp = rates[i]
-            if m == 0 or bool(up[i]) != bool(obs > exp):
+            if m == 0 or is_up != (obs > exp):
                 out.append(None)
                 continue
             out.append(
                 IndicatorEvidence(
-                    key, "shift", "up" if up[i] else "down", int(m), cadence,
-                    observed_rate=float(obs), expected_rate=float(exp),
-                    onset=_date(sc.panel.periods[int(onset[i])]),
+                    key, "shift", "up" if is_up else "down", int(m), cadence,
+                    observed_rate=float(obs), expected_rate=float(exp), onset=onset_day[i],
                 )
             )  # fmt: skip
     return out
