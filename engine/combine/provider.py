@@ -167,20 +167,59 @@ def pooled_moments(
     and count where all three are. Sums run in row order, so they equal ``np.add.at`` of the masked
     arrays bit for bit.
     """
-    codes = np.array([FAMILY_CODES.get(str(f), -1) for f in family], dtype=np.int64)
     shape = (n_groups, y.shape[1])
     out = tuple(np.zeros(shape) for _ in range(4))
     _pooled_moments(
+        *_cells(y, observed, n, rate, dispersion, family), np.asarray(group, dtype=np.int64), *out
+    )
+    return out
+
+
+def _cells(
+    y: np.ndarray,
+    observed: np.ndarray,
+    n: np.ndarray,
+    rate: np.ndarray,
+    dispersion: np.ndarray,
+    family: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """The per-cell inputs of :func:`_cell_moments` as the kernels take them (family as codes, -1
+    for a family not in ``FAMILY_CODES``)."""
+    return (
         np.ascontiguousarray(y, dtype=np.float64),
         np.ascontiguousarray(observed, dtype=np.bool_),
         np.ascontiguousarray(n, dtype=np.float64),
         np.ascontiguousarray(rate, dtype=np.float64),
         np.ascontiguousarray(dispersion, dtype=np.float64),
-        codes,
-        np.asarray(group, dtype=np.int64),
-        *out,
+        np.array([FAMILY_CODES.get(str(f), -1) for f in family], dtype=np.int64),
     )
-    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _cell_moments(
+    y: np.ndarray,
+    observed: np.ndarray,
+    n: np.ndarray,
+    rate: np.ndarray,
+    dispersion: np.ndarray,
+    fam: int,
+    s: int,
+    t: int,
+) -> tuple[float, float, float]:
+    """Observation (NaN where not observed), expectation and in-control variance of cell (s, t)
+    (:func:`engine.detectors.scores.variance` of family code ``fam``; 0 for an unknown family)."""
+    yv = y[s, t] if observed[s, t] else np.nan
+    mu = rate[s, t] * n[s, t]
+    d = dispersion[s, t]
+    if fam == 0:
+        var = mu + d * mu * mu
+    elif fam == 1:
+        var = mu * (1.0 - rate[s, t]) * (1.0 + (n[s, t] - 1.0) * d)
+    elif fam == 2:
+        var = d * mu
+    else:
+        var = 0.0
+    return yv, mu, var
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -200,17 +239,7 @@ def _pooled_moments(
     for s in range(y.shape[0]):
         g, fam = group[s], family[s]
         for t in range(y.shape[1]):
-            yv = y[s, t] if observed[s, t] else np.nan
-            mu = rate[s, t] * n[s, t]
-            d = dispersion[s, t]
-            if fam == 0:
-                var = mu + d * mu * mu
-            elif fam == 1:
-                var = mu * (1.0 - rate[s, t]) * (1.0 + (n[s, t] - 1.0) * d)
-            elif fam == 2:
-                var = d * mu
-            else:
-                var = 0.0
+            yv, mu, var = _cell_moments(y, observed, n, rate, dispersion, fam, s, t)
             both = np.isfinite(yv) and np.isfinite(mu)
             y_sum[g, t] += yv if both else 0.0
             mu_sum[g, t] += mu if both else 0.0
@@ -246,18 +275,14 @@ def broad_shifts(
     ``(order, bounds)`` of :func:`engine.combine.rowgroups.group_rows` over the groups. Sums run in
     period order, then in member order.
     """
-    codes = np.array([FAMILY_CODES.get(str(f), -1) for f in family], dtype=np.int64)
+    cells = _cells(y, observed, n, rate, dispersion, family)
+    codes = cells[-1]
     if (codes < 0).any():
         raise ValueError(f"unknown family {family[np.argmax(codes < 0)]!r}")
     order, bounds = members
     out = np.zeros(len(group), dtype=np.bool_)
     _broad_shifts(
-        np.ascontiguousarray(y, dtype=np.float64),
-        np.ascontiguousarray(observed, dtype=np.bool_),
-        np.ascontiguousarray(n, dtype=np.float64),
-        np.ascontiguousarray(rate, dtype=np.float64),
-        np.ascontiguousarray(dispersion, dtype=np.float64),
-        codes,
+        *cells,
         np.asarray(order, dtype=np.int64),
         np.asarray(bounds, dtype=np.int64),
         np.asarray(group, dtype=np.int64),
@@ -300,15 +325,7 @@ def _broad_shifts(
             fam = family[s]
             y_sum, mu_sum = 0.0, 0.0
             for t in range(first, last + 1):
-                yv = y[s, t] if observed[s, t] else np.nan
-                mu = rate[s, t] * n[s, t]
-                d = dispersion[s, t]
-                if fam == 0:
-                    var = mu + d * mu * mu
-                elif fam == 1:
-                    var = mu * (1.0 - rate[s, t]) * (1.0 + (n[s, t] - 1.0) * d)
-                else:
-                    var = d * mu
+                yv, mu, var = _cell_moments(y, observed, n, rate, dispersion, fam, s, t)
                 if np.isfinite(yv) and np.isfinite(mu) and np.isfinite(var):
                     y_sum += yv
                     mu_sum += mu
