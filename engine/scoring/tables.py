@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import cache
@@ -300,14 +300,43 @@ class SeriesLabels:
         return cls(np.unique(np.concatenate(wards)), np.unique(np.concatenate(keys)))
 
 
+_ARROW_TYPES = {
+    np.dtype(np.float64): pa.float64(),
+    np.dtype(np.int64): pa.int64(),
+    np.dtype(np.int32): pa.int32(),
+}
+
+
+def _arrow(values: np.ndarray) -> pa.Array:
+    """A 1-D NumPy array as an Arrow array without nulls (NaN stays a value), zero-copy if numeric.
+
+    Built from buffers, not with ``pa.array``: that call imports pandas on its first use (~0.5 s,
+    holding the GIL, on the writer's path) only to ask whether the input is a pandas object.
+    """
+    values = np.ascontiguousarray(values)
+    if values.dtype == np.bool_:  # Arrow booleans are bits, least significant first
+        bits = np.packbits(values, bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), values.size, [None, pa.py_buffer(bits)])
+    return pa.Array.from_buffers(_ARROW_TYPES[values.dtype], values.size, [None, pa.py_buffer(values)])
+
+
+def _strings(labels: Sequence[str]) -> pa.StringArray:
+    """Labels as an Arrow string array (built from buffers, see :func:`_arrow`)."""
+    encoded = [str(label).encode() for label in labels]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    return pa.Array.from_buffers(pa.string(), len(encoded), buffers)
+
+
 def _dictionary(codes: np.ndarray, labels: pa.Array | tuple[str, ...]) -> pa.DictionaryArray:
     values = labels if isinstance(labels, pa.Array) else _labels(labels)
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32, copy=False)), values)
+    return pa.DictionaryArray.from_arrays(_arrow(codes.astype(np.int32, copy=False)), values)
 
 
 @cache
 def _labels(labels: tuple[str, ...]) -> pa.Array:
-    return pa.array(list(labels), type=pa.string())
+    return _strings(labels)
 
 
 def series_blocks(
@@ -333,7 +362,7 @@ def series_blocks(
     labels = labels or SeriesLabels.of({panel.cadence: sc})
     ward_code = np.searchsorted(labels.ward_id, panel.ward_id.astype(str))
     ind_code = np.searchsorted(labels.indicator, panel.indicator.astype(str))
-    wards, indicators = pa.array(labels.ward_id.tolist()), pa.array(labels.indicator.tolist())
+    wards, indicators = _strings(labels.ward_id.tolist()), _strings(labels.indicator.tolist())
     cadence_code = _CADENCES.index(panel.cadence)
     days = panel.periods.astype("datetime64[D]").astype(np.int32)
     for start in range(0, s_count, block_series):
@@ -355,7 +384,7 @@ def series_blocks(
         data: dict[str, pa.Array] = {
             "ward_id": _dictionary(ward_code[rows][si], wards),
             "indicator": _dictionary(ind_code[rows][si], indicators),
-            "period": pa.array(days[ti]).view(pa.date32()),
+            "period": _arrow(days[ti]).view(pa.date32()),
             "cadence": _dictionary(np.full(si.size, cadence_code, dtype=np.int32), _CADENCES),
             "numerator": chart_cell(np.where(block.observed, block.y, np.nan)),
             "denominator": cell(panel.n),
@@ -387,7 +416,7 @@ def series_blocks(
             data["mdc_concern"] = chart_cell(ch.mdc_concern)
             data["segment"] = chart_cell(ch.segment).astype(np.int32, copy=False)
             data["segment_rate"] = chart_cell(ch.segment_rate)
-        arrays = {k: v if isinstance(v, pa.Array) else pa.array(v) for k, v in data.items()}
+        arrays = {k: v if isinstance(v, pa.Array) else _arrow(v) for k, v in data.items()}
         # Every column is required: no value is ever null (a missing number is NaN), so the Parquet
         # writer stores no definition levels (~30 % faster encoding, same values for every reader).
         nulls = [k for k, a in arrays.items() if a.null_count]

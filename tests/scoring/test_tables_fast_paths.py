@@ -100,3 +100,58 @@ def test_indicators_scored_on_two_threads_give_the_same_scores(loaded, scored, m
             elif isinstance(a, np.ndarray):
                 assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), f.name  # floats as bit patterns
     assert threaded.alerts.equals(scored.alerts) and threaded.ward_status.equals(scored.ward_status)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int64, np.int32, np.bool_])
+@pytest.mark.parametrize("size", [0, 1, 13, 1000])
+def test_arrow_arrays_equal_pyarrows_own_conversion(dtype, size: int) -> None:
+    """Buffers-built arrays equal ``pa.array`` value for value and type for type (NaN not null)."""
+    import pyarrow as pa
+
+    from engine.scoring.tables import _arrow
+
+    rng = np.random.default_rng(size)
+    values = rng.normal(size=2 * size) * 50
+    if dtype is np.float64:
+        values[::3] = np.nan
+    values = (values > 0) if dtype is np.bool_ else values.astype(dtype)
+    strided = values[::2]  # not contiguous: copied, not misread
+    got, want = _arrow(strided), pa.array(strided)
+    assert got.type == want.type and len(got) == len(want) and got.null_count == 0
+    back = got.to_numpy(zero_copy_only=False)
+    assert back.dtype == strided.dtype and back.tobytes() == strided.tobytes()  # NaN bit patterns too
+    assert want.to_numpy(zero_copy_only=False).tobytes() == back.tobytes()
+
+
+def test_strings_equal_pyarrows_own_conversion() -> None:
+    import pyarrow as pa
+
+    from engine.scoring.tables import _strings
+
+    labels = ["", "W001", "ward é", "Ωmega", "x" * 300]
+    assert _strings(labels).equals(pa.array(labels, type=pa.string()))
+    assert _strings([]).equals(pa.array([], type=pa.string()))
+
+
+_NO_PANDAS_PROBE = """
+import sys, tempfile
+from pathlib import Path
+from engine.cli import main
+from synthetic import TrustSpec, generate, write_trust
+with tempfile.TemporaryDirectory() as d:
+    paths = write_trust(generate(TrustSpec(n_wards=12, n_weeks=120), seed=3), Path(d))
+    files = ["--observations", str(paths["observations"]), "--wards", str(paths["wards"])]
+    assert main(["score", *files, "--out", str(Path(d) / "out")]) == 0
+    assert (Path(d) / "out" / "series.parquet").stat().st_size > 0
+print("pandas" in sys.modules)
+"""
+
+
+def test_scoring_does_not_import_pandas() -> None:
+    """``wardwatch score`` never imports pandas: pyarrow's ``pa.array`` would (~0.5 s holding the GIL)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _NO_PANDAS_PROBE], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "False"
