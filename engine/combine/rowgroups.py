@@ -57,12 +57,14 @@ def group_sum(
     nan_to_num: bool = False,
 ) -> np.ndarray:
     """``(G, T)`` float64 sums of the ``(S, T)`` rows of ``values`` by ``(S,)`` group code (into ``out``
-    when given, which is added to); ``nan_to_num``: each value as ``np.nan_to_num`` of it, no copy."""
+    when given, which is added to); ``nan_to_num``: each value as ``np.nan_to_num`` of it, no copy.
+
+    Booleans are summed as they are (counts, exact in float64), not first copied to a float array.
+    """
     if out is None:
         out = np.zeros((n_groups, values.shape[1]))
-    _sum_rows(
-        np.ascontiguousarray(values, dtype=np.float64), np.asarray(group, dtype=np.int64), out, nan_to_num
-    )
+    values = np.ascontiguousarray(values, dtype=np.bool_ if values.dtype == np.bool_ else np.float64)
+    _sum_rows(values, np.asarray(group, dtype=np.int64), out, nan_to_num)
     return out
 
 

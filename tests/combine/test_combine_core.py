@@ -174,3 +174,17 @@ def test_group_sum_nan_to_num_and_out_equal_the_numpy_composition():
     acc = group_sum(x[:5], group[:5], 3, nan_to_num=True)  # blocks of rows added into one output
     group_sum(x[5:], group[5:], 3, out=acc, nan_to_num=True)
     assert acc.tobytes() == ref.tobytes()
+
+
+def test_group_sum_counts_booleans_without_a_float_copy():
+    """Booleans are summed as they are: the counts equal the float64 sums of a converted copy."""
+    from engine.combine.rowgroups import group_sum
+
+    rng = np.random.default_rng(6)
+    flags = rng.random((40, 9)) < 0.3
+    group = rng.integers(-1, 4, 40)
+    ref = np.zeros((4, 9))
+    np.add.at(ref, group[group >= 0], flags[group >= 0].astype(np.float64))
+    got = group_sum(flags, group, 4)
+    assert got.dtype == np.float64 and got.tobytes() == ref.tobytes()
+    assert group_sum(flags[:, ::2], group, 4).tobytes() == ref[:, ::2].tobytes()  # strided input
