@@ -91,7 +91,8 @@ def _beta_binomial_llr(y, n, p, rho, odds):  # pragma: no cover - compiled
     ``ln B(y + a, n - y + b) - ln B(a, b)`` plus the binomial coefficient. Both hypotheses share
     ``a + b = s``, so the ``ln Gamma(n + s) - ln Gamma(s)`` terms of the two log beta ratios cancel
     exactly and the ratio is eight ``lgamma`` calls: ~2.5x faster than four ``scipy.special.betaln``
-    calls, and as accurate (both within ~1e-11 of the exact rising-factorial sum; tested).
+    calls, and at least as accurate against the exact rising-factorial sum (tested: within 1e-10 for
+    ``rho >= 1e-3``; both forms lose ~1e-9 at ``rho = 1e-6``, where the arguments are ~1e6).
     """
     out = np.empty(y.size)
     for i in range(y.size):

@@ -310,7 +310,7 @@ _ARROW_TYPES = {
 def _arrow(values: np.ndarray) -> pa.Array:
     """A 1-D NumPy array as an Arrow array without nulls (NaN stays a value), zero-copy if numeric.
 
-    Built from buffers, not with ``pa.array``: that call imports pandas on its first use (~0.5 s,
+    Built from buffers, not with ``pa.array``: that call imports pandas on its first use (~0.4 s,
     holding the GIL, on the writer's path) only to ask whether the input is a pandas object.
     """
     values = np.ascontiguousarray(values)
