@@ -38,6 +38,17 @@ STATUS_LABELS: tuple[str, ...] = ("observed", "suppressed", "missing", "unknown"
 Cadence = Literal["weekly", "monthly"]
 
 
+def distinct_keys(keys: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The distinct values of an ``(S,)`` key array (sorted, as ``str``) and each row's index into them.
+
+    For per-series attributes looked up by key (catalogue entry, ward type, provider): look each up
+    once per distinct key (~20 indicators, ~2,500 wards nationally) and spread the results with the
+    index, instead of iterating ~50,000 NumPy string scalars.
+    """
+    distinct, index = np.unique(np.asarray(keys), return_inverse=True)
+    return [str(k) for k in distinct], index.reshape(-1)
+
+
 @dataclass(frozen=True)
 class Panel:
     """Dense ``(n_series, n_periods)`` arrays for all series of one cadence.

@@ -21,6 +21,7 @@ from engine.combine.levels import CONCERN, LEVELS, second_largest
 from engine.combine.provider import broad_shifts, group_index, pooled_moments
 from engine.combine.rowgroups import group_rows
 from engine.explain import IndicatorEvidence, describe, provider_explanation, ward_explanation
+from engine.panel import distinct_keys
 from engine.scoring.evidence_spans import span_rates
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.settings import CombinationSettings
@@ -383,7 +384,8 @@ def provider_alerts(parts: dict[str, SeriesScores], ctx: Context) -> list[dict]:
     rows = []
     h, k = ctx.settings.provider_threshold, 0.5
     for sc in parts.values():
-        prov = np.array([ctx.provider.get(w, w) for w in sc.panel.ward_id])
+        wards, of_ward = distinct_keys(sc.panel.ward_id)
+        prov = np.array([ctx.provider.get(w, w) for w in wards])[of_ward]
         codes, n_groups = group_index(prov, sc.panel.indicator)
         panel = sc.panel
         observed = panel.observed

@@ -38,7 +38,7 @@ import polars as pl
 from engine.alerting import alert_episodes, openings
 from engine.combine.levels import second_largest
 from engine.config import Config
-from engine.panel import MISSING, OBSERVED, STATUS_LABELS
+from engine.panel import MISSING, OBSERVED, STATUS_LABELS, distinct_keys
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.run import evidence_frames
 from engine.scoring.wards import WardEvidence
@@ -298,7 +298,8 @@ def replicate_frame(
         mult = series_multiplier(sc, cadence_factors, rng) if cadence_factors else None
         y = draw_in_control(sc, rng, mult)
         s_idx, t_idx = np.nonzero(panel.status != MISSING)
-        no_exposure = np.array([not catalogue[k].exposure for k in panel.indicator])
+        keys, of_key = distinct_keys(panel.indicator)
+        no_exposure = np.array([not catalogue[k].exposure for k in keys], dtype=bool)[of_key]
         den = panel.n[s_idx, t_idx]
         frames.append(
             pl.DataFrame(

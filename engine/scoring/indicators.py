@@ -17,7 +17,7 @@ from engine.baselines import BaselineSettings, fit_baselines
 from engine.combine.provider import group_index, scaled_common_mode_factor
 from engine.detectors import BinomialCusum, DataSilence, Ewma, NegBinCusum, PoissonCusum, Silence
 from engine.detectors.scores import binomial_llr, poisson_llr
-from engine.panel import Panel
+from engine.panel import Panel, distinct_keys
 from engine.scoring.settings import DEFAULT_CLOSURE_DIRECTION, CombinationSettings, IndicatorSettings
 from signals import Catalogue, Indicator
 
@@ -148,14 +148,17 @@ def score_panel(
     absorb (see :func:`engine.scoring.run.evidence_frames`).
     """
     s_count, t_count = panel.shape
-    inds = [catalogue[k] for k in panel.indicator]
-    family = np.array([i.family for i in inds], dtype=object)
-    domain = np.array([i.domain for i in inds], dtype=object)
-    direction = np.array([i.direction for i in inds], dtype=object)
-    settings_of = {k: indicator_settings.get(k, IndicatorSettings()) for k in set(panel.indicator)}
-    closure = np.array([closure_direction(i, settings_of[i.key]) for i in inds], dtype=object)
-    wtype = np.array([ward_type.get(w, "other") for w in panel.ward_id])
-    prov = np.array([provider.get(w, w) for w in panel.ward_id])
+    # per-series attributes are looked up once per distinct indicator / ward, then spread to rows
+    keys, of_key = distinct_keys(panel.indicator)
+    inds = [catalogue[k] for k in keys]
+    settings_of = {k: indicator_settings.get(k, IndicatorSettings()) for k in keys}
+    family = np.array([i.family for i in inds], dtype=object)[of_key]
+    domain = np.array([i.domain for i in inds], dtype=object)[of_key]
+    direction = np.array([i.direction for i in inds], dtype=object)[of_key]
+    closure = np.array([closure_direction(i, settings_of[i.key]) for i in inds], dtype=object)[of_key]
+    wards, of_ward = distinct_keys(panel.ward_id)
+    wtype = np.array([ward_type.get(w, "other") for w in wards])[of_ward]
+    prov = np.array([provider.get(w, w) for w in wards])[of_ward]
     y = np.where(panel.observed, panel.y, np.nan)
     n = panel.n
 

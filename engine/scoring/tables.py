@@ -19,11 +19,11 @@ from numba import njit
 from engine.changepoint import detect_panel
 from engine.charts import chart_panel, xmr_monitor
 from engine.charts.codes import CONCERN as MDC_CONCERN
-from engine.charts.codes import POINT_TYPE_LABELS, RULE_LABELS
+from engine.charts.codes import POINT_TYPE_LABELS, RULE_LABELS, direction_codes
 from engine.combine.levels import LEVELS
 from engine.combine.rowgroups import group_any, group_sum
 from engine.config import Config
-from engine.panel import STATUS_LABELS, Panel
+from engine.panel import STATUS_LABELS, Panel, distinct_keys
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.settings import CombinationSettings
 from engine.scoring.wards import WardEvidence
@@ -238,7 +238,9 @@ class ChartArrays:
         groups = np.cumsum(rebase, axis=1)
         chart = chart_panel(panel, settings=config.charts, groups=groups).chart
         rate = np.where(panel.observed, panel.rate(), np.nan)
-        improvement = [catalogue[k].improvement_direction for k in panel.indicator]
+        keys, of_key = distinct_keys(panel.indicator)
+        labels = [catalogue[k].improvement_direction for k in keys]
+        improvement = direction_codes(labels, len(keys))[of_key]  # (S,) int8 codes
         mon = xmr_monitor(rate, improvement, groups=groups, settings=config.charts, monitor=config.monitor)
         if segments is None:
             segments = Segments.of(panel, config)
