@@ -15,6 +15,7 @@ Missing is not zero: a period with no row, an unknown numerator and a suppressed
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -147,11 +148,58 @@ def period_grid(start: np.datetime64, end: np.datetime64, cadence: Cadence) -> n
     return months.astype("datetime64[D]")
 
 
+class SeriesRows:
+    """An observation frame's rows grouped into series runs, and the columns every panel reads.
+
+    A run is a stretch of consecutive rows with the same (ward_id, indicator); in a frame in key
+    order (the loader's output) each run is one series. The runs and the numeric columns are
+    computed once here and shared by the panels of every cadence cut from the same frame.
+
+    Attributes
+    ----------
+    frame:
+        The observation frame (:data:`OBSERVATION_SCHEMA`).
+    keys:
+        ``(R,)`` frame of ``ward_id``, ``indicator``: the key of each run.
+    run_start:
+        ``(R + 1,)`` int64 first row of each run, then the row count.
+    """
+
+    def __init__(self, observations: pl.DataFrame) -> None:
+        self.frame = observations
+        runs = observations.select(pl.struct("ward_id", "indicator").rle().alias("_r")).unnest("_r")
+        runs = runs.unnest("value")
+        self.keys = runs.select("ward_id", "indicator")
+        self.run_start = np.zeros(runs.height + 1, dtype=np.int64)
+        np.cumsum(runs["len"].to_numpy(), out=self.run_start[1:])
+
+    def indicators(self) -> list[str]:
+        """The distinct indicators of the frame, sorted (from the runs: no pass over the rows)."""
+        return self.keys["indicator"].unique().sort().to_list()
+
+    @cached_property
+    def days(self) -> np.ndarray:
+        """``(rows,)`` period of each row as days since 1970-01-01."""
+        period = self.frame["period"]
+        return (period if period.dtype == pl.Date else period.cast(pl.Date)).to_physical().to_numpy()
+
+    @cached_property
+    def numerator(self) -> np.ndarray:
+        """``(rows,)`` float64 numerator, NaN for null."""
+        return _floats(self.frame["numerator"])
+
+    @cached_property
+    def denominator(self) -> np.ndarray:
+        """``(rows,)`` float64 denominator, NaN for null."""
+        return _floats(self.frame["denominator"])
+
+
 def build_panel(
     observations: pl.DataFrame,
     cadence: Cadence,
     indicators: list[str] | None = None,
     periods: np.ndarray | None = None,
+    rows: SeriesRows | None = None,
 ) -> Panel:
     """Lay the canonical observation frame out as a dense panel.
 
@@ -166,52 +214,56 @@ def build_panel(
         Indicators to include (default: every indicator present in ``observations``).
     periods:
         Optional explicit grid; default spans the first to the last period of the selected rows.
+    rows:
+        ``SeriesRows(observations)`` when the caller builds several panels from the same frame (the
+        runs and columns are then computed once); built here otherwise.
 
     Rows in (ward_id, indicator, period) order (the loader's output) are scattered as they come; any
     other order is sorted first. Rows whose period is not on the grid are dropped.
     """
     obs = observations
-    panel = None if obs.height == 0 else _scatter(obs, cadence, indicators, periods, presorted=False)
+    if rows is not None and rows.frame is not obs:
+        raise ValueError("rows must be SeriesRows(observations) of the same frame")
+    panel = (
+        None if obs.height == 0 else _scatter(rows or SeriesRows(obs), cadence, indicators, periods, False)
+    )
     if panel is None:  # not in key order (or empty): the selected rows sorted, then the same scatter
         if indicators is not None:
             obs = obs.filter(pl.col("indicator").is_in(indicators))
         obs = obs.sort("ward_id", "indicator", "period")
-        panel = _scatter(obs, cadence, None, periods, presorted=True)
+        panel = _scatter(SeriesRows(obs), cadence, None, periods, presorted=True)
     assert panel is not None
     return panel
 
 
 def _scatter(
-    obs: pl.DataFrame,
+    rows: SeriesRows,
     cadence: Cadence,
     indicators: list[str] | None,
     periods: np.ndarray | None,
     presorted: bool,
 ) -> Panel | None:
-    """The panel of ``obs``'s rows of ``indicators``, or ``None`` when those rows are not in key order.
+    """The panel of the rows of ``indicators``, or ``None`` when those rows are not in key order.
 
     A series is a run of consecutive rows with the same (ward_id, indicator); the selected rows are in
     key order when the selected runs' keys strictly increase and each run's periods strictly increase
     (checked unless ``presorted``). The series keys come from the runs, so no string is sorted, joined
     or hashed per row; a compiled pass then fills each series' row (:mod:`engine._panel_kernel`).
     """
-    runs = obs.select(pl.struct("ward_id", "indicator").rle().alias("_r")).unnest("_r").unnest("value")
-    run_start = np.zeros(runs.height + 1, dtype=np.int64)
-    np.cumsum(runs["len"].to_numpy(), out=run_start[1:])
+    run_start = rows.run_start
     if indicators is not None:
-        keep = runs["indicator"].is_in(indicators)
+        keep = rows.keys["indicator"].is_in(indicators)
         sel = np.flatnonzero(keep.to_numpy())
-        keys = runs.select("ward_id", "indicator").filter(keep)
+        keys = rows.keys.filter(keep)
     else:
-        sel = np.arange(runs.height, dtype=np.int64)
-        keys = runs.select("ward_id", "indicator")
+        sel = np.arange(rows.keys.height, dtype=np.int64)
+        keys = rows.keys
     if not presorted and keys.height > 1:
         w, i = pl.col("ward_id"), pl.col("indicator")
         step = (w > w.shift(1)) | ((w == w.shift(1)) & (i > i.shift(1)))
         if not keys.select(step.slice(1).fill_null(False).all()).item():
             return None
-    period = obs["period"]
-    days = (period if period.dtype == pl.Date else period.cast(pl.Date)).to_physical().to_numpy()
+    days = rows.days
     if periods is None:
         if keys.height == 0:
             periods = np.array([], dtype="datetime64[D]")
@@ -228,7 +280,7 @@ def _scatter(
         first = int(grid.min()) if t_count else 0
         col_of_day = np.full(int(grid.max()) - first + 1 if t_count else 0, -1, dtype=np.int64)
         col_of_day[grid[::-1] - first] = np.arange(t_count - 1, -1, -1)  # first match on a repeated day
-        code = _status_codes(obs["status"], run_start, sel)
+        code = _status_codes(rows.frame["status"], run_start, sel)
         from engine._panel_kernel import scatter_runs  # numba: imported on use
 
         unsorted = scatter_runs(
@@ -238,8 +290,8 @@ def _scatter(
             run_start,
             sel,
             days,
-            _floats(obs["numerator"]),
-            _floats(obs["denominator"]),
+            rows.numerator,
+            rows.denominator,
             code,
             col_of_day,
             first,

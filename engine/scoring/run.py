@@ -21,7 +21,7 @@ import polars as pl
 from engine.combine.levels import CONCERN
 from engine.config import Config
 from engine.io import REBASE_KINDS, LoadResult
-from engine.panel import Panel, build_panel
+from engine.panel import Panel, SeriesRows, build_panel
 from engine.scoring.alerts import Context, alerts_frame, indicator_alerts, provider_alerts, ward_alerts
 from engine.scoring.indicators import SeriesScores, score_panel
 from engine.scoring.tables import series_frame, ward_status_frame, write_series
@@ -139,16 +139,18 @@ def cadence_panels(
     if as_of is not None:
         obs = obs.filter(pl.col("period") <= as_of)
         events = events.filter(pl.col("date") <= as_of)
-    present = obs["indicator"].unique().sort().to_list()
+    rows = SeriesRows(obs)  # runs and columns shared by both cadences' panels
+    present = rows.indicators()
     enabled = [k for k in present if cfg.indicator(k).enabled]
     if len(enabled) < len(present):  # a filter copies every row: only when something is dropped
         obs = obs.filter(pl.col("indicator").is_in(enabled))
+        rows = SeriesRows(obs)
     cadence_of = {k: cadence.get(k, catalogue[k].cadence) for k in enabled}
     panels: dict[str, Panel] = {}
     for cad in ("weekly", "monthly"):
         keys = [k for k in enabled if cadence_of[k] == cad]
         if keys:
-            panel = build_panel(obs, cad, indicators=keys)
+            panel = build_panel(obs, cad, indicators=keys, rows=rows)
             if panel.shape[0]:
                 panels[cad] = panel
     if not panels:

@@ -8,7 +8,16 @@ import numpy as np
 import polars as pl
 import pytest
 
-from engine.panel import MISSING, OBSERVATION_SCHEMA, OBSERVED, STATUS_LABELS, Panel, build_panel, period_grid
+from engine.panel import (
+    MISSING,
+    OBSERVATION_SCHEMA,
+    OBSERVED,
+    STATUS_LABELS,
+    Panel,
+    SeriesRows,
+    build_panel,
+    period_grid,
+)
 
 
 def reference_panel(
@@ -171,3 +180,23 @@ def test_other_column_types():
         pl.col("period").cast(pl.Datetime("us")), pl.col("numerator").cast(pl.Int64)
     )
     assert_identical(build_panel(obs, "weekly"), reference_panel(obs, "weekly"))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_shared_series_rows_give_the_same_panels(seed):
+    """One SeriesRows serves several panels of the frame (as cadence_panels uses it), sorted or not."""
+    rng = np.random.default_rng(seed)
+    obs = random_frame(rng, "weekly")
+    for frame in (obs, obs.sample(fraction=1.0, shuffle=True, seed=seed)):
+        rows = SeriesRows(frame)
+        assert rows.indicators() == frame["indicator"].unique().sort().to_list()
+        for indicators in (["restraint", "zeta"], ["seclusion_hours"], None, []):
+            expected = reference_panel(frame, "weekly", indicators)
+            assert_identical(build_panel(frame, "weekly", indicators, rows=rows), expected)
+            assert_identical(build_panel(frame, "weekly", indicators), expected)
+
+
+def test_series_rows_of_another_frame_refused():
+    obs = random_frame(np.random.default_rng(0), "weekly")
+    with pytest.raises(ValueError, match="same frame"):
+        build_panel(obs, "weekly", rows=SeriesRows(obs.head(10)))
