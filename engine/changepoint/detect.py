@@ -25,6 +25,7 @@ from engine.changepoint.kernel import (
 )
 from engine.changepoint.penalty import PENALTY_CODES, PenaltyKind, penalty_terms
 from engine.changepoint.result import ChangePointResult
+from engine.panel import distinct_keys
 
 #: Cost used for each indicator family of the catalogue.
 FAMILY_COST: dict[str, str] = {"count": "poisson", "proportion": "binomial", "measure": "normal"}
@@ -298,9 +299,9 @@ def detect_panel(panel, settings: ChangePointSettings | None = None, upto: int |
 
         catalogue = CATALOGUE
     settings = settings or ChangePointSettings()
-    indicators, inverse = np.unique(np.asarray(panel.indicator, dtype=str), return_inverse=True)
+    indicators, of_indicator = distinct_keys(np.asarray(panel.indicator, dtype=str))
     families = np.array(
-        [catalogue[k].family if k in catalogue else settings.cost for k in indicators.tolist()], dtype=str
+        [catalogue[k].family if k in catalogue else settings.cost for k in indicators], dtype=str
     )
-    family = families[inverse.reshape(-1)]
+    family = families[of_indicator]
     return detect_changepoints(panel.y, panel.n, settings, family=family, upto=upto)

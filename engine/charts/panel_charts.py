@@ -11,7 +11,7 @@ from engine.charts.attribute import attribute_chart
 from engine.charts.result import ChartResult
 from engine.charts.settings import AttributeSettings, XmRSettings
 from engine.charts.xmr import xmr_chart_of
-from engine.panel import Panel
+from engine.panel import Panel, distinct_keys
 
 
 @dataclass(frozen=True)
@@ -43,19 +43,19 @@ def improvement_for(
     None to take each indicator's ``improvement_direction`` from :data:`signals.CATALOGUE`
     (direction of concern up -> decrease, down -> increase, both -> neutral).
     """
+    if isinstance(improvement, str):
+        return np.full(len(indicators), improvement, dtype=object)
     if improvement is None:
         from signals import CATALOGUE
 
-        keys = np.asarray(indicators).tolist()
-        label = {k: CATALOGUE[str(k)].improvement_direction for k in set(keys)}  # once per indicator
-        return np.array([label[k] for k in keys], dtype=object)
-    if isinstance(improvement, str):
-        return np.full(len(indicators), improvement, dtype=object)
-    if isinstance(improvement, Mapping):
-        keys = np.asarray(indicators).tolist()
-        label = {k: improvement[str(k)] for k in set(keys)}
-        return np.array([label[k] for k in keys], dtype=object)
-    return np.asarray(improvement, dtype=object)
+        def label_of(key: str) -> str:
+            return CATALOGUE[key].improvement_direction
+    elif isinstance(improvement, Mapping):
+        label_of = improvement.__getitem__
+    else:
+        return np.asarray(improvement, dtype=object)
+    keys, of_key = distinct_keys(indicators)  # each label looked up once per indicator
+    return np.array([label_of(k) for k in keys], dtype=object)[of_key]
 
 
 def chart_panel(
