@@ -43,6 +43,7 @@ import numpy as np
 
 from engine.baselines import dispersion as disp_mod
 from engine.baselines import shrinkage
+from engine.baselines._peer_kernel import moment_sums, prior_sums
 from engine.baselines._sums import X, Y, peer_sums, spread, usable, warmup_ends, window_sums
 from engine.baselines._update import FAMILY_CODE, updating_rates
 from engine.baselines.seasonal import seasonal_factors
@@ -265,14 +266,13 @@ def _peer_priors(
     n_groups = int(codes.max()) + 1
     g_first = np.searchsorted(st_g, np.arange(n_groups + 1))
     stratum, p_sums = peer_sums(y, n, season, ok, codes, g_first, st_e, head_ptr, s0_h, st.warmup_periods)
-    p_rate = p_sums[:, Y] / p_sums[:, X]
-    num, den = disp_mod.moment_terms(p_sums, p_rate, family)
-    pooled = disp_mod.finish(
-        np.bincount(stratum, weights=num, minlength=n_strata),
-        np.bincount(stratum, weights=den, minlength=n_strata),
-        family,
-    )
-    rbar, tau2, n_peers = shrinkage.group_prior(stratum, p_sums, pooled[stratum], family, n_strata)
+    # = moment_terms at each window's own rate, then shrinkage.group_prior (same sums, compiled)
+    fam = FAMILY_CODE[family]
+    num, den, total_w, total_y, n_peers = moment_sums(stratum, p_sums, fam, n_strata)
+    pooled = disp_mod.finish(num, den, family)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rbar = np.where(total_w > 0, total_y / total_w, np.nan)
+    tau2 = shrinkage.between_variance(*prior_sums(stratum, p_sums, rbar, pooled, total_w, fam, n_strata))
     j = stratum_of_head
     return heads, n_peers[j], pooled[j], rbar[j], tau2[j]
 

@@ -83,8 +83,13 @@ def group_prior(
             stratum, weights=np.where(use & np.isfinite(v_j), w * frac * v_j, 0.0), minlength=n_strata
         )
         c = np.bincount(stratum, weights=w * frac, minlength=n_strata)
-        tau2 = np.where(c > 0, np.maximum(q - expected_noise, 0.0) / np.where(c > 0, c, 1.0), np.nan)
-    return rbar, tau2, n_peers
+    return rbar, between_variance(q, expected_noise, c), n_peers
+
+
+def between_variance(q: np.ndarray, expected_noise: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``tau2 = max(Q - E[noise], 0) / c`` per stratum (NaN where ``c = 0``); see :func:`group_prior`."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(c > 0, np.maximum(q - expected_noise, 0.0) / np.where(c > 0, c, 1.0), np.nan)
 
 
 def shrink(
