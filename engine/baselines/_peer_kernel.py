@@ -52,7 +52,7 @@ def moment_sums(stratum, sums, family, n_strata):  # type: ignore[no-untyped-def
             num = (syy - 2 * r * sxy + r * r * sxx) - pq * (sx - sxx * inv_n)
             den = pq * (sxx - sx - (sxxx - sxx) * inv_n)
         else:
-            num = (sums[i, YYX] - 2 * r * sy + r * r * sx) / (r if r > 0 else 1.0) if r > 0 else 0.0
+            num = (sums[i, YYX] - 2 * r * sy + r * r * sx) / r if r > 0 else 0.0
             den = max(m - 1, 0.0)
         ok = np.isfinite(num) and np.isfinite(den) and den > 0
         num_s[j] += num if ok else 0.0
@@ -78,7 +78,7 @@ def prior_sums(stratum, sums, rbar, pooled, total_w, family, n_strata):  # type:
         w = sx if use else 0.0
         rb = rbar[j]
         d = pooled[j]
-        r_j = sy / (sx if use else 1.0) if use else 0.0
+        r_j = sy / sx if use else 0.0
         if family == 0:
             v = rb / sx + d * rb * rb * sxx / (sx * sx)
         elif family == 1:

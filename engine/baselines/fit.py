@@ -270,8 +270,7 @@ def _peer_priors(
     fam = FAMILY_CODE[family]
     num, den, total_w, total_y, n_peers = moment_sums(stratum, p_sums, fam, n_strata)
     pooled = disp_mod.finish(num, den, family)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rbar = np.where(total_w > 0, total_y / total_w, np.nan)
+    rbar = shrinkage.group_rate(total_w, total_y)
     tau2 = shrinkage.between_variance(*prior_sums(stratum, p_sums, rbar, pooled, total_w, fam, n_strata))
     j = stratum_of_head
     return heads, n_peers[j], pooled[j], rbar[j], tau2[j]

@@ -73,7 +73,7 @@ def group_prior(
     total_y = np.bincount(stratum, weights=wy, minlength=n_strata)
     n_peers = np.bincount(stratum, weights=use.astype(float), minlength=n_strata)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rbar = np.where(total_w > 0, total_y / total_w, np.nan)
+        rbar = group_rate(total_w, total_y)
         r_j = np.where(use, sy / np.where(use, sx, 1.0), 0.0)
         rb = rbar[stratum]
         v_j = sampling_variance(sums, rb, dispersion, family)
@@ -84,6 +84,12 @@ def group_prior(
         )
         c = np.bincount(stratum, weights=w * frac, minlength=n_strata)
     return rbar, between_variance(q, expected_noise, c), n_peers
+
+
+def group_rate(total_w: np.ndarray, total_y: np.ndarray) -> np.ndarray:
+    """``r_bar = sum(Y) / sum(N)`` per stratum (NaN without exposure); see :func:`group_prior`."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total_w > 0, total_y / total_w, np.nan)
 
 
 def between_variance(q: np.ndarray, expected_noise: np.ndarray, c: np.ndarray) -> np.ndarray:
