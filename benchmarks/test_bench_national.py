@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import polars as pl
 import pytest
 import ruptures as rpt
 from conftest import Dataset, record
@@ -46,9 +45,8 @@ from engine.charts import chart_panel, xmr_monitor
 from engine.config import Config
 from engine.detectors import BinomialCusum, DataSilence, Ewma, NegBinCusum, PoissonCusum, Silence
 from engine.io import load_dataset
-from engine.panel import build_panel
 from engine.scoring.outputs import write_results
-from engine.scoring.run import score
+from engine.scoring.run import cadence_panels, score
 from engine.scoring.wards import ward_evidence
 from tests.changepoint.reference import RupturesCost
 
@@ -70,14 +68,8 @@ def national_scored(national_load):  # type: ignore[no-untyped-def]
 
 
 def _panels(load):  # type: ignore[no-untyped-def]
-    obs = load.observations
-    keys = [k for k in obs["indicator"].unique().sort().to_list() if CFG.indicator(k).enabled]
-    out = {}
-    for cadence in ("weekly", "monthly"):
-        ks = [k for k in keys if load.cadence.get(k, CATALOGUE[k].cadence) == cadence]
-        if ks:
-            out[cadence] = build_panel(obs.filter(pl.col("indicator").is_in(ks)), cadence, indicators=ks)
-    return out
+    """The dense panels as ``wardwatch score`` builds them (from the loader's coded rows)."""
+    return cadence_panels(load.coded, load.events, load.cadence, CFG).panels
 
 
 #: Runs the ``wardwatch`` CLI and, at exit, records the process's own peak resident memory (VmHWM

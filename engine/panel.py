@@ -3,7 +3,8 @@
 Two representations, one job each:
 
 * the **observation frame** (polars, long): what the loader accepted, one row per ward, period and
-  indicator, with the columns in :data:`OBSERVATION_SCHEMA`;
+  indicator, with the columns in :data:`OBSERVATION_SCHEMA` (the loader itself hands over the same
+  rows as codes, :class:`engine.coded.CodedObservations`, and builds the frame on demand);
 * the **panel** (numpy, dense): the same values laid out as ``series x periods`` arrays, one panel
   per cadence (weekly, monthly), so that detectors and charts run across every ward and indicator at
   once with array operations (a loop over periods is fine; a loop over series is not).
@@ -16,10 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
+
+if TYPE_CHECKING:
+    from engine.coded import CodedObservations
 
 #: Columns of the canonical observation frame (the loader's output, the synthetic generator's input
 #: to ``validate``, the engine's input).
@@ -149,53 +153,92 @@ def period_grid(start: np.datetime64, end: np.datetime64, cadence: Cadence) -> n
 
 
 class SeriesRows:
-    """An observation frame's rows grouped into series runs, and the columns every panel reads.
+    """Observation rows grouped into series runs, and the columns every panel reads.
 
-    A run is a stretch of consecutive rows with the same (ward_id, indicator); in a frame in key
-    order (the loader's output) each run is one series. The runs and the numeric columns are
-    computed once here and shared by the panels of every cadence cut from the same frame.
+    A run is a stretch of consecutive rows with the same (ward_id, indicator); in rows in key order
+    (the loader's output) each run is one series. The runs and the numeric columns are computed once
+    here and shared by the panels of every cadence cut from the same rows.
 
     Attributes
     ----------
-    frame:
-        The observation frame (:data:`OBSERVATION_SCHEMA`).
+    source:
+        The rows: an observation frame (:data:`OBSERVATION_SCHEMA`) or the loader's
+        :class:`engine.coded.CodedObservations` (runs found on the codes, no text per row).
     keys:
         ``(R,)`` frame of ``ward_id``, ``indicator``: the key of each run.
     run_start:
         ``(R + 1,)`` int64 first row of each run, then the row count.
     """
 
-    def __init__(self, observations: pl.DataFrame) -> None:
-        self.frame = observations
-        runs = observations.select(pl.struct("ward_id", "indicator").rle().alias("_r")).unnest("_r")
-        runs = runs.unnest("value")
-        self.keys = runs.select("ward_id", "indicator")
-        self.run_start = np.zeros(runs.height + 1, dtype=np.int64)
-        np.cumsum(runs["len"].to_numpy(), out=self.run_start[1:])
+    def __init__(self, observations: pl.DataFrame | CodedObservations) -> None:
+        self.source = observations
+        if isinstance(observations, pl.DataFrame):
+            runs = observations.select(pl.struct("ward_id", "indicator").rle().alias("_r")).unnest("_r")
+            runs = runs.unnest("value")
+            self.keys = runs.select("ward_id", "indicator")
+            self.run_start = np.zeros(runs.height + 1, dtype=np.int64)
+            np.cumsum(runs["len"].to_numpy(), out=self.run_start[1:])
+            return
+        from engine.coded import texts  # engine.coded imports this module: imported on use
+
+        ward, ind = observations.ward_codes, observations.indicator_codes
+        n = ward.shape[0]
+        change = np.empty(n, dtype=bool)
+        change[:1] = True  # codes are ranks of the distinct texts: equal codes, equal texts
+        np.not_equal(ward[1:], ward[:-1], out=change[1:])
+        change[1:] |= ind[1:] != ind[:-1]
+        self.run_start = np.append(np.flatnonzero(change), n).astype(np.int64)
+        first = self.run_start[:-1]
+        self.keys = pl.DataFrame(
+            {
+                "ward_id": texts(observations.ward_values, ward[first]),
+                "indicator": texts(observations.indicator_values, ind[first]),
+            }
+        )
 
     def indicators(self) -> list[str]:
-        """The distinct indicators of the frame, sorted (from the runs: no pass over the rows)."""
+        """The distinct indicators of the rows, sorted (from the runs: no pass over the rows)."""
         return self.keys["indicator"].unique().sort().to_list()
 
     @cached_property
     def days(self) -> np.ndarray:
         """``(rows,)`` period of each row as days since 1970-01-01."""
-        period = self.frame["period"]
+        if not isinstance(self.source, pl.DataFrame):
+            return self.source.days
+        period = self.source["period"]
         return (period if period.dtype == pl.Date else period.cast(pl.Date)).to_physical().to_numpy()
 
     @cached_property
     def numerator(self) -> np.ndarray:
         """``(rows,)`` float64 numerator, NaN for null."""
-        return _floats(self.frame["numerator"])
+        if not isinstance(self.source, pl.DataFrame):
+            return self.source.numerator
+        return _floats(self.source["numerator"])
 
     @cached_property
     def denominator(self) -> np.ndarray:
         """``(rows,)`` float64 denominator, NaN for null."""
-        return _floats(self.frame["denominator"])
+        if not isinstance(self.source, pl.DataFrame):
+            return self.source.denominator
+        return _floats(self.source["denominator"])
+
+    def status_codes(self, sel: np.ndarray) -> np.ndarray:
+        """``(rows,)`` int8 ``Panel.status`` code of every row (labels checked on the runs ``sel``)."""
+        if not isinstance(self.source, pl.DataFrame):
+            return self._coded_status
+        return _status_codes(self.source["status"], self.run_start, sel)
+
+    @cached_property
+    def _coded_status(self) -> np.ndarray:
+        """``(rows,)`` int8 ``Panel.status`` code of every coded row (mapped by label)."""
+        coded = self.source
+        assert not isinstance(coded, pl.DataFrame)
+        to_panel = np.array([STATUS_LABELS.index(v) for v in coded.status_values], dtype=np.int8)
+        return to_panel[coded.status_codes]
 
 
 def build_panel(
-    observations: pl.DataFrame,
+    observations: pl.DataFrame | CodedObservations,
     cadence: Cadence,
     indicators: list[str] | None = None,
     periods: np.ndarray | None = None,
@@ -206,8 +249,8 @@ def build_panel(
     Parameters
     ----------
     observations:
-        Canonical frame (:data:`OBSERVATION_SCHEMA`), already validated: no duplicate keys, periods
-        aligned to ``cadence``.
+        Canonical frame (:data:`OBSERVATION_SCHEMA`) or the loader's coded rows, already validated:
+        no duplicate keys, periods aligned to ``cadence``.
     cadence:
         Which grid to build.
     indicators:
@@ -215,19 +258,21 @@ def build_panel(
     periods:
         Optional explicit grid; default spans the first to the last period of the selected rows.
     rows:
-        ``SeriesRows(observations)`` when the caller builds several panels from the same frame (the
+        ``SeriesRows(observations)`` when the caller builds several panels from the same rows (the
         runs and columns are then computed once); built here otherwise.
 
     Rows in (ward_id, indicator, period) order (the loader's output) are scattered as they come; any
     other order is sorted first. Rows whose period is not on the grid are dropped.
     """
     obs = observations
-    if rows is not None and rows.frame is not obs:
-        raise ValueError("rows must be SeriesRows(observations) of the same frame")
+    if rows is not None and rows.source is not obs:
+        raise ValueError("rows must be SeriesRows(observations) of the same frame or coded rows")
     panel = (
         None if obs.height == 0 else _scatter(rows or SeriesRows(obs), cadence, indicators, periods, False)
     )
     if panel is None:  # not in key order (or empty): the selected rows sorted, then the same scatter
+        if not isinstance(obs, pl.DataFrame):
+            obs = obs.frame()
         if indicators is not None:
             obs = obs.filter(pl.col("indicator").is_in(indicators))
         obs = obs.sort("ward_id", "indicator", "period")
@@ -280,7 +325,7 @@ def _scatter(
         first = int(grid.min()) if t_count else 0
         col_of_day = np.full(int(grid.max()) - first + 1 if t_count else 0, -1, dtype=np.int64)
         col_of_day[grid[::-1] - first] = np.arange(t_count - 1, -1, -1)  # first match on a repeated day
-        code = _status_codes(rows.frame["status"], run_start, sel)
+        code = rows.status_codes(sel)
         from engine._panel_kernel import scatter_runs  # numba: imported on use
 
         unsorted = scatter_runs(

@@ -6,6 +6,7 @@ Public API::
     result = load_dataset("observations.csv", "wards.csv", events="events.csv")
     print(result.summary())
     result.observations   # engine.panel.OBSERVATION_SCHEMA, sorted ward_id, indicator, period
+    result.coded          # the same rows as codes and arrays (engine.coded.CodedObservations)
     result.rejected       # file, line, column, value, code, reason, raw
 """
 

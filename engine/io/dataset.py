@@ -10,10 +10,12 @@ cadence of each indicator and the row counts that prove nothing vanished:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
 
+from engine.coded import CodedObservations
 from engine.io.events import empty_events, read_events
 from engine.io.observations import read_observations
 from engine.io.rejections import REASONS, empty_rejections
@@ -27,9 +29,12 @@ class LoadResult:
 
     Attributes
     ----------
+    coded:
+        Accepted observations as codes and arrays, sorted by ward_id, indicator, period: what the
+        panels are built from.
     observations:
-        Accepted observations in ``engine.panel.OBSERVATION_SCHEMA``, sorted by ward_id, indicator,
-        period.
+        The same rows as a frame in ``engine.panel.OBSERVATION_SCHEMA`` (a property: built on first
+        use, then kept).
     wards:
         Accepted ward register: ward_id, ward_name, provider, ward_type, beds (Int64, nullable), then
         any extra columns as text.
@@ -50,7 +55,7 @@ class LoadResult:
         Remarks that are not rejections.
     """
 
-    observations: pl.DataFrame
+    coded: CodedObservations
     wards: pl.DataFrame
     events: pl.DataFrame
     rejected: pl.DataFrame
@@ -59,6 +64,11 @@ class LoadResult:
     accepted: dict[str, int]
     layout: str = "long"
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @cached_property
+    def observations(self) -> pl.DataFrame:
+        """Accepted observations in ``engine.panel.OBSERVATION_SCHEMA`` (built from :attr:`coded` once)."""
+        return self.coded.frame()
 
     @property
     def total_read(self) -> int:
@@ -271,10 +281,10 @@ def load_dataset(
         rejected.append(e.rejected)
     o = read_observations(observations, catalogue, ward_ids, w.rejected_ids)
     rows_read[str(observations)] = o.rows_read
-    accepted[str(observations)] = o.observations.height
+    accepted[str(observations)] = o.coded.height
     rejected.append(o.rejected)
     return LoadResult(
-        observations=o.observations,
+        coded=o.coded,
         wards=w.wards,
         events=ev,
         rejected=pl.concat([r for r in rejected if r.height] or [empty_rejections()]),

@@ -26,14 +26,10 @@ class Encoded:
         text does.
     values:
         Sorted distinct normalised values (``""`` for empty or null).
-    unchanged:
-        True when normalisation changed no value and there were no nulls (the raw column can then be
-        used as the normalised one).
     """
 
     codes: np.ndarray
     values: list[str]
-    unchanged: bool
 
     def table(self, predicate_values: set[str] | frozenset[str]) -> np.ndarray:
         """``(len(values),)`` bool: the value is in ``predicate_values`` (index it with ``codes``)."""
@@ -52,13 +48,12 @@ def encode(series: pl.Series, *, lower: bool = False) -> Encoded:
     run: the values of its few runs are encoded and the codes repeated over the run lengths.
     """
     s = series if series.dtype == pl.String else series.cast(pl.String)
-    has_null = s.null_count() > 0
     if len(s) >= _MIN_RUN_ROWS:
         runs = s.rle()
         if len(runs) * _MIN_RUN_LENGTH <= len(s):
             run = _encode_small(runs.struct.field("value"), lower)
             codes = np.repeat(run.codes, runs.struct.field("len").to_numpy())
-            return Encoded(codes=codes, values=run.values, unchanged=run.unchanged and not has_null)
+            return Encoded(codes=codes, values=run.values)
     return _encode_small(s, lower)
 
 
@@ -75,9 +70,8 @@ def _encode_small(s: pl.Series, lower: bool) -> Encoded:
     norm = [v.strip().lower() if lower else v.strip() for v in raw_list]
     values = sorted(set(norm))
     raw_codes = s.cast(pl.Enum(raw_list)).to_physical().to_numpy()
-    unchanged = not has_null and norm == raw_list
     if norm == values:  # normalisation kept every value distinct and in order: codes are final
-        return Encoded(codes=raw_codes, values=values, unchanged=unchanged)
+        return Encoded(codes=raw_codes, values=values)
     rank = {v: i for i, v in enumerate(values)}
     code_of_raw = np.array([rank[v] for v in norm], dtype=raw_codes.dtype)
-    return Encoded(codes=code_of_raw[raw_codes], values=values, unchanged=unchanged)
+    return Encoded(codes=code_of_raw[raw_codes], values=values)

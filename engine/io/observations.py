@@ -1,7 +1,8 @@
 """Reading and validating an observations file (long or wide layout, CSV or Parquet).
 
-Output: the canonical observation frame (:data:`engine.panel.OBSERVATION_SCHEMA`) of accepted rows,
-and the rejected rows with file, line, column and reason. Every row read is one or the other.
+Output: the accepted rows as codes (:class:`engine.coded.CodedObservations`, from which the canonical
+observation frame of :data:`engine.panel.OBSERVATION_SCHEMA` is built on demand), and the rejected
+rows with file, line, column and reason. Every row read is one or the other.
 
 Layouts
 -------
@@ -25,11 +26,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from engine.coded import CodedObservations
 from engine.io import _rules_kernel as rk
 from engine.io import parse
 from engine.io.encode import Encoded, encode
@@ -37,7 +40,6 @@ from engine.io.errors import FatalInputError
 from engine.io.files import BAD_FIELDS, LINE, RawTable, check_columns, read_table
 from engine.io.ordering import stable_order
 from engine.io.rejections import CODE, COLUMN, REASON, RULE, empty_rejections, rejected_frame
-from engine.panel import OBSERVATION_SCHEMA
 from signals import CATALOGUE, Catalogue
 
 DENOMINATOR_SUFFIX = "__denominator"
@@ -52,8 +54,9 @@ class ObservationsRead:
 
     Attributes
     ----------
-    observations:
-        Accepted rows in ``OBSERVATION_SCHEMA``, sorted by ward_id, indicator, period.
+    coded:
+        Accepted rows as codes, sorted by ward_id, indicator, period (:attr:`observations` is the
+        same rows as a frame).
     rejected:
         Rejected rows (``engine.io.rejections.REJECT_SCHEMA``).
     rows_read:
@@ -66,12 +69,18 @@ class ObservationsRead:
         Things the user should know that are not rejections (e.g. ignored denominators).
     """
 
-    observations: pl.DataFrame
+    coded: CodedObservations
     rejected: pl.DataFrame
     rows_read: int
     layout: str
     cadence: dict[str, str]
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @cached_property
+    def observations(self) -> pl.DataFrame:
+        """Accepted rows in ``OBSERVATION_SCHEMA``, sorted by ward_id, indicator, period (built once,
+        on first use)."""
+        return self.coded.frame()
 
 
 def read_observations(
@@ -293,12 +302,7 @@ def _validate(
         rows = np.flatnonzero(~bad) if ordered is None else ordered[~bad[ordered]]
     else:
         rows = ordered
-    del bad, ordered
-    identity = rows is None  # the raw columns can then be the output when parsing changed nothing
-    raw_ward = long["ward_id"] if identity and w.unchanged else None
-    raw_ind = long["indicator"] if identity and k.unchanged else None
-    raw_period = long["period"] if identity and long.schema["period"] == pl.Date else None
-    del long, dup, den  # the raw texts are no longer needed
+    del bad, ordered, long, dup, den  # the raw texts are no longer needed
     m = n if rows is None else rows.size
     ward_out, ind_out = np.empty(m, w.codes.dtype), np.empty(m, k.codes.dtype)
     days_out, status_out = np.empty(m, np.int32), np.empty(m, np.int8)
@@ -321,17 +325,10 @@ def _validate(
         denominator,
     )
     ward_values, ind_values = w.values, k.values
-    del status, x, y, rows, w, k, per  # row arrays freed before the text columns are built
-    observations = pl.DataFrame(
-        {
-            "ward_id": raw_ward if raw_ward is not None else _texts(ward_values, ward_out),
-            "period": raw_period if raw_period is not None else pl.Series(days_out).cast(pl.Date),
-            "indicator": raw_ind if raw_ind is not None else _texts(ind_values, ind_out),
-            "numerator": pl.Series(numerator, nan_to_null=True),
-            "denominator": pl.Series(denominator, nan_to_null=True),
-            "status": _texts(list(_STATUS), status_out),
-        }
-    ).cast(OBSERVATION_SCHEMA)  # type: ignore[arg-type]
+    del status, x, y, rows, w, k, per
+    coded = CodedObservations(
+        ward_values, ward_out, ind_values, ind_out, days_out, numerator, denominator, _STATUS, status_out
+    )
     notes = []
     if n_ignored:
         notes.append(
@@ -340,18 +337,13 @@ def _validate(
     used_t = np.bincount(ind_out, minlength=len(ind_values)) > 0
     used = {v for v, u in zip(ind_values, used_t, strict=True) if u}
     return ObservationsRead(
-        observations=observations,
+        coded=coded,
         rejected=rejected,
         rows_read=n,
         layout=layout,
         cadence={key: v for key, v in cadence.items() if key in used},
         notes=tuple(notes),
     )
-
-
-def _texts(values: list[str], codes: np.ndarray) -> pl.Series:
-    """A String column: ``values[codes[i]]`` for every row."""
-    return pl.Series(values, dtype=pl.String).gather(pl.Series(codes))
 
 
 def _indicator_bits(values: list[str], catalogue: Catalogue) -> np.ndarray:

@@ -83,13 +83,14 @@ def score_and_write(
       soon as the per-series scores exist, while this thread combines the ward evidence and builds
       the alerts and the ward-status table from the same read-only arrays; the compiled kernels and
       pyarrow release the GIL.
-    * The observations frame is released as soon as the dense panels are built, before any scoring:
+    * The panels are built from the loader's coded rows (``load.coded``: no text column per row),
+      and those rows are released as soon as the panels exist, before any scoring:
       pass a ``load`` nobody else holds (e.g. ``score_and_write(load_dataset(...), ...)``) and its
       memory is reused by the scores.
     """
-    data = cadence_panels(load.observations, load.events, load.cadence, config, as_of)
-    # the panels hold the data now: drop the observations (the largest frame) before scoring
-    load = dataclasses.replace(load, observations=load.observations.clear())
+    data = cadence_panels(load.coded, load.events, load.cadence, config, as_of)
+    # the panels hold the data now: drop the observation rows (the largest arrays) before scoring
+    load = dataclasses.replace(load, coded=load.coded.clear())
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="series") as pool:
         early = with_charts and threads_may_share_kernels()
         charts: dict[str, Future[ChartArrays]] = {}

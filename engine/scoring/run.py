@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from engine.coded import CodedObservations
 from engine.combine.levels import CONCERN
 from engine.config import Config
 from engine.io import REBASE_KINDS, LoadResult
@@ -26,6 +27,8 @@ from engine.scoring.alerts import Context, alerts_frame, indicator_alerts, provi
 from engine.scoring.indicators import SeriesScores, score_panel
 from engine.scoring.tables import series_frame, ward_status_frame, write_series
 from engine.scoring.wards import WardEvidence, ward_evidence
+
+_EPOCH = dt.date(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ def constellation_exclusion(ev: WardEvidence, parts: dict[str, SeriesScores]) ->
 
 def score(load: LoadResult, config: Config | None = None, as_of: dt.date | None = None) -> ScoreResult:
     """Score a validated dataset (see module docstring)."""
-    return score_frames(load.observations, load.wards, load.events, load.cadence, config, as_of)
+    return score_frames(load.coded, load.wards, load.events, load.cadence, config, as_of)
 
 
 @dataclass(frozen=True)
@@ -126,24 +129,36 @@ class CadencePanels:
 
 
 def cadence_panels(
-    observations: pl.DataFrame,
+    observations: pl.DataFrame | CodedObservations,
     events: pl.DataFrame,
     cadence: dict[str, str],
     cfg: Config,
     as_of: dt.date | None = None,
 ) -> CadencePanels:
     """Cut the data at ``as_of`` and build a dense panel per cadence (the observations are not needed
-    after this: a caller that owns them can free them before scoring)."""
+    after this: a caller that owns them can free them before scoring).
+
+    ``observations`` is the canonical frame or the loader's coded rows (``LoadResult.coded``: the
+    same panels, without building the frame's text columns).
+    """
     catalogue = cfg.build_catalogue()
     obs = observations
     if as_of is not None:
-        obs = obs.filter(pl.col("period") <= as_of)
         events = events.filter(pl.col("date") <= as_of)
+        if isinstance(obs, pl.DataFrame):
+            obs = obs.filter(pl.col("period") <= as_of)
+        else:
+            obs = obs.take(obs.days <= (as_of - _EPOCH).days)
     rows = SeriesRows(obs)  # runs and columns shared by both cadences' panels
     present = rows.indicators()
     enabled = [k for k in present if cfg.indicator(k).enabled]
     if len(enabled) < len(present):  # a filter copies every row: only when something is dropped
-        obs = obs.filter(pl.col("indicator").is_in(enabled))
+        if isinstance(obs, pl.DataFrame):
+            obs = obs.filter(pl.col("indicator").is_in(enabled))
+        else:
+            keep = set(enabled)
+            is_enabled = np.array([v in keep for v in obs.indicator_values], dtype=bool)
+            obs = obs.take(is_enabled[obs.indicator_codes])
         rows = SeriesRows(obs)
     cadence_of = {k: cadence.get(k, catalogue[k].cadence) for k in enabled}
     panels: dict[str, Panel] = {}
@@ -203,7 +218,7 @@ def panel_evidence(
 
 
 def evidence_frames(
-    observations: pl.DataFrame,
+    observations: pl.DataFrame | CodedObservations,
     wards: pl.DataFrame,
     events: pl.DataFrame,
     cadence: dict[str, str],
@@ -217,14 +232,15 @@ def evidence_frames(
 
 
 def score_frames(
-    observations: pl.DataFrame,
+    observations: pl.DataFrame | CodedObservations,
     wards: pl.DataFrame,
     events: pl.DataFrame,
     cadence: dict[str, str],
     config: Config | None = None,
     as_of: dt.date | None = None,
 ) -> ScoreResult:
-    """Score canonical frames (the loader's outputs, or simulated replicates of them)."""
+    """Score canonical frames (the loader's outputs, or simulated replicates of them; the observations
+    may also be the loader's coded rows)."""
     cfg = config or Config()
     parts, ev, enabled, provider = evidence_frames(observations, wards, events, cadence, cfg, as_of)
     return finish_scoring(parts, ev, enabled, provider, cfg, as_of)
