@@ -6,9 +6,12 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import polars as pl
 
@@ -18,6 +21,8 @@ from engine.io import LoadResult
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.run import ScoreResult, cadence_panels, finish_scoring, panel_evidence
 from engine.scoring.tables import ChartArrays, write_series
+
+T = TypeVar("T")
 
 
 def wardwatch_version() -> str:
@@ -78,7 +83,9 @@ def score_and_write(
     * Charts and change points need only the data, so a worker thread computes them as soon as the
       dense panels exist, while this thread scores the panels (mostly single-threaded numpy); skipped
       (each block of series.parquet then computes its own) when numba's threading layer cannot run
-      parallel kernels from two threads at once.
+      parallel kernels from two threads at once. The worker computes the first cadence's (weekly)
+      charts up front; the other cadences' charts are computed by whichever thread is free first:
+      the writer when it reaches them, or this thread once the alerts are built.
     * ``series.parquet`` (charts, change points and ~12 M rows) is written by the worker thread as
       soon as the per-series scores exist, while this thread combines the ward evidence and builds
       the alerts and the ward-status table from the same read-only arrays; the compiled kernels and
@@ -92,18 +99,20 @@ def score_and_write(
     # the panels hold the data now: drop the observation rows (the largest arrays) before scoring
     load = dataclasses.replace(load, coded=load.coded.clear())
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="series") as pool:
-        early = with_charts and threads_may_share_kernels()
-        charts: dict[str, Future[ChartArrays]] = {}
-        if early:  # charts and change points need only the data (and the rebase events)
+        charts: dict[str, _OnceJob[ChartArrays]] = {}
+        if with_charts and threads_may_share_kernels():
+            # charts and change points need only the data (and the rebase events)
             for cad, panel in data.panels.items():
-                charts[cad] = pool.submit(ChartArrays.of_panel, panel, data.rebase[cad], config)
+                rebase = data.rebase[cad]
+                charts[cad] = _OnceJob(lambda p=panel, r=rebase: ChartArrays.of_panel(p, r, config))
+            pool.submit(next(iter(charts.values())).run)  # the first (largest) cadence: the worker
         paths = _paths(out)
         series: list[Future[int]] = []
 
         def start_series(parts: dict[str, SeriesScores]) -> None:
-            # queued behind the chart jobs on the same worker: this thread goes on to the ward evidence
+            # queued behind the first chart job on the same worker: this thread goes on to the evidence
             series.append(
-                pool.submit(_write_series_with, charts, parts, config, paths["series"], with_charts)
+                pool.submit(write_series, parts, config, paths["series"], with_charts, _Charts(charts))
             )
 
         parts, ev, provider = panel_evidence(data, load.wards, config, on_scores=start_series)
@@ -111,21 +120,54 @@ def score_and_write(
         del data
         try:
             result = finish_scoring(parts, ev, enabled, provider, config, as_of)
+            for job in charts.values():  # charts the writer has not reached yet: computed here
+                job.run()
             _write_tables(result, load, paths)
         finally:
             series[0].result()  # waits for the writer and re-raises its error
     return result, _write_run(result, load, config, paths, inputs)
 
 
-def _write_series_with(
-    charts: dict[str, Future[ChartArrays]],
-    parts: dict[str, SeriesScores],
-    config: Config,
-    path: Path,
-    with_charts: bool,
-) -> int:
-    """:func:`write_series` once the charts computed ahead (if any) are ready."""
-    return write_series(parts, config, path, with_charts, {cad: job.result() for cad, job in charts.items()})
+class _OnceJob(Generic[T]):
+    """A computation run once, by whichever thread asks first; a later caller of :meth:`result`
+    waits for it (or re-raises its error). Lets the thread that is idle first take it on."""
+
+    def __init__(self, compute: Callable[[], T]) -> None:
+        self._compute: Callable[[], T] | None = compute
+        self._lock = threading.Lock()
+        self._done: Future[T] = Future()
+
+    def run(self) -> None:
+        """Compute now unless another thread has started: then return at once."""
+        with self._lock:
+            compute, self._compute = self._compute, None
+        if compute is None:
+            return
+        try:
+            self._done.set_result(compute())
+        except BaseException as exc:  # handed to result(), in whichever thread waits
+            self._done.set_exception(exc)
+
+    def result(self) -> T:
+        """The result, computed here if nobody has started it."""
+        self.run()
+        return self._done.result()
+
+
+class _Charts(Mapping[str, ChartArrays]):
+    """Charts per cadence, each computed (or waited for) when :func:`write_series` reaches it."""
+
+    def __init__(self, jobs: dict[str, _OnceJob[ChartArrays]]) -> None:
+        self._jobs = jobs
+
+    def __getitem__(self, cadence: str) -> ChartArrays:
+        return self._jobs[cadence].result()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._jobs)
+
+    def __len__(self) -> int:
+        return len(self._jobs)
 
 
 def _write_tables(result: ScoreResult, load: LoadResult, paths: dict[str, Path]) -> None:

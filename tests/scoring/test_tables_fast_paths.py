@@ -155,3 +155,103 @@ def test_scoring_does_not_import_pandas() -> None:
     out = subprocess.run([sys.executable, "-c", _NO_PANDAS_PROBE], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+@pytest.mark.parametrize("taker", ["writer", "main"])
+def test_later_cadence_charts_taken_by_the_thread_free_first(
+    loaded, scored, tmp_path, monkeypatch, taker
+) -> None:
+    """The monthly charts are computed once, by the writer or by the main thread (forced here with
+    events), and the files are the same either way."""
+    import threading
+
+    import engine.scoring.outputs as outputs
+    from engine.config import Config
+    from engine.scoring.tables import ChartArrays
+
+    assert sorted(scored.parts) == ["monthly", "weekly"]
+    computed: list[tuple[str, str]] = []
+    of_panel = ChartArrays.of_panel.__func__  # type: ignore[attr-defined]
+
+    def recording(cls, panel, *args, **kwargs):  # type: ignore[no-untyped-def]
+        computed.append((panel.cadence, threading.current_thread().name))
+        return of_panel(cls, panel, *args, **kwargs)
+
+    monkeypatch.setattr(ChartArrays, "of_panel", classmethod(recording))
+    monkeypatch.setattr(outputs, "threads_may_share_kernels", lambda: True)
+    first_done = threading.Event()
+    write_series, finish_scoring, write_tables = (
+        outputs.write_series,
+        outputs.finish_scoring,
+        outputs._write_tables,
+    )
+    if taker == "writer":  # the main thread builds its alerts only once the writer has finished
+
+        def writer(*args, **kwargs):  # type: ignore[no-untyped-def]
+            try:
+                return write_series(*args, **kwargs)
+            finally:
+                first_done.set()
+
+        def finishing(*args, **kwargs):  # type: ignore[no-untyped-def]
+            assert first_done.wait(120)
+            return finish_scoring(*args, **kwargs)
+
+        monkeypatch.setattr(outputs, "write_series", writer)
+        monkeypatch.setattr(outputs, "finish_scoring", finishing)
+    else:  # the writer starts only once the main thread has written its tables
+
+        def writer(*args, **kwargs):  # type: ignore[no-untyped-def]
+            assert first_done.wait(120)
+            return write_series(*args, **kwargs)
+
+        def tables(*args, **kwargs):  # type: ignore[no-untyped-def]
+            write_tables(*args, **kwargs)
+            first_done.set()
+
+        monkeypatch.setattr(outputs, "write_series", writer)
+        monkeypatch.setattr(outputs, "_write_tables", tables)
+    result, paths = outputs.score_and_write(loaded, Config(), tmp_path / "out", {})
+    monthly = [name for cadence, name in computed if cadence == "monthly"]
+    weekly = [name for cadence, name in computed if cadence == "weekly"]
+    assert len(monthly) == 1 and len(weekly) == 1 and weekly[0].startswith("series")
+    assert monthly[0].startswith("series") == (taker == "writer")
+    serial = tmp_path / "serial"
+    outputs.write_results(scored, loaded, Config(), serial, {})
+    assert pl.read_parquet(serial / "series.parquet").equals(pl.read_parquet(paths["series"]))
+    assert (serial / "alerts.csv").read_bytes() == (tmp_path / "out" / "alerts.csv").read_bytes()
+    assert result.alerts.equals(scored.alerts)
+
+
+def test_once_job_runs_once_and_hands_on_its_error() -> None:
+    import threading
+
+    from engine.scoring.outputs import _OnceJob
+
+    calls: list[str] = []
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> int:
+        calls.append(threading.current_thread().name)
+        started.set()
+        assert release.wait(30)
+        return 7
+
+    job = _OnceJob(slow)
+    got: list[int] = []
+    other = threading.Thread(target=lambda: got.append(job.result()), name="other")
+    other.start()
+    assert started.wait(30)
+    job.run()  # already started elsewhere: returns at once
+    release.set()
+    assert job.result() == 7
+    other.join(30)
+    assert got == [7] and calls == ["other"]
+
+    def fails() -> int:
+        raise RuntimeError("chart failed")
+
+    bad = _OnceJob(fails)
+    bad.run()  # the error is kept for whoever needs the result
+    with pytest.raises(RuntimeError, match="chart failed"):
+        bad.result()
