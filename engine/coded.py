@@ -20,7 +20,8 @@ from engine.panel import OBSERVATION_SCHEMA
 
 @dataclass(frozen=True, eq=False)
 class CodedObservations:
-    """Observation rows (sorted by ward_id, indicator, period) with their text columns as codes.
+    """Observation rows with their text columns as codes (the loader's: sorted by ward_id, indicator,
+    period; :meth:`from_frame` keeps a frame's order).
 
     Attributes
     ----------

@@ -28,7 +28,7 @@ from engine.scoring.indicators import SeriesScores, score_panel
 from engine.scoring.tables import series_frame, ward_status_frame, write_series
 from engine.scoring.wards import WardEvidence, ward_evidence
 
-_EPOCH = dt.date(1970, 1, 1)
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def cadence_panels(
         if isinstance(obs, pl.DataFrame):
             obs = obs.filter(pl.col("period") <= as_of)
         else:
-            obs = obs.take(obs.days <= (as_of - _EPOCH).days)
+            obs = obs.take(obs.days <= as_of.toordinal() - _EPOCH_ORDINAL)  # days since 1970
     rows = SeriesRows(obs)  # runs and columns shared by both cadences' panels
     present = rows.indicators()
     enabled = [k for k in present if cfg.indicator(k).enabled]
