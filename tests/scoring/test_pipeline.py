@@ -119,6 +119,24 @@ def test_score_cli_writes_results_and_store_keeps_triage_across_rescoring(trust_
     assert [n.text for n in detail.notes] == ["Visited; restraint log reviewed."]
 
 
+def test_score_cli_reports_rejected_rows_by_reason_and_scores_the_rest(trust_files, tmp_path, capsys):
+    _, paths = trust_files
+    obs = tmp_path / "obs.csv"
+    lines = paths["observations"].read_text().splitlines()
+    ward, period, indicator = lines[1].split(",")[:3]
+    bad = [f"W_UNKNOWN,{period},{indicator},1,100", f"{ward},{period},{indicator},lots,100"]
+    obs.write_text("\n".join([*lines, *bad]) + "\n")
+    out = tmp_path / "o"
+    args = ["score", "--observations", str(obs), "--wards", str(paths["wards"]), "--out", str(out)]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "3 input rows rejected (see rejected.csv):" in err  # the bad number also duplicates line 2
+    for code in ("unknown_ward", "unparseable_number", "duplicate"):
+        assert f"  {code}" in err and "obs.csv: " in err
+    rejected = pl.read_csv(out / "rejected.csv")
+    assert sorted(rejected["line"].to_list()) == [2, len(lines) + 1, len(lines) + 2]
+
+
 def test_score_cli_fatal_input_exits_2(tmp_path, capsys):
     bad = tmp_path / "obs.csv"
     bad.write_text("ward_id,period\nW1,2024-01-01\n")
