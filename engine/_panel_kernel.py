@@ -15,7 +15,7 @@ import numpy as np
 _OBSERVED, _MISSING = 0, 2
 
 
-@nb.njit(cache=True)
+@nb.njit(nogil=True, cache=True)
 def scatter_runs(
     y: np.ndarray,
     n: np.ndarray,

@@ -12,7 +12,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def _cusum_alarms(inc: NDArray[np.float64], h: float, geq: bool, start: float) -> NDArray[np.bool_]:
     R, T = inc.shape
     out = np.zeros((R, T), dtype=np.bool_)
@@ -52,7 +52,7 @@ def cusum_alarms(
     return _cusum_alarms(np.ascontiguousarray(increments, dtype=np.float64), h, signal == "geq", head_start)
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def _two_sided_normal_cusum(z: NDArray[np.float64], k: float, h: float, start: float) -> NDArray[np.bool_]:
     R, T = z.shape
     out = np.zeros((R, T), dtype=np.bool_)
@@ -75,7 +75,7 @@ def two_sided_normal_cusum_alarms(
     return _two_sided_normal_cusum(np.ascontiguousarray(z, dtype=np.float64), k, h, head_start)
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def _ewma_alarms(
     x: NDArray[np.float64], lam: float, c: float, two: bool, reflect: float
 ) -> NDArray[np.bool_]:

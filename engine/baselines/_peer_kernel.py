@@ -23,7 +23,7 @@ from engine.baselines._sums import XX, XXX, XY, YY, YYX, M, X, Y
 _BIG = np.finfo(np.float64).max
 
 
-@njit(cache=True, error_model="numpy")
+@njit(nogil=True, cache=True, error_model="numpy")
 def moment_sums(stratum, sums, family, n_strata):  # type: ignore[no-untyped-def]
     """Per stratum: summed moment terms ``(num, den)`` of its windows at their own rate ``Y/X``,
     and ``(total_w, total_y, n_peers)`` (exposure, events, windows with exposure)."""
@@ -64,7 +64,7 @@ def moment_sums(stratum, sums, family, n_strata):  # type: ignore[no-untyped-def
     return num_s, den_s, total_w, total_y, n_peers
 
 
-@njit(cache=True, error_model="numpy")
+@njit(nogil=True, cache=True, error_model="numpy")
 def prior_sums(stratum, sums, rbar, pooled, total_w, family, n_strata):  # type: ignore[no-untyped-def]
     """Per stratum: ``q``, ``expected_noise`` and ``c`` of the between-ward variance estimate, each
     window's sampling variance taken at its stratum's group rate and pooled dispersion."""

@@ -17,7 +17,7 @@ SUM_FIELDS: tuple[str, ...] = ("m", "y", "x", "yy", "xy", "xx", "xxx", "yy_over_
 M, Y, X, YY, XY, XX, XXX, YYX = range(8)
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def usable(y: np.ndarray, n: np.ndarray, exclude: np.ndarray, proportion: bool) -> np.ndarray:
     """``(S, T)`` bool: ``y`` and ``n`` finite, ``n > 0``, ``y >= 0`` (and ``y <= n`` for proportions),
     and not ``exclude`` (an ``(S, T)`` bool array, or ``(0, 0)`` for none)."""
@@ -37,7 +37,7 @@ def usable(y: np.ndarray, n: np.ndarray, exclude: np.ndarray, proportion: bool) 
     return ok
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def warmup_ends(
     ok: np.ndarray, head_ptr: np.ndarray, s0_h: np.ndarray, min_observed: int, warmup: int, floor: int
 ) -> np.ndarray:
@@ -74,7 +74,7 @@ def warmup_ends(
     return out
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def window_sums(
     y: np.ndarray,
     n: np.ndarray,
@@ -111,7 +111,7 @@ def window_sums(
     return out
 
 
-@njit(cache=True, inline="always")
+@njit(nogil=True, cache=True, inline="always")
 def _moments(
     y: np.ndarray, n: np.ndarray, season: np.ndarray, ok: np.ndarray, r: int, a: int, b: int, out: np.ndarray
 ) -> None:
@@ -141,7 +141,7 @@ def _moments(
     out[7] = syyx
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def spread(
     head_ptr: np.ndarray,
     s0_h: np.ndarray,
@@ -169,7 +169,7 @@ def spread(
                 out[r, t] = np.nan
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def peer_sums(
     y: np.ndarray,
     n: np.ndarray,

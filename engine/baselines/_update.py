@@ -8,7 +8,7 @@ from numba import njit
 FAMILY_CODE = {"count": 0, "proportion": 1, "measure": 2}
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def _shrunk(sy, sx, sxd2, sxxd2, rbar, tau2, disp, fam, zero_events):
     """Posterior-mean rate from exponentially weighted sums (same algebra as ``shrinkage.shrink``)."""
     if sx <= 0:
@@ -41,7 +41,7 @@ def _shrunk(sy, sx, sxd2, sxxd2, rbar, tau2, disp, fam, zero_events):
     return rate
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def updating_rates(
     y, x, ok, head_of, head_end, head_sums, head_rbar, head_tau2, head_disp, fam, weight, guard, zero_events
 ):

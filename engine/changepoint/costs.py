@@ -96,7 +96,7 @@ def cost_factory(model: str) -> SegmentCost:
         raise ValueError(f"unknown change-point cost {model!r}; expected one of {sorted(COSTS)}") from None
 
 
-@nb.njit(cache=True, inline="always", error_model="numpy")
+@nb.njit(nogil=True, cache=True, inline="always", error_model="numpy")
 def _xlogx_over(a: float, b: float) -> float:
     """``a log(a / b)`` with ``0 log 0 = 0``."""
     if a <= 0.0:
@@ -104,7 +104,7 @@ def _xlogx_over(a: float, b: float) -> float:
     return a * np.log(a / b)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(nogil=True, cache=True, error_model="numpy")
 def segment_cost(code: int, a: float, b: float, length: float) -> float:
     """Unscaled cost of one segment from its sums ``a``, ``b`` and observed length.
 

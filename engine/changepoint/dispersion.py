@@ -30,7 +30,7 @@ from engine.detectors._parallel import sized
 MIN_PAIRS = 10
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(nogil=True, cache=True, error_model="numpy")
 def dispersion_row(y: np.ndarray, n: np.ndarray, m: int, code: int) -> float:
     """``phi >= 1`` from the first ``m`` (observed, consecutive) values of one series."""
     num = 0.0
@@ -56,7 +56,7 @@ def dispersion_row(y: np.ndarray, n: np.ndarray, m: int, code: int) -> float:
     return max(num / den, 1.0)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(nogil=True, cache=True, error_model="numpy")
 def sigma_row(x: np.ndarray, m: int) -> float:
     """Noise standard deviation from first differences of the first ``m`` observed values ``x``."""
     if m < 2:
@@ -72,8 +72,8 @@ def sigma_row(x: np.ndarray, m: int) -> float:
     return np.sqrt(sq / (m - 1)) / np.sqrt(2.0)
 
 
-@sized(20_000, error_model="numpy")
-@nb.njit(cache=True, parallel=True, error_model="numpy")
+@sized(20_000, nogil=True, error_model="numpy")
+@nb.njit(nogil=True, cache=True, parallel=True, error_model="numpy")
 def _dispersion_many(y: np.ndarray, n: np.ndarray, code: int) -> np.ndarray:
     s_count, t_count = y.shape
     out = np.empty(s_count)

@@ -26,7 +26,7 @@ DISPERSION_NONE, DISPERSION_ESTIMATE, DISPERSION_GIVEN = 0, 1, 2
 OK, NEGATIVE, EXCEEDS_TRIALS = 0, 1, 2
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(nogil=True, cache=True, error_model="numpy")
 def _prepare(
     y: np.ndarray,
     n: np.ndarray,
@@ -90,8 +90,8 @@ def _prepare(
     return m, scale, phi, sigma, offset, error
 
 
-@sized(PELT_MIN_CELLS, error_model="numpy")
-@nb.njit(cache=True, parallel=True, error_model="numpy")
+@sized(PELT_MIN_CELLS, nogil=True, error_model="numpy")
+@nb.njit(nogil=True, cache=True, parallel=True, error_model="numpy")
 def segment_many(
     y: np.ndarray,
     n: np.ndarray,
@@ -185,7 +185,7 @@ def segment_many(
     return starts, segment_id, segment_rate, effect, objective, n_changes, n_obs, phi, sigma, beta, lam, error
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(nogil=True, cache=True, error_model="numpy")
 def _saturated_gap(ca: np.ndarray, cb: np.ndarray, m: int, code: int, scale: float, lam: float) -> float:
     """Upper bound on (objective without change - objective with k changes) / k, for any k >= 1."""
     if m == 0:
@@ -196,8 +196,8 @@ def _saturated_gap(ca: np.ndarray, cb: np.ndarray, m: int, code: int, scale: flo
     return scale * (segment_cost(code, ca[m], cb[m], m) - sat) + lam * np.log(m)
 
 
-@sized(PELT_MIN_CELLS, error_model="numpy")
-@nb.njit(cache=True, parallel=True, error_model="numpy")
+@sized(PELT_MIN_CELLS, nogil=True, error_model="numpy")
+@nb.njit(nogil=True, cache=True, parallel=True, error_model="numpy")
 def critical_penalty_many(
     y: np.ndarray,
     n: np.ndarray,

@@ -64,7 +64,7 @@ _NEVER = np.iinfo(np.int64).max
 PRUNE_EVERY = 8
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(nogil=True, cache=True, error_model="numpy")
 def _binomial_bound(p: float, q: float, d: float) -> float:
     """Inner bound ``h > 0`` of ``KL(p || p + h) <= d`` (``q = 1 - p``).
 
@@ -90,7 +90,7 @@ def _binomial_bound(p: float, q: float, d: float) -> float:
     return (h0 + (h1 - h0) * (d - b0) / (b1 - b0)) * (1.0 - 1e-9)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(nogil=True, cache=True, error_model="numpy")
 def _dominated_interval(
     code: int, a: float, b: float, length: float, slack: float
 ) -> tuple[float, float, bool, bool]:
@@ -122,7 +122,7 @@ def _dominated_interval(
     return centre - half, centre + half, False, False
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(nogil=True, cache=True, error_model="numpy")
 def _coefficients(code: int, theta: float) -> tuple[float, float, float]:
     """``(alpha, beta, gamma)`` with ``D(theta) = alpha A + beta B + gamma L``, the unminimised cost.
 
@@ -137,7 +137,7 @@ def _coefficients(code: int, theta: float) -> tuple[float, float, float]:
     return -2.0 * theta, 1.0, theta * theta
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(nogil=True, cache=True, error_model="numpy")
 def _zero_run_beaten(
     f: np.ndarray,
     cb: np.ndarray,
@@ -160,7 +160,7 @@ def _zero_run_beaten(
     return room * (cb[t] - cb[z]) < gain * (cb[s] - cb[t])
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(nogil=True, cache=True, error_model="numpy")
 def log_table(size: int) -> np.ndarray:
     """``log(j)`` for ``j = 0 .. size - 1`` (``-inf`` at 0), shared by every series of a call."""
     out = np.empty(size)
@@ -173,13 +173,13 @@ def log_table(size: int) -> np.ndarray:
 N_FLOAT_ROWS, N_INT_ROWS = 13, 6
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(nogil=True, cache=True, error_model="numpy")
 def workspace(size: int) -> tuple[np.ndarray, np.ndarray]:
     """Float and int workspaces of :func:`pelt_work` for series of up to ``size - 1`` points."""
     return np.empty((N_FLOAT_ROWS, size)), np.empty((N_INT_ROWS, size), dtype=np.int64)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(nogil=True, cache=True, error_model="numpy")
 def pelt_core(
     ca: np.ndarray,
     cb: np.ndarray,
@@ -197,7 +197,7 @@ def pelt_core(
     return pelt_work(ca, cb, m, code, scale, beta, lam, min_size, last, logs, fw, iw)
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(nogil=True, cache=True, error_model="numpy")
 def pelt_work(
     ca: np.ndarray,
     cb: np.ndarray,

@@ -33,7 +33,7 @@ PenaltyKind = Literal["bic", "mbic", "set"]
 PENALTY_CODES: dict[str, int] = {"bic": 0, "mbic": 1, "set": 2}
 
 
-@nb.njit(cache=True, error_model="numpy")
+@nb.njit(nogil=True, cache=True, error_model="numpy")
 def penalty_row(kind: int, m: int, n_params: int, value: float) -> tuple[float, float]:
     """``(beta, lam)`` for one series with ``m`` observed periods (codes of :data:`PENALTY_CODES`)."""
     log_m = np.log(max(m, 1))

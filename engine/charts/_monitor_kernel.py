@@ -25,7 +25,7 @@ from engine.charts.codes import TWO_IN_THREE as _TWO_IN_THREE
 from engine.detectors._parallel import sized
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(nogil=True, cache=True, inline="always")
 def _sign(v: float) -> int:
     """``sign(v)`` as an int, 0 for NaN (as ``np.sign(...).astype(int8)`` on NaN)."""
     if v > 0.0:

@@ -37,7 +37,7 @@ from engine.detectors._parallel import sized
 _BLOCK = 64
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(nogil=True, cache=True, inline="always")
 def _add_nan_first(a: float, b: float) -> float:
     """``a + b``, whose NaN is ``a``'s when both are NaN (x86 ``addsd a, b``).
 

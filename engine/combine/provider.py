@@ -102,7 +102,7 @@ def _factor(cells: _Cells, group: np.ndarray, n_groups: int, kappa: float) -> np
     return _leave_one_out(*c, group, y_sum, mu_sum, float(kappa))
 
 
-@njit(cache=True, inline="always")
+@njit(nogil=True, cache=True, inline="always")
 def _cell(y, a, b, div, scaled, s, t):  # type: ignore[no-untyped-def]
     yv, mv = y[s, t], a[s, t] * b[s, t]
     if scaled[s]:

@@ -6,7 +6,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def opening_matrix(condition: np.ndarray, close_after: int) -> np.ndarray:  # pragma: no cover - compiled
     """``(R, T)`` True in the week each alert opens (opens when the condition holds and no alert is
     open; closes once the condition has been absent ``close_after`` consecutive weeks)."""
@@ -30,7 +30,7 @@ def opening_matrix(condition: np.ndarray, close_after: int) -> np.ndarray:  # pr
     return out
 
 
-@njit(cache=True)
+@njit(nogil=True, cache=True)
 def openings_by_threshold(
     stat: np.ndarray, outside: np.ndarray, thresholds: np.ndarray, close_after: int
 ) -> np.ndarray:  # pragma: no cover - compiled

@@ -20,7 +20,7 @@ import numpy as np
 POW10 = np.array([10.0**i for i in range(12)])
 
 
-@nb.njit(cache=True)
+@nb.njit(nogil=True, cache=True)
 def parse_views(views: np.ndarray, pow10: np.ndarray, out: np.ndarray, slow: np.ndarray) -> None:
     """Parse ``(M, 16)`` uint8 string views into ``out`` (float64); ``slow[r]``: not handled here.
 

@@ -18,8 +18,8 @@ EMPTY, UNKNOWN, EXPOSURE, PROPORTION, INTEGER = 1, 2, 4, 8, 16
 _OBSERVED = 0
 
 
-@sized(1_000_000)
-@nb.njit(cache=True, parallel=True)
+@sized(1_000_000, nogil=True)
+@nb.njit(nogil=True, cache=True, parallel=True)
 def first_failures(
     out: np.ndarray,
     bad_fields: np.ndarray,
@@ -79,8 +79,8 @@ def first_failures(
         out[i] = r
 
 
-@sized(1_000_000)
-@nb.njit(cache=True, parallel=True)
+@sized(1_000_000, nogil=True)
+@nb.njit(nogil=True, cache=True, parallel=True)
 def accepted_columns(
     num_out: np.ndarray,
     rows: np.ndarray,
@@ -123,14 +123,14 @@ def accepted_columns(
     return ignored
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(nogil=True, cache=True, inline="always")
 def _row(j: int, rows: np.ndarray, all_rows: bool) -> int:
     """Row index of the ``j``-th selected row (``rows[j]``, or ``j`` when every row is selected)."""
     return np.intp(j) if all_rows else np.intp(rows[j])
 
 
-@sized(1_000_000)
-@nb.njit(cache=True, parallel=True)
+@sized(1_000_000, nogil=True)
+@nb.njit(nogil=True, cache=True, parallel=True)
 def sort_keys(
     key: np.ndarray,
     rows: np.ndarray,
@@ -149,7 +149,7 @@ def sort_keys(
         key[j] = (np.int64(ward[i]) * n_ind + np.int64(ind_rank[ind[i]])) * span + (np.int64(days[i]) - day0)
 
 
-@nb.njit(cache=True)
+@nb.njit(nogil=True, cache=True)
 def count_cells(
     counts: np.ndarray,
     rows: np.ndarray,
@@ -166,8 +166,8 @@ def count_cells(
         counts[np.int64(ind[i]) * span + (np.int64(days[i]) - day0)] += 1
 
 
-@sized(1_000_000)
-@nb.njit(cache=True, parallel=True)
+@sized(1_000_000, nogil=True)
+@nb.njit(nogil=True, cache=True, parallel=True)
 def lookup_cells(
     out: np.ndarray,
     rows: np.ndarray,

@@ -16,7 +16,7 @@ import numpy as np
 from engine.detectors._parallel import sized
 
 
-@nb.njit(cache=True)
+@nb.njit(nogil=True, cache=True)
 def _scan_runs(key: np.ndarray, dup: np.ndarray, starts: np.ndarray, step: int) -> int:
     """Mark equal neighbours in ``dup``; write where each run starts; return the number of runs.
 
@@ -34,8 +34,8 @@ def _scan_runs(key: np.ndarray, dup: np.ndarray, starts: np.ndarray, step: int) 
     return n_runs
 
 
-@sized(1_000_000)
-@nb.njit(cache=True, parallel=True)
+@sized(1_000_000, nogil=True)
+@nb.njit(nogil=True, cache=True, parallel=True)
 def _lay_runs(order: np.ndarray, starts: np.ndarray, lengths: np.ndarray, offsets: np.ndarray) -> None:
     """``order[offsets[r] + t] = starts[r] + t``: the runs laid end to end (runs in parallel)."""
     for r in nb.prange(starts.size):
