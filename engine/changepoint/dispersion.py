@@ -72,7 +72,7 @@ def sigma_row(x: np.ndarray, m: int) -> float:
     return np.sqrt(sq / (m - 1)) / np.sqrt(2.0)
 
 
-@sized(20_000, nogil=True, error_model="numpy")
+@sized(20_000)
 @nb.njit(nogil=True, cache=True, parallel=True, error_model="numpy")
 def _dispersion_many(y: np.ndarray, n: np.ndarray, code: int) -> np.ndarray:
     s_count, t_count = y.shape

@@ -90,7 +90,7 @@ def _prepare(
     return m, scale, phi, sigma, offset, error
 
 
-@sized(PELT_MIN_CELLS, nogil=True, error_model="numpy")
+@sized(PELT_MIN_CELLS)
 @nb.njit(nogil=True, cache=True, parallel=True, error_model="numpy")
 def segment_many(
     y: np.ndarray,
@@ -196,7 +196,7 @@ def _saturated_gap(ca: np.ndarray, cb: np.ndarray, m: int, code: int, scale: flo
     return scale * (segment_cost(code, ca[m], cb[m], m) - sat) + lam * np.log(m)
 
 
-@sized(PELT_MIN_CELLS, nogil=True, error_model="numpy")
+@sized(PELT_MIN_CELLS)
 @nb.njit(nogil=True, cache=True, parallel=True, error_model="numpy")
 def critical_penalty_many(
     y: np.ndarray,

@@ -35,7 +35,7 @@ def _sign(v: float) -> int:
     return 0
 
 
-@sized(200_000, error_model="numpy", nogil=True)
+@sized(200_000)
 @nb.njit(cache=True, parallel=True, error_model="numpy", nogil=True)
 def monitor_rows(
     arr: np.ndarray,

@@ -50,7 +50,7 @@ def _add_nan_first(a: float, b: float) -> float:
     return a + b
 
 
-@sized(200_000, error_model="numpy", nogil=True)
+@sized(200_000)
 @nb.njit(cache=True, parallel=True, error_model="numpy", nogil=True)
 def xmr_rows(
     values: np.ndarray,

@@ -92,7 +92,7 @@ class Layout:
         return self.n_obs - 1
 
 
-@sized(4_000_000, nogil=True)
+@sized(4_000_000)
 @nb.njit(nogil=True, cache=True, parallel=True)
 def _scatter_rows(a: np.ndarray, order: np.ndarray, n_obs: np.ndarray, out: np.ndarray) -> None:
     """``out[i, order[i, k]] = a[i, k]`` for the ``n_obs[i]`` observed cells of every row ``i``."""

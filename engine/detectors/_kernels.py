@@ -21,7 +21,7 @@ CHEAP_MIN_CELLS = 2_000_000
 HEAVY_MIN_CELLS = 20_000
 
 
-@sized(CHEAP_MIN_CELLS, nogil=True)
+@sized(CHEAP_MIN_CELLS)
 @njit(nogil=True, cache=True, parallel=True)
 def cusum_path(z, threshold, restart, head_start, initial):
     """Reflected CUSUM ``S_t = max(0, S_{t-1} + z_t)``; alarm when ``S_t > threshold``.
@@ -68,7 +68,7 @@ def cusum_path(z, threshold, restart, head_start, initial):
     return stat, alarm, onset
 
 
-@sized(CHEAP_MIN_CELLS, nogil=True)
+@sized(CHEAP_MIN_CELLS)
 @njit(nogil=True, cache=True, parallel=True)
 def ewma_path(r, lam, limit_factor, upper, lower, restart):
     """EWMA of residuals with exact time-varying limits.
@@ -131,7 +131,7 @@ def ewma_path(r, lam, limit_factor, upper, lower, restart):
     return zs, lim, a_up, a_dn, o_up, o_dn
 
 
-@sized(HEAVY_MIN_CELLS, nogil=True)
+@sized(HEAVY_MIN_CELLS)
 @njit(nogil=True, cache=True, parallel=True)
 def glr_path(x, mu, alpha, window, sign, threshold, max_iter):
     """Höhle–Paul GLR for a multiplicative change ``mu1 = mu0 exp(kappa)`` (Poisson or NB).
@@ -238,7 +238,7 @@ def glr_path(x, mu, alpha, window, sign, threshold, max_iter):
     return stat, alarm, onset
 
 
-@sized(CHEAP_MIN_CELLS, nogil=True)
+@sized(CHEAP_MIN_CELLS)
 @njit(nogil=True, cache=True, parallel=True)
 def zero_run_path(y, logp0, mu, log_level, restart):
     """Runs of zero counts and the log probability of the current run under the baseline.
@@ -289,7 +289,7 @@ def zero_run_path(y, logp0, mu, log_level, restart):
     return run, lp, ex, alarm, onset
 
 
-@sized(CHEAP_MIN_CELLS, nogil=True)
+@sized(CHEAP_MIN_CELLS)
 @njit(nogil=True, cache=True, parallel=True)
 def missing_run_path(missing, a, b, log_level, min_run):
     """Runs of missing submissions after a series started, with a posterior-predictive probability.

@@ -18,8 +18,10 @@ import numpy as np
 from numba import njit
 
 
-def _serial_twin(kernel: Any, options: dict[str, Any]) -> Any:
-    """A serial ``njit`` compilation of ``kernel``'s Python function, cached under its own name."""
+def _serial_twin(kernel: Any) -> Any:
+    """A serial ``njit`` compilation of ``kernel``'s Python function, cached under its own name, with
+    the kernel's own options (``nogil``, ``error_model``, ...) except ``parallel``."""
+    options = {k: v for k, v in kernel.targetoptions.items() if k not in ("parallel", "nopython")}
     f = kernel.py_func
     twin = types.FunctionType(
         f.__code__, f.__globals__, f.__name__ + "_serial", f.__defaults__, f.__closure__
@@ -43,9 +45,9 @@ class SizedKernel:
         Size of the first argument (cells of an ``(S, T)`` array) from which threads pay off.
     """
 
-    def __init__(self, kernel: Any, min_cells: int, options: dict[str, Any]) -> None:
+    def __init__(self, kernel: Any, min_cells: int) -> None:
         self.parallel = kernel
-        self.serial = _serial_twin(kernel, options)
+        self.serial = _serial_twin(kernel)
         self.min_cells = int(min_cells)
         self.__doc__ = kernel.__doc__
         self.__name__ = kernel.__name__
@@ -56,15 +58,15 @@ class SizedKernel:
         return kernel(*args)
 
 
-def sized(min_cells: int, **options: Any) -> Callable[[Any], SizedKernel]:
+def sized(min_cells: int) -> Callable[[Any], SizedKernel]:
     """Decorator for a ``@njit(parallel=True, ...)`` kernel: serial below ``min_cells`` input cells.
 
-    ``options`` are the kernel's other ``njit`` options (e.g. ``error_model="numpy"``), repeated for
-    the serial compilation.
+    The serial compilation takes the kernel's other ``njit`` options (e.g. ``nogil``,
+    ``error_model="numpy"``).
     """
 
     def wrap(kernel: Any) -> SizedKernel:
-        return SizedKernel(kernel, min_cells, options)
+        return SizedKernel(kernel, min_cells)
 
     return wrap
 

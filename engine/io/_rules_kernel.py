@@ -18,7 +18,7 @@ EMPTY, UNKNOWN, EXPOSURE, PROPORTION, INTEGER = 1, 2, 4, 8, 16
 _OBSERVED = 0
 
 
-@sized(1_000_000, nogil=True)
+@sized(1_000_000)
 @nb.njit(nogil=True, cache=True, parallel=True)
 def first_failures(
     out: np.ndarray,
@@ -79,7 +79,7 @@ def first_failures(
         out[i] = r
 
 
-@sized(1_000_000, nogil=True)
+@sized(1_000_000)
 @nb.njit(nogil=True, cache=True, parallel=True)
 def accepted_columns(
     num_out: np.ndarray,
@@ -129,7 +129,7 @@ def _row(j: int, rows: np.ndarray, all_rows: bool) -> int:
     return np.intp(j) if all_rows else np.intp(rows[j])
 
 
-@sized(1_000_000, nogil=True)
+@sized(1_000_000)
 @nb.njit(nogil=True, cache=True, parallel=True)
 def sort_keys(
     key: np.ndarray,
@@ -166,7 +166,7 @@ def count_cells(
         counts[np.int64(ind[i]) * span + (np.int64(days[i]) - day0)] += 1
 
 
-@sized(1_000_000, nogil=True)
+@sized(1_000_000)
 @nb.njit(nogil=True, cache=True, parallel=True)
 def lookup_cells(
     out: np.ndarray,

@@ -34,7 +34,7 @@ def _scan_runs(key: np.ndarray, dup: np.ndarray, starts: np.ndarray, step: int) 
     return n_runs
 
 
-@sized(1_000_000, nogil=True)
+@sized(1_000_000)
 @nb.njit(nogil=True, cache=True, parallel=True)
 def _lay_runs(order: np.ndarray, starts: np.ndarray, lengths: np.ndarray, offsets: np.ndarray) -> None:
     """``order[offsets[r] + t] = starts[r] + t``: the runs laid end to end (runs in parallel)."""
