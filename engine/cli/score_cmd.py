@@ -9,7 +9,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.cli import CliError
@@ -46,7 +45,6 @@ def parse_date(text: str, what: str) -> dt.date:
 def _load(args: argparse.Namespace, config: Config) -> LoadResult:
     """Load and validate the inputs, reporting rejected rows on stderr."""
     from engine.io import FatalInputError, load_dataset
-    from engine.io.rejections import REASONS
 
     try:
         load = load_dataset(args.observations, args.wards, args.events, catalogue=config.build_catalogue())
@@ -54,8 +52,8 @@ def _load(args: argparse.Namespace, config: Config) -> LoadResult:
         raise CliError(str(exc)) from None
     if load.n_rejected:
         print(f"{load.n_rejected} input rows rejected (see rejected.csv):", file=sys.stderr)
-        for file, code, count in load.rejected_by_reason().iter_rows():
-            print(f"  {count:>7}  {code:<24} {Path(file).name}: {REASONS.get(code, '')}", file=sys.stderr)
+        for line in load.rejected_by_reason_lines():
+            print(line, file=sys.stderr)
     return load
 
 

@@ -93,6 +93,13 @@ class LoadResult:
             .sort(["rows", "file", "code"], descending=[True, False, False])
         )
 
+    def rejected_by_reason_lines(self) -> list[str]:
+        """:meth:`rejected_by_reason` as printable lines: count, reason code, file name, description."""
+        return [
+            f"  {rows:>9,}  {code:<30} {Path(file).name}: {REASONS.get(code, '')}"
+            for file, code, rows in self.rejected_by_reason().iter_rows()
+        ]
+
     def gaps(self) -> pl.DataFrame:
         """One row per series (ward, indicator) describing its holes.
 
@@ -168,10 +175,7 @@ class LoadResult:
         )
         if self.n_rejected:
             add("Rejected rows by reason")
-            for row in self.rejected_by_reason().iter_rows(named=True):
-                add(
-                    f"  {row['rows']:>9,}  {row['code']:<30} {Path(row['file']).name}: {REASONS.get(row['code'], '')}"
-                )
+            out.extend(self.rejected_by_reason_lines())
             add("  first rejections:")
             for row in self.rejected.head(max_lines).iter_rows(named=True):
                 add(f"    {Path(row['file']).name}:{row['line']} [{row['column']}] {row['reason']}")
