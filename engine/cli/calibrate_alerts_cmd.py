@@ -52,6 +52,13 @@ def run(args: argparse.Namespace) -> int:
         f"per ward-year (target {comb.target_false_concern_per_ward_year:g})"
     )
     print(f"urgent threshold {report.urgent_threshold:g} nats (restrictive practice or harm)")
+    wi = int(abs(report.grid - report.watch_threshold).argmin())
+    print(
+        f"watch threshold {report.watch_threshold:g} nats (two or more domains): "
+        f"{report.watch_rate[wi]:.3f} false watch openings per ward-year "
+        f"(target {comb.target_false_watch_per_ward_year:g}), {report.watch_share[wi]:.1%} of ward-weeks "
+        f"at watch or above (target {comb.target_watch_share:.0%})"
+    )
     print(
         f"indicator CUSUM threshold {report.cusum_threshold:g} nats "
         f"(+ {report.silence_rate:.2f} zero-run silence alerts per ward-year; "

@@ -110,3 +110,82 @@ def _runs_while_alive(z: np.ndarray, cell: np.ndarray, stat: np.ndarray, out: np
             else:
                 run = 0.0
             out[s, t] = run
+
+
+#: Domain rules: ``joint`` (Page's CUSUM of the summed increments), ``mei`` (sum of per-indicator
+#: CUSUMs, Mei 2010) and ``mixture`` (Xie & Siegmund 2013: ``sum_i log(1 - p0 + p0 exp(C_i))``).
+DOMAIN_RULES: tuple[str, ...] = ("joint", "mei", "mixture")
+
+
+def domain_statistic_blocks(
+    blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    n_wards: int,
+    n_domains: int,
+    rule: str = "joint",
+    p0: float = 0.3,
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Domain statistics by ``rule`` (see :data:`DOMAIN_RULES`): ``(statistic, since, contributions)``.
+
+    ``joint`` is :func:`domain_cusum_blocks`. ``mei`` and ``mixture`` run Page's CUSUM ``C_i`` on each
+    series' own increments and add a transform of it over the ward's series of the domain, so an
+    indicator that has not moved (``C_i = 0``) adds nothing instead of a negative drift: ``mei`` adds
+    ``C_i``; ``mixture`` adds ``log(1 - p0 + p0 exp(C_i))``, the log-likelihood ratio of "each
+    indicator moved with probability ``p0``" (about ``C_i + log p0`` for a large ``C_i``, about
+    ``p0 C_i`` for a small one). ``since`` is the last period before ``t`` at which the domain
+    statistic was zero (every series' CUSUM at zero); contributions as in :func:`domain_cusum_blocks`.
+    """
+    if rule == "joint":
+        return domain_cusum_blocks(blocks, n_wards, n_domains)
+    if rule not in DOMAIN_RULES:
+        raise ValueError(f"unknown domain rule {rule!r}; expected one of {DOMAIN_RULES}")
+    if rule == "mixture" and not 0 < p0 <= 1:
+        raise ValueError("mixture p0 must be in (0, 1]")
+    t_count = blocks[0][0].shape[1] if blocks else 0
+    stat = np.zeros((n_wards * n_domains, t_count))
+    cells = []
+    for z, ward, domain in blocks:
+        cell = np.where(domain >= 0, ward * n_domains + domain, -1).astype(np.int64)
+        _series_cusum_sum(np.ascontiguousarray(z, dtype=np.float64), cell, stat, rule == "mixture", float(p0))
+        cells.append(cell)
+    since = np.empty(stat.shape, dtype=np.int64)
+    _last_zero(stat, since)
+    contributions = []
+    for (z, _, _), cell in zip(blocks, cells, strict=True):
+        contribution = np.empty(z.shape)
+        _runs_while_alive(np.ascontiguousarray(z, dtype=np.float64), cell, stat, contribution)
+        contributions.append(contribution)
+    shape = (n_wards, n_domains, t_count)
+    return stat.reshape(shape), since.reshape(shape), contributions
+
+
+@njit(cache=True, nogil=True)
+def _series_cusum_sum(z: np.ndarray, cell: np.ndarray, out: np.ndarray, mixture: bool, p0: float) -> None:
+    """Add each series' Page CUSUM (or its mixture transform) to its ward-domain row of ``out``."""
+    log_q = np.log(1.0 - p0) if p0 < 1.0 else -np.inf
+    log_p = np.log(p0)
+    for s in range(z.shape[0]):
+        c = cell[s]
+        if c < 0:
+            continue
+        cur = 0.0
+        for t in range(z.shape[1]):
+            v = cur + finite(z[s, t])
+            cur = v if v > 0.0 else 0.0
+            if not mixture:
+                out[c, t] += cur
+            elif cur > 0.0:
+                # log(1 - p0 + p0 e^C), computed stably; exactly 0 at C = 0
+                a, b = log_q, log_p + cur
+                m = a if a > b else b
+                out[c, t] += m + np.log(np.exp(a - m) + np.exp(b - m))
+
+
+@njit(cache=True, nogil=True)
+def _last_zero(stat: np.ndarray, since: np.ndarray) -> None:
+    """``since[c, t]``: the last period before ``t`` at which ``stat[c]`` was <= 0 (-1: none)."""
+    for c in range(stat.shape[0]):
+        last_zero = -1
+        for t in range(stat.shape[1]):
+            since[c, t] = last_zero
+            if stat[c, t] <= 0.0:
+                last_zero = t

@@ -14,9 +14,10 @@ NONE, WATCH, CONCERN, URGENT = range(4)
 class LevelThresholds:
     """Thresholds in nats on the domain statistics."""
 
-    domain: float  # one domain at or above this: watch
+    domain: float  # one domain at or above this: watch (inf: off)
     concern: float  # two or more culture domains at or above this: concern
     urgent: float  # concern and restrictive practice or harm at or above this: urgent
+    watch: float = np.inf  # two or more culture domains at or above this: watch (the constellation forming)
 
 
 def second_largest(stat: np.ndarray, axis: int = 1) -> np.ndarray:
@@ -38,7 +39,8 @@ def ward_levels(
     culture:
         ``(W, 4, T)`` culture-domain statistics (nats), domains in ``signals.CULTURE_DOMAINS`` order.
     single_alarm:
-        ``(W, T)`` bool: any single-indicator detector (CUSUM, silence, data silence) alarming.
+        ``(W, T)`` bool: single-indicator alarms that raise ``watch`` (all False when indicator
+        alerts stay indicator alerts, the default; see ``combination.watch_on_indicator_alerts``).
     severe_domains:
         Indices of the domains whose strong evidence makes a concern urgent (restrictive practice,
         harm and reporting).
@@ -51,8 +53,9 @@ def ward_levels(
         ``(W, T)`` sum of the culture-domain statistics (nats).
     """
     score = culture.sum(axis=1)
-    watch = (culture >= thresholds.domain).any(axis=1) | single_alarm
-    concern = second_largest(culture) >= thresholds.concern
+    d2 = second_largest(culture)
+    watch = (culture >= thresholds.domain).any(axis=1) | single_alarm | (d2 >= thresholds.watch)
+    concern = d2 >= thresholds.concern
     severe = (culture[:, list(severe_domains), :] >= thresholds.urgent).any(axis=1)
     level = np.full(score.shape, NONE, dtype=np.int8)
     level[watch] = WATCH

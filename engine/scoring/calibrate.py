@@ -57,6 +57,9 @@ class CalibrationReport:
         Candidate thresholds.
     concern_rate, concern_se:
         False ``concern`` alerts per ward-year at each threshold, and Monte Carlo standard errors.
+    watch_rate, watch_share:
+        False ``watch`` openings per ward-year, and the share of monitored ward-weeks at ``watch`` or
+        above, when ``watch_threshold`` (two or more domains at or above it) is each grid value.
     urgent_rate:
         False ``urgent`` alerts per ward-year when ``urgent_threshold`` is each grid value and the
         concern threshold is the chosen one.
@@ -67,8 +70,8 @@ class CalibrationReport:
         alerts are not counted: the replicates keep the trust's real gaps in submission.
     ward_years:
         Monitored ward-years simulated (all replicates).
-    concern_threshold, urgent_threshold, cusum_threshold:
-        The thresholds chosen for the targets.
+    concern_threshold, urgent_threshold, cusum_threshold, watch_threshold:
+        The thresholds chosen for the targets (``watch_threshold`` at most ``concern_threshold``).
     replicates, seed:
         Simulation size and seed.
     factors:
@@ -80,11 +83,14 @@ class CalibrationReport:
     concern_se: np.ndarray
     urgent_rate: np.ndarray
     indicator_rate: np.ndarray
+    watch_rate: np.ndarray
+    watch_share: np.ndarray
     silence_rate: float
     ward_years: float
     concern_threshold: float
     urgent_threshold: float
     cusum_threshold: float
+    watch_threshold: float
     replicates: int
     seed: int
     factors: dict[str, dict[str, LatentFactor]]
@@ -103,6 +109,8 @@ class CalibrationReport:
                 "se": self.concern_se,
                 "false_urgent_per_ward_year": self.urgent_rate,
                 "false_indicator_alerts_per_ward_year": self.indicator_rate,
+                "false_watch_per_ward_year": self.watch_rate,
+                "watch_share": self.watch_share,
             }
         )
 
@@ -113,7 +121,7 @@ class CalibrationReport:
             concern_threshold=self.concern_threshold,
             urgent_threshold=max(self.urgent_threshold, self.concern_threshold),
             cusum_threshold=self.cusum_threshold,
-            domain_threshold=self.cusum_threshold,
+            watch_threshold=min(self.watch_threshold, self.concern_threshold),
         )
         return dataclasses.replace(config, combination=comb)
 
@@ -346,10 +354,24 @@ def _episode_peaks(condition: np.ndarray, value: np.ndarray, close_after: int) -
 
 def _monitored_ward_years(ev: WardEvidence, warmup: int) -> float:
     """Ward-years after each ward's warm-up (alerts cannot open earlier)."""
-    start = ev.first_period + warmup
-    weeks = np.clip(len(ev.periods) - start, 0, None).sum()
+    weeks = _monitored(ev, warmup).sum()
     per_year = 52.1775 if ev.cadence == "weekly" else 12.0
     return float(weeks / per_year)
+
+
+def _monitored(ev: WardEvidence, warmup: int) -> np.ndarray:
+    """``(W, T)`` True in the ward-periods after each ward's warm-up."""
+    return np.arange(len(ev.periods))[None, :] >= (ev.first_period + warmup)[:, None]
+
+
+def _smallest_meeting_both(
+    grid: np.ndarray, rate: np.ndarray, rate_target: float, share: np.ndarray, share_target: float
+) -> float:
+    """Smallest threshold from which on every larger one meets both targets (see _smallest_meeting)."""
+    ok = (rate <= rate_target) & (share <= share_target)
+    tail_ok = np.logical_and.accumulate(ok[::-1])[::-1]
+    idx = np.nonzero(tail_ok)[0]
+    return float(grid[idx[0]]) if idx.size else float(grid[-1])
 
 
 def calibrate_alerts(
@@ -384,6 +406,9 @@ def calibrate_alerts(
     grid = THRESHOLD_GRID
     concern_open = np.zeros(len(grid))
     indicator_open = np.zeros(len(grid))
+    watch_open = np.zeros(len(grid))
+    watch_weeks = np.zeros(len(grid))
+    monitored_weeks = 0.0
     silence_open = 0.0
     ward_years = 0.0
     d2_all, severe_all = [], []
@@ -395,8 +420,13 @@ def calibrate_alerts(
         severe = sim_ev.domain_stat[:, :2, :].max(axis=1)
         d2_all.append(d2)
         severe_all.append(severe)
+        mon = _monitored(sim_ev, cfg.baselines.warmup_periods)
+        monitored_weeks += float(mon.sum())
         for i, h in enumerate(grid):
             concern_open[i] += openings(d2 >= h, comb.close_after).sum()
+            # watch: two or more domains at or above h (the ward is then at watch or above)
+            watch_open[i] += openings((d2 >= h) & mon, comb.close_after).sum()
+            watch_weeks[i] += float(((d2 >= h) & mon).sum())
         for sc in sim_parts.values():
             stat = np.fmax(np.nan_to_num(sc.cusum_up, nan=0.0), np.nan_to_num(sc.cusum_down, nan=0.0))
             for i, h in enumerate(grid):
@@ -417,6 +447,14 @@ def calibrate_alerts(
     target_urgent = comb.target_false_concern_per_ward_year / 4
     h_urgent = max(_smallest_meeting(grid, urgent_rate, target_urgent), h_concern)
     indicator_rate = indicator_open / ward_years
+    watch_rate = watch_open / ward_years
+    watch_share = watch_weeks / max(monitored_weeks, 1.0)
+    h_watch = min(
+        _smallest_meeting_both(
+            grid, watch_rate, comb.target_false_watch_per_ward_year, watch_share, comb.target_watch_share
+        ),
+        h_concern,
+    )
     silence_rate = silence_open / ward_years
     budget = max(comb.target_false_indicator_alerts_per_ward_year - silence_rate, 0.0)
     h_cusum = _smallest_meeting(grid, indicator_rate, budget)
@@ -431,6 +469,9 @@ def calibrate_alerts(
         concern_threshold=h_concern,
         urgent_threshold=h_urgent,
         cusum_threshold=h_cusum,
+        watch_threshold=h_watch,
+        watch_rate=watch_rate,
+        watch_share=watch_share,
         replicates=r_count,
         seed=seed,
         factors=factors,

@@ -16,6 +16,7 @@ from numba import njit
 from engine.baselines import BaselineSettings, fit_baselines
 from engine.combine.provider import group_index, scaled_common_mode_factor
 from engine.detectors import BinomialCusum, DataSilence, Ewma, NegBinCusum, PoissonCusum, Silence
+from engine.detectors.adaptive import adaptive_llr
 from engine.detectors.scores import binomial_llr, poisson_llr
 from engine.panel import Panel, distinct_keys
 from engine.scoring.settings import DEFAULT_CLOSURE_DIRECTION, CombinationSettings, IndicatorSettings
@@ -118,6 +119,40 @@ def llr_increment(
         return binomial_llr(y, n, p, odds, dispersion)
     ratio = settings.rate_ratio_up if direction == "up" else settings.rate_ratio_down
     return poisson_llr(y, rate * n, ratio, family, dispersion)
+
+
+def closure_adaptive_llr(
+    family: str,
+    y: np.ndarray,
+    n: np.ndarray,
+    rate: np.ndarray,
+    dispersion: np.ndarray,
+    direction: str,
+    settings: IndicatorSettings,
+    combination: CombinationSettings,
+) -> np.ndarray:
+    """Adaptive LLR increments (:mod:`engine.detectors.adaptive`) in ``direction``; NaN = no data.
+
+    The estimate starts at the indicator's design ratio (rate ratio, or odds ratio for proportions).
+    """
+    if family == "proportion":
+        design = settings.odds_ratio_up if direction == "up" else settings.odds_ratio_down
+    else:
+        design = settings.rate_ratio_up if direction == "up" else settings.rate_ratio_down
+    z, _ = adaptive_llr(
+        family,
+        y,
+        n,
+        rate,
+        dispersion,
+        direction,
+        design,
+        combination.adaptive_min_ratio,
+        combination.adaptive_max_ratio,
+        combination.adaptive_lambda,
+        combination.adaptive_prior_events,
+    )
+    return z
 
 
 def _cusum_detector(family: str, direction: str, threshold: float, s: IndicatorSettings):  # type: ignore[no-untyped-def]
@@ -234,9 +269,12 @@ def score_panel(
         ewma_alarm[rows] = ew.alarm
         # the closure direction is usually a watched side: reuse its increments (computed once)
         close = str(closure[rows[0]])
-        z = side_increments.get(close)
-        if z is None:
-            z = llr_increment(ind.family, yy, nn, rr, dd, close, st)
+        if combination.evidence == "adaptive":
+            z = closure_adaptive_llr(ind.family, yy, nn, rr, dd, close, st, combination)
+        else:
+            z = side_increments.get(close)
+            if z is None:
+                z = llr_increment(ind.family, yy, nn, rr, dd, close, st)
         z_closure[rows] = np.nan_to_num(z * st.weight, nan=0.0, posinf=0.0, neginf=0.0)
         chosen = ew.alarm if st.detector == "ewma" else (alarm_up[rows] | alarm_down[rows])
         if ind.family == "count" and ind.direction in ("down", "both"):

@@ -63,7 +63,24 @@ class CombinationSettings:
     cusum_threshold: float = field(
         default=7.0, metadata={"doc": "per-indicator CUSUM threshold (indicator alerts, level watch)"}
     )
-    domain_threshold: float = field(default=7.0, metadata={"doc": "one domain at or above this: watch"})
+    domain_threshold: float | None = field(
+        default=None,
+        metadata={"doc": "one domain at or above this: watch (unset = a single domain never raises watch)"},
+    )
+    watch_threshold: float | None = field(
+        default=3.0,
+        metadata={
+            "doc": "two or more culture domains at or above this: watch (the constellation forming; "
+            "calibrated like concern, see docs/combination.md)"
+        },
+    )
+    watch_on_indicator_alerts: bool = field(
+        default=False,
+        metadata={
+            "doc": "a single indicator alert (CUSUM, silence, data silence) also raises the ward to watch "
+            "(off: indicator alerts stay indicator alerts in the inbox)"
+        },
+    )
     concern_threshold: float = field(
         default=4.5, metadata={"doc": "two or more culture domains at or above this: concern"}
     )
@@ -107,6 +124,12 @@ class CombinationSettings:
     target_false_concern_per_ward_year: float = field(
         default=0.1, metadata={"doc": "calibration target: false concern alerts per ward per year"}
     )
+    target_watch_share: float = field(
+        default=0.05, metadata={"doc": "calibration target: in-control share of ward-weeks at watch or above"}
+    )
+    target_false_watch_per_ward_year: float = field(
+        default=0.5, metadata={"doc": "calibration target: false watch openings per ward per year"}
+    )
     target_false_indicator_alerts_per_ward_year: float = field(
         default=1.0, metadata={"doc": "calibration target: false indicator alerts per ward per year"}
     )
@@ -124,6 +147,37 @@ class CombinationSettings:
     max_explained_indicators: int = field(
         default=5, metadata={"doc": "indicator sentences in an explanation"}
     )
+    evidence: Literal["design", "adaptive"] = field(
+        default="design",
+        metadata={
+            "doc": "domain evidence per indicator: design (LLR of the fixed design shift) or adaptive "
+            "(LLR of the shift estimated from earlier weeks, Sparks 2000; see docs/combination.md)"
+        },
+    )
+    adaptive_lambda: float = field(
+        default=0.1, metadata={"doc": "adaptive evidence: EWMA weight of each period in the shift estimate"}
+    )
+    adaptive_min_ratio: float = field(
+        default=1.25,
+        metadata={"doc": "adaptive evidence: smallest rate ratio of interest (its inverse for a fall)"},
+    )
+    adaptive_max_ratio: float = field(
+        default=4.0, metadata={"doc": "adaptive evidence: largest rate ratio used (its inverse for a fall)"}
+    )
+    adaptive_prior_events: float = field(
+        default=2.0,
+        metadata={"doc": "adaptive evidence: expected events at the design ratio that start the estimate"},
+    )
+    domain_rule: Literal["joint", "mei", "mixture"] = field(
+        default="joint",
+        metadata={
+            "doc": "domain statistic: joint (CUSUM of summed increments), mei (sum of per-indicator "
+            "CUSUMs) or mixture (sum of log(1 - p0 + p0 exp(CUSUM)) per indicator)"
+        },
+    )
+    mixture_p0: float = field(
+        default=0.3, metadata={"doc": "mixture rule: prior share of a domain's indicators that move"}
+    )
 
     def __post_init__(self) -> None:
         if not self.concern_threshold <= self.urgent_threshold:
@@ -132,3 +186,11 @@ class CombinationSettings:
             raise ValueError("close_after must be at least 1")
         if not 0 < self.silence_level < 1 or not 0 < self.data_silence_level < 1:
             raise ValueError("silence levels must be between 0 and 1")
+        if not 0 < self.adaptive_lambda <= 1:
+            raise ValueError("adaptive_lambda must be in (0, 1]")
+        if not 1 < self.adaptive_min_ratio <= self.adaptive_max_ratio:
+            raise ValueError("adaptive ratios must satisfy 1 < adaptive_min_ratio <= adaptive_max_ratio")
+        if self.adaptive_prior_events <= 0:
+            raise ValueError("adaptive_prior_events must be positive")
+        if not 0 < self.mixture_p0 <= 1:
+            raise ValueError("mixture_p0 must be in (0, 1]")

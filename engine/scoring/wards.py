@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.combine.cadence import carry_flags_to_weeks, month_of_week, spread_monthly_to_weeks
-from engine.combine.domains import domain_cusum_blocks
+from engine.combine.domains import domain_statistic_blocks
 from engine.combine.levels import LevelThresholds, ward_levels
 from engine.combine.rowgroups import group_any
 from engine.scoring.indicators import SeriesScores
@@ -72,6 +72,16 @@ class WardEvidence:
     data_silence_series: dict[str, np.ndarray]
 
 
+def level_thresholds(combination: CombinationSettings) -> LevelThresholds:
+    """The level thresholds of the combination settings (an unset threshold never fires)."""
+    return LevelThresholds(
+        np.inf if combination.domain_threshold is None else combination.domain_threshold,
+        combination.concern_threshold,
+        combination.urgent_threshold,
+        np.inf if combination.watch_threshold is None else combination.watch_threshold,
+    )
+
+
 def _to_grid(scores: SeriesScores, grid: np.ndarray, grid_cadence: str) -> np.ndarray:
     """``(T_grid,)`` index of the series period covering each grid period (-1 when none)."""
     periods = scores.panel.periods
@@ -125,11 +135,12 @@ def ward_evidence(
             gi = np.searchsorted(grid, start_dates)  # first grid period on/after the series start
             np.minimum.at(first, ward[has], gi[has])
 
-    domain_stat, domain_since, contributions = domain_cusum_blocks(blocks, w_count, len(CULTURE_DOMAINS))
-    thresholds = LevelThresholds(
-        combination.domain_threshold, combination.concern_threshold, combination.urgent_threshold
+    domain_stat, domain_since, contributions = domain_statistic_blocks(
+        blocks, w_count, len(CULTURE_DOMAINS), combination.domain_rule, combination.mixture_p0
     )
-    level, score = ward_levels(domain_stat, single, thresholds)
+    thresholds = level_thresholds(combination)
+    raises_watch = single if combination.watch_on_indicator_alerts else np.zeros_like(single)
+    level, score = ward_levels(domain_stat, raises_watch, thresholds)
     before = np.arange(t_count)[None, :] < first[:, None]
     level[before] = 0
     contribution = dict(zip(parts, contributions, strict=True))
