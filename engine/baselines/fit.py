@@ -46,6 +46,7 @@ from engine.baselines import shrinkage
 from engine.baselines._peer_kernel import moment_sums, prior_sums
 from engine.baselines._sums import X, Y, peer_sums, spread, usable, warmup_ends, window_sums
 from engine.baselines._update import FAMILY_CODE, updating_rates
+from engine.baselines.coldstart import cold_start
 from engine.baselines.seasonal import seasonal_factors
 
 Family = Literal["count", "proportion", "measure"]
@@ -92,6 +93,34 @@ class BaselineSettings:
     zero_rate_events: float = field(
         default=0.5,
         metadata={"doc": "events assumed when a warm-up rate is exactly 0 (rate = this / exposure)"},
+    )
+    predictive: bool = field(
+        default=True,
+        metadata={
+            "doc": "carry the uncertainty of the estimated rate into the predictive distribution "
+            "(dispersion inflated by the estimate's squared coefficient of variation)"
+        },
+    )
+    predictive_scope: Literal["all", "cold_start"] = field(
+        default="all",
+        metadata={
+            "doc": "where the predictive uncertainty applies: all (own and peer baselines) or "
+            "cold_start (peer-based periods only)"
+        },
+    )
+    uncertainty_periods: float = field(
+        default=4.0,
+        metadata={
+            "doc": "predictive: the estimate's error is shared by every period a detector accumulates, "
+            "so its variance counts this many times (1 = as if independent each period)"
+        },
+    )
+    cold_start: bool = field(
+        default=True,
+        metadata={
+            "doc": "before a series' own warm-up ends, compare it with its peer group (same ward type) "
+            "updated by its own data so far (not with seasonality)"
+        },
     )
 
 
@@ -146,12 +175,20 @@ class Baseline:
     seasonal_factor : float64
         Multiplicative seasonal factor included in ``expected_rate`` (1 without seasonality); NaN
         where not ready.
+    estimate_cv2 : float64
+        Squared coefficient of variation of the estimated rate (posterior variance / rate^2); the
+        predictive dispersion is :func:`engine.baselines.coldstart.predictive_dispersion` of it.
+    peer_based : bool
+        ``expected_rate`` comes from the peer group (cold start: the series' own warm-up is not
+        complete); ``ready`` stays False there.
     """
 
     family: str
     expected_rate: np.ndarray
     dispersion: np.ndarray
     _heads: _Heads = field(repr=False)
+    estimate_cv2: np.ndarray | None = None
+    peer_based: np.ndarray | None = None
 
     @cached_property
     def _head_of(self) -> np.ndarray:
@@ -366,6 +403,15 @@ def fit_baselines(
     if family == "proportion":
         rate_h = np.where(rate_h < 1, rate_h, 1 - floor_rate)
 
+    # uncertainty of each head's estimate: posterior variance of the shrunk rate (own sampling variance
+    # combined with the peer prior's between-ward variance), relative to the rate squared
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v_own = shrinkage.sampling_variance(sums_h, rate_h, disp_h, family)
+        prec = 1.0 / v_own + np.where(np.isfinite(tau2_h) & (tau2_h > 0), 1.0 / tau2_h, 0.0)
+        prec = np.where(np.isfinite(tau2_h) & (tau2_h <= 0), np.inf, prec)
+        cv2_h = np.where((rate_h > 0) & (prec > 0), (1.0 / prec) / (rate_h * rate_h), 0.0)
+    cv2_h = np.nan_to_num(cv2_h, nan=0.0, posinf=0.0)
+
     heads = _Heads((s_count, t_count), rows_h, s0_h, e_h, rbar_h, weight_h, season)
     dispersion = np.empty((s_count, t_count))
     spread(head_ptr, s0_h, e_h, disp_h, no_cells, dispersion)
@@ -394,4 +440,23 @@ def fit_baselines(
         del x, yz
         ready = np.arange(t_count)[None, :] >= e_h[head_of]
         expected_rate = np.where(ready, rate if season is None else rate * season, np.float64(np.nan))
-    return Baseline(family=family, expected_rate=expected_rate, dispersion=dispersion, _heads=heads)
+    head_of = heads.head_of()
+    ready = np.arange(t_count)[None, :] >= e_h[head_of]
+    cv2 = np.where(ready, cv2_h[head_of], np.nan)
+    peer = np.zeros((s_count, t_count), dtype=bool)
+    if st.cold_start and season is None and s_count and t_count and not ready.all():
+        cs = cold_start(
+            y, n, ok, codes, s0_h[head_of], family, st.warmup_periods, st.guard_periods, st.min_group_size
+        )
+        peer = ~ready & np.isfinite(cs.rate)
+        expected_rate = np.where(peer, cs.rate, expected_rate)
+        dispersion = np.where(peer, cs.dispersion, dispersion)
+        cv2 = np.where(peer, cs.cv2, cv2)
+    return Baseline(
+        family=family,
+        expected_rate=expected_rate,
+        dispersion=dispersion,
+        _heads=heads,
+        estimate_cv2=cv2,
+        peer_based=peer,
+    )

@@ -394,12 +394,14 @@ def calibrate_alerts(
     catalogue = cfg.build_catalogue()
     # The in-control model: frozen baselines (one level per segment) plus the latent noise estimated
     # around them. With updating baselines the fitted rate path already follows drift, and drawing
-    # from it as well as from the latent persistence would count the drift twice. The replicates
-    # are then scored exactly as configured.
+    # from it as well as from the latent persistence would count the drift twice. Peer-based (cold
+    # start) rates are not the ward's own either: each ward's in-control level is its own warm-up
+    # estimate, drawn back to its first week. The replicates are then scored exactly as configured
+    # (baselines re-estimated, cold start included), so the estimation error is in the simulation.
     frozen = dataclasses.replace(
         cfg,
-        baselines=dataclasses.replace(cfg.baselines, mode="frozen"),
-        baselines_monthly=dataclasses.replace(cfg.baselines_monthly, mode="frozen"),
+        baselines=dataclasses.replace(cfg.baselines, mode="frozen", cold_start=False),
+        baselines_monthly=dataclasses.replace(cfg.baselines_monthly, mode="frozen", cold_start=False),
     )
     parts, _, _, _ = evidence_frames(observations, wards, events, cadence, frozen)
     factors = {cad: estimate_latent_factors(sc) for cad, sc in parts.items()} if dependence else {}

@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 
 from engine.baselines import BaselineSettings, fit_baselines
+from engine.baselines.coldstart import predictive_dispersion
 from engine.combine.provider import group_index, scaled_common_mode_factor
 from engine.detectors import BinomialCusum, DataSilence, Ewma, NegBinCusum, PoissonCusum, Silence
 from engine.detectors.adaptive import adaptive_llr
@@ -62,6 +63,11 @@ class SeriesScores:
         The indicator's alerting condition: its chosen detector or silence or data silence.
     rebase:
         True at periods where a new baseline starts (rebase / reconfiguration events).
+    peer_based:
+        True where the expected rate is the peer group's (cold start: no own warm-up yet).
+    dispersion:
+        (as above) the *predictive* dispersion when ``baselines.predictive`` is on: it includes the
+        uncertainty of the estimated rate.
     """
 
     panel: Panel
@@ -92,6 +98,7 @@ class SeriesScores:
     data_silence_alarm: np.ndarray
     indicator_alarm: np.ndarray
     rebase: np.ndarray
+    peer_based: np.ndarray | None = None
 
 
 def closure_direction(ind: Indicator, settings: IndicatorSettings) -> str:
@@ -199,6 +206,7 @@ def score_panel(
 
     base_rate = np.full((s_count, t_count), np.nan)
     dispersion = np.full((s_count, t_count), np.nan)
+    peer_based = np.zeros((s_count, t_count), dtype=bool)
     for fam in ("count", "proportion", "measure"):
         rows = np.nonzero(family == fam)[0]
         if rows.size == 0:
@@ -213,9 +221,17 @@ def score_panel(
             settings=baseline_settings,
         )
         base_rate[rows] = fit.expected_rate
-        dispersion[rows] = fit.dispersion
+        disp = fit.dispersion
         if fam == "measure":
-            dispersion[rows] = np.maximum(dispersion[rows], combination.measure_min_dispersion)
+            disp = np.maximum(disp, combination.measure_min_dispersion)
+        if baseline_settings.predictive and fit.estimate_cv2 is not None:
+            cv2 = fit.estimate_cv2 * baseline_settings.uncertainty_periods
+            if baseline_settings.predictive_scope == "cold_start" and fit.peer_based is not None:
+                cv2 = np.where(fit.peer_based, cv2, 0.0)
+            disp = predictive_dispersion(fam, disp, fit.expected_rate, cv2, n[rows])
+        dispersion[rows] = disp
+        if fit.peer_based is not None:
+            peer_based[rows] = fit.peer_based
 
     if combination.provider_adjustment and s_count:
         codes, n_groups = group_index(prov, panel.indicator)
@@ -329,6 +345,7 @@ def score_panel(
         data_silence_alarm=data_silence_alarm,
         indicator_alarm=indicator_alarm,
         rebase=np.zeros(panel.shape, dtype=bool) if rebase is None else rebase,
+        peer_based=peer_based,
     )
 
 

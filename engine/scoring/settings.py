@@ -54,10 +54,12 @@ class IndicatorSettings:
 class CombinationSettings:
     """Ward-level combination and alerting (``[combination]``); thresholds in nats (log-LR units).
 
-    The default thresholds were calibrated by ``wardwatch calibrate-alerts`` (6 in-control replicates
-    with the dependence-aware null, seed 20261122) on the default synthetic benchmark (``wardwatch
-    synth --wards 300 --weeks 156 --seed 7``): 0.087 +/- 0.004 simulated false ``concern`` alerts per
-    ward-year at 4.5 nats, against a target of 0.1.
+    The default thresholds were calibrated by ``wardwatch calibrate-alerts`` (4 in-control replicates
+    with the dependence-aware null, seed 20261122; replicates re-estimate their baselines, cold start
+    and predictive uncertainty included) on the default synthetic benchmark (``wardwatch synth
+    --wards 300 --weeks 156 --seed 7``): 0.090 +/- 0.006 simulated false ``concern`` alerts per
+    ward-year at 4.25 nats (target 0.1); ``watch`` at 2.75 nats: 0.40 false openings per ward-year
+    and 3.4% of ward-weeks (targets 0.5 and 5%); urgent 8.25 nats.
     """
 
     cusum_threshold: float = field(
@@ -68,7 +70,7 @@ class CombinationSettings:
         metadata={"doc": "one domain at or above this: watch (unset = a single domain never raises watch)"},
     )
     watch_threshold: float | None = field(
-        default=3.0,
+        default=2.75,
         metadata={
             "doc": "two or more culture domains at or above this: watch (the constellation forming; "
             "calibrated like concern, see docs/combination.md)"
@@ -82,10 +84,10 @@ class CombinationSettings:
         },
     )
     concern_threshold: float = field(
-        default=4.5, metadata={"doc": "two or more culture domains at or above this: concern"}
+        default=4.25, metadata={"doc": "two or more culture domains at or above this: concern"}
     )
     urgent_threshold: float = field(
-        default=8.75, metadata={"doc": "concern and restrictive practice or harm at or above this: urgent"}
+        default=8.25, metadata={"doc": "concern and restrictive practice or harm at or above this: urgent"}
     )
     silence_level: float = field(
         default=0.001, metadata={"doc": "silence alarm when P(current run of zeros) is below this"}

@@ -79,7 +79,13 @@ def test_ready_after_warmup_and_rate_recovered(counts):
     b = fit_baselines(y, n, "count", group=group)
     assert not b.ready[:, :26].any()
     assert b.ready[:, 40:].all()
-    assert np.isnan(b.expected_rate[:, :26]).all()
+    # cold start: before the own warm-up the rate is the peer group's (nothing at week 0: no data yet)
+    assert np.isnan(b.expected_rate[:, 0]).all()
+    assert b.peer_based[:, 1:26].all() and not b.peer_based[:, 40:].any()
+    assert np.isfinite(b.expected_rate[:, 1:26]).all()
+    no_cold = fit_baselines(y, n, "count", group=group, settings=BaselineSettings(cold_start=False))
+    assert np.isnan(no_cold.expected_rate[:, :26]).all()
+    np.testing.assert_array_equal(no_cold.expected_rate[:, 26:], b.expected_rate[:, 26:])
     est = b.expected_rate[:, 60]
     assert np.corrcoef(est, true_rate)[0, 1] > 0.7
     assert np.median(np.abs(est / true_rate - 1)) < 0.25
@@ -273,6 +279,7 @@ def test_bit_identical_to_plain_reference(family, seed):
             BaselineSettings(seasonal_harmonics=1, periods_per_year=26.0, seasonal_fit_periods=30)
         )
     for st in settings:
+        st = dataclasses.replace(st, cold_start=False)  # the reference has no peer-based cold start
         for kw in cases:
             got = _arrays(fit_baselines(y, n, family, settings=st, **kw))
             ref = reference_fit(y, n, family, settings=st, **kw)
