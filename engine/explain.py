@@ -81,6 +81,8 @@ class IndicatorEvidence:
         For silence: the number of events that would usually have been seen over the run.
     onset:
         First period of the change (onset estimate), when known.
+    peer_based:
+        The expected rate is the peer group's (same ward type): the ward has no baseline of its own yet.
     """
 
     indicator: str
@@ -92,6 +94,7 @@ class IndicatorEvidence:
     expected_rate: float = float("nan")
     expected_count: float = float("nan")
     onset: dt.date | None = None
+    peer_based: bool = False
 
 
 def describe(ev: IndicatorEvidence, catalogue: dict[str, Indicator] | None = None) -> str:
@@ -106,7 +109,13 @@ def describe(ev: IndicatorEvidence, catalogue: dict[str, Indicator] | None = Non
     usual = ind.format_rate(ev.expected_rate)
     usual_number = usual.split(" ")[0] if ind.scale != 100 else usual
     change = "rise" if ev.direction == "up" else "fall"
-    text = f"{ind.label} has averaged {observed} for {span} against a usual {usual_number}"
+    if ev.peer_based:
+        text = (
+            f"{ind.label} has averaged {observed} for {span} against {usual_number} on similar wards "
+            "(compared with its peers: the ward has no baseline of its own yet)"
+        )
+    else:
+        text = f"{ind.label} has averaged {observed} for {span} against a usual {usual_number}"
     if ev.onset is not None:
         text += f"; the {change} probably began around {uk_date(ev.onset)}"
     return text + "."

@@ -86,6 +86,9 @@ def evidence_items(
     dsil_run = sc.data_silence_run[series, period].tolist()
     sil_expected = sc.silence_expected[series, period].tolist()
     onset_day = [_date(d) for d in sc.panel.periods[np.where(shift, onset, 0)]]
+    peer = (
+        np.zeros(len(series), dtype=bool) if sc.peer_based is None else sc.peer_based[series, period]
+    ).tolist()
     out: list[IndicatorEvidence | None] = []
     for i, (key, is_dsil, is_sil, is_shift, is_up, run_i) in enumerate(
         zip(keys, dsil.tolist(), sil.tolist(), shift.tolist(), up.tolist(), run.tolist(), strict=True)
@@ -109,6 +112,7 @@ def evidence_items(
                 IndicatorEvidence(
                     key, "shift", "up" if is_up else "down", int(m), cadence,
                     observed_rate=float(obs), expected_rate=float(exp), onset=onset_day[i],
+                    peer_based=bool(peer[i]),
                 )
             )  # fmt: skip
     return out
