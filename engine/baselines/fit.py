@@ -115,6 +115,13 @@ class BaselineSettings:
             "so its variance counts this many times (1 = as if independent each period)"
         },
     )
+    persistence_periods: int = field(
+        default=0,
+        metadata={
+            "doc": "dispersion also estimated on sums of this many periods and used when larger (slow "
+            "in-control wandering; see engine/baselines/persistence.py); 0 or 1 = weekly only"
+        },
+    )
     cold_start: bool = field(
         default=True,
         metadata={

@@ -51,6 +51,12 @@ def run(args: argparse.Namespace) -> int:
         f"concern threshold {report.concern_threshold:g} nats: {rate:.3f} ± {se:.3f} false concern alerts "
         f"per ward-year (target {comb.target_false_concern_per_ward_year:g})"
     )
+    ci = int(abs(report.grid - report.concern_threshold).argmin())
+    if report.decoys:
+        print(
+            f"  {report.decoy_rate[ci]:.1%} of {report.decoys} simulated single-domain changes escalate to "
+            f"concern (target {comb.target_decoy_escalation:.0%})"
+        )
     print(f"urgent threshold {report.urgent_threshold:g} nats (restrictive practice or harm)")
     wi = int(abs(report.grid - report.watch_threshold).argmin())
     print(

@@ -45,6 +45,8 @@ from engine.scoring.wards import WardEvidence
 from signals import Catalogue
 
 THRESHOLD_GRID = np.round(np.arange(1.0, 25.0001, 0.25), 2)
+#: Weeks after a simulated single-domain change still counted as its window (as in the evaluation).
+_DECOY_GRACE = 8
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,9 @@ class CalibrationReport:
         Candidate thresholds.
     concern_rate, concern_se:
         False ``concern`` alerts per ward-year at each threshold, and Monte Carlo standard errors.
+    decoy_rate, decoys:
+        Share of the simulated single-domain changes (``decoys`` of them, see
+        :func:`single_domain_changes`) during which a concern alert opened, at each threshold.
     watch_rate, watch_share:
         False ``watch`` openings per ward-year, and the share of monitored ward-weeks at ``watch`` or
         above, when ``watch_threshold`` (two or more domains at or above it) is each grid value.
@@ -85,6 +90,8 @@ class CalibrationReport:
     indicator_rate: np.ndarray
     watch_rate: np.ndarray
     watch_share: np.ndarray
+    decoy_rate: np.ndarray
+    decoys: int
     silence_rate: float
     ward_years: float
     concern_threshold: float
@@ -111,6 +118,7 @@ class CalibrationReport:
                 "false_indicator_alerts_per_ward_year": self.indicator_rate,
                 "false_watch_per_ward_year": self.watch_rate,
                 "watch_share": self.watch_share,
+                "single_domain_escalation": self.decoy_rate,
             }
         )
 
@@ -297,13 +305,20 @@ def replicate_frame(
     rng: np.random.Generator,
     catalogue: Catalogue,
     factors: dict[str, dict[str, LatentFactor]] | None = None,
+    changes: dict[str, np.ndarray] | None = None,
 ) -> pl.DataFrame:
-    """A canonical observation frame of one in-control replicate (``factors`` per cadence and domain)."""
+    """A canonical observation frame of one replicate (``factors`` per cadence and domain).
+
+    ``changes`` (per cadence, ``(S, T)`` rate multipliers) injects known changes, e.g. the single-domain
+    changes of :func:`single_domain_changes`; without it the replicate is in control.
+    """
     frames = []
     for cadence, sc in parts.items():
         panel = sc.panel
         cadence_factors = (factors or {}).get(cadence, {})
         mult = series_multiplier(sc, cadence_factors, rng) if cadence_factors else None
+        if changes is not None and cadence in changes:
+            mult = changes[cadence] if mult is None else mult * changes[cadence]
         y = draw_in_control(sc, rng, mult)
         s_idx, t_idx = np.nonzero(panel.status != MISSING)
         keys, of_key = distinct_keys(panel.indicator)
@@ -326,6 +341,61 @@ def replicate_frame(
             )
         )
     return pl.concat(frames).sort("ward_id", "indicator", "period")
+
+
+@dataclass(frozen=True)
+class SingleDomainChanges:
+    """Single-domain changes injected into a replicate (decoys for the constellation rule).
+
+    ``ward``: ``(K,)`` ward index (into the sorted ward ids); ``onset``, ``end``: ``(K,)`` first and
+    last weekly grid period of the change; ``multiplier``: per cadence ``(S, T)`` rate multipliers.
+    """
+
+    ward: np.ndarray
+    onset: np.ndarray
+    end: np.ndarray
+    multiplier: dict[str, np.ndarray]
+
+
+def single_domain_changes(
+    parts: dict[str, SeriesScores],
+    ward_ids: np.ndarray,
+    grid: np.ndarray,
+    first_period: np.ndarray,
+    rng: np.random.Generator,
+    share: float,
+    ratio: float,
+    weeks: int,
+    warmup: int,
+) -> SingleDomainChanges:
+    """Draw single-domain changes: a ``share`` of wards each get one culture domain whose indicators
+    all move ``ratio``-fold in their closure direction (``1/ratio`` for a fall) for ``weeks`` weeks,
+    starting after the ward's warm-up (a staffing crisis, one acutely unwell patient, a reporting
+    change). Monthly series take the multiplier in the months whose first day falls in the change.
+    """
+    domains = ("restrictive_practice", "harm_and_reporting", "voice_and_oversight", "staffing")
+    t_count = len(grid)
+    lo = first_period + warmup
+    eligible = np.flatnonzero(lo + weeks <= t_count - 1)
+    pick = eligible[rng.random(eligible.size) < share]
+    onset = lo[pick] + (rng.random(pick.size) * (t_count - weeks - lo[pick])).astype(np.int64)
+    end = onset + weeks - 1
+    dom = rng.integers(0, len(domains), pick.size)
+    mult: dict[str, np.ndarray] = {}
+    for cadence, sc in parts.items():
+        m = np.ones(sc.panel.shape)
+        ward = np.searchsorted(ward_ids, sc.panel.ward_id)
+        periods = sc.panel.periods
+        for k in range(pick.size):
+            rows = np.flatnonzero((ward == pick[k]) & (sc.domain == domains[dom[k]]))
+            if rows.size == 0:
+                continue
+            inside = (periods >= grid[onset[k]]) & (periods <= grid[end[k]])
+            up = sc.closure[rows] == "up"
+            factor = np.where(up, ratio, 1.0 / ratio)
+            m[np.ix_(rows, np.flatnonzero(inside))] = factor[:, None]
+        mult[cadence] = m
+    return SingleDomainChanges(pick, onset, end, mult)
 
 
 def _smallest_meeting(grid: np.ndarray, rate: np.ndarray, target: float) -> float:
@@ -359,6 +429,18 @@ def _monitored_ward_years(ev: WardEvidence, warmup: int) -> float:
     return float(weeks / per_year)
 
 
+def _first_periods(parts: dict[str, SeriesScores], ward_ids: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """``(W,)`` first weekly grid period with any data of each ward."""
+    first = np.full(len(ward_ids), len(grid), dtype=np.int64)
+    for sc in parts.values():
+        fp = sc.panel.first_period()
+        has = fp < len(sc.panel.periods)
+        if has.any():
+            gi = np.searchsorted(grid, sc.panel.periods[np.minimum(fp, len(sc.panel.periods) - 1)])
+            np.minimum.at(first, np.searchsorted(ward_ids, sc.panel.ward_id)[has], gi[has])
+    return first
+
+
 def _monitored(ev: WardEvidence, warmup: int) -> np.ndarray:
     """``(W, T)`` True in the ward-periods after each ward's warm-up."""
     return np.arange(len(ev.periods))[None, :] >= (ev.first_period + warmup)[:, None]
@@ -384,6 +466,7 @@ def calibrate_alerts(
     seed: int | None = None,
     progress=None,  # type: ignore[no-untyped-def]
     dependence: bool = True,
+    decoys: bool = True,
 ) -> CalibrationReport:
     """Simulate in-control replicates of the trust and choose thresholds (see module docstring)."""
     cfg = config or Config()
@@ -413,33 +496,67 @@ def calibrate_alerts(
     monitored_weeks = 0.0
     silence_open = 0.0
     ward_years = 0.0
+    decoy_escalated = np.zeros(len(grid))
+    decoy_count = 0
     d2_all, severe_all = [], []
+    # alerts can open from a ward's first data when the cold start is on, else after its warm-up
+    warmup = 0 if cfg.baselines.cold_start else cfg.baselines.warmup_periods
+    ward_ids = np.unique(np.concatenate([sc.panel.ward_id for sc in parts.values()]))
     for r in range(r_count):
-        sim = replicate_frame(parts, rng, catalogue, factors)
+        changes = None
+        if decoys:
+            grid_periods = parts["weekly"].panel.periods if "weekly" in parts else None
+            if grid_periods is not None:
+                first = _first_periods(parts, ward_ids, grid_periods)
+                changes = single_domain_changes(
+                    parts, ward_ids, grid_periods, first, rng, comb.calibration_decoy_share,
+                    comb.calibration_decoy_ratio, comb.calibration_decoy_weeks, warmup,
+                )  # fmt: skip
+        sim = replicate_frame(parts, rng, catalogue, factors, None if changes is None else changes.multiplier)
         sim_parts, sim_ev, _, _ = evidence_frames(sim, wards, events, cadence, cfg)
-        ward_years += _monitored_ward_years(sim_ev, cfg.baselines.warmup_periods)
+        clean = np.ones(len(sim_ev.ward_id), dtype=bool)
+        if changes is not None:
+            clean[changes.ward] = False
+        mon = _monitored(sim_ev, warmup) & clean[:, None]
+        per_year = 52.1775 if sim_ev.cadence == "weekly" else 12.0
+        ward_years += float(mon.sum()) / per_year
         d2 = second_largest(sim_ev.domain_stat)
         severe = sim_ev.domain_stat[:, :2, :].max(axis=1)
-        d2_all.append(d2)
-        severe_all.append(severe)
-        mon = _monitored(sim_ev, cfg.baselines.warmup_periods)
+        d2_all.append(d2[clean])
+        severe_all.append(severe[clean])
         monitored_weeks += float(mon.sum())
+        t_idx = np.arange(d2.shape[1])[None, :]
+        if changes is not None and changes.ward.size:
+            # escalated: a concern alert opens from onset to 8 weeks after the end (the evaluation's
+            # decoy window with its grace)
+            window = (t_idx >= changes.onset[:, None]) & (t_idx <= changes.end[:, None] + _DECOY_GRACE)
+            decoy_count += changes.ward.size
         for i, h in enumerate(grid):
-            concern_open[i] += openings(d2 >= h, comb.close_after).sum()
+            above = d2 >= h
+            concern_open[i] += openings(above[clean], comb.close_after).sum()
             # watch: two or more domains at or above h (the ward is then at watch or above)
-            watch_open[i] += openings((d2 >= h) & mon, comb.close_after).sum()
-            watch_weeks[i] += float(((d2 >= h) & mon).sum())
+            watch_open[i] += openings(above & mon, comb.close_after).sum()
+            watch_weeks[i] += float((above & mon).sum())
+            if changes is not None and changes.ward.size:
+                ep = alert_episodes(above[changes.ward], comb.close_after)
+                hit = np.zeros(changes.ward.size, dtype=bool)
+                hit[ep.row[window[ep.row, ep.start]]] = True
+                decoy_escalated[i] += hit.sum()
         for sc in sim_parts.values():
-            stat = np.fmax(np.nan_to_num(sc.cusum_up, nan=0.0), np.nan_to_num(sc.cusum_down, nan=0.0))
+            keep = clean[np.searchsorted(sim_ev.ward_id, sc.panel.ward_id)]
+            stat = np.fmax(np.nan_to_num(sc.cusum_up, nan=0.0), np.nan_to_num(sc.cusum_down, nan=0.0))[keep]
             for i, h in enumerate(grid):
                 indicator_open[i] += openings(stat > h, comb.close_after).sum()
             # data-silence alarms mark the trust's own gaps, which every replicate keeps: not false
-            silence_open += openings(sc.silence_alarm, comb.close_after).sum()
+            silence_open += openings(sc.silence_alarm[keep], comb.close_after).sum()
         if progress is not None:
             progress(r + 1, r_count)
     concern_rate = concern_open / ward_years
     concern_se = np.sqrt(concern_open) / ward_years
-    h_concern = _smallest_meeting(grid, concern_rate, comb.target_false_concern_per_ward_year)
+    decoy_rate = decoy_escalated / decoy_count if decoy_count else np.zeros(len(grid))
+    h_concern = _smallest_meeting_both(
+        grid, concern_rate, comb.target_false_concern_per_ward_year, decoy_rate, comb.target_decoy_escalation
+    )
     # an urgent alert is a concern episode that escalates: count each concern episode at most once
     urgent_rate = np.zeros(len(grid))
     for d2, severe in zip(d2_all, severe_all, strict=True):
@@ -474,6 +591,8 @@ def calibrate_alerts(
         watch_threshold=h_watch,
         watch_rate=watch_rate,
         watch_share=watch_share,
+        decoy_rate=decoy_rate,
+        decoys=decoy_count,
         replicates=r_count,
         seed=seed,
         factors=factors,

@@ -15,6 +15,7 @@ from numba import njit
 
 from engine.baselines import BaselineSettings, fit_baselines
 from engine.baselines.coldstart import predictive_dispersion
+from engine.baselines.persistence import persistent_dispersion
 from engine.combine.provider import group_index, scaled_common_mode_factor
 from engine.detectors import BinomialCusum, DataSilence, Ewma, NegBinCusum, PoissonCusum, Silence
 from engine.detectors.adaptive import adaptive_llr
@@ -222,6 +223,17 @@ def score_panel(
         )
         base_rate[rows] = fit.expected_rate
         disp = fit.dispersion
+        if baseline_settings.persistence_periods > 1:
+            slow = persistent_dispersion(
+                y[rows],
+                n[rows],
+                fam,
+                group,
+                None if rebase is None else rebase[rows],
+                baseline_settings,
+                baseline_settings.persistence_periods,
+            )
+            disp = np.where(np.isfinite(slow), np.fmax(disp, slow), disp)
         if fam == "measure":
             disp = np.maximum(disp, combination.measure_min_dispersion)
         if baseline_settings.predictive and fit.estimate_cv2 is not None:

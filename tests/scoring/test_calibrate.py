@@ -48,8 +48,20 @@ def test_calibration_rates_fall_with_the_threshold_and_meet_the_target(loaded):
     assert rep.urgent_threshold >= rep.concern_threshold
     # the urgent rate counts concern episodes that escalate: never more than the concern episodes
     assert rep.urgent_rate.max() <= rate + 1e-12
+    # decoy-aware: simulated single-domain changes escalate at most 10% at the chosen threshold
+    comb = Config().combination
+    assert rep.decoys > 0
+    assert (rep.decoy_rate[i:] <= comb.target_decoy_escalation).all()
+    assert rep.decoy_rate[0] >= rep.decoy_rate[-1]
+    # watch: two or more domains at the watch threshold, within both in-control targets
+    w = int(np.searchsorted(rep.grid, rep.watch_threshold))
+    assert rep.watch_threshold <= rep.concern_threshold
+    if rep.watch_threshold < rep.concern_threshold:
+        assert (rep.watch_rate[w:] <= comb.target_false_watch_per_ward_year).all()
+        assert (rep.watch_share[w:] <= comb.target_watch_share).all()
     cfg = rep.apply(Config())
     assert cfg.combination.concern_threshold == rep.concern_threshold
+    assert cfg.combination.watch_threshold == min(rep.watch_threshold, rep.concern_threshold)
     assert isinstance(rep.table(), pl.DataFrame)
 
 

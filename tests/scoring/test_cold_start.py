@@ -46,9 +46,11 @@ def _outcome(load, truth, cfg: Config, history: int) -> dict[str, float]:
     ) // 7
     t = np.arange(ev.level.shape[1])[None, :]
     after = t >= onset[:, None]
-    first = lambda cond: np.where(
-        (cond[w] & after).any(axis=1), np.argmax(cond[w] & after, axis=1) - onset, 999
-    )  # noqa: E731
+
+    def first(cond: np.ndarray) -> np.ndarray:
+        hit = cond[w] & after
+        return np.where(hit.any(axis=1), np.argmax(hit, axis=1) - onset, 999)
+
     clean = np.ones(len(ev.ward_id), dtype=bool)
     clean[w] = False
     window = slice(history, history + 26)
@@ -72,18 +74,21 @@ def test_new_wards_monitored_from_their_first_weeks(tmp_path, history):
     cfg = Config()
     got = _outcome(load, truth, cfg, history)
     # the false-alarm budget holds in the first 26 weeks, peer-based periods included (about 65
-    # clean ward-years per trust: Monte Carlo SE ~0.035 on concern, ~0.09 on watch; measured
-    # 0.062 / 0.077 / 0.046 concern and 0.17 / 0.28 / 0.51 watch for 0 / 13 / 26 weeks of history)
+    # clean ward-years per trust: Monte Carlo SE ~0.04 on concern, ~0.08 on watch; measured
+    # 0.046 / 0.093 / 0.077 concern and 0.29 / 0.39 / 0.42 watch for 0 / 13 / 26 weeks of history)
     assert got["false_concern"] <= 0.1
-    assert got["false_watch"] <= 0.6
-    # episodes starting 8 weeks in are detected (ramps last 12-24 weeks, so not all within 16 weeks)
-    assert got["watch_by_16"] >= 0.45
-    assert got["concern_by_20"] >= 0.35
+    assert got["false_watch"] <= 0.5
+    # episodes starting 8 weeks in are detected (ramps last 12-24 weeks, so not all within 16
+    # weeks; measured watch within 16 weeks 53% / 67% / 73%, concern within 20 weeks 43% / 50% / 50%)
+    assert got["watch_by_16"] >= 0.5
+    assert got["concern_by_20"] >= 0.4
     if history == 0:
         # without the cold start nothing is scored before week 26: the same episodes go unseen
         off = dataclasses.replace(cfg, baselines=dataclasses.replace(cfg.baselines, cold_start=False))
         old = _outcome(load, truth, off, history)
+        # (measured 30% at watch within 16 weeks and 20% at concern within 20 weeks)
         assert got["watch_by_16"] >= old["watch_by_16"] + 0.2
+        assert got["concern_by_20"] >= old["concern_by_20"] + 0.2
 
 
 def test_explanation_says_when_the_comparison_is_against_peers(tmp_path):
