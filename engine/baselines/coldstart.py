@@ -19,45 +19,145 @@ comes from its peer group (same ward type and indicator) over the window ``[t - 
   measures the quasi-Poisson scale ``phi_peer`` (its estimation error enters through ``cv2`` in
   :func:`predictive_dispersion`).
 
-Everything uses data before ``t`` only and is computed with cumulative sums and group sums over all
-series at once (``O(S T)``).
+Everything uses data before ``t`` only; two compiled passes over all series (running window sums
+added into per-group sums, then the posterior per cell), ``O(S T)`` time and no ``(S, T)``
+temporaries beyond the outputs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+from numba import njit
 
-from engine.combine.rowgroups import group_sum
+#: Family codes of the compiled passes.
+_FAMILY = {"count": 0, "proportion": 1, "measure": 2}
+#: Group sums of the peer windows (columns of the ``(G, T, 9)`` array).
+_GY, _GX, _GNN_S, _GQ1, _GN, _GYY, _GYXR, _GXXR2, _GXX = range(9)
 
 
-@dataclass(frozen=True)
-class ColdStart:
-    """Peer-based baseline for every cell (``(S, T)``; NaN where the peer group is too small).
+@njit(cache=True, nogil=True)
+def _peer_window_sums(y, x, ok, codes, n_groups, window):  # pragma: no cover - compiled
+    """``(G, T, 9)`` sums over each group's series of their window sums over ``[t - W, t)``.
 
-    ``rate``: posterior-mean rate; ``dispersion``: predictive dispersion; ``cv2``: squared coefficient
-    of variation of the rate estimate; ``peer_weight``: share of the peers in ``rate`` (1 = peers only).
+    Per series and period the window sums of ``y``, ``x``, ``y^2``, ``y x``, ``x^2`` are kept by adding
+    period ``t - 1`` and dropping ``t - 1 - W``; no ``(S, T)`` temporaries.
     """
-
-    rate: np.ndarray
-    dispersion: np.ndarray
-    cv2: np.ndarray
-    peer_weight: np.ndarray
-
-
-def _window(c: np.ndarray, w: int) -> np.ndarray:
-    """``(S, T)`` sums over ``[t - w, t)`` from ``c``, the ``(S, T + 1)`` cumulative sums (0 first)."""
-    t_count = c.shape[1] - 1
-    hi = np.arange(t_count)
-    lo = np.maximum(hi - w, 0)
-    return c[:, hi] - c[:, lo]
-
-
-def _cum(a: np.ndarray) -> np.ndarray:
-    out = np.zeros((a.shape[0], a.shape[1] + 1))
-    np.cumsum(a, axis=1, out=out[:, 1:])
+    s_count, t_count = y.shape
+    out = np.zeros((n_groups, t_count, 9))
+    for s in range(s_count):
+        g = codes[s]
+        wy = wx = wyy = wyx = wxx = 0.0
+        for t in range(t_count):
+            if t >= 1 and ok[s, t - 1]:
+                a, b = y[s, t - 1], x[s, t - 1]
+                wy += a
+                wx += b
+                wyy += a * a
+                wyx += a * b
+                wxx += b * b
+            if t - 1 - window >= 0 and ok[s, t - 1 - window]:
+                a, b = y[s, t - 1 - window], x[s, t - 1 - window]
+                wy -= a
+                wx -= b
+                wyy -= a * a
+                wyx -= a * b
+                wxx -= b * b
+            if wx <= 0.0:
+                continue
+            r = wy / wx
+            o = out[g, t]
+            o[_GY] += wy
+            o[_GX] += wx
+            o[_GNN_S] += wx * wx
+            o[_GQ1] += wy * wy / wx
+            o[_GN] += 1.0
+            o[_GYY] += wyy
+            o[_GYXR] += r * wyx
+            o[_GXXR2] += r * r * wxx
+            o[_GXX] += wxx
     return out
+
+
+def _group_priors(sums: np.ndarray, family: str, min_peers: int) -> tuple[np.ndarray, ...]:
+    """``(G, T)`` peer rate, between-ward variance and within-ward dispersion from the window sums."""
+    gy, gx, gnn, gq1, gn = (sums[..., k] for k in (_GY, _GX, _GNN_S, _GQ1, _GN))
+    gyy, gyxr, gxxr2, gxx = (sums[..., k] for k in (_GYY, _GYXR, _GXXR2, _GXX))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.where((gx > 0) & (gn >= min_peers), gy / np.where(gx > 0, gx, 1.0), np.nan)
+        if family == "proportion":
+            m = np.clip(m, 1e-9, 1 - 1e-9)
+        # between-ward variance of the true rates (method of moments, Poisson / binomial noise)
+        q = gq1 - 2 * m * gy + m * m * gx  # sum_j N_j (r_j - m)^2
+        noise = (gn - 1) * (m * (1 - m) if family == "proportion" else m)
+        c = gx - gnn / np.where(gx > 0, gx, 1.0)
+        tau2 = np.where(c > 0, np.maximum(q - noise, 0.0) / np.where(c > 0, c, 1.0), np.nan)
+        # weekly overdispersion around each peer's own window rate (pooled moments)
+        resid2 = gyy - 2 * gyxr + gxxr2  # sum over peer cells of (y - r_j x)^2
+        if family == "count":
+            disp = np.maximum((resid2 - gy) / np.where(gxxr2 > 0, gxxr2, np.inf), 0.0)
+        elif family == "proportion":
+            # Var y = n p q (1 + (n - 1) rho): E sum (y - r_j n)^2 = pq sum n + rho pq sum n (n - 1)
+            pq = m * (1 - m)
+            den = pq * (gxx - gx)
+            disp = np.minimum(np.maximum((resid2 - pq * gx) / np.where(den > 0, den, np.inf), 0.0), 0.5)
+        else:
+            disp = np.maximum(resid2 / np.where(gy > 0, gy, np.inf), 1e-6)  # Var = phi mu
+    return m, tau2, disp
+
+
+@njit(cache=True, nogil=True)
+def _posterior(
+    y, x, ok, codes, seg_start, need, m, tau2, disp, fam, guard, rate_out, disp_out, cv2_out, peer_out
+):  # pragma: no cover - compiled
+    """Posterior rate, predictive dispersion and cv2 of the cells in ``need`` (written in place).
+
+    Own data of the segment up to ``t - 1 - guard`` updates the peer prior (gamma for counts and
+    measures, beta for proportions); see the module docstring.
+    """
+    s_count, t_count = y.shape
+    for s in range(s_count):
+        g = codes[s]
+        oy = ox = oxx = 0.0
+        cur = -1
+        nxt = 0
+        for t in range(t_count):
+            if seg_start[s, t] != cur:  # a new segment: own data restart
+                cur = seg_start[s, t]
+                oy = ox = oxx = 0.0
+                nxt = cur
+            while nxt <= t - 1 - guard:
+                if ok[s, nxt]:
+                    oy += y[s, nxt]
+                    ox += x[s, nxt]
+                    oxx += x[s, nxt] * x[s, nxt]
+                nxt += 1
+            if not need[s, t]:
+                continue
+            mg, tg, dg = m[g, t], tau2[g, t], disp[g, t]
+            if np.isnan(mg):
+                continue
+            if fam == 1:
+                unit = mg * (1 - mg)
+                strength = max(unit / tg - 1.0, 0.0) if tg > 0 else np.inf
+                n_eff = ox / (1.0 + dg * max(oxx / ox - 1.0, 0.0)) if ox > 0 else 0.0
+            else:
+                unit = mg
+                strength = mg / tg if tg > 0 else np.inf
+                if fam == 0:
+                    n_eff = ox / (1.0 + dg * mg * oxx / ox) if ox > 0 else 0.0
+                else:
+                    n_eff = ox / max(dg, 1e-6)
+            w = 0.0
+            if ox > 0 and strength < np.inf:
+                w = n_eff / (n_eff + strength)
+            own = oy / ox if ox > 0 else 0.0
+            rate = w * own + (1 - w) * mg
+            prec = (1.0 / tg if tg > 0 else np.inf) + (n_eff / unit if unit > 0 else 0.0)
+            v_post = 1.0 / prec if prec > 0 else 0.0
+            rate_out[s, t] = rate
+            disp_out[s, t] = dg
+            cv2_out[s, t] = v_post / (rate * rate) if rate > 0 else 0.0
+            peer_out[s, t] = True
 
 
 def cold_start(
@@ -70,100 +170,37 @@ def cold_start(
     window: int,
     guard: int,
     min_peers: int,
-) -> ColdStart:
-    """Peer-based causal baseline of every cell (see module docstring).
+    need: np.ndarray,
+    rate: np.ndarray,
+    dispersion: np.ndarray,
+    cv2: np.ndarray,
+) -> np.ndarray:
+    """Write the peer-based baseline into ``rate``, ``dispersion`` and ``cv2`` where ``need`` (the
+    cells before the own warm-up ends) and the peer group is large enough; returns the ``(S, T)``
+    mask of the cells written (see module docstring).
 
-    Parameters
-    ----------
-    y, x : (S, T)
-        Numerator and exposure (seasonally adjusted where applicable); ``ok`` marks usable cells.
-    codes : (S,)
-        Peer-group code of each series.
-    seg_start : (S, T)
-        First period of the segment containing each cell (own data never crosses a rebase).
-    window : int
-        Peer window length ``W`` in periods.
-    guard : int
-        Own data at ``t`` is taken from periods up to ``t - 1 - guard``.
-    min_peers : int
-        Series with exposure in the window needed for a peer rate.
+    ``y``, ``x`` (``(S, T)``): numerator and exposure; ``ok``: usable cells; ``codes``: peer group of
+    each series; ``seg_start``: first period of each cell's segment (own data never crosses a rebase);
+    ``window``: peer window ``W``; ``guard``: own data at ``t`` ends at ``t - 1 - guard``;
+    ``min_peers``: series with exposure in the window needed for a peer rate.
     """
     s_count, t_count = y.shape
-    yz = np.where(ok, y, 0.0)
-    xz = np.where(ok, x, 0.0)
-    n_groups = int(codes.max()) + 1 if s_count else 0
-    # per-series window sums over [t - W, t)
-    wy = _window(_cum(yz), window)
-    wx = _window(_cum(xz), window)
-    wyy = _window(_cum(yz * yz), window)
-    wyx = _window(_cum(yz * xz), window)
-    wxx = _window(_cum(xz * xz), window)
-    has = wx > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r_own_w = np.where(has, wy / np.where(has, wx, 1.0), 0.0)
-        gy = group_sum(wy, codes, n_groups)
-        gx = group_sum(wx, codes, n_groups)
-        gxx_series = group_sum(wx * wx, codes, n_groups)  # sum_j N_j^2
-        g_q1 = group_sum(np.where(has, wy * wy / np.where(has, wx, 1.0), 0.0), codes, n_groups)
-        g_n = group_sum(has.astype(float), codes, n_groups)
-        m = np.where((gx > 0) & (g_n >= min_peers), gy / np.where(gx > 0, gx, 1.0), np.nan)
-        if family == "proportion":
-            m = np.clip(m, 1e-9, 1 - 1e-9)
-        # between-ward variance of the true rates (method of moments, Poisson/binomial noise)
-        q = g_q1 - 2 * m * gy + m * m * gx  # sum_j N_j (r_j - m)^2
-        noise = (g_n - 1) * (m * (1 - m) if family == "proportion" else m)
-        c = gx - gxx_series / np.where(gx > 0, gx, 1.0)
-        tau2 = np.where(c > 0, np.maximum(q - noise, 0.0) / np.where(c > 0, c, 1.0), np.nan)
-        # weekly overdispersion around each peer's own window rate (pooled moments)
-        gyy = group_sum(wyy, codes, n_groups)
-        gyx_r = group_sum(r_own_w * wyx, codes, n_groups)
-        gxx_r2 = group_sum(r_own_w * r_own_w * wxx, codes, n_groups)
-        resid2 = gyy - 2 * gyx_r + gxx_r2  # sum (y - r_j x)^2 over peer cells
-        if family == "count":
-            disp = np.maximum((resid2 - gy) / np.where(gxx_r2 > 0, gxx_r2, np.inf), 0.0)
-        elif family == "proportion":
-            # Var y = n p q (1 + (n - 1) rho): E sum (y - r_j n)^2 = pq sum n + rho pq sum n (n - 1)
-            pq = m * (1 - m)
-            sum_nn = group_sum(wxx, codes, n_groups)
-            den = pq * (sum_nn - gx)
-            disp = np.minimum(np.maximum((resid2 - pq * gx) / np.where(den > 0, den, np.inf), 0.0), 0.5)
-        else:
-            disp = np.maximum(resid2 / np.where(gy > 0, gy, np.inf), 1e-6)  # Var = phi mu
-    # spread the group results to series
-    mg, tau2g, dispg = m[codes], tau2[codes], disp[codes]
-    # own data of the segment up to t - 1 - guard
-    cy, cx, cxx = _cum(yz), _cum(xz), _cum(xz * xz)
-    hi = np.clip(np.arange(t_count) - guard, 0, t_count)[None, :]
-    lo = np.minimum(seg_start, hi)
-    rows = np.arange(s_count)[:, None]
-    own_y = cy[rows, hi] - cy[rows, lo]
-    own_x = cx[rows, hi] - cx[rows, lo]
-    own_xx = cxx[rows, hi] - cxx[rows, lo]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        own = np.where(own_x > 0, own_y / np.where(own_x > 0, own_x, 1.0), 0.0)
-        mean_x = own_xx / np.where(own_x > 0, own_x, 1.0)  # exposure-weighted mean exposure per period
-        if family == "proportion":
-            pq = mg * (1 - mg)
-            strength = np.where(tau2g > 0, np.maximum(pq / tau2g - 1.0, 0.0), np.inf)
-            n_eff = own_x / (1.0 + dispg * np.maximum(mean_x - 1.0, 0.0))
-        elif family == "count":
-            strength = np.where(tau2g > 0, mg / tau2g, np.inf)  # gamma rate (exposure units)
-            n_eff = own_x / (1.0 + dispg * mg * mean_x)
-        else:
-            strength = np.where(tau2g > 0, mg / tau2g, np.inf)
-            n_eff = own_x / np.maximum(dispg, 1e-6)
-        w = np.where(np.isfinite(strength), n_eff / (n_eff + strength), 0.0)
-        w = np.where(own_x > 0, w, 0.0)
-        rate = w * own + (1 - w) * mg
-        # posterior variance of the rate: prior precision plus own information
-        unit = pq if family == "proportion" else mg
-        v_own = np.where(n_eff > 0, unit / np.where(n_eff > 0, n_eff, 1.0), np.inf)
-        prec = np.where(tau2g > 0, 1.0 / tau2g, np.inf) + 1.0 / v_own
-        v_post = np.where(np.isfinite(prec), 1.0 / prec, 0.0)
-        cv2 = np.where(rate > 0, v_post / (rate * rate), 0.0)
-    bad = ~np.isfinite(mg)
-    rate = np.where(bad, np.nan, rate)
-    return ColdStart(rate, np.where(bad, np.nan, dispg), np.where(bad, np.nan, cv2), 1 - w)
+    peer = np.zeros((s_count, t_count), dtype=bool)
+    if s_count == 0 or t_count == 0:
+        return peer
+    n_groups = int(codes.max()) + 1
+    yy = np.ascontiguousarray(np.where(ok, y, 0.0))
+    xx = np.ascontiguousarray(np.where(ok, x, 0.0))
+    okc = np.ascontiguousarray(ok, dtype=np.bool_)
+    cc = np.ascontiguousarray(codes, dtype=np.int64)
+    sums = _peer_window_sums(yy, xx, okc, cc, n_groups, int(window))
+    m, tau2, disp = _group_priors(sums, family, min_peers)
+    _posterior(
+        yy, xx, okc, cc, np.ascontiguousarray(seg_start, dtype=np.int64),
+        np.ascontiguousarray(need, dtype=np.bool_), m, tau2, disp, _FAMILY[family], int(guard),
+        rate, dispersion, cv2, peer,
+    )  # fmt: skip
+    return peer
 
 
 def predictive_dispersion(

@@ -452,13 +452,13 @@ def fit_baselines(
     cv2 = np.where(ready, cv2_h[head_of], np.nan)
     peer = np.zeros((s_count, t_count), dtype=bool)
     if st.cold_start and season is None and s_count and t_count and not ready.all():
-        cs = cold_start(
-            y, n, ok, codes, s0_h[head_of], family, st.warmup_periods, st.guard_periods, st.min_group_size
-        )
-        peer = ~ready & np.isfinite(cs.rate)
-        expected_rate = np.where(peer, cs.rate, expected_rate)
-        dispersion = np.where(peer, cs.dispersion, dispersion)
-        cv2 = np.where(peer, cs.cv2, cv2)
+        expected_rate = np.array(expected_rate, dtype=np.float64, order="C")
+        dispersion = np.array(dispersion, dtype=np.float64, order="C")
+        cv2 = np.array(cv2, dtype=np.float64, order="C")
+        peer = cold_start(
+            y, n, ok, codes, s0_h[head_of], family, st.warmup_periods, st.guard_periods,
+            st.min_group_size, ~ready, expected_rate, dispersion, cv2,
+        )  # fmt: skip
     return Baseline(
         family=family,
         expected_rate=expected_rate,
