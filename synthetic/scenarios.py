@@ -39,10 +39,10 @@ CULTURE_DOMAIN_KEYS: dict[str, tuple[str, ...]] = {
     "staffing": STAFFING_UP + COMPLIANCE,
     "restrictive_practice": RESTRICTIVE,
     "harm_and_reporting": HARM,
-    "voice_and_oversight": VOICE + ("cetr_overdue",),
+    "voice_and_oversight": (*VOICE, "cetr_overdue"),
 }
 #: Indicators a closed culture moves downwards (the rest rise).
-CULTURE_FALLS: frozenset[str] = frozenset(VOICE + ("incidents_reported",))
+CULTURE_FALLS: frozenset[str] = frozenset((*VOICE, "incidents_reported"))
 WARD_LEVEL_KINDS: tuple[str, ...] = ("closed_culture", "concealment", "acute_patient", "staffing_crisis")
 #: Kinds whose change is a permanent step (occupying a ward only around the step itself).
 PERSISTENT_STEPS: tuple[str, ...] = ("definition_change", "reconfiguration")
@@ -411,7 +411,7 @@ class Planner:
         for provider in providers:
             members = np.flatnonzero(wards.provider == provider)
             if pd.ward_share is not None:
-                want = max(2, int(round(pd.ward_share * members.size)))
+                want = max(2, round(pd.ward_share * members.size))
             else:
                 want = _randint(rng, pd.wards)
             eligible = members[~wards.excluded[members]]
