@@ -21,7 +21,7 @@ from engine.evaluate.settings import EvaluationSettings
 #: Scenario counts of the benchmark trust (the 40-ward demo defaults scaled to 300 wards).
 BENCHMARK_SCENARIOS = (
     "closed_culture=23,concealment=8,acute_patient=15,staffing_crisis=8,"
-    "winter_pressure=1,definition_change=8,reporting_migration=8"
+    "winter_pressure=1,definition_change=8,reporting_migration=8,provider_deterioration=3"
 )
 
 
@@ -51,7 +51,7 @@ def make_data(b: BenchmarkSettings, out: Path) -> dict[str, Path]:
         n_weeks=b.weeks,
         scenarios=dataclasses.replace(base.scenarios, counts=MappingProxyType(parse_scenarios(b.scenarios))),
     )
-    return write_trust(generate(spec, seed=b.seed), out, "csv")
+    return write_trust(generate(spec, seed=b.seed), out, "csv", latent=True)
 
 
 def score_folder(data: Path, results: Path, config: Config, config_path: str | None = None) -> None:
