@@ -11,14 +11,14 @@ simultaneous shift** (the competing explanation "provider-wide change"):
 
 * each ward's level ratio ``r = (Y + 0.5) / (M + 0.5)`` over the trailing ``window`` periods (observed
   and expected sums; data up to t only);
-* the group's *trimmed* level ratio ``F_t``: pooled ``(sum Y + kappa) / (sum M + kappa)`` over the
-  wards left after dropping the ``trim`` share with the highest and the lowest ``r`` (so a minority of
-  deteriorating wards does not move it);
+* the group's level ratio ``F_t``: the **median** of the wards' ``r`` (wards with an expected sum
+  above 0), so a minority of deteriorating wards does not move it;
 * **broad**: at least ``min_wards`` wards with data, ``|log F_t| >= log(min_ratio)``, and at least
   ``share`` of them moved the same way by at least half of ``|log F_t|``;
 * **simultaneous**: the group was near normal ``window`` periods earlier
-  (``sign * log F_{t - window} < log(min_ratio) / 2``): the shift arose within one window, as a
-  step or a short ramp does, not as staggered slow drifts;
+  (``sign * log F_{t - window} < log(min_ratio) / 2``) and at least ``share`` of the wards moved
+  *within* that window (each was below ``log(min_ratio) / 2`` a window ago): the shift arose on
+  most wards at once, as a step or a short ramp does, not as staggered slow drifts of several wards;
 * the gate opens when both hold and stays open while the shift keeps the same direction and at least
   half its materiality (``|log F_t| >= log(min_ratio) / 2``);
 * while open, ward w's factor is the trimmed pooled ratio of the **other** wards at the same period
@@ -441,6 +441,7 @@ def _gated(y, a, b, div, scaled, order, bounds, kappa, window, trim, share, log_
         ywin = np.zeros(m)
         mwin = np.zeros(m)
         log_f = np.zeros(t_count)
+        history = np.zeros((m, t_count))  # each ward's log level ratio (0 without data)
         state = 0
         for t in range(t_count):
             for i in range(m):
@@ -455,16 +456,20 @@ def _gated(y, a, b, div, scaled, order, bounds, kappa, window, trim, share, log_
             if nv == 0:
                 state = 0
                 continue
-            f_all, _ = _trimmed_pool(ywin, mwin, ratio, valid, -1, trim, kappa)
-            log_f[t] = np.log(f_all)
+            log_f[t] = np.median(ratio[valid])
             sign = 1 if log_f[t] > 0 else -1
-            moved = 0
+            # wards that moved this way, and those among them that were near normal a window ago
+            moved, fresh = 0, 0
             for i in range(m):
+                history[i, t] = ratio[i] if valid[i] else 0.0
                 if valid[i] and sign * ratio[i] >= 0.5 * abs(log_f[t]):
                     moved += 1
+                    if t < window or sign * history[i, t - window] < 0.5 * log_min:
+                        fresh += 1
             broad = nv >= min_wards and abs(log_f[t]) >= log_min and moved >= share * nv
             before = log_f[t - window] if t >= window else 0.0
-            sudden = sign * before < 0.5 * log_min
+            full = t >= window - 1  # a full window of data
+            sudden = full and sign * before < 0.5 * log_min and fresh >= share * nv
             # hysteresis: an open gate stays open while the shift keeps half its materiality
             holds = state == sign and nv >= min_wards and abs(log_f[t]) >= 0.5 * log_min
             state = sign if (broad and sudden) or holds else 0
