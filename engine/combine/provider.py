@@ -11,8 +11,9 @@ simultaneous shift** (the competing explanation "provider-wide change"):
 
 * each ward's level ratio ``r = (Y + 0.5) / (M + 0.5)`` over the trailing ``window`` periods (observed
   and expected sums; data up to t only);
-* the group's level ratio ``F_t``: the **median** of the wards' ``r`` (wards with an expected sum
-  above 0), so a minority of deteriorating wards does not move it;
+* the group's level ratio ``F_t``: the **median** of the informative wards' ``r`` (those expecting
+  at least :data:`INFORMATIVE_EVENTS` events in the window), so a minority of deteriorating wards
+  does not move it; with fewer than ``min_wards`` informative wards the gate stays closed;
 * **broad**: at least ``min_wards`` wards with data, ``|log F_t| >= log(min_ratio)``, and at least
   ``share`` of them moved the same way by at least half of ``|log F_t|``;
 * **simultaneous**: the group was near normal ``window`` periods earlier
@@ -21,6 +22,11 @@ simultaneous shift** (the competing explanation "provider-wide change"):
   most wards at once, as a step or a short ramp does, not as staggered slow drifts of several wards;
 * the gate opens when both hold and stays open while the shift keeps the same direction and at least
   half its materiality (``|log F_t| >= log(min_ratio) / 2``);
+* the test runs at two time scales, ``window`` periods (steps, short ramps) and a single period
+  (sharp shocks such as the Christmas dip in visits). The single period compares with ``window``
+  periods earlier too, has its materiality ``log(min_ratio)`` scaled by ``sqrt(window)`` (its
+  ratios are that much noisier) and no hysteresis (open only in periods that pass both tests); the
+  longer scale wins where both are open;
 * while open, ward w's factor is the trimmed pooled ratio of the **other** wards at the same period
   ``(sum y + kappa) / (sum mu + kappa)`` (trimmed by their level ratios); 1 while closed.
 
@@ -39,6 +45,10 @@ from numba import njit
 
 if TYPE_CHECKING:
     from engine.scoring.settings import CombinationSettings
+
+#: A ward informs the provider gate when it expects at least this many events in the window: a
+#: sparser ward's level ratio is mostly its zeros, and a median of zeros is not a shift.
+INFORMATIVE_EVENTS: float = 2.0
 
 
 def group_index(*keys: np.ndarray) -> tuple[np.ndarray, int]:
@@ -378,6 +388,7 @@ def gated_common_mode_factor(
     share: float,
     min_ratio: float,
     min_wards: int,
+    min_expected: float = INFORMATIVE_EVENTS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gated robust common-mode factor (module docstring) and the gate.
 
@@ -396,11 +407,23 @@ def gated_common_mode_factor(
     group = np.asarray(group, dtype=np.int64)
     order = np.argsort(group, kind="stable").astype(np.int64)
     bounds = np.searchsorted(group[order], np.arange(n_groups + 1)).astype(np.int64)
-    out = np.ones(c.y.shape)
-    gate = np.zeros((n_groups, c.y.shape[1]), dtype=np.int8)
-    _gated(*c, order, bounds, float(kappa), int(window), float(trim), float(share),
-           float(np.log(min_ratio)), int(min_wards), out, gate)  # fmt: skip
-    return out, gate
+    factor, gate = None, None
+    # two time scales: ``window`` periods (steps, short ramps) and one period (sharp shocks)
+    for w in sorted({int(window), 1}, reverse=True):
+        out = np.ones(c.y.shape)
+        g = np.zeros((n_groups, c.y.shape[1]), dtype=np.int8)
+        # a shorter window's ratios are noisier: its materiality grows as sqrt(window / w)
+        log_min = float(np.log(min_ratio) * np.sqrt(window / w))
+        _gated(*c, order, bounds, float(kappa), w, int(window), w == window, float(trim), float(share),
+               log_min, int(min_wards), float(min_expected), out, g)  # fmt: skip
+        if factor is None or gate is None:
+            factor, gate = out, g
+            continue
+        use = (gate == 0) & (g != 0)
+        gate = np.where(use, g, gate)
+        rows = use[group]
+        factor = np.where(rows, out, factor)
+    return factor, gate
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -424,7 +447,26 @@ def _trimmed_pool(ywin, mwin, ratio, valid, skip, trim, kappa):  # type: ignore[
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _gated(y, a, b, div, scaled, order, bounds, kappa, window, trim, share, log_min, min_wards, out, gate):  # type: ignore[no-untyped-def]
+def _gated(
+    y,
+    a,
+    b,
+    div,
+    scaled,
+    order,
+    bounds,
+    kappa,
+    window,
+    lag,
+    hold,
+    trim,
+    share,
+    log_min,
+    min_wards,
+    min_expected,
+    out,
+    gate,
+):  # type: ignore[no-untyped-def]
     t_count = y.shape[1]
     for g in range(bounds.shape[0] - 1):
         rows = order[bounds[g] : bounds[g + 1]]
@@ -450,7 +492,7 @@ def _gated(y, a, b, div, scaled, order, bounds, kappa, window, trim, share, log_
                 if t >= window:
                     ywin[i] -= yw[i, t - window]
                     mwin[i] -= mw[i, t - window]
-            valid = mwin > 0
+            valid = mwin >= min_expected
             ratio = np.log((ywin + 0.5) / (mwin + 0.5))
             nv = int(valid.sum())
             if nv == 0:
@@ -464,14 +506,14 @@ def _gated(y, a, b, div, scaled, order, bounds, kappa, window, trim, share, log_
                 history[i, t] = ratio[i] if valid[i] else 0.0
                 if valid[i] and sign * ratio[i] >= 0.5 * abs(log_f[t]):
                     moved += 1
-                    if t < window or sign * history[i, t - window] < 0.5 * log_min:
+                    if t < lag or sign * history[i, t - lag] < 0.5 * log_min:
                         fresh += 1
             broad = nv >= min_wards and abs(log_f[t]) >= log_min and moved >= share * nv
-            before = log_f[t - window] if t >= window else 0.0
+            before = log_f[t - lag] if t >= lag else 0.0
             full = t >= window - 1  # a full window of data
             sudden = full and sign * before < 0.5 * log_min and fresh >= share * nv
             # hysteresis: an open gate stays open while the shift keeps half its materiality
-            holds = state == sign and nv >= min_wards and abs(log_f[t]) >= 0.5 * log_min
+            holds = hold and state == sign and nv >= min_wards and abs(log_f[t]) >= 0.5 * log_min
             state = sign if (broad and sudden) or holds else 0
             gate[g, t] = state
             if state == 0:
@@ -502,7 +544,7 @@ def provider_factor(
         )
     factor, _ = gated_common_mode_factor(
         y, rate, n, scale, scaled_rows, group, n_groups, settings.provider_kappa,
-        settings.provider_window, settings.provider_trim, settings.provider_share,
+        settings.provider_window, settings.provider_trim, settings.provider_gate_share,
         settings.provider_min_ratio, settings.provider_min_wards,
     )  # fmt: skip
     return factor

@@ -96,6 +96,13 @@ class CombinationSettings:
         default=4,
         metadata={"doc": "periods of each ward's trailing level ratio (gate of the provider factor)"},
     )
+    provider_gate_share: float = field(
+        default=0.5,
+        metadata={
+            "doc": "share of a provider's wards that must have moved the same way, within one window, "
+            "for its provider factor to apply"
+        },
+    )
     provider_trim: float = field(
         default=0.25,
         metadata={"doc": "share of wards dropped at each end (by level ratio) from the provider factor"},
@@ -149,3 +156,5 @@ class CombinationSettings:
             raise ValueError("silence levels must be between 0 and 1")
         if self.provider_window < 1 or not 0 <= self.provider_trim < 0.5:
             raise ValueError("provider_window must be at least 1 and provider_trim in [0, 0.5)")
+        if not 0 < self.provider_gate_share <= 1:
+            raise ValueError("provider_gate_share must be in (0, 1]")
