@@ -149,6 +149,22 @@ def ward_explanation(
     return " ".join(parts)
 
 
+def provider_deterioration_explanation(
+    provider: str, wards: list[str], peak: int, since: dt.date | None
+) -> str:
+    """Sentence for several wards of one provider at ``concern`` at the same time."""
+    listed = ", ".join(wards)
+    text = (
+        f"{peak} wards of {provider} are at concern at the same time ({len(wards)} wards in this "
+        f"alert: {listed}). Each ward's own pattern is a closed-culture warning sign; several wards of "
+        "one provider deteriorating together points to the provider's leadership, staffing or "
+        "oversight (as at the Edenfield Centre), not to a reporting artefact, so each ward's concern stands"
+    )
+    if since is not None:
+        text += f"; it began around {uk_date(since)}"
+    return text + "."
+
+
 def provider_explanation(
     provider: str, indicator: str, direction: str, wards: int, since: dt.date | None
 ) -> str:

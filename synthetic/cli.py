@@ -59,6 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=("csv", "parquet"), default="csv", help="observations file format"
     )
+    parser.add_argument(
+        "--latent",
+        action="store_true",
+        help="also write latent.parquet: the true in-control rates (what the evaluation's oracle knows)",
+    )
 
 
 def spec_from_args(args: argparse.Namespace) -> TrustSpec:
@@ -97,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     t1 = time.perf_counter()
     try:
-        paths = write_trust(trust, args.out, args.format)
+        paths = write_trust(trust, args.out, args.format, latent=args.latent)
     except OSError as exc:
         raise CliError(f"cannot write to {args.out}: {exc}") from None
     t2 = time.perf_counter()

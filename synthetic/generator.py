@@ -234,7 +234,7 @@ def generate(spec: TrustSpec | None = None, seed: int = 0) -> SyntheticTrust:
 
     # ---- draws
     extra = _extra(seed, wards)
-    y = _draw(seed, expected, expo, extra)
+    y = _draw(seed, expected, expo, extra, spec.dispersion_scale)
     for ep in all_episodes:
         for w, wk in zip(ep.wards, ep.manager_change, strict=True):
             if wk >= 0:
@@ -338,6 +338,8 @@ def _latent(
         T = Tw if weekly else Tm
         dates = cal.weeks if weekly else cal.months + np.timedelta64(14, "D")
         base = _type_values(rates.BASE_RATES[key], wards.type_idx)
+        if ind.family == "count":
+            base = base * spec.rate_scale
         if ind.family == "proportion":
             kappa = rates.HETEROGENEITY_KAPPA[key]
             level = rng.beta(base * kappa, (1.0 - base) * kappa)
@@ -368,9 +370,13 @@ def _draw(
     expected: dict[str, np.ndarray],
     expo: dict[str, np.ndarray],
     expected_extra: dict[str, np.ndarray],
+    dispersion_scale: float = 1.0,
 ) -> dict[str, np.ndarray]:
-    """Numerators for every indicator (before missingness and suppression)."""
+    """Numerators for every indicator (before missingness and suppression); NB ``1 / size`` and
+    beta-binomial ``rho`` are multiplied by ``dispersion_scale``."""
     y: dict[str, np.ndarray] = {}
+    size = nb_size(dispersion_scale)
+    rho = bb_rho(dispersion_scale)
 
     def rng(key: str) -> np.random.Generator:
         return _rng(seed, f"draw:{key}")
@@ -381,7 +387,7 @@ def _draw(
         if ind.family != "count":
             continue
         n = hc_w if key == "ftsu_concerns" else (obd if ind.exposure else 1.0)
-        y[key] = nb_counts(rng(key), expected[key] * n, rates.NB_SIZE[key])
+        y[key] = nb_counts(rng(key), expected[key] * n, size[key])
     r = rng("prone_restraint")
     y["prone_restraint"] = r.binomial(
         y["restraint"].astype(np.int64), expected_extra["prone_share"][:, None] * np.ones_like(obd)
@@ -392,7 +398,6 @@ def _draw(
     # recorded to 0.1 h; any recorded episode lasts at least 0.1 h
     episodes = (y["seclusion"] + y["long_term_segregation"]) > 0
     y["seclusion_hours"] = np.where(episodes, np.maximum(np.round(hours, 1), 0.1), 0.0)
-    rho = rates.BB_RHO
     y["cetr_overdue"] = beta_binomial(
         rng("cetr_overdue"), expo["eligible"], expected["cetr_overdue"], rho["cetr_overdue"]
     )
@@ -414,6 +419,16 @@ def _draw(
         rng("sickness_absence"), expo["contracted"], expected["sickness_absence"], rho["sickness_absence"]
     )
     return y
+
+
+def nb_size(dispersion_scale: float = 1.0) -> dict[str, float]:
+    """NB size ``k`` of each count indicator with its overdispersion ``1 / k`` times the scale."""
+    return {k: v / dispersion_scale for k, v in rates.NB_SIZE.items()}
+
+
+def bb_rho(dispersion_scale: float = 1.0) -> dict[str, float]:
+    """Beta-binomial ``rho`` of each proportion times the scale (kept below 0.5)."""
+    return {k: min(0.5, v * dispersion_scale) for k, v in rates.BB_RHO.items()}
 
 
 def _denominator(key: str, expo: dict[str, np.ndarray], shape: tuple[int, int]) -> np.ndarray:

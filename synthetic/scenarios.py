@@ -28,6 +28,21 @@ STAFFING_UP: tuple[str, ...] = (
 COMPLIANCE: tuple[str, ...] = ("supervision_compliance", "training_compliance")
 RESTRICTIVE: tuple[str, ...] = ("restraint", "seclusion", "long_term_segregation", "rapid_tranquillisation")
 VOICE: tuple[str, ...] = ("complaints", "family_visits", "advocacy_visits", "ftsu_concerns")
+HARM: tuple[str, ...] = (
+    "injuries",
+    "sexual_safety_incidents",
+    "incidents_reported",
+    "safeguarding_referrals",
+)
+#: Indicators a closed culture may move, by culture domain (designed episodes of the robustness grid).
+CULTURE_DOMAIN_KEYS: dict[str, tuple[str, ...]] = {
+    "staffing": STAFFING_UP + COMPLIANCE,
+    "restrictive_practice": RESTRICTIVE,
+    "harm_and_reporting": HARM,
+    "voice_and_oversight": (*VOICE, "cetr_overdue"),
+}
+#: Indicators a closed culture moves downwards (the rest rise).
+CULTURE_FALLS: frozenset[str] = frozenset((*VOICE, "incidents_reported"))
 WARD_LEVEL_KINDS: tuple[str, ...] = ("closed_culture", "concealment", "acute_patient", "staffing_crisis")
 #: Kinds whose change is a permanent step (occupying a ward only around the step itself).
 PERSISTENT_STEPS: tuple[str, ...] = ("definition_change", "reconfiguration")
@@ -95,6 +110,13 @@ def _uniform(rng: np.random.Generator, rng_range: tuple[float, float]) -> float:
     return round(float(rng.uniform(*rng_range)), 3)
 
 
+def _scaled(effects: dict[str, float], scale: float) -> dict[str, float]:
+    """Multipliers raised to ``scale`` (log-effect times ``scale``), to 3 decimals; unchanged at 1."""
+    if scale == 1.0:
+        return effects
+    return {k: round(float(v) ** scale, 3) for k, v in effects.items()}
+
+
 def _randint(rng: np.random.Generator, rng_range: tuple[int, int]) -> int:
     return int(rng.integers(rng_range[0], rng_range[1] + 1))
 
@@ -160,6 +182,14 @@ class Planner:
                 )
                 episodes.append(ep)
                 self._mark(busy, ep)
+        for _ in range(s.counts.get("provider_deterioration", 0)):
+            n_groups += 1
+            group = self._provider_deterioration(
+                rng, f"G{n_groups:02d}", rng.permutation(providers), wards, busy
+            )
+            for ep in group:
+                episodes.append(ep)
+                self._mark(busy, ep)
         return episodes
 
     def busy_span(self, ep: Episode) -> tuple[int, int]:
@@ -192,9 +222,10 @@ class Planner:
             ramp = _randint(rng, c.ramp_weeks)
             span = max(ramp, _randint(rng, c.duration_weeks))
         length = span if span is not None else ramp
-        latest = self.n_weeks - length - s.min_post_weeks
+        last_onset = self.n_weeks - length - s.min_post_weeks
         for pos, w in enumerate(order):
             earliest = int(wards.join_week[w]) + s.min_onset_week
+            latest = self._latest_onset(earliest, last_onset)
             if earliest <= latest:
                 del order[pos]
                 break
@@ -218,7 +249,57 @@ class Planner:
             np.array([mc]),
         )
 
+    def _latest_onset(self, earliest: int, last_onset: int) -> int:
+        """Latest onset allowed: ``last_onset``, or ``earliest + onset_window_weeks`` if sooner."""
+        window = self.settings.onset_window_weeks
+        return last_onset if window is None else min(last_onset, earliest + window)
+
     def _ward_effects(
+        self, rng: np.random.Generator, kind: str, ramp: int, onset: int, cetr_share: float
+    ) -> tuple[dict[str, float], int]:
+        s = self.settings
+        cc = s.closed_culture
+        if kind in ("closed_culture", "concealment") and (
+            cc.n_domains is not None or cc.n_indicators is not None
+        ):
+            return self._designed_effects(rng, kind, ramp, onset, cetr_share)
+        eff, manager_change = self._drawn_effects(rng, kind, ramp, onset, cetr_share)
+        if kind in ("closed_culture", "concealment"):
+            eff = _scaled(eff, cc.effect_scale)
+        return eff, manager_change
+
+    def _designed_effects(
+        self, rng: np.random.Generator, kind: str, ramp: int, onset: int, cetr_share: float
+    ) -> tuple[dict[str, float], int]:
+        """Exactly ``n_domains`` culture domains and ``n_indicators`` indicators between them."""
+        cc = self.settings.closed_culture
+        names = list(CULTURE_DOMAIN_KEYS)
+        pool = {
+            d: [k for k in keys if k != "cetr_overdue" or cetr_share >= CETR_MIN_SHARE]
+            for d, keys in CULTURE_DOMAIN_KEYS.items()
+        }
+        n_dom = cc.n_domains if cc.n_domains is not None else 3
+        forced = ["restrictive_practice"] if kind == "concealment" else []
+        others = [d for d in names if d not in forced]
+        picked = forced + [others[i] for i in rng.permutation(len(others))[: n_dom - len(forced)]]
+        n_ind = cc.n_indicators if cc.n_indicators is not None else 2 * n_dom
+        n_ind = min(max(n_ind, n_dom), sum(len(pool[d]) for d in picked))
+        chosen = [pool[d][int(rng.integers(len(pool[d])))] for d in picked]  # one per domain
+        rest = [k for d in picked for k in pool[d] if k not in chosen]
+        chosen += [rest[i] for i in rng.permutation(len(rest))[: n_ind - len(chosen)]]
+        eff: dict[str, float] = {}
+        for key in chosen:
+            if kind == "concealment" and key in RESTRICTIVE:
+                eff[key] = _uniform(rng, cc.concealed_restraint_fall)
+            elif key in COMPLIANCE:
+                eff[key] = _uniform(rng, cc.compliance_fall)
+            elif key in CULTURE_FALLS:
+                eff[key] = _uniform(rng, cc.fall)
+            else:
+                eff[key] = _uniform(rng, cc.rise)
+        return _scaled(eff, cc.effect_scale), -1
+
+    def _drawn_effects(
         self, rng: np.random.Generator, kind: str, ramp: int, onset: int, cetr_share: float
     ) -> tuple[dict[str, float], int]:
         s = self.settings
@@ -316,6 +397,60 @@ class Planner:
             onset + wp.duration_weeks - 1,
             effects,
             np.full(hit.size, -1),
+        )
+
+    def _provider_deterioration(
+        self, rng: np.random.Generator, gid: str, providers: np.ndarray, wards: WardFrame, busy: np.ndarray
+    ) -> list[Episode]:
+        """Closed cultures on several wards of the first provider (in the given order) with enough wards
+        free of other episodes from the first onset on; one :class:`Episode` per ward, same ``gid``."""
+        s = self.settings
+        pd, cc = s.provider_deterioration, s.closed_culture
+        ramp_hi, stagger_hi = cc.ramp_weeks[1], pd.stagger_weeks[1]
+        last_first = self.n_weeks - ramp_hi - stagger_hi - s.min_post_weeks
+        for provider in providers:
+            members = np.flatnonzero(wards.provider == provider)
+            if pd.ward_share is not None:
+                want = max(2, round(pd.ward_share * members.size))
+            else:
+                want = _randint(rng, pd.wards)
+            eligible = members[~wards.excluded[members]]
+            if eligible.size < min(want, members.size) or eligible.size < 2:
+                continue
+            earliest = int(wards.join_week[eligible].max()) + s.min_onset_week
+            latest = self._latest_onset(earliest, last_first)
+            if earliest > latest:
+                continue
+            first = int(rng.integers(earliest, latest + 1))
+            free = eligible[~busy[eligible, first:].any(axis=1)]
+            k = min(want, members.size)
+            if free.size < k:
+                continue
+            hit = np.sort(rng.choice(free, size=k, replace=False))
+            out = []
+            for i, w in enumerate(hit):
+                onset = first if i == 0 else first + _randint(rng, pd.stagger_weeks)
+                ramp = _randint(rng, cc.ramp_weeks)
+                effects, mc = self._ward_effects(
+                    rng, "closed_culture", ramp, onset, float(wards.cetr_share[w])
+                )
+                out.append(
+                    Episode(
+                        gid,
+                        "provider_deterioration",
+                        np.array([w]),
+                        onset,
+                        ramp,
+                        None,
+                        {key: np.array([v]) for key, v in effects.items()},
+                        np.array([mc]),
+                    )
+                )
+            return out
+        raise ScenarioError(
+            "no provider has enough wards free of other episodes for a provider_deterioration episode "
+            f"({pd.wards[0]}-{pd.wards[1]} wards, {s.min_onset_week} weeks of in-control data first); "
+            "use fewer episodes, more wards or more weeks"
         )
 
     def _provider_episode(

@@ -22,9 +22,12 @@ SCENARIO_KINDS: tuple[str, ...] = (
     "winter_pressure",
     "definition_change",
     "reporting_migration",
+    "provider_deterioration",
 )
 #: Kinds that are genuine closed cultures (everything else in ``truth`` is a decoy or a known change).
-CULTURE_KINDS: tuple[str, ...] = ("closed_culture", "concealment")
+#: ``provider_deterioration`` is several wards of one provider drifting into closed culture (one truth
+#: row per ward, each with its own onset): each of them is an episode to detect.
+CULTURE_KINDS: tuple[str, ...] = ("closed_culture", "concealment", "provider_deterioration")
 
 #: The demo trust's scenarios.
 DEFAULT_SCENARIOS = (
@@ -128,6 +131,21 @@ class ClosedCultureSettings:
     p_cetr: float = 0.5  # probability overdue C(E)TRs rise
     p_manager_change: float = 0.5  # probability of one extra manager change during the ramp
     concealed_restraint_fall: Range = (0.4, 0.7)  # concealment: recorded restraint multiplier
+    # Designed episodes (robustness grid). ``None`` keeps the probabilistic draw above; when either is
+    # set, exactly ``n_domains`` of the four culture domains move (staffing, restrictive practice, harm
+    # and reporting, voice and oversight; concealment always includes restrictive practice) with
+    # exactly ``n_indicators`` indicators between them (at least one per domain).
+    n_domains: int | None = None
+    n_indicators: int | None = None
+    effect_scale: float = 1.0  # every multiplier m becomes m ** effect_scale (0.5 = half the log-effect)
+
+    def __post_init__(self) -> None:
+        if self.n_domains is not None and not 1 <= self.n_domains <= 4:
+            raise ValueError("n_domains must be between 1 and 4")
+        if self.n_indicators is not None and self.n_indicators < max(1, self.n_domains or 1):
+            raise ValueError("n_indicators must be at least n_domains")
+        if not 0 < self.effect_scale <= 4:
+            raise ValueError("effect_scale must be in (0, 4]")
 
 
 @dataclass(frozen=True)
@@ -188,6 +206,26 @@ class ReportingMigrationSettings:
 
 
 @dataclass(frozen=True)
+class ProviderDeteriorationSettings:
+    """Several wards of one provider drifting into closed culture with staggered onsets.
+
+    Each affected ward gets its own closed-culture effects and ramp (drawn as for ``closed_culture``
+    with :class:`ClosedCultureSettings`); the first ward's onset is drawn as for a ward-level episode
+    and the others follow within ``stagger_weeks``. This is not a decoy: every ward is an episode.
+    """
+
+    wards: IntRange = (3, 6)  # affected wards of the provider (capped by the provider's free wards)
+    ward_share: float | None = None  # if set, round(share x provider wards) (at least 2) instead of ``wards``
+    stagger_weeks: IntRange = (0, 20)  # onset of each further ward after the first (inclusive range)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.wards[0] <= self.wards[1]:
+            raise ValueError("provider_deterioration wards must be a range of positive integers")
+        if self.ward_share is not None and not 0 < self.ward_share <= 1:
+            raise ValueError("provider_deterioration ward_share must be in (0, 1]")
+
+
+@dataclass(frozen=True)
 class ScenarioSettings:
     """Which scenarios to inject and how."""
 
@@ -196,6 +234,7 @@ class ScenarioSettings:
     )  # episodes per kind (provider/trust-wide kinds: number of groups)
     min_onset_week: int = 40  # first possible onset, weeks after the ward's first submission
     min_post_weeks: int = 8  # weeks of data required after full effect
+    onset_window_weeks: int | None = None  # culture onsets at most this many weeks after the earliest
     ward_type_weight: MappingProxyType[str, float] = field(
         default_factory=lambda: MappingProxyType(
             {
@@ -216,6 +255,9 @@ class ScenarioSettings:
     winter_pressure: WinterPressureSettings = field(default_factory=WinterPressureSettings)
     definition_change: DefinitionChangeSettings = field(default_factory=DefinitionChangeSettings)
     reporting_migration: ReportingMigrationSettings = field(default_factory=ReportingMigrationSettings)
+    provider_deterioration: ProviderDeteriorationSettings = field(
+        default_factory=ProviderDeteriorationSettings
+    )
 
     @classmethod
     def from_spec(cls, spec: str, **kwargs: object) -> ScenarioSettings:
@@ -250,6 +292,8 @@ class TrustSpec:
     occupancy_kappa: float = 300.0  # beta concentration of weekly occupancy around the ward mean
     unsettled_ar: float = 0.7  # week-to-week autocorrelation of the unsettled-ward factor
     staffing_ar: float = 0.95  # week-to-week autocorrelation of the staffing-pressure factor
+    dispersion_scale: float = 1.0  # overdispersion x this: NB 1/size and beta-binomial rho (robustness grid)
+    rate_scale: float = 1.0  # count base rates x this (robustness grid: rarer or commoner events)
     mess: MessSettings = field(default_factory=MessSettings)
     scenarios: ScenarioSettings = field(default_factory=ScenarioSettings)
 
@@ -263,3 +307,5 @@ class TrustSpec:
             raise ValueError(f"unknown ward types in ward_type_mix: {sorted(unknown)}")
         if not 1 <= self.beds[0] <= self.beds[1]:
             raise ValueError("beds must be a range of positive integers")
+        if self.dispersion_scale <= 0 or self.rate_scale <= 0:
+            raise ValueError("dispersion_scale and rate_scale must be positive")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -39,6 +40,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="one command: generate the benchmark trust, score it and evaluate (writes DIR/benchmark.md)",
     )
     p.add_argument("--config", help="configuration TOML for --benchmark scoring")
+    p.add_argument(
+        "--grid",
+        choices=("default", "tiny"),
+        help="with --benchmark: also run the robustness grid (one factor at a time) into DIR/grid",
+    )
+    p.add_argument("--jobs", type=int, default=2, help="grid cells run in parallel (2)")
+    p.add_argument(
+        "--grid-wards",
+        type=int,
+        default=100,
+        help="wards in each grid cell's trust (100; scenario counts scale with it)",
+    )
 
 
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -109,6 +122,18 @@ def run(args: argparse.Namespace) -> int:
         ev, md = run_benchmark(args.benchmark, config, args.config, settings, with_plots=not args.no_plots)
         print(summary_table(ev.summary, settings.horizon_weeks, markdown=args.markdown))
         print(f"benchmark written to {args.benchmark} (table: {md})")
+        if args.grid:
+            from engine.evaluate.robustness import GridSettings, run_grid, scaled_scenarios
+
+            if args.jobs < 1 or args.grid_wards < 20:
+                raise CliError("--jobs must be at least 1 and --grid-wards at least 20")
+            grid_eval = dataclasses.replace(settings, bootstrap_replicates=0)
+            gs = GridSettings(
+                wards=args.grid_wards, jobs=args.jobs, scenarios=scaled_scenarios(args.grid_wards)
+            )
+            _, grid_md = run_grid(Path(args.benchmark) / "grid", config, args.grid, gs, grid_eval)
+            print(grid_md.read_text(encoding="utf-8"))
+            print(f"grid written to {grid_md.parent} (table: {grid_md})")
         return 0
     if not args.truth or not args.results:
         raise CliError("--truth and --results are required (or --check DIR, or --benchmark DIR)")

@@ -1,21 +1,54 @@
-"""Provider-wide shifts: a contemporaneous, leave-one-out common-mode factor per provider.
+"""Provider-wide shifts: a common-mode factor per provider and indicator, applied only to broad,
+simultaneous changes.
 
 A change that appears on most wards of a provider at once (a new incident-reporting system, a changed
-definition, winter sickness) should not become a closed-culture signal on every ward. Each ward's
-expected count at period t is multiplied by the ratio of observed to expected counts on the *other*
-wards of its provider at the same period, shrunk towards 1 by ``kappa`` pseudo-events:
+definition, winter sickness) should not become a closed-culture signal on every ward. But several
+wards of one provider deteriorating over months (Edenfield) must not be explained away either.
+
+:func:`gated_common_mode_factor` (the default, ``provider_method = "gated"``) multiplies a ward's
+expected count at period t by a robust leave-one-out factor **only while the group shows a broad and
+simultaneous shift** (the competing explanation "provider-wide change"):
+
+* each ward's level ratio ``r = (Y + 0.5) / (M + 0.5)`` over the trailing ``window`` periods (observed
+  and expected sums; data up to t only);
+* the group's level ratio ``F_t``: the **median** of the informative wards' ``r`` (those expecting
+  at least :data:`INFORMATIVE_EVENTS` events in the window), so a minority of deteriorating wards
+  does not move it; with fewer than ``min_wards`` informative wards the gate stays closed;
+* **broad**: at least ``min_wards`` wards with data, ``|log F_t| >= log(min_ratio)``, and at least
+  ``share`` of them moved the same way by at least half of ``|log F_t|``;
+* **simultaneous**: the group was near normal ``window`` periods earlier
+  (``sign * log F_{t - window} < log(min_ratio) / 2``) and at least ``share`` of the wards moved
+  *within* that window (each was below ``log(min_ratio) / 2`` a window ago): the shift arose on
+  most wards at once, as a step or a short ramp does, not as staggered slow drifts of several wards;
+* the gate opens when both hold and stays open while the shift keeps the same direction and at least
+  half its materiality (``|log F_t| >= log(min_ratio) / 2``);
+* the test runs at two time scales, ``window`` periods (steps, short ramps) and a single period
+  (sharp shocks such as the Christmas dip in visits). The single period compares with ``window``
+  periods earlier too, has its materiality ``log(min_ratio)`` scaled by ``sqrt(window)`` (its
+  ratios are that much noisier) and no hysteresis (open only in periods that pass both tests); the
+  longer scale wins where both are open;
+* while open, ward w's factor is the trimmed pooled ratio of the **other** wards at the same period
+  ``(sum y + kappa) / (sum mu + kappa)`` (trimmed by their level ratios); 1 while closed.
+
+Only data up to the scored period are used: no look-ahead. The earlier always-on leave-one-out
+factor (:func:`common_mode_factor`, ``provider_method = "leave_one_out"``) is kept as a named method:
 
     f_w,t = (sum_{w' != w} y_w',t + kappa) / (sum_{w' != w} mu_w',t + kappa)
-
-Only same-period data of other wards are used: no look-ahead.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from numba import njit
+
+if TYPE_CHECKING:
+    from engine.scoring.settings import CombinationSettings
+
+#: A ward informs the provider gate when it expects at least this many events in the window: a
+#: sparser ward's level ratio is mostly its zeros, and a median of zeros is not a shift.
+INFORMATIVE_EVENTS: float = 2.0
 
 
 def group_index(*keys: np.ndarray) -> tuple[np.ndarray, int]:
@@ -339,3 +372,186 @@ def _broad_shifts(
         pooled = y_pool / mu_pool
         material = pooled >= min_ratio if sign > 0 else pooled <= 1.0 / min_ratio
         out[e] = same_side / counted >= share and material
+
+
+def gated_common_mode_factor(
+    y: np.ndarray,
+    rate: np.ndarray,
+    n: np.ndarray,
+    scale: np.ndarray,
+    scaled_rows: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
+    kappa: float,
+    window: int,
+    trim: float,
+    share: float,
+    min_ratio: float,
+    min_wards: int,
+    min_expected: float = INFORMATIVE_EVENTS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gated robust common-mode factor (module docstring) and the gate.
+
+    Cells as :func:`scaled_common_mode_factor` (``y / s`` and ``rate * n / s`` on ``scaled_rows``).
+
+    Returns
+    -------
+    factor:
+        ``(S, T)`` multiplier of each series' expected rate (1 where the gate is closed).
+    gate:
+        ``(G, T)`` int8: +1 / -1 while a broad simultaneous rise / fall of group g is open, else 0.
+    """
+    if window < 1 or not 0 <= trim < 0.5 or not 0 < share <= 1 or min_ratio < 1:
+        raise ValueError("need window >= 1, 0 <= trim < 0.5, 0 < share <= 1 and min_ratio >= 1")
+    c = _Cells(y, rate, n, scale, scaled_rows).prepared()
+    group = np.asarray(group, dtype=np.int64)
+    order = np.argsort(group, kind="stable").astype(np.int64)
+    bounds = np.searchsorted(group[order], np.arange(n_groups + 1)).astype(np.int64)
+    factor, gate = None, None
+    # two time scales: ``window`` periods (steps, short ramps) and one period (sharp shocks)
+    for w in sorted({int(window), 1}, reverse=True):
+        out = np.ones(c.y.shape)
+        g = np.zeros((n_groups, c.y.shape[1]), dtype=np.int8)
+        # a shorter window's ratios are noisier: its materiality grows as sqrt(window / w)
+        log_min = float(np.log(min_ratio) * np.sqrt(window / w))
+        _gated(*c, order, bounds, float(kappa), w, int(window), w == window, float(trim), float(share),
+               log_min, int(min_wards), float(min_expected), out, g)  # fmt: skip
+        if factor is None or gate is None:
+            factor, gate = out, g
+            continue
+        use = (gate == 0) & (g != 0)
+        gate = np.where(use, g, gate)
+        rows = use[group]
+        factor = np.where(rows, out, factor)
+    return factor, gate
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _trimmed_pool(ywin, mwin, ratio, valid, skip, trim, kappa):  # type: ignore[no-untyped-def]
+    """Pooled (sum y + kappa) / (sum mu + kappa) over the valid members other than ``skip``, after
+    dropping ``floor(trim * m)`` members with the lowest and the highest ``ratio``."""
+    idx = np.empty(ratio.shape[0], dtype=np.int64)
+    m = 0
+    for i in range(ratio.shape[0]):
+        if valid[i] and i != skip:
+            idx[m] = i
+            m += 1
+    sel = idx[:m]
+    ranked = sel[np.argsort(ratio[sel], kind="mergesort")]
+    k = int(np.floor(trim * m))
+    ys, ms = 0.0, 0.0
+    for j in range(k, m - k):
+        ys += ywin[ranked[j]]
+        ms += mwin[ranked[j]]
+    return (ys + kappa) / (ms + kappa), ranked[k : m - k]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _gated(
+    y,
+    a,
+    b,
+    div,
+    scaled,
+    order,
+    bounds,
+    kappa,
+    window,
+    lag,
+    hold,
+    trim,
+    share,
+    log_min,
+    min_wards,
+    min_expected,
+    out,
+    gate,
+):  # type: ignore[no-untyped-def]
+    t_count = y.shape[1]
+    for g in range(bounds.shape[0] - 1):
+        rows = order[bounds[g] : bounds[g + 1]]
+        m = rows.shape[0]
+        if m < 2:
+            continue
+        yw = np.zeros((m, t_count))  # finite cells (0 elsewhere) and their flags
+        mw = np.zeros((m, t_count))
+        for i in range(m):
+            for t in range(t_count):
+                yv, mv = _cell(y, a, b, div, scaled, rows[i], t)
+                if np.isfinite(yv) and np.isfinite(mv):
+                    yw[i, t], mw[i, t] = yv, mv
+        ywin = np.zeros(m)
+        mwin = np.zeros(m)
+        log_f = np.zeros(t_count)
+        history = np.zeros((m, t_count))  # each ward's log level ratio (0 without data)
+        state = 0
+        for t in range(t_count):
+            for i in range(m):
+                ywin[i] += yw[i, t]
+                mwin[i] += mw[i, t]
+                if t >= window:
+                    ywin[i] -= yw[i, t - window]
+                    mwin[i] -= mw[i, t - window]
+            valid = mwin >= min_expected
+            ratio = np.log((ywin + 0.5) / (mwin + 0.5))
+            nv = int(valid.sum())
+            if nv == 0:
+                state = 0
+                continue
+            log_f[t] = np.median(ratio[valid])
+            sign = 1 if log_f[t] > 0 else -1
+            # wards that moved this way, and those among them that were near normal a window ago
+            moved, fresh = 0, 0
+            for i in range(m):
+                history[i, t] = ratio[i] if valid[i] else 0.0
+                if valid[i] and sign * ratio[i] >= 0.5 * abs(log_f[t]):
+                    moved += 1
+                    if t < lag or sign * history[i, t - lag] < 0.5 * log_min:
+                        fresh += 1
+            broad = nv >= min_wards and abs(log_f[t]) >= log_min and moved >= share * nv
+            before = log_f[t - lag] if t >= lag else 0.0
+            full = t >= window - 1  # a full window of data
+            sudden = full and sign * before < 0.5 * log_min and fresh >= share * nv
+            # hysteresis: an open gate stays open while the shift keeps half its materiality
+            holds = hold and state == sign and nv >= min_wards and abs(log_f[t]) >= 0.5 * log_min
+            state = sign if (broad and sudden) or holds else 0
+            gate[g, t] = state
+            if state == 0:
+                continue
+            for i in range(m):
+                _, kept = _trimmed_pool(ywin, mwin, ratio, valid, i, trim, kappa)
+                ys, ms = 0.0, 0.0
+                for j in kept:
+                    ys += yw[j, t]
+                    ms += mw[j, t]
+                out[rows[i], t] = (ys + kappa) / (ms + kappa)
+
+
+def provider_factor(
+    y: np.ndarray,
+    rate: np.ndarray,
+    n: np.ndarray,
+    scale: np.ndarray,
+    scaled_rows: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
+    settings: CombinationSettings,
+) -> np.ndarray:
+    """``(S, T)`` provider factor of the configured ``provider_method`` (module docstring)."""
+    if settings.provider_method == "leave_one_out":
+        return scaled_common_mode_factor(
+            y, rate, n, scale, scaled_rows, group, n_groups, settings.provider_kappa
+        )
+    factor, _ = gated_common_mode_factor(
+        y, rate, n, scale, scaled_rows, group, n_groups, settings.provider_kappa,
+        settings.provider_window, settings.provider_trim, settings.provider_gate_share,
+        settings.provider_min_ratio, settings.provider_min_wards,
+    )  # fmt: skip
+    return factor
+
+
+def wards_at_level(level: np.ndarray, group: np.ndarray, n_groups: int, min_level: int) -> np.ndarray:
+    """``(G, T)`` number of wards of each group whose ``(W, T)`` level code is at least ``min_level``."""
+    counts = np.zeros((n_groups, level.shape[1]), dtype=np.int64)
+    np.add.at(counts, np.asarray(group, dtype=np.int64), (level >= min_level).astype(np.int64))
+    return counts

@@ -1,25 +1,34 @@
-"""The oracle: a joint log-likelihood-ratio CUSUM that knows each episode's true effect sizes.
+"""The oracle: a joint log-likelihood-ratio detector that knows each episode's true baselines,
+affected indicators and ramped effect.
 
-For a closed-culture episode with truth effects ``{indicator: multiplier}`` the oracle's per-week
-evidence on a ward is the sum over the affected indicators of the LLR of the observation under the
-true full-effect multiplier against the scoring baseline (same ``expected_rate`` and
-``dispersion`` as scoring, from ``series.parquet``):
+For a closed-culture episode with truth effects ``{indicator: multiplier}`` reached over a ramp of
+``r`` weeks (``full_effect - onset + 1``; the generator's log-linear ramp ``m ** min(1, (j + 1) / r)``
+in week ``j`` after onset) the oracle's evidence on a ward is the sum over the affected indicators
+of the LLR of the observation under the ramped multiplier against the **true in-control rate**:
 
-* counts: negative binomial (Poisson when no overdispersion) with mean ``m * mu``;
-* measures: quasi-Poisson with the scoring ``phi``;
-* proportions: beta-binomial (binomial) with probability ``min(m * p, 1 - eps)``, i.e. the odds
-  ratio implied by the multiplied probability.
+* the true rates and dispersions come from the generator's ``latent.parquet`` next to ``truth.csv``
+  (``wardwatch synth --latent``; the benchmark and the grid write it): expected numerator per unit
+  of denominator without the injected multipliers, NB ``alpha = 1 / size``, beta-binomial ``rho``;
+  without that file (or for an indicator it lacks, e.g. seclusion hours' compound-gamma dispersion)
+  the scoring baseline and dispersion of ``series.parquet`` stand in;
+* counts: negative binomial (Poisson when no overdispersion) with mean ``m * mu``; measures:
+  quasi-Poisson; proportions: beta-binomial (binomial) with probability ``min(m * p, 1 - eps)``.
 
-Monthly indicators spread their LLR over the weeks of the month, as scoring does. The statistic is
-Page's CUSUM ``S_t = max(0, S_{t-1} + z_t)`` with no restart. By Moustakides' theorem this is the
-fastest detector of that shift for its false-alarm rate; it ignores the ramp (it tests for the full
-effect from the first week), which makes it slightly conservative during ramps.
+Monthly indicators spread their LLR over the weeks of the month, as scoring does (a month is scored
+at the ramp fraction of the week it is spread to). The onset is unknown to the detector, so the
+statistic is the generalised likelihood ratio over the onset with the known ramp shape,
+
+    S_t = max(0, max_{nu <= t} sum_{s = nu}^{t} z_s(m ** min(1, (s - nu + 1) / r))),
+
+computed exactly by a recursion over the ramp ages (O(r) per ward-week; ramp fractions are rounded
+to eighths, so at most 8 LLR arrays per indicator). With ``r = 1`` it is Page's CUSUM of the
+full-effect LLR, by Moustakides' theorem the fastest detector of that shift for its false-alarm rate.
 
 The oracle is run on **every** ward (it is a detector, so it raises false alarms too) and its
-threshold is calibrated, per episode, to the smallest value whose false alerts (counted exactly as
-for the other methods: openings with ``close_after`` hysteresis in out-of-window ward-time) do not
-exceed a target count, e.g. wardwatch's own false alerts. Its delay on the episode is then the
-first alert opening (``S_t`` at or above that threshold) at or after onset.
+threshold is calibrated, per episode, for its own statistic: the smallest value whose false alerts
+(counted exactly as for the other methods: openings with ``close_after`` hysteresis in out-of-window
+ward-time) do not exceed a target count, e.g. wardwatch's own false alerts. Its delay on the episode
+is then the first alert opening (``S_t`` at or above that threshold) at or after onset.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from numba import njit
 
 from engine.combine.cadence import spread_monthly_to_weeks
 from engine.detectors.scores import binomial_llr, poisson_llr
@@ -38,6 +48,8 @@ from engine.evaluate.metrics import first_flag_delay, openings
 from signals import Catalogue
 
 _EPS = 1e-9
+#: Ramp fractions are rounded to multiples of 1 / RAMP_STEPS (at most this many LLR arrays per indicator).
+RAMP_STEPS: int = 8
 
 
 @dataclass(frozen=True)
@@ -80,13 +92,50 @@ class OracleResult:
 
 
 def series_arrays(
-    series: pl.DataFrame, grid: WardGrid, catalogue: Catalogue, keys: Sequence[str]
+    series: pl.DataFrame,
+    grid: WardGrid,
+    catalogue: Catalogue,
+    keys: Sequence[str],
+    latent: pl.DataFrame | None = None,
 ) -> dict[str, SeriesArrays]:
-    """Dense per-indicator arrays of ``numerator``, ``denominator``, ``expected_rate``, ``dispersion``."""
+    """Dense per-indicator arrays of ``numerator``, ``denominator``, ``expected_rate``, ``dispersion``.
+
+    With ``latent`` (``latent.parquet``: true ``expected_rate`` and ``dispersion`` per ward, indicator
+    and period), the true values replace the scoring ones wherever they are finite.
+    """
     out: dict[str, SeriesArrays] = {}
-    sub = series.filter(pl.col("indicator").is_in(list(keys))).select(
-        "ward_id", "indicator", "period", "cadence", "numerator", "denominator", "expected_rate", "dispersion"
-    )
+    cols = [
+        "ward_id",
+        "indicator",
+        "period",
+        "cadence",
+        "numerator",
+        "denominator",
+        "expected_rate",
+        "dispersion",
+    ]
+    sub = series.filter(pl.col("indicator").is_in(list(keys))).select(cols)
+    if latent is not None:
+        true = latent.select(
+            pl.col("ward_id").cast(pl.String),
+            pl.col("indicator").cast(pl.String),
+            pl.col("period").cast(pl.Date),
+            pl.col("expected_rate").alias("true_rate"),
+            pl.col("dispersion").alias("true_dispersion"),
+        )
+        sub = (
+            sub.with_columns(pl.col("period").cast(pl.Date), pl.col("ward_id").cast(pl.String))
+            .join(true, on=["ward_id", "indicator", "period"], how="left")
+            .with_columns(
+                pl.coalesce(pl.col("true_rate").fill_nan(None), pl.col("expected_rate")).alias(
+                    "expected_rate"
+                ),
+                pl.coalesce(pl.col("true_dispersion").fill_nan(None), pl.col("dispersion")).alias(
+                    "dispersion"
+                ),
+            )
+            .select(cols)
+        )
     w_count = grid.shape[0]
     for (key,), part in sub.partition_by("indicator", as_dict=True).items():
         cadence = str(part["cadence"][0])
@@ -132,9 +181,10 @@ def true_llr(a: SeriesArrays, multiplier: float) -> np.ndarray:
 
 
 def episode_llr(
-    arrays: Mapping[str, SeriesArrays], effects: Mapping[str, float], grid: WardGrid
+    arrays: Mapping[str, SeriesArrays], effects: Mapping[str, float], grid: WardGrid, fraction: float = 1.0
 ) -> tuple[np.ndarray, list[str]]:
-    """``(W, T)`` summed weekly LLR of one episode's alternative on every ward, and indicators used."""
+    """``(W, T)`` summed weekly LLR of one episode's alternative (each multiplier raised to
+    ``fraction`` of its log-effect) on every ward, and the indicators used."""
     z = np.zeros(grid.shape)
     used = []
     for key, m in sorted(effects.items()):
@@ -142,9 +192,57 @@ def episode_llr(
         if a is None:
             continue
         used.append(key)
-        inc = true_llr(a, m)
+        inc = true_llr(a, float(m) ** fraction)
         z += inc if a.cadence == "weekly" else spread_monthly_to_weeks(inc, a.periods, grid.periods)
     return z, used
+
+
+def ramp_levels(ramp: int, steps: int = RAMP_STEPS) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct ramp fractions and, per ramp age ``j = 0 .. ramp - 1``, the index of its fraction.
+
+    Age ``j`` has fraction ``min(1, (j + 1) / ramp)`` rounded up to a multiple of ``1 / steps`` (never
+    above 1; the last age is exactly 1).
+    """
+    frac = np.minimum(1.0, (np.arange(max(1, ramp)) + 1.0) / max(1, ramp))
+    q = np.minimum(1.0, np.ceil(frac * steps - 1e-9) / steps)
+    levels, idx = np.unique(q, return_inverse=True)
+    return levels, idx.astype(np.int64)
+
+
+def ramp_glr(z_levels: np.ndarray, age_level: np.ndarray) -> np.ndarray:
+    """``(W, T)`` GLR over the onset with a known ramp (module docstring).
+
+    ``z_levels`` is ``(Q, W, T)`` weekly LLR at each ramp fraction; ``age_level`` ``(r,)`` gives the
+    fraction index of ramp ages ``0 .. r - 1`` (age ``r - 1`` and later: full effect).
+    """
+    return _ramp_glr(np.ascontiguousarray(z_levels, dtype=np.float64), np.asarray(age_level, dtype=np.int64))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _ramp_glr(z, age):  # type: ignore[no-untyped-def]
+    _, w_count, t_count = z.shape
+    r = age.shape[0]
+    full = age[r - 1]
+    out = np.zeros((w_count, t_count))
+    d = np.empty(max(1, r - 1))
+    for w in range(w_count):
+        c = -np.inf  # best sum over onsets whose ramp is complete
+        for j in range(r - 1):
+            d[j] = -np.inf  # sum of the onset now at ramp age j
+        for t in range(t_count):
+            if r == 1:
+                c = max(c, 0.0) + z[full, w, t]
+                best = c
+            else:
+                c = max(c, d[r - 2]) + z[full, w, t]
+                best = c
+                for j in range(r - 2, 0, -1):
+                    d[j] = d[j - 1] + z[age[j], w, t]
+                    best = max(best, d[j])
+                d[0] = z[age[0], w, t]
+                best = max(best, d[0])
+            out[w, t] = max(0.0, best)
+    return out
 
 
 def cusum(z: np.ndarray) -> np.ndarray:
@@ -211,6 +309,8 @@ def run_oracle(
     outside: np.ndarray,
     targets: Sequence[int],
     close_after: int,
+    ramps: Sequence[int] | None = None,
+    latent: pl.DataFrame | None = None,
 ) -> OracleResult:
     """Calibrate and run one oracle CUSUM per episode (see module docstring).
 
@@ -224,10 +324,14 @@ def run_oracle(
         ``(W, T)`` monitored out-of-window ward-weeks (where false alerts are counted).
     targets:
         False-alert counts to calibrate to (e.g. each compared method's own count).
+    ramps:
+        Per episode, weeks from onset to full effect inclusive (1 = a step; default all 1).
+    latent:
+        The generator's true in-control rates (``latent.parquet``), if known.
     """
     scored = [k for k in catalogue if catalogue[k].domain != "context"]
     keys = sorted({k for eff in effects for k in eff if k in scored})
-    arrays = series_arrays(series, grid, catalogue, keys)
+    arrays = series_arrays(series, grid, catalogue, keys, latent)
     tg = np.asarray(targets, dtype=np.int64)
     e_count = len(ward)
     threshold = np.full((e_count, len(tg)), np.nan)
@@ -235,11 +339,15 @@ def run_oracle(
     fa = np.zeros((e_count, len(tg)), dtype=np.int64)
     used_all: list[list[str]] = []
     for e in range(e_count):
-        z, used = episode_llr(arrays, effects[e], grid)
+        levels, age = ramp_levels(1 if ramps is None else int(ramps[e]))
+        z_levels = []
+        for q in levels:
+            z, used = episode_llr(arrays, effects[e], grid, float(q))
+            z_levels.append(z)
         used_all.append(used)
         if not used or ward[e] < 0:
             continue
-        stat = cusum(z)
+        stat = ramp_glr(np.stack(z_levels), age)
         h, c = calibrate_threshold(stat, outside, tg, close_after)
         threshold[e], fa[e] = h, c
         row = stat[ward[e] : ward[e] + 1]

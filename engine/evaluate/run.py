@@ -56,6 +56,10 @@ METHOD_LABELS: dict[str, str] = {
 }
 
 
+#: The generator's true in-control rates, read from beside ``truth.csv`` when present (the oracle's).
+LATENT_FILE = "latent.parquet"
+
+
 class EvaluationError(ValueError):
     """The results folder or truth cannot be evaluated (message says why)."""
 
@@ -172,6 +176,10 @@ def evaluate(
     if st.oracle and res.series is not None and "expected_rate" in res.series.columns and ev_mask.any():
         effects = [numeric_effects(e) for e in episodes["effects"].to_list()]
         targets = [int(outcomes[m].false_alerts.sum()) for m in methods]
+        ramps = episodes.select(
+            ((pl.col("full_effect") - pl.col("onset")).dt.total_days() // 7 + 1).clip(1)
+        ).to_series()
+        latent_path = Path(truth_path).with_name(LATENT_FILE)
         oracle = run_oracle(
             res.series,
             grid,
@@ -182,6 +190,8 @@ def evaluate(
             outside,
             targets,
             close_after,
+            ramps=ramps.to_list(),
+            latent=pl.read_parquet(latent_path) if latent_path.exists() else None,
         )
     ep_out = _episode_output(episodes, grid, outcomes, oracle, st)
     summary = _summary(outcomes, oracle, methods, ev_mask, st)

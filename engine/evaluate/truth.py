@@ -1,6 +1,7 @@
 """Reading ``truth.csv`` (synthetic/README.md) and turning it into evaluation windows.
 
-Kinds: ``closed_culture`` and ``concealment`` are the episodes to detect (``CULTURE_KINDS``);
+Kinds: ``closed_culture``, ``concealment`` and ``provider_deterioration`` (one row per affected ward)
+are the episodes to detect (``CULTURE_KINDS``);
 ``reconfiguration`` rows are announced, known changes and are neither episodes nor decoys (their
 ward-time is ordinary monitored time); every other kind is a *decoy* (something that moves
 indicators but is not a closed culture).
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-CULTURE_KINDS: tuple[str, ...] = ("closed_culture", "concealment")
+CULTURE_KINDS: tuple[str, ...] = ("closed_culture", "concealment", "provider_deterioration")
 #: Truth rows that are not episodes of any sort (known, announced changes).
 KNOWN_CHANGE_KINDS: tuple[str, ...] = ("reconfiguration",)
 TRUTH_COLUMNS: tuple[str, ...] = (

@@ -18,9 +18,15 @@ import polars as pl
 
 from engine.alerting import alert_episodes, stable_alert_id
 from engine.combine.levels import CONCERN, LEVELS, second_largest
-from engine.combine.provider import broad_shifts, group_index, pooled_moments
+from engine.combine.provider import broad_shifts, group_index, pooled_moments, wards_at_level
 from engine.combine.rowgroups import group_rows
-from engine.explain import IndicatorEvidence, describe, provider_explanation, ward_explanation
+from engine.explain import (
+    IndicatorEvidence,
+    describe,
+    provider_deterioration_explanation,
+    provider_explanation,
+    ward_explanation,
+)
 from engine.panel import distinct_keys
 from engine.scoring.evidence_spans import span_rates
 from engine.scoring.indicators import SeriesScores
@@ -452,6 +458,47 @@ def provider_alerts(parts: dict[str, SeriesScores], ctx: Context) -> list[dict]:
                         "questions": "",
                     }
                 )
+    return rows
+
+
+def provider_concern_alerts(ev: WardEvidence, ctx: Context) -> list[dict]:
+    """One provider alert (level concern) while at least ``provider_min_wards`` wards of a provider are
+    at concern at once: deterioration of several wards, not a provider-wide artefact."""
+    prov = np.array([ctx.provider.get(str(w), str(w)) for w in ev.ward_id], dtype=str)
+    names, codes = np.unique(prov, return_inverse=True)
+    at = wards_at_level(ev.level, codes, len(names), CONCERN)
+    episodes = alert_episodes(at >= ctx.settings.provider_min_wards, ctx.settings.close_after)
+    rows = []
+    for g, start, last, closed in zip(
+        episodes.row, episodes.start, episodes.last_seen, episodes.closed, strict=True
+    ):
+        provider = str(names[g])
+        hit = (codes == g) & (ev.level[:, start : last + 1] >= CONCERN).any(axis=1)
+        wards = [str(w) for w in ev.ward_id[hit]]
+        opened = ev.periods[start]
+        rows.append(
+            {
+                "alert_id": stable_alert_id(provider, "provider", "", "combined", _iso(opened)),
+                "ward_id": "",
+                "scope": "provider",
+                "indicator": "",
+                "method": "combined",
+                "level": "concern",
+                "direction": "up",
+                "opened": _iso(opened),
+                "onset_estimate": _iso(opened),
+                "last_seen": _iso(ev.periods[last]),
+                "closed": "" if closed < 0 else _iso(ev.periods[closed]),
+                "statistic": float(at[g, start : last + 1].max()),
+                "threshold": float(ctx.settings.provider_min_wards),
+                "explanation": provider_deterioration_explanation(
+                    provider, wards, int(at[g, start : last + 1].max()), _date(opened)
+                ),
+                "provider": provider,
+                "contributing": ";".join(wards),
+                "questions": "",
+            }
+        )
     return rows
 
 

@@ -16,7 +16,7 @@ from numba import njit
 from engine.baselines import BaselineSettings, fit_baselines
 from engine.baselines.coldstart import predictive_dispersion
 from engine.baselines.persistence import persistent_dispersion
-from engine.combine.provider import group_index, scaled_common_mode_factor
+from engine.combine.provider import group_index, provider_factor
 from engine.detectors import BinomialCusum, DataSilence, Ewma, NegBinCusum, PoissonCusum, Silence
 from engine.detectors.adaptive import adaptive_llr
 from engine.detectors.scores import binomial_llr, poisson_llr
@@ -248,8 +248,8 @@ def score_panel(
     if combination.provider_adjustment and s_count:
         codes, n_groups = group_index(prov, panel.indicator)
         # measures (hours) are put on the scale of effective events (y / phi) so kappa means events
-        factor = scaled_common_mode_factor(
-            y, base_rate, n, dispersion, family == "measure", codes, n_groups, combination.provider_kappa
+        factor = provider_factor(
+            y, base_rate, n, dispersion, family == "measure", codes, n_groups, combination
         )
     else:
         factor = np.ones((s_count, t_count))

@@ -23,7 +23,14 @@ from engine.combine.levels import CONCERN
 from engine.config import Config
 from engine.io import REBASE_KINDS, LoadResult
 from engine.panel import Panel, SeriesRows, build_panel
-from engine.scoring.alerts import Context, alerts_frame, indicator_alerts, provider_alerts, ward_alerts
+from engine.scoring.alerts import (
+    Context,
+    alerts_frame,
+    indicator_alerts,
+    provider_alerts,
+    provider_concern_alerts,
+    ward_alerts,
+)
 from engine.scoring.indicators import SeriesScores, score_panel
 from engine.scoring.tables import series_frame, ward_status_frame, write_series
 from engine.scoring.wards import WardEvidence, ward_evidence
@@ -260,5 +267,6 @@ def finish_scoring(
     ward_rows, open_ids = ward_alerts(ev, parts, ctx)
     ewma_keys = {k for k in enabled if cfg.indicator(k).detector == "ewma"}
     rows = ward_rows + indicator_alerts(parts, ctx, ewma_keys) + provider_alerts(parts, ctx)
+    rows += provider_concern_alerts(ev, ctx)
     status = ward_status_frame(ev, parts, cfg.combination, open_ids)
     return ScoreResult(parts, ev, status, alerts_frame(rows), as_of)

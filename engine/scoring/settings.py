@@ -109,7 +109,29 @@ class CombinationSettings:
         default=4, metadata={"doc": "an alert closes after its condition has been absent this many periods"}
     )
     provider_adjustment: bool = field(
-        default=True, metadata={"doc": "remove changes common to most wards of a provider (leave-one-out)"}
+        default=True, metadata={"doc": "remove changes common to most wards of a provider (provider_method)"}
+    )
+    provider_method: Literal["gated", "leave_one_out"] = field(
+        default="gated",
+        metadata={
+            "doc": "gated: a trimmed leave-one-out factor applied only while a shift is broad and "
+            "simultaneous (deteriorating minorities are not absorbed); leave_one_out: always on"
+        },
+    )
+    provider_window: int = field(
+        default=4,
+        metadata={"doc": "periods of each ward's trailing level ratio (gate of the provider factor)"},
+    )
+    provider_gate_share: float = field(
+        default=0.5,
+        metadata={
+            "doc": "share of a provider's wards that must have moved the same way, within one window, "
+            "for its provider factor to apply"
+        },
+    )
+    provider_trim: float = field(
+        default=0.25,
+        metadata={"doc": "share of wards dropped at each end (by level ratio) from the provider factor"},
     )
     provider_kappa: float = field(
         default=5.0, metadata={"doc": "shrinkage of the provider factor towards 1, in expected events"}
@@ -222,3 +244,7 @@ class CombinationSettings:
             raise ValueError("adaptive_prior_events must be positive")
         if not 0 < self.mixture_p0 <= 1:
             raise ValueError("mixture_p0 must be in (0, 1]")
+        if self.provider_window < 1 or not 0 <= self.provider_trim < 0.5:
+            raise ValueError("provider_window must be at least 1 and provider_trim in [0, 0.5)")
+        if not 0 < self.provider_gate_share <= 1:
+            raise ValueError("provider_gate_share must be in (0, 1]")

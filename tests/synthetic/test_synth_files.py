@@ -16,7 +16,15 @@ from engine.cli import main
 from engine.io import load_dataset
 from engine.panel import OBSERVATION_SCHEMA
 from signals import CATALOGUE, WARD_INDICATORS, WARD_TYPES
-from synthetic import SCENARIO_KINDS, MessSettings, TrustSpec, generate, write_trust
+from synthetic import (
+    DEFAULT_SCENARIOS,
+    SCENARIO_KINDS,
+    MessSettings,
+    TrustSpec,
+    generate,
+    parse_scenarios,
+    write_trust,
+)
 
 SMALL = TrustSpec(n_wards=24, n_weeks=120)
 
@@ -117,8 +125,9 @@ def test_truth_is_consistent_with_the_data(demo_trust):
                     assert a.multiplier[w, fe] == pytest.approx(m, abs=5e-4)
                     checked_hours += 1
     assert checked_hours >= 1
-    # the default demo has every kind and ward-level episodes never share a ward
-    assert set(truth["kind"]) == {*SCENARIO_KINDS, "reconfiguration"}
+    # the default demo has every kind of its scenario spec and ward-level episodes never share a ward
+    assert set(truth["kind"]) == {*parse_scenarios(DEFAULT_SCENARIOS), "reconfiguration"}
+    assert set(parse_scenarios(DEFAULT_SCENARIOS)) <= set(SCENARIO_KINDS)
     ward_level = truth.filter(pl.col("group_id").is_unique())
     assert ward_level["ward_id"].is_unique().all()
 
