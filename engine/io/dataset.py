@@ -245,6 +245,20 @@ class LoadResult:
         return "\n".join(out)
 
 
+def _check_accounting(rows_read: dict[str, int], accepted: dict[str, int], rejected: list[pl.DataFrame]) -> None:
+    """Every row read is accepted or rejected, never both or neither (an internal error otherwise)."""
+    n_rejected: dict[str, int] = {}
+    for r in rejected:
+        for f, n in r.group_by("file").len().iter_rows():
+            n_rejected[f] = n_rejected.get(f, 0) + n
+    for f, n in rows_read.items():
+        if accepted.get(f, 0) + n_rejected.get(f, 0) != n:
+            raise RuntimeError(
+                f"{f}: {n:,} rows read but {accepted.get(f, 0):,} accepted and {n_rejected.get(f, 0):,} "
+                "rejected; please report this with the file"
+            )
+
+
 def load_dataset(
     observations: str | Path,
     wards: str | Path,
@@ -287,6 +301,7 @@ def load_dataset(
     rows_read[str(observations)] = o.rows_read
     accepted[str(observations)] = o.coded.height
     rejected.append(o.rejected)
+    _check_accounting(rows_read, accepted, rejected)
     return LoadResult(
         coded=o.coded,
         wards=w.wards,
