@@ -19,6 +19,7 @@ from engine.coded import CodedObservations
 from engine.io.events import empty_events, read_events
 from engine.io.observations import read_observations
 from engine.io.rejections import REASONS, empty_rejections
+from engine.io.settings import InputSettings
 from engine.io.wards import read_wards
 from signals import CATALOGUE, Catalogue
 
@@ -245,7 +246,9 @@ class LoadResult:
         return "\n".join(out)
 
 
-def _check_accounting(rows_read: dict[str, int], accepted: dict[str, int], rejected: list[pl.DataFrame]) -> None:
+def _check_accounting(
+    rows_read: dict[str, int], accepted: dict[str, int], rejected: list[pl.DataFrame]
+) -> None:
     """Every row read is accepted or rejected, never both or neither (an internal error otherwise)."""
     n_rejected: dict[str, int] = {}
     for r in rejected:
@@ -264,6 +267,7 @@ def load_dataset(
     wards: str | Path,
     events: str | Path | None = None,
     catalogue: Catalogue = CATALOGUE,
+    limits: InputSettings | None = None,
 ) -> LoadResult:
     """Read and validate a dataset.
 
@@ -278,6 +282,8 @@ def load_dataset(
     catalogue:
         Indicator catalogue (the built-in one by default; pass ``CATALOGUE.extended(...)`` for a
         trust's own indicators).
+    limits:
+        Date window and plausibility limits (``[input]`` of the configuration; defaults if None).
 
     Raises
     ------
@@ -292,12 +298,12 @@ def load_dataset(
     rejected = [w.rejected]
     ev = empty_events()
     if events is not None:
-        e = read_events(events, ward_ids, w.rejected_ids)
+        e = read_events(events, ward_ids, w.rejected_ids, limits=limits)
         ev = e.events
         rows_read[str(events)] = e.rows_read
         accepted[str(events)] = e.events.height
         rejected.append(e.rejected)
-    o = read_observations(observations, catalogue, ward_ids, w.rejected_ids)
+    o = read_observations(observations, catalogue, ward_ids, w.rejected_ids, limits=limits)
     rows_read[str(observations)] = o.rows_read
     accepted[str(observations)] = o.coded.height
     rejected.append(o.rejected)
