@@ -42,7 +42,11 @@ def describe(exc: BaseException) -> tuple[str, int]:
         hint = _OS_HINTS.get(exc.errno, "check the path and try again")
         return one_line(f"{where}: {exc.strerror or exc}; {hint}"), EXIT_REFUSED
     if isinstance(exc, sqlite3.DatabaseError):
-        return one_line(f"the triage store cannot be used ({exc}); check the --store path"), EXIT_REFUSED
+        from pathlib import Path
+
+        from engine.store.connection import fault
+
+        return one_line(str(fault(Path("(--store)"), exc))), EXIT_REFUSED
     if isinstance(exc, MemoryError):
         return (
             "out of memory: the input is too large for this machine; free memory or split the file by "

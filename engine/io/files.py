@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from engine.io.errors import FatalInputError
-from engine.io.privacy import is_identifier_column, nhs_number_mask, normalise_name, text_has_nhs_number
+from engine.io.privacy import is_identifier_column, nhs_number_in_text_mask, normalise_name
 from engine.io.records import RecordError, Records, line_break_mode, map_file, scan_records
 from engine.io.views import max_byte_length
 
@@ -270,6 +270,8 @@ def check_columns(table: RawTable, required: Iterable[str]) -> None:
 
 
 def _check_privacy(table: RawTable, free_text: Iterable[str]) -> None:
+    """Refuse identifier-named columns and NHS numbers in any column (whole values or inside text)."""
+    free_text = tuple(free_text)
     for name in table.frame.columns:
         if name.startswith("_"):
             continue
@@ -284,28 +286,21 @@ def _check_privacy(table: RawTable, free_text: Iterable[str]) -> None:
         if not _may_hold_nhs_numbers(col):
             continue
         # Most columns repeat few values: test the distinct values first, rows only on a hit.
-        if not nhs_number_mask(_distinct(col)).any():
+        if not nhs_number_in_text_mask(_distinct(col)).any():
             continue
-        mask = nhs_number_mask(col)
+        mask = nhs_number_in_text_mask(col)
         if mask.any():
             line = int(table.frame[LINE][int(np.argmax(mask))])
+            where = (
+                "contains an NHS number in its text"
+                if name in free_text
+                else "holds values that look like NHS numbers"
+            )
             raise FatalInputError(
                 table.file,
-                f"column '{original}' holds values that look like NHS numbers (10 digits passing the "
-                f"modulus-11 check; first at line {line}); wardwatch holds only aggregate ward data: "
-                "remove them at source",
+                f"column '{original}' {where} (10 digits passing the modulus-11 check; first at line "
+                f"{line}); wardwatch holds only aggregate ward data: remove patient identifiers at source",
             )
-    for name in free_text:
-        if name in table.frame.columns and table.frame[name].dtype == pl.String:
-            col = table.frame[name].fill_null("")
-            hits = col.str.contains(r"\d{3} ?\d{3} ?\d{4}")
-            for i in np.flatnonzero(hits.to_numpy()):
-                if text_has_nhs_number(col[int(i)]):
-                    raise FatalInputError(
-                        table.file,
-                        f"column '{table.original_names.get(name, name)}' contains an NHS number in its "
-                        f"text (line {int(table.frame[LINE][int(i)])}); remove patient identifiers",
-                    )
 
 
 def _may_hold_nhs_numbers(col: pl.Series) -> bool:
