@@ -102,12 +102,53 @@ def read_table(
 def _read_parquet(p: Path, file: str) -> RawTable:
     try:
         frame = pl.read_parquet(p)
-    except Exception as exc:  # corrupt file
-        raise FatalInputError(file, f"not a readable Parquet file ({type(exc).__name__})") from None
+    except Exception as exc:  # corrupt file, invalid UTF-8 in a text column, dates beyond year 9999
+        detail = " ".join(str(exc).split())[:120]
+        raise FatalInputError(
+            file, f"not a readable Parquet file ({type(exc).__name__}: {detail}); re-export it"
+        ) from None
     names = _normalise_header(file, frame.columns)
+    frame = _plain_parquet_columns(frame, file)
     frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
     frame = frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(LINE))
     return RawTable(file, "parquet", frame, dict(zip(names, [str(c) for c in frame.columns], strict=False)))
+
+
+def _plain_parquet_columns(frame: pl.DataFrame, file: str) -> pl.DataFrame:
+    """Parquet columns as the readers expect them: text, numbers, booleans or dates.
+
+    Categorical text becomes text, decimals floats, binary text is decoded (refused when it is not
+    UTF-8), timestamps become dates (refused when out of range); nested columns (lists, structs)
+    and other types are refused, naming the column.
+    """
+    out = []
+    for name in frame.columns:
+        col = frame[name]
+        dtype = col.dtype
+        try:
+            if dtype in (pl.Categorical, pl.Enum) or isinstance(dtype, pl.Categorical | pl.Enum):
+                col = col.cast(pl.String)
+            elif isinstance(dtype, pl.Decimal):
+                col = col.cast(pl.Float64)
+            elif dtype == pl.Binary:
+                col = col.cast(pl.String, strict=True)
+            elif isinstance(dtype, pl.Datetime):
+                col = col.dt.date()
+            elif not (dtype.is_numeric() or dtype in (pl.String, pl.Boolean, pl.Date, pl.Null)):
+                raise FatalInputError(
+                    file,
+                    f"column '{name}' is of Parquet type {dtype}, which wardwatch cannot read; write it as "
+                    "text, a number or a date (one value per cell)",
+                )
+        except pl.exceptions.PolarsError as exc:
+            what = (
+                "text that is not UTF-8"
+                if dtype == pl.Binary
+                else f"values wardwatch cannot read ({type(exc).__name__})"
+            )
+            raise FatalInputError(file, f"column '{name}' holds {what}; fix the export") from None
+        out.append(col)
+    return pl.DataFrame(out)
 
 
 def _read_csv(p: Path, file: str) -> RawTable:

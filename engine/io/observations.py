@@ -114,7 +114,8 @@ def read_observations(
     """
     table = read_table(path, required=_KEY_COLUMNS)
     file = table.file
-    if "indicator" in table.frame.columns:
+    if "indicator" in table.frame.columns or {"numerator", "denominator"} & set(table.frame.columns):
+        # A numerator or denominator column means the long layout, whatever else is missing.
         check_columns(table, ("indicator", "numerator"))
         raw, layout = [_long(table.frame)], "long"
     else:
