@@ -60,7 +60,7 @@ def test_hostile_case(case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[
         assert code == expected, (argv, code, err[-2000:], out[-2000:])
         if code == 2:  # one line saying why (after any list of rejected rows), or argparse's usage
             last = err.strip().splitlines()[-1] if err.strip() else ""
-            assert last.startswith("wardwatch ") and ": error: " in last or err.startswith("usage:"), err
+            assert (last.startswith("wardwatch ") and ": error: " in last) or err.startswith("usage:"), err
         if argv[0] == "validate" and code in (0, 1) and case.accounting:
             counts = {m.group(1): m.groups()[1:] for ln in out.splitlines() if (m := _FILE_LINE.match(ln))}
             obs = paths["observations"]
