@@ -179,7 +179,7 @@ class LoadResult:
             out.extend(self.rejected_by_reason_lines())
             add("  first rejections:")
             for row in self.rejected.head(max_lines).iter_rows(named=True):
-                add(f"    {Path(row['file']).name}:{row['line']} [{row['column']}] {row['reason']}")
+                add(f"    {Path(row['file']).name}:{row['line']} [{row['column']}] {_visible(row['reason'])}")
         obs = self.observations
         add(f"Observations ({self.layout} layout): {obs.height:,} accepted")
         if obs.height:
@@ -244,6 +244,15 @@ class LoadResult:
         for note in self.notes:
             add(f"Note: {note}")
         return "\n".join(out)
+
+
+#: Control characters shown escaped in printed reasons (a CR would overwrite the terminal line).
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0, 32), 127)} | {13: "\\r", 10: "\\n", 9: "\\t"}
+
+
+def _visible(text: str | None) -> str:
+    """``text`` with control characters written as escapes (``13\\r9``)."""
+    return (text or "").translate(_CONTROL)
 
 
 def _check_accounting(
