@@ -77,8 +77,63 @@ def ensure_browser() -> None:
         return
     _say("installing Debian chromium for the end-to-end tests")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    _run(["apt-get", "update", "-qq"], env=env, stdout=subprocess.DEVNULL)
-    _run(["apt-get", "install", "-y", "-qq", *E2E_APT_PACKAGES], env=env, stdout=subprocess.DEVNULL)
+    wait = ["-o", f"DPkg::Lock::Timeout={APT_LOCK_TIMEOUT_S}"]  # apt's own wait, besides ours
+    try:
+        wait_for_apt_locks()
+        _run(["apt-get", *wait, "update", "-qq"], env=env, stdout=subprocess.DEVNULL)
+        wait_for_apt_locks()
+        _run(
+            ["apt-get", *wait, "install", "-y", "-qq", *E2E_APT_PACKAGES], env=env, stdout=subprocess.DEVNULL
+        )
+    except (subprocess.CalledProcessError, TimeoutError, OSError) as exc:
+        _say(f"could not install chromium ({exc}): end-to-end tests will fail; install it and run again")
+
+
+#: Lock files of apt and dpkg (another apt process holding one would make apt-get fail at once).
+APT_LOCKS = ("/var/lib/dpkg/lock-frontend", "/var/lib/dpkg/lock", "/var/lib/apt/lists/lock")
+APT_LOCK_TIMEOUT_S = 900
+
+
+def _locked(path: str) -> bool:
+    """Whether another process holds the fcntl write lock dpkg and apt take on ``path``."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:  # absent or not ours to open: nothing to wait for
+        return False
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.lockf(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def wait_for_apt_locks(
+    paths: tuple[str, ...] = APT_LOCKS, timeout_s: float = APT_LOCK_TIMEOUT_S, poll_s: float = 2.0
+) -> None:
+    """Wait while another apt or dpkg process holds a lock (saying so every 30 s).
+
+    Raises
+    ------
+    TimeoutError
+        Still locked after ``timeout_s`` seconds.
+    """
+    import time
+
+    start = last_said = time.monotonic()
+    while busy := [p for p in paths if _locked(p)]:
+        now = time.monotonic()
+        if now - start > timeout_s:
+            raise TimeoutError(f"{busy[0]} still locked by another apt/dpkg process after {timeout_s:.0f} s")
+        if now == start or now - last_said >= 30:
+            _say(f"waiting for another apt/dpkg process to release {busy[0]} ...")
+            last_said = now
+        time.sleep(poll_s)
 
 
 def _exec(args: list[str]) -> int:

@@ -15,8 +15,10 @@ import streamlit as st
 from dashboard.services.identity import (
     DEMO_USERS,
     ROLE_WORDS,
+    RoleMapError,
     User,
     demo_user,
+    load_role_map,
     user_from_headers,
     user_from_user_info,
 )
@@ -77,7 +79,14 @@ def resolve_user(settings: DashboardSettings) -> User:
     demo picker, so nobody can choose a role.
     """
     if settings.trust_headers:
-        user = user_from_user_info(user_info(), settings) or user_from_headers(request_headers(), settings)
+        try:
+            roles = load_role_map(settings.roles_path)
+        except RoleMapError as exc:
+            st.error(f"The role mapping cannot be used: {exc}. Ask your administrator.")
+            st.stop()
+        user = user_from_user_info(user_info(), settings, roles) or user_from_headers(
+            request_headers(), settings, roles
+        )
         if user is None:
             st.error(
                 "Not signed in: the trust's sign-in proxy sent no user name "

@@ -65,12 +65,14 @@ def run(args: argparse.Namespace) -> int:
     html_path = Path(args.html) if args.html else None
     if out.pdf is None:
         html_path = html_path or pdf_path.with_suffix(".html")
+        html_path.parent.mkdir(parents=True, exist_ok=True)
         html_path.write_text(out.html, encoding="utf-8")
         print(f"wardwatch brief: {out.note} Wrote {html_path}.", file=sys.stderr)
         return 1
     pdf_path.parent.mkdir(parents=True, exist_ok=True)
     pdf_path.write_bytes(out.pdf)
     if html_path:
+        html_path.parent.mkdir(parents=True, exist_ok=True)
         html_path.write_text(out.html, encoding="utf-8")
     print(
         f"wardwatch brief: {len(args.ward)} ward(s) -> {pdf_path}"

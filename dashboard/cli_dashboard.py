@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dashboard.services.identity import trusted_header_map
+from dashboard.services.identity import RoleMapError, load_role_map, trusted_header_map
 from dashboard.settings import DashboardSettings
 from engine.cli import CliError
 
@@ -45,7 +45,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--user-header", default=DashboardSettings.user_header, help="trusted user header (X-Forwarded-User)"
     )
     parser.add_argument(
-        "--role-header", default=DashboardSettings.role_header, help="trusted role header (X-Forwarded-Role)"
+        "--role-header", default=DashboardSettings.role_header, help="role header (X-Forwarded-Role)"
+    )
+    parser.add_argument(
+        "--trust-role-header",
+        action="store_true",
+        help="also take the role from --role-header: ONLY behind a proxy that sets it itself and strips any "
+        "copy sent by the browser (otherwise any signed-in user can pick a higher role); prefer --roles",
+    )
+    parser.add_argument(
+        "--groups-header", default="", help="header with the user's groups, e.g. X-Forwarded-Groups (off)"
+    )
+    parser.add_argument(
+        "--roles",
+        help="server-side mapping of users and groups to roles, TOML [users] / [groups] "
+        "(default: DATA/roles.toml when present)",
     )
 
 
@@ -72,9 +86,37 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
         headers = DashboardSettings(
             user_header=getattr(args, "user_header", DashboardSettings.user_header),
             role_header=getattr(args, "role_header", DashboardSettings.role_header),
+            trust_role_header=getattr(args, "trust_role_header", False),
+            groups_header=getattr(args, "groups_header", ""),
         )
         cmd.append(f"--server.trustedUserHeaders={json.dumps(trusted_header_map(headers))}")
     return cmd
+
+
+LOCAL_ADDRESSES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def exposure_warning(args: argparse.Namespace) -> str | None:
+    """A loud warning when the dashboard is reachable beyond this machine without a sign-in proxy."""
+    address = str(args.address).strip().lower()
+    if address in LOCAL_ADDRESSES or address.startswith("127."):
+        return None
+    if not getattr(args, "trust_proxy_headers", False):
+        return (
+            f"WARNING: serving on {args.address} with NO sign-in: anyone who can reach port {args.port} "
+            "can open the dashboard and pick any role in the demo picker (including triage and "
+            "configuration). Put it behind the trust's authenticating proxy and pass "
+            "--trust-proxy-headers, or bind to 127.0.0.1."
+        )
+    return (
+        f"note: serving on {args.address}: make sure port {args.port} is reachable only through the "
+        "sign-in proxy, which must overwrite the user header"
+        + (
+            " and strip any role header the browser sends."
+            if getattr(args, "trust_role_header", False)
+            else "."
+        )
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,6 +134,22 @@ def run(args: argparse.Namespace) -> int:
     env["WARDWATCH_TRUST_HEADERS"] = "1" if args.trust_proxy_headers else "0"
     env["WARDWATCH_USER_HEADER"] = args.user_header
     env["WARDWATCH_ROLE_HEADER"] = args.role_header
+    env["WARDWATCH_TRUST_ROLE_HEADER"] = "1" if args.trust_role_header else "0"
+    if args.groups_header:
+        env["WARDWATCH_GROUPS_HEADER"] = args.groups_header
+    if args.roles:
+        roles = Path(args.roles).expanduser().resolve()
+        try:
+            load_role_map(roles)
+        except RoleMapError as exc:
+            raise CliError(str(exc)) from None
+        if not roles.is_file():
+            raise CliError(f"role mapping {roles} does not exist")
+        env["WARDWATCH_ROLES"] = str(roles)
+    warning = exposure_warning(args)
+    if warning:
+        banner = "!" * 78
+        print(f"{banner}\n{warning}\n{banner}", file=sys.stderr, flush=True)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     cmd = streamlit_command(args)
     print(

@@ -17,6 +17,9 @@ ENV_STORE = "WARDWATCH_STORE"
 ENV_USER_HEADER = "WARDWATCH_USER_HEADER"
 ENV_ROLE_HEADER = "WARDWATCH_ROLE_HEADER"
 ENV_TRUST_HEADERS = "WARDWATCH_TRUST_HEADERS"
+ENV_TRUST_ROLE_HEADER = "WARDWATCH_TRUST_ROLE_HEADER"
+ENV_GROUPS_HEADER = "WARDWATCH_GROUPS_HEADER"
+ENV_ROLES = "WARDWATCH_ROLES"
 
 #: default data folder: what ``wardwatch demo`` generates (relative to the working directory).
 DEFAULT_DATA_DIR = "demo-data"
@@ -40,8 +43,21 @@ class DashboardSettings:
     role_header: str = field(default="X-Forwarded-Role", metadata={"doc": "trusted role header"})
     #: read identity from the headers above; only safe behind a proxy that strips client copies.
     trust_headers: bool = field(default=False, metadata={"doc": "trust the proxy's identity headers"})
-    #: role given to a header-identified user whose role header is absent (least privilege).
-    default_role: str = field(default="board", metadata={"doc": "role when the proxy sends none"})
+    #: also take the role from ``role_header``: only safe behind a proxy that sets it itself and
+    #: strips any copy the browser sent (otherwise any signed-in user picks a higher role). Off.
+    trust_role_header: bool = field(
+        default=False,
+        metadata={"doc": "take the role from the role header (only behind a proxy that strips it)"},
+    )
+    #: header with the signed-in user's groups (comma-separated), e.g. ``X-Forwarded-Groups``; empty = off.
+    groups_header: str = field(default="", metadata={"doc": "trusted groups header (empty = not used)"})
+    #: server-side mapping of user names and groups to roles (TOML ``[users]`` / ``[groups]``),
+    #: relative to the data folder; used when present.
+    roles_file: str = field(
+        default="roles.toml", metadata={"doc": "user/group -> role mapping, relative to DATA"}
+    )
+    #: role given to a header-identified user the mapping does not name (least privilege).
+    default_role: str = field(default="board", metadata={"doc": "role when nothing maps the user"})
     #: wards shown in the overview heatmap (the highest ranked under the current filters).
     heatmap_wards: int = field(default=40, metadata={"doc": "wards in the overview heatmap"})
     #: wards shown as score small multiples on the overview.
@@ -80,6 +96,12 @@ class DashboardSettings:
         return p if p.is_absolute() else self.data_path / p
 
     @property
+    def roles_path(self) -> Path:
+        """The server-side role mapping file (may not exist)."""
+        p = Path(self.roles_file).expanduser()
+        return p if p.is_absolute() else self.data_path / p
+
+    @property
     def store_file(self) -> Path:
         """The triage store file (relative paths resolved against the data folder)."""
         p = Path(self.store_path).expanduser()
@@ -107,4 +129,10 @@ def settings_from_env(base: DashboardSettings | None = None) -> DashboardSetting
         changes["role_header"] = env[ENV_ROLE_HEADER]
     if ENV_TRUST_HEADERS in env:
         changes["trust_headers"] = _truthy(env[ENV_TRUST_HEADERS])
+    if ENV_TRUST_ROLE_HEADER in env:
+        changes["trust_role_header"] = _truthy(env[ENV_TRUST_ROLE_HEADER])
+    if env.get(ENV_GROUPS_HEADER):
+        changes["groups_header"] = env[ENV_GROUPS_HEADER]
+    if env.get(ENV_ROLES):
+        changes["roles_file"] = env[ENV_ROLES]
     return replace(s, **changes)  # type: ignore[arg-type]

@@ -10,10 +10,11 @@ A configuration is a TOML file whose tables mirror the settings dataclasses of e
     [monitor]              engine.charts.MonitorSettings (prospective MDC charts)
     [changepoint]          engine.changepoint.ChangePointSettings
     [store]                engine.store.StoreSettings
+    [input]                engine.io.settings.InputSettings (date window, plausibility limits)
     [catalogue.<key>]      a trust's own indicators (fields of signals.Indicator)
 
 Unknown keys are refused with the full dotted name and the nearest valid key; missing keys take
-the documented defaults. ``wardwatch config show`` prints the full resolved configuration.
+the documented defaults; every number must lie in its declared range (:mod:`engine.ranges`). ``wardwatch config show`` prints the full resolved configuration.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ import tomli_w
 from engine.baselines import BaselineSettings
 from engine.changepoint import ChangePointSettings
 from engine.charts import MonitorSettings, XmRSettings
+from engine.io.settings import InputSettings
+from engine.ranges import check_ranges
 from engine.scoring.settings import CombinationSettings, IndicatorSettings
 from engine.settings import SettingsError, from_mapping, to_mapping
 from engine.store import StoreSettings
@@ -54,6 +57,7 @@ class Config:
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
     changepoint: ChangePointSettings = field(default_factory=ChangePointSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
+    input: InputSettings = field(default_factory=InputSettings)
     catalogue: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def build_catalogue(self) -> Catalogue:
@@ -96,6 +100,12 @@ def config_from_mapping(data: Mapping[str, Any], source: str = "") -> Config:
         config = from_mapping(Config, data)
     except SettingsError as exc:
         raise SettingsError(f"{source}: {exc}" if source else str(exc)) from None
+    where = f"{source}: " if source else ""
+    try:
+        check_ranges(config)
+        _check_relations(config)
+    except SettingsError as exc:
+        raise SettingsError(f"{where}{exc}") from None
     catalogue = config.build_catalogue()
     unknown = sorted(k for k in config.indicators if k not in catalogue)
     if unknown:
@@ -104,6 +114,22 @@ def config_from_mapping(data: Mapping[str, Any], source: str = "") -> Config:
         where = f"{source}: " if source else ""
         raise SettingsError(f"{where}unknown indicator indicators.{unknown[0]}{hint}")
     return config
+
+
+def _check_relations(config: Config) -> None:
+    """Settings that are valid alone but not together."""
+    for name in ("baselines", "baselines_monthly"):
+        b = getattr(config, name)
+        if b.min_observed > b.warmup_periods:
+            raise SettingsError(
+                f"{name}.min_observed = {b.min_observed} is more than {name}.warmup_periods = "
+                f"{b.warmup_periods}: no baseline could ever be ready"
+            )
+    sync = config.store.synchronous.upper()
+    if sync not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise SettingsError(
+            f"store.synchronous = {config.store.synchronous!r}: must be OFF, NORMAL, FULL or EXTRA"
+        )
 
 
 def load_config(path: str | Path | None) -> Config:
@@ -115,6 +141,14 @@ def load_config(path: str | Path | None) -> Config:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SettingsError(f"{p}: no such configuration file") from None
+    except IsADirectoryError:
+        raise SettingsError(f"{p}: is a folder; give the configuration file") from None
+    except PermissionError:
+        raise SettingsError(f"{p}: cannot be read (permission denied)") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"{p}: not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{p}: not valid TOML: {exc}") from None
     return config_from_mapping(data, source=str(p))

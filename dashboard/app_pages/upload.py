@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard.app_context import context
 from dashboard.services.formatting import safe_csv
+from engine.io.safe_csv import write_safe_csv
 
 ctx = context()
 st.title("Upload data")
@@ -36,7 +37,8 @@ with tempfile.TemporaryDirectory() as tmp:
     paths = {}
     for label, f in (("obs", obs), ("wards", wards), ("events", events)):
         if f is not None:
-            p = Path(tmp) / Path(f.name).name
+            p = Path(tmp) / label / Path(f.name).name  # a folder per role: same-named files never collide
+            p.parent.mkdir()
             p.write_bytes(f.getvalue())
             paths[label] = p
     try:
@@ -72,14 +74,19 @@ else:
     st.success("Every row was accepted.")
 
 if st.button("Save accepted files to the data folder", key="up_save"):
-    dest = ctx.settings.data_path / "incoming" / f"{dt.datetime.now():%Y%m%d-%H%M%S}"
-    dest.mkdir(parents=True, exist_ok=True)
+    stamp = f"{dt.datetime.now():%Y%m%d-%H%M%S}"
+    dest = ctx.settings.data_path / "incoming" / stamp
+    n = 1
+    while dest.exists():  # two saves in one second never overwrite each other
+        n += 1
+        dest = ctx.settings.data_path / "incoming" / f"{stamp}-{n}"
+    dest.mkdir(parents=True)
     result.observations.write_parquet(dest / "observations.parquet")
     result.wards.write_csv(dest / "wards.csv")
     if result.events.height:
         result.events.write_csv(dest / "events.csv")
     if result.rejected.height:
-        result.rejected.write_csv(dest / "rejected.csv")
+        write_safe_csv(result.rejected, dest / "rejected.csv")
     st.success(
         f"Saved to {dest}. Score them with `wardwatch score --observations {dest / 'observations.parquet'} "
         f"--wards {dest / 'wards.csv'} --out DIR`."

@@ -301,9 +301,22 @@ def ward_series(results: Results, ward_id: str) -> pl.DataFrame:
     """All rows of ``series.parquet`` for one ward, sorted by indicator and period."""
     if not results.series_path.exists():
         return pl.DataFrame()
-    return _normalise_series(
+    frame = _normalise_series(
         pl.scan_parquet(results.series_path).filter(pl.col("ward_id") == ward_id).collect()
     ).sort("indicator", "period")
+    # Results scored with ``--no-charts`` have no chart columns: no limits, every point common cause.
+    absent = {c: t for c, t in _CHART_COLUMNS.items() if c not in frame.columns}
+    return frame.with_columns(pl.lit(None, t).alias(c) for c, t in absent.items()) if absent else frame
+
+
+#: series.parquet columns written only when charts are computed (absent after ``score --no-charts``).
+_CHART_COLUMNS: dict[str, pl.DataType] = {
+    "chart_mean": pl.Float64(),
+    "chart_lpl": pl.Float64(),
+    "chart_upl": pl.Float64(),
+    "point_type": pl.String(),
+    "rule": pl.String(),
+}
 
 
 def peer_totals(results: Results, indicator: str, ward_ids: Sequence[str], periods: int) -> pl.DataFrame:

@@ -1,9 +1,15 @@
 """The ``wardwatch`` command line: one sub-command per module, loaded only when used.
 
 Each sub-command lives in its own module exposing ``HELP`` (one line), ``add_arguments(parser)`` and
-``run(args) -> int`` (the exit code). Exit codes across the tool: 0 success, 1 completed with
-problems the user should look at (e.g. rejected rows), 2 fatal input or usage error (message on
-stderr, never a traceback).
+``run(args) -> int`` (the exit code). Exit codes across the tool (docs/data-contract.md):
+
+* 0 success;
+* 1 completed with problems the user should look at (e.g. rejected rows, listed);
+* 2 refused: a fatal input, configuration, store or usage error the user can fix (one line on
+  stderr naming the file and what to do, never a traceback);
+* 3 an unexpected internal error (one line saying so, with a hint to rerun with ``--debug`` for the
+  traceback);
+* 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -46,6 +52,11 @@ class CliError(Exception):
     """A fatal, user-facing error: printed as one line on stderr, exit code 2."""
 
 
+#: Exit codes (documented in docs/data-contract.md).
+EXIT_OK, EXIT_PROBLEMS, EXIT_REFUSED, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+DEBUG_FLAG = "--debug"
+
+
 def _load(name: str):  # type: ignore[no-untyped-def]
     try:
         return importlib.import_module(COMMANDS[name])
@@ -60,6 +71,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wardwatch",
         description="Early warning of closed cultures on inpatient wards, from aggregate ward data.",
+        epilog="Exit codes: 0 ok, 1 rows rejected or problems listed, 2 refused (one line saying what to "
+        "do), 3 internal error (add --debug anywhere for the traceback).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS if only is None else [only]:
@@ -73,20 +86,34 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one sub-command; every failure ends in one line on stderr and a documented exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = DEBUG_FLAG in argv or os.environ.get("WARDWATCH_DEBUG", "") not in ("", "0")
+    argv = [a for a in argv if a != DEBUG_FLAG]
     command = argv[0] if argv and argv[0] in COMMANDS else None
-    parser = build_parser(only=command)
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser(only=command)
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
     if not getattr(args, "command", None):
         parser.print_help()
-        return 2
+        return EXIT_REFUSED
     try:
         return int(args._module.run(args) or 0)
-    except CliError as exc:
-        print(f"wardwatch {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
-        return 130
+        print(f"wardwatch {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        from engine.cli.errors import describe
+
+        message, code = describe(exc)
+        print(f"wardwatch {args.command}: error: {message}", file=sys.stderr)
+        if debug and code == EXIT_INTERNAL:
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
+        return code
 
 
 def console_main() -> int:

@@ -161,13 +161,22 @@ def _list(store: TriageStore, args: argparse.Namespace) -> None:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(fields)
         for a in alerts:
-            writer.writerow(["" if v is None else v for v in a.as_dict().values()])
+            writer.writerow([_safe_cell(v) for v in a.as_dict().values()])
         return
     if not alerts:
         print("no alerts match")
         return
     print(_table(_LIST_COLUMNS, [_row(a) for a in alerts]))
     print(f"\n{len(alerts)} alert(s)")
+
+
+def _safe_cell(value: object) -> object:
+    """A CSV cell a spreadsheet will not run as a formula (``'`` before a leading = + - @ tab CR)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def _show(store: TriageStore, args: argparse.Namespace) -> None:

@@ -1,4 +1,8 @@
-"""``wardwatch score``: validate, score and write a results folder (optionally update the triage store)."""
+"""``wardwatch score``: validate, score and write a results folder (optionally update the triage store).
+
+Exit codes: 0 scored with every input row accepted; 1 scored, but some input rows were rejected (listed
+on stderr and in ``rejected.csv``); 2 refused (a file, setting or store the user can fix).
+"""
 
 from __future__ import annotations
 
@@ -47,7 +51,13 @@ def _load(args: argparse.Namespace, config: Config) -> LoadResult:
     from engine.io import FatalInputError, load_dataset
 
     try:
-        load = load_dataset(args.observations, args.wards, args.events, catalogue=config.build_catalogue())
+        load = load_dataset(
+            args.observations,
+            args.wards,
+            args.events,
+            catalogue=config.build_catalogue(),
+            limits=config.input,
+        )
     except FatalInputError as exc:
         raise CliError(str(exc)) from None
     if load.n_rejected:
@@ -137,6 +147,11 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config)
     except SettingsError as exc:
         raise CliError(str(exc)) from None
+    store = None
+    if args.store:  # opened (and migrated) before scoring: a store that cannot be used refuses the run
+        from engine.store import TriageStore
+
+        store = TriageStore(args.store, settings=config.store)
     inputs = {
         "observations": args.observations,
         "wards": args.wards,
@@ -146,8 +161,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         # The load is handed over, not kept here, so its observations are freed once scored.
         with _no_cyclic_gc():
+            loads = [_load(args, config)]
+            n_rejected = loads[0].n_rejected
             result, paths = score_and_write(
-                _load(args, config), config, args.out, inputs, as_of=as_of, with_charts=not args.no_charts
+                loads.pop(), config, args.out, inputs, as_of=as_of, with_charts=not args.no_charts
             )
     except ValueError as exc:
         raise CliError(str(exc)) from None
@@ -158,10 +175,11 @@ def run(args: argparse.Namespace) -> int:
         + ", ".join(f"{n} {lvl}" for lvl, n in counts)
     )
     print(f"alerts: {result.alerts.height} ({(result.alerts['scope'] == 'ward').sum()} ward)")
-    if args.store:
-        from engine.store import TriageStore
-
-        summary = TriageStore(args.store).upsert_alerts(triage_alerts(result))
+    if store is not None:
+        summary = store.upsert_alerts(triage_alerts(result))
         print(f"triage store {args.store}: {summary}")
     print(f"results written to {paths['run'].parent}")
+    if n_rejected:
+        print(f"{n_rejected} input row(s) were rejected and not scored (see rejected.csv): exit 1")
+        return 1
     return 0

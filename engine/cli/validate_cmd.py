@@ -11,6 +11,7 @@ from pathlib import Path
 
 from engine.cli import CliError
 from engine.io import FatalInputError, load_dataset
+from engine.io.safe_csv import write_safe_csv
 
 HELP = "Check observations, ward register and events against the data contract; list every rejected row."
 
@@ -23,18 +24,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--rejects", type=Path, default=None, help="write rejected rows with reasons to this CSV file"
     )
     parser.add_argument("--max-lines", type=int, default=10, help="example lines per section (default 10)")
+    parser.add_argument(
+        "--config", default=None, help="configuration TOML: its [input] date window and limits, [catalogue]"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.config import load_config
+
+    config = load_config(args.config)
     try:
-        result = load_dataset(args.observations, args.wards, events=args.events)
+        result = load_dataset(
+            args.observations,
+            args.wards,
+            events=args.events,
+            catalogue=config.build_catalogue(),
+            limits=config.input,
+        )
     except FatalInputError as exc:
         raise CliError(str(exc)) from None
     print(result.summary(max_lines=args.max_lines))
     if args.rejects is not None:
         try:
             args.rejects.parent.mkdir(parents=True, exist_ok=True)
-            result.rejected.write_csv(args.rejects)
+            write_safe_csv(result.rejected, args.rejects)
         except OSError as exc:
             raise CliError(f"cannot write {args.rejects}: {exc.strerror or exc}") from None
         print(f"Rejected rows written to {args.rejects} ({result.n_rejected:,} rows)")

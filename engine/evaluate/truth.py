@@ -30,6 +30,10 @@ TRUTH_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: Truth columns a file may leave out (``group_id`` defaults to the episode's own id).
+_OPTIONAL: tuple[str, ...] = ("effects", "indicators", "group_id")
+
+
 class TruthError(ValueError):
     """``truth.csv`` is missing, malformed or inconsistent (message names the row or column)."""
 
@@ -46,10 +50,17 @@ def read_truth(path: str | Path) -> pl.DataFrame:
     p = Path(path)
     if not p.exists():
         raise TruthError(f"{p}: no such truth file")
-    raw = pl.read_csv(p, infer_schema=False)
-    missing = [c for c in TRUTH_COLUMNS if c not in raw.columns and c not in ("effects", "indicators")]
+    try:
+        raw = pl.read_csv(p, infer_schema=False)
+    except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as exc:
+        raise TruthError(
+            f"{p}: not a readable CSV file ({type(exc).__name__}); save it as CSV UTF-8"
+        ) from None
+    missing = [c for c in TRUTH_COLUMNS if c not in raw.columns and c not in _OPTIONAL]
     if missing:
         raise TruthError(f"{p}: missing column(s) {', '.join(missing)}")
+    if "group_id" not in raw.columns:  # optional: without it every episode is its own group
+        raw = raw.with_columns(pl.col("episode_id").alias("group_id"))
     for col in ("indicators", "effects"):
         if col not in raw.columns:
             raw = raw.with_columns(pl.lit(None, dtype=pl.String).alias(col))

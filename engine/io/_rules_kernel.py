@@ -27,19 +27,26 @@ def first_failures(
     ward_bits: np.ndarray,
     period_empty: np.ndarray,
     period_valid: np.ndarray,
+    period_out: np.ndarray,
     ind: np.ndarray,
     ind_bits: np.ndarray,
     status: np.ndarray,
+    status_bad: np.ndarray,
     x: np.ndarray,
     y: np.ndarray,
     den_unparseable: np.ndarray,
+    max_num: np.ndarray,
+    max_den: float,
 ) -> None:
-    """``out[i]``: index of the first failing rule 0-13 of row ``i`` (``observations._RULES``), or -1.
+    """``out[i]``: index of the first failing rule 0-17 of row ``i`` (``observations._RULES``), or -1.
 
-    ``bad_fields`` is empty when the file has no such column; ``x`` and ``y`` are numerator and
-    denominator (NaN = null); ``status`` is 0 for an observed numerator.
+    ``bad_fields`` and ``status_bad`` are empty when the file has no such column; ``x`` and ``y``
+    are numerator and denominator (NaN = null); ``status`` is 0 for an observed numerator;
+    ``max_num`` is the plausibility limit of each indicator code's numerator, ``max_den`` of every
+    denominator.
     """
     has_bad_fields = bad_fields.size > 0
+    has_status = status_bad.size > 0
     for i in nb.prange(out.size):
         wb = ward_bits[ward[i]]
         kb = ind_bits[ind[i]]
@@ -56,26 +63,34 @@ def first_failures(
             r = 2
         elif not period_valid[i]:
             r = 3
-        elif kb & EMPTY:
+        elif period_out[i]:
             r = 4
-        elif kb & UNKNOWN:
+        elif kb & EMPTY:
             r = 5
-        elif wb & UNKNOWN:
+        elif kb & UNKNOWN:
             r = 6
-        elif obs and np.isnan(xi):
+        elif wb & UNKNOWN:
             r = 7
-        elif den_unparseable[i]:
+        elif has_status and status_bad[i]:
             r = 8
-        elif obs and xi < 0.0:
+        elif obs and np.isnan(xi):
             r = 9
-        elif exposure and np.isnan(yi):
+        elif den_unparseable[i]:
             r = 10
-        elif exposure and yi <= 0.0:
+        elif obs and xi < 0.0:
             r = 11
-        elif obs and (kb & PROPORTION) != 0 and xi > yi:
+        elif obs and xi > max_num[ind[i]]:
             r = 12
-        elif obs and (kb & INTEGER) != 0 and xi != np.floor(xi):
+        elif exposure and np.isnan(yi):
             r = 13
+        elif exposure and yi <= 0.0:
+            r = 14
+        elif exposure and yi > max_den:
+            r = 15
+        elif obs and (kb & PROPORTION) != 0 and xi > yi:
+            r = 16
+        elif obs and (kb & INTEGER) != 0 and xi != np.floor(xi):
+            r = 17
         out[i] = r
 
 

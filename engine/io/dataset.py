@@ -19,6 +19,7 @@ from engine.coded import CodedObservations
 from engine.io.events import empty_events, read_events
 from engine.io.observations import read_observations
 from engine.io.rejections import REASONS, empty_rejections
+from engine.io.settings import InputSettings
 from engine.io.wards import read_wards
 from signals import CATALOGUE, Catalogue
 
@@ -178,7 +179,7 @@ class LoadResult:
             out.extend(self.rejected_by_reason_lines())
             add("  first rejections:")
             for row in self.rejected.head(max_lines).iter_rows(named=True):
-                add(f"    {Path(row['file']).name}:{row['line']} [{row['column']}] {row['reason']}")
+                add(f"    {Path(row['file']).name}:{row['line']} [{row['column']}] {_visible(row['reason'])}")
         obs = self.observations
         add(f"Observations ({self.layout} layout): {obs.height:,} accepted")
         if obs.height:
@@ -245,11 +246,37 @@ class LoadResult:
         return "\n".join(out)
 
 
+#: Control characters shown escaped in printed reasons (a CR would overwrite the terminal line).
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0, 32), 127)} | {13: "\\r", 10: "\\n", 9: "\\t"}
+
+
+def _visible(text: str | None) -> str:
+    """``text`` with control characters written as escapes (``13\\r9``)."""
+    return (text or "").translate(_CONTROL)
+
+
+def _check_accounting(
+    rows_read: dict[str, int], accepted: dict[str, int], rejected: list[pl.DataFrame]
+) -> None:
+    """Every row read is accepted or rejected, never both or neither (an internal error otherwise)."""
+    n_rejected: dict[str, int] = {}
+    for r in rejected:
+        for f, n in r.group_by("file").len().iter_rows():
+            n_rejected[f] = n_rejected.get(f, 0) + n
+    for f, n in rows_read.items():
+        if accepted.get(f, 0) + n_rejected.get(f, 0) != n:
+            raise RuntimeError(
+                f"{f}: {n:,} rows read but {accepted.get(f, 0):,} accepted and {n_rejected.get(f, 0):,} "
+                "rejected; please report this with the file"
+            )
+
+
 def load_dataset(
     observations: str | Path,
     wards: str | Path,
     events: str | Path | None = None,
     catalogue: Catalogue = CATALOGUE,
+    limits: InputSettings | None = None,
 ) -> LoadResult:
     """Read and validate a dataset.
 
@@ -264,6 +291,8 @@ def load_dataset(
     catalogue:
         Indicator catalogue (the built-in one by default; pass ``CATALOGUE.extended(...)`` for a
         trust's own indicators).
+    limits:
+        Date window and plausibility limits (``[input]`` of the configuration; defaults if None).
 
     Raises
     ------
@@ -278,15 +307,16 @@ def load_dataset(
     rejected = [w.rejected]
     ev = empty_events()
     if events is not None:
-        e = read_events(events, ward_ids, w.rejected_ids)
+        e = read_events(events, ward_ids, w.rejected_ids, limits=limits)
         ev = e.events
         rows_read[str(events)] = e.rows_read
         accepted[str(events)] = e.events.height
         rejected.append(e.rejected)
-    o = read_observations(observations, catalogue, ward_ids, w.rejected_ids)
+    o = read_observations(observations, catalogue, ward_ids, w.rejected_ids, limits=limits)
     rows_read[str(observations)] = o.rows_read
     accepted[str(observations)] = o.coded.height
     rejected.append(o.rejected)
+    _check_accounting(rows_read, accepted, rejected)
     return LoadResult(
         coded=o.coded,
         wards=w.wards,

@@ -16,6 +16,7 @@ import polars as pl
 from engine.io import parse
 from engine.io.files import BAD_FIELDS, read_table
 from engine.io.rejections import CODE, Rule, apply_rules, rejected_frame
+from engine.io.settings import InputSettings
 
 EVENT_KINDS: tuple[str, ...] = ("reconfiguration", "manager_change", "rebase", "note")
 #: Event kinds after which baselines restart.
@@ -46,6 +47,7 @@ def read_events(
     path: str | Path,
     wards: pl.DataFrame | Collection[str] | None = None,
     rejected_ward_ids: Collection[str] = (),
+    limits: InputSettings | None = None,
 ) -> EventsRead:
     """Read, parse and validate an events file.
 
@@ -58,7 +60,10 @@ def read_events(
         for other wards are rejected. ``None``: no ward check.
     rejected_ward_ids:
         Ward ids whose register rows were rejected (named as such in the reason).
+    limits:
+        The accepted date window (defaults: :class:`engine.io.settings.InputSettings`).
     """
+    lo, hi = (limits or InputSettings()).window()
     table = read_table(path, required=("ward_id", "date", "kind"), free_text=("note",))
     frame = table.frame
     sch = frame.schema
@@ -89,7 +94,21 @@ def read_events(
             "unparseable_date",
             "date",
             pl.col("_date").is_null(),
-            pl.format("date '{}' is not a date (use YYYY-MM-DD or dd/mm/yyyy)", pl.col("_date_text")),
+            pl.format(
+                "date '{}' is not a date (use YYYY-MM-DD or dd/mm/yyyy with a four-digit year)",
+                pl.col("_date_text"),
+            ),
+        ),
+        Rule(
+            "date_out_of_window",
+            "date",
+            (pl.col("_date") < lo) | (pl.col("_date") > hi),
+            pl.format(
+                "date {} is outside the accepted window {} to {}",
+                pl.col("_date"),
+                pl.lit(str(lo)),
+                pl.lit(str(hi)),
+            ),
         ),
         Rule("missing_value", "kind", pl.col("_kind") == "", "kind is empty"),
         Rule(

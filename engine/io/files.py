@@ -14,6 +14,7 @@ row number. Blank lines are not rows and are skipped.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Iterable
@@ -24,13 +25,17 @@ import numpy as np
 import polars as pl
 
 from engine.io.errors import FatalInputError
-from engine.io.privacy import is_identifier_column, nhs_number_mask, normalise_name, text_has_nhs_number
+from engine.io.privacy import is_identifier_column, nhs_number_in_text_mask, normalise_name
+from engine.io.records import RecordError, Records, line_break_mode, map_file, scan_records
 from engine.io.views import max_byte_length
 
 LINE = "_line"  # physical line number column added to every raw frame
 BAD_FIELDS = "_bad_fields"  # non-null when a CSV row has more fields than the header
 
 _BOM = b"\xef\xbb\xbf"
+_HEAD_BYTES = 65536
+_CHUNK_BYTES = 1 << 24  # 16 MB: the UTF-8 check reads the file in chunks of this size
+_LONE_CR = "\ue000"  # private-use stand-in for a lone CR while the csv module reads a row
 _PARQUET_MAGIC = b"PAR1"
 
 
@@ -97,36 +102,87 @@ def read_table(
 def _read_parquet(p: Path, file: str) -> RawTable:
     try:
         frame = pl.read_parquet(p)
-    except Exception as exc:  # corrupt file
-        raise FatalInputError(file, f"not a readable Parquet file ({type(exc).__name__})") from None
+    except Exception as exc:  # corrupt file, invalid UTF-8 in a text column, dates beyond year 9999
+        detail = " ".join(str(exc).split())[:120]
+        raise FatalInputError(
+            file, f"not a readable Parquet file ({type(exc).__name__}: {detail}); re-export it"
+        ) from None
     names = _normalise_header(file, frame.columns)
+    frame = _plain_parquet_columns(frame, file)
     frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
     frame = frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(LINE))
     return RawTable(file, "parquet", frame, dict(zip(names, [str(c) for c in frame.columns], strict=False)))
 
 
+def _plain_parquet_columns(frame: pl.DataFrame, file: str) -> pl.DataFrame:
+    """Parquet columns as the readers expect them: text, numbers, booleans or dates.
+
+    Categorical text becomes text, decimals floats, binary text is decoded (refused when it is not
+    UTF-8), timestamps become dates (refused when out of range); nested columns (lists, structs)
+    and other types are refused, naming the column.
+    """
+    out = []
+    for name in frame.columns:
+        col = frame[name]
+        dtype = col.dtype
+        try:
+            if dtype in (pl.Categorical, pl.Enum) or isinstance(dtype, pl.Categorical | pl.Enum):
+                col = col.cast(pl.String)
+            elif isinstance(dtype, pl.Decimal):
+                col = col.cast(pl.Float64)
+            elif dtype == pl.Binary:
+                col = col.cast(pl.String, strict=True)
+            elif isinstance(dtype, pl.Datetime):
+                col = col.dt.date()
+            elif not (dtype.is_numeric() or dtype in (pl.String, pl.Boolean, pl.Date, pl.Null)):
+                raise FatalInputError(
+                    file,
+                    f"column '{name}' is of Parquet type {dtype}, which wardwatch cannot read; write it as "
+                    "text, a number or a date (one value per cell)",
+                )
+        except pl.exceptions.PolarsError as exc:
+            what = (
+                "text that is not UTF-8"
+                if dtype == pl.Binary
+                else f"values wardwatch cannot read ({type(exc).__name__})"
+            )
+            raise FatalInputError(file, f"column '{name}' holds {what}; fix the export") from None
+        out.append(col)
+    return pl.DataFrame(out)
+
+
 def _read_csv(p: Path, file: str) -> RawTable:
-    data = p.read_bytes()
-    if data.startswith(_BOM):
-        data = data[len(_BOM) :]
-    if b"\x00" in data[:65536]:
+    """Read a CSV file without holding a second copy of it: checked in chunks, parsed from the file.
+
+    The physical records are counted by :mod:`engine.io.records` and compared with the rows the
+    parser returns; they must agree row for row, and each row gets its record's line number.
+    """
+    with p.open("rb") as fh:
+        head = fh.read(_HEAD_BYTES)
+    bom = head.startswith(_BOM)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_utf16(head):
+        raise FatalInputError(file, "the file is UTF-16 text; save it as 'CSV UTF-8' (comma-separated)")
+    if b"\x00" in head:
         raise FatalInputError(file, "not a CSV or Parquet file (it contains binary data)")
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise FatalInputError(
-            file, f"not UTF-8 (first bad byte on line {line}); save the file as 'CSV UTF-8'"
-        ) from None
-    if not data.strip():
+    _check_utf8(p, file)
+    data = map_file(p, offset=len(_BOM) if bom else 0)
+    if not head[len(_BOM) if bom else 0 :].strip() and data.size <= _HEAD_BYTES:
         raise FatalInputError(file, "the file is empty (no header row)")
-    first_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
-    header = next(csv.reader([first_line]))
+    cr_newline = line_break_mode(data)
+    try:
+        records = scan_records(data, cr_newline)
+    except RecordError as exc:
+        raise FatalInputError(file, str(exc)) from None
+    head_text = head[len(_BOM) if bom else 0 :].decode("utf-8", errors="replace")
+    first_line = head_text.split("\r" if cr_newline else "\n", 1)[0].rstrip("\r")
+    header = next(csv.reader([first_line]), [])
     names = _normalise_header(file, header)
     n_cols = len(names)
+    source: Path | io.BytesIO = io.BytesIO(data.tobytes().replace(b"\r", b"\n")) if cr_newline else p
+    del data
     try:
         frame = pl.read_csv(
-            io.BytesIO(data),
+            source,
             has_header=True,
             infer_schema=False,
             empty_string_is_null=False,
@@ -135,32 +191,75 @@ def _read_csv(p: Path, file: str) -> RawTable:
     except pl.exceptions.NoDataError:
         frame = pl.DataFrame(schema=dict.fromkeys(names, pl.String))
     except pl.exceptions.PolarsError:
-        # Some row has more fields than the header: slow path (standard-library parser) that keeps
-        # every row and marks the long ones, so they are rejected rather than truncated.
-        return _read_csv_ragged(data, file, names, header)
+        # Some row has more fields than the header (or a quote polars will not take): slow path
+        # (standard-library parser) that keeps every row and marks the long ones, so they are
+        # rejected rather than truncated.
+        return _read_csv_ragged(p, file, names, header, records, cr_newline)
     if frame.width != n_cols:  # pragma: no cover - defensive: header parsed differently
-        return _read_csv_ragged(data, file, names, header)
+        return _read_csv_ragged(p, file, names, header, records, cr_newline)
     frame.columns = names
-    lines = _record_lines(data, frame.height)
-    frame = frame.with_columns(
-        pl.Series(LINE, lines, dtype=pl.Int64), pl.lit(None, pl.String).alias(BAD_FIELDS)
+    frame = _drop_blank(frame.with_columns(pl.lit(None, pl.String).alias(BAD_FIELDS)), names)
+    return RawTable(file, "csv", _with_lines(frame, records, file), dict(zip(names, header, strict=True)))
+
+
+def _looks_utf16(head: bytes) -> bool:
+    """UTF-16 without a byte order mark: most odd (or even) bytes of the first lines are zero."""
+    sample = head[:4096]
+    if len(sample) < 8:
+        return False
+    return sample[1::2].count(0) > 0.8 * (len(sample) // 2) or sample[0::2].count(0) > 0.8 * (
+        len(sample) // 2
     )
-    frame = _drop_blank(frame, names)
-    return RawTable(file, "csv", frame, dict(zip(names, header, strict=True)))
 
 
-def _read_csv_ragged(data: bytes, file: str, names: list[str], header: list[str]) -> RawTable:
-    text = data.decode("utf-8")
+def _check_utf8(p: Path, file: str) -> None:
+    """Refuse a file that is not UTF-8, naming the line of the first bad byte (read in chunks)."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    lines_before = 0
+    with p.open("rb") as fh:
+        while True:
+            chunk = fh.read(_CHUNK_BYTES)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                line = lines_before + chunk[: max(exc.start, 0)].count(b"\n") + 1
+                raise FatalInputError(
+                    file, f"not UTF-8 (first bad byte on line {line}); save the file as 'CSV UTF-8'"
+                ) from None
+            if not chunk:
+                return
+            lines_before += chunk.count(b"\n")
+
+
+def _with_lines(frame: pl.DataFrame, records: Records, file: str) -> pl.DataFrame:
+    """Add each row's physical line; the parser's rows and our own count of records must agree."""
+    if frame.height != records.count:
+        raise RuntimeError(
+            f"{file}: the CSV parser returned {frame.height:,} rows but the file holds "
+            f"{records.count:,} records; please report this with the file"
+        )
+    return frame.with_columns(pl.Series(LINE, records.lines, dtype=pl.Int64))
+
+
+def _read_csv_ragged(
+    p: Path, file: str, names: list[str], header: list[str], records: Records, cr_newline: bool
+) -> RawTable:
+    raw = p.read_bytes()
+    text = raw.decode("utf-8").removeprefix("\ufeff")
+    del raw
+    if cr_newline:
+        text = text.replace("\r", "\n")
+    else:  # a lone CR is part of a value: hide it from the csv module, which would end the line there
+        text = text.replace("\r\n", "\n").replace("\r", _LONE_CR)
     reader = csv.reader(io.StringIO(text, newline=""))
-    next(reader)
+    del text
+    next(reader, None)
     n = len(names)
     cols: list[list[str]] = [[] for _ in range(n)]
-    lines: list[int] = []
     bad: list[str | None] = []
-    line = reader.line_num + 1
     for row in reader:
-        lines.append(line)
-        line = reader.line_num + 1
+        if _LONE_CR in "".join(row):
+            row = [v.replace(_LONE_CR, "\r") for v in row]
         padded = row + [""] * (n - len(row))
         for j in range(n):
             cols[j].append(padded[j])
@@ -168,9 +267,9 @@ def _read_csv_ragged(data: bytes, file: str, names: list[str], header: list[str]
     frame = pl.DataFrame(
         {**{name: pl.Series(name, c, dtype=pl.String) for name, c in zip(names, cols, strict=True)}},
         schema=dict.fromkeys(names, pl.String),
-    ).with_columns(pl.Series(LINE, lines, dtype=pl.Int64), pl.Series(BAD_FIELDS, bad, dtype=pl.String))
+    ).with_columns(pl.Series(BAD_FIELDS, bad, dtype=pl.String))
     frame = _drop_blank(frame, names)
-    return RawTable(file, "csv", frame, dict(zip(names, header, strict=True)))
+    return RawTable(file, "csv", _with_lines(frame, records, file), dict(zip(names, header, strict=True)))
 
 
 def _drop_blank(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
@@ -181,22 +280,6 @@ def _drop_blank(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     if BAD_FIELDS in frame.columns:
         blank = blank & pl.col(BAD_FIELDS).is_null()
     return frame.filter(~blank)
-
-
-def _record_lines(data: bytes, n_rows: int) -> np.ndarray:
-    """Physical line number of each data record (header = line 1), honouring quoted newlines."""
-    if b'"' not in data:
-        return np.arange(2, n_rows + 2, dtype=np.int64)
-    arr = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(arr == 10)
-    quotes = np.cumsum(arr == 34)
-    ends = np.flatnonzero(quotes[newlines] % 2 == 0)  # indices (among newlines) that end a record
-    # record k (k = 0 is the header) ends at newline ends[k]; data record i starts after ends[i].
-    starts = ends[:n_rows] + 2
-    if len(starts) < n_rows:  # last record without a trailing newline
-        last = (int(ends[-1]) + 2) if len(ends) else 2
-        starts = np.concatenate([starts, [last]])
-    return starts.astype(np.int64)
 
 
 def _normalise_header(file: str, header: Iterable[object]) -> list[str]:
@@ -228,6 +311,8 @@ def check_columns(table: RawTable, required: Iterable[str]) -> None:
 
 
 def _check_privacy(table: RawTable, free_text: Iterable[str]) -> None:
+    """Refuse identifier-named columns and NHS numbers in any column (whole values or inside text)."""
+    free_text = tuple(free_text)
     for name in table.frame.columns:
         if name.startswith("_"):
             continue
@@ -242,28 +327,21 @@ def _check_privacy(table: RawTable, free_text: Iterable[str]) -> None:
         if not _may_hold_nhs_numbers(col):
             continue
         # Most columns repeat few values: test the distinct values first, rows only on a hit.
-        if not nhs_number_mask(_distinct(col)).any():
+        if not nhs_number_in_text_mask(_distinct(col)).any():
             continue
-        mask = nhs_number_mask(col)
+        mask = nhs_number_in_text_mask(col)
         if mask.any():
             line = int(table.frame[LINE][int(np.argmax(mask))])
+            where = (
+                "contains an NHS number in its text"
+                if name in free_text
+                else "holds values that look like NHS numbers"
+            )
             raise FatalInputError(
                 table.file,
-                f"column '{original}' holds values that look like NHS numbers (10 digits passing the "
-                f"modulus-11 check; first at line {line}); wardwatch holds only aggregate ward data: "
-                "remove them at source",
+                f"column '{original}' {where} (10 digits passing the modulus-11 check; first at line "
+                f"{line}); wardwatch holds only aggregate ward data: remove patient identifiers at source",
             )
-    for name in free_text:
-        if name in table.frame.columns and table.frame[name].dtype == pl.String:
-            col = table.frame[name].fill_null("")
-            hits = col.str.contains(r"\d{3} ?\d{3} ?\d{4}")
-            for i in np.flatnonzero(hits.to_numpy()):
-                if text_has_nhs_number(col[int(i)]):
-                    raise FatalInputError(
-                        table.file,
-                        f"column '{table.original_names.get(name, name)}' contains an NHS number in its "
-                        f"text (line {int(table.frame[LINE][int(i)])}); remove patient identifiers",
-                    )
 
 
 def _may_hold_nhs_numbers(col: pl.Series) -> bool:

@@ -24,6 +24,7 @@ rejected as ``not_aligned``.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -40,6 +41,7 @@ from engine.io.errors import FatalInputError
 from engine.io.files import BAD_FIELDS, LINE, RawTable, check_columns, read_table
 from engine.io.ordering import stable_order
 from engine.io.rejections import CODE, COLUMN, REASON, RULE, empty_rejections, rejected_frame
+from engine.io.settings import InputSettings
 from signals import CATALOGUE, Catalogue
 
 DENOMINATOR_SUFFIX = "__denominator"
@@ -88,6 +90,7 @@ def read_observations(
     catalogue: Catalogue = CATALOGUE,
     ward_ids: Collection[str] | None = None,
     rejected_ward_ids: Collection[str] = (),
+    limits: InputSettings | None = None,
 ) -> ObservationsRead:
     """Read, parse and validate an observations file.
 
@@ -101,6 +104,8 @@ def read_observations(
         Wards in the register; rows for other wards are rejected (``None``: no ward check).
     rejected_ward_ids:
         Ward ids whose register rows were rejected (named as such in the reason).
+    limits:
+        Date window and plausibility limits (defaults: :class:`engine.io.settings.InputSettings`).
 
     Raises
     ------
@@ -109,7 +114,8 @@ def read_observations(
     """
     table = read_table(path, required=_KEY_COLUMNS)
     file = table.file
-    if "indicator" in table.frame.columns:
+    if "indicator" in table.frame.columns or {"numerator", "denominator"} & set(table.frame.columns):
+        # A numerator or denominator column means the long layout, whatever else is missing.
         check_columns(table, ("indicator", "numerator"))
         raw, layout = [_long(table.frame)], "long"
     else:
@@ -123,7 +129,7 @@ def read_observations(
             )
         raw, layout = [_wide(table, catalogue)], "wide"
     del table  # _validate holds the only reference to the raw values (freed early)
-    return _validate(raw, file, layout, catalogue, ward_ids, rejected_ward_ids)
+    return _validate(raw, file, layout, catalogue, ward_ids, rejected_ward_ids, limits or InputSettings())
 
 
 def _long(frame: pl.DataFrame) -> pl.DataFrame:
@@ -189,20 +195,24 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("missing_value", "ward_id"),
     ("missing_value", "period"),
     ("unparseable_date", "period"),
+    ("date_out_of_window", "period"),
     ("missing_value", "indicator"),
     ("unknown_indicator", "indicator"),
     ("unknown_ward", "ward_id"),
+    ("unknown_status", "status"),
     ("unparseable_number", "numerator"),
     ("unparseable_number", "denominator"),
     ("negative_count", "numerator"),
+    ("implausible_value", "numerator"),
     ("missing_denominator", "denominator"),
     ("bad_denominator", "denominator"),
+    ("implausible_value", "denominator"),
     ("numerator_exceeds_denominator", "numerator"),
     ("non_integer_count", "numerator"),
     ("not_aligned", "period"),
     ("duplicate", "(row)"),
 )
-_N_KEY_RULES = 7
+_N_KEY_RULES = 8
 #: Status codes of accepted rows (indices into _STATUS).
 _OBSERVED, _SUPPRESSED, _UNKNOWN = 0, 1, 2
 _STATUS = ("observed", "suppressed", "unknown")
@@ -215,6 +225,7 @@ def _validate(
     catalogue: Catalogue,
     ward_ids: Collection[str] | None,
     rejected_ward_ids: Collection[str],
+    limits: InputSettings,
 ) -> ObservationsRead:
     """Parse, check and split the long frame.
 
@@ -233,6 +244,9 @@ def _validate(
     if ward_ids is not None:
         ward_bits |= np.where(w.table(frozenset(ward_ids)), 0, rk.UNKNOWN).astype(np.uint8)
     per = parse.dates(long["period"])
+    lo, hi = limits.window()
+    period_out = per.valid & ((per.days < _days(lo)) | (per.days > _days(hi)))
+    max_num = _numerator_limits(k.values, catalogue, limits)
     num = parse.numbers(long["numerator"])
     if "denominator" in long.columns:
         den = parse.numbers(long["denominator"])
@@ -242,7 +256,8 @@ def _validate(
     # Numerator status: '*' suppressed, empty unknown (a status column may say 'suppressed').
     status = np.zeros(n, dtype=np.int8)
     status[num.empty] = _UNKNOWN
-    status[num.star | _said_suppressed(long, num.empty)] = _SUPPRESSED
+    status[num.star] = _SUPPRESSED
+    status_bad = _apply_status_column(long, status)
     x, y = num.values, den.values
     del num
 
@@ -258,13 +273,18 @@ def _validate(
         ward_bits,
         per.empty,
         per.valid,
+        period_out,
         k.codes,
         ind_bits,
         status,
+        status_bad,
         x,
         y,
         den.unparseable,
+        max_num,
+        float(limits.max_denominator),
     )
+    del period_out, status_bad
     del bad_fields
     key_ok = rule.view(np.uint8) >= _N_KEY_RULES  # -1 is 255
     usable = None if key_ok.all() else np.flatnonzero(key_ok)  # None: every row
@@ -296,6 +316,8 @@ def _validate(
         file,
         layout,
         rejected_ward_ids,
+        limits,
+        max_num,
     )
     # Accepted rows, sorted by (ward, indicator, period); None: all rows, already in that order.
     if bad_idx.size:
@@ -364,21 +386,42 @@ def _indicator_bits(values: list[str], catalogue: Catalogue) -> np.ndarray:
     return bits
 
 
-def _said_suppressed(long: pl.DataFrame, empty: np.ndarray) -> np.ndarray | bool:
-    """Rows with an empty numerator whose ``status`` column says ``suppressed`` (False: no such rows)."""
+def _days(d: dt.date) -> int:
+    """Days since 1970-01-01."""
+    return (d - dt.date(1970, 1, 1)).days
+
+
+def _numerator_limits(values: list[str], catalogue: Catalogue, limits: InputSettings) -> np.ndarray:
+    """Plausibility limit of the numerator of each indicator code (by the indicator's family)."""
+    out = np.full(len(values), np.inf)
+    for j, v in enumerate(values):
+        if v in catalogue:
+            family = catalogue[v].family
+            out[j] = limits.max_measure if family == "measure" else limits.max_count
+            if family == "proportion":
+                out[j] = limits.max_denominator
+    return out
+
+
+def _apply_status_column(long: pl.DataFrame, status: np.ndarray) -> np.ndarray:
+    """Let a ``status`` column override the numerator's own status; return its invalid values.
+
+    ``observed``, ``suppressed`` or ``unknown`` (any case) set the row's status; an empty status
+    keeps the numerator's (``*`` suppressed, empty unknown, else observed). Returns ``(N,)`` bool:
+    the status is something else (the row is rejected), or an empty array without a status column.
+    """
     if "status" not in long.columns or long.schema["status"] == pl.Null:
-        return False
-    idx = np.flatnonzero(empty)
-    if idx.size == 0:
-        return False
-    said = np.zeros(long.height, dtype=bool)
-    sub = pl.DataFrame({"status": long["status"].gather(idx)})
-    said[idx] = (
-        sub.select(parse.text("status", sub.schema["status"], lower=True) == "suppressed")
-        .to_series()
-        .to_numpy()
-    )
-    return said
+        return np.zeros(0, dtype=bool)
+    col = long["status"]
+    distinct = col.unique()
+    texts = pl.DataFrame({"s": distinct}).select(parse.text("s", distinct.dtype, lower=True)).to_series()
+    if texts.is_in(["", "observed"]).all() and not (texts == "observed").any():
+        return np.zeros(0, dtype=bool)
+    said = pl.DataFrame({"s": col}).select(parse.text("s", col.dtype, lower=True)).to_series().to_numpy()
+    status[said == "observed"] = _OBSERVED
+    status[said == "suppressed"] = _SUPPRESSED
+    status[said == "unknown"] = _UNKNOWN
+    return ~np.isin(said, ["", "observed", "suppressed", "unknown"])
 
 
 def _order(
@@ -432,12 +475,14 @@ def _rejections(
     file: str,
     layout: str,
     rejected_ward_ids: Collection[str],
+    limits: InputSettings,
+    max_num: np.ndarray,
 ) -> pl.DataFrame:
     """Build the rejected-rows frame, computing reason texts on the rejected rows only."""
     if bad_idx.size == 0:
         return empty_rejections()
     sub = long[bad_idx]
-    for c in ("denominator", BAD_FIELDS):
+    for c in ("denominator", "status", BAD_FIELDS):
         if c not in sub.columns:
             sub = sub.with_columns(pl.lit(None, pl.String).alias(c))
     kb = k.codes[bad_idx]
@@ -452,6 +497,7 @@ def _rejections(
         pl.Series("_ind_known", known_t[kb]),
         pl.Series("_ind_empty", np.array([v == "" for v in k.values], dtype=bool)[kb]),
         pl.Series("_dup", dup[bad_idx]),
+        pl.Series("_limit", [f"{v:g}" for v in max_num[kb]], dtype=pl.String),
         pl.Series(RULE, rule_bad),
         w.text(bad_idx).alias("_ward"),
         k.text(bad_idx).alias("_ind"),
@@ -504,7 +550,7 @@ def _rejections(
     )
     sub = sub.join(dups, on=["_w", "_k", "_period"], how="left", maintain_order="left")
     chain = None
-    for i, reason in enumerate(_reasons(rejected_ward_ids)):
+    for i, reason in enumerate(_reasons(rejected_ward_ids, limits)):
         value = pl.lit(reason, pl.String) if isinstance(reason, str) else reason
         cond = pl.col(RULE) == i
         chain = pl.when(cond).then(value) if chain is None else chain.when(cond).then(value)
@@ -519,11 +565,15 @@ def _rejections(
             .alias("_column_label")
         )
     cols = ["ward_id", "period", "indicator", "numerator", "denominator"]
-    return rejected_frame(sub, file, value_columns=cols, raw_columns=cols)
+    raw_cols = [*cols, "status"] if "status" in long.columns else cols
+    return rejected_frame(sub, file, value_columns=[*cols, "status"], raw_columns=raw_cols)
 
 
-def _reasons(rejected_ward_ids: Collection[str]) -> list[str | pl.Expr]:
+def _reasons(rejected_ward_ids: Collection[str], limits: InputSettings) -> list[str | pl.Expr]:
     """The reason text of each rule in :data:`_RULES` (expressions over the rejected rows)."""
+    lo, hi = limits.window()
+    window_txt = f"{lo} to {hi} (set [input] earliest_period / latest_period to change it)"
+    max_den = limits.max_denominator
     num_txt, den_txt, ward_txt, ind_txt = (
         _txt("numerator"),
         _txt("denominator"),
@@ -536,17 +586,32 @@ def _reasons(rejected_ward_ids: Collection[str]) -> list[str | pl.Expr]:
         ),
         "ward_id is empty",
         "period is empty",
-        pl.format("period '{}' is not a date (use YYYY-MM-DD or dd/mm/yyyy)", _txt("period")),
+        pl.format(
+            "period '{}' is not a date (use YYYY-MM-DD or dd/mm/yyyy with a four-digit year)", _txt("period")
+        ),
+        pl.format("period {} is outside the accepted window {}", pl.col("_period"), pl.lit(window_txt)),
         "indicator is empty",
         pl.format("unknown indicator '{}'", ind_txt) + pl.col("_suggest"),
         pl.when(ward_txt.is_in(list(rejected_ward_ids)))
         .then(pl.format("ward '{}' was rejected in the ward register", ward_txt))
         .otherwise(pl.format("ward '{}' is not in the ward register", ward_txt)),
+        pl.format("status '{}' is not observed, suppressed or unknown", _txt("status")),
         pl.format("numerator '{}' is not a number ('*' = suppressed, empty = unknown)", num_txt),
         pl.format("denominator '{}' is not a number", den_txt),
         pl.format("numerator {} is negative", num_txt),
+        pl.format(
+            "numerator {} is above the plausible limit {} for indicator '{}' (a typing error? limits: [input])",
+            num_txt,
+            pl.col("_limit"),
+            ind_txt,
+        ),
         pl.format("indicator '{}' needs a denominator and it is empty or suppressed", ind_txt),
         pl.format("denominator {} must be greater than zero", den_txt),
+        pl.format(
+            "denominator {} is above the plausible limit {} (a typing error? limits: [input])",
+            den_txt,
+            pl.lit(f"{max_den:g}"),
+        ),
         pl.format("numerator {} is larger than denominator {} for a proportion", num_txt, den_txt),
         pl.format("numerator {} is not a whole number (indicator '{}' counts events)", num_txt, ind_txt),
         pl.col("_aligned_reason"),

@@ -15,6 +15,9 @@ from engine.io._number_kernel import POW10, parse_views
 from engine.io.views import string_views
 
 _THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
+#: Date texts accepted: four-digit years only (``01/12/22`` is not read as the year 22). ASCII digits.
+_ISO_DATE = r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$"
+_UK_DATE = r"^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}$"
 
 
 def text(name: str, dtype: pl.DataType, *, lower: bool = False) -> pl.Expr:
@@ -25,7 +28,8 @@ def text(name: str, dtype: pl.DataType, *, lower: bool = False) -> pl.Expr:
 
 
 def date(name: str, dtype: pl.DataType) -> pl.Expr:
-    """Parse a date column: ISO ``YYYY-MM-DD`` or UK ``dd/mm/yyyy``; null when neither matches.
+    """Parse a date column: ISO ``YYYY-MM-DD`` or UK ``dd/mm/yyyy`` (four-digit years); null when
+    neither matches.
 
     A ``Date`` column is used as is; a ``Datetime`` column keeps its date part.
     """
@@ -35,8 +39,8 @@ def date(name: str, dtype: pl.DataType) -> pl.Expr:
         return pl.col(name).dt.date()
     s = text(name, dtype)
     return pl.coalesce(
-        s.str.to_date("%Y-%m-%d", strict=False),
-        s.str.to_date("%d/%m/%Y", strict=False),
+        pl.when(s.str.contains(_ISO_DATE)).then(s.str.to_date("%Y-%m-%d", strict=False)),
+        pl.when(s.str.contains(_UK_DATE)).then(s.str.to_date("%d/%m/%Y", strict=False)),
     )
 
 

@@ -28,7 +28,10 @@ REJECT_SCHEMA: dict[str, pl.DataType] = {
 REASONS: dict[str, str] = {
     "wrong_field_count": "the row has more fields than the header (an unquoted comma?)",
     "missing_value": "a required field is empty",
-    "unparseable_date": "the date is not YYYY-MM-DD or dd/mm/yyyy (or is not a real date)",
+    "unparseable_date": "the date is not YYYY-MM-DD or dd/mm/yyyy with a four-digit year (or is not a real date)",
+    "date_out_of_window": "the date is outside the accepted window ([input] earliest_period to latest_period)",
+    "unknown_status": "the status is not observed, suppressed or unknown",
+    "implausible_value": "a numerator or denominator above its family's plausibility limit ([input] max_*)",
     "unparseable_number": "the value is not a number",
     "unknown_indicator": "the indicator is not a catalogue key",
     "unknown_ward": "the ward is not in the ward register (or its register row was rejected)",

@@ -18,6 +18,7 @@ import polars as pl
 from engine.config import Config
 from engine.detectors._parallel import threads_may_share_kernels
 from engine.io import LoadResult
+from engine.io.safe_csv import write_safe_csv
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.run import ScoreResult, cadence_panels, finish_scoring, panel_evidence
 from engine.scoring.tables import ChartArrays, write_series
@@ -176,10 +177,16 @@ def _write_tables(result: ScoreResult, load: LoadResult, paths: dict[str, Path])
     result.alerts.write_csv(paths["alerts"], float_precision=6)
     rejected_path = paths["run"].parent / "rejected.csv"
     if load.n_rejected:
-        load.rejected.select("file", "line", "column", "value", "reason").write_csv(rejected_path)
+        write_safe_csv(load.rejected.select("file", "line", "column", "value", "reason"), rejected_path)
         paths["rejected"] = rejected_path
-    elif rejected_path.exists():
-        rejected_path.unlink()
+    elif rejected_path.is_file() and _written_by_us(rejected_path):
+        rejected_path.unlink()  # a previous run's list, now stale; a file of the user's is left alone
+
+
+def _written_by_us(path: Path) -> bool:
+    """Whether ``path`` starts with the header wardwatch writes for rejected.csv."""
+    with path.open("rb") as fh:
+        return fh.readline().strip() == b"file,line,column,value,reason"
 
 
 def _write_run(

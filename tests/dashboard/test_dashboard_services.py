@@ -95,8 +95,10 @@ def test_assurance_icon_follows_mdc():
 def test_identity_headers_trusted_only_when_configured():
     h = {"x-forwarded-user": "j.smith", "X-Forwarded-Role": "quality"}
     assert user_from_headers(h, DashboardSettings()) is None
-    u = user_from_headers(h, DashboardSettings(trust_headers=True))
+    u = user_from_headers(h, DashboardSettings(trust_headers=True, trust_role_header=True))
     assert (u.name, u.role, u.source) == ("j.smith", "quality", "proxy") and u.can("triage")
+    # the role header is off by default: a spoofed role gives the least-privileged role
+    assert user_from_headers(h, DashboardSettings(trust_headers=True)).role == "board"
     u2 = user_from_headers(
         {"X-Forwarded-User": "a.b", "X-Forwarded-Role": "admin"}, DashboardSettings(trust_headers=True)
     )
@@ -107,7 +109,9 @@ def test_identity_headers_trusted_only_when_configured():
 def test_identity_from_st_user_trusted_headers():
     from dashboard.services.identity import ROLE_KEY, USER_KEY, trusted_header_map, user_from_user_info
 
-    on = DashboardSettings(trust_headers=True, user_header="X-Auth-User", role_header="X-Auth-Role")
+    on = DashboardSettings(
+        trust_headers=True, user_header="X-Auth-User", role_header="X-Auth-Role", trust_role_header=True
+    )
     assert trusted_header_map(on) == {"X-Auth-User": USER_KEY, "X-Auth-Role": ROLE_KEY}
     info = {USER_KEY: " jo.bloggs@nhs.net ", ROLE_KEY: "Research", "email": "x@y"}
     assert user_from_user_info(info, DashboardSettings()) is None  # not trusted: ignored
@@ -129,17 +133,23 @@ def test_cli_passes_trusted_user_headers_to_streamlit():
     assert not [a for a in off if a.startswith("--server.trustedUserHeaders")]
     on = streamlit_command(parser.parse_args(["--trust-proxy-headers", "--user-header", "X-Auth-User"]))
     (opt,) = [a for a in on if a.startswith("--server.trustedUserHeaders=")]
+    assert json.loads(opt.split("=", 1)[1]) == {"X-Auth-User": "wardwatch_user"}  # role header not copied
+    on = streamlit_command(parser.parse_args(["--trust-proxy-headers", "--trust-role-header"]))
+    (opt,) = [a for a in on if a.startswith("--server.trustedUserHeaders=")]
     assert json.loads(opt.split("=", 1)[1]) == {
-        "X-Auth-User": "wardwatch_user",
+        "X-Forwarded-User": "wardwatch_user",
         "X-Forwarded-Role": "wardwatch_role",
     }
 
 
-def test_trusted_header_user_is_the_audit_actor(app_env, fixture_paths, monkeypatch):
+def test_trusted_header_user_is_the_audit_actor(app_env, fixture_paths, monkeypatch, tmp_path):
     """Streamlit copies the proxy's headers into st.user (server.trustedUserHeaders); AppTest seeds it."""
     from dashboard.services.identity import ROLE_KEY, USER_KEY
 
     monkeypatch.setenv("WARDWATCH_TRUST_HEADERS", "1")
+    roles = tmp_path / "roles.toml"
+    roles.write_text('[users]\n"JO.BLOGGS@nhs.net" = "quality"\n')  # the server-side mapping gives the role
+    monkeypatch.setenv("WARDWATCH_ROLES", str(roles))
     at = app_env()
     at.user = {USER_KEY: "jo.bloggs@nhs.net", ROLE_KEY: "quality"}
     at.run()

@@ -31,6 +31,9 @@ OBSERVATION_CASES = {
     "obs_not_aligned_monthly.csv": [(4, "period", "not_aligned", "not the first of a month")],
     "obs_missing_value.csv": [(3, "ward_id", "missing_value", "ward_id is empty")],
     "obs_wrong_field_count.csv": [(3, "(row)", "wrong_field_count", "more fields than the header")],
+    "obs_date_out_of_window.csv": [(3, "period", "date_out_of_window", "2204-01-04 is outside the accepted")],
+    "obs_unknown_status.csv": [(3, "status", "unknown_status", "'banana' is not observed")],
+    "obs_implausible_value.csv": [(3, "numerator", "implausible_value", "above the plausible limit 100000")],
 }
 
 

@@ -128,7 +128,7 @@ def test_score_cli_reports_rejected_rows_by_reason_and_scores_the_rest(trust_fil
     obs.write_text("\n".join([*lines, *bad]) + "\n")
     out = tmp_path / "o"
     args = ["score", "--observations", str(obs), "--wards", str(paths["wards"]), "--out", str(out)]
-    assert main(args) == 0
+    assert main(args) == 1  # scored, but rows were rejected (issue 20: exit 1, documented)
     err = capsys.readouterr().err
     assert "3 input rows rejected (see rejected.csv):" in err  # the bad number also duplicates line 2
     for code in ("unknown_ward", "unparseable_number", "duplicate"):
