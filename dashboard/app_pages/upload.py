@@ -98,7 +98,8 @@ if obs is None or wards is None:
             else:
                 cfg = ctx.settings.config_path
                 st.caption(
-                    "Scores " + ", ".join(f"`{p.name}`" for p in current.values())
+                    "Scores "
+                    + ", ".join(f"`{p.name}`" for p in current.values())
                     + (f" with `{cfg.name}`." if cfg.exists() else " with the built-in defaults.")
                 )
                 if st.button("Re-score the current data", key="up_rescore_current"):
@@ -133,7 +134,8 @@ c[1].metric("Accepted", f"{acc:,}")
 c[2].metric("Rejected", f"{result.rejected.height:,}")
 st.caption(
     "; ".join(
-        f"`{Path(f).name}`: {n:,} read, {result.accepted.get(f, 0):,} accepted" for f, n in result.rows_read.items()
+        f"`{Path(f).name}`: {n:,} read, {result.accepted.get(f, 0):,} accepted"
+        for f, n in result.rows_read.items()
     )
     + ". Cadence: "
     + ", ".join(f"{k} {v}" for k, v in sorted(result.cadence.items()))
@@ -160,7 +162,9 @@ if result.rejected.height:
     rejected = _own_name(result.rejected)
     by_reason = rejected.group_by("file", "reason").len().sort("len", descending=True)
     st.dataframe(
-        by_reason.rename({"file": "File", "reason": "Reason", "len": "Rows"}), hide_index=True, key="up_reasons"
+        by_reason.rename({"file": "File", "reason": "Reason", "len": "Rows"}),
+        hide_index=True,
+        key="up_reasons",
     )
     st.dataframe(rejected.drop("raw", strict=False), hide_index=True, key="up_rejected")
     st.download_button(
@@ -177,7 +181,5 @@ with st.expander("Full validation report (as `wardwatch validate` prints it)"):
 
 st.caption(f"The upload is kept as `incoming/{folder.name}/` in the data folder.")
 running = (latest := jobs.latest(KIND)) is not None and latest.active
-if st.button(
-    "Re-score with these files", key="up_rescore", type="primary", disabled=running or not acc
-):
+if st.button("Re-score with these files", key="up_rescore", type="primary", disabled=running or not acc):
     _submit(paths)

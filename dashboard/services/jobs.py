@@ -185,7 +185,7 @@ class JobRunner:
             folder = self.folder(key)
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
-            _write_json(folder / "spec.json", {"kind": kind, "spec": spec})
+            _write_json(folder / "spec.json", {"kind": kind, "target": KINDS[kind], "spec": spec})
             status = JobStatus(key, kind, "queued", submitted=_now(), message="starting the worker")
             _write_json(folder / "status.json", asdict(status))
             proc = subprocess.Popen(
@@ -258,7 +258,7 @@ def run_worker(folder: Path) -> int:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     try:
-        module, name = KINDS[spec_doc["kind"]].split(":")
+        module, name = spec_doc["target"].split(":")
         fn = getattr(importlib.import_module(module), name)
         summary = fn(spec_doc["spec"], work, report)
         work.replace(folder / "result")

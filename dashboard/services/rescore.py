@@ -44,7 +44,9 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._ -]", "_", base).strip() or "upload"
 
 
-def stage_upload(data_dir: Path, files: Mapping[str, tuple[str, bytes]], now: dt.datetime | None = None) -> Path:
+def stage_upload(
+    data_dir: Path, files: Mapping[str, tuple[str, bytes]], now: dt.datetime | None = None
+) -> Path:
     """Keep uploaded files (role -> (file name, bytes)) in a new ``incoming`` folder; returns it.
 
     The folder name is the UTC time and a hash of the contents, so the same file name uploaded twice
@@ -109,7 +111,9 @@ def _journal(data_dir: Path) -> Path:
     return data_dir / ".wardwatch" / "swap.json"
 
 
-def swap_in(new_results: Path, results: Path, data_dir: Path, registers: Mapping[str, Path], swap_id: str) -> Path | None:
+def swap_in(
+    new_results: Path, results: Path, data_dir: Path, registers: Mapping[str, Path], swap_id: str
+) -> Path | None:
     """Publish ``new_results`` as ``results`` and the staged registers; returns where the old results went.
 
     ``new_results`` must be on the same file system as ``results``. Signals that would kill the
@@ -178,7 +182,9 @@ def _keep_previous(folder: Path, data_dir: Path, swap_id: str) -> Path:
     return dest
 
 
-def rescore_spec(data_dir: Path, results_dir: Path, files: Mapping[str, Path], config_path: Path) -> dict[str, Any]:
+def rescore_spec(
+    data_dir: Path, results_dir: Path, files: Mapping[str, Path], config_path: Path
+) -> dict[str, Any]:
     """The job spec: where to read, what to replace, and the digests that make its key."""
     from dashboard.services.lab_sweep import file_sha256
 
@@ -208,7 +214,9 @@ def run_rescore_job(spec: dict[str, Any], work: Path, report) -> dict[str, Any]:
     config = load_config(spec["config"]) if spec.get("config") else load_config(None)
     report(1, total, "validating the files")
     try:
-        load = load_dataset(files["observations"], files["wards"], files.get("events"), catalogue=config.build_catalogue())
+        load = load_dataset(
+            files["observations"], files["wards"], files.get("events"), catalogue=config.build_catalogue()
+        )
     except FatalInputError as exc:
         raise ValueError(str(exc).replace(f"{files['observations'].parent}/", "")) from None
     rejected = load.n_rejected
