@@ -15,7 +15,7 @@ from dashboard.app_context import context
 from dashboard.services.formatting import safe_csv
 from dashboard.services.jobs import JobRunner
 from dashboard.services.lab_sweep import trust_data
-from dashboard.services.rescore import recover, rescore_spec, stage_upload, staged_files
+from dashboard.services.rescore import clean_staging, recover, rescore_spec, stage_upload, staged_files
 
 KIND = "rescore"
 ctx = context()
@@ -27,6 +27,7 @@ from engine.io import FatalInputError, load_dataset  # noqa: E402
 
 jobs = JobRunner(ctx.settings.data_path / ".wardwatch" / "jobs")
 note = recover(ctx.settings.data_path)
+clean_staging(ctx.settings.results_path, lambda key: (s := jobs.status(key)) is not None and s.active)
 if note:
     st.info(f"Note: {note}.")
 
@@ -160,7 +161,7 @@ for item in result.notes:
 if result.rejected.height:
     st.subheader("Rejected rows")
     rejected = _own_name(result.rejected)
-    by_reason = rejected.group_by("file", "reason").len().sort("len", descending=True)
+    by_reason = rejected.group_by("file", "code").len().sort("len", descending=True)
     st.dataframe(
         by_reason.rename({"file": "File", "reason": "Reason", "len": "Rows"}),
         hide_index=True,

@@ -171,6 +171,19 @@ def recover(data_dir: Path) -> str:
     return "rolled back an interrupted re-score swap"
 
 
+def clean_staging(results: Path, is_active) -> int:  # type: ignore[no-untyped-def]
+    """Remove staging folders of re-scores that are no longer running (killed ones leave theirs).
+
+    ``is_active(job_key)`` says whether a job still runs. Returns the number removed.
+    """
+    removed = 0
+    for folder in results.parent.glob(f".{results.name}.new-*"):
+        if not is_active(folder.name.rsplit("-", 1)[-1]):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 def _keep_previous(folder: Path, data_dir: Path, swap_id: str) -> Path:
     keep = data_dir / ".wardwatch" / "previous-results"
     keep.mkdir(parents=True, exist_ok=True)
