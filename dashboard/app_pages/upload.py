@@ -163,7 +163,7 @@ if result.rejected.height:
     rejected = _own_name(result.rejected)
     by_reason = rejected.group_by("file", "code").len().sort("len", descending=True)
     st.dataframe(
-        by_reason.rename({"file": "File", "reason": "Reason", "len": "Rows"}),
+        by_reason.rename({"file": "File", "code": "Reason", "len": "Rows"}),
         hide_index=True,
         key="up_reasons",
     )
