@@ -32,7 +32,7 @@ from dashboard.services.lab_sweep import (
     tradeoff_spec,
     trust_data,
 )
-from engine.config import Config, save_config
+from engine.config import Config, load_config, save_config
 from engine.evaluate.tradeoff import SWEPT_KEYS, TradeoffResult, TradeoffSettings
 from engine.settings import SettingsError
 
@@ -81,6 +81,17 @@ def render_tradeoff(ctx: AppContext) -> None:
         f"{comb.urgent_threshold:g}; targets {comb.target_false_concern_per_ward_year:g} false concern "
         f"alerts per ward-year. Data: " + ", ".join(f"`{p.name}`" for p in trust.files.values()) + "."
     )
+    saved_path = ctx.settings.config_path
+    if saved_path.exists():
+        try:
+            pending = load_config(saved_path).digest() != trust.config.digest()
+        except SettingsError:
+            pending = True
+        if pending:
+            st.caption(
+                f"`{saved_path.name}` in the data folder differs from the configuration in force (saved but not "
+                "yet re-scored): re-score from Upload data to apply it."
+            )
     jobs = runner(ctx)
     with st.form("lab_t_form"):
         c1, c2, c3, c4 = st.columns(4)

@@ -151,3 +151,17 @@ def test_a_killed_rescore_leaves_the_served_results_and_the_store_intact(lab_ser
     import datetime as dt
 
     page.get_by_text(as_of_label(dt.date.fromisoformat(run["grid"]["last"])), exact=False).first.wait_for()
+
+
+def test_ward_page_of_a_synthetic_trust_marks_its_injected_episode(lab_server, page, lab_data):  # type: ignore[no-untyped-def]
+    truth = pl.read_csv(lab_data / "truth.csv", infer_schema=False)
+    ward = truth.filter(pl.col("kind") == "closed_culture")["ward_id"][0]
+    page.goto(f"{lab_server.url}/ward?ward={ward}")
+    wait_idle(page, 600)
+    page.get_by_role("heading", name="Known truth (synthetic trust)").wait_for()
+    page.get_by_text(re.compile("Injected closed culture episode from")).first.wait_for()
+    page.get_by_text(re.compile("Red band: the injected episode")).wait_for()
+    shot(page, "lab-05-ward-known-truth")
+    page.goto(lab_server.url)
+    wait_idle(page, 600)
+    page.get_by_role("heading", name="Known truth (synthetic trust)").wait_for()
