@@ -130,7 +130,9 @@ def trust_data(data_dir: Path, run: dict[str, Any]) -> TrustData:
         source = f"`{Path(path).name}` ({path})" if path else "the built-in defaults"
     else:
         config, source = Config(), "the built-in defaults (no run.json)"
-    return TrustData(files, {r: file_sha256(p) for r, p in files.items()}, config, source)
+    from dashboard.services.results import file_digest  # memoised on (path, size, mtime)
+
+    return TrustData(files, {r: file_digest(p) for r, p in files.items()}, config, source)
 
 
 def tradeoff_spec(trust: TrustData, settings: TradeoffSettings) -> dict[str, Any]:

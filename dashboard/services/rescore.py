@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -131,14 +132,24 @@ def swap_in(
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     try:
         tmp_journal = journal.with_suffix(".tmp")
-        tmp_journal.write_text(json.dumps({"swap_id": swap_id, "results": str(results), "files": staged}))
+        aside = results.with_name(f".{results.name}.old-{swap_id}")
+        doc = {"swap_id": swap_id, "results": str(results), "staging": str(new_results), "aside": str(aside)}
+        tmp_journal.write_text(json.dumps(doc | {"files": staged}))
         tmp_journal.replace(journal)
+        previous: Path | None = None
         if results.exists():
-            exchange(new_results, results)  # new_results now holds the previous results
-            previous: Path | None = new_results
+            try:
+                exchange(new_results, results)  # new_results now holds the previous results
+                previous = new_results
+            except OSError as exc:
+                if exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+                    raise
+                # no atomic exchange on this file system: two renames, finished by recover() if killed
+                results.replace(aside)
+                new_results.replace(results)
+                previous = aside
         else:
             new_results.replace(results)
-            previous = None
         _finish(journal)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
@@ -161,7 +172,10 @@ def recover(data_dir: Path) -> str:
     if not journal.exists():
         return ""
     doc = json.loads(journal.read_text(encoding="utf-8"))
-    marker = Path(doc["results"]) / ".swap-id"
+    results, staging = Path(doc["results"]), Path(doc.get("staging", ""))
+    if not results.exists() and doc.get("staging") and staging.is_dir():  # killed between two renames
+        staging.replace(results)
+    marker = results / ".swap-id"
     if marker.exists() and marker.read_text(encoding="utf-8") == doc["swap_id"]:
         _finish(journal)
         return "finished an interrupted re-score swap"

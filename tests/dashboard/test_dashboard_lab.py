@@ -327,3 +327,37 @@ def test_ward_page_of_a_synthetic_trust_shows_its_injected_episode(app_env, fixt
     boxes = [b.value for b in (*at.success, *at.warning)]
     assert any("Injected closed culture episode" in b for b in boxes), boxes
     assert any("Red band: the injected episode" in c.value for c in at.caption)
+
+
+def test_swap_without_atomic_exchange_uses_two_renames_and_recovers(tmp_path, monkeypatch):
+    import errno
+
+    from dashboard.services import rescore
+
+    def no_exchange(a, b):  # type: ignore[no-untyped-def]
+        raise OSError(errno.EINVAL, "not supported")
+
+    monkeypatch.setattr(rescore, "exchange", no_exchange)
+    data = tmp_path / "data"
+    (data / "results").mkdir(parents=True)
+    (data / "results" / "ward_status.csv").write_text("old")
+    new = data / ".results.new-2"
+    new.mkdir()
+    (new / "ward_status.csv").write_text("new")
+    previous = swap_in(new, data / "results", data, {}, "job2")
+    assert (data / "results" / "ward_status.csv").read_text() == "new"
+    assert (previous / "ward_status.csv").read_text() == "old"
+    # killed between the two renames: the results folder is missing; recover puts the new one in place
+    (data / "results").rename(data / ".results.new-3")
+    (data / ".wardwatch" / "swap.json").write_text(
+        json.dumps(
+            {
+                "swap_id": "job2",
+                "results": str(data / "results"),
+                "staging": str(data / ".results.new-3"),
+                "files": {},
+            }
+        )
+    )
+    assert recover(data) == "finished an interrupted re-score swap"
+    assert (data / "results" / "ward_status.csv").read_text() == "new"
