@@ -50,6 +50,8 @@ KINDS: dict[str, str] = {
 #: a running job whose heartbeat is older than this (seconds) is taken as killed.
 STALE_SECONDS = 15.0
 HEARTBEAT_SECONDS = 1.0
+#: finished jobs are kept (and served from the cache) this many days after they last changed.
+KEEP_DAYS = 30
 ACTIVE = ("queued", "running")
 Report = Callable[[int, int, str], None]
 
@@ -182,6 +184,7 @@ class JobRunner:
             current = self.status(key)
             if current is not None and (current.active or current.state == "done"):
                 return current
+            self._prune()
             folder = self.folder(key)
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
@@ -198,6 +201,17 @@ class JobRunner:
             )
             _PROCS[key] = proc
             return self._mark(key, pid=proc.pid)
+
+    def _prune(self) -> None:
+        """Drop finished jobs not looked at for :data:`KEEP_DAYS` days (the cache does not grow forever)."""
+        cutoff = time.time() - KEEP_DAYS * 86400
+        for folder in self.root.iterdir():
+            status_file = folder / "status.json"
+            with contextlib.suppress(OSError):
+                if folder.is_dir() and status_file.stat().st_mtime < cutoff:
+                    status = self.status(folder.name)
+                    if status is None or not status.active:
+                        shutil.rmtree(folder, ignore_errors=True)
 
     def cancel(self, key: str) -> JobStatus | None:
         """Stop a running job (its process group); nothing it was preparing is published."""
