@@ -361,3 +361,64 @@ def test_swap_without_atomic_exchange_uses_two_renames_and_recovers(tmp_path, mo
     )
     assert recover(data) == "finished an interrupted re-score swap"
     assert (data / "results" / "ward_status.csv").read_text() == "new"
+
+
+def _copy_env(fixture_paths, tmp_path, monkeypatch) -> Path:  # type: ignore[no-untyped-def]
+    data = tmp_path / "data"
+    shutil.copytree(fixture_paths.data_dir, data)
+    monkeypatch.setenv("WARDWATCH_DATA", str(data))
+    monkeypatch.setenv("WARDWATCH_RESULTS", str(data / "results"))
+    return data
+
+
+def _poll(at, done, timeout: float = 120.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not done(at):
+        assert time.monotonic() < deadline, "the background job did not finish"
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception
+
+
+def test_lab_run_can_be_cancelled_and_the_page_stays_usable(app_env, fixture_paths, tmp_path, monkeypatch):
+    _copy_env(fixture_paths, tmp_path, monkeypatch)
+    at = app_env("demo-researcher")
+    at.run()
+    at.switch_page("app_pages/lab.py").run()
+    at.number_input(key="lab_t_reps").set_value(500)
+    next(b for b in at.button if b.label == "Run in the background").click()
+    at.run()
+    _poll(at, lambda a: any(b.label == "Cancel the run" for b in a.button))
+    # the rest of the page answers while the worker runs: the ARL calculator recomputes
+    at.number_input(key="lab_h_restraint").set_value(10.0).run()
+    assert not at.exception and any("In-control ARL0" in c.value for c in at.caption)
+    next(b for b in at.button if b.label == "Cancel the run").click()
+    at.run()
+    assert any("The run was cancelled" in w.value for w in at.warning)
+    key = at.session_state["lab_t_job"]
+    runner = JobRunner(tmp_path / "data" / ".wardwatch" / "jobs")
+    assert runner.status(key).state == "cancelled" and not runner.result_dir(key).exists()
+
+
+def test_rescore_of_the_current_data_swaps_results_and_keeps_triage_notes(app_env, fixture_paths, tmp_path, monkeypatch):  # fmt: skip
+    from engine.store import TriageStore
+
+    data = _copy_env(fixture_paths, tmp_path, monkeypatch)
+    before = json.loads((data / "results" / "run.json").read_text())
+    at = app_env("demo-researcher")
+    at.run()
+    store = TriageStore(os.environ["WARDWATCH_STORE"])
+    store.add_note(fixture_paths.episode_alert_id, "Researcher", "kept across the re-score")
+    at.switch_page("app_pages/upload.py").run()
+    assert not at.exception
+    at.button(key="up_rescore_current").click().run()
+    _poll(at, lambda a: any(s.value.startswith("Re-scored:") for s in a.success))
+    after = json.loads((data / "results" / "run.json").read_text())
+    assert (
+        after["scored_at"] >= before["scored_at"]
+        and after["inputs"]["observations"] == before["inputs"]["observations"]
+    )
+    at.switch_page("app_pages/overview.py").run()  # the dashboard syncs the new results into the store
+    assert not at.exception
+    notes = [n.text for n in store.get(fixture_paths.episode_alert_id).notes]
+    assert "kept across the re-score" in notes and store.integrity_check() == ["ok"]
