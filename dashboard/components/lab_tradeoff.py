@@ -106,7 +106,7 @@ def render_tradeoff(ctx: AppContext) -> None:
         seed = c6.number_input("Seed", 0, 10**9, 20261122, 1, key="lab_t_seed")
         text = c7.text_input(
             f"Candidate thresholds (nats, up to {MAX_POINTS})",
-            value=st.session_state.get("lab_t_grid_default") or default_grid(trust.config, "concern"),
+            value=default_grid(trust.config, "concern"),
             key="lab_t_grid",
         )
         go = st.form_submit_button("Run in the background", type="primary")

@@ -191,14 +191,15 @@ class JobRunner:
             _write_json(folder / "spec.json", {"kind": kind, "target": KINDS[kind], "spec": spec})
             status = JobStatus(key, kind, "queued", submitted=_now(), message="starting the worker")
             _write_json(folder / "status.json", asdict(status))
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "dashboard.services.jobs", str(folder)],
-                stdin=subprocess.DEVNULL,
-                stdout=(folder / "worker.log").open("ab"),
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: cancel kills it and its children
-                env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
-            )
+            with (folder / "worker.log").open("ab") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "dashboard.services.jobs", str(folder)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: cancel kills it and its children
+                    env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+                )
             _PROCS[key] = proc
             return self._mark(key, pid=proc.pid)
 
@@ -222,9 +223,14 @@ class JobRunner:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(status.pid, signal.SIGTERM)
         proc = _PROCS.pop(key, None)
-        if proc is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=5)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if (proc.poll() is not None) if proc is not None else not _pid_alive(status.pid):
+                break
+            time.sleep(0.05)
+        data = json.loads((self.folder(key) / "status.json").read_text(encoding="utf-8"))
+        if data.get("state") == "done":  # it was already publishing: too late to cancel
+            return self.status(key)
         return self._mark(key, state="cancelled", finished=_now(), message="cancelled")
 
     def latest(self, kind: str) -> JobStatus | None:
@@ -285,7 +291,7 @@ def run_worker(folder: Path) -> int:
         code = 1
     finally:
         stop.set()
-    if not (folder / "cancel").exists():
+    if code == 0 or not (folder / "cancel").exists():
         _write_json(status_path, status)
     return code
 

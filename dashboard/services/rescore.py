@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import signal
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -117,8 +118,8 @@ def swap_in(
 ) -> Path | None:
     """Publish ``new_results`` as ``results`` and the staged registers; returns where the old results went.
 
-    ``new_results`` must be on the same file system as ``results``. Signals that would kill the
-    process are held off while publishing.
+    ``new_results`` must be on the same file system as ``results``. SIGTERM and SIGINT (a cancel)
+    are ignored while publishing.
     """
     (new_results / ".swap-id").write_text(swap_id, encoding="utf-8")
     staged: dict[str, str] = {}
@@ -129,7 +130,10 @@ def swap_in(
         staged[str(tmp)] = str(dest)
     journal = _journal(data_dir)
     journal.parent.mkdir(parents=True, exist_ok=True)
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    # a cancel arriving now is too late: the publication runs to its end (SIGKILL cannot be ignored,
+    # but the exchange is one system call and the journal finishes the rest)
+    ignore = threading.current_thread() is threading.main_thread()
+    old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGTERM, signal.SIGINT)} if ignore else {}
     try:
         tmp_journal = journal.with_suffix(".tmp")
         aside = results.with_name(f".{results.name}.old-{swap_id}")
@@ -152,7 +156,8 @@ def swap_in(
             new_results.replace(results)
         _finish(journal)
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
     if previous is not None:
         previous = _keep_previous(previous, data_dir, swap_id)
     return previous

@@ -302,6 +302,20 @@ def test_lab_page_runs_the_tradeoff_in_the_background_and_saves_provenance(app_e
     assert saved.combination.concern_threshold == 3.0
     assert saved.provenance.source.startswith("wardwatch threshold lab") and saved.provenance.saved_by
     assert saved.provenance.simulation["replicates"] == 2
+    from engine.cli import main as cli_main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli_main(["config", "check", str(data / "config.toml")]) == 0
+    printed = out.getvalue()
+    assert (
+        "provenance: wardwatch threshold lab" in printed
+        and "chosen: combination.concern_threshold = 3" in printed
+    )
+    assert (
+        f"data sha256: {saved.provenance.data_sha256}" in printed
+        and "simulated: false_concern_per_ward_year" in printed
+    )
     assert any("Saved the full configuration" in s.value for s in at.success)
     # a reloaded page (new session) finds the finished run again, instantly
     at2 = app_env("demo-researcher")
