@@ -28,8 +28,9 @@ Monte Carlo error: false-alert rates by batch means over replicates (alerts of o
 dependent), detection shares by the binomial standard error over episodes, the median delay by a
 bootstrap over episodes. Delays beyond the longest horizon count as not detected (``inf``).
 
-Runtime: one scoring per replicate (about 0.05 s for 40 wards x 156 weeks after the first call)
-plus drawing the replicate; every threshold is evaluated on the same arrays at once.
+Runtime: one scoring per replicate plus drawing its numerators (the frame's fixed columns are built
+and sorted once); every threshold is evaluated on the same arrays at once. 100 replicates of the
+40-ward x 156-week demo trust: 10.4 s on a shared 2-core host (0.1 s a replicate).
 """
 
 from __future__ import annotations
@@ -179,9 +180,42 @@ def _plan(
     return episodes, singles
 
 
-def _injected_frame(parts, rng, catalogue, factors, injections, grid_periods, ward_ids, s):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class _FrameTemplate:
+    """The replicate frame's fixed columns (built and sorted once); only numerators change."""
+
+    frame: pl.DataFrame  # ward_id, period, indicator, denominator, status, sorted
+    cells: dict[str, tuple[np.ndarray, np.ndarray]]  # cadence -> (series index, period index)
+    order: np.ndarray  # row of the sorted frame -> row of the concatenated cells
+
+
+def _template(parts, catalogue) -> _FrameTemplate:  # type: ignore[no-untyped-def]
+    """Canonical observation frame of the trust's cells (as ``replicate_frame`` writes them)."""
+    frames, cells = [], {}
+    for cadence, sc in parts.items():
+        panel = sc.panel
+        s_idx, t_idx = np.nonzero(panel.status != MISSING)
+        cells[cadence] = (s_idx, t_idx)
+        keys, of_key = distinct_keys(panel.indicator)
+        no_exposure = np.array([not catalogue[k].exposure for k in keys], dtype=bool)[of_key]
+        frames.append(
+            pl.DataFrame(
+                {
+                    "ward_id": panel.ward_id[s_idx].astype(str),
+                    "period": panel.periods[t_idx],
+                    "indicator": panel.indicator[s_idx].astype(str),
+                    "denominator": np.where(no_exposure[s_idx], np.nan, panel.n[s_idx, t_idx]),
+                    "status": np.array(STATUS_LABELS)[panel.status[s_idx, t_idx]],
+                }
+            ).with_columns(pl.col("period").cast(pl.Date), pl.col("denominator").fill_nan(None))
+        )
+    frame = pl.concat(frames).with_row_index("_row").sort("ward_id", "indicator", "period")
+    return _FrameTemplate(frame.drop("_row"), cells, frame["_row"].to_numpy())
+
+
+def _injected_frame(parts, rng, factors, injections, grid_periods, ward_ids, s, template):  # type: ignore[no-untyped-def]
     """A canonical observation frame of one replicate: in control, plus the injected changes."""
-    frames = []
+    values = []
     for cadence, sc in parts.items():
         panel = sc.panel
         f = factors.get(cadence, {})
@@ -196,27 +230,12 @@ def _injected_frame(parts, rng, catalogue, factors, injections, grid_periods, wa
             frac = _ramp_factor(panel.periods, grid_periods[inj.onset_t], s.ramp_weeks, end)
             mult[rows] *= np.exp(sign[rows, None] * np.log(s.size) * frac[None, :])
         y = draw_in_control(sc, rng, mult)
-        s_idx, t_idx = np.nonzero(panel.status != MISSING)
-        keys, of_key = distinct_keys(panel.indicator)
-        no_exposure = np.array([not catalogue[k].exposure for k in keys], dtype=bool)[of_key]
-        den = panel.n[s_idx, t_idx]
-        frames.append(
-            pl.DataFrame(
-                {
-                    "ward_id": panel.ward_id[s_idx].astype(str),
-                    "period": panel.periods[t_idx],
-                    "indicator": panel.indicator[s_idx].astype(str),
-                    "numerator": y[s_idx, t_idx],
-                    "denominator": np.where(no_exposure[s_idx], np.nan, den),
-                    "status": np.array(STATUS_LABELS)[panel.status[s_idx, t_idx]],
-                }
-            ).with_columns(
-                pl.col("period").cast(pl.Date),
-                pl.col("numerator").fill_nan(None),
-                pl.col("denominator").fill_nan(None),
-            )
-        )
-    return pl.concat(frames).sort("ward_id", "indicator", "period")
+        s_idx, t_idx = template.cells[cadence]
+        values.append(y[s_idx, t_idx])
+    numerator = np.concatenate(values)[template.order]
+    return template.frame.with_columns(pl.Series("numerator", numerator).fill_nan(None)).select(
+        "ward_id", "period", "indicator", "numerator", "denominator", "status"
+    )
 
 
 def _truth(
@@ -301,6 +320,7 @@ def simulate_tradeoff(
             mine = sc.panel.ward_id == ward_ids[w]
             present |= set(sc.domain[mine].tolist()) & set(CULTURE_DOMAINS)
         domains_of.append(np.array(sorted(present)))
+    template = _template(parts, catalogue)
     ev_settings = EvaluationSettings(horizon_weeks=max(s.horizons), bootstrap_replicates=0)
     h_count = len(s.thresholds)
     delays: list[np.ndarray] = []  # (H, E_r) per replicate
@@ -310,7 +330,7 @@ def simulate_tradeoff(
     years = np.zeros(s.replicates)
     for r in range(s.replicates):
         episodes, singles = _plan(rng, ev0.first_period, t_count, s, cfg.baselines.warmup_periods, domains_of)
-        sim = _injected_frame(parts, rng, catalogue, factors, episodes + singles, periods, ward_ids, s)
+        sim = _injected_frame(parts, rng, factors, episodes + singles, periods, ward_ids, s, template)
         _, ev, _, _ = evidence_frames(sim, wards, events, cadence, cfg)
         levels = _levels(ev, comb, s)
         monitored = np.arange(t_count)[None, :] >= ev.first_period[:, None]

@@ -436,3 +436,27 @@ def test_rescore_of_the_current_data_swaps_results_and_keeps_triage_notes(app_en
     assert not at.exception
     notes = [n.text for n in store.get(fixture_paths.episode_alert_id).notes]
     assert "kept across the re-score" in notes and store.integrity_check() == ["ok"]
+
+
+def test_lab_replicates_are_calibrate_alerts_replicates(trust):
+    """Without injections the lab's replicate is exactly the in-control replicate of calibrate-alerts."""
+    from engine.evaluate.tradeoff import _injected_frame, _template
+    from engine.scoring.calibrate import estimate_latent_factors, replicate_frame
+    from engine.scoring.run import evidence_frames
+
+    load = load_dataset(trust.files["observations"], trust.files["wards"], trust.files.get("events"))
+    cfg = trust.config
+    parts, ev, _, _ = evidence_frames(load.observations, load.wards, load.events, load.cadence, cfg)
+    factors = {c: estimate_latent_factors(sc) for c, sc in parts.items()}
+    ours = _injected_frame(
+        parts,
+        np.random.default_rng(5),
+        factors,
+        [],
+        ev.periods,
+        ev.ward_id,
+        SMALL,
+        _template(parts, cfg.build_catalogue()),
+    )
+    theirs = replicate_frame(parts, np.random.default_rng(5), cfg.build_catalogue(), factors)
+    assert ours.equals(theirs)
