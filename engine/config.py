@@ -45,9 +45,11 @@ MONTHLY_BASELINES = BaselineSettings(
 
 @dataclass(frozen=True)
 class ProvenanceSettings:
-    """Where a configuration came from (``[provenance]``): written by the threshold lab, printed by
-    ``wardwatch config check``. Informational: it changes no result and is left out of
-    :meth:`Config.digest`."""
+    """Where a configuration came from, as the threshold lab saved it.
+
+    ``[provenance]`` is printed by ``wardwatch config check``. Informational: it changes no result
+    and is left out of :meth:`Config.digest`.
+    """
 
     source: str = field(default="", metadata={"doc": "what wrote the file (e.g. the threshold lab)"})
     saved_at: str = field(default="", metadata={"doc": "when it was saved (UTC, ISO 8601)"})
