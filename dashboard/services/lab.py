@@ -9,6 +9,7 @@ value ``k`` is rounded to a multiple of ``1/lattice`` (default 1/20) before use,
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -128,12 +129,19 @@ class DetectorInForce:
 
 def _in_control_level(results, indicator: str) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
     """(mean events per period, pooled proportion, median denominator) of an indicator's observed rows."""
-    import polars as pl
-
     if results is None or not results.series_path.exists():
         return 0.7, 0.12, 120
+    stat = results.series_path.stat()
+    return _level_of(str(results.series_path), stat.st_size, stat.st_mtime_ns, indicator)
+
+
+@functools.lru_cache(maxsize=64)
+def _level_of(path: str, size: int, mtime_ns: int, indicator: str) -> tuple[float, float, int]:
+    """:func:`_in_control_level` of one ``series.parquet`` version (memoised on size and mtime)."""
+    import polars as pl
+
     rows = (
-        pl.scan_parquet(results.series_path)
+        pl.scan_parquet(path)
         .filter((pl.col("indicator") == indicator) & (pl.col("status") == "observed"))
         .select(
             pl.col("numerator").mean().alias("mean"),
