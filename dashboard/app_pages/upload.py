@@ -71,6 +71,10 @@ def _job_panel() -> None:
 
 
 def _submit(files: dict[str, Path]) -> None:
+    busy = jobs.latest(KIND)
+    if busy is not None and busy.active:
+        st.warning("A re-score is already running: wait for it to finish (or cancel it) first.")
+        return
     spec = rescore_spec(ctx.settings.data_path, ctx.settings.results_path, files, ctx.settings.config_path)
     status = jobs.submit(KIND, spec)
     st.session_state["up_job"] = status.key

@@ -29,8 +29,9 @@ def _horizon(s: TradeoffSettings) -> int:
 def point_label(row: dict, s: TradeoffSettings) -> str:
     """One line describing a candidate threshold, e.g. for a picker."""
     h, longest = _horizon(s), max(s.horizons)
+    level = "watch" if s.swept == "watch" else "concern"
     return (
-        f"{row['threshold']:g} nats: {row['false_concern_per_ward_year']:.3f} false concern alerts per "
+        f"{row['threshold']:g} nats: {row[f'false_{level}_per_ward_year']:.3f} false {level} alerts per "
         f"ward-year, {100 * row[f'detected_{h}w']:.0f}% detected within {h} wk, "
         f"median delay {_weeks(row['delay_median'], longest)} wk"
     )
@@ -39,20 +40,19 @@ def point_label(row: dict, s: TradeoffSettings) -> str:
 def tradeoff_chart(
     table: pl.DataFrame, s: TradeoffSettings, chosen: float | None = None, current: float | None = None
 ) -> alt.LayerChart:
-    """Share of episodes detected within 16 weeks against false concern alerts per ward-year.
+    """Share of episodes detected within 16 weeks against false alerts per ward-year (concern alerts,
+    or watch alerts when the watch threshold is swept).
 
     One point per candidate threshold (labelled), with ± one Monte Carlo standard error bars on
     both axes; ``chosen`` is ringed in orange, ``current`` (in force) marked with a dashed square.
     """
     h = _horizon(s)
+    level = "watch" if s.swept == "watch" else "concern"
+    rate, se = f"false_{level}_per_ward_year", f"false_{level}_se"
     data = table.with_columns(
-        pl.col("false_concern_per_ward_year").clip(lower_bound=1e-3).alias("fa"),
-        (pl.col("false_concern_per_ward_year") - pl.col("false_concern_se"))
-        .clip(lower_bound=1e-3)
-        .alias("fa_lo"),
-        (pl.col("false_concern_per_ward_year") + pl.col("false_concern_se"))
-        .clip(lower_bound=1e-3)
-        .alias("fa_hi"),
+        pl.col(rate).clip(lower_bound=1e-3).alias("fa"),
+        (pl.col(rate) - pl.col(se)).clip(lower_bound=1e-3).alias("fa_lo"),
+        (pl.col(rate) + pl.col(se)).clip(lower_bound=1e-3).alias("fa_hi"),
         pl.col(f"detected_{h}w").alias("det"),
         (pl.col(f"detected_{h}w") - pl.col(f"detected_{h}w_se")).clip(0, 1).alias("det_lo"),
         (pl.col(f"detected_{h}w") + pl.col(f"detected_{h}w_se")).clip(0, 1).alias("det_hi"),
@@ -61,7 +61,7 @@ def tradeoff_chart(
     )
     x = alt.X(
         "fa:Q",
-        title="False concern alerts per ward-year",
+        title=f"False {level} alerts per ward-year",
         scale=alt.Scale(type="log", nice=False, padding=24),
     )
     y = alt.Y(
@@ -77,9 +77,7 @@ def tradeoff_chart(
     points = base.mark_point(size=70, strokeWidth=2, color=NHS_BLUE, filled=True).encode(
         tooltip=[
             alt.Tooltip("threshold:Q", title="Threshold (nats)"),
-            alt.Tooltip(
-                "false_concern_per_ward_year:Q", title="False concern alerts / ward-year", format=".3f"
-            ),
+            alt.Tooltip(f"{rate}:Q", title=f"False {level} alerts / ward-year", format=".3f"),
             alt.Tooltip(f"detected_{h}w:Q", title=f"Detected within {h} weeks", format=".0%"),
             alt.Tooltip("delay_median:Q", title="Median delay (weeks)"),
         ]
