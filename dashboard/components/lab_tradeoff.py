@@ -42,8 +42,8 @@ KIND = "tradeoff"
 
 
 def runner(ctx: AppContext) -> JobRunner:
-    """The data folder's job runner."""
-    return JobRunner(ctx.settings.data_path / ".wardwatch" / "jobs")
+    """The lab's job runner (its cache lives in the dashboard's ``lab_dir``)."""
+    return JobRunner(ctx.settings.lab_path)
 
 
 def default_grid(config: Config, swept: str) -> str:

@@ -410,7 +410,7 @@ def test_lab_run_can_be_cancelled_and_the_page_stays_usable(app_env, fixture_pat
     at.run()
     assert any("The run was cancelled" in w.value for w in at.warning)
     key = at.session_state["lab_t_job"]
-    runner = JobRunner(tmp_path / "data" / ".wardwatch" / "jobs")
+    runner = JobRunner(tmp_path / "data" / ".wardwatch" / "lab")
     assert runner.status(key).state == "cancelled" and not runner.result_dir(key).exists()
 
 
