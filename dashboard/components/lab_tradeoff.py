@@ -126,8 +126,8 @@ def render_tradeoff(ctx: AppContext) -> None:
         status = jobs.submit(KIND, tradeoff_spec(trust, settings))
         st.session_state["lab_t_job"] = status.key
     key = st.session_state.get("lab_t_job")
-    if key is None:  # a reloaded page: the latest run of this data folder
-        latest = jobs.latest(KIND)
+    if key is None:  # a reloaded page: the latest run on the data now loaded
+        latest = jobs.latest(KIND, where=lambda spec: spec.get("digests") == trust.digests)
         key = latest.key if latest else None
         if key:
             st.session_state["lab_t_job"] = key

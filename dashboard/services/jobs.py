@@ -233,15 +233,20 @@ class JobRunner:
             return self.status(key)
         return self._mark(key, state="cancelled", finished=_now(), message="cancelled")
 
-    def latest(self, kind: str) -> JobStatus | None:
-        """The most recently submitted job of a kind (what a reloaded page shows)."""
+    def latest(self, kind: str, where: Callable[[dict[str, Any]], bool] | None = None) -> JobStatus | None:
+        """The most recently submitted job of a kind (what a reloaded page shows).
+
+        ``where(spec)`` keeps only jobs whose spec passes (e.g. computed on the data now loaded).
+        """
         if not self.root.is_dir():
             return None
         best: tuple[str, str] | None = None
         for folder in self.root.iterdir():
             try:
                 data = json.loads((folder / "status.json").read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
+                if where is not None and not where(self.spec(folder.name)):
+                    continue
+            except (OSError, json.JSONDecodeError, KeyError):
                 continue
             if data.get("kind") == kind and (best is None or data.get("submitted", "") > best[0]):
                 best = (data.get("submitted", ""), folder.name)

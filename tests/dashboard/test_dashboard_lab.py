@@ -460,3 +460,12 @@ def test_lab_replicates_are_calibrate_alerts_replicates(trust):
     )
     theirs = replicate_frame(parts, np.random.default_rng(5), cfg.build_catalogue(), factors)
     assert ours.equals(theirs)
+
+
+def test_latest_job_can_be_restricted_to_the_data_now_loaded(runner):
+    a = _wait(runner, runner.submit("ok", {"steps": 1, "value": 1, "digests": {"obs": "old"}}).key)
+    time.sleep(1.1)  # submission times are to the second
+    b = _wait(runner, runner.submit("ok", {"steps": 1, "value": 2, "digests": {"obs": "new"}}).key)
+    assert runner.latest("ok").key == b.key
+    assert runner.latest("ok", where=lambda spec: spec["digests"] == {"obs": "old"}).key == a.key
+    assert runner.latest("ok", where=lambda spec: False) is None
