@@ -12,6 +12,7 @@ A configuration is a TOML file whose tables mirror the settings dataclasses of e
     [store]                engine.store.StoreSettings
     [input]                engine.io.settings.InputSettings (date window, plausibility limits)
     [catalogue.<key>]      a trust's own indicators (fields of signals.Indicator)
+    [provenance]           where the file came from (ProvenanceSettings; informational, not a setting)
 
 Unknown keys are refused with the full dotted name and the nearest valid key; missing keys take
 the documented defaults; every number must lie in its declared range (:mod:`engine.ranges`). ``wardwatch config show`` prints the full resolved configuration.
@@ -46,6 +47,32 @@ MONTHLY_BASELINES = BaselineSettings(
 
 
 @dataclass(frozen=True)
+class ProvenanceSettings:
+    """Where a configuration came from, as the threshold lab saved it.
+
+    ``[provenance]`` is printed by ``wardwatch config check``. Informational: it changes no result
+    and is left out of :meth:`Config.digest`.
+    """
+
+    source: str = field(default="", metadata={"doc": "what wrote the file (e.g. the threshold lab)"})
+    saved_at: str = field(default="", metadata={"doc": "when it was saved (UTC, ISO 8601)"})
+    saved_by: str = field(default="", metadata={"doc": "who saved it"})
+    data_sha256: str = field(default="", metadata={"doc": "SHA-256 over the data files it was tuned on"})
+    data_files: dict[str, str] = field(default_factory=dict, metadata={"doc": "role -> file tuned on"})
+    chosen: dict[str, float] = field(default_factory=dict, metadata={"doc": "setting -> value chosen"})
+    targets: dict[str, float] = field(default_factory=dict, metadata={"doc": "target false-alert rates"})
+    simulated: dict[str, float] = field(
+        default_factory=dict, metadata={"doc": "simulated figures at the chosen point (with MC errors)"}
+    )
+    simulation: dict[str, Any] = field(default_factory=dict, metadata={"doc": "the simulation's settings"})
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing is recorded (a hand-written or default configuration)."""
+        return not (self.source or self.saved_at or self.data_sha256 or self.chosen)
+
+
+@dataclass(frozen=True)
 class Config:
     """Every setting of a wardwatch run (defaults documented on each settings class)."""
 
@@ -59,6 +86,7 @@ class Config:
     store: StoreSettings = field(default_factory=StoreSettings)
     input: InputSettings = field(default_factory=InputSettings)
     catalogue: dict[str, dict[str, Any]] = field(default_factory=dict)
+    provenance: ProvenanceSettings = field(default_factory=ProvenanceSettings)
 
     def build_catalogue(self) -> Catalogue:
         """The built-in catalogue extended with the trust's own indicators."""
@@ -80,8 +108,12 @@ class Config:
         return tomli_w.dumps(self.to_dict())
 
     def digest(self) -> str:
-        """SHA-256 of the canonical JSON of the configuration (recorded with every result)."""
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+        """SHA-256 of the canonical JSON of the configuration (recorded with every result).
+
+        ``[provenance]`` is left out: it records where the settings came from, not a setting.
+        """
+        data = {k: v for k, v in self.to_dict().items() if k != "provenance"}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     def replace(self, dotted: str, value: Any) -> Config:
         """A copy with one setting changed, e.g. ``replace("combination.concern_threshold", 4.0)``."""

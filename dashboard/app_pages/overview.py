@@ -12,6 +12,7 @@ import streamlit as st
 
 from dashboard.app_context import context, md_escape
 from dashboard.components.charts import as_of_label, heatmap, small_multiples
+from dashboard.components.truth import render_truth_overview
 from dashboard.services.formatting import LEVEL_WORDS
 from dashboard.services.overview import alert_counts, cached_overview
 
@@ -110,3 +111,6 @@ if t_hist.open:
             st.caption(
                 md_escape(sm_text) + f" Showing the {n_top} highest-ranked wards under the current filters."
             )
+
+# ------------------------------------------------------------------ known truth (synthetic trusts)
+render_truth_overview(ctx)

@@ -6,6 +6,7 @@ import streamlit as st
 from dashboard.app_context import context, md_escape
 from dashboard.components.charts import cusum_chart, funnel_chart, mdc_chart, score_history_chart
 from dashboard.components.icons import variation_icon
+from dashboard.components.truth import render_ward_truth
 from dashboard.services.briefing import WARD_TYPE_LABELS
 from dashboard.services.formatting import (
     LEVEL_WORDS,
@@ -53,6 +54,7 @@ hist = res.ward_status.filter(pl.col("ward_id") == ward_id)
 ch, text = score_history_chart(hist)
 st.altair_chart(ch, key="ward_score")
 st.caption(text)
+render_ward_truth(ctx, ward_id)  # synthetic trusts only: injected episodes and their outcome
 
 if series.is_empty():
     st.warning("No indicator series for this ward in series.parquet.")

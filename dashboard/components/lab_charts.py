@@ -1,4 +1,4 @@
-"""The threshold lab's trade-off chart (median delay against false alerts) and its text summary."""
+"""The threshold lab's trade-off chart (detection against false alerts) and its text summary."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ import math
 import altair as alt
 import polars as pl
 
+from engine.evaluate.tradeoff import TradeoffResult, TradeoffSettings
+
 NHS_BLUE = "#005eb8"
 NHS_ORANGE = "#ed8b00"
 NHS_DARK_GREY = "#425563"
+#: detection horizon (weeks) drawn on the chart's vertical axis.
+CHART_HORIZON = 16
 
 
 def _weeks(x: float | None, horizon: int) -> str:
@@ -18,64 +22,67 @@ def _weeks(x: float | None, horizon: int) -> str:
     return f">{horizon}" if math.isinf(x) or x >= horizon else f"{x:.0f}"
 
 
-def point_label(row: dict, horizon: int) -> str:
-    """One line describing a grid point, e.g. for a picker."""
+def _horizon(s: TradeoffSettings) -> int:
+    return CHART_HORIZON if CHART_HORIZON in s.horizons else sorted(s.horizons)[len(s.horizons) // 2]
+
+
+def point_label(row: dict, s: TradeoffSettings) -> str:
+    """One line describing a candidate threshold, e.g. for a picker."""
+    h, longest = _horizon(s), max(s.horizons)
+    level = "watch" if s.swept == "watch" else "concern"
     return (
-        f"concern {row['concern_threshold']:g} nats: "
-        f"{row['detected']:.0f}/{row['episodes']:.0f} detected within {horizon} wk, "
-        f"median delay {_weeks(row['delay_median'], horizon)} wk, "
-        f"{row['false_alerts_per_ward_year']:.2f} false alerts per ward-year"
-    )
-
-
-def tradeoff_frame(table: pl.DataFrame, horizon: int) -> pl.DataFrame:
-    """Chart rows: a median beyond the horizon is drawn at the horizon and marked ``beyond``."""
-    return table.with_columns(
-        (~pl.col("delay_median").is_finite() | (pl.col("delay_median") >= horizon)).alias("beyond"),
-        pl.col("delay_median").clip(upper_bound=float(horizon)).alias("delay"),
-        pl.col("false_alerts_per_ward_year").clip(lower_bound=1e-3).alias("fa"),
-    ).with_columns(
-        pl.when(pl.col("beyond"))
-        .then(pl.lit(f">{horizon}"))
-        .otherwise(pl.col("delay").cast(pl.Int64).cast(pl.String))
-        .alias("delay_text")
+        f"{row['threshold']:g} nats: {row[f'false_{level}_per_ward_year']:.3f} false {level} alerts per "
+        f"ward-year, {100 * row[f'detected_{h}w']:.0f}% detected within {h} wk, "
+        f"median delay {_weeks(row['delay_median'], longest)} wk"
     )
 
 
 def tradeoff_chart(
-    table: pl.DataFrame, horizon: int, chosen: str | None = None, current: str | None = None
+    table: pl.DataFrame, s: TradeoffSettings, chosen: float | None = None, current: float | None = None
 ) -> alt.LayerChart:
-    """Median delay (weeks) against false concern alerts per ward-year, one point per threshold.
+    """Share of episodes detected within 16 weeks against false alerts per ward-year (concern alerts,
+    or watch alerts when the watch threshold is swept).
 
-    Points are labelled with their concern threshold; hollow points have a median beyond the horizon
-    (drawn at the horizon). ``chosen``/``current`` are point ids ringed in orange / marked grey.
+    One point per candidate threshold (labelled), with ± one Monte Carlo standard error bars on
+    both axes; ``chosen`` is ringed in orange, ``current`` (in force) marked with a dashed square.
     """
-    data = tradeoff_frame(table, horizon).with_columns(
-        (pl.col("point") == (chosen or "")).alias("chosen"),
-        (pl.col("point") == (current or "")).alias("current"),
+    h = _horizon(s)
+    level = "watch" if s.swept == "watch" else "concern"
+    rate, se = f"false_{level}_per_ward_year", f"false_{level}_se"
+    data = table.with_columns(
+        pl.col(rate).clip(lower_bound=1e-3).alias("fa"),
+        (pl.col(rate) - pl.col(se)).clip(lower_bound=1e-3).alias("fa_lo"),
+        (pl.col(rate) + pl.col(se)).clip(lower_bound=1e-3).alias("fa_hi"),
+        pl.col(f"detected_{h}w").alias("det"),
+        (pl.col(f"detected_{h}w") - pl.col(f"detected_{h}w_se")).clip(0, 1).alias("det_lo"),
+        (pl.col(f"detected_{h}w") + pl.col(f"detected_{h}w_se")).clip(0, 1).alias("det_hi"),
+        (pl.col("threshold") == (chosen if chosen is not None else -1.0)).alias("chosen"),
+        (pl.col("threshold") == (current if current is not None else -1.0)).alias("current"),
     )
     x = alt.X(
         "fa:Q",
-        title="False concern alerts per ward-year",
+        title=f"False {level} alerts per ward-year",
         scale=alt.Scale(type="log", nice=False, padding=24),
     )
     y = alt.Y(
-        "delay:Q",
-        title="Median delay to a concern alert (weeks)",
-        scale=alt.Scale(domain=[0, horizon]),
+        "det:Q",
+        title=f"Episodes detected within {h} weeks",
+        axis=alt.Axis(format="%"),
+        scale=alt.Scale(domain=[0, 1]),
     )
     base = alt.Chart(data).encode(x=x, y=y)
-    line = base.mark_line(strokeWidth=1.5, color=NHS_BLUE).encode(order="concern_threshold:Q")
-    points = base.mark_point(size=70, strokeWidth=2, color=NHS_BLUE).encode(
-        fill=alt.condition("datum.beyond", alt.value("white"), alt.value(NHS_BLUE)),
+    line = base.mark_line(strokeWidth=1.5, color=NHS_BLUE).encode(order="threshold:Q")
+    ybars = alt.Chart(data).mark_rule(color=NHS_BLUE, opacity=0.5).encode(x=x, y="det_lo:Q", y2="det_hi:Q")
+    xbars = alt.Chart(data).mark_rule(color=NHS_BLUE, opacity=0.5).encode(x="fa_lo:Q", x2="fa_hi:Q", y=y)
+    points = base.mark_point(size=70, strokeWidth=2, color=NHS_BLUE, filled=True).encode(
         tooltip=[
-            alt.Tooltip("concern_threshold:Q", title="Concern threshold (nats)"),
-            alt.Tooltip("detection_rate:Q", title=f"Detected within {horizon} weeks", format=".0%"),
-            alt.Tooltip("delay_text:N", title="Median delay (weeks)"),
-            alt.Tooltip("false_alerts_per_ward_year:Q", title="False alerts per ward-year", format=".3f"),
-        ],
+            alt.Tooltip("threshold:Q", title="Threshold (nats)"),
+            alt.Tooltip(f"{rate}:Q", title=f"False {level} alerts / ward-year", format=".3f"),
+            alt.Tooltip(f"detected_{h}w:Q", title=f"Detected within {h} weeks", format=".0%"),
+            alt.Tooltip("delay_median:Q", title="Median delay (weeks)"),
+        ]
     )
-    labels = base.mark_text(dy=-11, fontSize=11, color=NHS_DARK_GREY).encode(text="concern_threshold:Q")
+    labels = base.mark_text(dy=-11, fontSize=11, color=NHS_DARK_GREY).encode(text="threshold:Q")
     ring = (
         alt.Chart(data.filter(pl.col("chosen")))
         .mark_point(size=320, strokeWidth=3, color=NHS_ORANGE)
@@ -86,27 +93,21 @@ def tradeoff_chart(
         .mark_point(size=520, shape="square", strokeWidth=1.5, color=NHS_DARK_GREY, strokeDash=[3, 2])
         .encode(x=x, y=y)
     )
-    return alt.layer(line, points, labels, ring, now).properties(height=340, width="container")
+    return alt.layer(ybars, xbars, line, points, labels, ring, now).properties(height=340, width="container")
 
 
-def tradeoff_summary(table: pl.DataFrame, horizon: int, wards: int, weeks: int) -> str:
-    """Plain-English summary of the trade-off for the chart's text alternative."""
+def tradeoff_summary(result: TradeoffResult) -> str:
+    """Plain-English summary of the trade-off (the chart's text alternative)."""
+    table, s = result.table, result.settings
     if table.is_empty():
-        return "No grid points."
-    lo = table.sort("false_alerts_per_ward_year").row(0, named=True)
-    hi = table.sort("false_alerts_per_ward_year").row(-1, named=True)
-    episodes = int(table["episodes"][0])
-    text = (
-        f"On a synthetic trust of {wards} wards over {weeks} weeks with {episodes} closed-culture episodes, "
-        f"the {table.height} threshold settings range from {lo['false_alerts_per_ward_year']:.2f} false concern "
-        f"alerts per ward-year (concern {lo['concern_threshold']:g} nats: {lo['detected']:.0f} of {episodes} "
-        f"episodes detected within {horizon} weeks, median delay {_weeks(lo['delay_median'], horizon)} weeks) "
-        f"to {hi['false_alerts_per_ward_year']:.2f} (concern {hi['concern_threshold']:g} nats: {hi['detected']:.0f} "
-        f"detected, median delay {_weeks(hi['delay_median'], horizon)} weeks)."
+        return "No thresholds."
+    h = _horizon(s)
+    lo = table.sort("false_concern_per_ward_year").row(0, named=True)
+    hi = table.sort("false_concern_per_ward_year").row(-1, named=True)
+    return (
+        f"On replicates of this trust ({result.wards} wards, {result.weeks} weeks) with {result.episodes} "
+        f"injected episodes, the thresholds range from {lo['false_concern_per_ward_year']:.3f} false concern "
+        f"alerts per ward-year ({lo['threshold']:g} nats: {100 * lo[f'detected_{h}w']:.0f}% of episodes "
+        f"detected within {h} weeks) to {hi['false_concern_per_ward_year']:.3f} ({hi['threshold']:g} nats: "
+        f"{100 * hi[f'detected_{h}w']:.0f}% detected)."
     )
-    if episodes < 20:
-        text += (
-            f" With only {episodes} episodes the delays are rough (see the confidence intervals in the table); "
-            "use `wardwatch sweep` on the full benchmark before changing a live configuration."
-        )
-    return text

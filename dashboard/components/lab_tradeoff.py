@@ -1,16 +1,18 @@
-"""Threshold lab section: run the evaluation on a small synthetic benchmark, see the delay / false-alert
-trade-off of the concern threshold, pick a point and save it as the data folder's configuration file.
+"""Threshold lab section: the trade-off of a ward threshold on the loaded trust's own baselines.
 
-Researchers only (the page is gated on the ``lab`` capability, saving on ``config``). The base
-configuration is the data folder's ``config.toml`` when it exists (what ``wardwatch score --config``
-reads), else the built-in defaults; a saved file is the *full* configuration (``save_config``) with
-the chosen threshold, and the previous file is kept under ``.wardwatch/config-backups/``.
+Runs :func:`engine.evaluate.tradeoff.simulate_tradeoff` in a background worker (the page stays
+usable; progress and a cancel button refresh every second), shows the curve and the table, and
+saves the chosen point with its provenance as the data folder's configuration file (what the next
+re-score reads). The previous result stays on screen while a new run is computing.
+
+Researchers only (the page is gated on ``lab``, saving on ``config``). A saved file is the *full*
+configuration; the previous file is kept under ``.wardwatch/config-backups/``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import functools
 import shutil
 from pathlib import Path
 
@@ -19,204 +21,249 @@ import streamlit as st
 
 from dashboard.app_context import AppContext
 from dashboard.components.lab_charts import point_label, tradeoff_chart, tradeoff_summary
+from dashboard.services.jobs import JobRunner
 from dashboard.services.lab_sweep import (
     MAX_POINTS,
-    LabBenchmarkSettings,
-    LabSweep,
+    SWEPT_LABELS,
+    TrustData,
+    chosen_config,
     parse_thresholds,
-    point_config,
-    run_lab_sweep,
+    read_tradeoff,
+    tradeoff_spec,
+    trust_data,
 )
 from engine.config import Config, load_config, save_config
+from engine.evaluate.tradeoff import SWEPT_KEYS, TradeoffResult, TradeoffSettings
 from engine.settings import SettingsError
 
-#: concern thresholds offered by default (nats), with the current one added.
+#: candidate thresholds offered by default (nats), with the one in force added.
 DEFAULT_GRID = (3.0, 3.5, 4.0, 4.5, 5.0, 6.0, 7.0, 8.0)
-#: measured seconds per grid point per ward (80 wards x 156 weeks: about 1.2 s a point).
-SECONDS_PER_POINT_WARD = 0.016
+KIND = "tradeoff"
 
 
-def base_config(path: Path) -> tuple[Config, str]:
-    """(configuration, where it came from): the data folder's file, else the defaults."""
-    if path.exists():
-        return load_config(path), f"`{path.name}` in the data folder"
-    return Config(), "the built-in defaults (no configuration file in the data folder yet)"
+def runner(ctx: AppContext) -> JobRunner:
+    """The lab's job runner (its cache lives in the dashboard's ``lab_dir``)."""
+    return JobRunner(ctx.settings.lab_path)
 
 
-def default_grid(base: Config) -> str:
-    current = base.combination.concern_threshold
-    values = sorted({v for v in DEFAULT_GRID if v <= base.combination.urgent_threshold} | {current})
+def default_grid(config: Config, swept: str) -> str:
+    comb = config.combination
+    current = comb.concern_threshold if swept == "concern" else comb.domain_threshold
+    high = comb.urgent_threshold if swept == "concern" else 50.0
+    values = sorted({v for v in DEFAULT_GRID if v <= high} | {current})
     return ", ".join(f"{v:g}" for v in values)
-
-
-@functools.cache
-def _cached_sweep_impl():  # type: ignore[no-untyped-def]
-    @st.cache_resource(max_entries=16, show_spinner=False)
-    def run(
-        root: str, settings: LabBenchmarkSettings, base_digest: str, concern: tuple[float, ...], _base: Config
-    ) -> LabSweep:
-        return run_lab_sweep(root, settings, _base, concern)
-
-    return run
-
-
-def cached_sweep(
-    root: Path, settings: LabBenchmarkSettings, base: Config, concern: tuple[float, ...]
-) -> LabSweep:
-    """:func:`run_lab_sweep` memoised in the process on (folder, settings, base digest, thresholds).
-
-    The sweep folders are the durable cache (a restart only re-reads the summaries).
-    """
-    return _cached_sweep_impl()(str(root), settings, base.digest(), concern, base)
-
-
-def _table_for_display(table: pl.DataFrame, horizon: int) -> pl.DataFrame:
-    def weeks(col: str) -> pl.Expr:
-        c = pl.col(col)
-        return (
-            pl.when(~c.is_finite() | (c >= horizon))
-            .then(pl.lit(f">{horizon}"))
-            .otherwise(c.round(0).cast(pl.Int64).cast(pl.String))
-        )
-
-    return table.select(
-        pl.col("concern_threshold").alias("Concern threshold (nats)"),
-        pl.format("{}/{}", pl.col("detected").cast(pl.Int64), pl.col("episodes").cast(pl.Int64)).alias(
-            f"Detected within {horizon} wk"
-        ),
-        weeks("delay_median").alias("Median delay (wk)"),
-        pl.format("{} to {}", weeks("delay_median_lo"), weeks("delay_median_hi")).alias("95% CI (wk)"),
-        pl.col("false_alerts_per_ward_year").round(3).alias("False alerts / ward-year"),
-        pl.format("{} to {}", pl.col("fa_lo").round(3), pl.col("fa_hi").round(3)).alias("95% CI"),
-        (pl.col("flagged_share") * 100).round(1).alias("Out-of-episode weeks at concern (%)"),
-        (pl.col("decoy_escalation_rate") * 100).round(0).alias("Decoys escalated (%)"),
-        weeks("oracle_median_same_fa").alias("Oracle median at same false alerts (wk)"),
-    )
 
 
 def render_tradeoff(ctx: AppContext) -> None:
     """The trade-off section of the lab page."""
-    st.subheader("Delay and false alerts on a synthetic benchmark")
+    st.subheader("Delay and false alerts on this trust's own data")
     st.caption(
-        "Runs the evaluation harness (`wardwatch sweep`) on a synthetic trust with known closed-culture "
-        "episodes and look-alike decoys: for each concern threshold it scores the trust and counts how "
-        "soon a ward concern alert opens after an episode starts, and how many concern alerts open "
-        "outside every episode and decoy (false alerts per ward-year). Only the concern threshold "
-        "changes when concern alerts open; the domain threshold sets the watch level. Counting rules: "
-        "docs/evaluation.md."
+        "Replicates of this trust are drawn in control from its own fitted baselines (the simulation "
+        "of `wardwatch calibrate-alerts`); synthetic closed-culture episodes of the size, ramp and "
+        "breadth chosen below are injected into copies of its own wards, and single-domain changes "
+        "(look-alikes) into others. Each replicate is scored as configured, and for each candidate "
+        "threshold the lab counts false alerts per ward-year, episodes detected within 8, 16 and 26 "
+        "weeks, the median delay and the share of single-domain changes escalated to concern, with "
+        "Monte Carlo errors. Counting rules: docs/evaluation.md."
     )
-    try:
-        base, source = base_config(ctx.settings.config_path)
-    except SettingsError as exc:
-        st.error(f"The data folder's configuration file is not valid, so the lab cannot start from it: {exc}")
+    if ctx.results is None:
+        st.info("No results are loaded: score the trust first (Upload data, or `wardwatch score`).")
         return
-    comb = base.combination
+    try:
+        trust = trust_data(ctx.settings.data_path, ctx.results.run)
+    except (FileNotFoundError, SettingsError) as exc:
+        st.error(f"The lab cannot find the trust's data: {exc}")
+        return
+    comb = trust.config.combination
     st.caption(
-        f"Starting from {source}: concern threshold {comb.concern_threshold:g} nats, urgent "
-        f"{comb.urgent_threshold:g} nats."
+        f"Starting from the configuration in force, {trust.config_source}: concern threshold "
+        f"{comb.concern_threshold:g} nats, watch (domain) {comb.domain_threshold:g}, urgent "
+        f"{comb.urgent_threshold:g}; targets {comb.target_false_concern_per_ward_year:g} false concern "
+        f"alerts per ward-year. Data: " + ", ".join(f"`{p.name}`" for p in trust.files.values()) + "."
     )
-    with st.form("lab_bench_form"):
-        c1, c2, c3 = st.columns(3)
-        wards = c1.number_input("Wards in the synthetic trust", 40, 200, 80, 10, key="lab_b_wards")
-        weeks = c2.selectbox("Weeks", [156, 208], index=0, key="lab_b_weeks")
-        seed = c3.number_input("Seed", 0, 1_000_000, 7, 1, key="lab_b_seed")
-        text = st.text_input(
-            f"Concern thresholds to try (nats, up to {MAX_POINTS}, at most the urgent threshold)",
-            value=default_grid(base),
-            key="lab_b_concern",
+    saved_path = ctx.settings.config_path
+    if saved_path.exists():
+        try:
+            pending = load_config(saved_path).digest() != trust.config.digest()
+        except SettingsError:
+            pending = True
+        if pending:
+            st.caption(
+                f"`{saved_path.name}` in the data folder differs from the configuration in force (saved but not "
+                "yet re-scored): re-score from Upload data to apply it."
+            )
+    jobs = runner(ctx)
+    with st.form("lab_t_form"):
+        c1, c2, c3, c4 = st.columns(4)
+        swept = c1.selectbox(
+            "Threshold to sweep", list(SWEPT_LABELS), format_func=SWEPT_LABELS.get, key="lab_t_swept"
         )
-        go = st.form_submit_button("Run the benchmark", type="primary")
+        size = c2.number_input("Episode size (rate ratio)", 1.1, 5.0, 1.6, 0.1, key="lab_t_size")
+        ramp = c3.number_input("Ramp (weeks to full effect)", 0, 52, 12, 1, key="lab_t_ramp")
+        breadth = c4.selectbox("Breadth (culture domains)", [2, 3, 4], index=1, key="lab_t_breadth")
+        c5, c6, c7 = st.columns([1, 1, 2])
+        replicates = c5.number_input("Replicates of the trust", 2, 500, 20, 1, key="lab_t_reps")
+        seed = c6.number_input("Seed", 0, 10**9, 20261122, 1, key="lab_t_seed")
+        text = c7.text_input(
+            f"Candidate thresholds (nats, up to {MAX_POINTS})",
+            value=default_grid(trust.config, "concern"),
+            key="lab_t_grid",
+        )
+        go = st.form_submit_button("Run in the background", type="primary")
     if go:
         try:
-            values = parse_thresholds(text, high=comb.urgent_threshold)
+            high = comb.urgent_threshold if swept == "concern" else 50.0
+            values = parse_thresholds(text, high=high)
             if len(values) > MAX_POINTS:
                 raise ValueError(f"{len(values)} thresholds: the lab runs at most {MAX_POINTS}")
-            settings = LabBenchmarkSettings(wards=int(wards), weeks=int(weeks), seed=int(seed))
+            settings = TradeoffSettings(
+                size=float(size), ramp_weeks=int(ramp), breadth=int(breadth), replicates=int(replicates),
+                seed=int(seed), swept=swept, thresholds=tuple(values),
+            )  # fmt: skip
         except ValueError as exc:
             st.warning(f"Not run: {exc}")
             return
-        st.session_state["lab_sweep_params"] = (settings, tuple(values))
-    params = st.session_state.get("lab_sweep_params")
-    if params is None:
-        est = SECONDS_PER_POINT_WARD * 80 * len(DEFAULT_GRID)
-        st.info(
-            f"Choose the thresholds and run the benchmark (about {est:.0f} s the first time; reruns are instant)."
-        )
+        status = jobs.submit(KIND, tradeoff_spec(trust, settings))
+        st.session_state["lab_t_job"] = status.key
+    key = st.session_state.get("lab_t_job")
+    if key is None:  # a reloaded page: the latest run on the data now loaded
+        latest = jobs.latest(KIND, where=lambda spec: spec.get("digests") == trust.digests)
+        key = latest.key if latest else None
+        if key:
+            st.session_state["lab_t_job"] = key
+    if key is None:
+        st.info("Choose the episodes and thresholds, then run: the simulation runs in the background.")
         return
-    settings, values = params
-    est = SECONDS_PER_POINT_WARD * settings.wards * settings.weeks / 156 * len(values)
-    try:
-        with st.spinner(
-            f"Scoring and evaluating {len(values)} settings (up to about {est:.0f} s; cached afterwards)…"
-        ):
-            sweep = cached_sweep(ctx.settings.lab_path, settings, base, values)
-    except (SettingsError, ValueError) as exc:
-        st.warning(f"Not run: {exc}")
+    status = jobs.status(key)
+    if status is None:
+        st.info("The previous run's files are gone: run again.")
         return
-    _show(ctx, sweep, base)
+    if status.active:
+        _live(jobs, key)
+    elif status.state == "failed":
+        st.error(f"The run failed: {status.error}")
+    elif status.state == "cancelled":
+        st.warning("The run was cancelled; nothing was changed.")
+    shown = st.session_state.get("lab_t_shown")
+    if status.state == "done":
+        st.session_state["lab_t_shown"] = key
+        _show(ctx, jobs, key, trust)
+    elif shown and shown != key and jobs.status(shown) is not None:
+        st.caption("Showing the previous result until the new run finishes.")
+        _show(ctx, jobs, shown, trust)
 
 
-def _show(ctx: AppContext, sweep: LabSweep, base: Config) -> None:
+@st.fragment(run_every=1.0)
+def _live(jobs: JobRunner, key: str) -> None:
+    """Progress and cancel button of a running job, refreshed every second; the rest of the page
+    stays usable. When the job ends the whole page is redrawn with its result."""
+    status = jobs.status(key)
+    if status is None or not status.active:
+        st.rerun(scope="app")
+        return
+    st.progress(status.fraction, text=f"Running in the background: {status.message}")
+    if st.button("Cancel the run", key="lab_t_cancel"):
+        jobs.cancel(key)
+        st.rerun(scope="app")
+
+
+def _weeks(col: str, horizon: int) -> pl.Expr:
+    c = pl.col(col)
+    return (
+        pl.when(~c.is_finite() | (c >= horizon))
+        .then(pl.lit(f">{horizon}"))
+        .otherwise(c.round(0).cast(pl.Int64).cast(pl.String))
+    )
+
+
+def table_for_display(table: pl.DataFrame, s: TradeoffSettings) -> pl.DataFrame:
+    """The trade-off table in words (± one Monte Carlo standard error)."""
+    longest = max(s.horizons)
+
+    def pm(col: str, se: str, digits: int = 3, scale: float = 1.0) -> pl.Expr:
+        return pl.format("{} ± {}", (pl.col(col) * scale).round(digits), (pl.col(se) * scale).round(digits))
+
+    cols = [
+        pl.col("threshold").alias("Threshold (nats)"),
+        pm("false_concern_per_ward_year", "false_concern_se").alias("False concern alerts / ward-year"),
+        pm("false_watch_per_ward_year", "false_watch_se").alias("False watch alerts / ward-year"),
+    ]
+    cols += [
+        pm(f"detected_{h}w", f"detected_{h}w_se", 0, 100).alias(f"Detected within {h} wk (%)")
+        for h in s.horizons
+    ]
+    cols += [
+        _weeks("delay_median", longest).alias("Median delay (wk)"),
+        pl.format("{} to {}", _weeks("delay_median_lo", longest), _weeks("delay_median_hi", longest)).alias(
+            "95% interval (wk)"
+        ),
+        pm("single_domain_escalated", "single_domain_escalated_se", 0, 100).alias(
+            "Single-domain changes escalated (%)"
+        ),
+    ]
+    return table.select(cols)
+
+
+def _show(ctx: AppContext, jobs: JobRunner, key: str, trust: TrustData) -> None:
     saved = st.session_state.pop("lab_saved", None)
     if saved:
         st.success(saved)
-    s = sweep.settings
-    h = s.horizon_weeks
-    table = sweep.table
-    current = table.filter(pl.col("concern_threshold") == base.combination.concern_threshold)
-    current_id = current["point"][0] if current.height else None
+    result = read_tradeoff(jobs.result_dir(key), jobs.spec(key))
+    s = result.settings
+    table = result.table
+    comb = trust.config.combination
+    current = comb.concern_threshold if s.swept == "concern" else comb.domain_threshold
+    values = table["threshold"].to_list()
+    default = values.index(current) if current in values else 0
     rows = table.to_dicts()
-    ids = [r["point"] for r in rows]
-    default = ids.index(current_id) if current_id in ids else 0
-    chosen_id = st.selectbox(
-        "Pick a setting",
-        ids,
+    chosen = st.selectbox(
+        "Pick a threshold",
+        values,
         index=default,
-        key="lab_pick",
-        format_func=lambda pid: (
-            point_label(rows[ids.index(pid)], h) + (" (current)" if pid == current_id else "")
-        ),
+        key=f"lab_pick_{key}",
+        format_func=lambda v: point_label(rows[values.index(v)], s) + (" (in force)" if v == current else ""),
     )
-    st.altair_chart(tradeoff_chart(table, h, chosen_id, current_id), key="lab_tradeoff")
+    st.altair_chart(tradeoff_chart(table, s, chosen, current), key=f"lab_tradeoff_{key}")
     st.caption(
-        tradeoff_summary(table, h, s.wards, s.weeks)
-        + " Orange ring: the setting picked; dashed square: the current configuration; hollow points: "
-        f"median delay beyond {h} weeks (drawn at {h})."
+        tradeoff_summary(result) + " Orange ring: the threshold picked; dashed square: the one in force."
     )
-    st.dataframe(_table_for_display(table, h), hide_index=True, key="lab_table")
-    how = "read from the cache" if sweep.computed == 0 else f"{sweep.computed} setting(s) computed"
+    st.dataframe(table_for_display(table, s), hide_index=True, key=f"lab_table_{key}")
     st.caption(
-        f"{s.wards} wards x {s.weeks} weeks, seed {s.seed}, scenarios `{s.scenarios}`; horizon {h} weeks, "
-        f"{s.bootstrap_replicates} bootstrap replicates; {how} in {sweep.seconds:.1f} s. "
-        f"Sweep folder: `{sweep.sweep_dir}`."
+        f"{result.wards} wards x {result.weeks} weeks, {s.replicates} replicates (seed {s.seed}): "
+        f"{result.episodes} episodes (size {s.size:g}, ramp {s.ramp_weeks} weeks, {s.breadth} domains), "
+        f"{result.single_domain_changes} single-domain changes, {result.ward_years:,.0f} ward-years outside "
+        f"them; computed in {result.seconds:.1f} s (job `{key}`, cached: asking again is instant)."
     )
-    chosen = rows[ids.index(chosen_id)]
-    config = point_config(base, chosen["concern_threshold"])
-    toml = config.to_toml()
-    st.markdown(f"**Configuration with concern threshold {chosen['concern_threshold']:g} nats**")
+    try:
+        config = chosen_config(trust, result, chosen, saved_by=ctx.user.name)
+    except (SettingsError, ValueError) as exc:
+        st.warning(f"This threshold cannot be saved with the configuration in force: {exc}")
+        return
     dest = ctx.settings.config_path
     c1, c2 = st.columns(2)
     c1.download_button(
         "Download configuration (TOML)",
-        toml.encode(),
-        file_name=f"wardwatch-concern-{chosen['concern_threshold']:g}.toml",
+        config.to_toml().encode(),
+        file_name=f"wardwatch-{s.swept}-{chosen:g}.toml",
         mime="application/toml",
         on_click="ignore",
-        key="lab_download",
+        key=f"lab_download_{key}",
     )
     if ctx.user.can("config"):
         if c2.button(f"Save as {dest.name} in the data folder", key="lab_save_config", type="primary"):
-            saved, backup = save_to_data_folder(config, dest)
+            path, backup = save_to_data_folder(config, dest)
             st.session_state["lab_saved"] = (
-                f"Saved the full configuration to `{saved}`"
+                f"Saved the full configuration with {SWEPT_KEYS[s.swept]} = {chosen:g} and its provenance to "
+                f"`{path}`"
                 + (f" (the previous file is kept as `{backup}`)" if backup else "")
-                + f". Re-score to apply it: `wardwatch score ... --config {saved}`."
+                + ". Re-score to apply it (Upload data → Re-score the current data); "
+                f"`wardwatch config check {path.name}` prints where it came from."
             )
-            st.rerun()  # the saved file is now the base: the chart marks it as current
+            st.rerun(scope="app")
     else:
         c2.info("Saving the configuration needs the research role.")
-    with st.expander("Show the configuration file"):
-        st.code(toml, language="toml")
+    with st.expander("Show the configuration's provenance"):
+        st.code(dataclasses.asdict(config.provenance).__repr__(), language="python")
 
 
 def save_to_data_folder(config: Config, dest: Path) -> tuple[Path, Path | None]:
@@ -232,4 +279,10 @@ def save_to_data_folder(config: Config, dest: Path) -> tuple[Path, Path | None]:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
         backup = backups / f"{dest.stem}-{stamp}.toml"
         shutil.copy2(dest, backup)
-    return save_config(config, dest), backup
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    save_config(config, tmp)
+    tmp.replace(dest)
+    return dest, backup
+
+
+__all__ = ["TradeoffResult", "render_tradeoff", "save_to_data_folder"]

@@ -9,6 +9,7 @@ value ``k`` is rounded to a multiple of ``1/lattice`` (default 1/20) before use,
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -104,3 +105,95 @@ def calibrate(s: LabSettings, target_arl0: float) -> float:
     k = reference_k(s)
     dist = poisson(s.mu0) if s.detector == "poisson_cusum" else binom(s.trials, s.p0)
     return float(count_cusum_h(dist, k, target_arl0, m=s.lattice).threshold)
+
+
+def threshold_nats(s: LabSettings) -> float:
+    """A CUSUM's count-scale threshold ``h`` in nats (log-likelihood ratio units): ``h ln(ratio)``.
+
+    wardwatch's CUSUMs accumulate log-likelihood ratios; dividing by ``ln(ratio)`` puts them on the
+    count scale the exact ARL lattice uses (increments ``y - k``).
+    """
+    if s.detector == "ewma":
+        raise ValueError("the EWMA has no CUSUM threshold")
+    return float(s.h * np.log(s.ratio))
+
+
+@dataclass(frozen=True)
+class DetectorInForce:
+    """The ARL calculator's starting point for one indicator of the configuration in force."""
+
+    indicator: str
+    settings: LabSettings
+    description: str
+
+
+def _in_control_level(results, indicator: str) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
+    """(mean events per period, pooled proportion, median denominator) of an indicator's observed rows."""
+    if results is None or not results.series_path.exists():
+        return 0.7, 0.12, 120
+    stat = results.series_path.stat()
+    return _level_of(str(results.series_path), stat.st_size, stat.st_mtime_ns, indicator)
+
+
+@functools.lru_cache(maxsize=64)
+def _level_of(path: str, size: int, mtime_ns: int, indicator: str) -> tuple[float, float, int]:
+    """:func:`_in_control_level` of one ``series.parquet`` version (memoised on size and mtime)."""
+    import polars as pl
+
+    rows = (
+        pl.scan_parquet(path)
+        .filter((pl.col("indicator") == indicator) & (pl.col("status") == "observed"))
+        .select(
+            pl.col("numerator").mean().alias("mean"),
+            (pl.col("numerator").sum() / pl.col("denominator").sum()).alias("p"),
+            pl.col("denominator").median().alias("n"),
+        )
+        .collect()
+    )
+    mean, p, n = rows.row(0) if rows.height else (None, None, None)
+    return (
+        float(mean) if mean is not None and mean > 0 else 0.7,
+        float(min(max(p, 0.001), 0.9)) if p is not None and np.isfinite(p) else 0.12,
+        int(n) if n is not None and np.isfinite(n) and n >= 1 else 120,
+    )
+
+
+def detector_in_force(config, results, indicator: str) -> DetectorInForce:  # type: ignore[no-untyped-def]
+    """The detector, design shift and threshold the configuration gives ``indicator``, on the lab's scale.
+
+    The in-control level (events per week, or proportion and trials) is the indicator's observed
+    average in the served results (the lab's defaults when there are none).
+    """
+    from engine.detectors.ewma import Ewma
+
+    catalogue = config.build_catalogue()
+    if indicator not in catalogue:
+        indicator = next(iter(catalogue))
+    ind = catalogue[indicator]
+    cfg = config.indicator(indicator)
+    nats = cfg.threshold if cfg.threshold is not None else config.combination.cusum_threshold
+    where = "its own threshold" if cfg.threshold is not None else "combination.cusum_threshold"
+    mean, p, n = _in_control_level(results, indicator)
+    if cfg.detector == "ewma":
+        e = Ewma()
+        s = LabSettings(detector="ewma", lam=e.lam, L=e.limit)
+        text = f"EWMA, λ = {e.lam:g}, limits L = {e.limit:g} σ."
+    elif ind.family == "proportion":
+        ratio = cfg.odds_ratio_up
+        s = LabSettings(
+            detector="binomial_cusum", p0=round(p, 3), trials=n, ratio=ratio, h=round(nats / np.log(ratio), 2)
+        )
+        text = (
+            f"binomial CUSUM for a rise (odds ratio {ratio:g}), threshold {nats:g} nats ({where}) = "
+            f"h {s.h:g} events; in-control proportion {p:.3f} over {n} trials per week (observed)."
+        )
+    else:
+        ratio = cfg.rate_ratio_up
+        s = LabSettings(
+            detector="poisson_cusum", mu0=round(mean, 2), ratio=ratio, h=round(nats / np.log(ratio), 2)
+        )
+        text = (
+            f"Poisson CUSUM for a rise (rate ratio {ratio:g}), threshold {nats:g} nats ({where}) = "
+            f"h {s.h:g} events; {mean:.2f} events per period in control (observed average)."
+        )
+    return DetectorInForce(indicator, s, text)

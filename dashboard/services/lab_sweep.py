@@ -1,102 +1,45 @@
-"""Threshold lab, part two: the delay / false-alert trade-off of ward thresholds on a synthetic benchmark.
+"""Threshold lab, part two: the trade-off of a ward threshold on the loaded trust's own data.
 
-Only ``combination.concern_threshold`` is swept: a ward reaches *concern* when two or more culture
-domains' evidence reaches it, so it alone sets when concern alerts open (``domain_threshold`` sets
-the watch level and ``urgent_threshold`` the urgent level; neither opens or delays a concern alert).
+What is simulated is :func:`engine.evaluate.tradeoff.simulate_tradeoff` (episodes injected into
+in-control replicates of the trust's own wards). This module turns the dashboard's state into a
+job spec, runs it in the background worker (:mod:`dashboard.services.jobs`, kind ``tradeoff``),
+reads the finished table back, and builds the configuration saved from the lab with its
+provenance.
 
-The lab reuses the evaluation harness as is: :func:`engine.evaluate.benchmark.make_data` generates
-a small synthetic trust with known closed-culture episodes and decoys, and
-:func:`engine.evaluate.sweep.run_sweep` scores and evaluates it at every grid point (the counting
-rules are in docs/evaluation.md). Only the ``wardwatch (concern)`` rows are shown: an episode is
-detected when a ward *concern* alert opens on its ward, and false alerts are concern alerts opened
-outside every episode and decoy window, per ward-year.
+The loaded trust is the data the served results were scored on: the ``inputs`` recorded in the
+results' ``run.json`` (``wardwatch score`` writes their paths and SHA-256), else the data folder's
+``observations.csv``/``.parquet``, ``wards.csv`` and ``events.csv``. The configuration in force is
+the one those results were scored with (``run.json``), named by its file.
 
-Caching is on disk, by content: the benchmark data live in ``LAB/bench-<hash of the benchmark
-settings>/data`` and a sweep in ``.../sweep-<hash of the base configuration without the swept keys
-and of the evaluation settings>/points/<id of the point's values>``. ``run_sweep`` skips every point
-already evaluated, so asking again for the same points (or a grid sharing some) costs only reading
-their ``summary.csv``. After a sweep, each point's ``series.parquet`` (about 12 MB at 100 wards) is
-deleted: evaluation is done, and ``ward_status.csv``/``alerts.csv`` stay for inspection.
-
-Runtime (2 cores, one process): about 1.2 s per grid point at 80 wards x 156 weeks including the
-oracle and 500 bootstrap replicates; 8 points at 100 wards took 11 s.
+Cache: the job key is the hash of the data files' digests, the configuration (without its
+provenance) and the simulation settings, so asking again for the same run is instant and survives
+restarts (the finished table lives in the job folder).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import hashlib
 import json
 import math
 import re
-import threading
-import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
-from engine.config import Config
-from engine.evaluate.benchmark import BENCHMARK_SCENARIOS, BenchmarkSettings
-from engine.evaluate.settings import EvaluationSettings
+from engine.config import Config, ProvenanceSettings, config_from_mapping
+from engine.evaluate.tradeoff import SWEPT_KEYS, TradeoffResult, TradeoffSettings
 
-CONCERN_KEY = "combination.concern_threshold"
-#: wards of the default benchmark the scenario counts of ``BENCHMARK_SCENARIOS`` are written for.
-BENCHMARK_WARDS = 300
-#: most grid points one lab run may ask for (keeps a run well under a minute).
+#: most candidate thresholds one lab run may ask for.
 MAX_POINTS = 12
-#: one lab run at a time per process (two sessions asking for the same points share the folder).
-_RUN_LOCK = threading.Lock()
-
-
-@dataclass(frozen=True)
-class LabBenchmarkSettings:
-    """The lab's benchmark trust and evaluation (a small version of ``wardwatch evaluate --benchmark``)."""
-
-    #: wards in the synthetic trust; scenario counts scale with it (see :func:`scaled_scenarios`).
-    wards: int = field(default=80, metadata={"doc": "wards in the lab's synthetic benchmark"})
-    #: weeks simulated (156 = three years; the first months are the baselines' warm-up).
-    weeks: int = field(default=156, metadata={"doc": "weeks in the lab's synthetic benchmark"})
-    #: generator seed (same seed, same trust).
-    seed: int = field(default=7, metadata={"doc": "seed of the lab's synthetic benchmark"})
-    #: bootstrap replicates for the confidence intervals of each point.
-    bootstrap_replicates: int = field(default=500, metadata={"doc": "bootstrap replicates per point"})
-    #: an episode counts as detected when a concern alert opens within this many weeks of onset.
-    horizon_weeks: int = field(default=16, metadata={"doc": "detection horizon (weeks)"})
-
-    def __post_init__(self) -> None:
-        if not 20 <= self.wards <= 400:
-            raise ValueError("the lab benchmark takes 20 to 400 wards")
-        if not 156 <= self.weeks <= 260:  # the planner needs 40 in-control weeks before each decoy
-            raise ValueError("the lab benchmark takes 156 to 260 weeks")
-
-    @property
-    def scenarios(self) -> str:
-        """Scenario counts for this many wards."""
-        return scaled_scenarios(self.wards)
-
-    def benchmark(self) -> BenchmarkSettings:
-        """The ``engine.evaluate`` benchmark settings of this trust."""
-        return BenchmarkSettings(wards=self.wards, weeks=self.weeks, seed=self.seed, scenarios=self.scenarios)
-
-    def evaluation(self) -> EvaluationSettings:
-        """The evaluation settings (defaults apart from the horizon and replicates)."""
-        return EvaluationSettings(
-            horizon_weeks=self.horizon_weeks, bootstrap_replicates=self.bootstrap_replicates
-        )
-
-
-def scaled_scenarios(wards: int) -> str:
-    """``BENCHMARK_SCENARIOS`` (written for 300 wards) scaled to ``wards``: each kind at least 1.
-
-    ``winter_pressure`` is one trust-wide season whatever the size, so it stays 1.
-    """
-    out = []
-    for item in BENCHMARK_SCENARIOS.split(","):
-        kind, count = item.split("=")
-        n = int(count) if kind == "winter_pressure" else max(1, round(int(count) * wards / BENCHMARK_WARDS))
-        out.append(f"{kind}={n}")
-    return ",".join(out)
+#: the lab's labels of the swept threshold.
+SWEPT_LABELS: dict[str, str] = {
+    "concern": "concern threshold (two or more culture domains)",
+    "watch": "watch threshold (one domain)",
+}
 
 
 def parse_thresholds(text: str, low: float = 0.5, high: float = 50.0) -> list[float]:
@@ -123,121 +66,194 @@ def parse_thresholds(text: str, low: float = 0.5, high: float = 50.0) -> list[fl
     return sorted(values)
 
 
-def point_config(base: Config, concern: float) -> Config:
-    """``base`` with the concern threshold of one grid point (validated by ``Config.replace``)."""
-    return base.replace(CONCERN_KEY, float(concern))
-
-
-def _digest(obj: object) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
-def _without(mapping: dict, dotted: Sequence[str]) -> dict:
-    data = json.loads(json.dumps(mapping, default=str))
-    for key in dotted:
-        node = data
-        *parents, leaf = key.split(".")
-        for p in parents:
-            node = node.get(p, {})
-        node.pop(leaf, None)
-    return data
-
-
-def sweep_folders(
-    root: Path, bench: LabBenchmarkSettings, base: Config, keys: Sequence[str]
-) -> tuple[Path, Path]:
-    """(benchmark data folder, sweep folder) for these settings under the lab root ``root``."""
-    b = root / f"bench-{_digest(asdict(bench.benchmark()))}"
-    sweep_key = _digest({"base": _without(base.to_dict(), keys), "evaluation": asdict(bench.evaluation())})
-    return b / "data", b / f"sweep-{sweep_key}"
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 @dataclass(frozen=True)
-class LabSweep:
-    """The trade-off table of one lab run.
+class TrustData:
+    """The loaded trust: its data files (role -> path), their digests and the configuration in force.
 
-    Attributes
-    ----------
-    table : pl.DataFrame
-        One row per grid point, sorted by threshold: ``concern_threshold`` (nats), ``episodes``, ``detected`` (within the horizon), ``detection_rate``,
-        ``delay_median`` (weeks; ``inf`` when half or more are not detected within the horizon),
-        ``delay_median_lo``/``_hi`` (95% bootstrap CI), ``false_alerts_per_ward_year`` with
-        ``fa_lo``/``fa_hi``, ``flagged_share`` (share of out-of-window ward-weeks at concern),
-        ``decoy_escalation_rate``, ``oracle_median_same_fa`` (weeks) and ``point`` (folder id).
-    data_dir, sweep_dir : Path
-    settings : LabBenchmarkSettings
-    seconds : float
-        Wall time of this call (reading cached points only is well under a second).
-    computed : int
-        Grid points scored and evaluated in this call (0 = all from the cache).
+    ``config_source`` names the file the configuration came from (or the built-in defaults).
     """
 
-    table: pl.DataFrame
-    data_dir: Path
-    sweep_dir: Path
-    settings: LabBenchmarkSettings
-    seconds: float
-    computed: int
+    files: dict[str, Path]
+    digests: dict[str, str]
+    config: Config
+    config_source: str
 
     @property
-    def episodes(self) -> int:
-        """Closed-culture episodes in the benchmark."""
-        return int(self.table["episodes"][0]) if self.table.height else 0
+    def data_sha256(self) -> str:
+        """One SHA-256 over the data files' digests (role order), recorded as provenance."""
+        text = ";".join(f"{role}:{self.digests[role]}" for role in sorted(self.files))
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
-def run_lab_sweep(
-    root: Path | str,
-    settings: LabBenchmarkSettings,
-    base: Config,
-    concern: Sequence[float],
-) -> LabSweep:
-    """Generate (once) the benchmark, score and evaluate every missing grid point, return the table.
-
-    Parameters
-    ----------
-    root : path
-        The lab folder (``DATA/.wardwatch/lab`` in the dashboard).
-    concern : sequence of float
-        Concern thresholds in nats; each point is validated against the configuration (concern
-        may not exceed the urgent threshold).
+def trust_data(data_dir: Path, run: dict[str, Any]) -> TrustData:
+    """The served results' inputs and configuration (see the module docstring).
 
     Raises
     ------
-    engine.settings.SettingsError, ValueError
-        An invalid point or too many points (more than :data:`MAX_POINTS`).
+    FileNotFoundError
+        No observations or ward register can be found.
     """
-    from engine.evaluate.benchmark import make_data
-    from engine.evaluate.sweep import GridPoint, is_done, run_sweep
+    files: dict[str, Path] = {}
+    inputs = run.get("inputs", {}) if run else {}
+    for role in ("observations", "wards", "events"):
+        p = Path(inputs.get(role, {}).get("path", "")) if inputs.get(role) else None
+        if p is not None and not p.is_absolute():
+            p = (data_dir / p) if (data_dir / p).exists() else p
+        if p is not None and p.exists():
+            files[role] = p.resolve()
+    fallback = {
+        "observations": [data_dir / "observations.csv", data_dir / "observations.parquet"],
+        "wards": [data_dir / "wards.csv"],
+        "events": [data_dir / "events.csv"],
+    }
+    for role, candidates in fallback.items():
+        if role not in files:
+            hit = next((c for c in candidates if c.exists()), None)
+            if hit is not None:
+                files[role] = hit.resolve()
+    missing = [r for r in ("observations", "wards") if r not in files]
+    if missing:
+        raise FileNotFoundError(
+            f"cannot find the trust's {' and '.join(missing)} (run `wardwatch score` first)"
+        )
+    if run and run.get("config"):
+        config = config_from_mapping(run["config"], source="run.json")
+        path = (inputs.get("config") or {}).get("path")
+        source = f"`{Path(path).name}` ({path})" if path else "the built-in defaults"
+    else:
+        config, source = Config(), "the built-in defaults (no run.json)"
+    from dashboard.services.results import file_digest  # memoised on (path, size, mtime)
 
-    t0 = time.perf_counter()
-    points = [GridPoint(((CONCERN_KEY, float(c)),)) for c in sorted(set(concern))]
-    if not points:
-        raise ValueError("give at least one concern threshold")
-    if len(points) > MAX_POINTS:
-        raise ValueError(f"{len(points)} grid points: the lab runs at most {MAX_POINTS} at a time")
-    for p in points:
-        p.apply(base)  # validates each point (SettingsError names the key)
-    data, out = sweep_folders(Path(root), settings, base, [CONCERN_KEY])
-    with _RUN_LOCK:
-        if not (data / "truth.csv").exists():
-            make_data(settings.benchmark(), data)
-        todo = sum(not is_done(out / "points" / p.id) for p in points)
-        table = run_sweep(data, out, points, base, settings.evaluation(), jobs=1, progress=False)
-        for p in points:  # evaluation is done: drop the bulky per-series file, keep the small tables
-            (out / "points" / p.id / "results" / "series.parquet").unlink(missing_ok=True)
-    return LabSweep(tradeoff_table(table), data, out, settings, time.perf_counter() - t0, todo)
+    return TrustData(files, {r: file_digest(p) for r, p in files.items()}, config, source)
 
 
-def tradeoff_table(sweep: pl.DataFrame) -> pl.DataFrame:
-    """The ``wardwatch (concern)`` rows of a sweep table, one per point."""
-    rows = sweep.filter(pl.col("method") == "wardwatch")
-    cols = [
-        "episodes", "detected", "detection_rate", "delay_median", "delay_median_lo", "delay_median_hi",
-        "false_alerts_per_ward_year", "fa_lo", "fa_hi", "flagged_share", "decoy_escalation_rate",
-        "oracle_median_same_fa",
-    ]  # fmt: skip
-    return rows.select(
-        pl.col(CONCERN_KEY).cast(pl.Float64).alias("concern_threshold"),
-        *[pl.col(c).cast(pl.Float64) for c in cols],
-        "point",
-    ).sort("concern_threshold")
+def tradeoff_spec(trust: TrustData, settings: TradeoffSettings) -> dict[str, Any]:
+    """The job spec: data files with digests, the configuration (no provenance) and the settings."""
+    cfg = {k: v for k, v in trust.config.to_dict().items() if k != "provenance"}
+    return {
+        "files": {r: str(p) for r, p in trust.files.items()},
+        "digests": trust.digests,
+        "config": cfg,
+        "settings": asdict(settings),
+    }
+
+
+def settings_from_spec(spec: dict[str, Any]) -> TradeoffSettings:
+    s = dict(spec["settings"])
+    s["thresholds"] = tuple(s["thresholds"])
+    s["horizons"] = tuple(s["horizons"])
+    return TradeoffSettings(**s)
+
+
+def run_tradeoff_job(spec: dict[str, Any], work: Path, report) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Worker side: load the trust, simulate, write ``tradeoff.parquet`` and ``meta.json``."""
+    from engine.evaluate.tradeoff import simulate_tradeoff
+    from engine.io import load_dataset
+
+    settings = settings_from_spec(spec)
+    config = config_from_mapping(spec["config"], source="job spec")
+    files = spec["files"]
+    for role, path in files.items():
+        if file_sha256(Path(path)) != spec["digests"][role]:
+            raise ValueError(f"{Path(path).name} changed since the run was asked for: start it again")
+    report(0, settings.replicates, "reading the trust's data")
+    load = load_dataset(
+        files["observations"], files["wards"], files.get("events"), catalogue=config.build_catalogue()
+    )
+
+    def progress(done: int, total: int) -> None:
+        report(done, total, f"simulated {done} of {total} replicates of the trust")
+
+    result = simulate_tradeoff(
+        load.observations, load.wards, load.events, load.cadence, config, settings, progress=progress
+    )
+    result.table.write_parquet(work / "tradeoff.parquet")
+    meta = {
+        "ward_years": result.ward_years,
+        "episodes": result.episodes,
+        "single_domain_changes": result.single_domain_changes,
+        "wards": result.wards,
+        "weeks": result.weeks,
+        "seconds": round(result.seconds, 2),
+    }
+    (work / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    return meta
+
+
+def read_tradeoff(result_dir: Path, spec: dict[str, Any]) -> TradeoffResult:
+    """A finished job's result."""
+    meta = json.loads((result_dir / "meta.json").read_text(encoding="utf-8"))
+    return TradeoffResult(
+        pl.read_parquet(result_dir / "tradeoff.parquet"),
+        settings_from_spec(spec),
+        meta["ward_years"],
+        meta["episodes"],
+        meta["single_domain_changes"],
+        meta["wards"],
+        meta["weeks"],
+        meta.get("seconds", 0.0),
+    )
+
+
+def simulated_figures(row: dict[str, Any], horizons: tuple[int, ...]) -> dict[str, float]:
+    """The figures of one table row recorded as provenance (rates per ward-year, shares, weeks)."""
+    out = {
+        "false_concern_per_ward_year": row["false_concern_per_ward_year"],
+        "false_concern_se": row["false_concern_se"],
+        "false_watch_per_ward_year": row["false_watch_per_ward_year"],
+        "false_watch_se": row["false_watch_se"],
+    }
+    for h in horizons:
+        out[f"detected_within_{h}_weeks"] = row[f"detected_{h}w"]
+        out[f"detected_within_{h}_weeks_se"] = row[f"detected_{h}w_se"]
+    out["median_delay_weeks"] = row["delay_median"]
+    out["single_domain_escalated"] = row["single_domain_escalated"]
+    out["single_domain_escalated_se"] = row["single_domain_escalated_se"]
+    return {k: (round(float(v), 6) if math.isfinite(float(v)) else -1.0) for k, v in out.items()}
+
+
+def chosen_config(
+    trust: TrustData,
+    result: TradeoffResult,
+    threshold: float,
+    saved_by: str = "",
+    now: dt.datetime | None = None,
+) -> Config:
+    """The configuration in force with the chosen threshold and the provenance of the choice.
+
+    A median delay beyond the longest horizon is recorded as -1 (TOML has no infinity).
+    """
+    s = result.settings
+    key = SWEPT_KEYS[s.swept]
+    config = trust.config.replace(key, float(threshold))
+    if s.swept == "concern" and config.combination.urgent_threshold < threshold:
+        raise ValueError("the urgent threshold is below the chosen concern threshold")
+    comb = config.combination
+    sim = asdict(s)
+    sim.pop("thresholds")
+    sim["horizons"] = list(s.horizons)
+    sim.update(replicates_ward_years=round(result.ward_years, 1), episodes=result.episodes,
+               single_domain_changes=result.single_domain_changes)  # fmt: skip
+    prov = ProvenanceSettings(
+        source="wardwatch threshold lab (trade-off on the trust's own baselines)",
+        saved_at=(now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
+        saved_by=saved_by,
+        data_sha256=trust.data_sha256,
+        data_files={r: p.name for r, p in trust.files.items()},
+        chosen={key: float(threshold)},
+        targets={
+            "false_concern_per_ward_year": comb.target_false_concern_per_ward_year,
+            "false_indicator_alerts_per_ward_year": comb.target_false_indicator_alerts_per_ward_year,
+        },
+        simulated=simulated_figures(result.row_at(threshold), s.horizons),
+        simulation=sim,
+    )
+    return dataclasses.replace(config, provenance=prov)

@@ -50,8 +50,35 @@ def _resolved(config):  # type: ignore[no-untyped-def]
     from engine.settings import to_mapping
 
     data = config.to_dict()
+    data.pop("provenance", None)  # where the file came from, not a setting
     data["indicators"] = {k: to_mapping(config.indicator(k)) for k in config.build_catalogue()}
     return data
+
+
+def _number(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def provenance_lines(prov) -> list[str]:  # type: ignore[no-untyped-def]
+    """``[provenance]`` as printable lines (none when the file records no provenance)."""
+    if prov.empty:
+        return ["provenance: none recorded (not saved from the threshold lab)"]
+    out = [f"provenance: {prov.source or 'unknown source'}"]
+    if prov.saved_at:
+        out.append(f"  saved at: {prov.saved_at}" + (f" by {prov.saved_by}" if prov.saved_by else ""))
+    if prov.data_sha256:
+        out.append(f"  data sha256: {prov.data_sha256}")
+    for role, name in sorted(prov.data_files.items()):
+        out.append(f"  data file ({role}): {name}")
+    for key, value in prov.chosen.items():
+        out.append(f"  chosen: {key} = {_number(value)}")
+    for key, value in prov.targets.items():
+        out.append(f"  target: {key} = {_number(value)}")
+    for key, value in prov.simulated.items():
+        out.append(f"  simulated: {key} = {_number(value)}")
+    if prov.simulation:
+        out.append("  simulation: " + ", ".join(f"{k}={_number(v)}" for k, v in prov.simulation.items()))
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.file}: valid; {len(changed)} setting(s) differ from the defaults")
         for key in changed:
             print(f"  {key}")
+        for line in provenance_lines(config.provenance):
+            print(line)
         return 0
     path = Path(args.file)
     if path.exists() and not args.force:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -210,18 +211,25 @@ def test_briefing_page_prepares_pdf_and_html(app_env, fixture_paths):
 
 
 def test_lab_page_for_researcher_shows_arl_curve(app_env):
-    from engine.arl import poisson_cusum_arl
+    from dashboard.services.lab import arl_curve, detector_in_force
+    from dashboard.services.results import load_results
+    from dashboard.settings import settings_from_env
+    from engine.config import Config
 
     at = app_env("demo-researcher")
     at.run()
     at.switch_page("app_pages/lab.py").run()
     assert not at.exception
+    # the calculator opens on restraint's detector and threshold in force (defaults: 7 nats, ratio 1.5)
+    s = settings_from_env()
+    start = detector_in_force(Config(), load_results(s.results_path, s.data_path), "restraint").settings
+    assert start.detector == "poisson_cusum" and start.h == pytest.approx(7 / np.log(1.5), abs=0.01)
     rows = _rows(at.get("vega_lite_chart")[0])
     assert rows[0]["shift"] == 1.0
-    assert rows[0]["arl"] == pytest.approx(poisson_cusum_arl(0.7, 1.0, 4.0, m=20).arl)
+    assert rows[0]["arl"] == pytest.approx(arl_curve(start).arl[0])
     assert rows[-1]["arl"] < rows[0]["arl"] / 10
     assert any("In-control ARL0" in c.value for c in at.caption)
-    assert any("[detectors.poisson_cusum]" in c.value for c in at.code)
+    assert any("In force for `restraint`" in c.value for c in at.caption)
 
 
 def test_lab_is_not_in_navigation_for_quality(app_env):

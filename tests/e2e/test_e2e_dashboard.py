@@ -128,23 +128,25 @@ def test_lab_page_for_demo_researcher(server: Server, page, e2e_fixture):  # typ
     page.get_by_role("link", name="Threshold lab").click()  # in-app navigation keeps the session
     wait_idle(page, 600)
     page.get_by_text(re.compile(r"In-control ARL0 = ")).wait_for(timeout=60_000)
-    # the trade-off on a small benchmark: two thresholds, then save the picked configuration
-    wards = page.get_by_label("Wards in the synthetic trust")
-    wards.fill("40")
-    wards.press("Tab")
-    box = page.get_by_label(re.compile("Concern thresholds to try"))
+    # the trade-off on this trust's own baselines, in the background; then save the picked point
+    reps = page.get_by_label("Replicates of the trust")
+    reps.fill("2")
+    reps.press("Tab")
+    box = page.get_by_label(re.compile("Candidate thresholds"))
     box.fill("3, 4.5")
     box.press("Tab")
-    page.get_by_role("button", name="Run the benchmark").click()
-    page.get_by_text(re.compile(r"synthetic trust of 40 wards over 156 weeks")).wait_for(timeout=120_000)
+    page.get_by_role("button", name="Run in the background").click()
+    page.get_by_text(re.compile(r"On replicates of this trust")).wait_for(timeout=120_000)
     wait_idle(page, 600)
     page.locator("[data-testid='stVegaLiteChart']").nth(1).wait_for()
     shot(page, "06-lab")
     page.get_by_role("button", name=re.compile(r"Save as config\.toml")).click()
-    page.get_by_text(re.compile("Saved the full configuration to")).wait_for(timeout=30_000)
+    page.get_by_text(re.compile("Saved the full configuration")).wait_for(timeout=30_000)
     from engine.config import Config, load_config
 
-    assert load_config(e2e_fixture.data_dir / "config.toml") == Config()  # picked: the current 4.5
+    saved = load_config(e2e_fixture.data_dir / "config.toml")
+    assert saved.digest() == Config().digest()  # picked: the 4.5 in force
+    assert saved.provenance.source.startswith("wardwatch threshold lab")
 
 
 def test_proxy_user_from_trusted_headers_is_recorded(browser, e2e_fixture):  # type: ignore[no-untyped-def]
