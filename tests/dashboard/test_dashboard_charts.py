@@ -1,0 +1,56 @@
+"""The chart that fits each series, on a whole scored trust: no collapsed limits, no unexplained icon
+that contradicts an open alert, captions that describe the points."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from dashboard.components.charts import DISAGREE, chart_audit, chart_summary, fit_ward_charts
+from dashboard.services.results import load_results
+
+
+@pytest.fixture(scope="module")
+def audit(fixture_paths) -> pl.DataFrame:
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    return chart_audit(res)
+
+
+def test_no_chart_on_the_trust_shows_collapsed_limits(audit):
+    assert audit.height > 300
+    # the weekly XmR charts of the results do collapse for rare events: the check can fail
+    assert audit["weekly_collapsed"].sum() > 50
+    assert audit["collapsed"].sum() == 0
+    kinds = set(audit["kind"].to_list())
+    assert {"xmr", "xmr_month", "t", "run"} <= kinds
+
+
+def test_no_improvement_icon_contradicts_an_open_alert_without_saying_why(audit):
+    assert audit["under_alert"].sum() > 0
+    bad = audit.filter(pl.col("contradicts_alert") & ~pl.col("explained"))
+    assert bad.is_empty(), bad
+
+
+def test_captions_describe_the_points_and_the_disagreement(fixture_paths):
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    series = pl.read_parquet(fixture_paths.results_dir / "series.parquet").filter(
+        pl.col("cadence") == "weekly"
+    )
+    busy = (
+        series.filter(pl.col("point_type") == "special_cause_concern")
+        .group_by("ward_id", "indicator")
+        .len()
+        .sort("len", descending=True)
+        .row(0, named=True)
+    )
+    mine = series.filter((pl.col("ward_id") == busy["ward_id"]) & (pl.col("indicator") == busy["indicator"]))
+    fc = fit_ward_charts(mine)[busy["indicator"]]
+    text = chart_summary(fc)
+    n_concern = int((fc.frame["point_type"] == "special_cause_concern").sum())
+    if n_concern:
+        assert f"{n_concern} special cause of concern" in text
+        assert "common cause variation: no sign of change" not in text
+    # an improvement icon on an indicator under alert carries the explanation
+    forced = fit_ward_charts(mine, under_alert={busy["indicator"]})[busy["indicator"]]
+    assert (DISAGREE in chart_summary(forced)) == forced.icon.key.startswith("improvement")
+    assert res.latest.height == 20
