@@ -440,8 +440,7 @@ def mdc_chart(
     unit = fitted.unit
     # the card heading / caption names the indicator; a long rotated axis title would squeeze the plot
     y_title = short_unit(unit) or indicator_label(key)
-    x_fmt = UK_AXIS if fitted.kind in ("xmr", "t") and fitted.cadence == "weekly" else "%b %Y"
-    base = alt.Chart(frame).encode(x=alt.X("period:T", title=None, axis=alt.Axis(format=x_fmt)))
+    base = alt.Chart(frame).encode(x=alt.X("period:T", title=None, axis=alt.Axis(format="%b %Y")))
 
     def step(col: str, dash: list[int], colour: str) -> alt.Chart:
         return base.mark_line(
