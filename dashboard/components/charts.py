@@ -332,7 +332,7 @@ def chart_summary(fc: IndicatorChart, window: dt.date | None = None) -> str:
             else f"{_month(last['period'])}"
         )
     )
-    parts = [f"{label}, {what}: latest {_fmt(fc, last['value'])} ({when})."]
+    parts = [f"{label}: {what}; latest {_fmt(fc, last['value'])} ({when})."]
     if fc.kind in KIND_REASONS:
         parts.append(KIND_REASONS[fc.kind])
     if fc.has_limits and last["mean"] is not None:
