@@ -56,7 +56,7 @@ def for_print(chart: alt.TopLevelMixin, width: int = 620, height: int = 170) -> 
 #: How each chart kind is introduced in its caption (what the points are).
 KIND_PHRASES: dict[str, str] = {
     "xmr": "XmR chart of the {cadence} rate",
-    "xmr_month": "XmR chart of the monthly rate",
+    "xmr_month": "XmR chart of the monthly rate (complete months)",
     "t": "T chart of the days between events",
     "run": "run chart of the monthly rate (no process limits)",
     "none": "no chart",
@@ -322,6 +322,9 @@ def chart_summary(fc: IndicatorChart, window: dt.date | None = None) -> str:
         if fc.kind == "t" or fc.n_events == 0:
             return f"{label}: no events recorded in this period, so there is nothing to chart."
         return f"{label}: no observed values in this period."
+    ind = indicator(fc.key)
+    if fc.n_events == 0 and ind is not None and ind.family == "count":
+        return f"{label}: no events recorded in the {obs.height} periods shown, so there is no variation to chart."
     last = obs.row(-1, named=True)
     when = (
         f"event of about {uk_date(last['period'])}"

@@ -139,8 +139,20 @@ def aggregate_months(
     obs = np.asarray(observed, dtype=bool)
     num = np.where(obs, np.nan_to_num(numerator), 0.0) @ onehot
     den = np.where(obs, np.nan_to_num(denominator), 0.0) @ onehot
-    obs_m = (obs.astype(float) @ onehot) > 0
+    # a month at either end of the data that the weekly grid does not cover in full (fewer of its
+    # weeks than it has Thursdays) is left out: a part-month would be charted as if it were a month
+    complete = np.bincount(idx, minlength=months.size) >= thursdays(months)
+    obs_m = ((obs.astype(float) @ onehot) > 0) & complete[None, :]
     return months, num, den, obs_m, idx
+
+
+def thursdays(months: np.ndarray) -> np.ndarray:
+    """``(M,)`` number of Thursdays in each calendar month (4 or 5): the ISO weeks that belong to it."""
+    first = np.asarray(months).astype("datetime64[M]").astype("datetime64[D]")
+    length = ((np.asarray(months).astype("datetime64[M]") + 1).astype("datetime64[D]") - first).astype(int)
+    weekday = (first.astype(np.int64) + 3) % 7  # Monday = 0 (1970-01-01 was a Thursday)
+    to_thursday = (3 - weekday) % 7
+    return (length - to_thursday - 1) // 7 + 1
 
 
 def _month_groups(groups: np.ndarray | None, idx: np.ndarray, n_months: int) -> np.ndarray | None:

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from engine.charts import codes as C
-from engine.charts.fit import fit_charts, improvement_contradicts, month_index
+from engine.charts.fit import aggregate_months, fit_charts, improvement_contradicts, month_index, thursdays
 from engine.charts.rare import event_intervals, g_chart, t_chart_with_runs
 from engine.charts.settings import ChartChoiceSettings, GSettings
 from engine.charts.xmr import t_chart
@@ -132,3 +132,14 @@ def test_fit_charts_settings_change_the_choice():
 def test_improvement_contradicts_an_open_alert():
     icons = np.array([C.V_IMPROVEMENT_LOW, C.V_IMPROVEMENT_HIGH, C.V_CONCERN_HIGH, C.V_COMMON])
     assert improvement_contradicts(icons, [True, False, True, True]).tolist() == [True, False, False, False]
+
+
+def test_part_months_at_the_ends_are_not_charted():
+    months = np.array(["2024-02", "2024-05", "2024-08"], dtype="datetime64[M]")
+    assert thursdays(months).tolist() == [5, 5, 5]
+    assert thursdays(np.array(["2024-03", "2024-04"], dtype="datetime64[M]")).tolist() == [4, 4]
+    weeks = np.datetime64("2024-02-05") + 7 * np.arange(8)  # Thursdays 8 Feb .. 28 Mar: Feb part, Mar full
+    ones = np.ones((1, 8))
+    m, num, _den, obs, _ = aggregate_months(ones, ones, ones.astype(bool), weeks)
+    assert m.astype(str).tolist() == ["2024-02", "2024-03"]
+    assert obs.tolist() == [[False, True]] and num.tolist() == [[4.0, 4.0]]
