@@ -8,6 +8,7 @@ A configuration is a TOML file whose tables mirror the settings dataclasses of e
     [indicators.<key>]     engine.scoring.settings.IndicatorSettings, per indicator
     [charts]               engine.charts.XmRSettings (Making Data Count display charts)
     [monitor]              engine.charts.MonitorSettings (prospective MDC charts)
+    [chart_choice]         engine.charts.ChartChoiceSettings (which chart fits a series: rare events)
     [changepoint]          engine.changepoint.ChangePointSettings
     [store]                engine.store.StoreSettings
     [catalogue.<key>]      a trust's own indicators (fields of signals.Indicator)
@@ -31,7 +32,7 @@ import tomli_w
 
 from engine.baselines import BaselineSettings
 from engine.changepoint import ChangePointSettings
-from engine.charts import MonitorSettings, XmRSettings
+from engine.charts import ChartChoiceSettings, MonitorSettings, XmRSettings
 from engine.scoring.settings import CombinationSettings, IndicatorSettings
 from engine.settings import SettingsError, from_mapping, to_mapping
 from engine.store import StoreSettings
@@ -52,6 +53,7 @@ class Config:
     indicators: dict[str, IndicatorSettings] = field(default_factory=dict)
     charts: XmRSettings = field(default_factory=XmRSettings)
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
+    chart_choice: ChartChoiceSettings = field(default_factory=ChartChoiceSettings)
     changepoint: ChangePointSettings = field(default_factory=ChangePointSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     catalogue: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -11,6 +11,8 @@ the rendering in the browser and slows beyond ~10k marks.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from dataclasses import dataclass
 
 import altair as alt
@@ -33,6 +35,7 @@ from dashboard.services.funnel import FunnelResult
 from dashboard.services.results import Results
 from engine.charts import codes
 from engine.charts.fit import fit_charts, improvement_contradicts
+from engine.charts.settings import ChartChoiceSettings, XmRSettings
 from engine.io.events import REBASE_KINDS
 
 UK_AXIS = "%d/%m/%Y"
@@ -153,6 +156,9 @@ def fit_ward_charts(
     series: pl.DataFrame,
     under_alert: set[str] | frozenset[str] = frozenset(),
     rebase_dates: list[dt.date] | None = None,
+    *,
+    xmr: XmRSettings | None = None,
+    settings: ChartChoiceSettings | None = None,
 ) -> dict[str, IndicatorChart]:
     """The chart that fits each indicator of one ward's ``series.parquet`` rows, by indicator key.
 
@@ -184,7 +190,18 @@ def fit_ward_charts(
         family = [i.family if i else "measure" for i in inds]
         g = rebase_groups(periods, rebase_dates or [])
         groups = None if g is None else np.broadcast_to(g, shape)
-        fitted = fit_charts(num, den, obs, periods, improvement, family, cadence=cad, groups=groups)
+        fitted = fit_charts(
+            num,
+            den,
+            obs,
+            periods,
+            improvement,
+            family,
+            cadence=cad,
+            groups=groups,
+            xmr=xmr,
+            settings=settings,
+        )
         icons = fitted.variation_icon
         for i, key in enumerate(keys):
             picked = fitted.chosen(i)
@@ -407,9 +424,27 @@ def ward_charts(results: Results, ward_id: str, series: pl.DataFrame) -> dict[st
     and charts agree.
     """
     events = results.events.filter((pl.col("ward_id") == ward_id) & pl.col("kind").is_in(list(REBASE_KINDS)))
+    xmr, choice = run_chart_settings(json.dumps((results.run or {}).get("config", {}), sort_keys=True))
     return fit_ward_charts(
-        series, indicators_under_alert(results.ward_alerts(ward_id)), events["date"].to_list()
+        series,
+        indicators_under_alert(results.ward_alerts(ward_id)),
+        events["date"].to_list(),
+        xmr=xmr,
+        settings=choice,
     )
+
+
+@functools.lru_cache(maxsize=8)
+def run_chart_settings(config_json: str) -> tuple[XmRSettings, ChartChoiceSettings]:
+    """The ``[charts]`` and ``[chart_choice]`` settings of the run that wrote the results (defaults
+    when the run's configuration is absent or unreadable)."""
+    from engine.config import config_from_mapping
+
+    try:
+        config = config_from_mapping(json.loads(config_json))
+    except (ValueError, TypeError):  # SettingsError is a ValueError
+        return XmRSettings(), ChartChoiceSettings()
+    return config.charts, config.chart_choice
 
 
 def short_unit(unit: str) -> str:

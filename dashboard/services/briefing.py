@@ -47,8 +47,8 @@ WARD_TYPE_LABELS = {
 }
 LEVEL_MEANING = {
     "none": "no combined evidence of a closed culture this week",
-    "watch": "evidence in one domain or one strong signal: keep an eye on it",
-    "concern": "the closed-culture pattern: evidence in two or more domains at once",
+    "watch": "evidence in one domain or one strong signal, worth keeping an eye on",
+    "concern": "the closed-culture pattern, with evidence in two or more domains at once",
     "urgent": "the closed-culture pattern with strong restrictive-practice or harm evidence",
 }
 
@@ -417,7 +417,7 @@ def build_briefing(
         as_of_text=f"to the week of {uk_date(as_of)}" if as_of else "",
         since_text=("the last visit on " + uk_date(since))
         if last_visit
-        else ("the 13 weeks from " + uk_date(since)),
+        else f"{uk_date(since)} ({s.default_lookback_days // 7} weeks before the latest data)",
         charts=tuple(charts),
         changes=tuple(_changes(results, ward_id, since, series, n_new, fitted)[: s.max_changes]),
         questions=tuple(_questions(why, s.max_questions) or _questions(keys, s.max_questions)),

@@ -54,3 +54,26 @@ def test_captions_describe_the_points_and_the_disagreement(fixture_paths):
     forced = fit_ward_charts(mine, under_alert={busy["indicator"]})[busy["indicator"]]
     assert (DISAGREE in chart_summary(forced)) == forced.icon.key.startswith("improvement")
     assert res.latest.height == 20
+
+
+def test_chart_choice_follows_the_runs_configuration(fixture_paths):
+    import dataclasses
+    import json
+
+    from dashboard.components.charts import run_chart_settings, ward_charts
+    from dashboard.services.results import ward_series
+    from engine.charts.settings import ChartChoiceSettings
+
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    assert (
+        run_chart_settings(json.dumps(res.run.get("config", {}), sort_keys=True))[1] == ChartChoiceSettings()
+    )
+    assert run_chart_settings(json.dumps({"chart_choice": {"nope": 1}}))[1] == ChartChoiceSettings()
+    loose = {**res.run.get("config", {}), "chart_choice": {"max_zero_share": 1.0, "collapse_ratio": 0.0}}
+    series = ward_series(res, fixture_paths.episode_ward)
+    default = ward_charts(res, fixture_paths.episode_ward, series)
+    relaxed = ward_charts(
+        dataclasses.replace(res, run={**res.run, "config": loose}), fixture_paths.episode_ward, series
+    )
+    n_weekly = sum(fc.kind == "xmr" for fc in default.values())
+    assert sum(fc.kind == "xmr" for fc in relaxed.values()) > n_weekly
