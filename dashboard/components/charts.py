@@ -103,6 +103,8 @@ class IndicatorChart:
     contradicts_alert: bool
     n_events: int
     open_days: float | None
+    #: observed periods of the series (at its own cadence)
+    n_observed: int = 0
 
     @property
     def has_limits(self) -> bool:
@@ -216,7 +218,17 @@ def fit_ward_charts(
                     key, "none", *(np.zeros(0),) * 5, np.zeros(0, dtype=np.int8), np.zeros(0, np.int8)
                 )
                 out[key] = IndicatorChart(
-                    key, "none", cad, frame, NO_ICON_RUN, False, under, False, n_events, None
+                    key,
+                    "none",
+                    cad,
+                    frame,
+                    NO_ICON_RUN,
+                    False,
+                    under,
+                    False,
+                    n_events,
+                    None,
+                    int(obs[i].sum()),
                 )
                 continue
             cand, r = picked
@@ -227,7 +239,7 @@ def fit_ward_charts(
             open_days = float(cand.open_interval[r]) if cand.kind == "t" and cand.open_interval.size else None
             out[key] = IndicatorChart(
                 key, cand.kind, cad, frame, _icon_of(code, direction), bool(cand.runs_signal[r]), under,
-                contradicts, n_events, open_days,
+                contradicts, n_events, open_days, int(obs[i].sum()),
             )  # fmt: skip
     return out
 
@@ -336,6 +348,8 @@ def chart_summary(fc: IndicatorChart, window: dt.date | None = None) -> str:
     obs = frame.filter(pl.col("value").is_not_null())
     what = KIND_PHRASES[fc.kind].format(cadence="weekly" if fc.cadence == "weekly" else "monthly")
     if obs.is_empty():
+        if fc.kind == "none" and fc.n_observed:
+            return f"{label}: too little data to chart yet ({fc.n_observed} period(s), less than a complete month)."
         if fc.kind == "t" or fc.n_events == 0:
             return f"{label}: no events recorded in this period, so there is nothing to chart."
         return f"{label}: no observed values in this period."

@@ -77,3 +77,29 @@ def test_chart_choice_follows_the_runs_configuration(fixture_paths):
     )
     n_weekly = sum(fc.kind == "xmr" for fc in default.values())
     assert sum(fc.kind == "xmr" for fc in relaxed.values()) > n_weekly
+
+
+def test_short_and_empty_series_say_so_instead_of_drawing_limits():
+    import datetime as dt
+
+    weeks = [dt.date(2024, 1, 1) + dt.timedelta(weeks=i) for i in range(30)]
+
+    def frame(key: str, counts: list[float]) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "ward_id": "W",
+                "indicator": key,
+                "period": weeks[: len(counts)],
+                "cadence": "weekly",
+                "numerator": counts,
+                "denominator": 100.0,
+                "status": "observed",
+            }
+        )
+
+    short = fit_ward_charts(frame("restraint", [2.0]))["restraint"]
+    assert short.kind == "none" and "too little data to chart yet" in chart_summary(short)
+    never = fit_ward_charts(frame("prone_restraint", [0.0] * 30))["prone_restraint"]
+    assert never.kind == "run" and not never.has_limits
+    assert "no events recorded" in chart_summary(never)
+    assert never.icon.key == "no_icon"
