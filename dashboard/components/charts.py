@@ -183,7 +183,8 @@ def fit_ward_charts(
         t_idx = np.searchsorted(periods, f["period"].to_numpy())
         shape = (len(keys), periods.size)
         num, den = np.full(shape, np.nan), np.full(shape, np.nan)
-        obs = np.zeros(shape, dtype=bool)
+        obs, covered = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+        covered[s_idx, t_idx] = True  # the periods the series has a row for (any status)
         num[s_idx, t_idx] = f["numerator"].fill_null(np.nan).to_numpy()
         den[s_idx, t_idx] = f["denominator"].fill_null(np.nan).to_numpy()
         obs[s_idx, t_idx] = (f["status"] == "observed").to_numpy()
@@ -201,6 +202,7 @@ def fit_ward_charts(
             family,
             cadence=cad,
             groups=groups,
+            covered=covered,
             xmr=xmr,
             settings=settings,
         )
@@ -853,3 +855,85 @@ def chart_audit(results: Results, series: pl.DataFrame | None = None) -> pl.Data
                 }
             )
     return pl.DataFrame(rows)
+
+
+def indicator_summary(results: Results, series: pl.DataFrame) -> pl.DataFrame:
+    """Every (ward, indicator) of the trust at once: the chart that fits it and its latest reading.
+
+    For an integrated-performance-report style table: ``ward_id, indicator, kind, period`` (date of
+    the latest point), ``value`` and ``mean`` (display units; days for T charts), ``icon`` (variation
+    icon key), ``icon_meaning``, ``under_alert``, ``contradicts_alert``. Computed with one
+    :func:`engine.charts.fit.fit_charts` call per cadence over all wards, so the icons are those of
+    the ward pages and the briefing (same choice, same rebases, same settings).
+    """
+    xmr, choice = run_chart_settings(json.dumps((results.run or {}).get("config", {}), sort_keys=True))
+    under: set[tuple[str, str]] = set()
+    for ward_id, frame in results.alerts.group_by("ward_id"):
+        under.update((str(ward_id[0]), k) for k in indicators_under_alert(frame))
+    rebases = results.events.filter(pl.col("kind").is_in(list(REBASE_KINDS)))
+    out: list[pl.DataFrame] = []
+    for cad in series["cadence"].unique(maintain_order=True).to_list():
+        f = series.filter(pl.col("cadence") == cad)
+        keys = f.select("ward_id", "indicator").unique(maintain_order=True)
+        s_of = {k: i for i, k in enumerate(keys.iter_rows())}
+        periods = np.sort(f["period"].unique().to_numpy())
+        s_idx = np.fromiter((s_of[k] for k in f.select("ward_id", "indicator").iter_rows()), dtype=np.int64)
+        t_idx = np.searchsorted(periods, f["period"].to_numpy())
+        shape = (keys.height, periods.size)
+        num, den, obs = np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(shape, dtype=bool)
+        covered = np.zeros(shape, dtype=bool)
+        covered[s_idx, t_idx] = True
+        num[s_idx, t_idx] = f["numerator"].fill_null(np.nan).to_numpy()
+        den[s_idx, t_idx] = f["denominator"].fill_null(np.nan).to_numpy()
+        obs[s_idx, t_idx] = (f["status"] == "observed").to_numpy()
+        wards = keys["ward_id"].to_numpy()
+        marks = np.zeros(shape, dtype=np.int32)
+        for r in rebases.iter_rows(named=True):  # a handful of events
+            i = int(np.searchsorted(periods.astype("datetime64[D]"), np.datetime64(r["date"], "D")))
+            if 0 < i < periods.size:
+                marks[wards == r["ward_id"], i] = 1
+        inds = [indicator(k) for k in keys["indicator"]]
+        fitted = fit_charts(
+            num, den, obs, periods,
+            [i.improvement_direction if i else "neutral" for i in inds],
+            [i.family if i else "measure" for i in inds],
+            cadence=cad, groups=np.cumsum(marks, axis=1) if marks.any() else None, covered=covered,
+            xmr=xmr, settings=choice,
+        )  # fmt: skip
+        n = keys.height
+        period = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+        value, mean = np.full(n, np.nan), np.full(n, np.nan)
+        for kind, cand in fitted.candidates.items():
+            use = fitted.kind[cand.rows] == kind
+            rows = cand.rows[use]
+            if not rows.size:
+                continue
+            ok = ~np.isnan(cand.value[use])
+            last = np.where(ok, np.arange(ok.shape[1]), -1).max(axis=1)
+            has = last >= 0
+            pick = np.maximum(last, 0)
+            r_idx = np.arange(rows.size)
+            scale = np.array(
+                [1.0 if kind == "t" else display_scale(k)[0] for k in keys["indicator"].to_numpy()[rows]]
+            )
+            period[rows[has]] = np.asarray(cand.x[use])[r_idx, pick][has].astype("datetime64[D]")
+            value[rows[has]] = cand.value[use][r_idx, pick][has] * scale[has]
+            mean[rows[has]] = cand.mean[use][r_idx, pick][has] * scale[has]
+        icons = [
+            _icon_of(int(c), i.direction if i else "both")
+            for c, i in zip(fitted.variation_icon, inds, strict=True)
+        ]
+        under_alert = np.array([(w, k) in under for w, k in keys.iter_rows()], dtype=bool)
+        out.append(
+            keys.with_columns(
+                pl.Series("kind", fitted.kind.astype(str)),
+                pl.Series("period", period),
+                pl.Series("value", value).fill_nan(None),
+                pl.Series("mean", mean).fill_nan(None),
+                pl.Series("icon", [i.key for i in icons]),
+                pl.Series("icon_meaning", [i.meaning for i in icons]),
+                pl.Series("under_alert", under_alert),
+                pl.Series("contradicts_alert", improvement_contradicts(fitted.variation_icon, under_alert)),
+            )
+        )
+    return pl.concat(out) if out else pl.DataFrame()

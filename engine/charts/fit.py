@@ -126,12 +126,19 @@ def month_index(periods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def aggregate_months(
-    numerator: np.ndarray, denominator: np.ndarray, observed: np.ndarray, periods: np.ndarray
+    numerator: np.ndarray,
+    denominator: np.ndarray,
+    observed: np.ndarray,
+    periods: np.ndarray,
+    covered: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Sum observed weeks into calendar months.
 
     Returns ``(months (M,), numerator (S, M), denominator (S, M), observed (S, M), index (T,))``; a
-    month is observed when any of its weeks is (its rate is then over the observed weeks only).
+    month is observed when any of its weeks is (its rate is then over the observed weeks only) and
+    the series covers the whole month: ``covered`` (``(S, T)`` bool, default all True) marks the
+    weeks the series reports at all (observed, missing or suppressed), so a month before a ward
+    opened or after the latest data is a part-month.
     """
     months, idx = month_index(periods)
     onehot = np.zeros((idx.size, months.size))
@@ -141,8 +148,9 @@ def aggregate_months(
     den = np.where(obs, np.nan_to_num(denominator), 0.0) @ onehot
     # a month at either end of the data that the weekly grid does not cover in full (fewer of its
     # weeks than it has Thursdays) is left out: a part-month would be charted as if it were a month
-    complete = np.bincount(idx, minlength=months.size) >= thursdays(months)
-    obs_m = ((obs.astype(float) @ onehot) > 0) & complete[None, :]
+    cov = np.ones(obs.shape, dtype=bool) if covered is None else np.broadcast_to(covered, obs.shape)
+    complete = (cov.astype(float) @ onehot) >= thursdays(months)[None, :]
+    obs_m = ((obs.astype(float) @ onehot) > 0) & complete
     return months, num, den, obs_m, idx
 
 
@@ -217,6 +225,7 @@ def fit_charts(
     *,
     cadence: str = "weekly",
     groups: np.ndarray | None = None,
+    covered: np.ndarray | None = None,
     xmr: XmRSettings | None = None,
     settings: ChartChoiceSettings | None = None,
 ) -> FittedCharts:
@@ -238,6 +247,9 @@ def fit_charts(
         ``"weekly"`` (monthly charts are tried) or ``"monthly"`` (the series is already monthly).
     groups:
         Optional ``(S, T)`` rebase-group ids.
+    covered:
+        Optional ``(S, T)`` bool: the periods each series reports at all (default: every period);
+        months not wholly covered are left out of monthly charts.
     """
     choice = settings or ChartChoiceSettings()
     xmr = xmr or XmRSettings()
@@ -268,7 +280,7 @@ def fit_charts(
     kind[take] = "xmr"
     todo &= ~take
 
-    months, num_m, den_m, obs_m, idx = aggregate_months(num, den, obs, days)
+    months, num_m, den_m, obs_m, idx = aggregate_months(num, den, obs, days, covered)
     month_days = months.astype("datetime64[D]")
     groups_m = _month_groups(groups, idx, months.size)
     if cadence == "weekly" and todo.any():

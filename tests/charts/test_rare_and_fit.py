@@ -143,3 +143,13 @@ def test_part_months_at_the_ends_are_not_charted():
     m, num, _den, obs, _ = aggregate_months(ones, ones, ones.astype(bool), weeks)
     assert m.astype(str).tolist() == ["2024-02", "2024-03"]
     assert obs.tolist() == [[False, True]] and num.tolist() == [[4.0, 4.0]]
+
+
+def test_a_month_the_series_only_partly_covers_is_left_out():
+    weeks = np.datetime64("2024-02-26") + 7 * np.arange(9)  # 29 Feb (Feb), then March (4), April (4)
+    ones = np.ones((2, 9))
+    covered = np.ones((2, 9), dtype=bool)
+    covered[1, :3] = False  # the second ward opened mid-March
+    m, _num, _den, obs, _ = aggregate_months(ones, ones, covered, weeks, covered)
+    assert m.astype(str).tolist() == ["2024-02", "2024-03", "2024-04"]
+    assert obs.tolist() == [[False, True, True], [False, False, True]]

@@ -103,3 +103,16 @@ def test_short_and_empty_series_say_so_instead_of_drawing_limits():
     assert never.kind == "run" and not never.has_limits
     assert "no events recorded" in chart_summary(never)
     assert never.icon.key == "no_icon"
+
+
+def test_trust_wide_summary_agrees_with_the_ward_pages(fixture_paths, audit):
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    from dashboard.components.charts import indicator_summary
+
+    table = indicator_summary(res, pl.read_parquet(fixture_paths.results_dir / "series.parquet"))
+    both = table.join(audit, on=["ward_id", "indicator"], suffix="_page")
+    assert both.height == audit.height == table.height
+    assert (both["kind"] == both["kind_page"]).all()
+    assert (both["under_alert"] == both["under_alert_page"]).all()
+    assert not table["contradicts_alert"].any() or audit["explained"].any()
+    assert table.filter(pl.col("kind") != "none")["value"].null_count() == 0
