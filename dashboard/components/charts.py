@@ -875,9 +875,9 @@ def indicator_summary(results: Results, series: pl.DataFrame) -> pl.DataFrame:
     for cad in series["cadence"].unique(maintain_order=True).to_list():
         f = series.filter(pl.col("cadence") == cad)
         keys = f.select("ward_id", "indicator").unique(maintain_order=True)
-        s_of = {k: i for i, k in enumerate(keys.iter_rows())}
         periods = np.sort(f["period"].unique().to_numpy())
-        s_idx = np.fromiter((s_of[k] for k in f.select("ward_id", "indicator").iter_rows()), dtype=np.int64)
+        f = f.join(keys.with_row_index("_s"), on=["ward_id", "indicator"], how="left", maintain_order="left")
+        s_idx = f["_s"].to_numpy().astype(np.int64)
         t_idx = np.searchsorted(periods, f["period"].to_numpy())
         shape = (keys.height, periods.size)
         num, den, obs = np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(shape, dtype=bool)
