@@ -434,28 +434,29 @@ def _and(items: list[str]) -> str:
 
 
 #: How a briefing that does not fit on one page is shortened, one step at a time (cumulative):
-#: (notes kept, characters per note, changes, questions, charts, characters of the "why").
-SHORTEN_STEPS: tuple[tuple[int, int, int, int, int, int], ...] = (
-    (3, 160, 5, 5, 3, 0),
-    (2, 160, 5, 5, 3, 0),
-    (2, 100, 4, 5, 3, 0),
-    (1, 100, 4, 4, 3, 0),
-    (1, 100, 3, 4, 2, 0),
-    (0, 100, 3, 4, 2, 0),
-    (0, 100, 3, 3, 1, 0),
-    (0, 100, 2, 3, 1, 900),
-    (0, 100, 2, 3, 1, 600),
-    (0, 100, 2, 2, 0, 400),
+#: (notes kept, characters per note, triage lines, changes, questions, charts, characters of the "why").
+SHORTEN_STEPS: tuple[tuple[int, int, int, int, int, int, int], ...] = (
+    (3, 160, 3, 5, 5, 3, 0),
+    (2, 160, 3, 5, 5, 3, 0),
+    (2, 100, 2, 4, 5, 3, 0),
+    (1, 100, 1, 4, 4, 3, 0),
+    (1, 100, 1, 3, 4, 3, 0),
+    (1, 100, 1, 3, 4, 2, 0),
+    (0, 100, 1, 3, 3, 2, 0),
+    (0, 100, 1, 2, 3, 1, 0),
+    (0, 100, 1, 2, 3, 1, 900),
+    (0, 100, 1, 2, 3, 1, 600),
+    (0, 100, 0, 2, 2, 0, 400),
 )
 
 
 def shorter(b: WardBriefing, step: int) -> WardBriefing:
     """A shorter version of a briefing that did not fit on one page (``step`` = 1, 2, ...).
 
-    Notes go first (fewer and shorter; the rest are counted as "more in the inbox"), then changes,
-    questions and charts, and last the explanation is cut (:data:`SHORTEN_STEPS`).
+    Notes go first (fewer and shorter; the rest are counted as "more in the inbox"), then triage
+    lines, changes and questions, then charts, and last the explanation is cut (:data:`SHORTEN_STEPS`).
     """
-    n_notes, chars, n_changes, n_questions, n_charts, why_chars = SHORTEN_STEPS[
+    n_notes, chars, n_triage, n_changes, n_questions, n_charts, why_chars = SHORTEN_STEPS[
         min(step, len(SHORTEN_STEPS)) - 1
     ]
     keep = min(len(b.notes), n_notes)
@@ -464,6 +465,7 @@ def shorter(b: WardBriefing, step: int) -> WardBriefing:
         b,
         notes=notes,
         notes_more=b.notes_more + len(b.notes) - keep,
+        triage=b.triage[:n_triage],
         changes=b.changes[:n_changes],
         questions=b.questions[:n_questions],
         charts=b.charts[:n_charts],
