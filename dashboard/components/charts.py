@@ -4,6 +4,13 @@ Every builder returns ``(chart, summary)``: the summary is shown under the chart
 the briefing, so no information lives in colour or shape alone. Values are shown in display units
 (rates times the catalogue scale: "per 1,000 occupied bed days", "%"). Dates are UK format.
 
+Indicator charts are the chart that *fits* each series (:func:`engine.charts.fit.fit_charts`):
+weekly XmR where weekly limits mean something, else XmR of monthly rates, a T chart of the days
+between rare events, or a run chart; never collapsed limits. :func:`ward_charts` (one ward, for the
+ward page and the briefing) and :func:`indicator_summary` (every ward at once, for tables) apply the
+run's settings, rebase events and open alerts identically, so icons agree everywhere; an improvement
+icon on an indicator under an open alert carries the reason the two differ (:data:`DISAGREE`).
+
 Charts take small, pre-aggregated frames (one ward's series, the top wards' scores): Vega does
 the rendering in the browser and slows beyond ~10k marks.
 """

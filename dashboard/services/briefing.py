@@ -1,12 +1,22 @@
-"""Walk-the-patch briefing: one printable page per ward (HTML, then PDF with WeasyPrint).
+"""Walk-the-patch briefing: exactly one printable A4 page per ward (HTML, then PDF with WeasyPrint).
 
 data (:func:`build_briefing`) -> Jinja2 HTML with autoescape (:func:`render_html`) -> WeasyPrint PDF
-(:func:`render_pdf`). Charts are inline SVG from ``vl_convert``; the SVG and the template carry a
-font stack (Liberation Sans, DejaVu Sans, Arial, sans-serif) so text never disappears when one
-font is missing. All user text (ward names, explanations, notes, event notes) goes through Jinja's
-autoescape; only the SVG produced here from our own chart specs is marked safe. The same renderer
-serves the dashboard's download buttons and ``wardwatch brief``.
-"""
+(:func:`render_briefing`: each ward's page is measured and, if it would spill, shortened step by step
+by :func:`shorter` - notes first, cut with "more in the inbox" - and the template clips the section to
+one page as a last resort, so the PDF has one page per ward whatever the notes).
+
+Content: the level and how long it has held, the "why" (the ward alert's explanation), questions
+about the indicators the "why" names (:func:`why_indicators`), what changed since the last visit,
+the charts of those indicators - the same charts as the dashboard
+(:func:`dashboard.components.charts.ward_charts`: the chart that fits each series) - and the triage
+state, owner and latest notes of the ward's alerts. Times are UK local time (Europe/London).
+
+Charts are SVG images (data URIs) from ``vl_convert``, drawn as vectors in the PDF and shown by the
+dashboard's HTML preview alike; the SVG and the template carry a font stack (Liberation Sans, DejaVu
+Sans, Arial, sans-serif) so text never disappears when one font is missing. All user text (ward
+names, explanations, notes, event notes) goes through Jinja's autoescape; only the chart images
+produced here from our own chart specs are marked safe. The same renderer serves the dashboard's
+download buttons and ``wardwatch brief``."""
 
 from __future__ import annotations
 
