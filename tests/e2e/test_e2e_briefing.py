@@ -73,3 +73,30 @@ def test_ward_page_charts_have_no_collapsed_limits(server: Server, page, e2e_fix
     assert all(a != b for a, b in limits), limits
     assert re.search(r"T chart of the days between events|monthly rate", text)
     shot(page, "07-ward-charts")
+
+
+@pytest.fixture(scope="module")
+def demo_trust(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The README's demo trust (``wardwatch demo`` defaults: 40 wards x 156 weeks, seed 1), scored."""
+    from e2e_harness import run_pipeline
+
+    return run_pipeline(tmp_path_factory.mktemp("demo"), wards=40, weeks=156, seed=1)
+
+
+def test_demo_trust_has_no_collapsed_limits_and_no_contradicting_icon(demo_trust):  # type: ignore[no-untyped-def]
+    import polars as pl
+
+    from dashboard.components.charts import chart_audit, indicator_summary
+    from dashboard.services.results import load_results
+
+    res = load_results(demo_trust.results_dir, demo_trust.data_dir)
+    series = pl.read_parquet(demo_trust.results_dir / "series.parquet")
+    audit = chart_audit(res, series)
+    assert audit.height > 800
+    assert audit["weekly_collapsed"].sum() > 200  # what the weekly XmR charts showed before
+    assert audit["collapsed"].sum() == 0
+    assert audit.filter(pl.col("contradicts_alert") & ~pl.col("explained")).is_empty()
+    table = indicator_summary(res, series)
+    assert table["under_alert"].sum() > 50
+    # the table flags the same contradictions as the pages, and every one of them is explained there
+    assert table["contradicts_alert"].sum() == audit["contradicts_alert"].sum()
