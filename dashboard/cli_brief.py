@@ -74,8 +74,9 @@ def run(args: argparse.Namespace) -> int:
     if html_path:
         html_path.parent.mkdir(parents=True, exist_ok=True)
         html_path.write_text(out.html, encoding="utf-8")
+    wards = len(dict.fromkeys(args.ward))
     print(
-        f"wardwatch brief: {len(args.ward)} ward(s) -> {pdf_path}"
+        f"wardwatch brief: {wards} ward(s), {out.pages} A4 page(s) -> {pdf_path}"
         + (f" and {html_path}" if html_path else "")
     )
     return 0

@@ -8,6 +8,7 @@ A configuration is a TOML file whose tables mirror the settings dataclasses of e
     [indicators.<key>]     engine.scoring.settings.IndicatorSettings, per indicator
     [charts]               engine.charts.XmRSettings (Making Data Count display charts)
     [monitor]              engine.charts.MonitorSettings (prospective MDC charts)
+    [chart_choice]         engine.charts.ChartChoiceSettings (which chart fits a series: rare events)
     [changepoint]          engine.changepoint.ChangePointSettings
     [store]                engine.store.StoreSettings
     [input]                engine.io.settings.InputSettings (date window, plausibility limits)
@@ -33,7 +34,7 @@ import tomli_w
 
 from engine.baselines import BaselineSettings
 from engine.changepoint import ChangePointSettings
-from engine.charts import MonitorSettings, XmRSettings
+from engine.charts import ChartChoiceSettings, MonitorSettings, XmRSettings
 from engine.io.settings import InputSettings
 from engine.ranges import check_ranges
 from engine.scoring.settings import CombinationSettings, IndicatorSettings
@@ -82,6 +83,7 @@ class Config:
     indicators: dict[str, IndicatorSettings] = field(default_factory=dict)
     charts: XmRSettings = field(default_factory=XmRSettings)
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
+    chart_choice: ChartChoiceSettings = field(default_factory=ChartChoiceSettings)
     changepoint: ChangePointSettings = field(default_factory=ChangePointSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     input: InputSettings = field(default_factory=InputSettings)

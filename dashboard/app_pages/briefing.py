@@ -65,7 +65,11 @@ if made and made[0] == tuple(wards) and made[1] == last_visit:
         key="dl_html",
         on_click="ignore",
     )
-    st.caption(f"Briefing ready for {len(made[0])} ward(s). Preview:")
+    n = len(made[0])
+    pages = f"{out.pages} A4 page{'s' if out.pages != 1 else ''} for " if out.pages else ""
+    st.caption(
+        f"Briefing ready: {pages}{n} ward{'s' if n != 1 else ''}. Preview (the same pages and charts as the PDF):"
+    )
     st.html(out.html)
 elif wards:
     st.info("Press **Prepare briefing** to build the pages.")

@@ -4,7 +4,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.app_context import context, md_escape
-from dashboard.components.charts import cusum_chart, funnel_chart, mdc_chart, score_history_chart
+from dashboard.components.charts import cusum_chart, funnel_chart, mdc_chart, score_history_chart, ward_charts
 from dashboard.components.icons import variation_icon
 from dashboard.components.truth import render_ward_truth
 from dashboard.services.briefing import WARD_TYPE_LABELS
@@ -63,12 +63,7 @@ if series.is_empty():
 present = series["indicator"].unique().to_list()
 contrib = split_list(row.get("indicators"))
 order = sorted(present, key=lambda k: (k not in contrib, (indicator(k).domain if indicator(k) else "z"), k))
-last_types = (
-    series.filter(pl.col("rate").is_not_null())
-    .group_by("indicator")
-    .agg(pl.col("point_type").sort_by("period").last())
-)
-last_type = dict(zip(last_types["indicator"].to_list(), last_types["point_type"].to_list(), strict=True))
+fitted = ward_charts(res, ward_id, series)  # the chart that fits each indicator (rare events too)
 
 tab_charts, tab_cusum, tab_peers = st.tabs(["Indicator charts", "CUSUM and events", "Peer comparison"])
 with tab_charts:
@@ -80,7 +75,7 @@ with tab_charts:
     cols = st.columns(2)
     for i, key in enumerate(order):
         ind = indicator(key)
-        icon = variation_icon(last_type.get(key), ind.direction if ind else "both")
+        icon = fitted[key].icon if key in fitted else variation_icon(None, "both")
         with cols[i % 2].container(border=True):
             st.markdown(
                 f"**{md_escape(indicator_label(key))}**" + (" · contributing" if key in contrib else "")
@@ -89,7 +84,7 @@ with tab_charts:
                 f'<div style="display:flex;gap:8px;align-items:center">{icon.img_tag(30)}'
                 f"<span>{icon.meaning}. Assurance: no target set, so no assurance icon.</span></div>"
             )
-            chart, summary = mdc_chart(series, key, height=170)
+            chart, summary = mdc_chart(series, key, height=170, fitted=fitted.get(key))
             st.altair_chart(chart, key=f"mdc_{key}")
             st.caption(md_escape(summary))
 

@@ -8,6 +8,8 @@ series; see each module's docstring and ``../shared/reference/spc-methods.md`` f
   Anhoej runs (:class:`AttributeSettings`);
 * :func:`run_chart`, :func:`anhoej_runs`, :func:`critical_values` - Anhoej run-chart rules;
 * :func:`t_chart`, :func:`moving_range_chart` - qicharts2 T and MR charts;
+* :func:`g_chart`, :func:`t_chart_with_runs`, :func:`event_intervals` - rare events (qicharts2 g, T);
+* :func:`fit_charts` - the chart that fits each series (rare events: monthly, T or run charts);
 * :func:`xmr_monitor` - prospective mode (limits at t from data up to t; :class:`MonitorSettings`);
 * :func:`chart_panel` - every series of an :class:`engine.panel.Panel` at once.
 """
@@ -20,22 +22,42 @@ from engine.charts.codes import (
     RULE_LABELS,
     VARIATION_LABELS,
 )
+from engine.charts.fit import (
+    CHART_KIND_LABELS,
+    CHART_KINDS,
+    FittedCharts,
+    fit_charts,
+    improvement_contradicts,
+)
 from engine.charts.icons import assurance_icon, variation_icon
 from engine.charts.layout import build_layout, groups_from_markers
 from engine.charts.monitor import MonitorResult, xmr_monitor
 from engine.charts.panel_charts import PanelChart, chart_panel
+from engine.charts.rare import EventChartResult, event_intervals, g_chart, t_chart_with_runs
 from engine.charts.result import ChartResult
-from engine.charts.settings import AttributeSettings, MonitorSettings, XmRSettings
+from engine.charts.settings import (
+    AttributeSettings,
+    ChartChoiceSettings,
+    GSettings,
+    MonitorSettings,
+    XmRSettings,
+)
 from engine.charts.xmr import MovingRangeResult, moving_range_chart, t_chart, xmr_chart
 
 __all__ = [
     "ASSURANCE_LABELS",
+    "CHART_KINDS",
+    "CHART_KIND_LABELS",
     "POINT_TYPE_LABELS",
     "RULE_LABELS",
     "VARIATION_LABELS",
     "AttributeResult",
     "AttributeSettings",
+    "ChartChoiceSettings",
     "ChartResult",
+    "EventChartResult",
+    "FittedCharts",
+    "GSettings",
     "MonitorResult",
     "MonitorSettings",
     "MovingRangeResult",
@@ -48,10 +70,15 @@ __all__ = [
     "build_layout",
     "chart_panel",
     "critical_values",
+    "event_intervals",
+    "fit_charts",
+    "g_chart",
     "groups_from_markers",
+    "improvement_contradicts",
     "moving_range_chart",
     "run_chart",
     "t_chart",
+    "t_chart_with_runs",
     "variation_icon",
     "xmr_chart",
     "xmr_monitor",

@@ -184,3 +184,74 @@ class MonitorSettings:
             raise ValueError("warm_up must be at least 2")
         if self.min_points < 2:
             raise ValueError("min_points must be at least 2")
+
+
+@dataclass(frozen=True)
+class GSettings:
+    """g charts of opportunities between rare events (qicharts2 ``qic.g``), with MDC rules on top.
+
+    Attributes
+    ----------
+    sigma_multiplier:
+        Limits at ``mean +/- sigma_multiplier * sqrt(mean (mean + 1))``; default 3.
+    fix_after_n_points:
+        None (default): baseline is every included point of the group; an integer ``n``: the first
+        ``n`` observed points of each group (qicharts2 ``freeze``).
+    run_length, trend_length, min_points, short_group_mode:
+        Making Data Count rules on the limits (runs around the median centre line).
+    """
+
+    sigma_multiplier: float = 3.0
+    fix_after_n_points: int | None = None
+    run_length: int = 7
+    trend_length: int = 7
+    min_points: int = 13
+    short_group_mode: ShortGroupMode = "flag"
+
+    def __post_init__(self) -> None:
+        if not self.sigma_multiplier > 0:
+            raise ValueError("sigma_multiplier must be positive")
+        if self.fix_after_n_points is not None and self.fix_after_n_points < 2:
+            raise ValueError("fix_after_n_points must be None or at least 2")
+        _check_rules(self.run_length, self.trend_length, self.min_points, self.short_group_mode)
+
+
+@dataclass(frozen=True)
+class ChartChoiceSettings:
+    """Which chart fits a series (:func:`engine.charts.fit.fit_charts`): when limits mean something.
+
+    A candidate chart is *acceptable* when it has at least ``min_points`` points, its current process
+    limits are not collapsed (``upl - lpl >= collapse_ratio * |mean|`` and ``upl > lpl``) and, for
+    counts, no more than ``max_zero_share`` of its periods have no event (Poisson counts averaging
+    fewer than ~1.4 events a period are too "chunky" for XmR limits: most periods are 0 and every
+    event looks special). Candidates are tried in order: weekly XmR of the rate, XmR of the rate
+    over calendar months, a T chart of the days between events (counts only, at least
+    ``min_events`` events), and finally a run chart of monthly counts (no limits, so none can
+    collapse).
+
+    Attributes
+    ----------
+    collapse_ratio:
+        Limits narrower than this share of the centre line count as collapsed (default 0.05).
+    max_zero_share:
+        Largest share of zero-count periods for an XmR chart of a count (default 0.25).
+    min_points:
+        Fewest points for a chart with limits (default 13, as Making Data Count).
+    min_events:
+        Fewest events for a T chart (default 14: 13 intervals).
+    """
+
+    collapse_ratio: float = 0.05
+    max_zero_share: float = 0.25
+    min_points: int = 13
+    min_events: int = 14
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.collapse_ratio < 1:
+            raise ValueError("collapse_ratio must be in [0, 1)")
+        if not 0 <= self.max_zero_share <= 1:
+            raise ValueError("max_zero_share must be in [0, 1]")
+        if self.min_points < 2:
+            raise ValueError("min_points must be at least 2")
+        if self.min_events < 3:
+            raise ValueError("min_events must be at least 3")

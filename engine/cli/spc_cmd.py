@@ -1,14 +1,24 @@
-"""``wardwatch spc``: Making Data Count XmR charts for any measure in a CSV or Parquet file.
+"""``wardwatch spc``: Making Data Count control charts for any measure in a CSV or Parquet file.
+
+Charts (``--chart``, default ``xmr``): ``xmr`` (Making Data Count XmR of ``--value``), ``run`` (median
+and Anhoej rules, no limits), ``c`` / ``u`` / ``p`` and Laney ``up`` / ``pp`` (counts in
+``--numerator`` over ``--denominator``, qicharts2 formulas), ``t`` (time between events, qicharts2's
+T chart) and ``g`` (opportunities between events, qicharts2's g chart). XmR, run, T and g charts take
+``--value``, or ``--numerator`` / ``--denominator`` to chart their ratio. Making Data Count rules and
+icons apply on every chart with limits.
 
 Output
 ------
 * **Points** (one row per input row): ``group, date, value, mean, lpl, upl, lower_2sigma,
-  upper_2sigma, point_type, rule, rebase_group, short_group``. ``point_type`` and ``rule`` are empty
-  for a missing value. Written to ``--out`` (CSV, or Parquet when the name ends in ``.parquet``),
+  upper_2sigma, point_type, rule, rebase_group, short_group, runs_signal``. ``point_type`` and
+  ``rule`` are empty for a missing value (and on run charts, which have no limits);
+  ``runs_signal`` is the Anhoej runs signal (qicharts2: longest run or too few crossings) of the
+  point's rebase group, around the chart's centre line. Written to ``--out`` (CSV, or Parquet when the name ends in ``.parquet``),
   or as CSV to standard output when ``--out`` is not given.
 * **Summary** (one row per group): ``group, n, n_rebase_groups, mean, lpl, upl`` (of the current
   rebase group), ``short_group``, counts of special-cause points, ``last_date``,
-  ``last_point_type``, ``variation_icon`` and ``assurance_icon``. Written next to ``--out`` with
+  ``last_point_type``, ``variation_icon`` and ``assurance_icon``, then ``chart``, ``runs_signal``,
+  ``longest_run``, ``longest_run_max``, ``crossings`` and ``crossings_min`` (Anhoej, current group). Written next to ``--out`` with
   ``_summary`` before the suffix (``chart.csv`` -> ``chart_summary.csv``) and printed as a table on
   standard output; without ``--out`` it is printed on standard error.
 
@@ -27,12 +37,19 @@ import numpy as np
 import polars as pl
 
 from engine.charts import codes
+from engine.charts.anhoej import RunsResult, anhoej_runs, run_chart
+from engine.charts.attribute import attribute_chart
 from engine.charts.layout import build_layout
-from engine.charts.settings import XmRSettings
+from engine.charts.rare import g_chart, t_chart_with_runs
+from engine.charts.result import ChartResult
+from engine.charts.settings import AttributeSettings, GSettings, XmRSettings
 from engine.charts.xmr import xmr_chart
 from engine.cli import CliError
 
-HELP = "Making Data Count (XmR) control chart for any measure in a CSV or Parquet file."
+HELP = "Making Data Count control charts (XmR, run, c, u, p, u', p', T, g) for any measure in a file."
+CHARTS = ("xmr", "run", "c", "u", "p", "up", "pp", "t", "g")
+#: charts of counts over a denominator (``--numerator`` / ``--denominator``)
+ATTRIBUTE_CHARTS = ("c", "u", "p", "up", "pp")
 
 _TRUE = {"1", "true", "t", "yes", "y"}
 
@@ -40,7 +57,20 @@ _TRUE = {"1", "true", "t", "yes", "y"}
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", metavar="INPUT", help="CSV or Parquet file, one row per date (and group)")
     parser.add_argument("--date", required=True, help="date column (ISO or dd/mm/yyyy)")
-    parser.add_argument("--value", required=True, help="value column")
+    parser.add_argument(
+        "--chart",
+        choices=CHARTS,
+        default="xmr",
+        help="chart type (default xmr): xmr, run, c, u, p, up (Laney u'), pp (Laney p'), t (time between "
+        "events), g (opportunities between events)",
+    )
+    parser.add_argument("--value", help="value column (xmr, run, t, g; or use --numerator/--denominator)")
+    parser.add_argument("--numerator", metavar="COL", help="count column (c, u, p, up, pp; or a ratio's top)")
+    parser.add_argument(
+        "--denominator",
+        metavar="COL",
+        help="exposure / subgroup size column (u, p, up, pp; or a ratio's bottom)",
+    )
     parser.add_argument("--group", help="column identifying separate charts (e.g. ward)")
     parser.add_argument(
         "--improvement",
@@ -66,8 +96,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trend-length", type=int, default=7, help="points for a trend (default 7)")
     parser.add_argument(
         "--multiplier",
-        default="ptd",
-        help="limit multiplier on the mean moving range: ptd (2.66, default), qic (3/1.128) or a number",
+        default=None,
+        help="limit multiplier on the mean moving range: ptd (2.66, default), qic (3/1.128, default for t) "
+        "or a number",
     )
     parser.add_argument(
         "--two-in-three-beyond-3sigma",
@@ -111,7 +142,7 @@ def parse_dates(col: pl.Series) -> pl.Series:
 
 
 def _settings(args: argparse.Namespace) -> XmRSettings:
-    multiplier: str | float = args.multiplier
+    multiplier: str | float = args.multiplier or ("qic" if args.chart == "t" else "ptd")
     if multiplier not in ("ptd", "qic"):
         try:
             multiplier = float(multiplier)
@@ -157,6 +188,8 @@ def _table(summary: pl.DataFrame) -> str:
         "last_point_type",
         "variation_icon",
         "assurance_icon",
+        "chart",
+        "runs_signal",
     ]
     with pl.Config(
         tbl_rows=100,
@@ -170,10 +203,89 @@ def _table(summary: pl.DataFrame) -> str:
         return str(summary.select(cols))
 
 
+def _numeric(frame: pl.DataFrame, col: str) -> tuple[pl.Series, int]:
+    """A column as floats (thousands separators dropped) and the number of non-numeric entries."""
+    raw = frame[col]
+    if raw.dtype == pl.String:
+        text = raw.str.strip_chars()
+        value = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
+        return value.fill_nan(None), int((value.is_null() & text.is_not_null() & (text != "")).sum())
+    return raw.cast(pl.Float64, strict=False).fill_nan(None), 0
+
+
+def _columns(args: argparse.Namespace) -> tuple[str | None, str | None, str | None]:
+    """``(value, numerator, denominator)`` columns the chart needs; a clear error when one is missing."""
+    chart = args.chart
+    if chart in ATTRIBUTE_CHARTS:
+        num = args.numerator or args.value
+        if num is None:
+            raise CliError(f"a {chart} chart needs --numerator (the counts)")
+        if chart != "c" and not args.denominator:
+            raise CliError(f"a {chart} chart needs --denominator (exposure or subgroup size)")
+        return None, num, args.denominator if chart != "c" else None
+    if args.value and (args.numerator or args.denominator):
+        raise CliError("give --value or --numerator/--denominator, not both")
+    if args.value:
+        return args.value, None, None
+    if args.numerator:
+        return None, args.numerator, args.denominator
+    if args.denominator:
+        raise CliError("--denominator needs --numerator")
+    raise CliError(f"a {chart} chart needs --value (or --numerator and --denominator)")
+
+
+def _chart(
+    args: argparse.Namespace, y: np.ndarray, n: np.ndarray | None, groups: np.ndarray | None
+) -> tuple[ChartResult | None, np.ndarray, RunsResult]:
+    """The chart (None for a run chart), its centre line and its Anhoej runs."""
+    chart = args.chart
+    try:
+        if chart in ATTRIBUTE_CHARTS:
+            settings = AttributeSettings(
+                kind=chart,  # type: ignore[arg-type]
+                screen_outliers=not args.no_screen_outliers,
+                fix_after_n_points=args.fix_after,
+                run_length=args.run_length,
+                trend_length=args.trend_length,
+                two_in_three_beyond_3sigma=args.two_in_three_beyond_3sigma,
+                min_points=args.min_points,
+            )
+            res = attribute_chart(
+                y, n, args.improvement, groups=groups, target=args.target, settings=settings
+            )
+            return res, res.mean, res.runs
+        value = y if n is None else np.where(n > 0, y / np.where(n > 0, n, 1.0), np.nan)
+        if chart == "run":
+            centre, runs = run_chart(value, groups=groups, fix_after_n_points=args.fix_after)
+            return None, centre, runs
+        if chart in ("t", "g") and np.nanmin(value, initial=0.0) < 0:
+            raise CliError(f"a {chart} chart needs non-negative times or counts between events")
+        if chart == "t":
+            res = t_chart_with_runs(
+                value, args.improvement, groups=groups, target=args.target, settings=_settings(args)
+            )
+            return res, res.mean, res.runs
+        if chart == "g":
+            g_settings = GSettings(
+                fix_after_n_points=args.fix_after,
+                run_length=args.run_length,
+                trend_length=args.trend_length,
+                min_points=args.min_points,
+            )
+            res = g_chart(value, args.improvement, groups=groups, target=args.target, settings=g_settings)
+            return res, res.mean, res.runs
+        res = xmr_chart(value, args.improvement, groups=groups, target=args.target, settings=_settings(args))
+        return res, res.mean, anhoej_runs(res.value, res.mean, groups=groups)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
 def run(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    if args.chart == "xmr":
+        _settings(args)  # settings errors before reading the file
+    value_col, num_col, den_col = _columns(args)
     frame = _read(Path(args.input))
-    needed = [args.date, args.value] + [c for c in (args.group, args.rebase_col) if c]
+    needed = [args.date] + [c for c in (value_col, num_col, den_col, args.group, args.rebase_col) if c]
     missing = [c for c in needed if c not in frame.columns]
     if missing:
         raise CliError(f"column(s) not found: {', '.join(missing)} (have: {', '.join(frame.columns)})")
@@ -185,17 +297,15 @@ def run(args: argparse.Namespace) -> int:
         if args.group
         else pl.repeat("all", frame.height, eager=True)
     )
-    raw = frame[args.value]
-    if raw.dtype == pl.String:
-        text = raw.str.strip_chars()
-        value = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
-        n_bad = int((value.is_null() & text.is_not_null() & (text != "")).sum())
-    else:
-        value = raw.cast(pl.Float64, strict=False)
-        n_bad = 0
-    data = pl.DataFrame(
-        {"group": group, "date": parse_dates(frame[args.date]), "value": value.fill_nan(None)}
-    ).with_row_index("_row")
+    value, n_bad = _numeric(frame, value_col or num_col)  # type: ignore[arg-type]
+    bad_cols = [value_col or num_col] if n_bad else []
+    columns = {"group": group, "date": parse_dates(frame[args.date]), "value": value}
+    if den_col:
+        den, n_bad_den = _numeric(frame, den_col)
+        n_bad += n_bad_den
+        bad_cols += [den_col] if n_bad_den else []
+        columns["denominator"] = den
+    data = pl.DataFrame(columns).with_row_index("_row")
     if args.rebase_col:
         marker = frame[args.rebase_col].cast(pl.String).str.strip_chars().str.to_lowercase()
         data = data.with_columns(_rebase=marker.is_in(list(_TRUE)).fill_null(False))
@@ -214,53 +324,80 @@ def run(args: argparse.Namespace) -> int:
     s_count, t_count = len(keys), int(t_idx.max()) + 1
     y = np.full((s_count, t_count), np.nan)
     y[s_idx, t_idx] = data["value"].fill_null(np.nan).to_numpy()
+    n = None
+    if den_col:
+        n = np.full((s_count, t_count), np.nan)
+        n[s_idx, t_idx] = data["denominator"].fill_null(np.nan).to_numpy()
     rebase = np.zeros((s_count, t_count), dtype=bool)
     rebase[s_idx, t_idx] = data["_rebase"].to_numpy()
     groups = np.cumsum(rebase, axis=1) if args.rebase_col else None
 
-    res = xmr_chart(y, args.improvement, groups=groups, target=args.target, settings=settings)
+    res, centre, runs = _chart(args, y, n, groups)
+    charted = res.value if res is not None else (y if n is None else np.where(n > 0, y / n, np.nan))
 
     def at(a: np.ndarray) -> np.ndarray:
         return a[s_idx, t_idx]
 
+    nan_grid = np.full((s_count, t_count), np.nan)
+    empty = np.full((s_count, t_count), "", dtype=object)
     points = pl.DataFrame(
         {
             "group": data["group"],
             "date": data["date"],
-            "value": data["value"],
-            "mean": at(res.mean),
-            "lpl": at(res.lpl),
-            "upl": at(res.upl),
-            "lower_2sigma": at(res.lower_2sigma),
-            "upper_2sigma": at(res.upper_2sigma),
-            "point_type": at(res.point_type_labels()).astype(str),
-            "rule": at(res.rule_labels()).astype(str),
-            "rebase_group": at(res.rebase_group),
-            "short_group": at(res.short_group),
+            "value": at(charted),
+            "mean": at(centre),
+            "lpl": at(res.lpl if res is not None else nan_grid),
+            "upl": at(res.upl if res is not None else nan_grid),
+            "lower_2sigma": at(res.lower_2sigma if res is not None else nan_grid),
+            "upper_2sigma": at(res.upper_2sigma if res is not None else nan_grid),
+            "point_type": at(res.point_type_labels() if res is not None else empty).astype(str),
+            "rule": at(res.rule_labels() if res is not None else empty).astype(str),
+            "rebase_group": at(res.rebase_group if res is not None else _rebase_ids(groups, y)),
+            "short_group": at(res.short_group if res is not None else np.zeros(y.shape, dtype=bool)),
+            "runs_signal": at(runs.runs_signal),
         }
-    ).with_columns(pl.col(c).fill_nan(None) for c in ("mean", "lpl", "upl", "lower_2sigma", "upper_2sigma"))
+    ).with_columns(
+        pl.col(c).fill_nan(None) for c in ("value", "mean", "lpl", "upl", "lower_2sigma", "upper_2sigma")
+    )
 
     dates = np.full((s_count, t_count), np.datetime64("NaT"), dtype="datetime64[D]")
     dates[s_idx, t_idx] = data["date"].to_numpy().astype("datetime64[D]")
     rows = np.arange(s_count)
-    last = np.maximum(res.last_index, 0)
-    pt = res.point_type
+    observed = ~np.isnan(charted)
+    last_index = np.where(observed, np.arange(t_count), -1).max(axis=1)
+    last = np.maximum(last_index, 0)
+    has = last_index >= 0
+
+    def last_of(a: np.ndarray) -> np.ndarray:
+        return np.where(has, a[rows, last], np.nan if a.dtype.kind == "f" else 0)
+
+    pt = res.point_type if res is not None else np.full(y.shape, codes.MISSING_POINT, dtype=np.int8)
     summary = pl.DataFrame(
         {
             "group": keys.to_numpy(),
-            "n": res.n_points,
-            "n_rebase_groups": np.bincount(build_layout(~np.isnan(y), groups).seg_series, minlength=s_count),
-            "mean": res.last("mean"),
-            "lpl": res.last("lpl"),
-            "upl": res.last("upl"),
-            "short_group": np.where(res.last_index >= 0, res.short_group[rows, last], False),
+            "n": observed.sum(axis=1),
+            "n_rebase_groups": np.bincount(build_layout(observed, groups).seg_series, minlength=s_count),
+            "mean": last_of(centre),
+            "lpl": last_of(res.lpl) if res is not None else np.full(s_count, np.nan),
+            "upl": last_of(res.upl) if res is not None else np.full(s_count, np.nan),
+            "short_group": np.where(has, res.short_group[rows, last], False)
+            if res is not None
+            else has & False,
             "special_cause_improvement": (pt == codes.IMPROVEMENT).sum(axis=1),
             "special_cause_concern": (pt == codes.CONCERN).sum(axis=1),
             "special_cause_neutral": ((pt == codes.NEUTRAL_HIGH) | (pt == codes.NEUTRAL_LOW)).sum(axis=1),
-            "last_date": np.where(res.last_index >= 0, dates[rows, last], np.datetime64("NaT")),
-            "last_point_type": codes.labels(res.last("point_type"), codes.POINT_TYPE_LABELS).astype(str),
-            "variation_icon": res.variation_labels(),
-            "assurance_icon": res.assurance_labels(),
+            "last_date": np.where(has, dates[rows, last], np.datetime64("NaT")),
+            "last_point_type": codes.labels(
+                np.where(has, pt[rows, last], -1), codes.POINT_TYPE_LABELS
+            ).astype(str),
+            "variation_icon": res.variation_labels() if res is not None else np.full(s_count, None),
+            "assurance_icon": res.assurance_labels() if res is not None else np.full(s_count, None),
+            "chart": np.full(s_count, args.chart),
+            "runs_signal": np.where(has, runs.runs_signal[rows, last], False),
+            "longest_run": last_of(runs.longest_run),
+            "longest_run_max": last_of(runs.longest_run_max),
+            "crossings": last_of(runs.crossings),
+            "crossings_min": last_of(runs.crossings_min),
         },
         schema_overrides={"variation_icon": pl.String, "assurance_icon": pl.String},
     ).with_columns(pl.col(c).fill_nan(None) for c in ("mean", "lpl", "upl"))
@@ -276,8 +413,14 @@ def run(args: argparse.Namespace) -> int:
         print(_table(summary), file=sys.stderr)
     if n_bad:
         print(
-            f"wardwatch spc: {n_bad} non-numeric value(s) in {args.value!r} charted as missing",
+            f"wardwatch spc: {n_bad} non-numeric value(s) in {', '.join(repr(c) for c in bad_cols)} "
+            "charted as missing",
             file=sys.stderr,
         )
         return 1
     return 0
+
+
+def _rebase_ids(groups: np.ndarray | None, y: np.ndarray) -> np.ndarray:
+    """Rebase-group ids (0 without rebasing) for charts without a ChartResult."""
+    return np.zeros(y.shape, dtype=np.int32) if groups is None else groups.astype(np.int32)

@@ -43,8 +43,9 @@ def test_briefing_pdf_has_ward_name_explanation_and_one_page_per_ward(fixture_pa
     assert "Questions to ask" in first and "Notes from the visit" in first
     assert f"What has changed since the last visit on {visit:%d/%m/%Y}" in first
     assert res.ward_name(other) in _flat(reader.pages[1].extract_text())
-    # charts are embedded as vector SVG with their axis text (fonts resolved)
-    assert out.html.count("<svg") >= 3 and f"{fixture_paths.as_of:%m/%Y}" in first
+    # charts are embedded as vector SVG images with their axis text (fonts resolved)
+    assert out.html.count('<img class="chart"') >= 2 and f"{fixture_paths.as_of:%b %Y}" in first
+    assert out.pages == 2
 
 
 def test_briefing_lists_changes_and_store_notes(fixture_paths, tmp_path):
@@ -58,6 +59,10 @@ def test_briefing_lists_changes_and_store_notes(fixture_paths, tmp_path):
     assert any(c.startswith(opened) for c in b.changes)
     assert any(c.startswith("Level changed from") for c in b.changes)
     assert b.notes and b.notes[0].text == "Visited; restraint log reviewed."
+    # the note carries its alert's triage status and owner; times are UK local time
+    assert b.notes[0].about == "Ward alert" and b.notes[0].status == "new, not yet acknowledged"
+    assert b.notes[0].owner == "nobody yet" and b.notes[0].when.endswith(("GMT", "BST"))
+    assert b.triage and b.triage[0].startswith("Ward alert (")
     assert b.questions and all(q.endswith("?") for q in b.questions)
 
 
@@ -199,3 +204,80 @@ def test_briefing_handles_nan_rates_from_the_engine(fixture_paths, tmp_path):
     res = load_results(data / "results", data)
     out = render_briefing(res, [fixture_paths.episode_ward])
     assert out.pdf is not None and fixture_paths.episode_ward_name in _pdf_text(out.pdf)
+
+
+def test_one_page_per_ward_even_with_long_notes(fixture_paths, tmp_path):
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    store = open_store(tmp_path / "t.db")
+    sync_results(store, res)
+    long_note = "Reviewed the restraint log with the ward manager and the matron on duty; " * 12
+    for i in range(9):
+        store.add_note(fixture_paths.episode_alert_id, "q.director", f"{long_note} ({i})")
+    wards = res.latest["ward_id"].to_list()[:3]
+    out = render_briefing(res, wards, store=store)
+    reader = pypdf.PdfReader(__import__("io").BytesIO(out.pdf))
+    assert len(reader.pages) == len(wards) == out.pages
+    page = _flat(reader.pages[wards.index(fixture_paths.episode_ward)].extract_text())
+    assert "more notes in the inbox" in page and "Notes from the visit" in page
+    assert "…" in page  # long notes are cut, never spill
+
+
+def test_questions_follow_the_indicators_named_in_the_why(fixture_paths):
+    from dashboard.services.briefing import why_indicators
+    from signals import CATALOGUE
+
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    for ward_id in res.latest.filter(pl.col("level") != "none")["ward_id"].to_list()[:5]:
+        b = build_briefing(res, ward_id)
+        why = why_indicators(res.ward_explanation(ward_id), [])
+        if not why:
+            continue
+        asked = {q for key in why for q in CATALOGUE[key].questions}
+        assert b.questions and set(b.questions) <= asked, (ward_id, why, b.questions)
+        assert b.questions[0] == CATALOGUE[why[0]].questions[0]
+        # every indicator named in the why is found, in the order the why names them
+        text = res.ward_explanation(ward_id)
+        positions = [text.find(CATALOGUE[k].label) for k in why]
+        assert positions == sorted(positions) and min(positions) >= 0
+
+
+def test_why_indicators_reads_labels_not_substrings():
+    from dashboard.services.briefing import why_indicators
+
+    text = (
+        "Urgent concern: the ward shows evidence in voice and oversight. Family and carer visits has averaged "
+        "4.0 against a usual 9.0. Advocacy visits has averaged 1.0. Hours in seclusion or segregation has "
+        "risen; Incidents reported has fallen."
+    )
+    assert why_indicators(text, ["x"]) == [
+        "family_visits", "advocacy_visits", "seclusion_hours", "incidents_reported",
+    ]  # fmt: skip
+    assert why_indicators("", ["restraint"]) == ["restraint"]
+
+
+def test_briefing_grammar_uk_time_and_no_jargon(fixture_paths):
+    from dashboard.services.briefing import uk_local_time
+
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    out = render_briefing(res, [fixture_paths.episode_ward], pdf=False)
+    text = _flat(re.sub(r"<[^>]+>", " ", out.html))
+    level = fixture_paths.episode_level.capitalize()
+    assert f"{level} {level}" not in text and "nats" not in text
+    assert re.search(r"printed \d\d/\d\d/\d{4} \d\d:\d\d (GMT|BST)", text)
+    assert uk_local_time("2024-07-01T12:00:00Z") == "01/07/2024 13:00 BST"
+    assert uk_local_time("2024-01-15T12:00:00Z") == "15/01/2024 12:00 GMT"
+
+
+def test_briefing_charts_are_the_dashboard_charts(fixture_paths):
+    from dashboard.components.charts import ward_charts
+    from dashboard.services.formatting import indicator_label
+    from dashboard.services.results import ward_series
+
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    b = build_briefing(res, fixture_paths.episode_ward)
+    fitted = ward_charts(res, fixture_paths.episode_ward, ward_series(res, fixture_paths.episode_ward))
+    kinds = {indicator_label(k): fc.kind for k, fc in fitted.items()}
+    assert b.charts and b.why_indicators
+    assert [c.kind for c in b.charts] == [kinds[c.title] for c in b.charts]
+    # the charts are of the indicators the why names, first
+    assert b.charts[0].title == indicator_label(b.why_indicators[0])
