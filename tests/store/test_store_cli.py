@@ -106,7 +106,7 @@ def test_note_text_from_stdin(capsys, db, monkeypatch):
             "cannot move an alert from new to closed",
         ),
         (["ack", "A000000", "--actor", "a", "--expect-version", "7"], "stale write"),
-        (["reopen", "A000000", "--actor", "a", "--reason", "r"], "only a closed alert"),
+        (["reopen", "A000000", "--actor", "a", "--reason", "r"], "only a closed or historical alert"),
         (["note", "A000000", "--author", "a", "--text", ""], "must not be empty"),
     ],
 )

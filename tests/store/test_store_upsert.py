@@ -156,7 +156,8 @@ def test_nan_statistic_is_stored_as_missing(store, record):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"scope": "provider"}, "scope"),
+        ({"scope": "region"}, "scope"),
+        ({"scope": "provider"}, "provider is empty"),
         ({"alert_id": ""}, "alert_id"),
         ({"level": ""}, "level"),
         ({"opened": None}, "opened"),
