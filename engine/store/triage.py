@@ -349,7 +349,7 @@ class TriageStore:
                         providers.append((rec.provider, rec.alert_id))
                     if old[9] is not None and scored[4] is not None and scored[4] < old[9]:
                         older += 1  # e.g. an --as-of backtest written to the live store: ignore it
-                    elif tuple(old[5:14]) == scored:
+                    elif tuple(old[5:14]) == scored and (old[14], old[15]) != ("closed", "superseded"):
                         unchanged += 1
                         touch.append((ts, rec.alert_id))
                     else:
