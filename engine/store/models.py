@@ -297,3 +297,53 @@ class ScoringRun:
     unchanged: int
     older: int
     superseded: int
+
+
+@dataclass(frozen=True)
+class InboxCounts:
+    """What the triage inbox holds (``TriageStore.inbox_counts``); "open" = new, acknowledged or
+    investigating. Ward and indicator alerts are counted apart from provider alerts.
+
+    Attributes
+    ----------
+    ward_rows : int
+        Wards with at least one open alert: the inbox's rows when "ended before triage" is shown.
+    current_ward_rows : int
+        Wards with an open alert other than one that ended before triage: the rows it opens with.
+    open, new, ended_before_triage, new_current : int
+        Open alerts; of them ``new``; of those, ``ended_before_triage`` (nobody triaged them and
+        the condition ended more than ``ended_days`` before ``data_end``) and ``new_current``
+        (condition still holds).
+    provider_open : int
+        Open provider-wide alerts (their own section).
+    historical, superseded, closed, total : int
+        Filed as historical; closed as superseded by re-scoring; closed by a person; every alert.
+    """
+
+    ward_rows: int
+    current_ward_rows: int
+    open: int
+    new: int
+    ended_before_triage: int
+    new_current: int
+    provider_open: int
+    historical: int
+    superseded: int
+    closed: int
+    total: int
+    data_end: dt.date | None = None
+    ended_days: int = 28
+
+    def lines(self) -> list[str]:
+        """The inbox in plain words, with how every stored alert is accounted for."""
+        rows = f"{self.current_ward_rows} ward row(s)"
+        if self.ward_rows != self.current_ward_rows:
+            rows += f" (+{self.ward_rows - self.current_ward_rows} with only alerts that ended before triage)"
+        return [
+            f"inbox: {rows}, {self.open} open ward/indicator alert(s) of which {self.new} new "
+            f"({self.new_current} whose condition still holds, {self.ended_before_triage} ended before "
+            f"triage); {self.provider_open} open provider alert(s)",
+            f"not in the inbox: {self.historical} historical (ended before the first import), "
+            f"{self.closed} closed by a person, {self.superseded} superseded by re-scoring "
+            f"({self.total} alerts stored in all)",
+        ]

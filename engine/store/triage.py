@@ -36,6 +36,7 @@ same file. Writers queue on the SQLite write lock for up to ``busy_timeout_ms``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -47,6 +48,7 @@ from engine.store.errors import InvalidTransitionError, StaleWriteError, Unknown
 from engine.store.lifecycle import (
     CLOSE_NEEDS_NOTE,
     LEVEL_RANK,
+    OPEN_STATUSES,
     OUTCOMES,
     STATUSES,
     can_transition,
@@ -58,6 +60,7 @@ from engine.store.models import (
     AlertRecord,
     AuditEntry,
     EvidenceEntry,
+    InboxCounts,
     Note,
     ScoringRun,
     StoreSettings,
@@ -143,6 +146,22 @@ def _alert_from_row(row: Sequence[Any], note_count: int = 0) -> Alert:
         provider=provider,
         parent_id=parent_id,
         superseded_by=superseded_by,
+    )
+
+
+def _same_number(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _same_evidence(stored: Sequence[Any], scored: Sequence[Any]) -> bool:
+    """Scored fields equal, numbers to 1e-9 (a CSV round trip must not count as new evidence)."""
+    return (
+        tuple(stored[:6]) == tuple(scored[:6])
+        and _same_number(stored[6], scored[6])
+        and _same_number(stored[7], scored[7])
+        and stored[8] == scored[8]
     )
 
 
@@ -349,7 +368,7 @@ class TriageStore:
                         providers.append((rec.provider, rec.alert_id))
                     if old[9] is not None and scored[4] is not None and scored[4] < old[9]:
                         older += 1  # e.g. an --as-of backtest written to the live store: ignore it
-                    elif tuple(old[5:14]) == scored and (old[14], old[15]) != ("closed", "superseded"):
+                    elif _same_evidence(old[5:14], scored) and (old[14], old[15]) != ("closed", "superseded"):
                         unchanged += 1
                         touch.append((ts, rec.alert_id))
                     else:
@@ -368,10 +387,12 @@ class TriageStore:
                 conn.executemany(
                     "UPDATE alerts SET method = ?, level = ?, direction = ?, onset_estimate = ?, "
                     "last_seen = ?, closed = ?, statistic = ?, threshold = ?, explanation = ?, "
-                    "last_scored_at = ? WHERE alert_id = ?",
+                    "last_scored_at = max(last_scored_at, ?) WHERE alert_id = ?",
                     scored_updates,
                 )
-                conn.executemany("UPDATE alerts SET last_scored_at = ? WHERE alert_id = ?", touch)
+                conn.executemany(  # never backwards: a re-sync of an older run is not "last scored"
+                    "UPDATE alerts SET last_scored_at = max(last_scored_at, ?) WHERE alert_id = ?", touch
+                )
                 conn.executemany("UPDATE alerts SET provider = ? WHERE alert_id = ?", providers)
                 conn.executemany(
                     "UPDATE alerts SET status = ?, outcome = ?, reopened_reason = ?, "
@@ -975,6 +996,36 @@ class TriageStore:
             if value is None:  # a store migrated from before version 3: the newest evidence
                 value = conn.execute("SELECT max(last_seen) FROM alerts").fetchone()[0]
         return to_date(value, "data_end")
+
+    def inbox_counts(self, ended_days: int | None = None) -> InboxCounts:
+        """What the inbox holds, counted in SQL the way the dashboard's inbox shows it.
+
+        ``ended_days`` defaults to ``settings.ended_before_triage_days``.
+        """
+        days = self.settings.ended_before_triage_days if ended_days is None else int(ended_days)
+        end = self.data_end()
+        cutoff = (end - dt.timedelta(days=days)).isoformat() if end else ""
+        opened = ",".join(f"'{s}'" for s in OPEN_STATUSES)
+        with self._reading() as conn:
+            row = conn.execute(
+                f"""SELECT
+                count(DISTINCT CASE WHEN scope <> 'provider' AND status IN ({opened}) THEN ward_id END),
+                count(DISTINCT CASE WHEN scope <> 'provider' AND status IN ({opened})
+                                     AND NOT (status = 'new' AND closed IS NOT NULL AND closed < ?)
+                                    THEN ward_id END),
+                sum(scope <> 'provider' AND status IN ({opened})),
+                sum(scope <> 'provider' AND status = 'new'),
+                sum(scope <> 'provider' AND status = 'new' AND closed IS NOT NULL AND closed < ?),
+                sum(scope <> 'provider' AND status = 'new' AND closed IS NULL),
+                sum(scope = 'provider' AND status IN ({opened})),
+                sum(status = 'historical'),
+                sum(status = 'closed' AND outcome = 'superseded'),
+                sum(status = 'closed' AND outcome <> 'superseded'),
+                count(*)
+                FROM alerts""",
+                (cutoff, cutoff),
+            ).fetchone()
+        return InboxCounts(*(int(v or 0) for v in row), data_end=end, ended_days=days)
 
     def status_counts(self) -> dict[str, int]:
         """Number of alerts in each status (every status present, zero when none)."""
