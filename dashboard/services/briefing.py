@@ -29,6 +29,7 @@ from dashboard.services.formatting import (
     uk_date,
     uk_timestamp,
 )
+from dashboard.services.provider_share import ward_provider_sentences
 from dashboard.services.results import Results, ward_series
 from engine.store import UnknownAlertError
 
@@ -291,7 +292,10 @@ def build_briefing(
         level=level if level in LEVEL_MEANING else "none",
         level_word=level_word(level),
         status_text=status,
-        explanation=results.ward_explanation(ward_id),
+        # provider-wide changes the ward shares: "this ward's rise in ... is shared by 9 of 11 wards"
+        explanation=" ".join(
+            (results.ward_explanation(ward_id), *ward_provider_sentences(results, ward_id))
+        ).strip(),
         as_of_text=f"to week of {uk_date(as_of)}" if as_of else "",
         since_text=("the last visit on " + uk_date(since))
         if last_visit
