@@ -137,8 +137,12 @@ def perform(
         if action == "close" and children:
             if not outcome:
                 return ActionResult(False, "Choose an outcome before closing the alert.")
-            note = text or "Closed with its ward alert."
-            store.bulk("close", {alert_id: expected_version, **children}, actor, note=note, outcome=outcome)
+            if not text or not text.strip():
+                return ActionResult(
+                    False,
+                    "A closing note is required to close the alert with its indicator alerts: nothing was saved.",
+                )
+            store.bulk("close", {alert_id: expected_version, **children}, actor, note=text, outcome=outcome)
             return ActionResult(True, f"Alert closed, with {len(children)} indicator alert(s).")
         if action == "acknowledge":
             store.acknowledge(alert_id, actor, expected_version)
