@@ -377,6 +377,13 @@ with tab_prov:
             condition_words().alias("Condition"),
             "alert_id",
         )
+        st.download_button(
+            "Download provider-wide alerts (CSV)",
+            data=safe_csv(ptable),
+            file_name="wardwatch-provider-alerts.csv",
+            mime="text/csv",
+            on_click="ignore",
+        )
         pevent = st.dataframe(
             ptable,
             key=f"inbox_prov_{gen}",
