@@ -4,6 +4,7 @@ Examples::
 
     wardwatch alerts list --store DB [--status new] [--ward W] [--level urgent] [--format csv]
     wardwatch alerts show ID --store DB
+    wardwatch alerts summary --store DB                  (what the inbox holds, as the dashboard counts it)
     wardwatch alerts ack ID --actor NAME [--assignee NAME] [--expect-version N]
     wardwatch alerts investigate ID --actor NAME [--assignee NAME] [--expect-version N]
     wardwatch alerts note ID --author NAME --text TEXT          (--text - reads the note from stdin)
@@ -95,6 +96,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--limit", type=int, metavar="N")
     p.add_argument("--format", choices=("table", "csv"), default="table")
+
+    p = sub.add_parser("summary", parents=common, help="what the inbox holds (the dashboard's counts)")
 
     p = sub.add_parser("show", parents=common, help="one alert with evidence, notes and audit log")
     p.add_argument("alert_id", metavar="ID")
@@ -318,6 +321,10 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         if action == "show":
             _show(store, args)
+            return 0
+        if action == "summary":
+            for line in store.inbox_counts().lines():
+                print(line)
             return 0
         if action == "close-ended":
             _close_ended(store, args)

@@ -149,14 +149,20 @@ def _alert_from_row(row: Sequence[Any], note_count: int = 0) -> Alert:
     )
 
 
+#: ``alerts.csv`` keeps 6 decimals: a statistic read back from it may differ by half a unit of that.
+_CSV_ROUNDING = 5e-7
+
+
 def _same_number(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
         return a is b
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=_CSV_ROUNDING * 1.000001)
 
 
 def _same_evidence(stored: Sequence[Any], scored: Sequence[Any]) -> bool:
-    """Scored fields equal, numbers to 1e-9 (a CSV round trip must not count as new evidence)."""
+    """Scored fields equal, numbers up to the rounding of ``alerts.csv`` (a CSV round trip of the
+    same run, e.g. the dashboard syncing the results ``wardwatch score --store`` already stored,
+    must not count as new evidence)."""
     return (
         tuple(stored[:6]) == tuple(scored[:6])
         and _same_number(stored[6], scored[6])

@@ -206,3 +206,8 @@ def test_bad_usage_exits_2(capsys, db):
     with pytest.raises(SystemExit) as info:
         main(["alerts"])
     assert info.value.code == 2
+
+
+def test_summary_prints_the_inbox_counts(capsys, db):
+    code, out, _ = run(capsys, "summary", "--store", db)
+    assert code == 0 and out.startswith("inbox: ") and "(4 alerts stored in all)" in out
