@@ -27,6 +27,17 @@ Rules the store guarantees
   process changed the alert meanwhile the call raises ``StaleWriteError`` and changes nothing. Notes
   need no version: they only ever add.
 * Text (notes, names, explanations) is stored verbatim; escaping is the job of whoever displays it.
+* **Alerts describe the present.** On the store's first import only conditions that still hold
+  start ``new``; ended ones are ``historical`` (also later, for an alert first seen after its
+  condition ended before an earlier run's data end). A historical alert whose condition returns
+  becomes ``new``. ``Alert.ended_before_triage`` marks ``new`` alerts whose condition ended long
+  ago; ``bulk`` closes them (outcome ``ended_before_triage``, a note required).
+* **Indicator alerts sit under their ward alert** (``parent_id``: the ward alert of the same ward
+  whose episode overlaps theirs), recomputed on every upsert.
+* **Alerts follow corrected data.** A *complete* run (``complete=True``) retires stored alerts it
+  no longer produces: linked to an overlapping successor of the same kind, which takes over an
+  untriaged position (status, outcome, assignee), or closed as ``superseded``; nothing a person
+  wrote is touched, and every step is audited on both alerts (see ``engine.store.succession``).
 
 Concurrency model: every call opens its own short-lived SQLite connection, so one ``TriageStore``
 may be shared between threads (e.g. Streamlit sessions), and any number of processes may use the
