@@ -150,6 +150,11 @@ def _alert_panel(alert_id: str, heading: str) -> None:
     )
     if a.reopened_reason:
         st.warning(f"Reopened: {md_escape(a.reopened_reason)}")
+    if a.follows:
+        st.warning(
+            f"Re-opened evidence since {uk_date(a.opened)}: follows alert {a.follows}, closed as no concern "
+            "found, whose evidence kept growing. Its notes are below."
+        )
     if a.superseded_by:
         st.info(f"Re-scoring replaced this alert by {a.superseded_by}; triage continues there.")
     st.markdown("**Explanation**")
@@ -211,7 +216,7 @@ def _alert_panel(alert_id: str, heading: str) -> None:
         st.info(f"Your role ({user.role}) can read alerts; triage needs the quality role.")
 
     st.markdown("**Notes**")
-    earlier = store.predecessors(alert_id)
+    earlier = store.predecessors(alert_id) + ([store.get(a.follows).alert] if a.follows else [])
     if detail.notes:
         for n in reversed(detail.notes):
             st.markdown(f"*{uk_local_time(n.created_at)} – {md_escape(n.author)}*")
@@ -221,9 +226,7 @@ def _alert_panel(alert_id: str, heading: str) -> None:
     for old in earlier:
         old_notes = store.get(old.alert_id).notes
         if old_notes:
-            st.markdown(
-                f"*Notes on the alert this one replaces ({old.alert_id}, opened {uk_date(old.opened)}):*"
-            )
+            st.markdown(f"*Notes on the earlier alert {old.alert_id} (opened {uk_date(old.opened)}):*")
             for n in reversed(old_notes):
                 st.markdown(f"*{uk_local_time(n.created_at)} – {md_escape(n.author)}*")
                 st.text(n.text)

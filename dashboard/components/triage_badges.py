@@ -34,8 +34,8 @@ def ward_triage_badge(store: TriageStore | None, ward_id: str, level: str | None
     st.markdown(f"**Triage:** {_md(t.text)} · alert `{_md(t.alert_id)}`")
     if t.flag:
         st.warning(
-            f"{t.flag}: the ward alert {t.alert_id} was closed as no concern found, but the evidence "
-            "has kept growing since. Review the closure in the inbox."
+            f"{t.flag}: the ward alert {t.follows} was closed as no concern found, but the evidence has "
+            f"kept growing since; a new alert ({t.alert_id}) is open for it in the inbox."
         )
     elif t.status == "closed" and LEVEL_ORDER.get(level or "none", 0) >= LEVEL_ORDER["concern"]:
         st.info(

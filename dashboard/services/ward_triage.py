@@ -5,11 +5,10 @@ holds (latest opened), else its latest ward alert that is not superseded. The te
 it and where it stands, e.g. "Investigating (jo.bloggs)" or "Closed: no concern found (jo.bloggs,
 02/12/2026)".
 
-**Re-opened evidence.** A ward whose lead alert a person closed as *no concern found* while its
-condition still holds, and whose evidence kept growing after the closure (a later scoring run put
-the statistic above its value at closure, or raised the level), is flagged "re-opened evidence
-since <date>", the ``last_seen`` period of the first run that showed the growth, with the closed
-alert's id: the level and the triage decision disagree, and the page says so.
+**Re-opened evidence.** When the evidence of a ward alert closed as *no concern found* keeps
+growing, the store opens a follow-up alert linked to it (``Alert.follows``, see
+``engine.store.followups``); that follow-up leads the ward and the ward is flagged "re-opened
+evidence since <date>" (the follow-up's opening period), naming the closed alert.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from dashboard.services.audit_words import ALL_OUTCOME_WORDS, ALL_STATUS_WORDS
-from engine.store import LEVEL_RANK, TriageStore
+from engine.store import TriageStore
 
 
 @dataclass(frozen=True)
@@ -34,6 +33,7 @@ class WardTriage:
     owner: str | None
     changed: dt.date | None
     reopened_since: dt.date | None = None
+    follows: str | None = None
 
     @property
     def text(self) -> str:
@@ -50,23 +50,6 @@ class WardTriage:
         return f"Re-opened evidence since {self.reopened_since:%d/%m/%Y}" if self.reopened_since else ""
 
 
-def _grew_since(store: TriageStore, alert_id: str, closed_at: str | None) -> dt.date | None:
-    """``last_seen`` of the first run after the closure whose statistic or level exceeded it."""
-    if not closed_at:
-        return None
-    evidence = store.get(alert_id).evidence
-    before = [e for e in evidence if e.scored_at <= closed_at]
-    after = [e for e in evidence if e.scored_at > closed_at]
-    if not before or not after:
-        return None
-    ref = before[-1]
-    for e in after:
-        higher = e.statistic is not None and ref.statistic is not None and e.statistic > ref.statistic
-        if higher or LEVEL_RANK.get(e.level, 0) > LEVEL_RANK.get(ref.level, 0):
-            return e.last_seen
-    return None
-
-
 def ward_triage(store: TriageStore, ward_ids: list[str] | None = None) -> dict[str, WardTriage]:
     """Triage state of every ward with a ward alert (or of ``ward_ids``), keyed by ward id."""
     frame = store.alerts_frame(scope="ward", **({} if ward_ids is None else {"ward": ward_ids}))
@@ -81,9 +64,6 @@ def ward_triage(store: TriageStore, ward_ids: list[str] | None = None) -> dict[s
     out = {}
     for r in lead.iter_rows(named=True):
         changed = r["status_changed_at"]
-        since = None
-        if r["status"] == "closed" and r["outcome"] == "no_concern" and r["closed"] is None:
-            since = _grew_since(store, r["alert_id"], changed)
         out[r["ward_id"]] = WardTriage(
             ward_id=r["ward_id"],
             alert_id=r["alert_id"],
@@ -91,7 +71,8 @@ def ward_triage(store: TriageStore, ward_ids: list[str] | None = None) -> dict[s
             outcome=r["outcome"],
             owner=r["assignee"],
             changed=dt.date.fromisoformat(changed[:10]) if changed else None,
-            reopened_since=since,
+            reopened_since=r["opened"] if r["follows"] else None,
+            follows=r["follows"],
         )
     return out
 

@@ -115,7 +115,8 @@ class Alert:
     ``reopened_reason`` is set when a closed alert was reopened (by a person or by a re-score) and
     stays until the alert is closed again. ``provider`` is the ward's provider (for a provider alert,
     whose ``ward_id`` is empty, the provider itself); ``parent_id`` is the ward alert an indicator
-    alert sits under; ``superseded_by`` the alert a re-score produced in its place.
+    alert sits under; ``superseded_by`` the alert a re-score produced in its place; ``follows`` (on
+    a follow-up alert) the alert closed as no concern whose evidence kept growing.
     """
 
     alert_id: str
@@ -144,6 +145,7 @@ class Alert:
     provider: str | None = None
     parent_id: str | None = None
     superseded_by: str | None = None
+    follows: str | None = None
 
     @property
     def condition_open(self) -> bool:
@@ -250,6 +252,7 @@ class UpsertSummary:
     superseded: tuple[str, ...] = ()
     linked: int = 0
     data_end: dt.date | None = None
+    followed_up: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
@@ -273,6 +276,11 @@ class UpsertSummary:
             out.append(f"{self.escalated} alert(s) rose in level")
         if self.reopened:
             out.append(f"{len(self.reopened)} closed alert(s) reopened because the situation got worse")
+        if self.followed_up:
+            out.append(
+                f"{len(self.followed_up)} alert(s) closed as no concern whose evidence kept growing: a new "
+                "follow-up alert opened for each"
+            )
         if self.superseded:
             out.append(
                 f"{len(self.superseded)} alert(s) no longer produced by scoring: {self.linked} linked to the "

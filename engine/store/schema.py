@@ -17,8 +17,9 @@ Versions
    table is rebuilt (SQLite cannot change a CHECK constraint in place) to accept the ``provider``
    scope (``ward_id`` empty, ``provider`` named), the ``historical`` status and the
    ``ended_before_triage`` and ``superseded`` outcomes, with new columns ``provider``,
-   ``parent_id`` (an indicator alert's ward alert) and ``superseded_by`` (the alert a re-score put
-   in its place). Every existing row is copied unchanged (new columns empty); notes, audit and
+   ``parent_id`` (an indicator alert's ward alert), ``superseded_by`` (the alert a re-score put
+   in its place) and ``follows`` (a follow-up alert's closed alert: evidence that kept growing
+   after a "no concern" closure). Every existing row is copied unchanged (new columns empty); notes, audit and
    evidence are not touched. A ``scoring_runs`` table (append-only) records each run the store
    received: when, by whom, the last period of its data and what it changed.
 """
@@ -140,6 +141,7 @@ V3_ALERTS = """CREATE TABLE alerts_v3 (
     provider          TEXT,
     parent_id         TEXT,
     superseded_by     TEXT,
+    follows           TEXT,
     CHECK ((status = 'closed') = (outcome IS NOT NULL)),
     CHECK (scope = 'provider' OR length(ward_id) > 0),
     CHECK (scope <> 'provider' OR length(coalesce(provider, '')) > 0)
@@ -159,6 +161,7 @@ V3_STATEMENTS: tuple[str, ...] = (
     "CREATE INDEX alerts_ward ON alerts (ward_id, opened)",
     "CREATE INDEX alerts_parent ON alerts (parent_id)",
     "CREATE INDEX alerts_provider ON alerts (provider, scope)",
+    "CREATE INDEX alerts_follows ON alerts (follows)",
     """CREATE TRIGGER alerts_no_delete BEFORE DELETE ON alerts
 BEGIN SELECT RAISE(ABORT, 'alerts are never deleted: close them instead'); END""",
     """CREATE TABLE scoring_runs (

@@ -34,6 +34,8 @@ Rules the store guarantees
   ago; ``bulk`` closes them (outcome ``ended_before_triage``, a note required).
 * **Indicator alerts sit under their ward alert** (``parent_id``: the ward alert of the same ward
   whose episode overlaps theirs), recomputed on every upsert.
+* **Evidence that keeps growing after a "no concern" closure** opens a follow-up alert linked to
+  the closed one (``follows``); the closure itself stands (see ``engine.store.followups``).
 * **Alerts follow corrected data.** A *complete* run (``complete=True``) retires stored alerts it
   no longer produces: linked to an overlapping successor of the same kind, which takes over an
   untriaged position (status, outcome, assignee), or closed as ``superseded``; nothing a person
@@ -56,6 +58,7 @@ from typing import Any
 
 from engine.store.connection import connect, read_transaction, write_transaction
 from engine.store.errors import InvalidTransitionError, StaleWriteError, UnknownAlertError
+from engine.store.followups import mirror_followups, open_followups
 from engine.store.lifecycle import (
     CLOSE_NEEDS_NOTE,
     LEVEL_RANK,
@@ -84,7 +87,7 @@ from engine.store.succession import Missing, Successor, find_successors
 _ALERT_COLUMNS = (
     "alert_id, ward_id, scope, indicator, method, level, direction, opened, onset_estimate, last_seen, "
     "closed, statistic, threshold, explanation, first_scored_at, last_scored_at, status, outcome, "
-    "assignee, reopened_reason, status_changed_at, version, provider, parent_id, superseded_by"
+    "assignee, reopened_reason, status_changed_at, version, provider, parent_id, superseded_by, follows"
 )
 #: outcomes a person may choose (``superseded`` is recorded only by a re-score).
 PERSON_OUTCOMES = (*OUTCOMES, "ended_before_triage")
@@ -129,7 +132,7 @@ def _require_version(value: int) -> int:
 def _alert_from_row(row: Sequence[Any], note_count: int = 0) -> Alert:
     (alert_id, ward_id, scope, indicator, method, level, direction, opened, onset, last_seen, closed,
      statistic, threshold, explanation, first_scored_at, last_scored_at, status, outcome, assignee,
-     reopened_reason, status_changed_at, version, provider, parent_id, superseded_by) = row  # fmt: skip
+     reopened_reason, status_changed_at, version, provider, parent_id, superseded_by, follows) = row  # fmt: skip
     return Alert(
         alert_id=alert_id,
         ward_id=ward_id,
@@ -157,6 +160,7 @@ def _alert_from_row(row: Sequence[Any], note_count: int = 0) -> Alert:
         provider=provider,
         parent_id=parent_id,
         superseded_by=superseded_by,
+        follows=follows,
     )
 
 
@@ -427,6 +431,8 @@ class TriageStore:
                     progress(start + len(chunk), total)
             if complete and data_end is not None and (prev_end is None or data_end >= prev_end):
                 successors = self._retire_missing(conn, records, set(ids), data_end, ts, who)
+            mirror_followups(conn, ts, who)
+            followed_up = open_followups(conn, ts, who)
             conn.execute(_LINK_PARENTS)
             summary = UpsertSummary(
                 scored_at=ts,
@@ -440,6 +446,7 @@ class TriageStore:
                 superseded=tuple(s.alert_id for s in successors),
                 linked=sum(s.successor_id is not None for s in successors),
                 data_end=data_end,
+                followed_up=tuple(followed_up),
             )
             conn.execute(
                 "INSERT INTO scoring_runs (scored_at, actor, data_end, complete, alerts, inserted, "
@@ -469,7 +476,7 @@ class TriageStore:
         """
         rows = conn.execute(
             "SELECT alert_id, scope, ward_id, indicator, provider, opened, closed, status, outcome, "
-            "assignee, level FROM alerts WHERE superseded_by IS NULL "
+            "assignee, level FROM alerts WHERE superseded_by IS NULL AND follows IS NULL "
             "AND NOT (status = 'closed' AND outcome = 'superseded') AND opened <= ?",
             (data_end.isoformat(),),
         ).fetchall()

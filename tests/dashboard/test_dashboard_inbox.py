@@ -164,11 +164,17 @@ def test_overview_and_ward_page_show_triage_and_reopened_evidence(app_env, fixtu
     at.run()
     ranked = at.dataframe[0].value
     triage = ranked[ranked["ward_id"] == fixture_paths.episode_ward]["Triage"].iloc[0]
-    assert triage.startswith("Closed: no concern found (jo") and "Re-opened evidence since" in triage
+    assert triage.startswith("New (unassigned)") and "Re-opened evidence since" in triage
+    follow = store.get(f"{aid}-R1").alert  # a new alert, linked to the closed one
+    assert (follow.follows, follow.status, store.get(aid).alert.outcome) == (aid, "new", "no_concern")
     at.query_params["ward"] = fixture_paths.episode_ward
     at.switch_page("app_pages/ward.py").run()
     assert not at.exception
-    assert any("Re-opened evidence since" in w.value for w in at.warning)
+    assert any("Re-opened evidence since" in w.value and aid in w.value for w in at.warning)
+    # the inbox leads the ward with the follow-up and shows the closed alert's notes with it
+    at.switch_page("app_pages/inbox.py").run()
+    _select(at, fixture_paths.episode_ward)
+    assert any(s.value.startswith("Re-opened evidence since") for s in at.warning)
 
 
 def _records(store: TriageStore, alert_id: str):

@@ -227,3 +227,34 @@ def test_summary_lines_are_plain_words(store):
         == "2 alert(s) in this run: 1 new, 1 already ended when first seen (filed as historical), 0 with new evidence, 0 unchanged"
     )
     assert "UpsertSummary" not in "\n".join(lines)
+
+
+def test_growing_evidence_after_a_no_concern_closure_opens_a_linked_follow_up(store):
+    w = dataclasses.replace(ward("w", D(2026, 1, 5), statistic=6.0), last_seen=D(2026, 3, 2))
+    store.upsert_alerts([w], scored_at="2026-01-01T06:00:00Z", complete=True)
+    store.acknowledge("w", "jo", 1)  # the store's clock: 5 January, after the first run
+    store.close("w", "jo", "no_concern", 2, note="Visited: settled.")
+    # same evidence, a week on, a lower statistic: the judgement stands, nothing new
+    lower = dataclasses.replace(w, statistic=5.5, last_seen=D(2026, 3, 9))
+    assert store.upsert_alerts([lower], scored_at="2026-01-08T06:00:00Z", complete=True).followed_up == ()
+    # the evidence grows past what the person saw: a follow-up alert, linked, new
+    grown = dataclasses.replace(w, statistic=8.0, last_seen=D(2026, 3, 16))
+    summary = store.upsert_alerts([grown], scored_at="2026-01-15T06:00:00Z", complete=True)
+    assert summary.followed_up == ("w-R1",)
+    closed, follow = store.get("w").alert, store.get("w-R1").alert
+    assert (closed.status, closed.outcome) == ("closed", "no_concern")  # the judgement is kept
+    assert (follow.status, follow.follows, follow.opened, follow.scope) == (
+        "new",
+        "w",
+        D(2026, 3, 16),
+        "ward",
+    )
+    assert follow.explanation.startswith("Re-opened evidence since 16/03/2026")
+    # later runs: mirrored, never retired as "not produced", no second follow-up while it is open
+    more = dataclasses.replace(w, statistic=9.0, last_seen=D(2026, 3, 23))
+    summary = store.upsert_alerts([more], scored_at="2026-01-22T06:00:00Z", complete=True)
+    assert summary.followed_up == () and summary.superseded == ()
+    assert (store.get("w-R1").alert.statistic, store.get("w-R1").alert.status) == (9.0, "new")
+    ended = dataclasses.replace(w, statistic=2.0, last_seen=D(2026, 3, 30), closed=D(2026, 3, 30))
+    store.upsert_alerts([ended], scored_at="2026-01-29T06:00:00Z", complete=True)
+    assert store.get("w-R1").alert.closed == D(2026, 3, 30)
