@@ -80,6 +80,7 @@ from engine.store.models import (
     StoreSettings,
     UpsertSummary,
 )
+from engine.store.parents import link_parents
 from engine.store.records import format_timestamp, iter_records, to_date
 from engine.store.schema import LATEST_VERSION, migrate, schema_version
 from engine.store.succession import Missing, Successor, find_successors
@@ -91,17 +92,6 @@ _ALERT_COLUMNS = (
 )
 #: outcomes a person may choose (``superseded`` is recorded only by a re-score).
 PERSON_OUTCOMES = (*OUTCOMES, "ended_before_triage")
-#: an indicator alert sits under the latest ward alert of its ward whose episode overlaps its own
-#: (open episodes run to the end of time); superseded ward alerts are no parents.
-_PARENT_OF = """(SELECT w.alert_id FROM alerts w
-    WHERE w.scope = 'ward' AND w.ward_id = alerts.ward_id AND w.superseded_by IS NULL
-      AND NOT (w.status = 'closed' AND w.outcome = 'superseded')
-      AND w.opened <= coalesce(alerts.closed, '9999-12-31')
-      AND coalesce(w.closed, '9999-12-31') >= alerts.opened
-    ORDER BY w.opened DESC LIMIT 1)"""
-_LINK_PARENTS = (
-    f"UPDATE alerts SET parent_id = {_PARENT_OF} WHERE scope = 'indicator' AND parent_id IS NOT {_PARENT_OF}"
-)
 _TRIAGE_FIELDS = ("status", "outcome", "assignee", "reopened_reason")
 _CHUNK = 1000  # alerts per write step and per "IN (...)" query (SQLite allows 32766 variables)
 _UNSET: Any = object()
@@ -433,7 +423,7 @@ class TriageStore:
                 successors = self._retire_missing(conn, records, set(ids), data_end, ts, who)
             mirror_followups(conn, ts, who)
             followed_up = open_followups(conn, ts, who)
-            conn.execute(_LINK_PARENTS)
+            link_parents(conn)
             summary = UpsertSummary(
                 scored_at=ts,
                 inserted=inserted,
