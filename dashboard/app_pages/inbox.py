@@ -319,7 +319,55 @@ def _ward_audit(ward_id: str) -> None:
 
 # ------------------------------------------------------------------ wards and provider-wide tabs
 tab_wards, tab_prov = st.tabs([f"Wards ({rows.height})", f"Provider-wide ({prov.height})"])
+
+
+def _wards_bulk() -> None:
+    """Acknowledge or close every visible alert of the wards shown (after the filters), one note."""
+    shown = frame.filter(
+        pl.col("ward_id").is_in(rows["ward_id"].implode())
+        & (pl.col("scope") != "provider")
+        & pl.col("status").is_in(list(filters.statuses))
+        & (pl.col("status") != "closed")
+        & (pl.lit(filters.include_ended) | (pl.col("state") != "ended_before_triage"))
+    )
+    acks = shown.filter(pl.col("status").is_in(["new", "historical"]))
+    with st.popover(f"Bulk action on the {rows.height} ward(s) shown", disabled=shown.is_empty()):
+        st.caption(
+            f"{shown.height} open alert(s) on these wards ({acks.height} not yet acknowledged). Each alert gets "
+            "your note and its own audit entry; if anyone changed one meanwhile, nothing is changed."
+        )
+        st.selectbox(
+            "Outcome when closing",
+            list(OUTCOMES),
+            key="wards_bulk_outcome",
+            format_func=lambda o: OUTCOME_WORDS[o],
+        )
+        st.text_input("Note (required)", key="wards_bulk_note")
+
+        def _run(action: str, targets: pl.DataFrame) -> None:
+            versions = dict(zip(targets["alert_id"].to_list(), targets["version"].to_list(), strict=True))
+            outcome = st.session_state.get("wards_bulk_outcome") if action == "close" else None
+            result = perform_bulk(
+                store,
+                action,
+                versions,
+                user.name,
+                note=st.session_state.get("wards_bulk_note", ""),
+                outcome=outcome,
+            )
+            st.session_state["inbox_flash"] = result
+            if result.ok:
+                st.session_state["inbox_gen"] = gen + 1
+
+        st.button(
+            f"Acknowledge {acks.height}", key="wards_bulk_ack", on_click=_run, args=("acknowledge", acks)
+        )
+        st.button(f"Close {shown.height}", key="wards_bulk_close", on_click=_run, args=("close", shown))
+
+
 with tab_wards:
+    if user.can("triage") and rows.height:
+        _wards_bulk()
     display = rows.drop("lead_id", "level")
     wanted = st.query_params.get("ward")
     ids = rows["ward_id"].to_list()

@@ -183,3 +183,21 @@ def _records(store: TriageStore, alert_id: str):
     a = store.get(alert_id).alert
     fields = {f.name for f in dataclasses.fields(AlertRecord)}
     yield AlertRecord(**{k: v for k, v in a.as_dict().items() if k in fields})
+
+
+def test_bulk_acknowledge_of_the_wards_shown(app_env, fixture_paths, tmp_path):
+    at = app_env()
+    _inbox(at)
+    at.multiselect(key="f_level").set_value(["urgent"]).run()
+    shown = set(at.dataframe[0].value["ward_id"])
+    at.button(key="wards_bulk_ack").click().run()
+    assert any("note is required" in w.value for w in at.warning)
+    at.multiselect(key="f_level").set_value(["urgent"]).run()
+    at.text_input(key="wards_bulk_note").input("Urgent wards reviewed at the weekly huddle.")
+    at.button(key="wards_bulk_ack").click().run()
+    assert any("acknowledged, each with your note" in s.value for s in at.success)
+    store = _store(tmp_path)
+    for w in shown:
+        assert not store.list_alerts(ward=w, status="new", condition_open=True)
+    others = store.list_alerts(status="new", condition_open=True)
+    assert others and not {a.ward_id for a in others} & shown  # other wards untouched
