@@ -326,8 +326,11 @@ class TriageStore:
         successors: list[Successor] = []
         with self._writing() as conn:
             first_import = conn.execute("SELECT 1 FROM alerts LIMIT 1").fetchone() is None
-            prev_end = to_date(
-                conn.execute("SELECT max(data_end) FROM scoring_runs").fetchone()[0], "data_end"
+            prev_end = to_date(  # a store migrated from before version 3 has no runs: its newest evidence
+                conn.execute(
+                    "SELECT coalesce((SELECT max(data_end) FROM scoring_runs), (SELECT max(last_seen) FROM alerts))"
+                ).fetchone()[0],
+                "data_end",
             )
             for start in range(0, total, _CHUNK):  # written chunk by chunk: memory stays bounded
                 chunk = records[start : start + _CHUNK]
