@@ -201,3 +201,21 @@ def test_bulk_acknowledge_of_the_wards_shown(app_env, fixture_paths, tmp_path):
         assert not store.list_alerts(ward=w, status="new", condition_open=True)
     others = store.list_alerts(status="new", condition_open=True)
     assert others and not {a.ward_id for a in others} & shown  # other wards untouched
+
+
+def test_audit_in_plain_words_at_uk_local_time():
+    from dashboard.services.audit_words import audit_sentences, uk_local_time
+    from engine.store import AuditEntry
+
+    assert uk_local_time("2026-07-01T08:30:00.000000Z") == "01/07/2026 09:30 BST"
+    assert uk_local_time("2026-12-01T08:30:00.000000Z") == "01/12/2026 08:30 GMT"
+    at = "2026-07-01T08:30:00.000000Z"
+    lines = [
+        AuditEntry(1, "A1", at, "jo", "closed", "status", "new", "closed"),
+        AuditEntry(2, "A1", at, "jo", "closed", "outcome", None, "no_concern"),
+        AuditEntry(3, "A1", at, "jo", "note_added", "note", None, "7"),
+        AuditEntry(4, "A1", at, "lead", "assigned", "assignee", None, "sam"),
+    ]
+    said = [(s.who, s.text) for s in audit_sentences(lines)]
+    assert ("jo", "Closed the alert: no concern found.") in said  # two field lines, one entry
+    assert ("lead", "Assigned the alert to sam.") in said and len(said) == 3
