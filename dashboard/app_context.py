@@ -103,6 +103,7 @@ def resolve_user(settings: DashboardSettings) -> User:
         list(DEMO_USERS),
         key="demo_user",
         format_func=lambda n: f"{n} ({ROLE_WORDS[DEMO_USERS[n]]})",
+        bind="query-params",  # ?demo_user=... keeps the choice across reloads and page switches
     )
     return demo_user(name)
 

@@ -13,8 +13,10 @@ import streamlit as st
 from dashboard.app_context import context, md_escape
 from dashboard.components.charts import as_of_label, heatmap, small_multiples
 from dashboard.components.truth import render_truth_overview
+from dashboard.components.triage_badges import provider_section
 from dashboard.services.formatting import LEVEL_WORDS
 from dashboard.services.overview import alert_counts, cached_overview
+from dashboard.services.ward_triage import ward_triage, with_triage_columns
 
 ctx = context()
 st.title("Trust overview")
@@ -64,8 +66,9 @@ t_rank, t_heat, t_hist = st.tabs(list(TABS), key="ov_tab", on_change="rerun")
 # ------------------------------------------------------------------ ranked table
 if t_rank.open:
     with t_rank:
+        ranked = ov.table if ctx.store is None else with_triage_columns(ov.table, ward_triage(ctx.store))
         event = st.dataframe(
-            ov.table,
+            ranked,
             key="ranked",
             hide_index=True,
             on_select="rerun",
@@ -81,7 +84,7 @@ if t_rank.open:
             height=min(38 + 35 * view.height, 420),
         )
         if event.selection.rows:
-            chosen = ov.table["ward_id"][event.selection.rows[0]]
+            chosen = ranked["ward_id"][event.selection.rows[0]]
             st.switch_page("app_pages/ward.py", query_params={"ward": chosen})
         st.caption("Select a row to open the ward.")
         st.download_button(
@@ -114,3 +117,4 @@ if t_hist.open:
 
 # ------------------------------------------------------------------ known truth (synthetic trusts)
 render_truth_overview(ctx)
+provider_section(res, ctx.store, providers)  # provider-wide changes with their ward share (issue 22)

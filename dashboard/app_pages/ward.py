@@ -7,6 +7,7 @@ from dashboard.app_context import context, md_escape
 from dashboard.components.charts import cusum_chart, funnel_chart, mdc_chart, score_history_chart, ward_charts
 from dashboard.components.icons import variation_icon
 from dashboard.components.truth import render_ward_truth
+from dashboard.components.triage_badges import ward_triage_badge
 from dashboard.services.briefing import WARD_TYPE_LABELS
 from dashboard.services.formatting import (
     LEVEL_WORDS,
@@ -47,6 +48,7 @@ st.markdown(
     f"{md_escape(row.get('provider'))} · {WARD_TYPE_LABELS.get(row.get('ward_type'), md_escape(row.get('ward_type')))} · "
     f"domains with evidence: {doms}"
 )
+ward_triage_badge(ctx.store, ward_id, row.get("level"))  # triage status, owner, re-opened evidence
 expl = res.ward_explanation(ward_id)
 st.info(md_escape(expl) if expl else "No ward alert: the combined evidence has not reached concern.")
 

@@ -40,6 +40,7 @@ from dashboard.services.formatting import (
     split_list,
     uk_date,
 )
+from dashboard.services.provider_share import ward_provider_sentences
 from dashboard.services.results import Results, ward_series
 from engine.store import UnknownAlertError
 from signals import CATALOGUE
@@ -403,9 +404,11 @@ def build_briefing(
             + f": {LEVEL_MEANING.get(level, '')}"
             + (f". Evidence in {_and(doms)}." if doms else ".")
         )
-    explanation = results.ward_explanation(ward_id)
+    own_explanation = results.ward_explanation(ward_id)
+    # provider-wide changes the ward shares: "this ward's rise in ... is shared by 9 of 11 wards"
+    explanation = " ".join((own_explanation, *ward_provider_sentences(results, ward_id))).strip()
     keys = _ward_indicators(results, ward_id, series)
-    why = why_indicators(explanation, keys[:3])
+    why = why_indicators(own_explanation, keys[:3])
     fitted = ward_charts(results, ward_id, series)
     charts: list[BriefingChart] = []
     for key in [k for k in keys if k in fitted][: s.max_charts]:

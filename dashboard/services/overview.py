@@ -19,7 +19,7 @@ import polars as pl
 
 from dashboard.services.formatting import DOMAIN_LABELS, LEVEL_WORDS, safe_csv
 from dashboard.services.results import DOMAIN_KEYS, Results
-from engine.store import TriageStore
+from engine.store import OPEN_STATUSES, TriageStore
 
 
 @dataclass(frozen=True)
@@ -175,16 +175,18 @@ def cached_overview(
 
 
 def alert_counts(store: TriageStore, ward_ids: Sequence[str] | None = None) -> tuple[int, int]:
-    """(new, open) alerts in the triage store; ``ward_ids=None`` counts every ward.
+    """(new, open) ward and indicator alerts in the triage store; ``ward_ids=None`` counts every ward.
 
-    Open = not closed by triage. The unfiltered count is one ``GROUP BY`` in SQLite; a filtered
-    one reads only the filtered wards' alerts.
+    Open = new, acknowledged or investigating (historical and closed alerts are not in the inbox);
+    the same figures as the inbox (``TriageStore.inbox_counts``). Provider-wide alerts are counted
+    in their own section. The unfiltered count is one query in SQLite; a filtered one reads only
+    the filtered wards' alerts.
     """
     if ward_ids is None:
-        counts = store.status_counts()
-        return counts.get("new", 0), sum(v for k, v in counts.items() if k != "closed")
+        counts = store.inbox_counts()
+        return counts.new, counts.open
     if not ward_ids:
         return 0, 0
     alerts = store.list_alerts(ward=list(ward_ids))
     new = sum(a.status == "new" for a in alerts)
-    return new, sum(a.status != "closed" for a in alerts)
+    return new, sum(a.status in OPEN_STATUSES for a in alerts)

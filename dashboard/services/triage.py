@@ -2,9 +2,11 @@
 
 The store holds every triage decision, note and audit line; the dashboard only reads it and calls
 its lifecycle methods with the signed-in user as actor. Results are synced into the store (an
-idempotent ``upsert_alerts``) the first time a results folder is seen, so an inbox exists even when
-``wardwatch score`` ran without ``--store``; re-scoring never erases a status or a note (a store
-guarantee). Store errors become polite one-line messages (:class:`ActionResult`).
+idempotent ``upsert_alerts`` of every scope, as a complete run stamped with ``run.json``'s
+``scored_at``) the first time a results folder is seen, so an inbox exists even when ``wardwatch
+score`` ran without ``--store``; re-scoring never erases a status or a note (a store guarantee), and
+alerts a re-score no longer produces are linked to their successor or closed as superseded. Store
+errors become polite one-line messages (:class:`ActionResult`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import polars as pl
 
 from dashboard.services.results import Results
 from engine.store import (
-    SCOPES,
+    OPEN_STATUSES,
     InvalidTransitionError,
     StaleWriteError,
     StoreError,
@@ -27,7 +29,7 @@ from engine.store import (
 )
 
 SYNC_ACTOR = "wardwatch dashboard (results sync)"
-ACTIONS = ("acknowledge", "investigate", "close", "note")
+ACTIONS = ("acknowledge", "investigate", "close", "note", "assign", "reopen")
 
 
 @dataclass(frozen=True)
@@ -56,20 +58,20 @@ def _scored_at(results: Results) -> str | dt.datetime:
 
 
 def sync_results(store: TriageStore, results: Results) -> UpsertSummary | None:
-    """Upsert the results folder's alerts into the store (idempotent; ``None`` when there are none)."""
-    # the store triages ward and indicator alerts; provider-wide shifts are context (no ward to visit)
-    frame = results.alerts.filter(pl.col("scope").is_in(list(SCOPES))).with_columns(
-        pl.col("indicator").replace("", None)
-    )
+    """Upsert the results folder's alerts (ward, indicator and provider scope) into the store as a
+    complete run (idempotent; ``None`` when there are none)."""
+    frame = results.alerts.with_columns(pl.col("indicator").replace("", None))
     if frame.is_empty():
         return None
-    return store.upsert_alerts(frame, scored_at=_scored_at(results), actor=SYNC_ACTOR)
+    return store.upsert_alerts(frame, scored_at=_scored_at(results), actor=SYNC_ACTOR, complete=True)
 
 
 def inbox_frame(store: TriageStore, results: Results, **filters: object) -> pl.DataFrame:
     """Store alerts joined to ward names and the results' extension columns, in inbox order."""
     frame = store.alerts_frame(**filters)
-    ext = results.alerts.select("alert_id", "provider", "contributing", "questions")
+    ext = results.alerts.select(
+        "alert_id", pl.col("provider").alias("result_provider"), "contributing", "questions"
+    )
     names = results.wards.select(
         "ward_id", "ward_name", pl.col("provider").alias("ward_provider"), "ward_type"
     )
@@ -78,12 +80,15 @@ def inbox_frame(store: TriageStore, results: Results, **filters: object) -> pl.D
         .join(ext, on="alert_id", how="left")
         .join(names, on="ward_id", how="left")
         .with_columns(
-            pl.col("ward_name").fill_null(pl.col("ward_id")),
-            pl.coalesce("provider", "ward_provider").fill_null("").alias("provider"),
+            pl.when(pl.col("scope") == "provider")
+            .then(pl.col("provider"))
+            .otherwise(pl.col("ward_name").fill_null(pl.col("ward_id")))
+            .alias("ward_name"),
+            pl.coalesce("provider", "result_provider", "ward_provider").fill_null("").alias("provider"),
             pl.col("contributing").fill_null(""),
             pl.col("questions").fill_null(""),
         )
-        .drop("ward_provider")
+        .drop("ward_provider", "result_provider")
         .sort("_order")
         .drop("_order")
     )
@@ -98,20 +103,47 @@ def perform(
     *,
     outcome: str | None = None,
     text: str | None = None,
+    assignee: str | None = None,
+    children: dict[str, int] | None = None,
 ) -> ActionResult:
     """Run one triage action and translate store errors into a polite message.
 
     Parameters
     ----------
-    action : {"acknowledge", "investigate", "close", "note"}
+    action : {"acknowledge", "investigate", "close", "note", "assign", "reopen"}
     expected_version : int
         The alert version the user saw (ignored for notes, which only ever add).
     outcome : str, optional
         Required for ``close``.
     text : str, optional
-        The note (``note``) or optional closing note (``close``); stored verbatim.
+        The note (``note``), closing note (``close``, required when the alert is new) or the reason
+        (``reopen``, required); stored verbatim.
+    assignee : str, optional
+        ``assign``: the new owner (``None`` or blank clears it).
+    children : dict, optional
+        ``close``: indicator alerts (id -> version seen) to close with it, same outcome and note,
+        each audited on its own; done after the ward alert, all in one transaction.
     """
     try:
+        if action == "assign":
+            who = (assignee or "").strip() or None
+            store.assign(alert_id, actor, who, expected_version)
+            return ActionResult(True, f"Alert assigned to {who}." if who else "Assignee removed.")
+        if action == "reopen":
+            if not text or not text.strip():
+                return ActionResult(False, "Say why the alert is reopened: nothing was changed.")
+            store.reopen(alert_id, actor, text, expected_version)
+            return ActionResult(True, "Alert reopened.")
+        if action == "close" and children:
+            if not outcome:
+                return ActionResult(False, "Choose an outcome before closing the alert.")
+            if not text or not text.strip():
+                return ActionResult(
+                    False,
+                    "A closing note is required to close the alert with its indicator alerts: nothing was saved.",
+                )
+            store.bulk("close", {alert_id: expected_version, **children}, actor, note=text, outcome=outcome)
+            return ActionResult(True, f"Alert closed, with {len(children)} indicator alert(s).")
         if action == "acknowledge":
             store.acknowledge(alert_id, actor, expected_version)
             return ActionResult(True, "Alert acknowledged.")
@@ -130,15 +162,53 @@ def perform(
             return ActionResult(True, "Note saved.")
         return ActionResult(False, f"Unknown action {action!r}.")
     except StaleWriteError:
-        return ActionResult(
-            False,
-            "Someone else changed this alert while you were looking at it, so your change was not "
-            "saved. The latest state is shown now; please check it and try again.",
-            stale=True,
-        )
+        return _STALE
     except InvalidTransitionError as exc:
         return ActionResult(False, f"That step is not possible now: {exc}.")
     except UnknownAlertError:
         return ActionResult(False, "This alert is not in the triage store (was the results folder changed?).")
     except (StoreError, ValueError) as exc:
         return ActionResult(False, f"Not saved: {exc}")
+
+
+_STALE = ActionResult(
+    False,
+    "Someone else changed this alert while you were looking at it, so your change was not "
+    "saved. The latest state is shown now; please check it and try again.",
+    stale=True,
+)
+
+
+def perform_bulk(
+    store: TriageStore,
+    action: str,
+    targets: dict[str, int],
+    actor: str,
+    *,
+    note: str,
+    outcome: str | None = None,
+) -> ActionResult:
+    """Acknowledge or close several alerts with one required note (all or nothing)."""
+    if not targets:
+        return ActionResult(False, "No alerts chosen: nothing was changed.")
+    if not note or not note.strip():
+        return ActionResult(False, "A note is required for a bulk action: nothing was changed.")
+    if action == "close" and not outcome:
+        return ActionResult(False, "Choose an outcome before closing: nothing was changed.")
+    try:
+        store.bulk(action, targets, actor, note=note, outcome=outcome)
+    except StaleWriteError:
+        return _STALE
+    except InvalidTransitionError as exc:
+        return ActionResult(False, f"Nothing was changed: {exc}.")
+    except (StoreError, ValueError) as exc:
+        return ActionResult(False, f"Nothing was changed: {exc}")
+    done = "acknowledged" if action == "acknowledge" else "closed"
+    return ActionResult(True, f"{len(targets)} alert(s) {done}, each with your note and its own audit entry.")
+
+
+def open_children(store: TriageStore, ward_alert_id: str) -> dict[str, int]:
+    """Open indicator alerts under a ward alert: id -> current version (what closing it offers)."""
+    return {
+        a.alert_id: a.version for a in store.list_alerts(parent_id=ward_alert_id, status=list(OPEN_STATUSES))
+    }

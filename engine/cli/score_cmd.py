@@ -20,6 +20,7 @@ from engine.cli import CliError
 if TYPE_CHECKING:
     from engine.config import Config
     from engine.io import LoadResult
+    from engine.store import TriageStore
 
 HELP = "Score ward data: ward levels, alerts with explanations, per-series statistics."
 
@@ -135,10 +136,42 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
+def alert_count_line(scopes: list[str]) -> str:
+    """``alerts in this run: N (W ward, I indicator, P provider-wide)``."""
+    n = {scope: scopes.count(scope) for scope in ("ward", "indicator", "provider")}
+    return (
+        f"alerts in this run: {len(scopes)} ({n['ward']} ward, {n['indicator']} indicator, "
+        f"{n['provider']} provider-wide), past and present episodes"
+    )
+
+
+def store_summary_lines(store: TriageStore, store_path: str, alerts: object, run_json: object) -> list[str]:
+    """Upsert the run's alerts (every scope, a complete run) into the store; what to print.
+
+    The run's own timestamp (``run.json``'s ``scored_at``) is the store's ``scored_at``, so the
+    dashboard's later sync of the same results folder is recognised as the same run.
+    """
+    import json
+    from pathlib import Path
+
+    from engine.store import StoreError
+
+    try:
+        scored_at = json.loads(Path(str(run_json)).read_text(encoding="utf-8")).get("scored_at")
+    except (OSError, ValueError, TypeError):
+        scored_at = None
+    try:
+        summary = store.upsert_alerts(alerts, scored_at=scored_at, complete=True)
+        counts = store.inbox_counts()
+    except (StoreError, ValueError) as exc:
+        raise CliError(f"triage store {store_path}: {exc}") from None
+    return [f"triage store {store_path}:", *(f"  {line}" for line in (*summary.lines(), *counts.lines()))]
+
+
 def run(args: argparse.Namespace) -> int:
     keep_freed_memory()  # before the imports below start any thread
     from engine.config import load_config
-    from engine.scoring.outputs import score_and_write, triage_alerts
+    from engine.scoring.outputs import score_and_write
     from engine.settings import SettingsError
 
     warm_up_kernels()
@@ -174,10 +207,10 @@ def run(args: argparse.Namespace) -> int:
         f"scored {len(result.wards.ward_id)} wards up to {result.wards.periods[-1]}: "
         + ", ".join(f"{n} {lvl}" for lvl, n in counts)
     )
-    print(f"alerts: {result.alerts.height} ({(result.alerts['scope'] == 'ward').sum()} ward)")
+    print(alert_count_line(result.alerts["scope"].to_list()))
     if store is not None:
-        summary = store.upsert_alerts(triage_alerts(result))
-        print(f"triage store {args.store}: {summary}")
+        for line in store_summary_lines(store, args.store, result.alerts, paths["run"]):
+            print(line)
     print(f"results written to {paths['run'].parent}")
     if n_rejected:
         print(f"{n_rejected} input row(s) were rejected and not scored (see rejected.csv): exit 1")

@@ -20,7 +20,15 @@ from engine.store.errors import (
     StoreNotFoundError,
     UnknownAlertError,
 )
-from engine.store.lifecycle import LEVEL_RANK, OUTCOMES, SCOPES, STATUSES, TRANSITIONS
+from engine.store.lifecycle import (
+    ALL_OUTCOMES,
+    LEVEL_RANK,
+    OPEN_STATUSES,
+    OUTCOMES,
+    SCOPES,
+    STATUSES,
+    TRANSITIONS,
+)
 from engine.store.models import (
     ALERTS_CSV_COLUMNS,
     Alert,
@@ -28,19 +36,24 @@ from engine.store.models import (
     AlertRecord,
     AuditEntry,
     EvidenceEntry,
+    InboxCounts,
     Note,
+    ScoringRun,
     StoreSettings,
     UpsertSummary,
 )
 from engine.store.schema import LATEST_VERSION, MIGRATIONS
-from engine.store.triage import TriageStore, default_store_path
+from engine.store.triage import PERSON_OUTCOMES, TriageStore, default_store_path
 
 __all__ = [
     "ALERTS_CSV_COLUMNS",
+    "ALL_OUTCOMES",
     "LATEST_VERSION",
     "LEVEL_RANK",
     "MIGRATIONS",
+    "OPEN_STATUSES",
     "OUTCOMES",
+    "PERSON_OUTCOMES",
     "SCOPES",
     "STATUSES",
     "TRANSITIONS",
@@ -49,9 +62,11 @@ __all__ = [
     "AlertRecord",
     "AuditEntry",
     "EvidenceEntry",
+    "InboxCounts",
     "InvalidTransitionError",
     "Note",
     "SchemaError",
+    "ScoringRun",
     "StaleWriteError",
     "StoreError",
     "StoreNotFoundError",

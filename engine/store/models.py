@@ -71,6 +71,13 @@ class StoreSettings:
         default="wardwatch score",
         metadata={"doc": "actor named in the audit log for changes made by a scoring run"},
     )
+    ended_before_triage_days: int = field(
+        default=28,
+        metadata={
+            "doc": "days after its condition ended (before the latest scored period) that an alert "
+            "nobody triaged is shown as 'ended before triage'"
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,7 @@ class AlertRecord:
     statistic: float | None
     threshold: float | None
     explanation: str
+    provider: str | None = None  # the ward's provider; for a provider alert, the provider itself
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,10 @@ class Alert:
     ``version`` increases by one on every change to the triage state (status, outcome, assignee)
     and on every change of ``level``; pass it back as ``expected_version`` when changing the alert.
     ``reopened_reason`` is set when a closed alert was reopened (by a person or by a re-score) and
-    stays until the alert is closed again.
+    stays until the alert is closed again. ``provider`` is the ward's provider (for a provider alert,
+    whose ``ward_id`` is empty, the provider itself); ``parent_id`` is the ward alert an indicator
+    alert sits under; ``superseded_by`` the alert a re-score produced in its place; ``follows`` (on
+    a follow-up alert) the alert closed as no concern whose evidence kept growing.
     """
 
     alert_id: str
@@ -131,11 +142,21 @@ class Alert:
     status_changed_at: str | None
     version: int
     note_count: int = 0
+    provider: str | None = None
+    parent_id: str | None = None
+    superseded_by: str | None = None
+    follows: str | None = None
 
     @property
     def condition_open(self) -> bool:
         """True while scoring still sees the condition (``closed`` is empty)."""
         return self.closed is None
+
+    def ended_before_triage(self, data_end: dt.date | None, days: int) -> bool:
+        """Nobody triaged it (``new``) and its condition ended more than ``days`` before ``data_end``."""
+        if self.status != "new" or self.closed is None or data_end is None:
+            return False
+        return (data_end - self.closed).days > days
 
     def as_dict(self) -> dict[str, object]:
         """The alert as a plain dictionary (dates as ``datetime.date``)."""
@@ -227,8 +248,110 @@ class UpsertSummary:
     escalated: int
     older: int
     reopened: tuple[str, ...]
+    historical: int = 0
+    superseded: tuple[str, ...] = ()
+    linked: int = 0
+    data_end: dt.date | None = None
+    followed_up: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
         """Number of alerts in the scoring run."""
         return self.inserted + self.updated + self.unchanged + self.older
+
+    def lines(self) -> list[str]:
+        """The summary in plain words, one fact per line (what ``wardwatch score`` prints)."""
+        new = self.inserted - self.historical
+        out = [
+            f"{self.total} alert(s) in this run: {new} new"
+            + (
+                f", {self.historical} already ended when first seen (filed as historical)"
+                if self.historical
+                else ""
+            )
+            + f", {self.updated} with new evidence, {self.unchanged} unchanged"
+            + (f", {self.older} ignored as older than the store's evidence" if self.older else "")
+        ]
+        if self.escalated:
+            out.append(f"{self.escalated} alert(s) rose in level")
+        if self.reopened:
+            out.append(f"{len(self.reopened)} closed alert(s) reopened because the situation got worse")
+        if self.followed_up:
+            out.append(
+                f"{len(self.followed_up)} alert(s) closed as no concern whose evidence kept growing: a new "
+                "follow-up alert opened for each"
+            )
+        if self.superseded:
+            out.append(
+                f"{len(self.superseded)} alert(s) no longer produced by scoring: {self.linked} linked to the "
+                f"alert that replaced them, {len(self.superseded) - self.linked} closed as superseded"
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class ScoringRun:
+    """One scoring run the store received (``scoring_runs`` table)."""
+
+    id: int
+    scored_at: str
+    actor: str
+    data_end: dt.date | None
+    complete: bool
+    alerts: int
+    inserted: int
+    historical: int
+    updated: int
+    unchanged: int
+    older: int
+    superseded: int
+
+
+@dataclass(frozen=True)
+class InboxCounts:
+    """What the triage inbox holds (``TriageStore.inbox_counts``); "open" = new, acknowledged or
+    investigating. Ward and indicator alerts are counted apart from provider alerts.
+
+    Attributes
+    ----------
+    ward_rows : int
+        Wards with at least one open alert: the inbox's rows when "ended before triage" is shown.
+    current_ward_rows : int
+        Wards with an open alert other than one that ended before triage: the rows it opens with.
+    open, new, ended_before_triage, new_current : int
+        Open alerts; of them ``new``; of those, ``ended_before_triage`` (nobody triaged them and
+        the condition ended more than ``ended_days`` before ``data_end``) and ``new_current``
+        (condition still holds).
+    provider_open : int
+        Open provider-wide alerts (their own section).
+    historical, superseded, closed, total : int
+        Filed as historical; closed as superseded by re-scoring; closed by a person; every alert.
+    """
+
+    ward_rows: int
+    current_ward_rows: int
+    open: int
+    new: int
+    ended_before_triage: int
+    new_current: int
+    provider_open: int
+    historical: int
+    superseded: int
+    closed: int
+    total: int
+    data_end: dt.date | None = None
+    ended_days: int = 28
+
+    def lines(self) -> list[str]:
+        """The inbox in plain words, with how every stored alert is accounted for."""
+        rows = f"{self.current_ward_rows} ward row(s)"
+        if self.ward_rows != self.current_ward_rows:
+            rows += f" (+{self.ward_rows - self.current_ward_rows} with only alerts that ended before triage)"
+        return [
+            f"inbox: {rows}, {self.open} open ward/indicator alert(s) of which {self.new} new "
+            f"({self.new_current} whose condition still holds, {self.ended_before_triage} ended before "
+            f"triage); {self.provider_open} open provider alert(s)",
+            f"not in the inbox: {self.historical} historical (ended before the first import), "
+            f"{self.closed} closed by a person, {self.superseded} superseded by re-scoring "
+            f"({self.total} alerts stored in all)",
+        ]

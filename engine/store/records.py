@@ -75,8 +75,9 @@ def record_from_mapping(row: Mapping[str, Any]) -> AlertRecord:
     Raises
     ------
     ValueError
-        On a missing column, an empty ``alert_id``/``ward_id``/``level``/``opened``, a ``scope``
-        other than ``ward``/``indicator``, or an unparseable date or number.
+        On a missing column, an empty ``alert_id``/``ward_id``/``level``/``opened`` (a provider alert
+        needs ``provider`` instead of ``ward_id``), an unknown ``scope``, or an unparseable date or
+        number. ``provider`` is optional (an extension column of ``alerts.csv``).
     """
     missing = [c for c in ALERTS_CSV_COLUMNS if c not in row]
     if missing:
@@ -96,17 +97,23 @@ def record_from_mapping(row: Mapping[str, Any]) -> AlertRecord:
         statistic=to_float(row["statistic"], "statistic"),
         threshold=to_float(row["threshold"], "threshold"),
         explanation=to_text(row["explanation"]) or "",
+        provider=to_text(row.get("provider")),
     )
     return validate_record(rec)
 
 
 def validate_record(rec: AlertRecord) -> AlertRecord:
     """Check the invariants of an ``AlertRecord``; return it unchanged or raise ``ValueError``."""
-    for name in ("alert_id", "ward_id", "level"):
+    if rec.scope not in SCOPES:
+        raise ValueError(
+            f"alert {rec.alert_id!r}: scope must be one of {', '.join(SCOPES)}, got {rec.scope!r}"
+        )
+    needed = (
+        ("alert_id", "provider", "level") if rec.scope == "provider" else ("alert_id", "ward_id", "level")
+    )
+    for name in needed:
         if not getattr(rec, name):
             raise ValueError(f"alert {rec.alert_id!r}: {name} is empty")
-    if rec.scope not in SCOPES:
-        raise ValueError(f"alert {rec.alert_id!r}: scope must be 'ward' or 'indicator', got {rec.scope!r}")
     if not isinstance(rec.opened, dt.date):
         raise ValueError(f"alert {rec.alert_id!r}: opened is empty")
     if rec.closed is not None and rec.closed < rec.opened:
@@ -123,7 +130,8 @@ def iter_records(alerts: Any) -> Iterator[AlertRecord]:
         missing = [c for c in ALERTS_CSV_COLUMNS if c not in alerts.columns]
         if missing:
             raise ValueError(f"alerts frame lacks column(s): {', '.join(missing)}")
-        rows: Iterable[Any] = alerts.select(ALERTS_CSV_COLUMNS).iter_rows(named=True)
+        cols = [*ALERTS_CSV_COLUMNS, *(["provider"] if "provider" in alerts.columns else [])]
+        rows: Iterable[Any] = alerts.select(cols).iter_rows(named=True)
     else:
         rows = alerts
     for row in rows:

@@ -47,9 +47,11 @@ def test_overview_ranks_wards_and_counts_alerts(app_env, fixture_paths):
     for label, level in (("Urgent wards", "urgent"), ("Concern wards", "concern"), ("Watch wards", "watch")):
         assert int(metrics[label]) == int((latest["level"] == level).sum())
     assert ranked["Level"].iloc[0] == fixture_paths.episode_level.capitalize()
-    # a fresh store synced from alerts.csv: every ward and indicator alert is new and open
+    # a fresh store synced from alerts.csv (first import): ward and indicator alerts whose condition
+    # still holds are new and open; those that had already ended are filed historical
     alerts = pl.read_csv(fixture_paths.results_dir / "alerts.csv", infer_schema=False)
-    triaged = int(alerts["scope"].is_in(["ward", "indicator"]).sum())
+    current = alerts["closed"].is_null() | (alerts["closed"] == "")
+    triaged = int((alerts["scope"].is_in(["ward", "indicator"]) & current).sum())
     assert int(metrics["New alerts"]) == triaged and metrics["Open alerts"] == metrics["New alerts"]
     captions = " ".join(c.value.replace("\\", "") for c in at.caption)
     assert f"Top of the list: 1. {fixture_paths.episode_ward_name} (" in captions
@@ -89,10 +91,22 @@ def test_overview_filters_by_provider(app_env, fixture_paths):
     ranked = at.dataframe[0].value
     assert len(ranked) == fixture_paths.provider_wards and set(ranked["Provider"]) == {fixture_paths.provider}
     alerts = pl.read_csv(fixture_paths.results_dir / "alerts.csv", infer_schema=False)
-    mine = alerts.filter(
-        pl.col("scope").is_in(["ward", "indicator"]) & pl.col("ward_id").is_in(list(ranked["ward_id"]))
+    mine = alerts.filter(  # first import: only conditions that still hold start as new
+        pl.col("scope").is_in(["ward", "indicator"])
+        & pl.col("ward_id").is_in(list(ranked["ward_id"]))
+        & (pl.col("closed").is_null() | (pl.col("closed") == ""))
     )
     assert int({m.label: m.value for m in at.metric}["New alerts"]) == mine.height
+
+
+def _open_ward_in_inbox(at, ward_id: str, gen: int = 0) -> int:
+    """Select the ward's row of the inbox (one row per ward); returns its row number."""
+    table = at.dataframe[0].value
+    row = int((table["ward_id"] == ward_id).to_numpy().nonzero()[0][0])
+    at.session_state[f"inbox_wards_{gen}"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    return row
 
 
 def test_inbox_triage_acknowledge_note_and_audit_persist(app_env, fixture_paths):
@@ -100,31 +114,29 @@ def test_inbox_triage_acknowledge_note_and_audit_persist(app_env, fixture_paths)
     at.run()
     at.switch_page("app_pages/inbox.py").run()
     table = at.dataframe[0].value
-    row = int((table["alert_id"] == fixture_paths.episode_alert_id).to_numpy().nonzero()[0][0])
-    assert table["Explanation"].iloc[row] == fixture_paths.episode_explanation
-    at.session_state["inbox_table_0"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
-    at.run()
-    assert not at.exception
+    assert table["ward_id"].is_unique  # one row per ward
+    _open_ward_in_inbox(at, fixture_paths.episode_ward)
     assert any(fixture_paths.episode_explanation[:40] in m.value.replace("\\", "") for m in at.markdown)
     at.button(key=f"ack_{fixture_paths.episode_alert_id}").click().run()
     assert any("acknowledged" in s.value for s in at.success)
+    _open_ward_in_inbox(at, fixture_paths.episode_ward, gen=1)
     at.text_area(key=f"note_{fixture_paths.episode_alert_id}").input("Spoke to the ward manager on Monday.")
     at.button(key=f"save_note_{fixture_paths.episode_alert_id}").click().run()
     assert any("Note saved" in s.value for s in at.success)
     assert any(t.value == "Spoke to the ward manager on Monday." for t in at.text)
     audit = at.dataframe[1].value
-    assert {"acknowledged", "note added"} <= set(audit["Action"])
+    assert {"Acknowledged the alert.", "Added a note."} <= set(audit["What happened"])
     assert "demo-quality-director" in set(audit["Who"])
+    assert all(w.endswith(("GMT", "BST")) for w in audit["When (UK time)"])
 
     # a fresh session (a reload) reads the same store: status and note are still there
     again = app_env()
     again.run()
     again.switch_page("app_pages/inbox.py").run()
     t2 = again.dataframe[0].value
-    r2 = int((t2["alert_id"] == fixture_paths.episode_alert_id).to_numpy().nonzero()[0][0])
-    assert t2["Status"].iloc[r2] == "Acknowledged" and t2["Notes"].iloc[r2] == 1
-    again.session_state["inbox_table_0"] = {"selection": {"rows": [r2], "columns": [], "cells": []}}
-    again.run()
+    r2 = int((t2["ward_id"] == fixture_paths.episode_ward).to_numpy().nonzero()[0][0])
+    assert t2["Status"].iloc[r2] == "Acknowledged"
+    _open_ward_in_inbox(again, fixture_paths.episode_ward)
     assert any(t.value == "Spoke to the ward manager on Monday." for t in again.text)
 
 
@@ -132,10 +144,7 @@ def test_inbox_stale_write_is_refused_politely(app_env, fixture_paths, tmp_path)
     at = app_env()
     at.run()
     at.switch_page("app_pages/inbox.py").run()
-    table = at.dataframe[0].value
-    row = int((table["alert_id"] == fixture_paths.episode_alert_id).to_numpy().nonzero()[0][0])
-    at.session_state["inbox_table_0"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
-    at.run()
+    _open_ward_in_inbox(at, fixture_paths.episode_ward)
     # someone else acknowledges the alert meanwhile (another process, same file)
     other = TriageStore(tmp_path / "triage.db")
     alert = other.get(fixture_paths.episode_alert_id).alert
@@ -150,9 +159,8 @@ def test_board_member_reads_but_cannot_triage(app_env, fixture_paths):
     at = app_env("demo-board-member")
     at.run()
     at.switch_page("app_pages/inbox.py").run()
-    at.session_state["inbox_table_0"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
-    at.run()
-    assert not [b for b in at.button if b.key and b.key.startswith("ack_")]
+    _open_ward_in_inbox(at, fixture_paths.episode_ward)
+    assert not [b for b in at.button if b.key and b.key.startswith(("ack_", "bulk_", "assign_"))]
     assert any("triage needs the quality role" in i.value for i in at.info)
 
 

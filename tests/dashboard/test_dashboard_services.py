@@ -156,12 +156,14 @@ def test_trusted_header_user_is_the_audit_actor(app_env, fixture_paths, monkeypa
     assert any("jo.bloggs@nhs.net" in c.value.replace("\\", "") for c in at.sidebar.caption)
     at.switch_page("app_pages/inbox.py").run()
     table = at.dataframe[0].value
-    row = int((table["alert_id"] == fixture_paths.episode_alert_id).to_numpy().nonzero()[0][0])
-    at.session_state["inbox_table_0"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    row = int((table["ward_id"] == fixture_paths.episode_ward).to_numpy().nonzero()[0][0])
+    at.session_state["inbox_wards_0"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     at.run()
     at.button(key=f"ack_{fixture_paths.episode_alert_id}").click().run()
+    at.session_state["inbox_wards_1"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
     audit = at.dataframe[1].value
-    assert "jo.bloggs@nhs.net" in set(audit[audit["Action"] == "acknowledged"]["Who"])
+    assert "jo.bloggs@nhs.net" in set(audit[audit["What happened"] == "Acknowledged the alert."]["Who"])
     assert not [s for s in at.sidebar.selectbox if s.key == "demo_user"]
 
 
@@ -174,7 +176,7 @@ def test_trusted_headers_without_a_user_are_refused(app_env, monkeypatch):
     assert not at.dataframe and not [s for s in at.sidebar.selectbox if s.key == "demo_user"]
 
 
-def test_sync_skips_provider_scope_alerts(fixture_paths, tmp_path):
+def test_sync_stores_provider_alerts_as_a_complete_run(fixture_paths, tmp_path):
     from dashboard.services.triage import open_store, sync_results
 
     res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
@@ -182,6 +184,11 @@ def test_sync_skips_provider_scope_alerts(fixture_paths, tmp_path):
     assert provider.height > 0  # the synthetic trust has provider-wide shifts
     store = open_store(tmp_path / "t.db")
     summary = sync_results(store, res)
-    assert summary.inserted == res.alerts.height - provider.height
-    stored = set(store.alerts_frame()["alert_id"])
-    assert stored.isdisjoint(provider["alert_id"]) and fixture_paths.episode_alert_id in stored
+    assert summary.inserted == res.alerts.height and summary.superseded == ()
+    stored = store.alerts_frame()
+    assert set(provider["alert_id"]) <= set(stored["alert_id"]) and fixture_paths.episode_alert_id in set(
+        stored["alert_id"]
+    )
+    assert set(stored.filter(pl.col("scope") == "provider")["provider"]) == set(provider["provider"])
+    again = sync_results(store, res)  # the same results folder again: nothing changes
+    assert (again.inserted, again.updated, again.superseded) == (0, 0, ())

@@ -57,7 +57,7 @@ def test_lifecycle_through_the_cli(capsys, db):
         capsys, "close", "A000000", "--store", db, "--actor", "bob", "--outcome", "action_taken",
         "--note", "Staffing fixed.", "--expect-version", "3",
     )  # fmt: skip
-    assert code == 0 and "closed (action_taken)" in out
+    assert code == 0 and "A000000: closed as action_taken by bob; status closed, version 4" in out
     d = TriageStore(db).get("A000000")
     assert (d.alert.status, d.alert.outcome, d.alert.assignee) == ("closed", "action_taken", "bob")
     assert [n.text for n in d.notes] == ["Called <ward>.", "Staffing fixed."]
@@ -65,9 +65,74 @@ def test_lifecycle_through_the_cli(capsys, db):
         capsys, "reopen", "A000000", "--store", db, "--actor", "carol", "--reason", "Second complaint"
     )
     assert code == 0 and TriageStore(db).get("A000000").alert.status == "new"
-    assert run(capsys, "assign", "A000001", "--store", db, "--actor", "lead", "--assignee", "dan")[0] == 0
-    assert run(capsys, "assign", "A000001", "--store", db, "--actor", "lead", "--assignee", "")[0] == 0
+    assert "reopened (now new) by carol" in out
+    code, out, _ = run(capsys, "assign", "A000001", "--store", db, "--actor", "lead", "--assignee", "dan")
+    assert (code, out.strip()) == (0, "A000001: assigned to dan by lead; status new, version 2")
+    code, out, _ = run(capsys, "assign", "A000001", "--store", db, "--actor", "lead", "--assignee", "")
+    assert code == 0 and "A000001: unassigned by lead" in out and "new by" not in out
     assert TriageStore(db).get("A000001").alert.assignee is None
+    code, out, _ = run(capsys, "list", "--store", db, "--unassigned", "--ward", "W01")
+    assert "A000001" in out
+    TriageStore(db).assign("A000003", "lead", "dan", 1)
+    code, out, _ = run(capsys, "list", "--store", db, "--assignee", "dan")
+    assert "A000003" in out and "A000001" not in out
+
+
+def test_show_lists_one_evidence_row_per_run_in_time_order(capsys, db, record):
+    store = TriageStore(db)
+    later = record(2, statistic=9.9)
+    store.upsert_alerts([later], scored_at="2026-03-09T06:00:00Z")
+    store.upsert_alerts([later], scored_at="2026-03-09T06:00:00Z")  # the dashboard re-syncs the same run
+    store.upsert_alerts([later], scored_at="2026-03-05T06:00:00Z")  # an older sync of the same results
+    code, out, _ = run(capsys, "show", "A000002", "--store", db)
+    assert code == 0 and "Evidence (2 scoring run(s)" in out
+    first = next(ln for ln in out.splitlines() if ln.startswith("first scored:")).split()[-1]
+    last = next(ln for ln in out.splitlines() if ln.startswith("last scored:")).split()[-1]
+    assert first <= last == "2026-03-09T06:00:00.000000Z"
+
+
+def test_close_ended_closes_untriaged_ended_alerts_in_bulk(capsys, db, record):
+    import datetime as dt
+
+    store = TriageStore(db)
+    r = record(1)
+    ended = record(1, closed=r.opened + dt.timedelta(weeks=4), last_seen=r.opened + dt.timedelta(weeks=4))
+    store.upsert_alerts([ended, record(0, last_seen=r.opened + dt.timedelta(weeks=20))])
+    code, out, _ = run(
+        capsys, "close-ended", "--store", db, "--actor", "qd", "--note", "Old news.", "--dry-run"
+    )
+    assert code == 0 and out.startswith("1 alert(s) ended more than 28 days")
+    code, out, _ = run(capsys, "close-ended", "--store", db, "--actor", "qd", "--note", "Old news.")
+    assert code == 0 and "closed 1 alert(s) as ended before triage" in out
+    a = store.get("A000001")
+    assert (a.alert.status, a.alert.outcome, a.notes[-1].text) == (
+        "closed",
+        "ended_before_triage",
+        "Old news.",
+    )
+
+
+def test_list_piped_into_head_ends_quietly(db):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    store = TriageStore(db)
+    store.upsert_alerts(_many(3000))
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.run(
+        f"{sys.executable} -m engine.cli alerts list --store {db} | head -2; exit ${{PIPESTATUS[0]}}",
+        shell=True, executable="/bin/bash", capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0 and proc.stderr == "" and len(proc.stdout.splitlines()) == 2
+
+
+def _many(n: int):
+    from store_workers import make_record
+
+    return [make_record(i, prefix="M") for i in range(n)]
 
 
 def test_show_prints_evidence_notes_and_audit_with_control_characters_escaped(capsys, db):
@@ -106,7 +171,7 @@ def test_note_text_from_stdin(capsys, db, monkeypatch):
             "cannot move an alert from new to closed",
         ),
         (["ack", "A000000", "--actor", "a", "--expect-version", "7"], "stale write"),
-        (["reopen", "A000000", "--actor", "a", "--reason", "r"], "only a closed alert"),
+        (["reopen", "A000000", "--actor", "a", "--reason", "r"], "only a closed or historical alert"),
         (["note", "A000000", "--author", "a", "--text", ""], "must not be empty"),
     ],
 )
@@ -141,3 +206,8 @@ def test_bad_usage_exits_2(capsys, db):
     with pytest.raises(SystemExit) as info:
         main(["alerts"])
     assert info.value.code == 2
+
+
+def test_summary_prints_the_inbox_counts(capsys, db):
+    code, out, _ = run(capsys, "summary", "--store", db)
+    assert code == 0 and out.startswith("inbox: ") and "(4 alerts stored in all)" in out

@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from engine.store import (
+    LATEST_VERSION,
     InvalidTransitionError,
     StaleWriteError,
     StoreNotFoundError,
@@ -219,7 +220,13 @@ def test_list_filters_and_inbox_order(seeded, record):
     assert seeded.list_alerts(condition_open=False) == []
     with pytest.raises(ValueError, match="status"):
         seeded.list_alerts(status="open")
-    assert seeded.status_counts() == {"new": 5, "acknowledged": 1, "investigating": 0, "closed": 0}
+    assert seeded.status_counts() == {
+        "new": 5,
+        "acknowledged": 1,
+        "investigating": 0,
+        "closed": 0,
+        "historical": 0,
+    }
     frame = seeded.alerts_frame(status="new")
     assert frame.height == 5 and str(frame.schema["opened"]) == "Date"
     assert seeded.alerts_frame(status="closed").height == 0
@@ -235,7 +242,7 @@ def test_store_pragmas(store, db_path):
     conn = sqlite3.connect(db_path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
     finally:
         conn.close()
     assert store.integrity_check() == ["ok"]

@@ -1,7 +1,8 @@
-"""Schema migrations: a store built by the first schema (v1) is migrated without losing data."""
+"""Schema migrations: a store of every earlier schema version is migrated without losing data."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from store_workers import make_record
 
 import engine.store.schema as schema
 from engine.store import LATEST_VERSION, SchemaError, TriageStore
@@ -60,15 +62,43 @@ def build_v1(path: Path) -> None:
         conn.close()
 
 
-def dump(path: Path) -> dict[str, list[tuple]]:
+#: the alert columns of each schema version (a later version only ever adds columns).
+V1_ALERT_COLUMNS = (
+    "alert_id, ward_id, scope, indicator, method, level, direction, opened, onset_estimate, last_seen, "
+    "closed, statistic, threshold, explanation, first_scored_at, last_scored_at, status, outcome, "
+    "assignee, reopened_reason, status_changed_at"
+)
+ALERT_COLUMNS = {1: V1_ALERT_COLUMNS, 2: V1_ALERT_COLUMNS + ", version"}
+
+
+def build_v2(path: Path) -> None:
+    """A v2 store: the v1 store above migrated by the shipped v2 migration, then triaged under v2."""
+    build_v1(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        assert schema.migrate(conn, "2025-07-01T08:00:00.000000Z", target=2) == [2]
+        conn.execute(
+            "UPDATE alerts SET version = 3, assignee = 'A. Nurse' WHERE alert_id = 'W3-ward-2025-05-26'"
+        )
+        conn.execute(
+            "INSERT INTO audit (alert_id, at, actor, action, field, old, new) VALUES "
+            "('W3-ward-2025-05-26', '2025-07-02T09:00:00.000000Z', 'Dr Okafor', 'assigned', 'assignee', "
+            "NULL, 'A. Nurse')"
+        )
+    finally:
+        conn.close()
+
+
+BUILDERS = {1: build_v1, 2: build_v2}
+
+
+def dump(path: Path, version: int = 1) -> dict[str, list[tuple]]:
+    """Every row a store of schema ``version`` holds, in that version's columns."""
     conn = sqlite3.connect(path)
     try:
-        v1_alert_cols = [
-            r[1] for r in conn.execute("PRAGMA table_info(alerts)").fetchall() if r[1] != "version"
-        ]
         out = {
             "alerts": conn.execute(
-                f"SELECT {', '.join(v1_alert_cols)} FROM alerts ORDER BY alert_id"
+                f"SELECT {ALERT_COLUMNS[version]} FROM alerts ORDER BY alert_id"
             ).fetchall()
         }
         for table in ("notes", "audit", "evidence"):
@@ -78,18 +108,24 @@ def dump(path: Path) -> dict[str, list[tuple]]:
         conn.close()
 
 
-def test_v1_store_migrates_to_latest_without_losing_data(tmp_path):
+def test_every_earlier_version_is_covered():
+    """Adding a schema version without a builder for the one before it fails here."""
+    assert sorted(BUILDERS) == list(range(1, LATEST_VERSION))
+
+
+@pytest.mark.parametrize("version", sorted(BUILDERS))
+def test_store_of_every_earlier_version_migrates_without_losing_data(tmp_path, version):
     db = tmp_path / "triage.db"
-    build_v1(db)
-    before = dump(db)
+    BUILDERS[version](db)
+    before = dump(db, version)
     assert len(before["alerts"]) == 3 and len(before["notes"]) == 2
     store = TriageStore(db)
-    assert store.migrations_applied_ == tuple(range(2, LATEST_VERSION + 1))
+    assert store.migrations_applied_ == tuple(range(version + 1, LATEST_VERSION + 1))
     assert store.schema_version == LATEST_VERSION
-    assert dump(db) == before
+    assert dump(db, version) == before  # every row of every table, byte for byte
     assert store.integrity_check() == ["ok"]
     alerts = {a.alert_id: a for a in store.list_alerts()}
-    assert {a.version for a in alerts.values()} == {1}
+    assert {a.provider for a in alerts.values()} == {None}  # new columns start empty
     w1 = store.get("W1-ward-2025-05-05")
     assert (w1.alert.status, w1.alert.assignee, w1.alert.note_count) == ("investigating", "Dr Okafor", 1)
     assert w1.notes[0].text == "Visited.\nStaff <b>tired</b>."
@@ -97,17 +133,78 @@ def test_v1_store_migrates_to_latest_without_losing_data(tmp_path):
     # the migrated store works: optimistic concurrency on old alerts, history intact
     assert store.close("W1-ward-2025-05-05", "Dr Okafor", "action_taken", 1).version == 2
     assert len(store.get("W1-ward-2025-05-05").audit) == 4
-    conn = sqlite3.connect(db)
+    # ... and takes what the new version adds: a provider alert, the historical status
+    provider = dataclasses.replace(
+        make_record(1), alert_id="P1", scope="provider", ward_id="", provider="North Trust", closed=None
+    )
+    store.upsert_alerts([provider], scored_at="2025-08-04T06:00:00Z")
+    assert store.get("P1").alert.provider == "North Trust"
+    conn = sqlite3.connect(db, isolation_level=None)
     try:
+        conn.execute("PRAGMA foreign_keys = ON")
         history = conn.execute("SELECT version FROM schema_history ORDER BY version").fetchall()
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-            conn.execute("DELETE FROM notes")
+        for stmt in ("DELETE FROM notes", "DELETE FROM alerts", "UPDATE audit SET actor = 'x'"):
+            with pytest.raises(sqlite3.DatabaseError, match=r"append-only|never deleted"):
+                conn.execute(stmt)
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            conn.execute(
+                "INSERT INTO notes (alert_id, author, created_at, text) VALUES ('nope', 'a', 't', 'x')"
+            )
     finally:
         conn.close()
     assert history == [(v,) for v in range(1, LATEST_VERSION + 1)]
-    assert {"alerts_status", "notes_alert", "audit_alert", "evidence_alert"} <= indexes
+    assert {"alerts_status", "alerts_ward", "alerts_parent", "notes_alert", "audit_alert"} <= indexes
     assert TriageStore(db).migrations_applied_ == ()  # idempotent
+
+
+def test_a_new_file_is_built_by_every_migration_in_turn(tmp_path):
+    store = TriageStore(tmp_path / "new.db")
+    assert store.migrations_applied_ == tuple(range(1, LATEST_VERSION + 1))
+    assert store.integrity_check() == ["ok"]
+
+
+def test_failed_rebuild_leaves_a_v2_store_untouched(tmp_path, monkeypatch):
+    """The v3 rebuild drops and renames ``alerts``: a failure after the drop must undo it all."""
+    db = tmp_path / "triage.db"
+    build_v2(db)
+    before = dump(db, 2)
+    real = schema.MIGRATIONS[2].apply
+
+    def rebuild_then_fail(conn: sqlite3.Connection) -> None:
+        real(conn)
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(
+        schema, "MIGRATIONS", (*schema.MIGRATIONS[:2], schema.Migration(3, "x", rebuild_then_fail))
+    )
+    with pytest.raises(RuntimeError, match="power cut"):
+        TriageStore(db)
+    monkeypatch.undo()
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert "provider" not in {r[1] for r in conn.execute("PRAGMA table_info(alerts)")}
+    finally:
+        conn.close()
+    assert dump(db, 2) == before
+    assert TriageStore(db).schema_version == LATEST_VERSION
+
+
+def test_the_rebuild_refuses_to_orphan_notes(tmp_path):
+    """A store whose notes point at a missing alert (foreign keys were off when written) is refused
+    rather than silently migrated."""
+    db = tmp_path / "triage.db"
+    build_v2(db)
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO notes (alert_id, author, created_at, text) VALUES ('ghost', 'a', 't', 'x')")
+    conn.commit()
+    conn.close()
+    with pytest.raises(SchemaError, match="lose data"):
+        TriageStore(db)
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    conn.close()
 
 
 def test_shipped_v1_migration_equals_the_frozen_first_schema(tmp_path):

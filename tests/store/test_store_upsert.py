@@ -156,7 +156,8 @@ def test_nan_statistic_is_stored_as_missing(store, record):
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"scope": "provider"}, "scope"),
+        ({"scope": "region"}, "scope"),
+        ({"scope": "provider"}, "provider is empty"),
         ({"alert_id": ""}, "alert_id"),
         ({"level": ""}, "level"),
         ({"opened": None}, "opened"),
@@ -187,3 +188,12 @@ def test_progress_is_reported_inside_the_run(store, record):
     calls = []
     store.upsert_alerts([record(i) for i in range(2500)], progress=lambda d, t: calls.append((d, t)))
     assert calls == [(1000, 2500), (2000, 2500), (2500, 2500)]
+
+
+def test_a_csv_round_trip_of_the_same_run_is_not_new_evidence(store, record):
+    """``alerts.csv`` keeps 6 decimals; the dashboard re-syncs what ``score --store`` stored."""
+    store.upsert_alerts([record(0, statistic=39.30049795556378)], scored_at="2026-03-02T06:00:00Z")
+    summary = store.upsert_alerts([record(0, statistic=39.300498)], scored_at="2026-03-02T06:00:00Z")
+    assert (summary.updated, summary.unchanged) == (0, 1)
+    assert len(store.get("A000000").evidence) == 1
+    assert store.upsert_alerts([record(0, statistic=39.3006)]).updated == 1  # a real change is kept
