@@ -12,8 +12,8 @@ import streamlit as st
 
 from dashboard.app_context import context, md_escape
 from dashboard.components.charts import as_of_label, heatmap, small_multiples
-from dashboard.components.truth import render_truth_overview
 from dashboard.components.triage_badges import provider_section
+from dashboard.components.truth import render_truth_overview
 from dashboard.services.formatting import LEVEL_WORDS
 from dashboard.services.overview import alert_counts, cached_overview
 from dashboard.services.ward_triage import ward_triage, with_triage_columns

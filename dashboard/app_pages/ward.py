@@ -6,8 +6,8 @@ import streamlit as st
 from dashboard.app_context import context, md_escape
 from dashboard.components.charts import cusum_chart, funnel_chart, mdc_chart, score_history_chart, ward_charts
 from dashboard.components.icons import variation_icon
-from dashboard.components.truth import render_ward_truth
 from dashboard.components.triage_badges import ward_triage_badge
+from dashboard.components.truth import render_ward_truth
 from dashboard.services.briefing import WARD_TYPE_LABELS
 from dashboard.services.formatting import (
     LEVEL_WORDS,
