@@ -114,6 +114,39 @@ def build_context() -> AppContext:
     return AppContext(settings, user, results, store)
 
 
+#: wards to visit whose indicator series are read ahead when the server starts.
+WARM_WARDS = 12
+
+
+def warm_caches(settings: DashboardSettings | None = None, wards: int = WARM_WARDS) -> float:
+    """Fill the pages' caches before the first visitor: results, triage sync, overview, top wards.
+
+    Called once by ``dashboard.serve`` when Streamlit's runtime exists (same process, so the same
+    ``st.cache_*`` entries the pages read). Also builds one Altair chart, which loads Altair's
+    schema validator (about half a second on first use). Returns the seconds it took.
+    """
+    import time
+
+    import altair as alt
+    import polars as pl
+
+    from dashboard.services.overview import cached_overview
+    from dashboard.services.results import cached_ward_series
+
+    start = time.perf_counter()
+    settings = settings or settings_from_env()
+    results = cached_results(settings.results_path, settings.data_path)
+    store = _store(str(settings.store_file))
+    _synced(results.key, str(settings.store_file), results, store)
+    ov = cached_overview(
+        results, (), (), settings.heatmap_wards, settings.small_multiples, settings.history_weeks
+    )
+    for ward_id in (ov.visit["ward_id"].to_list() + ov.ward_ids)[:wards]:
+        cached_ward_series(results, ward_id)
+    alt.Chart(pl.DataFrame({"x": [1.0]})).mark_point().encode(x="x:Q").to_dict()
+    return time.perf_counter() - start
+
+
 def context() -> AppContext:
     """The context the router put in session state for this run."""
     ctx = st.session_state.get("_ctx")
