@@ -171,7 +171,7 @@ if event.selection.rows:
 
 # ------------------------------------------------------------------ for analysts
 analysts = st.expander(
-    "For analysts: scores in nats, evidence by domain and history", key="analysts", on_change="rerun"
+    "For analysts: technical figures, evidence by domain and history", key="analysts", on_change="rerun"
 )
 if analysts.open:
     with analysts:

@@ -157,14 +157,12 @@ last_types = (
 last_type = dict(zip(last_types["indicator"].to_list(), last_types["point_type"].to_list(), strict=True))
 
 
-def indicator_block(key: str, *, behind: bool) -> None:
+def indicator_block(key: str, *, behind: bool, tag: str = "") -> None:
     """One indicator: heading, variation icon in words, its Making Data Count chart and its evidence."""
     ind = indicator(key)
     icon = variation_icon(last_type.get(key) or None, ind.direction if ind else "both")
     with st.container(border=True, key=f"ind_{key}"):
-        st.markdown(
-            f"**{md_escape(indicator_label(key))}**" + (" · behind the current level" if behind else "")
-        )
+        st.markdown(f"**{md_escape(indicator_label(key))}**" + (f" · {tag}" if tag else ""))
         note = icon.meaning + "."
         if behind and icon.key.startswith("improvement"):
             note += (
@@ -196,7 +194,7 @@ if lead:
         "when it crosses the red line."
     )
     for key in lead:
-        indicator_block(key, behind=True)
+        indicator_block(key, behind=True, tag="behind the current level")
 else:
     st.info("No indicator is contributing evidence this week.")
 
@@ -234,7 +232,7 @@ for dom, keys in by_domain.items():
     if box.open:
         with box:
             for key in sorted(keys, key=lambda k: (k not in contrib, indicator_label(k))):
-                indicator_block(key, behind=key in contrib)
+                indicator_block(key, behind=key in contrib, tag="also contributing" if key in contrib else "")
 
 # ------------------------------------------------------------------ events in words
 if events.height:
