@@ -119,7 +119,8 @@ WARM_WARDS = 12
 
 
 def warm_caches(settings: DashboardSettings | None = None, wards: int = WARM_WARDS) -> float:
-    """Fill the pages' caches before the first visitor: results, triage sync, overview, top wards.
+    """Fill the pages' caches before the first visitor: results, triage sync, overview, and the series
+    and first charts of the ``wards`` highest-ranked wards (wards to visit first).
 
     Called once by ``dashboard.serve`` when Streamlit's runtime exists (same process, so the same
     ``st.cache_*`` entries the pages read). Also builds one Altair chart, which loads Altair's
@@ -132,6 +133,7 @@ def warm_caches(settings: DashboardSettings | None = None, wards: int = WARM_WAR
 
     from dashboard.services.overview import cached_overview
     from dashboard.services.results import cached_ward_series
+    from dashboard.services.ward_view import cached_indicator_charts, lead_indicators
 
     start = time.perf_counter()
     settings = settings or settings_from_env()
@@ -141,9 +143,15 @@ def warm_caches(settings: DashboardSettings | None = None, wards: int = WARM_WAR
     ov = cached_overview(
         results, (), (), settings.heatmap_wards, settings.small_multiples, settings.history_weeks
     )
-    for ward_id in (ov.visit["ward_id"].to_list() + ov.ward_ids)[:wards]:
-        cached_ward_series(results, ward_id)
     alt.Chart(pl.DataFrame({"x": [1.0]})).mark_point().encode(x="x:Q").to_dict()
+    for ward_id in list(dict.fromkeys(ov.visit["ward_id"].to_list() + ov.ward_ids))[:wards]:
+        series = cached_ward_series(results, ward_id)
+        if series.is_empty():
+            continue
+        present = series["indicator"].unique().to_list()
+        lead, _ = lead_indicators(results.ward_row(ward_id), results.ward_alert(ward_id), present)
+        for key in lead:  # the charts a ward page draws first
+            cached_indicator_charts(results, ward_id, key)
     return time.perf_counter() - start
 
 

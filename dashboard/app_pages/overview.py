@@ -21,7 +21,12 @@ from dashboard.components.board import level_badge, strength_bar
 from dashboard.components.board_charts import domain_heatmap, strength_multiples
 from dashboard.components.charts import as_of_label
 from dashboard.services.formatting import long_date, ward_type_label
-from dashboard.services.overview import alert_counts, cached_overview, indicator_summary
+from dashboard.services.overview import (
+    alert_counts,
+    cached_overview,
+    indicator_summary,
+    summary_column_config,
+)
 from dashboard.services.results import cached_ward_series
 
 WARD_PAGE = "app_pages/ward.py"
@@ -129,12 +134,7 @@ if choices:
         summary.drop("key"),
         hide_index=True,
         key="ipr_table",
-        column_config={
-            "Week of": st.column_config.DateColumn("Week of", format="DD/MM/YYYY"),
-            "Variation": st.column_config.ImageColumn("Variation", width="small"),
-            "Assurance": st.column_config.ImageColumn("Assurance", width="small"),
-            "Behind the level": st.column_config.CheckboxColumn("Behind the level"),
-        },
+        column_config=summary_column_config(),
         height=min(38 + 35 * summary.height, 560),
     )
     st.caption(

@@ -14,8 +14,8 @@ import streamlit as st
 
 from dashboard.app_context import context, md_escape
 from dashboard.components.board import level_badge, level_callout, strength_bar
-from dashboard.components.board_charts import evidence_chart, strength_history
-from dashboard.components.charts import cusum_chart, funnel_chart, mdc_chart
+from dashboard.components.board_charts import strength_history
+from dashboard.components.charts import cusum_chart, funnel_chart
 from dashboard.components.icons import variation_icon
 from dashboard.services.formatting import (
     LEVEL_WORDS,
@@ -29,13 +29,12 @@ from dashboard.services.formatting import (
     ward_type_label,
 )
 from dashboard.services.funnel import funnel
-from dashboard.services.overview import change_line, indicator_summary, month_ago
+from dashboard.services.overview import change_line, indicator_summary, month_ago, summary_column_config
 from dashboard.services.results import cached_peer_totals, cached_ward_series
+from dashboard.services.ward_view import cached_indicator_charts, lead_indicators
 
 #: weeks of history in the ward's evidence chart.
 HISTORY_WEEKS = 104
-#: indicators charted at the top when the ward has no open alert naming them.
-LEAD_INDICATORS = 5
 
 ctx = context()
 st.title("Ward detail")
@@ -141,13 +140,7 @@ if series.is_empty():
     st.stop()
 
 present = sorted(series["indicator"].unique().to_list())
-#: every indicator contributing this week (strongest first), and those charted at the top: the ones
-#: the open alert's explanation names, else the strongest few.
-contrib = [k for k in split_list(row.get("indicators")) if k in present]
-named = (
-    [k for k in split_list(alert.get("contributing")) if k in contrib] if alert.get("closed") is None else []
-)
-lead = (named or contrib)[:LEAD_INDICATORS]
+lead, contrib = lead_indicators(row, alert, present)
 events = res.events.filter(pl.col("ward_id") == ward_id)
 last_types = (
     series.filter(pl.col("rate").is_not_null() & pl.col("rate").is_not_nan())
@@ -173,15 +166,14 @@ def indicator_block(key: str, *, behind: bool, tag: str = "") -> None:
             f'<div style="display:flex;gap:8px;align-items:center">{icon.img_tag(28)}'
             f"<span>{html.escape(note)}</span></div>"
         )
+        mdc, evidence = cached_indicator_charts(res, ward_id, key)
         c1, c2 = st.columns(2)
         with c1:
-            chart, summary = mdc_chart(series, key, height=190)
-            st.altair_chart(chart, key=f"mdc_{key}")
-            st.caption(md_escape(summary))
+            st.vega_lite_chart(spec=mdc.spec, key=f"mdc_{key}", width="stretch")
+            st.caption(md_escape(mdc.summary))
         with c2:
-            chart, summary = evidence_chart(series, key, events, height=190)
-            st.altair_chart(chart, key=f"evidence_{key}")
-            st.caption(md_escape(summary))
+            st.vega_lite_chart(spec=evidence.spec, key=f"evidence_{key}", width="stretch")
+            st.caption(md_escape(evidence.summary))
 
 
 # ------------------------------------------------------------------ indicators behind the level
@@ -205,12 +197,7 @@ st.dataframe(
     summary_table.drop("key"),
     hide_index=True,
     key="ward_ipr",
-    column_config={
-        "Week of": st.column_config.DateColumn("Week of", format="DD/MM/YYYY"),
-        "Variation": st.column_config.ImageColumn("Variation", width="small"),
-        "Assurance": st.column_config.ImageColumn("Assurance", width="small"),
-        "Behind the level": st.column_config.CheckboxColumn("Behind the level"),
-    },
+    column_config=summary_column_config(),
     height=min(38 + 35 * summary_table.height, 480),
 )
 

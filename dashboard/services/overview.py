@@ -30,7 +30,6 @@ from dashboard.services.formatting import (
     WARD_TYPE_LABELS,
     display_scale,
     domain_label,
-    format_rate,
     indicator,
     indicator_label,
     level_word,
@@ -391,27 +390,36 @@ def cached_overview(
 
 
 # ---------------------------------------------------------------------------------- indicator summary
+def _number(key: str, rate: float | None) -> str:
+    """A raw rate in display units without its unit words ("9.1", "12.5%")."""
+    if rate is None or rate != rate:
+        return "no data"
+    mult, unit = display_scale(key)
+    return f"{rate * mult:,.1f}%" if unit == "%" else f"{rate * mult:,.1f}"
+
+
 def indicator_summary(series: pl.DataFrame, contributing: Sequence[str] = ()) -> pl.DataFrame:
     """Integrated-performance-report table of one ward: one row per indicator it reports.
 
-    Columns: ``key, Indicator, Domain, Latest, Week of, Mean, Variation (data-URI icon), Variation
-    meaning, Assurance (icon or None), Assurance meaning, Behind the level``. Latest is the last
-    observed value in display units; Mean the chart's current centre line; the variation icon is the
-    latest point's Making Data Count type; assurance needs a target (catalogue ``target``), otherwise
-    "No target set". Indicators behind the current level come first, then by domain.
+    Columns: ``key, Indicator, Latest, Mean, Variation (data-URI icon), Assurance (icon or None),
+    Unit, Behind the level, What the icons say, Domain, Latest period``. Latest is the last observed
+    value in display units; Mean the chart's current centre line; the variation icon is the latest
+    point's Making Data Count type; assurance needs a target (catalogue ``target``), otherwise "no
+    target set". Indicators behind the current level come first (in ``contributing`` order), then
+    by domain.
     """
     cols = {
         "key": pl.String,
         "Indicator": pl.String,
-        "Domain": pl.String,
         "Latest": pl.String,
-        "Week of": pl.Date,
         "Mean": pl.String,
         "Variation": pl.String,
-        "Variation meaning": pl.String,
         "Assurance": pl.String,
-        "Assurance meaning": pl.String,
+        "Unit": pl.String,
         "Behind the level": pl.Boolean,
+        "What the icons say": pl.String,
+        "Domain": pl.String,
+        "Latest period": pl.Date,
     }
     if series.is_empty():
         return pl.DataFrame(schema=cols)
@@ -431,23 +439,24 @@ def indicator_summary(series: pl.DataFrame, contributing: Sequence[str] = ()) ->
         mean, lpl, upl = r.get("chart_mean"), r.get("chart_lpl"), r.get("chart_upl")
         limits_ok = all(v is not None and v == v for v in (mean, lpl, upl))
         assure = assurance_icon(target, lpl, upl, direction) if (target is not None and limits_ok) else None
-        rows["key"].append(key)
-        rows["Indicator"].append(indicator_label(key))
-        rows["Domain"].append(domain_label(ind.domain) if ind else "")
-        rows["Latest"].append(format_rate(key, r["rate"]))
-        rows["Week of"].append(r["period"])
-        rows["Mean"].append(format_rate(key, mean) if limits_ok else "not enough data")
-        rows["Variation"].append(icon.data_uri(28))
         meaning = icon.meaning
         if key in contributing and icon.key.startswith("improvement"):
             meaning += (
                 ". The open alert disagrees: it weighs every week since the change began, this icon "
                 "only the latest points (see the ward page)"
             )
-        rows["Variation meaning"].append(meaning)
+        meaning += ". " + (assure.meaning if assure else "No target set, so no assurance icon") + "."
+        rows["key"].append(key)
+        rows["Indicator"].append(indicator_label(key))
+        rows["Latest"].append(_number(key, r["rate"]))
+        rows["Mean"].append(_number(key, mean) if limits_ok else "too few points")
+        rows["Variation"].append(icon.data_uri(28))
         rows["Assurance"].append(assure.data_uri(28) if assure else None)
-        rows["Assurance meaning"].append(assure.meaning if assure else "No target set")
+        rows["Unit"].append(display_scale(key)[1] or "count")
         rows["Behind the level"].append(key in contributing)
+        rows["What the icons say"].append(meaning)
+        rows["Domain"].append(domain_label(ind.domain) if ind else "")
+        rows["Latest period"].append(r["period"])
     order = {k: i for i, k in enumerate(contributing)}
     frame = pl.DataFrame(rows, schema=cols)
     return (
@@ -457,6 +466,19 @@ def indicator_summary(series: pl.DataFrame, contributing: Sequence[str] = ()) ->
         .sort("_o", "Domain", "Indicator")
         .drop("_o")
     )
+
+
+def summary_column_config() -> dict:
+    """``st.dataframe`` column configuration of the indicator summary (icons as images)."""
+    import streamlit as st
+
+    return {
+        "Variation": st.column_config.ImageColumn("Variation", width="small"),
+        "Assurance": st.column_config.ImageColumn("Assurance", width="small"),
+        "Behind the level": st.column_config.CheckboxColumn("Behind the level", width="small"),
+        "Latest period": st.column_config.DateColumn("Latest period", format="DD/MM/YYYY"),
+        "What the icons say": st.column_config.TextColumn("What the icons say", width="large"),
+    }
 
 
 def display_unit(key: str) -> str:

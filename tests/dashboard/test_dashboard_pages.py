@@ -131,10 +131,10 @@ def test_overview_row_selection_opens_that_ward_by_id(app_env, fixture_paths):
 def test_overview_indicator_summary_has_variation_icons(app_env, fixture_paths):
     at = app_env()
     at.run()
-    (ipr,) = [d.value for d in at.dataframe if "Variation meaning" in d.value.columns]
-    assert {"Indicator", "Latest", "Mean", "Variation", "Assurance meaning"} <= set(ipr.columns)
+    (ipr,) = [d.value for d in at.dataframe if "What the icons say" in d.value.columns]
+    assert {"Indicator", "Latest", "Mean", "Variation", "Assurance", "Unit"} <= set(ipr.columns)
     assert ipr["Variation"].str.startswith("data:image/svg+xml;base64,").all()
-    assert (ipr["Assurance meaning"] == "No target set").all()  # the catalogue sets no targets
+    assert ipr["What the icons say"].str.contains("No target set").all()  # the catalogue sets no targets
     series = pl.read_parquet(fixture_paths.results_dir / "series.parquet").filter(
         pl.col("ward_id") == fixture_paths.episode_ward
     )

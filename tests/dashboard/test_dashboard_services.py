@@ -262,5 +262,7 @@ def test_indicator_summary_flags_an_icon_that_disagrees_with_the_alert(fixture_p
     table = indicator_summary(series, improving[:1])
     if improving:
         row = table.filter(pl.col("key") == improving[0]).row(0, named=True)
-        assert row["Behind the level"] and "The open alert disagrees" in row["Variation meaning"]
-    assert table.filter(~pl.col("Behind the level"))["Variation meaning"].str.contains("disagrees").sum() == 0
+        assert row["Behind the level"] and "The open alert disagrees" in row["What the icons say"]
+    assert (
+        table.filter(~pl.col("Behind the level"))["What the icons say"].str.contains("disagrees").sum() == 0
+    )
