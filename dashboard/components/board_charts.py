@@ -31,6 +31,15 @@ _LEVEL_RANGE = [LEVEL_COLOURS[k] for k in LEVEL_WORDS]
 _RISE, _FALL = "Evidence of a rise", "Evidence of a fall"
 
 
+def two_lines(label: str) -> str:
+    """A header split into at most two lines at the word boundary nearest its middle (``|`` between)."""
+    words = label.split()
+    if len(words) < 2:
+        return label
+    cut = min(range(1, len(words)), key=lambda i: abs(len(" ".join(words[:i])) - len(" ".join(words[i:]))))
+    return " ".join(words[:cut]) + "|" + " ".join(words[cut:])
+
+
 def _time_x(title: str | None = None) -> alt.X:
     return alt.X("period:T", title=title, axis=alt.Axis(format=MONTH_AXIS, labelAngle=0, tickCount=6))
 
@@ -65,29 +74,34 @@ def domain_heatmap(latest: pl.DataFrame, domains: list[str], threshold: float) -
         .sort("rank")
     )
     order = long.unique("ward", keep="first", maintain_order=True)["ward"].to_list()
-    header = [domain_label(d) for d in domains]
+    header = [two_lines(domain_label(d)) for d in domains]
+    long = long.with_columns(pl.col("domain").map_elements(two_lines, return_dtype=pl.String).alias("header"))
     chart = (
         alt.Chart(long)
         .mark_rect(stroke="#d8dde0", strokeWidth=0.5)
         .encode(
             x=alt.X(
-                "domain:N",
+                "header:N",
                 title=None,
                 sort=header,
                 axis=alt.Axis(
                     orient="top",
                     labelAngle=0,
                     labelLimit=0,
-                    labelExpr="split(datum.label, ' ')",  # one word a line: headers never overlap
+                    # two lines at most, drawn downwards from the label's top: the padding lifts the
+                    # block by one line so the second line ends above the cells
+                    labelExpr="split(datum.label, '|')",
                     labelFontSize=11,
-                    labelPadding=6,
+                    labelLineHeight=13,
+                    labelPadding=17,
                 ),
             ),
             y=alt.Y("ward:N", title=None, sort=order, axis=alt.Axis(labelLimit=240, labelFontSize=11)),
             color=alt.Color(
                 "times:Q",
                 title="Evidence (1 = threshold)",
-                scale=alt.Scale(domain=HEAT_DOMAIN, range=HEAT_RANGE, clamp=True),
+                # rgb, not Vega's default hcl: hcl turns white (no hue) pale yellow
+                scale=alt.Scale(domain=HEAT_DOMAIN, range=HEAT_RANGE, clamp=True, interpolate="rgb"),
                 legend=alt.Legend(orient="right", gradientLength=160),
             ),
             tooltip=[

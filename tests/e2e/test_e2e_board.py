@@ -220,6 +220,23 @@ def test_brief_button_opens_the_briefing_for_that_ward(board_server, page, ranki
     assert not any(f"({w})" in chosen for w in others)
 
 
+def test_analysts_section_keeps_the_figures_and_charts(board_server, page, ranking):  # type: ignore[no-untyped-def]
+    page.goto(board_server.url)
+    wait_idle(page)
+    page.get_by_text("For analysts: technical figures").click()
+    wait_idle(page, 300)
+    page.get_by_text("Cumulative score (nats)").first.wait_for(state="attached")  # technical figures here
+    page.get_by_role("tab", name="Evidence by domain").click()
+    wait_idle(page, 300)
+    charts_drawn(page)
+    page.get_by_text(re.compile(r"Evidence in each domain now")).wait_for()
+    full_shot(page, "board-03-overview-analysts-heatmap")
+    page.get_by_role("tab", name="Evidence over the last year").click()
+    wait_idle(page, 300)
+    charts_drawn(page)
+    full_shot(page, "board-04-overview-analysts-history")
+
+
 def _record(name: str, values: list[float]) -> None:
     """Add measured seconds to the artefact ``test-artifacts/board-load-times.json``."""
     TIMINGS.parent.mkdir(parents=True, exist_ok=True)
