@@ -188,7 +188,7 @@ if lead:
     for key in lead:
         indicator_block(key, behind=True, tag="behind the current level")
 else:
-    st.info("No indicator is contributing evidence this week.")
+    st.markdown("No indicator is contributing evidence this week.")
 
 # ------------------------------------------------------------------ indicator summary
 st.subheader("Indicator summary")

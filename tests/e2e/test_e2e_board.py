@@ -91,6 +91,40 @@ def charts_drawn(page, at_least: int = 1) -> None:  # type: ignore[no-untyped-de
     )
 
 
+def server_cpu_s(server: Server) -> float:
+    """CPU seconds the dashboard process has used (Linux ``/proc``; 0 elsewhere): load-independent."""
+    import os
+
+    try:
+        fields = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, AttributeError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def browser_cpu_s() -> float:
+    """CPU seconds used by the Chromium processes this test process started (Linux ``/proc``)."""
+    import os
+
+    stats: dict[int, tuple[int, str, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            raw = (d / "stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw.rsplit(")", 1)[1].split()
+        stats[int(d.name)] = (int(fields[1]), comm, (int(fields[11]) + int(fields[12])) / tick)
+    mine, frontier = set(), {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, (ppid, _, _) in stats.items() if ppid in frontier} - mine
+        mine |= frontier
+    return sum(cpu for pid, (_, comm, cpu) in stats.items() if pid in mine and "chrom" in comm.lower())
+
+
 def open_ward_page(page, url: str, ward_id: str) -> float:  # type: ignore[no-untyped-def]
     """Load ``/ward?ward=<id>`` in a fresh page load; seconds until its charts are drawn."""
     start = time.perf_counter()
@@ -171,7 +205,12 @@ def test_ward_page_reads_top_down_and_loads_quickly(board_server, page, ranking)
         or ranking["ward_id"][:3].to_list()
     )
     open_ward_page(page, board_server.url, wards[0])  # this page's first load in this browser
-    times = [open_ward_page(page, board_server.url, w) for w in wards]
+    times, cpu, browser = [], [], []
+    for w in wards:
+        before, before_browser = server_cpu_s(board_server), browser_cpu_s()
+        times.append(open_ward_page(page, board_server.url, w))
+        cpu.append(server_cpu_s(board_server) - before)
+        browser.append(browser_cpu_s() - before_browser)
     first = ranking.filter(pl.col("ward_id") == wards[0]).row(0, named=True)
     page.goto(f"{board_server.url}/ward?ward={wards[0]}")
     wait_idle(page, 200)
@@ -190,6 +229,9 @@ def test_ward_page_reads_top_down_and_loads_quickly(board_server, page, ranking)
     assert not JARGON.search(text), JARGON.search(text)
     full_shot(page, "board-02-ward")
     _record("ward_page_load_s", times)
+    _record("ward_page_server_cpu_s", cpu)
+    _record("ward_page_browser_cpu_s", browser)
+    _record("host_load_average", list(__import__("os").getloadavg()))
     assert statistics.median(times) < LOAD_CEILING_S
 
 
