@@ -114,8 +114,8 @@ def build_context() -> AppContext:
     return AppContext(settings, user, results, store)
 
 
-#: wards to visit whose indicator series are read ahead when the server starts.
-WARM_WARDS = 12
+#: wards (wards to visit first, then by rank) whose series and first charts are built at start.
+WARM_WARDS = 40
 
 
 def warm_caches(settings: DashboardSettings | None = None, wards: int = WARM_WARDS) -> float:
@@ -133,7 +133,7 @@ def warm_caches(settings: DashboardSettings | None = None, wards: int = WARM_WAR
 
     from dashboard.services.overview import cached_overview
     from dashboard.services.results import cached_ward_series
-    from dashboard.services.ward_view import cached_indicator_charts, lead_indicators
+    from dashboard.services.ward_view import cached_indicator_charts, cached_strength_chart, lead_indicators
 
     start = time.perf_counter()
     settings = settings or settings_from_env()
@@ -150,6 +150,7 @@ def warm_caches(settings: DashboardSettings | None = None, wards: int = WARM_WAR
             continue
         present = series["indicator"].unique().to_list()
         lead, _ = lead_indicators(results.ward_row(ward_id), results.ward_alert(ward_id), present)
+        cached_strength_chart(results, ward_id)
         for key in lead:  # the charts a ward page draws first
             cached_indicator_charts(results, ward_id, key)
     return time.perf_counter() - start

@@ -14,7 +14,6 @@ import streamlit as st
 
 from dashboard.app_context import context, md_escape
 from dashboard.components.board import level_badge, level_callout, strength_bar
-from dashboard.components.board_charts import strength_history
 from dashboard.components.charts import cusum_chart, funnel_chart
 from dashboard.components.icons import variation_icon
 from dashboard.services.formatting import (
@@ -31,10 +30,7 @@ from dashboard.services.formatting import (
 from dashboard.services.funnel import funnel
 from dashboard.services.overview import change_line, indicator_summary, month_ago, summary_column_config
 from dashboard.services.results import cached_peer_totals, cached_ward_series
-from dashboard.services.ward_view import cached_indicator_charts, lead_indicators
-
-#: weeks of history in the ward's evidence chart.
-HISTORY_WEEKS = 104
+from dashboard.services.ward_view import cached_indicator_charts, cached_strength_chart, lead_indicators
 
 ctx = context()
 st.title("Ward detail")
@@ -130,10 +126,9 @@ questions = [q.strip() for q in str(alert.get("questions") or "").split("|") if 
 st.markdown(f"**Since last month:** {md_escape(change)}")
 if questions and level in ("concern", "urgent"):
     st.markdown("**Questions to ask on a visit**\n" + "\n".join(f"- {md_escape(q)}" for q in questions))
-hist = res.ward_status.filter(pl.col("ward_id") == ward_id).tail(HISTORY_WEEKS)
-chart, text = strength_history(hist, height=120)
-st.altair_chart(chart, key="ward_strength")
-st.caption(md_escape(text))
+strength = cached_strength_chart(res, ward_id)
+st.vega_lite_chart(spec=strength.spec, key="ward_strength", width="stretch")
+st.caption(md_escape(strength.summary))
 
 if series.is_empty():
     st.warning("No indicator series for this ward in series.parquet.")

@@ -20,6 +20,8 @@ from dashboard.services.results import Results, cached_ward_series
 
 #: indicators charted at the top of a ward page when no open alert names them.
 LEAD_INDICATORS = 5
+#: weeks of history in the ward's evidence chart.
+HISTORY_WEEKS = 104
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,31 @@ def indicator_charts(
     mdc, mdc_text = mdc_chart(series, key, height=190)
     ev, ev_text = evidence_chart(series, key, events, height=190)
     return ChartSpec(_spec(mdc), mdc_text), ChartSpec(_spec(ev), ev_text)
+
+
+def strength_chart(results: Results, ward_id: str, weeks: int = HISTORY_WEEKS) -> ChartSpec:
+    """The ward's current evidence (0-100) over its last ``weeks`` weeks, coloured by level."""
+    from dashboard.components.board_charts import strength_history
+
+    hist = results.ward_status.filter(pl.col("ward_id") == ward_id).tail(weeks)
+    chart, text = strength_history(hist, height=120)
+    return ChartSpec(_spec(chart), text)
+
+
+@functools.cache
+def _strength_impl():  # type: ignore[no-untyped-def]
+    import streamlit as st
+
+    @st.cache_resource(max_entries=1024, show_spinner=False)
+    def load(key: str, ward_id: str, _results: Results) -> ChartSpec:
+        return strength_chart(_results, ward_id)
+
+    return load
+
+
+def cached_strength_chart(results: Results, ward_id: str) -> ChartSpec:
+    """:func:`strength_chart` cached on (results content key, ward)."""
+    return _strength_impl()(results.key, ward_id, results)
 
 
 @functools.cache
