@@ -113,13 +113,19 @@ for r in visit.iter_rows(named=True):
                 brief(w)
 
 if ov.watch.height:
-    with st.expander(f"On watch: {ov.watch.height} ward(s) with one domain or one indicator alert"):
-        st.dataframe(
-            ov.watch.select(pl.col("ward_name").alias("Ward"), pl.col("reason").alias("Why"), "ward_id"),
-            hide_index=True,
-            column_config={"ward_id": st.column_config.TextColumn("Ward id")},
-            key="watch_table",
-        )
+    on_watch = st.expander(
+        f"On watch: {ov.watch.height} ward(s) with one domain or one indicator alert",
+        key="watch_open",
+        on_change="rerun",
+    )
+    if on_watch.open:  # drawn only when opened
+        with on_watch:
+            st.dataframe(
+                ov.watch.select(pl.col("ward_name").alias("Ward"), pl.col("reason").alias("Why"), "ward_id"),
+                hide_index=True,
+                column_config={"ward_id": st.column_config.TextColumn("Ward id")},
+                key="watch_table",
+            )
 
 # ------------------------------------------------------------------ indicator summary (IPR style)
 st.subheader("Indicator summary")
