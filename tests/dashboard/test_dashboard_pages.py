@@ -118,10 +118,10 @@ def test_overview_wards_to_visit_are_the_flagged_wards_in_level_order(app_env, f
 def test_overview_watch_wards_fold_away_with_their_reasons(app_env, fixture_paths):
     at = app_env()
     at.run()
-    assert not [d for d in at.dataframe if d.key == "watch_table"]  # folded: not drawn
+    assert not [d for d in at.dataframe if "Why" in d.value.columns]  # folded: not drawn
     at.session_state["watch_open"] = True
     at.run()
-    (watch,) = [d.value for d in at.dataframe if d.key == "watch_table"]
+    (watch,) = [d.value for d in at.dataframe if "Why" in d.value.columns]
     expected = _expected_ranking(fixture_paths).filter(pl.col("level") == "watch")
     assert list(watch["ward_id"]) == expected["ward_id"].to_list()
     assert watch["Why"].str.endswith(".").all()
