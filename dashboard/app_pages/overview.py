@@ -30,6 +30,8 @@ from dashboard.services.overview import (
 from dashboard.services.results import cached_ward_series
 
 WARD_PAGE = "app_pages/ward.py"
+#: ward-to-visit cards drawn at most (a national view lists hundreds; the ranking has them all).
+VISIT_CARDS = 25
 BRIEF_PAGE = "app_pages/briefing.py"
 
 ctx = context()
@@ -88,7 +90,7 @@ else:
         f"{visit.height} ward(s) at urgent or concern, most urgent first. Current evidence is what the "
         "last 13 weeks added; one date per ward: when the pattern probably began."
     )
-for r in visit.iter_rows(named=True):
+for r in visit.head(VISIT_CARDS).iter_rows(named=True):
     w = r["ward_id"]
     with st.container(border=True, key=f"visit_{w}"):
         left, right = st.columns([5, 1], vertical_alignment="center")
@@ -112,6 +114,11 @@ for r in visit.iter_rows(named=True):
             if can_brief and st.button("Brief", key=f"brief_{w}", type="primary", use_container_width=True):
                 brief(w)
 
+if visit.height > VISIT_CARDS:
+    st.markdown(
+        f"**And {visit.height - VISIT_CARDS:,} more ward(s) at urgent or concern**: the first "
+        f"{VISIT_CARDS} are shown; every ward is in the ranking below, most urgent first."
+    )
 if ov.watch.height:
     on_watch = st.expander(
         f"On watch: {ov.watch.height} ward(s) with one domain or one indicator alert",
@@ -152,7 +159,11 @@ if choices:
 
 # ------------------------------------------------------------------ every ward
 st.subheader("All wards")
-st.caption("Ranked by level (urgent, concern, watch), then current evidence. Select a row to open the ward.")
+st.caption(
+    f"{view.height:,} wards shown; {n_level.get('urgent', 0)} urgent, {n_level.get('concern', 0)} at concern, "
+    f"{n_level.get('watch', 0)} on watch. Ranked by level (urgent, concern, watch), then current evidence. "
+    "Select a row to open the ward."
+)
 event = st.dataframe(
     ov.table,
     key="ranked",

@@ -262,6 +262,26 @@ def test_brief_button_opens_the_briefing_for_that_ward(board_server, page, ranki
     assert not any(f"({w})" in chosen for w in others)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="the briefing's text is issue 24 item 6 (services/briefing.py still prints the score in nats); "
+    "strict: this fails once the briefing is fixed, so the marker is removed then",
+)
+def test_briefing_preview_contains_no_nats(board_server, page, ranking):  # type: ignore[no-untyped-def]
+    first = ranking.row(0, named=True)
+    page.goto(board_server.url)
+    wait_idle(page)
+    page.locator(f".st-key-visit_{first['ward_id']}").get_by_role("button", name="Brief").click()
+    page.get_by_role("heading", name="Visit briefing").wait_for()
+    wait_idle(page, 300)
+    page.get_by_role("button", name="Prepare briefing").click()
+    page.get_by_text(re.compile(r"Briefing ready for 1 ward")).wait_for(timeout=120_000)
+    wait_idle(page, 300)
+    text = main_text(page)
+    assert first["ward_name"] in text
+    assert "nats" not in text.lower()
+
+
 def test_analysts_section_keeps_the_figures_and_charts(board_server, page, ranking):  # type: ignore[no-untyped-def]
     page.goto(board_server.url)
     wait_idle(page)
