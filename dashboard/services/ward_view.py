@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from dashboard.services.formatting import split_list
+from dashboard.services.formatting import MONTH_AXIS, split_list
 from dashboard.services.results import Results, cached_ward_series
 
 #: indicators charted at the top of a ward page when no open alert names them.
@@ -52,9 +52,24 @@ def lead_indicators(row: dict, alert: dict, present: Sequence[str]) -> tuple[lis
     return (named or contrib)[:LEAD_INDICATORS], contrib
 
 
+def _month_ticks(node: object) -> None:
+    """Time axes read "Jan 2024": day-level tick formats of x axes become month and year (in place)."""
+    if isinstance(node, dict):
+        x = node.get("x")
+        axis = x.get("axis") if isinstance(x, dict) and x.get("type") == "temporal" else None
+        if isinstance(axis, dict) and axis.get("format") in ("%d/%m/%Y", "%d/%m/%y", "%m/%y"):
+            axis["format"] = MONTH_AXIS
+        for value in node.values():
+            _month_ticks(value)
+    elif isinstance(node, list):
+        for value in node:
+            _month_ticks(value)
+
+
 def _spec(chart: object) -> str:
-    """Vega-Lite JSON of an Altair chart; legends wrap instead of truncating their labels."""
+    """Vega-Lite JSON of an Altair chart, with month ticks; legends wrap instead of truncating labels."""
     spec = chart.to_dict(validate=False)  # type: ignore[attr-defined]
+    _month_ticks({k: v for k, v in spec.items() if k != "datasets"})
     legend = spec.setdefault("config", {}).setdefault("legend", {})
     legend.setdefault("labelLimit", 0)
     legend.setdefault("columns", 3)
