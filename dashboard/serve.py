@@ -33,8 +33,28 @@ def warm_when_ready() -> None:
         print(f"wardwatch dashboard: cache warming skipped ({exc})", file=sys.stderr, flush=True)
 
 
+def preload() -> None:
+    """Import what warming and the pages use, in this (main) thread, before any other thread runs.
+
+    Two threads importing pandas at once can see it half-initialised ("partially initialized
+    module 'pandas'"), so the warming thread and the first session's script must find these
+    modules already imported.
+    """
+    import altair  # noqa: F401
+    import pandas  # noqa: F401
+    import polars  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    import dashboard.app_context
+    import dashboard.components.board_charts
+    import dashboard.components.charts
+    import dashboard.services.overview
+    import dashboard.services.ward_view  # noqa: F401
+
+
 def main() -> None:
-    """Start the warming thread, then hand the command line to Streamlit."""
+    """Import the heavy modules, start the warming thread, then hand the command line to Streamlit."""
+    preload()
     threading.Thread(target=warm_when_ready, name="wardwatch-warm", daemon=True).start()
     from streamlit.web.cli import main as streamlit_main
 
