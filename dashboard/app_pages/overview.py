@@ -17,7 +17,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.app_context import context, md_escape
-from dashboard.components.board import level_badge, strength_bar
+from dashboard.components.board import BAR_COLOUR, level_badge, strength_bar
 from dashboard.components.board_charts import domain_heatmap, strength_multiples
 from dashboard.components.charts import as_of_label
 from dashboard.services.formatting import long_date, ward_type_label
@@ -26,6 +26,7 @@ from dashboard.services.overview import (
     cached_overview,
     indicator_summary,
     summary_column_config,
+    summary_for_display,
 )
 from dashboard.services.results import cached_ward_series
 
@@ -144,7 +145,7 @@ if choices:
     contributing = [k for k in (row.get("indicators") or "").split(";") if k]
     summary = indicator_summary(cached_ward_series(res, pick), contributing)
     st.dataframe(
-        summary.drop("key"),
+        summary_for_display(summary),
         hide_index=True,
         key="ipr_table",
         column_config=summary_column_config(),
@@ -178,6 +179,7 @@ event = st.dataframe(
             max_value=100,
             format="%.0f",
             help="Evidence gained over the last 13 weeks on a 0-100 scale (50 = one urgent threshold)",
+            color=BAR_COLOUR,  # a quantity, not Making Data Count's improvement blue
         ),
         "ward_id": st.column_config.TextColumn("Ward id"),
     },

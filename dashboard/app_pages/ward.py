@@ -28,7 +28,13 @@ from dashboard.services.formatting import (
     ward_type_label,
 )
 from dashboard.services.funnel import funnel
-from dashboard.services.overview import change_line, indicator_summary, month_ago, summary_column_config
+from dashboard.services.overview import (
+    change_line,
+    indicator_summary,
+    month_ago,
+    summary_column_config,
+    summary_for_display,
+)
 from dashboard.services.results import cached_peer_totals, cached_ward_series
 from dashboard.services.ward_view import cached_indicator_charts, cached_strength_chart, lead_indicators
 
@@ -189,7 +195,7 @@ else:
 st.subheader("Indicator summary")
 summary_table = indicator_summary(series, contrib)
 st.dataframe(
-    summary_table.drop("key"),
+    summary_for_display(summary_table),
     hide_index=True,
     key="ward_ipr",
     column_config=summary_column_config(),

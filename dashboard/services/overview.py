@@ -468,6 +468,15 @@ def indicator_summary(series: pl.DataFrame, contributing: Sequence[str] = ()) ->
     )
 
 
+def summary_for_display(summary: pl.DataFrame) -> pl.DataFrame:
+    """The summary as shown: without its key, and without the assurance column when no indicator
+    has a target (the icon is shown only where a target exists; the text column says so)."""
+    shown = summary.drop("key")
+    if shown["Assurance"].null_count() == shown.height:
+        shown = shown.drop("Assurance")
+    return shown
+
+
 def summary_column_config() -> dict:
     """``st.dataframe`` column configuration of the indicator summary (icons as images)."""
     import streamlit as st
@@ -477,6 +486,7 @@ def summary_column_config() -> dict:
         "Assurance": st.column_config.ImageColumn("Assurance", width="small"),
         "Behind the level": st.column_config.CheckboxColumn("Behind the level", width="small"),
         "Latest period": st.column_config.DateColumn("Latest period", format="DD/MM/YYYY"),
+        "Unit": st.column_config.TextColumn("Unit", width="medium"),
         "What the icons say": st.column_config.TextColumn("What the icons say", width="large"),
     }
 

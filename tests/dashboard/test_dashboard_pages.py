@@ -144,7 +144,8 @@ def test_overview_indicator_summary_has_variation_icons(app_env, fixture_paths):
     at = app_env()
     at.run()
     (ipr,) = [d.value for d in at.dataframe if "What the icons say" in d.value.columns]
-    assert {"Indicator", "Latest", "Mean", "Variation", "Assurance", "Unit"} <= set(ipr.columns)
+    assert {"Indicator", "Latest", "Mean", "Variation", "Unit"} <= set(ipr.columns)
+    assert "Assurance" not in ipr.columns  # no indicator has a target: the column is not shown
     assert ipr["Variation"].str.startswith("data:image/svg+xml;base64,").all()
     assert ipr["What the icons say"].str.contains("No target set").all()  # the catalogue sets no targets
     series = pl.read_parquet(fixture_paths.results_dir / "series.parquet").filter(

@@ -266,3 +266,29 @@ def test_indicator_summary_flags_an_icon_that_disagrees_with_the_alert(fixture_p
     assert (
         table.filter(~pl.col("Behind the level"))["What the icons say"].str.contains("disagrees").sum() == 0
     )
+
+
+def test_indicator_summary_shows_assurance_where_a_target_exists(fixture_paths, monkeypatch):
+    """A trust indicator with a target gets the assurance icon of its target against the limits."""
+    import types
+
+    import dashboard.services.overview as ov
+    from dashboard.services.formatting import indicator as real_indicator
+
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    series = ward_series(res, fixture_paths.episode_ward)
+
+    def with_target(key):  # type: ignore[no-untyped-def]
+        ind = real_indicator(key)
+        if key != "agency_use" or ind is None:
+            return ind
+        fields = {f: getattr(ind, f) for f in ("label", "domain", "direction")}
+        return types.SimpleNamespace(**fields, target=10.0)  # limits are on the raw rate: always above
+
+    monkeypatch.setattr(ov, "indicator", with_target)
+    table = ov.indicator_summary(series)
+    row = table.filter(pl.col("key") == "agency_use").row(0, named=True)
+    assert row["Assurance"].startswith("data:image/svg+xml;base64,")
+    assert "consistently meet the target" in row["What the icons say"]
+    shown = ov.summary_for_display(table)
+    assert "Assurance" in shown.columns and "key" not in shown.columns
