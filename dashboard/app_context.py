@@ -124,6 +124,48 @@ def build_context() -> AppContext:
     return AppContext(settings, user, results, store)
 
 
+#: wards (wards to visit first, then by rank) whose series and first charts are built at start.
+WARM_WARDS = 40
+
+
+def warm_caches(settings: DashboardSettings | None = None, wards: int = WARM_WARDS) -> float:
+    """Fill the pages' caches before the first visitor: results, triage sync, overview, and the series
+    and first charts of the ``wards`` highest-ranked wards (wards to visit first).
+
+    Called once by ``dashboard.serve`` when Streamlit's runtime exists (same process, so the same
+    ``st.cache_*`` entries the pages read). Also builds one Altair chart, which loads Altair's
+    schema validator (about half a second on first use). Returns the seconds it took.
+    """
+    import time
+
+    import altair as alt
+    import polars as pl
+
+    from dashboard.services.overview import cached_overview
+    from dashboard.services.results import cached_ward_series
+    from dashboard.services.ward_view import cached_indicator_charts, cached_strength_chart, lead_indicators
+
+    start = time.perf_counter()
+    settings = settings or settings_from_env()
+    results = cached_results(settings.results_path, settings.data_path)
+    store = _store(str(settings.store_file))
+    _synced(results.key, str(settings.store_file), results, store)
+    ov = cached_overview(
+        results, (), (), settings.heatmap_wards, settings.small_multiples, settings.history_weeks
+    )
+    alt.Chart(pl.DataFrame({"x": [1.0]})).mark_point().encode(x="x:Q").to_dict()
+    for ward_id in list(dict.fromkeys(ov.visit["ward_id"].to_list() + ov.ward_ids))[:wards]:
+        series = cached_ward_series(results, ward_id)
+        if series.is_empty():
+            continue
+        present = series["indicator"].unique().to_list()
+        lead, _ = lead_indicators(results.ward_row(ward_id), results.ward_alert(ward_id), present)
+        cached_strength_chart(results, ward_id)
+        for key in lead:  # the charts a ward page draws first
+            cached_indicator_charts(results, ward_id, key)
+    return time.perf_counter() - start
+
+
 def context() -> AppContext:
     """The context the router put in session state for this run."""
     ctx = st.session_state.get("_ctx")

@@ -69,7 +69,7 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
         sys.executable,
         "-P",  # never import from the working directory (a stray timeit.py there would shadow stdlib)
         "-m",
-        "streamlit",
+        "dashboard.serve",  # Streamlit's command line plus warming the caches at start
         "run",
         str(APP),
         "--server.headless=true",

@@ -5,7 +5,12 @@ follow the house style a board member reads in a briefing::
 
     Restraint has averaged 9.1 per 1,000 occupied bed days for 7 weeks against a usual 5.8; the rise
     probably began around 3 March 2025.
+    Family and carer visits have averaged 13.9 per 1,000 occupied bed days for 6 weeks against a
+    usual 65.2; the fall probably began around 1 May 2023.
     Complaints and concerns: none for 11 weeks, where about 3 would be usual.
+
+The verb agrees with the indicator's label (:func:`has_have`). Board-facing text never names the
+statistic's units (nats) or model parameters; those stay in the analysts' views.
 """
 
 from __future__ import annotations
@@ -50,6 +55,30 @@ def _about(x: float) -> str:
     if x < 0.95:
         return "fewer than 1"
     return f"about {x:,.0f}"
+
+
+#: words that look plural but head a singular label ("Sickness absence", "Mandatory training").
+_SINGULAR_ENDINGS = ("ss", "us", "is")
+
+
+def is_plural(label: str) -> bool:
+    """Whether an indicator label reads as a plural subject ("Family and carer visits", "Vacancies").
+
+    Plural when its first or last word is a plural noun (ends in ``s`` but not ``ss``/``us``/``is``)
+    or starts with "People": "Patient injuries", "Hours in seclusion or segregation", "Changes of
+    ward manager" are plural; "Physical restraint", "Agency staff", "Sickness absence" are not.
+    """
+    words = [w.strip("()").lower() for w in label.split() if w.strip("()")]
+    if not words:
+        return False
+    if words[0] == "people":
+        return True
+    return any(w.endswith("s") and not w.endswith(_SINGULAR_ENDINGS) for w in (words[0], words[-1]))
+
+
+def has_have(label: str) -> str:
+    """``has`` or ``have`` to agree with an indicator label ("Family and carer visits have")."""
+    return "have" if is_plural(label) else "has"
 
 
 def _and_join(words: list[str]) -> str:
@@ -111,11 +140,13 @@ def describe(ev: IndicatorEvidence, catalogue: dict[str, Indicator] | None = Non
     change = "rise" if ev.direction == "up" else "fall"
     if ev.peer_based:
         text = (
-            f"{ind.label} has averaged {observed} for {span} against {usual_number} on similar wards "
-            "(compared with its peers: the ward has no baseline of its own yet)"
+            f"{ind.label} {has_have(ind.label)} averaged {observed} for {span} against {usual_number} on "
+            "similar wards (compared with its peers: the ward has no baseline of its own yet)"
         )
     else:
-        text = f"{ind.label} has averaged {observed} for {span} against a usual {usual_number}"
+        text = (
+            f"{ind.label} {has_have(ind.label)} averaged {observed} for {span} against a usual {usual_number}"
+        )
     if ev.onset is not None:
         text += f"; the {change} probably began around {uk_date(ev.onset)}"
     return text + "."
@@ -173,7 +204,7 @@ def provider_explanation(
     label = ind.label if ind else indicator
     move = "risen" if direction == "up" else "fallen"
     text = (
-        f"{label} has {move} on most wards of {provider} at the same time ({wards} wards). "
+        f"{label} {has_have(label)} {move} on most wards of {provider} at the same time ({wards} wards). "
         "A change everywhere at once usually has a common cause (a new reporting system, a changed "
         "definition, seasonal pressure) and is reported once here rather than as a concern on each ward"
     )

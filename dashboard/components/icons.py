@@ -50,13 +50,16 @@ class Icon:
     letter: str
     meaning: str
 
-    def img_tag(self, size: int = 36) -> str:
-        """The badge as an ``<img>`` with a base64 SVG data URI (survives HTML sanitisers)."""
+    def data_uri(self, size: int = 36) -> str:
+        """The badge as a base64 SVG data URI (an ``st.column_config.ImageColumn`` cell)."""
         import base64
 
-        data = base64.b64encode(self.svg(size).encode()).decode()
+        return "data:image/svg+xml;base64," + base64.b64encode(self.svg(size).encode()).decode()
+
+    def img_tag(self, size: int = 36) -> str:
+        """The badge as an ``<img>`` with a base64 SVG data URI (survives HTML sanitisers)."""
         return (
-            f'<img src="data:image/svg+xml;base64,{data}" width="{size}" height="{size}" '
+            f'<img src="{self.data_uri(size)}" width="{size}" height="{size}" '
             f'alt="{self.meaning}" title="{self.meaning}">'
         )
 

@@ -1,6 +1,8 @@
 """On-screen formatting: UK dates, numbers with units, level words and Excel-safe CSV.
 
-Files keep ISO dates; everything a person reads (screen, briefing) uses ``dd/mm/yyyy``.
+Files keep ISO dates; everything a person reads (screen, briefing) uses ``dd/mm/yyyy`` (chart axes
+``Jan 2024``) and UK local time (GMT or BST). The words, colours and bands defined here are the one
+vocabulary of the dashboard and the briefing: import them, never restate them.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import zoneinfo
 
 import polars as pl
 
@@ -22,12 +25,52 @@ LEVEL_WORDS: dict[str, str] = {
     "urgent": "Urgent",
 }
 #: colour-blind-safe level colours (grey, NHS warm yellow, orange, NHS dark red), with text always.
+#: None of them is Making Data Count's improvement blue; the concern orange means concern there too.
 LEVEL_COLOURS: dict[str, str] = {
     "none": "#a6a6a6",
     "watch": "#ffb81c",
     "concern": "#e46c0a",
     "urgent": "#8a1538",
 }
+#: text colour on a level badge (dark on the light yellow and grey, white on orange and red).
+LEVEL_TEXT_COLOURS: dict[str, str] = {
+    "none": "#231f20",
+    "watch": "#231f20",
+    "concern": "#ffffff",
+    "urgent": "#ffffff",
+}
+#: levels a board is asked to visit ("wards to visit"): a ward alert is open at these levels.
+VISIT_LEVELS: tuple[str, ...] = ("urgent", "concern")
+WARD_TYPE_LABELS: dict[str, str] = {
+    "acute_adult": "Acute adult",
+    "picu": "Psychiatric intensive care (PICU)",
+    "ld_autism": "Learning disability and autism",
+    "forensic": "Forensic (secure)",
+    "camhs": "Children and young people (CAMHS)",
+    "older_adult": "Older adult",
+    "rehab": "Rehabilitation",
+    "other": "Other",
+}
+#: event kinds of ``events.csv`` in words.
+EVENT_WORDS: dict[str, str] = {
+    "manager_change": "Change of ward manager",
+    "reconfiguration": "Ward reconfigured (new baseline)",
+    "rebase": "New baseline set",
+    "note": "Note",
+}
+#: words for ``evidence_strength`` (results contract): (upper bound, word), the first bound above wins.
+#: The strength is ``recent / (recent + urgent threshold)``: 1/3 is half an urgent threshold of
+#: evidence gained in 13 weeks, 1/2 one threshold, 3/4 three thresholds.
+STRENGTH_BANDS: tuple[tuple[float, str], ...] = (
+    (0.01, "No new evidence"),
+    (1 / 3, "Weak"),
+    (0.5, "Moderate"),
+    (0.75, "Strong"),
+    (1.01, "Very strong"),
+)
+#: Altair/Vega time format of chart axes ("Jan 2024").
+MONTH_AXIS = "%b %Y"
+UK_TZ = zoneinfo.ZoneInfo("Europe/London")
 DOMAIN_LABELS: dict[str, str] = {
     "restrictive_practice": "Restrictive practice",
     "harm_and_reporting": "Harm and reporting",
@@ -63,11 +106,49 @@ def uk_date(value: dt.date | str | None) -> str:
 
 
 def uk_timestamp(value: str | None) -> str:
-    """``dd/mm/yyyy HH:MM UTC`` for a store timestamp (ISO 8601 with ``Z``)."""
+    """``dd/mm/yyyy HH:MM GMT`` (or ``BST``) in UK local time for a store timestamp (ISO 8601, UTC).
+
+    A timestamp without an offset is taken as UTC (the store writes UTC with ``Z``).
+    """
     if not value:
         return ""
     t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return t.strftime("%d/%m/%Y %H:%M UTC")
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return t.astimezone(UK_TZ).strftime("%d/%m/%Y %H:%M %Z")
+
+
+def long_date(value: dt.date | str | None) -> str:
+    """``3 March 2025`` (the date style of sentences); empty for missing."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    return f"{value.day} {value:%B %Y}"
+
+
+def ward_type_label(code: str | None) -> str:
+    """Display label of a ward-type code (the code, tidied, when unknown)."""
+    if not code:
+        return "Other"
+    return WARD_TYPE_LABELS.get(code, str(code).replace("_", " ").capitalize())
+
+
+def event_words(kind: str | None) -> str:
+    """An event kind in words (``manager_change`` -> "Change of ward manager")."""
+    if not kind:
+        return "Event"
+    return EVENT_WORDS.get(kind, str(kind).replace("_", " ").capitalize())
+
+
+def strength_word(strength: float | None) -> str:
+    """Words for a bounded evidence strength in [0, 1] (see :data:`STRENGTH_BANDS`)."""
+    if strength is None or (isinstance(strength, float) and math.isnan(strength)):
+        return STRENGTH_BANDS[0][1]
+    for bound, word in STRENGTH_BANDS:
+        if strength < bound:
+            return word
+    return STRENGTH_BANDS[-1][1]
 
 
 def indicator(key: str) -> Indicator | None:

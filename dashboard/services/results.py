@@ -30,6 +30,12 @@ from dashboard.services.formatting import DOMAIN_LABELS, LEVEL_ORDER
 RESULT_FILES: tuple[str, ...] = ("ward_status.csv", "alerts.csv", "series.parquet", "run.json")
 DATA_FILES: tuple[str, ...] = ("wards.csv", "events.csv")
 DOMAIN_KEYS: tuple[str, ...] = tuple(DOMAIN_LABELS)
+#: culture domains whose evidence makes up the ward score (data silence is reported apart).
+CULTURE_KEYS: tuple[str, ...] = DOMAIN_KEYS[:4]
+#: window (periods) of ``recent_evidence`` when an older results folder lacks the column.
+RECENT_PERIODS = 13
+DEFAULT_URGENT_THRESHOLD = 8.75
+DEFAULT_CONCERN_THRESHOLD = 4.5
 
 _ALERT_TEXT = (
     "alert_id",
@@ -114,14 +120,41 @@ class Results:
         """Alerts of one ward, newest first."""
         return self.alerts.filter(pl.col("ward_id") == ward_id).sort("opened", descending=True)
 
-    def ward_explanation(self, ward_id: str) -> str:
-        """The ward's current explanation: its open ward alert, else its latest ward alert, else ''."""
+    def ward_alert(self, ward_id: str) -> dict[str, Any]:
+        """The ward's current ward-scope alert: its open one, else its latest, else ``{}``."""
         wa = self.ward_alerts(ward_id).filter(pl.col("scope") == "ward")
         if wa.is_empty():
-            return ""
+            return {}
         open_ = wa.filter(pl.col("closed").is_null())
-        row = (open_ if open_.height else wa).row(0, named=True)
-        return str(row["explanation"] or "")
+        return (open_ if open_.height else wa).row(0, named=True)
+
+    def ward_explanation(self, ward_id: str) -> str:
+        """The ward's current explanation: its open ward alert, else its latest ward alert, else ''."""
+        return str(self.ward_alert(ward_id).get("explanation") or "")
+
+    @property
+    def urgent_threshold(self) -> float:
+        """The run's urgent threshold (nats) from ``run.json``'s configuration."""
+        return urgent_threshold_of(self.run)
+
+    @property
+    def concern_threshold(self) -> float:
+        """The run's concern threshold (nats) from ``run.json``'s configuration."""
+        return combination_setting(self.run, "concern_threshold", DEFAULT_CONCERN_THRESHOLD)
+
+
+def combination_setting(run: dict[str, Any], name: str, default: float) -> float:
+    """A numeric ``[combination]`` setting of a ``run.json`` (``default`` when absent)."""
+    comb = (run.get("config") or {}).get("combination") or {}
+    try:
+        return float(comb.get(name, default))
+    except (TypeError, ValueError):
+        return default
+
+
+def urgent_threshold_of(run: dict[str, Any]) -> float:
+    """Urgent threshold (nats) of a ``run.json`` (:data:`DEFAULT_URGENT_THRESHOLD` when absent)."""
+    return combination_setting(run, "urgent_threshold", DEFAULT_URGENT_THRESHOLD)
 
 
 # ----------------------------------------------------------------------------------------- hashing
@@ -165,8 +198,25 @@ def _read_csv_text(path: Path) -> pl.DataFrame:
         return pl.DataFrame()
 
 
-def read_ward_status(path: Path) -> pl.DataFrame:
-    """``ward_status.csv`` typed: ``period`` Date, ``score`` and ``score_<domain>`` Float64 (nats)."""
+def recent_evidence_expr(window: int = RECENT_PERIODS) -> pl.Expr:
+    """``recent_evidence`` of the results contract from the ``score_<domain>`` columns (older folders).
+
+    Per culture domain: the statistic now minus its minimum over the last ``window`` periods (zero
+    before the ward's first row), summed over domains. Rows must be sorted by ward and period.
+    """
+    parts = []
+    for d in CULTURE_KEYS:
+        c = pl.col(f"score_{d}").fill_null(0.0)
+        low = c.rolling_min(window + 1, min_samples=1).over("ward_id")
+        first = pl.int_range(pl.len()).over("ward_id") < window
+        parts.append(c - pl.when(first).then(pl.min_horizontal(low, pl.lit(0.0))).otherwise(low))
+    return pl.sum_horizontal(parts)
+
+
+def read_ward_status(path: Path, urgent_threshold: float = DEFAULT_URGENT_THRESHOLD) -> pl.DataFrame:
+    """``ward_status.csv`` typed: ``period`` Date, ``score*``, ``recent_evidence`` and
+    ``evidence_strength`` Float64. A folder written before those two columns existed gets them
+    computed from ``score_<domain>`` (same definition as ``engine.scoring.tables``)."""
     if not path.exists():
         raise ResultsError(f"{path} is missing: run `wardwatch score` first")
     raw = _read_csv_text(path)
@@ -177,15 +227,23 @@ def read_ward_status(path: Path) -> pl.DataFrame:
     exprs += [
         pl.col(c).cast(pl.Float64, strict=False)
         for c in raw.columns
-        if c == "score" or c.startswith("score_")
+        if c == "score" or c.startswith("score_") or c in ("recent_evidence", "evidence_strength")
     ]
     exprs += [
         pl.lit(None, dtype=pl.String).alias(c)
         for c in ("domains", "indicators", "alert_id")
         if c not in raw.columns
     ]
-    out = raw.with_columns(exprs).with_columns(pl.col("level").fill_null("none"))
-    return out.sort("ward_id", "period")
+    out = raw.with_columns(exprs).with_columns(pl.col("level").fill_null("none")).sort("ward_id", "period")
+    if "recent_evidence" not in out.columns:
+        have = all(f"score_{d}" in out.columns for d in CULTURE_KEYS)
+        out = out.with_columns(
+            (recent_evidence_expr() if have else pl.col("score").fill_null(0.0)).alias("recent_evidence")
+        )
+    if "evidence_strength" not in out.columns:
+        r = pl.col("recent_evidence").fill_null(0.0)
+        out = out.with_columns((r / (r + urgent_threshold)).alias("evidence_strength"))
+    return out
 
 
 def read_alerts(path: Path) -> pl.DataFrame:
@@ -249,7 +307,8 @@ def read_events(path: Path) -> pl.DataFrame:
 def latest_by_ward(ward_status: pl.DataFrame, wards: pl.DataFrame) -> pl.DataFrame:
     """One row per ward: latest status, ``since`` (start of the current level's run) and ``rank``.
 
-    Ranking: level (urgent, concern, watch, none), then score (nats, descending), then ward id.
+    Ranking: level (urgent, concern, watch, none), then current evidence (``recent_evidence``,
+    descending), then the cumulative score, then ward id: a ward never outranks one at a higher level.
     """
     ws = ward_status.with_columns(
         (pl.col("level") != pl.col("level").shift(1).over("ward_id")).fill_null(True).alias("_chg")
@@ -267,8 +326,10 @@ def latest_by_ward(ward_status: pl.DataFrame, wards: pl.DataFrame) -> pl.DataFra
         .with_columns(
             pl.col("level").replace_strict(LEVEL_ORDER, default=0, return_dtype=pl.Int8).alias("level_rank"),
             pl.col("score").fill_nan(None).fill_null(0.0),
+            pl.col("recent_evidence").fill_nan(None).fill_null(0.0),
+            pl.col("evidence_strength").fill_nan(None).fill_null(0.0),
         )
-        .sort(["level_rank", "score", "ward_id"], descending=[True, True, False])
+        .sort(["level_rank", "recent_evidence", "score", "ward_id"], descending=[True, True, True, False])
         .with_row_index("rank", offset=1)
     )
 
@@ -285,13 +346,13 @@ def load_results(results_dir: Path | str, data_dir: Path | str) -> Results:
     if not rdir.is_dir():
         raise ResultsError(f"results folder {rdir} does not exist: run `wardwatch score --out {rdir}`")
     key = results_key(rdir, ddir)
-    ward_status = read_ward_status(rdir / "ward_status.csv")
+    run_path = rdir / "run.json"
+    run = json.loads(run_path.read_text(encoding="utf-8")) if run_path.exists() else {}
+    ward_status = read_ward_status(rdir / "ward_status.csv", urgent_threshold_of(run))
     alerts = read_alerts(rdir / "alerts.csv")
     ids = ward_status["ward_id"].unique().to_list() + alerts["ward_id"].drop_nulls().unique().to_list()
     wards = read_wards(ddir / "wards.csv", ids)
     events = read_events(ddir / "events.csv")
-    run_path = rdir / "run.json"
-    run = json.loads(run_path.read_text(encoding="utf-8")) if run_path.exists() else {}
     latest = latest_by_ward(ward_status, wards)
     return Results(key, rdir, ddir, ward_status, alerts, wards, events, run, latest)
 

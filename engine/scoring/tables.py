@@ -30,6 +30,32 @@ from engine.scoring.wards import WardEvidence
 from signals import CULTURE_DOMAINS
 
 ALL_DOMAINS: tuple[str, ...] = (*CULTURE_DOMAINS, "data_silence")
+#: window of ``recent_evidence`` in weeks (three months on a monthly ward grid).
+RECENT_WEEKS = 13
+RECENT_MONTHS = 3
+
+
+def recent_gain(statistic: np.ndarray, window: int) -> np.ndarray:
+    """Evidence each statistic gained over the last ``window`` periods, ``(..., T)`` -> ``(..., T)``.
+
+    ``gain[t] = statistic[t] - min(statistic[t - window], ..., statistic[t])``: the rise of a
+    CUSUM from its lowest point in the window to now (in the statistic's units, nats). It is zero
+    when the statistic has not risen in the window (evidence stopped or receding) and never looks
+    ahead (periods up to t only). Before the grid starts a CUSUM stands at zero, so the first
+    ``window`` periods count from zero. Vectorised: ``window`` passes of ``np.minimum``.
+    """
+    low = statistic.copy()
+    for k in range(1, min(window, statistic.shape[-1] - 1) + 1):
+        np.minimum(low[..., k:], statistic[..., :-k], out=low[..., k:])
+    head = min(window, statistic.shape[-1])
+    np.minimum(low[..., :head], 0.0, out=low[..., :head])
+    return statistic - low
+
+
+def evidence_strength(recent: np.ndarray, urgent_threshold: float) -> np.ndarray:
+    """Bounded strength in [0, 1): ``recent / (recent + urgent_threshold)`` (0.5 = one urgent threshold)."""
+    scale = max(float(urgent_threshold), 1e-9)
+    return recent / (recent + scale)
 
 
 def _joined_labels(sequences: np.ndarray, labels: list[str]) -> tuple[np.ndarray, pl.Series]:
@@ -184,6 +210,10 @@ def ward_status_frame(
     )
     extra = {f"score_{d}": ev.domain_stat[:, i, :].ravel()[keep] for i, d in enumerate(CULTURE_DOMAINS)}
     extra["score_data_silence"] = silent_series.ravel()[keep]
+    window = RECENT_WEEKS if ev.cadence == "weekly" else RECENT_MONTHS
+    recent = recent_gain(ev.domain_stat, window).sum(axis=1)
+    extra["recent_evidence"] = recent.ravel()[keep]
+    extra["evidence_strength"] = evidence_strength(recent, settings.urgent_threshold).ravel()[keep]
     frame = frame.with_columns(**{k: pl.Series(v) for k, v in extra.items()})
     ordered = bool(np.all(ward_ids[:-1] < ward_ids[1:]))
     return frame if ordered else frame.sort("ward_id", "period", maintain_order=True)

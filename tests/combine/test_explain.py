@@ -50,5 +50,18 @@ def test_ward_explanation_headline_and_order():
 def test_provider_explanation_and_dates():
     assert uk_date(dt.date(2024, 12, 25)) == "25 December 2024"
     text = provider_explanation("North Trust", "incidents_reported", "down", 9, dt.date(2024, 4, 1))
-    assert "Incidents reported has fallen on most wards of North Trust" in text
+    assert "Incidents reported have fallen on most wards of North Trust" in text
     assert "1 April 2024" in text
+
+
+def test_verb_agrees_with_plural_labels():
+    ev = IndicatorEvidence(
+        "family_visits", "shift", "down", 6, "weekly", observed_rate=0.0139, expected_rate=0.0652
+    )
+    assert describe(ev).startswith("Family and carer visits have averaged 13.9 per 1,000 occupied bed days")
+    ev = IndicatorEvidence("injuries", "shift", "up", 6, "weekly", observed_rate=0.02, expected_rate=0.01)
+    assert describe(ev).startswith("Patient injuries have averaged")
+    ev = IndicatorEvidence(
+        "sickness_absence", "shift", "up", 2, "monthly", observed_rate=0.08, expected_rate=0.05
+    )
+    assert describe(ev).startswith("Sickness absence has averaged")

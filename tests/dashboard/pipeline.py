@@ -30,7 +30,8 @@ LEVEL_ORDER = {"urgent": 3, "concern": 2, "watch": 1, "none": 0}
 class PipelinePaths:
     """Where the pipeline wrote things and what a test can assert on (read from the CSV files).
 
-    ``episode_ward`` is the top-ranked ward (highest current level, then score, then id);
+    ``episode_ward`` is the top-ranked ward (highest current level, then current evidence
+    ``recent_evidence``, then score, then id);
     ``episode_alert_id``/``episode_explanation`` its open ward alert (else its latest one).
     """
 
@@ -112,14 +113,14 @@ def run_pipeline(
 def describe(data: Path, results: Path, store: Path) -> PipelinePaths:
     """Read the top-ranked ward and its alert straight from the written files."""
     status = pl.read_csv(results / "ward_status.csv", infer_schema=False).with_columns(
-        pl.col("score").cast(pl.Float64).fill_nan(None).fill_null(0.0),
+        pl.col("score", "recent_evidence").cast(pl.Float64).fill_nan(None).fill_null(0.0),
         pl.col("period").str.to_date("%Y-%m-%d"),
     )
     as_of = status["period"].max()
     last = (
         status.filter(pl.col("period") == as_of)
         .with_columns(pl.col("level").replace_strict(LEVEL_ORDER, return_dtype=pl.Int8).alias("o"))
-        .sort(["o", "score", "ward_id"], descending=[True, True, False])
+        .sort(["o", "recent_evidence", "score", "ward_id"], descending=[True, True, True, False])
     )
     top = last.row(0, named=True)
     assert top["level"] in ("concern", "urgent"), "the fixture trust should have a ward at concern or above"

@@ -32,15 +32,49 @@ def _latest_levels(paths) -> pl.DataFrame:  # type: ignore[no-untyped-def]
     return ws.filter(pl.col("period") == ws["period"].max())
 
 
+LEVEL_RANK = {"urgent": 3, "concern": 2, "watch": 1, "none": 0}
+
+
+def _ranked(at):  # type: ignore[no-untyped-def]
+    """The overview's ranked table (the dataframe with key ``ranked``)."""
+    (frame,) = [d for d in at.dataframe if d.key == "ranked"]
+    return frame.value
+
+
+def _board_text(at) -> str:  # type: ignore[no-untyped-def]
+    """Everything a board member reads on the page as rendered (text elements, tables, HTML)."""
+    parts: list[str] = (
+        [t.value for t in at.title] + [h.value for h in at.header] + [h.value for h in at.subheader]
+    )
+    parts += (
+        [m.value for m in at.markdown] + [c.value for c in at.caption] + [str(e.label) for e in at.expander]
+    )
+    parts += [h.proto.body for h in at.get("html")]
+    for d in at.dataframe:
+        parts.append(" ".join(map(str, d.value.columns)) + " " + d.value.astype(str).to_string())
+    parts += [m.label for m in at.metric]
+    return " ".join(parts).replace("\\", "")
+
+
+def _expected_ranking(paths) -> pl.DataFrame:  # type: ignore[no-untyped-def]
+    """Wards at the last period ranked by level, then current evidence, read from ward_status.csv."""
+    latest = _latest_levels(paths).with_columns(
+        pl.col("recent_evidence", "score").cast(pl.Float64),
+        pl.col("level").replace_strict(LEVEL_RANK, return_dtype=pl.Int8).alias("o"),
+    )
+    return latest.sort(["o", "recent_evidence", "score", "ward_id"], descending=[True, True, True, False])
+
+
 def test_overview_ranks_wards_and_counts_alerts(app_env, fixture_paths):
     at = app_env()
     at.run()
     assert not at.exception
     assert at.title[0].value == "Trust overview"
-    ranked = at.dataframe[0].value
+    ranked = _ranked(at)
     assert ranked["ward_id"].iloc[0] == fixture_paths.episode_ward
     assert ranked["Ward"].iloc[0] == fixture_paths.episode_ward_name
     assert list(ranked["rank"]) == list(range(1, len(ranked) + 1))
+    assert list(ranked["ward_id"]) == _expected_ranking(fixture_paths)["ward_id"].to_list()
     latest = _latest_levels(fixture_paths)
     assert len(ranked) == latest.height
     metrics = {m.label: m.value for m in at.metric}
@@ -49,46 +83,122 @@ def test_overview_ranks_wards_and_counts_alerts(app_env, fixture_paths):
     assert ranked["Level"].iloc[0] == fixture_paths.episode_level.capitalize()
     # a fresh store synced from alerts.csv (first import): ward and indicator alerts whose condition
     # still holds are new and open; those that had already ended are filed historical
+    # ranking consistent with level: never a lower level above a higher one
+    order = [LEVEL_RANK[v.lower()] if v != "No concern" else 0 for v in ranked["Level"]]
+    assert order == sorted(order, reverse=True)
+    # current evidence is a bounded 0-100 number with a word, ward types in words
+    assert ranked["Current evidence"].between(0, 100).all()
+    assert set(ranked["Evidence"]) <= {"No new evidence", "Weak", "Moderate", "Strong", "Very strong"}
+    assert not set(ranked["Type"]) & {"acute_adult", "ld_autism", "older_adult", "picu", "camhs"}
     alerts = pl.read_csv(fixture_paths.results_dir / "alerts.csv", infer_schema=False)
     current = alerts["closed"].is_null() | (alerts["closed"] == "")
     triaged = int((alerts["scope"].is_in(["ward", "indicator"]) & current).sum())
     assert int(metrics["New alerts"]) == triaged and metrics["Open alerts"] == metrics["New alerts"]
-    captions = " ".join(c.value.replace("\\", "") for c in at.caption)
-    assert f"Top of the list: 1. {fixture_paths.episode_ward_name} (" in captions
-    assert not at.get("vega_lite_chart")  # charts are in tabs that run only when opened
+    assert not at.get("vega_lite_chart")  # charts are in the analysts' section, run only when opened
+    text = _board_text(at)
+    assert "nats" not in text and "φ" not in text and "τ" not in text
 
 
-def test_overview_heatmap_and_small_multiples_tabs_have_data(app_env, fixture_paths):
+def test_overview_wards_to_visit_are_the_flagged_wards_in_level_order(app_env, fixture_paths):
+    at = app_env("demo-board-member")
+    at.run()
+    cards = [h.proto.body for h in at.get("html") if 'class="ww-visit"' in h.proto.body]
+    shown = [c.split('data-ward="')[1].split('"')[0] for c in cards]
+    expected = _expected_ranking(fixture_paths).filter(pl.col("level").is_in(["urgent", "concern"]))
+    assert shown == expected["ward_id"].to_list() and shown
+    for card, level in zip(cards, expected["level"], strict=True):
+        assert f"ww-level-{level}" in card  # the level as a coloured badge with its word
+        assert level.capitalize() in card
+    reasons = [m.value for m in at.markdown if m.value.startswith("**Why:**")]
+    assert len(reasons) == len(shown) and all("**Since last month:**" in r for r in reasons)
+    # a board member can brief: one button per ward to visit, which opens the briefing with that ward
+    at.button(key=f"brief_{shown[0]}").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Visit briefing"
+    assert at.multiselect(key="brief_wards").value == [shown[0]]
+
+
+def test_overview_watch_wards_fold_away_with_their_reasons(app_env, fixture_paths):
     at = app_env()
     at.run()
-    at.session_state["ov_tab"] = "Evidence by domain"
+    assert not [d for d in at.dataframe if "Why" in d.value.columns]  # folded: not drawn
+    at.session_state["watch_open"] = True
+    at.run()
+    (watch,) = [d.value for d in at.dataframe if "Why" in d.value.columns]
+    expected = _expected_ranking(fixture_paths).filter(pl.col("level") == "watch")
+    assert list(watch["ward_id"]) == expected["ward_id"].to_list()
+    assert watch["Why"].str.endswith(".").all()
+
+
+def test_overview_row_selection_opens_that_ward_by_id(app_env, fixture_paths):
+    at = app_env()
+    at.run()
+    ranked = _ranked(at)
+    at.session_state["ranked"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
     at.run()
     assert not at.exception
+    third = ranked["ward_id"].iloc[2]
+    assert at.title[0].value == "Ward detail"
+    assert at.query_params["ward"] == [third] or at.query_params["ward"] == third
+    assert at.header[0].value == ranked["Ward"].iloc[2]
+
+
+def test_overview_indicator_summary_has_variation_icons(app_env, fixture_paths):
+    at = app_env()
+    at.run()
+    (ipr,) = [d.value for d in at.dataframe if "What the icons say" in d.value.columns]
+    assert {"Indicator", "Latest", "Mean", "Variation", "Unit"} <= set(ipr.columns)
+    assert "Assurance" not in ipr.columns  # no indicator has a target: the column is not shown
+    assert ipr["Variation"].str.startswith("data:image/svg+xml;base64,").all()
+    assert ipr["What the icons say"].str.contains("No target set").all()  # the catalogue sets no targets
+    series = pl.read_parquet(fixture_paths.results_dir / "series.parquet").filter(
+        pl.col("ward_id") == fixture_paths.episode_ward
+    )
+    assert len(ipr) == series["indicator"].n_unique()
+    behind = list(ipr["Behind the level"])
+    assert behind == sorted(behind, reverse=True)  # indicators behind the level first
+
+
+def test_overview_heatmap_and_history_in_the_analysts_section(app_env, fixture_paths):
+    at = app_env()
+    at.run()
+    at.session_state["analysts"] = True
+    at.run()
+    assert not at.exception
+    (analyst,) = [d.value for d in at.dataframe if "Cumulative score (nats)" in d.value.columns]
+    assert analyst["ward_id"].iloc[0] == fixture_paths.episode_ward
+    at.session_state["ov_tab"] = "Evidence by domain"
+    at.run()
     (chart,) = at.get("vega_lite_chart")
     heat = _rows(chart)
     assert {r["domain"] for r in heat} >= {"Restrictive practice", "Staffing", "Voice and oversight"}
     top = pl.read_csv(fixture_paths.results_dir / "ward_status.csv", infer_schema=False).filter(
         (pl.col("ward_id") == fixture_paths.episode_ward) & (pl.col("period") == f"{fixture_paths.as_of}")
     )
-    mine = {r["domain"]: r["evidence"] for r in heat if r["ward"] == f"1. {fixture_paths.episode_ward_name}"}
-    assert mine["Staffing"] == pytest.approx(float(top["score_staffing"][0]))
-    assert any("Strongest:" in c.value for c in at.caption)
+    run = json.loads((fixture_paths.results_dir / "run.json").read_text())
+    thr = run["config"]["combination"]["concern_threshold"]
+    mine = {r["domain"]: r["times"] for r in heat if r["ward"] == f"1. {fixture_paths.episode_ward_name}"}
+    assert mine["Staffing"] == pytest.approx(float(top["score_staffing"][0]) / thr)
+    spec = _spec(chart)
+    assert '"#ffffff"' in json.dumps(spec)  # white at zero
+    assert any("Strongest:" in c.value or "No ward has a domain" in c.value for c in at.caption)
 
-    at.session_state["ov_tab"] = "Score over the last year"
+    at.session_state["ov_tab"] = "Evidence over the last year"
     at.run()
     (chart,) = at.get("vega_lite_chart")
     hist = _rows(chart)
     wards = {r["ward"] for r in hist}
     assert f"1. {fixture_paths.episode_ward_name}" in wards and len(wards) == 12
-    assert len(hist) == 12 * 52  # the last year of weekly scores of the 12 highest-ranked wards
-    assert any("Highest peaks" in c.value for c in at.caption)
+    assert len(hist) == 12 * 52  # the last year of weekly evidence of the 12 highest-ranked wards
+    assert all(0 <= r["strength"] <= 100 for r in hist)
+    assert '"%b %Y"' in json.dumps(_spec(chart))  # "Jan 2024" ticks
 
 
 def test_overview_filters_by_provider(app_env, fixture_paths):
     at = app_env()
     at.run()
     at.multiselect(key="f_provider").set_value([fixture_paths.provider]).run()
-    ranked = at.dataframe[0].value
+    ranked = _ranked(at)
     assert len(ranked) == fixture_paths.provider_wards and set(ranked["Provider"]) == {fixture_paths.provider}
     alerts = pl.read_csv(fixture_paths.results_dir / "alerts.csv", infer_schema=False)
     mine = alerts.filter(  # first import: only conditions that still hold start as new
@@ -164,41 +274,94 @@ def test_board_member_reads_but_cannot_triage(app_env, fixture_paths):
     assert any("triage needs the quality role" in i.value for i in at.info)
 
 
-def test_ward_page_shows_explanation_mdc_charts_cusum_and_funnel(app_env, fixture_paths):
-    from dashboard.services.formatting import indicator_label
-
-    at = app_env()
-    at.query_params["ward"] = fixture_paths.episode_ward
+def _ward_page(app_env, ward_id: str, user: str = "demo-quality-director"):  # type: ignore[no-untyped-def]
+    at = app_env(user)
+    at.query_params["ward"] = ward_id
     at.run()
     at.switch_page("app_pages/ward.py").run()
     assert not at.exception
-    assert at.header[0].value.replace("\\", "") == fixture_paths.episode_ward_name
-    assert any(fixture_paths.episode_explanation[:60] in i.value.replace("\\", "") for i in at.info)
+    return at
+
+
+def test_ward_page_reads_top_down_with_the_indicators_behind_the_level(app_env, fixture_paths):
+    at = _ward_page(app_env, fixture_paths.episode_ward)
+    assert at.header[0].value == fixture_paths.episode_ward_name
+    html = " ".join(h.proto.body for h in at.get("html"))
+    assert f"ww-level-{fixture_paths.episode_level}" in html  # level badge
+    assert fixture_paths.episode_explanation[:60] in html  # the why, in a level-coloured box
+    assert "ww-callout" in html and not at.info  # never in a blue (improvement) box
+    alerts = pl.read_csv(fixture_paths.results_dir / "alerts.csv", infer_schema=False)
+    alert = alerts.filter(pl.col("alert_id") == fixture_paths.episode_alert_id).row(0, named=True)
     series = pl.read_parquet(fixture_paths.results_dir / "series.parquet").filter(
         pl.col("ward_id") == fixture_paths.episode_ward
     )
-    present = series["indicator"].unique().to_list()
     charts = at.get("vega_lite_chart")
-    specs = [_spec(c) for c in charts]
-    mdc = [i for i, s in enumerate(specs) if '"Rule"' in json.dumps(s)]  # MDC charts carry the rule
-    assert len(mdc) == len(present)  # one MDC chart per indicator the ward reports
-    # the first chart is a contributing indicator (its heading says so): its data are the series rows
-    by_label = {indicator_label(k): k for k in present}
-    heading = next(m.value for m in at.markdown if m.value.endswith(" · contributing"))
-    key = by_label[heading.removeprefix("**").split("**")[0].replace("\\", "")]
-    # its data are the points of the chart that fits the series (weekly, monthly, T or run chart)
-    from dashboard.components.charts import fit_ward_charts
+    specs = [json.dumps(_spec(c)) for c in charts]
+    mdc = [i for i, sp in enumerate(specs) if '"Rule"' in sp]  # MDC charts carry the rule
+    evidence = [i for i, sp in enumerate(specs) if "Evidence (1 = alert)" in sp]
+    lead = [k for k in alert["contributing"].split(";") if k][:5]
+    assert len(mdc) == len(evidence) == len(lead) >= 1  # only the indicators behind the level
+    headings = [m.value for m in at.markdown if m.value.endswith(" · behind the current level")]
+    from dashboard.services.formatting import indicator_label
 
-    want = fit_ward_charts(series.filter(pl.col("indicator") == key))[key].frame
+    assert [h.removeprefix("**").split("**")[0].replace("\\", "") for h in headings] == [
+        indicator_label(k) for k in lead
+    ]
     rows = _rows(charts[mdc[0]])
-    assert len(rows) == want.height
-    concern = int((want["point_type"] == "special_cause_concern").sum())
+    want = series.filter(pl.col("indicator") == lead[0])
+    # the MDC chart draws the chart that fits the series (weekly, monthly, T or run chart)
+    from dashboard.components.charts import ward_charts
+    from dashboard.services.results import load_results
+
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    fit_want = ward_charts(res, fixture_paths.episode_ward, series)[lead[0]].frame
+    assert len(rows) == fit_want.height
+    concern = int((fit_want["point_type"] == "special_cause_concern").sum())
     assert sum(r["point_type"] == "special_cause_concern" for r in rows) == concern
-    colours = json.dumps(specs[mdc[0]])
-    assert "#a6a6a6" in colours
+    # the cumulative evidence is drawn relative to the threshold: 1 = alert
+    ev_rows = [r for r in _rows(charts[evidence[0]]) if "side" in r]
+    thr = float(want["cusum_threshold"].drop_nulls()[-1])
+    up = want["cusum_up"].fill_nan(None).drop_nulls()
+    if up.len():
+        got = max(r["value"] for r in ev_rows if r["side"] == "Evidence of a rise")
+        assert got == pytest.approx(float(up.max()) / thr)
+    # the other indicators are folded by domain and drawn only when opened
+    labels = [e.label for e in at.expander]
+    assert any(lab.startswith("Staffing (") or lab.startswith("Voice and oversight (") for lab in labels)
+    text = _board_text(at)
+    assert "nats" not in text and "φ" not in text and "τ" not in text
+    assert "manager_change" not in text
+
+
+def test_ward_deep_link_by_id_and_picker_keep_the_id_in_the_url(app_env, fixture_paths):
+    ranked = _expected_ranking(fixture_paths)
+    other = ranked["ward_id"][3]
+    at = _ward_page(app_env, other)
+    names = dict(
+        pl.read_csv(fixture_paths.data_dir / "wards.csv", infer_schema=False)
+        .select("ward_id", "ward_name")
+        .iter_rows()
+    )
+    assert at.header[0].value == names[other]
+    assert at.selectbox(key="ward_pick").value == other
+    at.selectbox(key="ward_pick").set_value(fixture_paths.episode_ward).run()
+    assert at.header[0].value == fixture_paths.episode_ward_name
+    assert at.query_params["ward"] in (fixture_paths.episode_ward, [fixture_paths.episode_ward])
+    unknown = _ward_page(app_env, "W9999")
+    assert any("No ward with id W9999" in w.value for w in unknown.warning)
+    assert unknown.header[0].value == fixture_paths.episode_ward_name
+
+
+def test_ward_page_analysts_section_has_cusum_and_funnel(app_env, fixture_paths):
+    at = _ward_page(app_env, fixture_paths.episode_ward)
+    at.session_state["ward_analysts"] = True
+    at.run()
+    assert not at.exception
     captions = " ".join(c.value.replace("\\", "") for c in at.caption)
     assert "CUSUM: threshold" in captions and "peer wards of the same type" in captions
-    j = next(i for i, s in enumerate(specs) if "Exposure (" in json.dumps(s))
+    specs = [json.dumps(_spec(c)) for c in at.get("vega_lite_chart")]
+    charts = at.get("vega_lite_chart")
+    j = next(i for i, sp in enumerate(specs) if "Exposure (" in sp)
     points = [r for r in _rows(charts[j]) if "this_ward" in r]  # one point per peer ward of this type
     wards = pl.read_csv(fixture_paths.data_dir / "wards.csv", infer_schema=False)
     kind = wards.filter(pl.col("ward_id") == fixture_paths.episode_ward)["ward_type"][0]

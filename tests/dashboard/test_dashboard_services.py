@@ -13,11 +13,14 @@ from dashboard.services.results import load_results, peer_totals, results_key, w
 from dashboard.settings import DashboardSettings
 
 
-def test_latest_ranks_by_level_then_score_and_since_is_run_start(fixture_paths):
+def test_latest_ranks_by_level_then_current_evidence_and_since_is_run_start(fixture_paths):
     res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
     lat = res.latest
     order = {"urgent": 3, "concern": 2, "watch": 1, "none": 0}
-    keys = [(-order[lv], -sc) for lv, sc in zip(lat["level"], lat["score"], strict=True)]
+    keys = [
+        (-order[lv], -rc, -sc)
+        for lv, rc, sc in zip(lat["level"], lat["recent_evidence"], lat["score"], strict=True)
+    ]
     assert keys == sorted(keys)
     row = res.ward_row(fixture_paths.episode_ward)
     ws = res.ward_status.filter(pl.col("ward_id") == fixture_paths.episode_ward)
@@ -192,3 +195,117 @@ def test_sync_stores_provider_alerts_as_a_complete_run(fixture_paths, tmp_path):
     assert set(stored.filter(pl.col("scope") == "provider")["provider"]) == set(provider["provider"])
     again = sync_results(store, res)  # the same results folder again: nothing changes
     assert (again.inserted, again.updated, again.superseded) == (0, 0, ())
+
+
+# --------------------------------------------------------------------------- board vocabulary
+def test_recent_evidence_is_read_or_recomputed_identically(fixture_paths, tmp_path):
+    """An older results folder (without the two columns) gets them computed by the same definition."""
+    from dashboard.services.results import read_ward_status
+
+    path = fixture_paths.results_dir / "ward_status.csv"
+    new = read_ward_status(path)
+    old_path = tmp_path / "ward_status.csv"
+    pl.read_csv(path, infer_schema=False).drop("recent_evidence", "evidence_strength").write_csv(old_path)
+    old = read_ward_status(old_path)
+    assert old["recent_evidence"].to_list() == pytest.approx(new["recent_evidence"].to_list(), abs=1e-5)
+    assert old["evidence_strength"].to_list() == pytest.approx(new["evidence_strength"].to_list(), abs=1e-5)
+    assert new["evidence_strength"].is_between(0, 1).all()
+
+
+def test_strength_words_types_events_and_uk_local_time():
+    from dashboard.services.formatting import event_words, strength_word, uk_timestamp, ward_type_label
+
+    assert [strength_word(x) for x in (0.0, 0.2, 0.4, 0.6, 0.9)] == [
+        "No new evidence",
+        "Weak",
+        "Moderate",
+        "Strong",
+        "Very strong",
+    ]
+    assert ward_type_label("ld_autism") == "Learning disability and autism"
+    assert ward_type_label("new_kind") == "New kind"
+    assert event_words("manager_change") == "Change of ward manager"
+    assert uk_timestamp("2026-07-01T12:00:00Z") == "01/07/2026 13:00 BST"  # British Summer Time
+    assert uk_timestamp("2026-01-15T12:00:00Z") == "15/01/2026 12:00 GMT"
+
+
+def test_reason_and_change_lines_read_as_plain_english():
+    from dashboard.services.overview import change_line, reason_line
+
+    line = reason_line(
+        ["restraint", "family_visits", "agency_use", "injuries"],
+        ["restrictive_practice", "voice_and_oversight", "staffing"],
+        {"restraint": "up"},
+    )
+    assert line == (
+        "Physical restraint up, family and carer visits down and agency staff up, "
+        "across 3 of 4 culture domains."
+    )
+    assert change_line("urgent", "watch", 0.7, 0.4, ["injuries"]) == (
+        "Up from watch a month ago; evidence growing; newly involved: patient injuries."
+    )
+    assert change_line("concern", "concern", 0.5, 0.52, []) == "Concern a month ago too; evidence steady."
+    assert change_line("watch", "urgent", 0.1, 0.6, []) == "Down from urgent a month ago; evidence easing."
+
+
+def test_visit_list_is_the_flagged_wards_with_one_date_each(fixture_paths):
+    from dashboard.services.overview import build_overview
+
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    ov = build_overview(res)
+    flagged = res.latest.filter(pl.col("level").is_in(["urgent", "concern"]))
+    assert ov.visit["ward_id"].to_list() == flagged["ward_id"].to_list()
+    top = ov.visit.row(0, named=True)
+    alerts = pl.read_csv(fixture_paths.results_dir / "alerts.csv", infer_schema=False)
+    mine = alerts.filter(pl.col("alert_id") == fixture_paths.episode_alert_id).row(0, named=True)
+    assert top["onset"].isoformat() == mine["onset_estimate"]  # the explanation's "building since"
+    assert "nats" not in " ".join(ov.visit["reason"].to_list() + ov.visit["change"].to_list())
+    assert "nats" not in " ".join(ov.table.columns) and "Cumulative score (nats)" in ov.analyst_table.columns
+
+
+def test_indicator_summary_flags_an_icon_that_disagrees_with_the_alert(fixture_paths):
+    from dashboard.services.overview import indicator_summary
+
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    series = ward_series(res, fixture_paths.episode_ward)
+    improving = (
+        series.filter(pl.col("rate").is_not_nan())
+        .sort("period")
+        .group_by("indicator")
+        .agg(pl.col("point_type").last())
+        .filter(pl.col("point_type") == "special_cause_improvement")["indicator"]
+        .to_list()
+    )
+    table = indicator_summary(series, improving[:1])
+    if improving:
+        row = table.filter(pl.col("key") == improving[0]).row(0, named=True)
+        assert row["Behind the level"] and "The open alert disagrees" in row["What the icons say"]
+    assert (
+        table.filter(~pl.col("Behind the level"))["What the icons say"].str.contains("disagrees").sum() == 0
+    )
+
+
+def test_indicator_summary_shows_assurance_where_a_target_exists(fixture_paths, monkeypatch):
+    """A trust indicator with a target gets the assurance icon of its target against the limits."""
+    import types
+
+    import dashboard.services.overview as ov
+    from dashboard.services.formatting import indicator as real_indicator
+
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    series = ward_series(res, fixture_paths.episode_ward)
+
+    def with_target(key):  # type: ignore[no-untyped-def]
+        ind = real_indicator(key)
+        if key != "agency_use" or ind is None:
+            return ind
+        fields = {f: getattr(ind, f) for f in ("label", "domain", "direction")}
+        return types.SimpleNamespace(**fields, target=10.0)  # limits are on the raw rate: always above
+
+    monkeypatch.setattr(ov, "indicator", with_target)
+    table = ov.indicator_summary(series)
+    row = table.filter(pl.col("key") == "agency_use").row(0, named=True)
+    assert row["Assurance"].startswith("data:image/svg+xml;base64,")
+    assert "consistently meet the target" in row["What the icons say"]
+    shown = ov.summary_for_display(table)
+    assert "Assurance" in shown.columns and "key" not in shown.columns

@@ -43,18 +43,21 @@ def test_overview_renders_ranked_wards(server: Server, page, e2e_fixture):  # ty
     page.goto(server.url)
     wait_idle(page)
     page.get_by_role("heading", name="Trust overview").wait_for()
-    top = page.get_by_text(re.compile(r"Top of the list: 1\. " + re.escape(e2e_fixture.episode_ward_name)))
+    top = page.locator(".ww-visit").first  # the first ward to visit is the top-ranked ward
     top.wait_for()
+    assert top.get_attribute("data-ward") == e2e_fixture.episode_ward
     page.locator("[data-testid='stDataFrame']").first.wait_for()
     shot(page, "01-overview")
+    page.get_by_text("For analysts: technical figures").click()  # lazy expander: runs when opened
+    wait_idle(page, 300)
     page.get_by_role("tab", name="Evidence by domain").click()  # lazy tab: runs when opened
     page.locator(
         "[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg"
     ).first.wait_for()
-    page.get_by_text(re.compile(r"Latest evidence by domain for the 20 highest-ranked wards")).wait_for()
+    page.get_by_text(re.compile(r"Evidence in each domain now, for the 20 highest-ranked wards")).wait_for()
     shot(page, "01b-overview-heatmap")
-    page.get_by_role("tab", name="Score over the last year").click()
-    page.get_by_text(re.compile("Highest peaks")).wait_for()
+    page.get_by_role("tab", name="Evidence over the last year").click()
+    page.get_by_text(re.compile("highest-ranked wards under the current filters")).wait_for()
     wait_idle(page, 300)
     shot(page, "01c-overview-history")
 

@@ -37,7 +37,7 @@ def _render(browser, url: str, name: str | None = None) -> dict[str, float]:  # 
     t0 = time.perf_counter()
     page.goto(url)
     page.get_by_text(re.compile(r"^2,500 wards shown")).wait_for()
-    page.get_by_text(re.compile(r"Top of the list: 1\.")).wait_for()
+    page.get_by_role("heading", name="Wards to visit").wait_for()
     out = {"ranking": time.perf_counter() - t0}
     page.locator("[data-testid='stDataFrame'] canvas").first.wait_for()
     out["table"] = time.perf_counter() - t0
@@ -45,7 +45,9 @@ def _render(browser, url: str, name: str | None = None) -> dict[str, float]:  # 
     out["complete"] = time.perf_counter() - t0
     if name:
         shot(page, name)
-    for tab, key in (("Evidence by domain", "heatmap_tab"), ("Score over the last year", "history_tab")):
+    page.get_by_text("For analysts: technical figures").click()  # the charts' tabs sit in this section
+    wait_idle(page, 0)
+    for tab, key in (("Evidence by domain", "heatmap_tab"), ("Evidence over the last year", "history_tab")):
         t1 = time.perf_counter()
         page.get_by_role("tab", name=tab).click()
         page.locator("[data-testid='stVegaLiteChart']").first.wait_for()
