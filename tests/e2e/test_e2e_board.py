@@ -262,11 +262,6 @@ def test_brief_button_opens_the_briefing_for_that_ward(board_server, page, ranki
     assert not any(f"({w})" in chosen for w in others)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the briefing's text is issue 24 item 6 (services/briefing.py still prints the score in nats); "
-    "strict: this fails once the briefing is fixed, so the marker is removed then",
-)
 def test_briefing_preview_contains_no_nats(board_server, page, ranking):  # type: ignore[no-untyped-def]
     first = ranking.row(0, named=True)
     page.goto(board_server.url)
