@@ -26,6 +26,7 @@ from typing import Any
 import polars as pl
 
 from dashboard.services.formatting import DOMAIN_LABELS, LEVEL_ORDER
+from engine.scoring.settings import CombinationSettings
 
 RESULT_FILES: tuple[str, ...] = ("ward_status.csv", "alerts.csv", "series.parquet", "run.json")
 DATA_FILES: tuple[str, ...] = ("wards.csv", "events.csv")
@@ -34,8 +35,9 @@ DOMAIN_KEYS: tuple[str, ...] = tuple(DOMAIN_LABELS)
 CULTURE_KEYS: tuple[str, ...] = DOMAIN_KEYS[:4]
 #: window (periods) of ``recent_evidence`` when an older results folder lacks the column.
 RECENT_PERIODS = 13
-DEFAULT_URGENT_THRESHOLD = 8.75
-DEFAULT_CONCERN_THRESHOLD = 4.5
+#: the engine's default thresholds (nats), used when a results folder's run.json does not say
+DEFAULT_URGENT_THRESHOLD = CombinationSettings().urgent_threshold
+DEFAULT_CONCERN_THRESHOLD = CombinationSettings().concern_threshold
 
 _ALERT_TEXT = (
     "alert_id",

@@ -148,7 +148,7 @@ def test_provider_tab_lists_provider_alerts_with_their_ward_share(app_env, fixtu
 def test_overview_and_ward_page_show_triage_and_reopened_evidence(app_env, fixture_paths, tmp_path):
     at = app_env()
     at.run()
-    ranked = at.dataframe[0].value
+    ranked = next(d.value for d in at.dataframe if "rank" in d.value.columns)  # the "All wards" table
     assert {"Triage", "Owner"} <= set(ranked.columns)
     store = _store(tmp_path)
     aid = fixture_paths.episode_alert_id
@@ -162,7 +162,7 @@ def test_overview_and_ward_page_show_triage_and_reopened_evidence(app_env, fixtu
     )
     store.upsert_alerts([later], scored_at="2099-01-01T00:00:00Z")
     at.run()
-    ranked = at.dataframe[0].value
+    ranked = next(d.value for d in at.dataframe if "rank" in d.value.columns)
     triage = ranked[ranked["ward_id"] == fixture_paths.episode_ward]["Triage"].iloc[0]
     assert triage.startswith("New (unassigned)") and "Re-opened evidence since" in triage
     follow = store.get(f"{aid}-R1").alert  # a new alert, linked to the closed one
