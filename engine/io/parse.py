@@ -80,6 +80,26 @@ class Numbers:
     unparseable: np.ndarray
 
 
+def distinct_codes(col: pl.Series) -> tuple[pl.Series, np.ndarray]:
+    """A Categorical column as its distinct values (String, no nulls) and each row's index into them.
+
+    Null rows get index ``len(values)``, so per-value arrays with one extra trailing element (the
+    null case) can be gathered with the codes. Observation files are read as Categorical (4 bytes a
+    row instead of a string view of 16), and every per-value parse then runs once per distinct value.
+    """
+    phys = col.to_physical()
+    distinct = col.unique().drop_nulls()
+    ids = distinct.to_physical().to_numpy().astype(np.int64)
+    order = np.argsort(ids)
+    ids = ids[order]
+    values = distinct.cast(pl.String).gather(pl.Series(order))
+    raw = phys.fill_null(0).to_numpy().astype(np.int64, copy=False)
+    codes = np.searchsorted(ids, raw).astype(np.int64)
+    if phys.null_count():
+        codes[phys.is_null().to_numpy()] = len(values)
+    return values, codes
+
+
 def numbers(col: pl.Series) -> Numbers:
     """Parse a column like :func:`number`, with the emptiness and ``*`` flags of its raw values.
 
@@ -91,6 +111,15 @@ def numbers(col: pl.Series) -> Numbers:
     """
     n = len(col)
     no = np.zeros(n, dtype=bool)
+    if col.dtype == pl.Categorical:
+        values, codes = distinct_codes(col)
+        sub = numbers(values)
+        return Numbers(
+            np.append(sub.values, np.nan)[codes],
+            np.append(sub.empty, True)[codes],
+            np.append(sub.star, False)[codes],
+            np.append(sub.unparseable, False)[codes],
+        )
     if col.dtype.is_numeric():
         raw = col.cast(pl.Float64).to_numpy()  # null -> NaN
         empty = np.isnan(raw)
@@ -162,6 +191,14 @@ class Dates:
 
 def dates(col: pl.Series) -> Dates:
     """Parse a period column; text is parsed once per distinct value and gathered back by code."""
+    if col.dtype == pl.Categorical:
+        values, codes = distinct_codes(col)
+        sub = dates(values)
+        return Dates(
+            np.append(sub.days, 0).astype(np.int32)[codes],
+            np.append(sub.valid, False)[codes],
+            np.append(sub.empty, True)[codes],
+        )
     if col.dtype == pl.String and len(col):
         distinct = col.unique().drop_nulls()
         if distinct.len() * 4 <= len(col):
