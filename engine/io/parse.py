@@ -80,6 +80,10 @@ class Numbers:
     unparseable: np.ndarray
 
 
+#: Category ids below this are mapped through a lookup table (4 bytes per id).
+_LUT_MAX = 1 << 26
+
+
 def distinct_codes(col: pl.Series) -> tuple[pl.Series, np.ndarray]:
     """A Categorical column as its distinct values (String, no nulls) and each row's index into them.
 
@@ -93,10 +97,18 @@ def distinct_codes(col: pl.Series) -> tuple[pl.Series, np.ndarray]:
     order = np.argsort(ids)
     ids = ids[order]
     values = distinct.cast(pl.String).gather(pl.Series(order))
-    raw = phys.fill_null(0).to_numpy().astype(np.int64, copy=False)
-    codes = np.searchsorted(ids, raw).astype(np.int64)
-    if phys.null_count():
-        codes[phys.is_null().to_numpy()] = len(values)
+    k = len(values)
+    raw = phys.to_numpy()  # the category ids (uint32; a float array with NaN when there are nulls)
+    nulls = phys.null_count() > 0
+    top = int(ids[-1]) if k else 0
+    if top < _LUT_MAX:  # ids are small: one int32 lookup table, no 8-byte temporaries per row
+        lut = np.full(top + 2, k, dtype=np.int32)
+        lut[ids] = np.arange(k, dtype=np.int32)
+        idx = np.where(np.isnan(raw), top + 1, raw).astype(np.int64) if nulls else raw
+        return values, lut[idx]
+    codes = np.searchsorted(ids, np.nan_to_num(raw, nan=0).astype(np.int64) if nulls else raw)
+    if nulls:
+        codes[np.isnan(raw)] = k
     return values, codes
 
 
