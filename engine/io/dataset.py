@@ -101,6 +101,35 @@ class LoadResult:
             for file, code, rows in self.rejected_by_reason().iter_rows()
         ]
 
+    def _compact(self) -> pl.DataFrame:
+        """The accepted rows as integer codes (ward ``w``, indicator ``k``, status ``s``) and dates:
+        the summary's group-bys run on these, never on a frame of strings (national files)."""
+        c = self.coded
+        return pl.DataFrame(
+            {
+                "w": c.ward_codes,
+                "k": c.indicator_codes,
+                "period": pl.Series(c.days, dtype=pl.Int32).cast(pl.Date),
+                "s": c.status_codes,
+            }
+        )
+
+    def _names(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Replace the codes ``w`` and ``k`` of a (small) grouped frame by ward ids and indicator keys."""
+        c = self.coded
+        wards = pl.Series(c.ward_values, dtype=pl.String)
+        inds = pl.Series(c.indicator_values, dtype=pl.String)
+        out = frame
+        if "w" in frame.columns:
+            out = out.with_columns(wards.gather(frame["w"].cast(pl.Int64)).alias("ward_id")).drop("w")
+        if "k" in frame.columns:
+            out = out.with_columns(inds.gather(frame["k"].cast(pl.Int64)).alias("indicator")).drop("k")
+        return out
+
+    def _status_code(self, name: str) -> int:
+        values = list(self.coded.status_values)
+        return values.index(name) if name in values else -1
+
     def gaps(self) -> pl.DataFrame:
         """One row per series (ward, indicator) describing its holes.
 
@@ -109,8 +138,7 @@ class LoadResult:
         row), suppressed, unknown (rows with a suppressed or unknown numerator), ends_early (the
         series stops before the indicator's latest period: possible data silence).
         """
-        obs = self.observations
-        if obs.height == 0:
+        if self.coded.height == 0:
             return pl.DataFrame(
                 schema={
                     "ward_id": pl.String,
@@ -126,18 +154,20 @@ class LoadResult:
                     "ends_early": pl.Boolean,
                 }
             )
-        cad = pl.col("indicator").replace_strict(self.cadence, default="weekly", return_dtype=pl.String)
-        g = (
-            obs.group_by("ward_id", "indicator")
+        sup, unk = self._status_code("suppressed"), self._status_code("unknown")
+        obs = self._names(
+            self._compact()
+            .group_by("w", "k")
             .agg(
                 pl.col("period").min().alias("first"),
                 pl.col("period").max().alias("last"),
                 pl.len().cast(pl.Int64).alias("present"),
-                (pl.col("status") == "suppressed").sum().cast(pl.Int64).alias("suppressed"),
-                (pl.col("status") == "unknown").sum().cast(pl.Int64).alias("unknown"),
+                (pl.col("s") == sup).sum().cast(pl.Int64).alias("suppressed"),
+                (pl.col("s") == unk).sum().cast(pl.Int64).alias("unknown"),
             )
-            .with_columns(cad.alias("cadence"))
         )
+        cad = pl.col("indicator").replace_strict(self.cadence, default="weekly", return_dtype=pl.String)
+        g = obs.with_columns(cad.alias("cadence"))
         months = (pl.col("last").dt.year() - pl.col("first").dt.year()) * 12 + (
             pl.col("last").dt.month() - pl.col("first").dt.month()
         )
@@ -180,21 +210,20 @@ class LoadResult:
             add("  first rejections:")
             for row in self.rejected.head(max_lines).iter_rows(named=True):
                 add(f"    {Path(row['file']).name}:{row['line']} [{row['column']}] {_visible(row['reason'])}")
-        obs = self.observations
+        obs = self._compact()
         add(f"Observations ({self.layout} layout): {obs.height:,} accepted")
         if obs.height:
-            per = (
-                obs.group_by("indicator")
-                .agg(
+            sup, unk = self._status_code("suppressed"), self._status_code("unknown")
+            per = self._names(
+                obs.group_by("k").agg(
                     pl.len().alias("rows"),
-                    pl.col("ward_id").n_unique().alias("wards"),
+                    pl.col("w").n_unique().alias("wards"),
                     pl.col("period").min().alias("first"),
                     pl.col("period").max().alias("last"),
-                    (pl.col("status") == "suppressed").sum().alias("suppressed"),
-                    (pl.col("status") == "unknown").sum().alias("unknown"),
+                    (pl.col("s") == sup).sum().alias("suppressed"),
+                    (pl.col("s") == unk).sum().alias("unknown"),
                 )
-                .sort("indicator")
-            )
+            ).sort("indicator")
             add(
                 f"  {'indicator':<26}{'cadence':<9}{'rows':>10}{'wards':>7}  {'period span':<25}{'suppr.':>8}{'unknown':>8}"
             )
@@ -204,10 +233,15 @@ class LoadResult:
                     f"{r['wards']:>7,}  {r['first']} to {r['last']}  {r['suppressed']:>8,}{r['unknown']:>8,}"
                 )
         reg = self.wards.height
-        with_data = obs["ward_id"].n_unique() if obs.height else 0
+        present = (
+            self._names(obs.select(pl.col("w").unique()))["ward_id"]
+            if obs.height
+            else pl.Series([], dtype=pl.String)
+        )
+        with_data = present.len()
         add(f"Wards: {reg:,} in the register, {with_data:,} with accepted observations")
         if reg and obs.height:
-            silent = self.wards.filter(~pl.col("ward_id").is_in(obs["ward_id"].unique().to_list()))
+            silent = self.wards.filter(~pl.col("ward_id").is_in(present.to_list()))
             if silent.height:
                 names = ", ".join(silent["ward_id"].head(max_lines).to_list())
                 add(

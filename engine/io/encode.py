@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from engine.io.parse import distinct_codes
+
 
 @dataclass(frozen=True)
 class Encoded:
@@ -47,6 +49,10 @@ def encode(series: pl.Series, *, lower: bool = False) -> Encoded:
     A column that comes in long runs of one value (a national file sorted by ward) is encoded run by
     run: the values of its few runs are encoded and the codes repeated over the run lengths.
     """
+    if series.dtype == pl.Categorical:  # once per distinct value, gathered back by code
+        values, codes = distinct_codes(series)
+        small = _encode_small(values.append(pl.Series([""], dtype=pl.String)), lower)  # last: null
+        return Encoded(codes=small.codes[codes], values=small.values)
     s = series if series.dtype == pl.String else series.cast(pl.String)
     if len(s) >= _MIN_RUN_ROWS:
         runs = s.rle()

@@ -25,7 +25,9 @@ import numpy as np
 import polars as pl
 
 from engine.io.errors import FatalInputError
+from engine.io.parse import distinct_codes
 from engine.io.privacy import is_identifier_column, nhs_number_in_text_mask, normalise_name
+from engine.io.progress import Progress
 from engine.io.records import RecordError, Records, line_break_mode, map_file, scan_records
 from engine.io.views import max_byte_length
 
@@ -68,6 +70,7 @@ def read_table(
     required: Iterable[str] = (),
     *,
     free_text: Iterable[str] = (),
+    categorical: bool = False,
 ) -> RawTable:
     """Read a CSV or Parquet file, refusing it (``FatalInputError``) when it cannot be used at all.
 
@@ -79,6 +82,10 @@ def read_table(
         Normalised column names that must be present.
     free_text:
         Columns also searched for NHS numbers written inside text (event notes).
+    categorical:
+        Read CSV columns as Categorical (a 4-byte code per value instead of a 16-byte string view:
+        large observation files, whose values repeat, then fit in a fraction of the memory). An
+        empty field reads as null rather than ``""``; both mean empty everywhere.
     """
     file = str(path)
     p = Path(path)
@@ -93,7 +100,7 @@ def read_table(
             b"PK\x03\x04"
         ):
             raise FatalInputError(file, "not a CSV or Parquet file (save spreadsheets as CSV UTF-8)")
-        table = _read_csv(p, file)
+        table = _read_csv(p, file, categorical)
     check_columns(table, required)
     _check_privacy(table, free_text)
     return table
@@ -151,7 +158,7 @@ def _plain_parquet_columns(frame: pl.DataFrame, file: str) -> pl.DataFrame:
     return pl.DataFrame(out)
 
 
-def _read_csv(p: Path, file: str) -> RawTable:
+def _read_csv(p: Path, file: str, categorical: bool = False) -> RawTable:
     """Read a CSV file without holding a second copy of it: checked in chunks, parsed from the file.
 
     The physical records are counted by :mod:`engine.io.records` and compared with the rows the
@@ -164,15 +171,19 @@ def _read_csv(p: Path, file: str) -> RawTable:
         raise FatalInputError(file, "the file is UTF-16 text; save it as 'CSV UTF-8' (comma-separated)")
     if b"\x00" in head:
         raise FatalInputError(file, "not a CSV or Parquet file (it contains binary data)")
-    _check_utf8(p, file)
+    progress = Progress(file, p.stat().st_size)
+    _check_utf8(p, file, progress)
     data = map_file(p, offset=len(_BOM) if bom else 0)
     if not head[len(_BOM) if bom else 0 :].strip() and data.size <= _HEAD_BYTES:
         raise FatalInputError(file, "the file is empty (no header row)")
     cr_newline = line_break_mode(data)
     try:
-        records = scan_records(data, cr_newline)
+        records = scan_records(
+            data, cr_newline, progress=lambda done, total: progress.update("scanning", done, total)
+        )
     except RecordError as exc:
         raise FatalInputError(file, str(exc)) from None
+    cr_newline = records.cr_newline
     head_text = head[len(_BOM) if bom else 0 :].decode("utf-8", errors="replace")
     first_line = head_text.split("\r" if cr_newline else "\n", 1)[0].rstrip("\r")
     header = next(csv.reader([first_line]), [])
@@ -180,14 +191,25 @@ def _read_csv(p: Path, file: str) -> RawTable:
     n_cols = len(names)
     source: Path | io.BytesIO = io.BytesIO(data.tobytes().replace(b"\r", b"\n")) if cr_newline else p
     del data
+    progress.note(f"parsing {records.count:,} records")
     try:
-        frame = pl.read_csv(
-            source,
-            has_header=True,
-            infer_schema=False,
-            empty_string_is_null=False,
-            truncate_ragged_lines=False,
-        )
+        if categorical:  # positional schema: the header row is skipped, its names were read above
+            frame = pl.read_csv(
+                source,
+                has_header=False,
+                skip_rows=1,
+                schema=dict.fromkeys(_placeholder_names(n_cols), pl.Categorical()),
+                empty_string_is_null=False,
+                truncate_ragged_lines=False,
+            )
+        else:
+            frame = pl.read_csv(
+                source,
+                has_header=True,
+                infer_schema=False,
+                empty_string_is_null=False,
+                truncate_ragged_lines=False,
+            )
     except pl.exceptions.NoDataError:
         frame = pl.DataFrame(schema=dict.fromkeys(names, pl.String))
     except pl.exceptions.PolarsError:
@@ -202,6 +224,11 @@ def _read_csv(p: Path, file: str) -> RawTable:
     return RawTable(file, "csv", _with_lines(frame, records, file), dict(zip(names, header, strict=True)))
 
 
+def _placeholder_names(n: int) -> list[str]:
+    """Distinct column names for a read with an explicit schema (the real names are set after)."""
+    return [f"_c{i}" for i in range(n)]
+
+
 def _looks_utf16(head: bytes) -> bool:
     """UTF-16 without a byte order mark: most odd (or even) bytes of the first lines are zero."""
     sample = head[:4096]
@@ -212,10 +239,10 @@ def _looks_utf16(head: bytes) -> bool:
     )
 
 
-def _check_utf8(p: Path, file: str) -> None:
+def _check_utf8(p: Path, file: str, progress: Progress | None = None) -> None:
     """Refuse a file that is not UTF-8, naming the line of the first bad byte (read in chunks)."""
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    lines_before = 0
+    lines_before = done = 0
     with p.open("rb") as fh:
         while True:
             chunk = fh.read(_CHUNK_BYTES)
@@ -229,6 +256,9 @@ def _check_utf8(p: Path, file: str) -> None:
             if not chunk:
                 return
             lines_before += chunk.count(b"\n")
+            done += len(chunk)
+            if progress is not None:
+                progress.update("checking", done)
 
 
 def _with_lines(frame: pl.DataFrame, records: Records, file: str) -> pl.DataFrame:
@@ -251,6 +281,7 @@ def _read_csv_ragged(
         text = text.replace("\r", "\n")
     else:  # a lone CR is part of a value: hide it from the csv module, which would end the line there
         text = text.replace("\r\n", "\n").replace("\r", _LONE_CR)
+    csv.field_size_limit(2**31 - 1)  # a value as long as the file's own is a value, not an error
     reader = csv.reader(io.StringIO(text, newline=""))
     del text
     next(reader, None)
@@ -324,12 +355,21 @@ def _check_privacy(table: RawTable, free_text: Iterable[str]) -> None:
                 "ward data: remove the column",
             )
         col = table.frame[name]
-        if not _may_hold_nhs_numbers(col):
-            continue
-        # Most columns repeat few values: test the distinct values first, rows only on a hit.
-        if not nhs_number_in_text_mask(_distinct(col)).any():
-            continue
-        mask = nhs_number_in_text_mask(col)
+        if col.dtype == pl.Categorical:
+            values, codes = distinct_codes(col)
+            if not _may_hold_nhs_numbers(values):
+                continue
+            hits = nhs_number_in_text_mask(values)
+            if not hits.any():
+                continue
+            mask = np.append(hits, False)[codes]
+        else:
+            if not _may_hold_nhs_numbers(col):
+                continue
+            # Most columns repeat few values: test the distinct values first, rows only on a hit.
+            if not nhs_number_in_text_mask(_distinct(col)).any():
+                continue
+            mask = nhs_number_in_text_mask(col)
         if mask.any():
             line = int(table.frame[LINE][int(np.argmax(mask))])
             where = (

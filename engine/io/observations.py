@@ -112,7 +112,7 @@ def read_observations(
     FatalInputError
         The file cannot be used at all (see :func:`engine.io.files.read_table`).
     """
-    table = read_table(path, required=_KEY_COLUMNS)
+    table = read_table(path, required=_KEY_COLUMNS, categorical=True)
     file = table.file
     if "indicator" in table.frame.columns or {"numerator", "denominator"} & set(table.frame.columns):
         # A numerator or denominator column means the long layout, whatever else is missing.
@@ -413,11 +413,18 @@ def _apply_status_column(long: pl.DataFrame, status: np.ndarray) -> np.ndarray:
     if "status" not in long.columns or long.schema["status"] == pl.Null:
         return np.zeros(0, dtype=bool)
     col = long["status"]
-    distinct = col.unique()
-    texts = pl.DataFrame({"s": distinct}).select(parse.text("s", distinct.dtype, lower=True)).to_series()
-    if texts.is_in(["", "observed"]).all() and not (texts == "observed").any():
-        return np.zeros(0, dtype=bool)
-    said = pl.DataFrame({"s": col}).select(parse.text("s", col.dtype, lower=True)).to_series().to_numpy()
+    if col.dtype == pl.Categorical:
+        values, codes = parse.distinct_codes(col)
+        texts = pl.DataFrame({"s": values}).select(parse.text("s", pl.String(), lower=True)).to_series()
+        if (texts == "").all():
+            return np.zeros(0, dtype=bool)
+        said = np.append(texts.to_numpy(), "")[codes]
+    else:
+        distinct = col.unique()
+        texts = pl.DataFrame({"s": distinct}).select(parse.text("s", distinct.dtype, lower=True)).to_series()
+        if (texts == "").all():
+            return np.zeros(0, dtype=bool)
+        said = pl.DataFrame({"s": col}).select(parse.text("s", col.dtype, lower=True)).to_series().to_numpy()
     status[said == "observed"] = _OBSERVED
     status[said == "suppressed"] = _SUPPRESSED
     status[said == "unknown"] = _UNKNOWN

@@ -44,6 +44,28 @@ def _lay_runs(order: np.ndarray, starts: np.ndarray, lengths: np.ndarray, offset
             order[o + t] = s + t
 
 
+#: Runs shorter than this on average: one stable argsort of the keys needs less memory than
+#: laying out that many runs (starts, ends, permutation: ~50 bytes a row).
+_SHORT_RUNS = 8
+
+
+def _argsort_order(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The stable sort order of ``key`` and the rows sharing their key, by one stable argsort."""
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    same = sk[1:] == sk[:-1]
+    del sk
+    dup_sorted = np.zeros(n, dtype=bool)
+    dup_sorted[1:] |= same
+    dup_sorted[:-1] |= same
+    del same
+    dup = np.zeros(n, dtype=bool)
+    dup[order] = dup_sorted
+    if n and bool(np.all(order[1:] > order[:-1])):
+        return None, dup  # type: ignore[return-value]
+    return order, dup
+
+
 def stable_order(key: np.ndarray, step: int | None = None) -> tuple[np.ndarray | None, np.ndarray]:
     """The stable sort order of ``key`` and which rows share their key with another row.
 
@@ -69,7 +91,11 @@ def stable_order(key: np.ndarray, step: int | None = None) -> tuple[np.ndarray |
     if n < 2:
         return None, dup
     starts = np.empty(n, dtype=np.int64)  # pages are only touched for the runs found
-    starts = starts[: _scan_runs(key, dup, starts, np.iinfo(np.int64).max if step is None else step)].copy()
+    n_runs = _scan_runs(key, dup, starts, np.iinfo(np.int64).max if step is None else step)
+    if n_runs * _SHORT_RUNS > n:  # short runs (e.g. rows by ward, then period, then indicator)
+        del starts
+        return _argsort_order(key, n)
+    starts = starts[:n_runs].copy()
     if starts.size == 1 or bool(np.all(key[starts[1:]] >= key[starts[1:] - 1])):  # already sorted
         return None, dup
     ends = np.append(starts[1:], n)
@@ -79,14 +105,8 @@ def stable_order(key: np.ndarray, step: int | None = None) -> tuple[np.ndarray |
     # at the same key with the earlier run first.
     lo, hi = last[:-1], first[1:]
     if not bool(np.all((lo < hi) | ((lo == hi) & (perm[:-1] < perm[1:])))):
-        order = np.argsort(key, kind="stable")
-        sk = key[order]
-        same = sk[1:] == sk[:-1]
-        dup_sorted = np.zeros(n, dtype=bool)
-        dup_sorted[1:] |= same
-        dup_sorted[:-1] |= same
-        dup[order] = dup_sorted
-        return order, dup
+        del starts, ends, perm, first, last, lo, hi
+        return _argsort_order(key, n)
     touch = np.flatnonzero(lo == hi)  # equal keys where one run meets the next
     dup[ends[perm[touch]] - 1] = True
     dup[starts[perm[touch + 1]]] = True

@@ -80,6 +80,38 @@ class Numbers:
     unparseable: np.ndarray
 
 
+#: Category ids below this are mapped through a lookup table (4 bytes per id).
+_LUT_MAX = 1 << 26
+
+
+def distinct_codes(col: pl.Series) -> tuple[pl.Series, np.ndarray]:
+    """A Categorical column as its distinct values (String, no nulls) and each row's index into them.
+
+    Null rows get index ``len(values)``, so per-value arrays with one extra trailing element (the
+    null case) can be gathered with the codes. Observation files are read as Categorical (4 bytes a
+    row instead of a string view of 16), and every per-value parse then runs once per distinct value.
+    """
+    phys = col.to_physical()
+    distinct = col.unique().drop_nulls()
+    ids = distinct.to_physical().to_numpy().astype(np.int64)
+    order = np.argsort(ids)
+    ids = ids[order]
+    values = distinct.cast(pl.String).gather(pl.Series(order))
+    k = len(values)
+    raw = phys.to_numpy()  # the category ids (uint32; a float array with NaN when there are nulls)
+    nulls = phys.null_count() > 0
+    top = int(ids[-1]) if k else 0
+    if top < _LUT_MAX:  # ids are small: one int32 lookup table, no 8-byte temporaries per row
+        lut = np.full(top + 2, k, dtype=np.int32)
+        lut[ids] = np.arange(k, dtype=np.int32)
+        idx = np.where(np.isnan(raw), top + 1, raw).astype(np.int64) if nulls else raw
+        return values, lut[idx]
+    codes = np.searchsorted(ids, np.nan_to_num(raw, nan=0).astype(np.int64) if nulls else raw)
+    if nulls:
+        codes[np.isnan(raw)] = k
+    return values, codes
+
+
 def numbers(col: pl.Series) -> Numbers:
     """Parse a column like :func:`number`, with the emptiness and ``*`` flags of its raw values.
 
@@ -91,6 +123,15 @@ def numbers(col: pl.Series) -> Numbers:
     """
     n = len(col)
     no = np.zeros(n, dtype=bool)
+    if col.dtype == pl.Categorical:
+        values, codes = distinct_codes(col)
+        sub = numbers(values)
+        return Numbers(
+            np.append(sub.values, np.nan)[codes],
+            np.append(sub.empty, True)[codes],
+            np.append(sub.star, False)[codes],
+            np.append(sub.unparseable, False)[codes],
+        )
     if col.dtype.is_numeric():
         raw = col.cast(pl.Float64).to_numpy()  # null -> NaN
         empty = np.isnan(raw)
@@ -162,6 +203,14 @@ class Dates:
 
 def dates(col: pl.Series) -> Dates:
     """Parse a period column; text is parsed once per distinct value and gathered back by code."""
+    if col.dtype == pl.Categorical:
+        values, codes = distinct_codes(col)
+        sub = dates(values)
+        return Dates(
+            np.append(sub.days, 0).astype(np.int32)[codes],
+            np.append(sub.valid, False)[codes],
+            np.append(sub.empty, True)[codes],
+        )
     if col.dtype == pl.String and len(col):
         distinct = col.unique().drop_nulls()
         if distinct.len() * 4 <= len(col):

@@ -19,6 +19,9 @@ Rules (RFC 4180 with the leniencies of common exports):
 
 from __future__ import annotations
 
+import contextlib
+import mmap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,12 +47,15 @@ class Records:
         Records holding a (clean) quoted line break.
     physical_lines:
         Physical lines in the file (the last one counted even without a line end).
+    cr_newline:
+        The file's lines end in a lone ``\\r`` (no ``\\n`` anywhere).
     """
 
     lines: np.ndarray
     header_fields: int
     multiline: int
     physical_lines: int
+    cr_newline: bool = False
 
     @property
     def count(self) -> int:
@@ -82,29 +88,47 @@ def _count_byte(data: np.ndarray, byte: int) -> int:
     return n
 
 
-@nb.njit(nogil=True, cache=True)
-def _scan(data: np.ndarray, cr_newline: bool, rec_line: np.ndarray, info: np.ndarray) -> int:
-    """Walk the bytes once; write each non-blank data record's start line into ``rec_line``.
+#: Scanner state carried from one chunk of the file to the next (indices into ``state``).
+_LINE, _IN_Q, _FIELD_START, _FIELDS, _CONTENT, _ANY, _START_LINE, _Q_LINE, _Q_SPANS, _MULTI = range(10)
+_HEADER_FIELDS, _N_REC, _N_MULTI, _POS = 10, 11, 12, 13
 
-    ``info`` (int64, 6) receives: outcome, line of the offending quote, line where it stopped,
-    header fields, multiline records, physical lines. Returns the number of non-blank data records.
+
+def _new_state() -> np.ndarray:
+    state = np.zeros(14, dtype=np.int64)
+    state[_LINE] = state[_START_LINE] = 1
+    state[_FIELD_START] = 1
+    state[_FIELDS] = 1
+    state[_HEADER_FIELDS] = -1
+    return state
+
+
+@nb.njit(nogil=True, cache=True)
+def _scan(
+    data: np.ndarray, stop: int, cr_newline: bool, rec_line: np.ndarray, state: np.ndarray, info: np.ndarray
+) -> None:
+    """Walk the bytes from ``state[_POS]`` to ``stop`` (or a little past it: ``""`` and CRLF are read
+    whole), writing each non-blank data record's start line into ``rec_line``; the position reached
+    and every other variable are left in ``state`` for the next chunk. ``stop == data.size`` ends the
+    file. ``info`` (int64, 6) receives: outcome, line of the offending quote, line where it stopped,
+    header fields, multiline records, physical lines.
     """
     n = data.size
-    line = 1
-    in_q = False
-    field_start = True
-    fields = 1
-    content = False  # the record has a non-empty field
-    any_byte = False  # the record has any byte at all (for the last line without a line end)
-    start_line = 1
-    q_line = 0
-    q_spans = False
-    multi = False
-    header_fields = -1
-    n_rec = 0
-    n_multi = 0
-    i = 0
-    while i < n:
+    final = stop >= n
+    line = state[_LINE]
+    in_q = state[_IN_Q] != 0
+    field_start = state[_FIELD_START] != 0
+    fields = state[_FIELDS]
+    content = state[_CONTENT] != 0
+    any_byte = state[_ANY] != 0
+    start_line = state[_START_LINE]
+    q_line = state[_Q_LINE]
+    q_spans = state[_Q_SPANS] != 0
+    multi = state[_MULTI] != 0
+    header_fields = state[_HEADER_FIELDS]
+    n_rec = state[_N_REC]
+    n_multi = state[_N_MULTI]
+    i = state[_POS]
+    while i < stop:
         c = data[i]
         if in_q:
             if c == _QUOTE:
@@ -119,7 +143,7 @@ def _scan(data: np.ndarray, cr_newline: bool, rec_line: np.ndarray, info: np.nda
                         nx = _NL
                     if nx != _COMMA and nx != _NL:
                         info[0], info[1], info[2] = UNCLEAN_CLOSE, q_line, line
-                        return n_rec
+                        return
                 i += 1
                 continue
             if c == _NL or (cr_newline and c == _CR):
@@ -151,7 +175,7 @@ def _scan(data: np.ndarray, cr_newline: bool, rec_line: np.ndarray, info: np.nda
             else:
                 if multi and fields != header_fields:
                     info[0], info[1], info[2] = SPAN_FIELD_COUNT, start_line, line
-                    return n_rec
+                    return
                 if content or fields > header_fields:
                     rec_line[n_rec] = start_line
                     n_rec += 1
@@ -169,9 +193,25 @@ def _scan(data: np.ndarray, cr_newline: bool, rec_line: np.ndarray, info: np.nda
         content = True
         field_start = False
         i += 1
+    state[_LINE] = line
+    state[_IN_Q] = in_q
+    state[_FIELD_START] = field_start
+    state[_FIELDS] = fields
+    state[_CONTENT] = content
+    state[_ANY] = any_byte
+    state[_START_LINE] = start_line
+    state[_Q_LINE] = q_line
+    state[_Q_SPANS] = q_spans
+    state[_MULTI] = multi
+    state[_HEADER_FIELDS] = header_fields
+    state[_N_REC] = n_rec
+    state[_N_MULTI] = n_multi
+    state[_POS] = i
+    if not final:
+        return
     if in_q:
         info[0], info[1], info[2] = UNTERMINATED, q_line, line
-        return n_rec
+        return
     physical = line if any_byte else line - 1
     if any_byte:  # a last line without a line end
         if header_fields < 0:
@@ -179,39 +219,92 @@ def _scan(data: np.ndarray, cr_newline: bool, rec_line: np.ndarray, info: np.nda
         elif content or fields > header_fields:
             if multi and fields != header_fields:
                 info[0], info[1], info[2] = SPAN_FIELD_COUNT, start_line, line
-                return n_rec
+                return
             rec_line[n_rec] = start_line
             n_rec += 1
             if multi:
                 n_multi += 1
+    state[_N_REC] = n_rec
     info[3] = max(header_fields, 0)
     info[4] = n_multi
     info[5] = physical
-    return n_rec
+
+
+#: Bytes scanned per step; pages already scanned are released from memory (a file-backed map
+#: would otherwise keep the whole file resident).
+CHUNK_BYTES = 1 << 26
+
+
+def _chunks(n: int, chunk: int) -> range:
+    return range(0, n, chunk)
+
+
+def _release(data: np.ndarray, lo: int, hi: int) -> None:
+    """Let the kernel drop the pages of ``data[lo:hi]`` (a memory map) from this process's memory."""
+    mm = getattr(data, "_mmap", None)
+    if mm is None or not hasattr(mm, "madvise"):
+        return
+    base = int(getattr(data, "offset", 0))
+    start = (base + lo) // mmap.PAGESIZE * mmap.PAGESIZE
+    length = base + hi - start
+    if length > 0:
+        with contextlib.suppress(OSError, ValueError):
+            mm.madvise(mmap.MADV_DONTNEED, start, length)
+
+
+def byte_counts(data: np.ndarray, chunk: int = CHUNK_BYTES) -> tuple[int, int]:
+    """Numbers of ``\\n`` and ``\\r`` bytes, read chunk by chunk."""
+    nl = cr = 0
+    for lo in _chunks(data.size, chunk):
+        hi = min(lo + chunk, data.size)
+        nl += _count_byte(data[lo:hi], _NL)
+        cr += _count_byte(data[lo:hi], _CR)
+        _release(data, lo, hi)
+    return nl, cr
 
 
 def line_break_mode(data: np.ndarray) -> bool:
     """True when the file's lines end in a lone ``\\r`` (no ``\\n`` anywhere, at least one ``\\r``)."""
-    return _count_byte(data, _NL) == 0 and _count_byte(data, _CR) > 0
+    nl, cr = byte_counts(data)
+    return nl == 0 and cr > 0
 
 
-def scan_records(data: np.ndarray, cr_newline: bool | None = None) -> Records:
-    """Scan CSV bytes (a uint8 array, e.g. a memory map, without the byte order mark).
+def scan_records(
+    data: np.ndarray,
+    cr_newline: bool | None = None,
+    chunk: int = CHUNK_BYTES,
+    progress: Callable[[int, int], None] | None = None,
+) -> Records:
+    """Scan CSV bytes (a uint8 array, e.g. a memory map, without the byte order mark), chunk by chunk.
+
+    ``progress(done, total)`` is called after each chunk (bytes).
 
     Raises
     ------
     RecordError
         A stray quote (see the module docstring).
     """
+    nl, cr = byte_counts(data, chunk)
     if cr_newline is None:
-        cr_newline = line_break_mode(data)
-    breaks = _count_byte(data, _CR if cr_newline else _NL)
+        cr_newline = nl == 0 and cr > 0
+    breaks = cr if cr_newline else nl
     rec_line = np.empty(breaks + 2, dtype=np.int64)
     info = np.zeros(6, dtype=np.int64)
-    n_rec = _scan(data, cr_newline, rec_line, info)
-    if info[0] != OK:
-        raise RecordError(int(info[0]), int(info[1]), int(info[2]))
-    return Records(rec_line[:n_rec].copy(), int(info[3]), int(info[4]), int(info[5]))
+    state = _new_state()
+    n = data.size
+    while True:
+        lo = int(state[_POS])
+        stop = min(lo + chunk, n)
+        _scan(data, stop, cr_newline, rec_line, state, info)
+        if info[0] != OK:
+            raise RecordError(int(info[0]), int(info[1]), int(info[2]))
+        _release(data, lo, min(int(state[_POS]), n))
+        if progress is not None:
+            progress(min(int(state[_POS]), n), n)
+        if stop >= n:
+            break
+    n_rec = int(state[_N_REC])
+    return Records(rec_line[:n_rec].copy(), int(info[3]), int(info[4]), int(info[5]), bool(cr_newline))
 
 
 def map_file(path: str | Path, offset: int = 0) -> np.ndarray:

@@ -93,3 +93,17 @@ def test_one_monthly_row_among_weekly_rows_is_rejected_not_taken_as_weekly(tmp_p
     res = read_observations(f)
     assert res.cadence["restraint"] == "weekly"
     assert res.rejected.select("line", "code").rows() == [(6, "not_aligned")]
+
+
+def test_a_period_beyond_the_window_never_extends_the_calendar(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = with_row(4, "W1,2204-01-05,restraint,2,120")
+    assert main(["score", *_files(tmp_path, bad), "--out", str(tmp_path / "r"), "--no-charts"]) == 1
+    out = capsys.readouterr().out
+    assert "up to 2024-07-22" in out  # the last real week, not 2204
+    import polars as pl
+
+    status = pl.read_csv(tmp_path / "r" / "ward_status.csv")
+    assert status["period"].max() == "2024-07-22"
+    assert (status["level"] == "watch").sum() < status.height  # not every ward at watch
