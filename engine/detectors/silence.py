@@ -27,16 +27,18 @@ same rule to that ward-level series, as its own signal.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
 import numpy as np
+from scipy import stats
 
 from engine.detectors import scores
 from engine.detectors._kernels import missing_run_path, zero_run_path
 from engine.detectors.cusum import _check_arrays
-from engine.panel import OBSERVED, SUPPRESSED
+from engine.panel import MISSING, OBSERVED, SUPPRESSED
 
 
 @dataclass(frozen=True)
@@ -224,3 +226,338 @@ def ward_data_silence(
     bounds = np.searchsorted(codes[order], np.arange(labels.size))
     submitted = np.add.reduceat((~miss[order]).astype(np.int32), bounds, axis=0) if labels.size else miss[:0]
     return WardDataSilenceResult(labels, det.score(submitted == 0))
+
+
+# --------------------------------------------------------------------------------------------------
+# Silence of series that never established themselves, and reporting discontinuities
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeerSilenceResult:
+    """Peer-referenced silence and reporting resumptions over ``(S, T)`` (all arrays ``(S, T)``).
+
+    Attributes
+    ----------
+    run_length : int64
+        Silent periods in the current run: exposure known, numerator not reported (missing, unknown,
+        or suppressed when that counts as silence) while the peers report. Periods without exposure,
+        or where the peers are silent too, neither extend nor break the run; a report breaks it.
+    exposure : float64
+        Exposure (bed days...) summed over the run's periods whose numerator is missing.
+    exposure_suppressed : float64
+        Exposure summed over the run's suppressed periods (a count below ``suppressed_below`` each).
+    expected_count : float64
+        Events expected over the run at the series' own rate shrunk to its peers' (posterior mean).
+    log_probability : float64
+        log P(nothing, or only a suppressed count, to report over the whole run) under that rate and
+        its uncertainty (0 when the run is empty): ``a * log(b / (b + exposure))`` for the gamma
+        posterior ``Gamma(a, b)`` with no suppressed period, a Chernoff upper bound with them.
+    peer_share : float64
+        Share of the other series of the peer group with exposure at t that report at t.
+    peer_rate : float64
+        Leave-one-out pooled rate of the peers' reports up to t (events per unit of exposure).
+    own_rate : float64
+        The series' own pooled reported rate up to t (NaN before its first report).
+    alarm : bool
+        ``run_length >= min_run``, ``log_probability < log(level)`` and the peers report at t.
+    resumed : bool
+        t is a report after at least ``min_gap`` silent periods (or the first report after them).
+    ratio_earlier, ratio_peers : float64
+        At a resumption: the resumed rate over the series' rate before the gap (NaN when it never
+        reported before) and over its peers' rate in the same period (NaN elsewhere).
+    resumption_p : float64
+        Two-sided predictive tail probability of the resumed count (NaN elsewhere): against the earlier
+        level when there is one, else against the peers' distribution of rates.
+    discontinuity : bool
+        A resumption with ``resumption_p < level_discontinuity`` at a level ``fold`` times or more away
+        from the earlier level (or, without one, from the peers').
+    """
+
+    run_length: np.ndarray
+    exposure: np.ndarray
+    exposure_suppressed: np.ndarray
+    expected_count: np.ndarray
+    log_probability: np.ndarray
+    peer_share: np.ndarray
+    peer_rate: np.ndarray
+    own_rate: np.ndarray
+    alarm: np.ndarray
+    resumed: np.ndarray
+    ratio_earlier: np.ndarray
+    ratio_peers: np.ndarray
+    resumption_p: np.ndarray
+    discontinuity: np.ndarray
+    level: float
+
+    @cached_property
+    def onset(self) -> np.ndarray:
+        """``(S, T)`` int64 first silent period of the current run (``-1`` when none)."""
+        return run_onsets(self.run_length)
+
+
+def run_onsets(run_length: np.ndarray) -> np.ndarray:
+    """``(S, T)`` first period of the run counted by ``run_length`` (``-1`` where it is 0).
+
+    Runs may skip periods (neither extended nor broken), so the onset is the last period at which the
+    run length was 1, carried forward while the run lasts.
+    """
+    run = np.asarray(run_length)
+    t_idx = np.broadcast_to(np.arange(run.shape[1])[None, :], run.shape)
+    start = np.where(run == 1, t_idx, -1)
+    start = np.maximum.accumulate(start, axis=1)
+    return np.where(run > 0, start, -1)
+
+
+@dataclass(frozen=True)
+class PeerSilence:
+    """Data silence judged against the series' peers: needs no baseline of the series' own.
+
+    A series with exposure whose numerator goes unreported while its peers report is tested on one
+    question: could it simply have had nothing to report? Its rate ``lambda`` gets a gamma prior from
+    its peer group (mean the peers' leave-one-out pooled rate, shape ``1/alpha`` with ``alpha`` the
+    squared coefficient of variation of the peers' own rates, from the 10th-90th percentile spread
+    of their log rates: the tails, not just the middle, decide how plausible a near-zero rate is), updated by its own reports: ``Gamma(a, b)`` with ``a = 1/alpha + Y_own``,
+    ``b = 1/(alpha * rate_peers) + N_own``. The probability of no events at all over the run's
+    exposure ``E`` is then exact: ``P = (b / (b + E))^a`` (suppressed periods, a count below 5 each,
+    enter through a Chernoff upper bound). The alarm ``P < level`` (run of at least
+    ``min_run`` periods, peers reporting) is therefore a test at level ``level`` of each silent run
+    of a series whose silence is genuine (nothing happened) and whose rate is like its peers': the
+    stated in-control false-alarm rate is at most ``level`` per silent run (checked by simulation in
+    tests/detectors/test_silence_peers.py). Everything at t uses data up to t only.
+
+    A resumption (a report after at least ``min_gap`` silent periods) is compared with the series'
+    earlier level and its peers' level that month; it is a *reporting discontinuity* when the
+    resumed count is improbable (two-sided predictive NB tail ``< level_discontinuity``) and at least
+    ``fold`` times away from the earlier level (or, with no earlier level, from the peers').
+    """
+
+    level: float = field(
+        default=0.001, metadata={"doc": "alarm when P(nothing to report over the run) < level"}
+    )
+    min_run: int = field(
+        default=1,
+        metadata={"doc": "never alarm on a silent run shorter than this (periods); the level decides"},
+    )
+    min_peer_share: float = field(
+        default=0.5, metadata={"doc": "peers report at t when at least this share of them with exposure do"}
+    )
+    min_peers: int = field(default=3, metadata={"doc": "peers with exposure needed at t to judge silence"})
+    suppressed_is_silence: bool = field(
+        default=True, metadata={"doc": "suppressed (*) periods extend a silent run (they add no evidence)"}
+    )
+    suppressed_below: int = field(
+        default=5, metadata={"doc": "a suppressed (*) value is a count below this (MHSDS: 5)"}
+    )
+    min_dispersion: float = field(
+        default=0.25,
+        metadata={
+            "doc": "floor of alpha, the squared CV of rates between peers: rates of restrictive practice "
+            "differ several-fold between services, so peers never vouch for a rate within +/-50%"
+        },
+    )
+    max_dispersion: float = field(
+        default=4.0, metadata={"doc": "ceiling of alpha (a very heterogeneous peer group)"}
+    )
+    min_peer_events: float = field(
+        default=10.0,
+        metadata={"doc": "a peer's rate enters the dispersion estimate once it has this many events"},
+    )
+    min_gap: int = field(default=1, metadata={"doc": "silent periods before a report counts as a resumption"})
+    fold: float = field(default=2.0, metadata={"doc": "a discontinuity is at least this many times away"})
+    level_discontinuity: float = field(
+        default=0.001,
+        metadata={"doc": "a discontinuity's two-sided predictive tail probability is below this"},
+    )
+
+    name = "peer_silence"
+
+    def run(
+        self,
+        y: np.ndarray,
+        n: np.ndarray,
+        status: np.ndarray,
+        group: np.ndarray | None = None,
+    ) -> PeerSilenceResult:
+        """Run on ``(S, T)`` numerator, exposure (NaN where unknown), status codes and ``(S,)`` peer group."""
+        y = np.atleast_2d(np.asarray(y, dtype=float))
+        n = np.atleast_2d(np.asarray(n, dtype=float))
+        st = np.atleast_2d(np.asarray(status))
+        s_count, t_count = y.shape
+        codes = np.zeros(s_count, dtype=np.int64) if group is None else _codes(np.asarray(group))
+        n_groups = int(codes.max()) + 1 if s_count else 0
+
+        has_exp = (st != MISSING) & np.isfinite(n) & (n > 0)
+        reported = has_exp & (st == OBSERVED) & np.isfinite(y)
+        if self.suppressed_is_silence:
+            silent = has_exp & ~reported
+        else:
+            silent = has_exp & ~reported & (st != SUPPRESSED)
+        evidence = silent & (st != SUPPRESSED)  # missing / unknown: no events at all would explain it
+
+        # peer counts at t, leave-one-out
+        e_grp = _group_sum(has_exp.astype(float), codes, n_groups)
+        r_grp = _group_sum(reported.astype(float), codes, n_groups)
+        e_loo = e_grp[codes] - has_exp
+        r_loo = r_grp[codes] - reported
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(e_loo > 0, r_loo / e_loo, np.nan)
+        peers_report = (e_loo >= self.min_peers) & (share >= self.min_peer_share)
+
+        # pooled rates: own and peers' (leave-one-out), cumulative up to t; peers' in period t alone
+        y_rep = np.where(reported, y, 0.0)
+        n_rep = np.where(reported, n, 0.0)
+        own_y, own_n = np.cumsum(y_rep, axis=1), np.cumsum(n_rep, axis=1)
+        grp_y, grp_n = _group_sum(own_y, codes, n_groups), _group_sum(own_n, codes, n_groups)
+        py, pn = grp_y[codes] - own_y, grp_n[codes] - own_n
+        ty, tn = _group_sum(y_rep, codes, n_groups), _group_sum(n_rep, codes, n_groups)
+        now_y, now_n = ty[codes] - y_rep, tn[codes] - n_rep
+        with np.errstate(invalid="ignore", divide="ignore"):
+            peer_rate = np.where(pn > 0, py / pn, np.nan)
+            peer_now = np.where(now_n > 0, now_y / now_n, np.nan)
+            own_rate = np.where(own_n > 0, own_y / own_n, np.nan)
+        alpha = self._dispersion(own_y, own_n, codes, n_groups)
+        shape0 = 1.0 / alpha
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate0 = shape0 / peer_rate  # gamma prior rate parameter (units of exposure)
+        a_post = shape0 + own_y
+        b_post = rate0 + own_n
+
+        run = np.zeros((s_count, t_count), dtype=np.int64)
+        expo = np.zeros((s_count, t_count))  # exposure of the run's missing periods
+        expo_sup = np.zeros((s_count, t_count))  # exposure of its suppressed periods
+        n_sup = np.zeros((s_count, t_count))  # number of suppressed periods in the run
+        resumed = np.zeros((s_count, t_count), dtype=bool)
+        # prior at the start of each period (data before t): for the resumption test
+        a_prev = np.concatenate([np.broadcast_to(shape0[:, :1], (s_count, 1)), a_post[:, :-1]], axis=1)
+        b_prev = np.concatenate([rate0[:, :1], b_post[:, :-1]], axis=1)
+        own_prev = np.concatenate([np.full((s_count, 1), np.nan), own_rate[:, :-1]], axis=1)
+        r_run = np.zeros(s_count, dtype=np.int64)
+        r_exp, r_sup, r_nsup = np.zeros(s_count), np.zeros(s_count), np.zeros(s_count)
+        sup = silent & (st == SUPPRESSED)
+        for t in range(t_count):  # a loop over periods, vectorised over series
+            rep, extend = reported[:, t], silent[:, t] & peers_report[:, t]
+            resumed[:, t] = rep & (r_run >= self.min_gap)
+            r_run = np.where(rep, 0, r_run + extend)
+            r_exp = np.where(rep, 0.0, r_exp + np.where(extend & evidence[:, t], n[:, t], 0.0))
+            r_sup = np.where(rep, 0.0, r_sup + np.where(extend & sup[:, t], n[:, t], 0.0))
+            r_nsup = np.where(rep, 0.0, r_nsup + (extend & sup[:, t]))
+            run[:, t], expo[:, t], expo_sup[:, t], n_sup[:, t] = r_run, r_exp, r_sup, r_nsup
+        logp = _log_prob_silent(a_post, b_post, expo, expo_sup, n_sup, self.suppressed_below - 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            expected = (expo + expo_sup) * a_post / b_post
+        alarm = (run >= self.min_run) & (logp < np.log(self.level)) & silent & peers_report
+
+        # resumptions: the resumed count against the earlier level, else the peers' distribution
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate_now = np.where(resumed, y / n, np.nan)
+            ratio_earlier = np.where(resumed, rate_now / own_prev, np.nan)
+            ratio_peers = np.where(resumed, rate_now / peer_now, np.nan)
+        p_tail = np.full((s_count, t_count), np.nan)
+        idx = np.nonzero(resumed & np.isfinite(b_prev) & (b_prev > 0))
+        if idx[0].size:
+            a, b = a_prev[idx], b_prev[idx]
+            nn, yy = n[idx], y[idx]
+            prob = b / (b + nn)  # NB(a, prob): predictive count over exposure nn
+            lower = stats.nbinom.cdf(yy, a, prob)
+            upper = stats.nbinom.sf(yy - 1, a, prob)
+            p_tail[idx] = np.minimum(1.0, 2 * np.minimum(lower, upper))
+        ref = np.where(np.isfinite(ratio_earlier), ratio_earlier, ratio_peers)
+        far = np.abs(np.log(np.where(ref > 0, ref, np.nan))) >= np.log(self.fold)
+        discontinuity = resumed & (p_tail < self.level_discontinuity) & (far | (ref == 0))
+        return PeerSilenceResult(
+            run_length=run,
+            exposure=expo,
+            exposure_suppressed=expo_sup,
+            expected_count=np.where(run > 0, expected, 0.0),
+            log_probability=logp,
+            peer_share=share,
+            peer_rate=peer_rate,
+            own_rate=own_rate,
+            alarm=alarm,
+            resumed=resumed,
+            ratio_earlier=ratio_earlier,
+            ratio_peers=ratio_peers,
+            resumption_p=p_tail,
+            discontinuity=discontinuity,
+            level=self.level,
+        )
+
+    def _dispersion(
+        self, own_y: np.ndarray, own_n: np.ndarray, codes: np.ndarray, n_groups: int
+    ) -> np.ndarray:
+        """``(S, T)`` alpha of each series' peer group at t: ``exp(sigma^2) - 1`` of the log rates.
+
+        ``sigma`` = (90th - 10th percentile) / 2.563 of the log cumulative rates of the group's series with at least
+        ``min_peer_events`` events by t (the series itself included: one of many); clipped to
+        ``[min_dispersion, max_dispersion]``; the ceiling where fewer than 3 series qualify.
+        A loop over groups (a handful), each vectorised over series and periods.
+        """
+        out = np.full(own_y.shape, self.max_dispersion)
+        enough = own_y >= self.min_peer_events
+        with np.errstate(invalid="ignore", divide="ignore"):
+            log_rate = np.where(enough & (own_n > 0), np.log(own_y / own_n), np.nan)
+        for g in range(n_groups):
+            rows = np.nonzero(codes == g)[0]
+            lr = log_rate[rows]
+            count = np.sum(np.isfinite(lr), axis=0)
+            ok = count >= 3
+            if not ok.any():
+                continue
+            with warnings.catch_warnings():  # all-NaN columns are excluded by ``ok``
+                warnings.simplefilter("ignore", RuntimeWarning)
+                q10, q90 = np.nanquantile(lr[:, ok], [0.1, 0.9], axis=0)
+            sigma = (q90 - q10) / _Z90_SPAN
+            alpha = np.clip(np.expm1(sigma**2), self.min_dispersion, self.max_dispersion)
+            col = np.full(own_y.shape[1], self.max_dispersion)
+            col[ok] = alpha
+            out[rows] = col
+        return out
+
+
+#: Chernoff parameters tried for the suppressed part of a silent run (0 = ignore it).
+_THETAS = np.array([0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0])
+
+
+def _log_prob_silent(
+    a: np.ndarray, b: np.ndarray, e_missing: np.ndarray, e_suppressed: np.ndarray, k: np.ndarray, c: int
+) -> np.ndarray:
+    """Upper bound on log P(no events in the missing periods, at most ``c`` in each suppressed one).
+
+    Rate ``lambda ~ Gamma(a, b)`` shared by the run. Missing periods: ``P = E[exp(-lambda E_m)]``,
+    exact. Suppressed periods enter through the Chernoff bound ``P(Y <= c) <= E[exp(-theta (Y - c))]``
+    for any ``theta >= 0``, giving ``(b / (b + E_m + (1 - e^-theta) E_s))^a * exp(theta c k)``
+    (``k`` suppressed periods), minimised over a grid of ``theta`` (``theta = 0``: missing part only).
+    An upper bound keeps the stated false-alarm rate an upper bound too. 0 where there is no run.
+    """
+    out = np.zeros(a.shape)
+    cells = (e_missing + e_suppressed) > 0
+    cells &= np.isfinite(a) & np.isfinite(b) & (b > 0)
+    if not cells.any():
+        return out
+    aa, bb, em, es, kk = a[cells], b[cells], e_missing[cells], e_suppressed[cells], k[cells]
+    th = _THETAS[:, None]
+    expo = em[None, :] + (1.0 - np.exp(-th)) * es[None, :]
+    bound = aa[None, :] * (np.log(bb)[None, :] - np.log(bb[None, :] + expo)) + th * c * kk[None, :]
+    out[cells] = np.minimum(bound.min(axis=0), 0.0)
+    return out
+
+
+#: Width of the 10th-90th percentile range of a standard normal (2 x 1.2816).
+_Z90_SPAN = 2.5631
+
+
+def _codes(group: np.ndarray) -> np.ndarray:
+    _, codes = np.unique(group.astype(str), return_inverse=True)
+    return codes.ravel().astype(np.int64)
+
+
+def _group_sum(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """``(G, T)`` sums of the ``(S, T)`` rows of each group (a sparse one-hot product)."""
+    from scipy import sparse
+
+    s_count = codes.size
+    onehot = sparse.csr_matrix(
+        (np.ones(s_count), (codes, np.arange(s_count))), shape=(max(n_groups, 1), s_count)
+    )
+    return np.asarray(onehot @ values)

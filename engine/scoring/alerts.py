@@ -84,6 +84,7 @@ def evidence_items(
     cadence = sc.panel.cadence
     keys = sc.panel.indicator[series].astype(str).tolist()
     dsil_run = sc.data_silence_run[series, period].tolist()
+    dsil_expected = _peer_silence_expected(sc, series, period).tolist()
     sil_expected = sc.silence_expected[series, period].tolist()
     onset_day = [_date(d) for d in sc.panel.periods[np.where(shift, onset, 0)]]
     out: list[IndicatorEvidence | None] = []
@@ -91,7 +92,11 @@ def evidence_items(
         zip(keys, dsil.tolist(), sil.tolist(), shift.tolist(), up.tolist(), run.tolist(), strict=True)
     ):
         if is_dsil:
-            out.append(IndicatorEvidence(key, "data_silence", "down", int(dsil_run[i]), cadence))
+            out.append(
+                IndicatorEvidence(
+                    key, "data_silence", "down", int(dsil_run[i]), cadence, expected_count=dsil_expected[i]
+                )
+            )
         elif is_sil:
             out.append(
                 IndicatorEvidence(
@@ -112,6 +117,21 @@ def evidence_items(
                 )
             )  # fmt: skip
     return out
+
+
+def _peer_silence_expected(sc: SeriesScores, series: np.ndarray, period: np.ndarray) -> np.ndarray:
+    """Events expected over a silent run at the series' (peer-shrunk) rate; NaN where not judged so."""
+    out = np.full(series.size, np.nan)
+    peer = sc.peer_silence
+    if peer is None or sc.peer_silence_rows is None or not series.size:
+        return out
+    pos = np.full(sc.panel.shape[0], -1, dtype=np.int64)
+    pos[sc.peer_silence_rows] = np.arange(sc.peer_silence_rows.size)
+    rows = pos[series]
+    ok = rows >= 0
+    ok[ok] = peer.alarm[rows[ok], period[ok]] | (peer.run_length[rows[ok], period[ok]] > 0)
+    out[ok] = peer.expected_count[rows[ok], period[ok]]
+    return np.where(out > 0, out, np.nan)
 
 
 def _series_at(ev: WardEvidence, cadence: str, t_grid: int) -> int:

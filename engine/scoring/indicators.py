@@ -17,6 +17,7 @@ from engine.baselines import BaselineSettings, fit_baselines
 from engine.combine.provider import group_index, scaled_common_mode_factor
 from engine.detectors import BinomialCusum, DataSilence, Ewma, NegBinCusum, PoissonCusum, Silence
 from engine.detectors.scores import binomial_llr, poisson_llr
+from engine.detectors.silence import PeerSilence, PeerSilenceResult
 from engine.panel import Panel, distinct_keys
 from engine.scoring.settings import DEFAULT_CLOSURE_DIRECTION, CombinationSettings, IndicatorSettings
 from signals import Catalogue, Indicator
@@ -61,6 +62,10 @@ class SeriesScores:
         The indicator's alerting condition: its chosen detector or silence or data silence.
     rebase:
         True at periods where a new baseline starts (rebase / reconfiguration events).
+    peer_silence:
+        Silence judged against the peers (series with or without a baseline of their own) and
+        reporting resumptions (:class:`~engine.detectors.silence.PeerSilence`); count indicators with
+        exposure only: its arrays have one row per entry of ``peer_silence_rows`` (panel rows).
     """
 
     panel: Panel
@@ -91,6 +96,8 @@ class SeriesScores:
     data_silence_alarm: np.ndarray
     indicator_alarm: np.ndarray
     rebase: np.ndarray
+    peer_silence: PeerSilenceResult | None = None
+    peer_silence_rows: np.ndarray | None = None
 
 
 def closure_direction(ind: Indicator, settings: IndicatorSettings) -> str:
@@ -261,6 +268,21 @@ def score_panel(
     # data silence counts only once the series has started (a late joiner is not silent)
     started = np.arange(t_count)[None, :] >= panel.first_period()[:, None]
     data_silence_alarm = _holding(dsr.alarm, dsr.run_length) & started
+    data_silence_run = dsr.run_length
+    # silence of series that never established a baseline (or lost it): judged against the peers
+    peer_rows = (family == "count") & np.isin(
+        panel.indicator, [i.key for i in inds if i.exposure and i.domain != "context"]
+    )
+    peer, peer_index = None, np.nonzero(peer_rows)[0]
+    if peer_index.size:
+        peer = PeerSilence(level=combination.data_silence_level).run(
+            panel.y[peer_index], n[peer_index], panel.status[peer_index],
+            group=np.char.add(np.char.add(wtype[peer_index].astype(str), "|"),
+                              panel.indicator[peer_index].astype(str)),
+        )  # fmt: skip
+        data_silence_alarm[peer_index] |= _holding(peer.alarm, peer.run_length)
+        data_silence_run = data_silence_run.copy()
+        data_silence_run[peer_index] = np.maximum(data_silence_run[peer_index], peer.run_length)
     indicator_alarm |= data_silence_alarm
     return SeriesScores(
         panel=panel,
@@ -287,10 +309,12 @@ def score_panel(
         silence_expected=silence_expected,
         silence_prob=silence_prob,
         silence_alarm=silence_alarm,
-        data_silence_run=dsr.run_length,
+        data_silence_run=data_silence_run,
         data_silence_alarm=data_silence_alarm,
         indicator_alarm=indicator_alarm,
         rebase=np.zeros(panel.shape, dtype=bool) if rebase is None else rebase,
+        peer_silence=peer,
+        peer_silence_rows=peer_index,
     )
 
 
