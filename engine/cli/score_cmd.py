@@ -33,6 +33,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-charts", action="store_true", help="skip MDC charts and change points in series.parquet"
     )
+    p.add_argument(
+        "--retrospective",
+        action="store_true",
+        help="short-history retrospective analysis (whole history, looks ahead by design): change "
+        "points, leave-out baselines, data silence; written to --out apart from monitoring results",
+    )
 
 
 def parse_date(text: str, what: str) -> dt.date:
@@ -143,6 +149,12 @@ def run(args: argparse.Namespace) -> int:
         "events": args.events,
         "config": args.config,
     }
+    if args.retrospective:
+        return _run_retrospective(args, config, inputs)
+    from pathlib import Path
+
+    if (Path(args.out) / "retrospective.json").exists():
+        raise CliError(f"{args.out} holds a retrospective analysis: write monitoring results elsewhere")
     try:
         # The load is handed over, not kept here, so its observations are freed once scored.
         with _no_cyclic_gc():
@@ -165,3 +177,37 @@ def run(args: argparse.Namespace) -> int:
         print(f"triage store {args.store}: {summary}")
     print(f"results written to {paths['run'].parent}")
     return 0
+
+
+def _run_retrospective(args: argparse.Namespace, config: Config, inputs: dict[str, str | None]) -> int:
+    """``--retrospective``: whole-history analysis written apart from monitoring output."""
+    from engine.scoring.retrospective import RETROSPECTIVE_LABEL, retrospective, write_retrospective
+
+    if args.as_of or args.store:
+        raise CliError("--retrospective takes no --as-of or --store: it is not monitoring output")
+    load = _load(args, config)
+    result = retrospective(
+        load.observations,
+        load.cadence,
+        load.wards,
+        config.build_catalogue(),
+        config.changepoint,
+        events=load.events,
+    )
+    try:
+        paths = write_retrospective(result, args.out, inputs)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    rep = result.reporting
+    print(RETROSPECTIVE_LABEL)
+    print(f"periods {result.first} to {result.last}")
+    print(
+        f"changes: {result.changes.height} (series with a change: {result.changes.select('ward_id', 'indicator').n_unique()})"
+    )
+    print(
+        f"data silence: {(rep['kind'] == 'data_silence').sum()} runs in "
+        f"{rep.filter(rep['kind'] == 'data_silence').select('ward_id', 'indicator').n_unique()} series; "
+        f"reporting discontinuities: {int(rep['discontinuity'].fill_null(False).sum())}"
+    )
+    print(f"retrospective results written to {paths['run'].parent}")
+    return 1 if load.n_rejected else 0

@@ -378,8 +378,14 @@ class PeerSilence:
         n: np.ndarray,
         status: np.ndarray,
         group: np.ndarray | None = None,
+        whole_history: bool = False,
     ) -> PeerSilenceResult:
-        """Run on ``(S, T)`` numerator, exposure (NaN where unknown), status codes and ``(S,)`` peer group."""
+        """Run on ``(S, T)`` numerator, exposure (NaN where unknown), status codes and ``(S,)`` peer group.
+
+        ``whole_history=True`` is the retrospective use: the rates and their spread come from every
+        period (the series' own reports in other periods included), so a run is judged with hindsight.
+        It looks ahead by design and must never feed monitoring output.
+        """
         y = np.atleast_2d(np.asarray(y, dtype=float))
         n = np.atleast_2d(np.asarray(n, dtype=float))
         st = np.atleast_2d(np.asarray(status))
@@ -417,6 +423,9 @@ class PeerSilence:
             peer_now = np.where(now_n > 0, now_y / now_n, np.nan)
             own_rate = np.where(own_n > 0, own_y / own_n, np.nan)
         alpha = self._dispersion(own_y, own_n, codes, n_groups)
+        if whole_history and t_count:  # totals of every period, at every period (looks ahead)
+            own_y, own_n, alpha = (np.repeat(x[:, -1:], t_count, axis=1) for x in (own_y, own_n, alpha))
+            peer_rate = np.repeat(peer_rate[:, -1:], t_count, axis=1)
         shape0 = 1.0 / alpha
         with np.errstate(invalid="ignore", divide="ignore"):
             rate0 = shape0 / peer_rate  # gamma prior rate parameter (units of exposure)
