@@ -423,23 +423,21 @@ class PeerSilence:
             peer_now = np.where(now_n > 0, now_y / now_n, np.nan)
             own_rate = np.where(own_n > 0, own_y / own_n, np.nan)
         alpha = self._dispersion(own_y, own_n, codes, n_groups)
-        if whole_history and t_count:  # totals of every period, at every period (looks ahead)
-            own_y, own_n, alpha = (np.repeat(x[:, -1:], t_count, axis=1) for x in (own_y, own_n, alpha))
-            peer_rate = np.repeat(peer_rate[:, -1:], t_count, axis=1)
+        a_post, b_post = _gamma_posterior(alpha, peer_rate, own_y, own_n)
+        # posterior at the start of each period (data before t): the resumption test is always
+        # against the level before the gap, in both modes
         shape0 = 1.0 / alpha
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rate0 = shape0 / peer_rate  # gamma prior rate parameter (units of exposure)
-        a_post = shape0 + own_y
-        b_post = rate0 + own_n
+        a_prev = np.concatenate([shape0[:, :1], a_post[:, :-1]], axis=1)
+        b_prev = np.concatenate([b_post[:, :1] - own_n[:, :1], b_post[:, :-1]], axis=1)
+        if whole_history and t_count:  # totals of every period, at every period (looks ahead)
+            last = (np.repeat(x[:, -1:], t_count, axis=1) for x in (alpha, peer_rate, own_y, own_n))
+            a_post, b_post = _gamma_posterior(*last)
 
         run = np.zeros((s_count, t_count), dtype=np.int64)
         expo = np.zeros((s_count, t_count))  # exposure of the run's missing periods
         expo_sup = np.zeros((s_count, t_count))  # exposure of its suppressed periods
         n_sup = np.zeros((s_count, t_count))  # number of suppressed periods in the run
         resumed = np.zeros((s_count, t_count), dtype=bool)
-        # prior at the start of each period (data before t): for the resumption test
-        a_prev = np.concatenate([np.broadcast_to(shape0[:, :1], (s_count, 1)), a_post[:, :-1]], axis=1)
-        b_prev = np.concatenate([rate0[:, :1], b_post[:, :-1]], axis=1)
         own_prev = np.concatenate([np.full((s_count, 1), np.nan), own_rate[:, :-1]], axis=1)
         r_run = np.zeros(s_count, dtype=np.int64)
         r_exp, r_sup, r_nsup = np.zeros(s_count), np.zeros(s_count), np.zeros(s_count)
@@ -522,6 +520,16 @@ class PeerSilence:
             col[ok] = alpha
             out[rows] = col
         return out
+
+
+def _gamma_posterior(
+    alpha: np.ndarray, peer_rate: np.ndarray, own_y: np.ndarray, own_n: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gamma(a, b) of the series' rate: peers' prior (mean ``peer_rate``, squared CV ``alpha``) + own reports."""
+    shape0 = 1.0 / alpha
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate0 = shape0 / peer_rate  # prior rate parameter (units of exposure)
+    return shape0 + own_y, rate0 + own_n
 
 
 #: Chernoff parameters tried for the suppressed part of a silent run (0 = ignore it).
