@@ -1,0 +1,122 @@
+"""wardwatch aggregate: synthetic export -> aggregate -> validate -> score, zeros only where covered."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from types import MappingProxyType
+
+import polars as pl
+import pytest
+
+from engine.cli import main
+from engine.io import FatalInputError
+from engine.io.aggregate import aggregate
+from synthetic.events_level import MAPPED, write_events_level
+from synthetic.generator import generate
+from synthetic.spec import TrustSpec
+
+
+@pytest.fixture(scope="module")
+def trust_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("synth")
+    assert main(["synth", "--out", str(d), "--wards", "4", "--weeks", "40", "--scenarios", "none", "--events-level"]) == 0
+    return d
+
+
+def test_aggregate_reproduces_counts_and_unknowns(trust_dir: Path, tmp_path: Path) -> None:
+    ev = trust_dir / "events_level"
+    res = aggregate([ev / "incidents.csv"], ev / "mapping.toml", ev / "bed_days.csv", ev / "coverage.csv")
+    orig = pl.read_csv(trust_dir / "observations.csv", schema_overrides={"numerator": pl.String, "denominator": pl.String})
+    orig = orig.filter(pl.col("indicator").is_in(MAPPED)).with_columns(pl.col("period").str.to_date())
+    cov = pl.read_csv(ev / "coverage.csv").with_columns(pl.col("period").str.to_date())
+    got = res.observations.join(cov.with_columns(pl.lit(True).alias("cov")), on=["ward_id", "period"], how="left")
+    # covered: exactly the generator's counts (zeros included); uncovered: unknown, never zero
+    covered = got.filter(pl.col("cov")).join(orig, on=["ward_id", "period", "indicator"], suffix="_orig")
+    assert covered.height > 0
+    assert (covered["numerator"] == covered["numerator_orig"]).all()
+    assert (covered["numerator"] == "0").any()
+    uncovered = got.filter(pl.col("cov").is_null())
+    assert uncovered.height > 0 and (uncovered["numerator"] == "").all()
+    # every row accounted for: unmapped rows listed, none rejected
+    assert res.unmapped["rows"].sum() == 5 and res.rejected.height == 0
+    assert "Description" in res.unused_columns[str(ev / "incidents.csv")]
+
+
+def test_aggregate_validate_score_end_to_end(trust_dir: Path, tmp_path: Path) -> None:
+    ev = trust_dir / "events_level"
+    out = tmp_path / "agg"
+    args = ["aggregate", str(ev / "incidents.csv"), "--mapping", str(ev / "mapping.toml")]
+    args += ["--exposure", str(ev / "bed_days.csv"), "--coverage", str(ev / "coverage.csv"), "--out", str(out)]
+    assert main(args) == 0
+    wards = str(trust_dir / "wards.csv")
+    assert main(["validate", str(out / "observations.csv"), "--wards", wards]) == 0
+    res = tmp_path / "res"
+    assert main(["score", "--observations", str(out / "observations.csv"), "--wards", wards, "--out", str(res), "--no-charts"]) == 0
+    assert (res / "ward_status.csv").exists() and (res / "reporting.csv").exists()
+    series = pl.read_parquet(res / "series.parquet")
+    assert {"unknown", "observed"} <= set(series["status"].unique().to_list())
+
+
+def _mapping(tmp: Path, extra: str = "") -> Path:
+    p = tmp / "map.toml"
+    p.write_text(
+        'cadence = "monthly"\n[categories]\n"Restraint" = "restraint"\n"Prone" = ["restraint", "prone_restraint"]\n'
+        "[[coverage]]\nward = \"A\"\ncomplete_from = 2024-01-01\ncomplete_to = 2024-02-29\n" + extra
+    )
+    return p
+
+
+def test_rejections_unmapped_and_coverage_spans(tmp_path: Path) -> None:
+    ev = tmp_path / "ev.csv"
+    ev.write_text(
+        "ward_id,date,category,notes\n"
+        "A,2024-01-03,Restraint,fine\n"
+        "A,05/01/2024 10:30,Prone,x\n"
+        "A,2024-02-30,Restraint,bad date\n"
+        ",2024-01-09,Restraint,no ward\n"
+        "A,2024-01-10,Fall,unmapped\n"
+        "A,2024-03-10,Restraint,outside coverage\n"
+    )
+    exp = tmp_path / "beds.csv"
+    exp.write_text("ward_id,period,denominator\nA,2024-01-01,300\nA,2024-02-01,280\nA,2024-03-01,310\nA,2024-03-15,9\n")
+    res = aggregate([ev], _mapping(tmp_path), exp)
+    rows = {(str(p), i): n for _, p, i, n, _ in res.observations.iter_rows()}
+    assert rows[("2024-01-01", "restraint")] == "2"  # many-to-one and one-to-many
+    assert rows[("2024-01-01", "prone_restraint")] == "1"
+    assert rows[("2024-02-01", "restraint")] == "0"  # covered, no event: zero
+    assert rows[("2024-03-01", "restraint")] == ""  # an event, but outside coverage: unknown
+    rej = res.rejected.sort("line")
+    assert rej.select("file", "line", "column", "code").rows() == [
+        (str(ev), 4, "date", "unparseable_date"),
+        (str(ev), 5, "ward_id", "missing_value"),
+        (str(exp), 5, "period", "not_aligned"),
+    ]
+    assert res.unmapped.select("category", "rows").rows() == [("Fall", 1)]
+
+
+def test_identifier_columns_refused(tmp_path: Path) -> None:
+    ev = tmp_path / "ev.csv"
+    ev.write_text("ward_id,date,category,nhs_number\nA,2024-01-03,Restraint,4010232137\n")
+    exp = tmp_path / "beds.csv"
+    exp.write_text("ward_id,period,denominator\nA,2024-01-01,300\n")
+    with pytest.raises(FatalInputError, match="patient identifier"):
+        aggregate([ev], _mapping(tmp_path), exp)
+    ev.write_text("ward_id,date,category,description\nA,2024-01-03,Restraint,patient 401 023 2137 held\n")
+    with pytest.raises(FatalInputError, match="NHS number"):
+        aggregate([ev], _mapping(tmp_path), exp)
+
+
+def test_unknown_indicator_in_mapping(tmp_path: Path) -> None:
+    p = tmp_path / "m.toml"
+    p.write_text('[categories]\n"R" = "restrant"\n')
+    with pytest.raises(FatalInputError, match="unknown indicator"):
+        aggregate([tmp_path / "x.csv"], p, tmp_path / "y.csv")
+
+
+def test_events_level_writer_deterministic(tmp_path: Path) -> None:
+    spec = TrustSpec(n_wards=3, n_weeks=20, scenarios=dataclasses.replace(TrustSpec().scenarios, counts=MappingProxyType({})))
+    obs = generate(spec, seed=1).observations
+    a = write_events_level(obs, tmp_path / "a", seed=1)
+    b = write_events_level(obs, tmp_path / "b", seed=1)
+    assert a["incidents"].read_bytes() == b["incidents"].read_bytes()
