@@ -20,17 +20,37 @@ from synthetic.spec import TrustSpec
 @pytest.fixture(scope="module")
 def trust_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("synth")
-    assert main(["synth", "--out", str(d), "--wards", "4", "--weeks", "40", "--scenarios", "none", "--events-level"]) == 0
+    assert (
+        main(
+            [
+                "synth",
+                "--out",
+                str(d),
+                "--wards",
+                "4",
+                "--weeks",
+                "40",
+                "--scenarios",
+                "none",
+                "--events-level",
+            ]
+        )
+        == 0
+    )
     return d
 
 
 def test_aggregate_reproduces_counts_and_unknowns(trust_dir: Path, tmp_path: Path) -> None:
     ev = trust_dir / "events_level"
     res = aggregate([ev / "incidents.csv"], ev / "mapping.toml", ev / "bed_days.csv", ev / "coverage.csv")
-    orig = pl.read_csv(trust_dir / "observations.csv", schema_overrides={"numerator": pl.String, "denominator": pl.String})
+    orig = pl.read_csv(
+        trust_dir / "observations.csv", schema_overrides={"numerator": pl.String, "denominator": pl.String}
+    )
     orig = orig.filter(pl.col("indicator").is_in(MAPPED)).with_columns(pl.col("period").str.to_date())
     cov = pl.read_csv(ev / "coverage.csv").with_columns(pl.col("period").str.to_date())
-    got = res.observations.join(cov.with_columns(pl.lit(True).alias("cov")), on=["ward_id", "period"], how="left")
+    got = res.observations.join(
+        cov.with_columns(pl.lit(True).alias("cov")), on=["ward_id", "period"], how="left"
+    )
     # covered: exactly the generator's counts (zeros included); uncovered: unknown, never zero
     covered = got.filter(pl.col("cov")).join(orig, on=["ward_id", "period", "indicator"], suffix="_orig")
     assert covered.height > 0
@@ -47,12 +67,33 @@ def test_aggregate_validate_score_end_to_end(trust_dir: Path, tmp_path: Path) ->
     ev = trust_dir / "events_level"
     out = tmp_path / "agg"
     args = ["aggregate", str(ev / "incidents.csv"), "--mapping", str(ev / "mapping.toml")]
-    args += ["--exposure", str(ev / "bed_days.csv"), "--coverage", str(ev / "coverage.csv"), "--out", str(out)]
+    args += [
+        "--exposure",
+        str(ev / "bed_days.csv"),
+        "--coverage",
+        str(ev / "coverage.csv"),
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     wards = str(trust_dir / "wards.csv")
     assert main(["validate", str(out / "observations.csv"), "--wards", wards]) == 0
     res = tmp_path / "res"
-    assert main(["score", "--observations", str(out / "observations.csv"), "--wards", wards, "--out", str(res), "--no-charts"]) == 0
+    assert (
+        main(
+            [
+                "score",
+                "--observations",
+                str(out / "observations.csv"),
+                "--wards",
+                wards,
+                "--out",
+                str(res),
+                "--no-charts",
+            ]
+        )
+        == 0
+    )
     assert (res / "ward_status.csv").exists() and (res / "reporting.csv").exists()
     series = pl.read_parquet(res / "series.parquet")
     assert {"unknown", "observed"} <= set(series["status"].unique().to_list())
@@ -62,7 +103,7 @@ def _mapping(tmp: Path, extra: str = "") -> Path:
     p = tmp / "map.toml"
     p.write_text(
         'cadence = "monthly"\n[categories]\n"Restraint" = "restraint"\n"Prone" = ["restraint", "prone_restraint"]\n'
-        "[[coverage]]\nward = \"A\"\ncomplete_from = 2024-01-01\ncomplete_to = 2024-02-29\n" + extra
+        '[[coverage]]\nward = "A"\ncomplete_from = 2024-01-01\ncomplete_to = 2024-02-29\n' + extra
     )
     return p
 
@@ -79,7 +120,9 @@ def test_rejections_unmapped_and_coverage_spans(tmp_path: Path) -> None:
         "A,2024-03-10,Restraint,outside coverage\n"
     )
     exp = tmp_path / "beds.csv"
-    exp.write_text("ward_id,period,denominator\nA,2024-01-01,300\nA,2024-02-01,280\nA,2024-03-01,310\nA,2024-03-15,9\n")
+    exp.write_text(
+        "ward_id,period,denominator\nA,2024-01-01,300\nA,2024-02-01,280\nA,2024-03-01,310\nA,2024-03-15,9\n"
+    )
     res = aggregate([ev], _mapping(tmp_path), exp)
     rows = {(str(p), i): n for _, p, i, n, _ in res.observations.iter_rows()}
     assert rows[("2024-01-01", "restraint")] == "2"  # many-to-one and one-to-many
@@ -115,7 +158,11 @@ def test_unknown_indicator_in_mapping(tmp_path: Path) -> None:
 
 
 def test_events_level_writer_deterministic(tmp_path: Path) -> None:
-    spec = TrustSpec(n_wards=3, n_weeks=20, scenarios=dataclasses.replace(TrustSpec().scenarios, counts=MappingProxyType({})))
+    spec = TrustSpec(
+        n_wards=3,
+        n_weeks=20,
+        scenarios=dataclasses.replace(TrustSpec().scenarios, counts=MappingProxyType({})),
+    )
     obs = generate(spec, seed=1).observations
     a = write_events_level(obs, tmp_path / "a", seed=1)
     b = write_events_level(obs, tmp_path / "b", seed=1)
