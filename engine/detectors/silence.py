@@ -363,6 +363,13 @@ class PeerSilence:
         default=10.0,
         metadata={"doc": "a peer's rate enters the dispersion estimate once it has this many events"},
     )
+    past_silence_as_zero: bool = field(
+        default=True,
+        metadata={
+            "doc": "earlier silent periods count as zero events in the series' own rate (conservative: "
+            "a series whose zeros go unwritten would otherwise look busier than it is)"
+        },
+    )
     min_gap: int = field(default=1, metadata={"doc": "silent periods before a report counts as a resumption"})
     fold: float = field(default=2.0, metadata={"doc": "a discontinuity is at least this many times away"})
     level_discontinuity: float = field(
@@ -441,6 +448,8 @@ class PeerSilence:
         own_prev = np.concatenate([np.full((s_count, 1), np.nan), own_rate[:, :-1]], axis=1)
         r_run = np.zeros(s_count, dtype=np.int64)
         r_exp, r_sup, r_nsup = np.zeros(s_count), np.zeros(s_count), np.zeros(s_count)
+        total_sil = np.zeros(s_count)  # exposure of every silent (missing) period so far
+        sil_before = np.zeros((s_count, t_count))  # ... of those before the current run
         sup = silent & (st == SUPPRESSED)
         for t in range(t_count):  # a loop over periods, vectorised over series
             rep, extend = reported[:, t], silent[:, t] & peers_report[:, t]
@@ -450,6 +459,10 @@ class PeerSilence:
             r_sup = np.where(rep, 0.0, r_sup + np.where(extend & sup[:, t], n[:, t], 0.0))
             r_nsup = np.where(rep, 0.0, r_nsup + (extend & sup[:, t]))
             run[:, t], expo[:, t], expo_sup[:, t], n_sup[:, t] = r_run, r_exp, r_sup, r_nsup
+            total_sil += np.where(extend & evidence[:, t], n[:, t], 0.0)
+            sil_before[:, t] = total_sil - r_exp
+        if self.past_silence_as_zero and not whole_history:
+            b_post = b_post + sil_before
         logp = _log_prob_silent(a_post, b_post, expo, expo_sup, n_sup, self.suppressed_below - 1)
         with np.errstate(invalid="ignore", divide="ignore"):
             expected = (expo + expo_sup) * a_post / b_post

@@ -182,8 +182,8 @@ class AggregateResult:
             )
         if self.rejected.height:
             lines.append(f"Rejected rows: {self.rejected.height:,} (written to aggregate_rejected.csv)")
-            for r in self.rejected.group_by("code").len().sort("len", descending=True).iter_rows(named=True):
-                lines.append(f"  {r['code']:<24} {r['len']:>7,}")
+            by_code = self.rejected.group_by("code").len().sort("len", descending=True)
+            lines.extend(f"  {r['code']:<24} {r['len']:>7,}" for r in by_code.iter_rows(named=True))
         return "\n".join(lines)
 
 
