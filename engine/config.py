@@ -9,6 +9,8 @@ A configuration is a TOML file whose tables mirror the settings dataclasses of e
     [charts]               engine.charts.XmRSettings (Making Data Count display charts)
     [monitor]              engine.charts.MonitorSettings (prospective MDC charts)
     [changepoint]          engine.changepoint.ChangePointSettings
+    [peer_silence]         engine.detectors.silence.PeerSilence (silence judged against peers)
+    [retrospective]        engine.scoring.retrospective.RetrospectiveSettings
     [store]                engine.store.StoreSettings
     [catalogue.<key>]      a trust's own indicators (fields of signals.Indicator)
 
@@ -32,6 +34,8 @@ import tomli_w
 from engine.baselines import BaselineSettings
 from engine.changepoint import ChangePointSettings
 from engine.charts import MonitorSettings, XmRSettings
+from engine.detectors.silence import PeerSilence
+from engine.scoring.retrospective import RetrospectiveSettings
 from engine.scoring.settings import CombinationSettings, IndicatorSettings
 from engine.settings import SettingsError, from_mapping, to_mapping
 from engine.store import StoreSettings
@@ -53,6 +57,8 @@ class Config:
     charts: XmRSettings = field(default_factory=XmRSettings)
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
     changepoint: ChangePointSettings = field(default_factory=ChangePointSettings)
+    peer_silence: PeerSilence = field(default_factory=PeerSilence)
+    retrospective: RetrospectiveSettings = field(default_factory=RetrospectiveSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     catalogue: dict[str, dict[str, Any]] = field(default_factory=dict)
 

@@ -192,7 +192,9 @@ def _run_retrospective(args: argparse.Namespace, config: Config, inputs: dict[st
         load.wards,
         config.build_catalogue(),
         config.changepoint,
+        config.retrospective,
         events=load.events,
+        peer=config.peer_silence,
     )
     try:
         paths = write_retrospective(result, args.out, inputs)

@@ -344,7 +344,10 @@ class PeerSilence:
     )
     min_peers: int = field(default=3, metadata={"doc": "peers with exposure needed at t to judge silence"})
     suppressed_is_silence: bool = field(
-        default=True, metadata={"doc": "suppressed (*) periods extend a silent run (they add no evidence)"}
+        default=True,
+        metadata={
+            "doc": "suppressed (*) periods extend a silent run (evidence: a count below suppressed_below)"
+        },
     )
     suppressed_below: int = field(
         default=5, metadata={"doc": "a suppressed (*) value is a count below this (MHSDS: 5)"}
@@ -378,6 +381,18 @@ class PeerSilence:
     )
 
     name = "peer_silence"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.level < 1 or not 0 < self.level_discontinuity < 1:
+            raise ValueError("level and level_discontinuity must be between 0 and 1")
+        if self.min_run < 1 or self.min_gap < 1 or self.min_peers < 1 or self.suppressed_below < 1:
+            raise ValueError("min_run, min_gap, min_peers and suppressed_below must be at least 1")
+        if not 0 <= self.min_peer_share <= 1:
+            raise ValueError("min_peer_share must be between 0 and 1")
+        if not 0 < self.min_dispersion <= self.max_dispersion:
+            raise ValueError("need 0 < min_dispersion <= max_dispersion")
+        if self.fold <= 1:
+            raise ValueError("fold must be above 1")
 
     def run(
         self,

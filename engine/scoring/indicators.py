@@ -148,11 +148,13 @@ def score_panel(
     combination: CombinationSettings,
     indicator_settings: Mapping[str, IndicatorSettings],
     exclude: np.ndarray | None = None,
+    peer_silence: PeerSilence | None = None,
 ) -> SeriesScores:
     """Score every series of one cadence panel (see :class:`SeriesScores`).
 
     ``exclude`` (``(S, T)`` bool, known at each period) marks periods an updating baseline must not
-    absorb (see :func:`engine.scoring.run.evidence_frames`).
+    absorb (see :func:`engine.scoring.run.evidence_frames`). ``peer_silence`` is the detector of
+    silence judged against peers (configuration ``[peer_silence]``; default settings when omitted).
     """
     s_count, t_count = panel.shape
     # per-series attributes are looked up once per distinct indicator / ward, then spread to rows
@@ -275,7 +277,7 @@ def score_panel(
     )
     peer, peer_index = None, np.nonzero(peer_rows)[0]
     if peer_index.size:
-        peer = PeerSilence(level=combination.data_silence_level).run(
+        peer = (peer_silence or PeerSilence()).run(
             panel.y[peer_index], n[peer_index], panel.status[peer_index],
             group=np.char.add(np.char.add(wtype[peer_index].astype(str), "|"),
                               panel.indicator[peer_index].astype(str)),

@@ -19,6 +19,7 @@ its own files (``changes.csv``, ``reporting.csv``, ``series_retrospective.parque
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass, field
@@ -52,6 +53,14 @@ class RetrospectiveSettings:
     min_change_ratio: float = field(
         default=1.5, metadata={"doc": "a change is listed when its rate ratio is at least this (or 1/this)"}
     )
+
+    def __post_init__(self) -> None:
+        if self.min_segment_weeks < 1 or self.min_segment_months < 1:
+            raise ValueError("minimum segment lengths must be at least 1")
+        if not 0 < self.silence_level < 1:
+            raise ValueError("silence_level must be between 0 and 1")
+        if self.min_change_ratio < 1:
+            raise ValueError("min_change_ratio must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,7 @@ def retrospective(
     changepoint: ChangePointSettings | None = None,
     settings: RetrospectiveSettings | None = None,
     events: pl.DataFrame | None = None,
+    peer: PeerSilence | None = None,
 ) -> RetrospectiveResult:
     """Analyse the whole history of ``observations`` (the loader's frame) retrospectively."""
     st = settings or RetrospectiveSettings()
@@ -137,7 +147,7 @@ def retrospective(
         )
         rows = np.nonzero((fam == "count") & exp)[0]
         if rows.size:
-            ps = PeerSilence(level=st.silence_level).run(
+            ps = dataclasses.replace(peer or PeerSilence(), level=st.silence_level).run(
                 panel.y[rows], panel.n[rows], panel.status[rows],
                 group=_peer_groups(panel, ward_type)[rows], whole_history=True,
             )  # fmt: skip
@@ -153,8 +163,6 @@ def retrospective(
 
 
 def _fields(settings: ChangePointSettings) -> dict[str, object]:
-    import dataclasses
-
     return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
 
 
