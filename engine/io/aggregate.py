@@ -155,7 +155,7 @@ class AggregateResult:
         lines = [f"wardwatch aggregate ({self.cadence} periods)"]
         for (file,), g in self.accounting.group_by(["file"], maintain_order=True):
             lines.append(f"  {file}:")
-            lines.extend(f"    {r['outcome']:<46} {r['rows']:>8,}" for r in g.iter_rows(named=True))
+            lines.extend(f"    {r['outcome']:<58} {r['rows']:>8,}" for r in g.iter_rows(named=True))
             if self.unused_columns.get(str(file)):
                 lines.append(
                     f"    columns not read into any output: {', '.join(self.unused_columns[str(file)])}"
@@ -414,13 +414,14 @@ def aggregate(
         accounting.append(
             pl.DataFrame(
                 {
-                    "file": [str(path)] * 3,
+                    "file": [str(path)] * 4,
                     "outcome": [
+                        "rows read",
                         "rows rejected (see aggregate_rejected.csv)",
-                        "rows with an unmapped category",
+                        "rows with an unmapped category (listed below)",
                         "rows mapped to indicators",
                     ],
-                    "rows": [rej.height, um.height, ok.height - um.height],
+                    "rows": [ok.height + rej.height, rej.height, um.height, ok.height - um.height],
                 }
             )
         )
@@ -477,14 +478,15 @@ def aggregate(
     per_file = (
         ev_cells.with_columns(
             pl.when(pl.col("complete").is_null())
-            .then(pl.lit("mapped events with no exposure for their ward and period (not written)"))
+            .then(pl.lit("  indicator counts with no exposure row for their ward-period (not written)"))
             .when(pl.col("complete"))
-            .then(pl.lit("mapped events counted (declared complete)"))
-            .otherwise(pl.lit("mapped events outside declared coverage (period written as unknown)"))
+            .then(pl.lit("  indicator counts made (source declared complete)"))
+            .otherwise(pl.lit("  indicator counts outside declared coverage (written unknown)"))
             .alias("outcome")
         )
         .group_by("source", "outcome")
         .len("rows")
+        .sort("source", "outcome")
     )
     src_to_file = pl.DataFrame({"source": sources, "file": [str(e) for e in events]})
     accounting.append(
@@ -493,16 +495,18 @@ def aggregate(
     accounting.append(
         pl.DataFrame(
             {
-                "file": [str(exposure)] * 3,
+                "file": [str(exposure)] * 4,
                 "outcome": [
                     "rows read",
                     "rows rejected (see aggregate_rejected.csv)",
-                    "ward-periods without events or coverage (written when covered)",
+                    "rows accepted as exposure",
+                    "ward-periods with events but no exposure row (not written)",
                 ],
                 "rows": [
                     exp.height + exp_rej.height,
                     exp_rej.height,
-                    no_den.select("ward_id", "period").n_unique(),
+                    exp.height,
+                    no_den.filter(pl.col("events") > 0).select("ward_id", "period").n_unique(),
                 ],
             }
         )

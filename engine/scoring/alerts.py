@@ -134,6 +134,23 @@ def _peer_silence_expected(sc: SeriesScores, series: np.ndarray, period: np.ndar
     return np.where(out > 0, out, np.nan)
 
 
+def _peer_silence_probability(
+    sc: SeriesScores, row: np.ndarray, start: np.ndarray, last: np.ndarray
+) -> np.ndarray:
+    """Probability of the silent run at ``last`` where the peer-silence detector alarmed at ``start``."""
+    out = np.full(np.shape(row), np.nan)
+    peer = sc.peer_silence
+    if peer is None or sc.peer_silence_rows is None or not np.size(row):
+        return out
+    pos = np.full(sc.panel.shape[0], -1, dtype=np.int64)
+    pos[sc.peer_silence_rows] = np.arange(sc.peer_silence_rows.size)
+    rows = pos[np.asarray(row, dtype=np.int64)]
+    ok = rows >= 0
+    ok[ok] = peer.alarm[rows[ok], np.asarray(start)[ok]]
+    out[ok] = np.exp(peer.log_probability[rows[ok], np.asarray(last)[ok]])
+    return out
+
+
 def _series_at(ev: WardEvidence, cadence: str, t_grid: int) -> int:
     return int(ev.grid_to_series_period[cadence][t_grid])
 
@@ -336,6 +353,12 @@ def _alert_numbers(
         [float(ctx.settings.data_silence_min_run), ctx.settings.silence_level, sc.ewma_limit[row, last]],
         default=sc.threshold[row],
     )
+    # silence judged against the peers: its statistic is the run's probability, against its level
+    peer_p = _peer_silence_probability(sc, row, start, last)
+    peer = dsil & np.isfinite(peer_p)
+    if peer.any():
+        statistic = np.where(peer, peer_p, statistic)
+        threshold = np.where(peer, sc.peer_silence.level, threshold)  # type: ignore[union-attr]
     onset = np.select(
         [dsil, sil, ewma],
         [start - sc.data_silence_run[row, start] + 1, start - sc.silence_run[row, start] + 1, start],
