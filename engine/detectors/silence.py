@@ -27,16 +27,15 @@ same rule to that ward-level series, as its own signal.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
 from engine.detectors import scores
 from engine.detectors._kernels import missing_run_path, zero_run_path
+from engine.detectors._peer_kernel import THETAS, peer_silence_path
 from engine.detectors.cusum import _check_arrays
 from engine.panel import MISSING, OBSERVED, SUPPRESSED
 
@@ -239,36 +238,29 @@ class PeerSilenceResult:
 
     Attributes
     ----------
-    run_length : int64
+    run_length : int32
         Silent periods in the current run: exposure known, numerator not reported (missing, unknown,
         or suppressed when that counts as silence) while the peers report. Periods without exposure,
         or where the peers are silent too, neither extend nor break the run; a report breaks it.
-    exposure : float64
+    exposure : float32
         Exposure (bed days...) summed over the run's periods whose numerator is missing.
-    exposure_suppressed : float64
-        Exposure summed over the run's suppressed periods (a count below ``suppressed_below`` each).
-    expected_count : float64
+    expected_count : float32
         Events expected over the run at the series' own rate shrunk to its peers' (posterior mean).
-    log_probability : float64
+    log_probability : float32
         log P(nothing, or only a suppressed count, to report over the whole run) under that rate and
         its uncertainty (0 when the run is empty): ``a * log(b / (b + exposure))`` for the gamma
         posterior ``Gamma(a, b)`` with no suppressed period, a Chernoff upper bound with them.
-    peer_share : float64
-        Share of the other series of the peer group with exposure at t that report at t.
-    peer_rate : float64
-        Leave-one-out pooled rate of the peers' reports up to t (events per unit of exposure).
-    own_rate : float64
-        The series' own pooled reported rate up to t (NaN before its first report).
     alarm : bool
         ``run_length >= min_run``, ``log_probability < log(level)`` and the peers report at t.
     resumed : bool
         t is a report after at least ``min_gap`` silent periods (or the first report after them).
-    ratio_earlier, ratio_peers : float64
+    ratio_earlier, ratio_peers : float32
         At a resumption: the resumed rate over the series' rate before the gap (NaN when it never
         reported before) and over its peers' rate in the same period (NaN elsewhere).
-    resumption_p : float64
-        Two-sided predictive tail probability of the resumed count (NaN elsewhere): against the earlier
-        level when there is one, else against the peers' distribution of rates.
+    resumption_p : float32
+        Two-sided predictive tail probability of the resumed count (NaN elsewhere) under the
+        series' rate before the gap shrunk to its peers' (the peers' distribution alone when it
+        never reported).
     discontinuity : bool
         A resumption with ``resumption_p < level_discontinuity`` at a level ``fold`` times or more away
         from the earlier level (or, without one, from the peers').
@@ -276,12 +268,8 @@ class PeerSilenceResult:
 
     run_length: np.ndarray
     exposure: np.ndarray
-    exposure_suppressed: np.ndarray
     expected_count: np.ndarray
     log_probability: np.ndarray
-    peer_share: np.ndarray
-    peer_rate: np.ndarray
-    own_rate: np.ndarray
     alarm: np.ndarray
     resumed: np.ndarray
     ratio_earlier: np.ndarray
@@ -408,188 +396,92 @@ class PeerSilence:
         period (the series' own reports in other periods included), so a run is judged with hindsight.
         It looks ahead by design and must never feed monitoring output.
         """
-        y = np.atleast_2d(np.asarray(y, dtype=float))
-        n = np.atleast_2d(np.asarray(n, dtype=float))
-        st = np.atleast_2d(np.asarray(status))
-        s_count, t_count = y.shape
+        y = np.ascontiguousarray(np.atleast_2d(np.asarray(y, dtype=np.float64)))
+        n = np.ascontiguousarray(np.atleast_2d(np.asarray(n, dtype=np.float64)))
+        st = np.ascontiguousarray(np.atleast_2d(np.asarray(status, dtype=np.int8)))
+        s_count = y.shape[0]
         codes = np.zeros(s_count, dtype=np.int64) if group is None else _codes(np.asarray(group))
-        n_groups = int(codes.max()) + 1 if s_count else 0
-
+        n_groups = int(codes.max()) + 1 if s_count else 1
+        # the peer group's sums, (G, T): all the kernel needs besides each series' own cells
         has_exp = (st != MISSING) & np.isfinite(n) & (n > 0)
         reported = has_exp & (st == OBSERVED) & np.isfinite(y)
-        if self.suppressed_is_silence:
-            silent = has_exp & ~reported
-        else:
-            silent = has_exp & ~reported & (st != SUPPRESSED)
-        evidence = silent & (st != SUPPRESSED)  # missing / unknown: no events at all would explain it
-
-        # peer counts at t, leave-one-out
-        e_grp = _group_sum(has_exp.astype(float), codes, n_groups)
-        r_grp = _group_sum(reported.astype(float), codes, n_groups)
-        e_loo = e_grp[codes] - has_exp
-        r_loo = r_grp[codes] - reported
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(e_loo > 0, r_loo / e_loo, np.nan)
-        peers_report = (e_loo >= self.min_peers) & (share >= self.min_peer_share)
-
-        # pooled rates: own and peers' (leave-one-out), cumulative up to t; peers' in period t alone
         y_rep = np.where(reported, y, 0.0)
         n_rep = np.where(reported, n, 0.0)
-        own_y, own_n = np.cumsum(y_rep, axis=1), np.cumsum(n_rep, axis=1)
-        grp_y, grp_n = _group_sum(own_y, codes, n_groups), _group_sum(own_n, codes, n_groups)
-        py, pn = grp_y[codes] - own_y, grp_n[codes] - own_n
-        ty, tn = _group_sum(y_rep, codes, n_groups), _group_sum(n_rep, codes, n_groups)
-        now_y, now_n = ty[codes] - y_rep, tn[codes] - n_rep
-        with np.errstate(invalid="ignore", divide="ignore"):
-            peer_rate = np.where(pn > 0, py / pn, np.nan)
-            peer_now = np.where(now_n > 0, now_y / now_n, np.nan)
-            own_rate = np.where(own_n > 0, own_y / own_n, np.nan)
-        alpha = self._dispersion(own_y, own_n, codes, n_groups)
-        a_post, b_post = _gamma_posterior(alpha, peer_rate, own_y, own_n)
-        # posterior at the start of each period (data before t): the resumption test is always
-        # against the level before the gap, in both modes
-        shape0 = 1.0 / alpha
-        a_prev = np.concatenate([shape0[:, :1], a_post[:, :-1]], axis=1)
-        b_prev = np.concatenate([b_post[:, :1] - own_n[:, :1], b_post[:, :-1]], axis=1)
-        if whole_history and t_count:  # totals of every period, at every period (looks ahead)
-            last = (np.repeat(x[:, -1:], t_count, axis=1) for x in (alpha, peer_rate, own_y, own_n))
-            a_post, b_post = _gamma_posterior(*last)
-
-        run = np.zeros((s_count, t_count), dtype=np.int64)
-        expo = np.zeros((s_count, t_count))  # exposure of the run's missing periods
-        expo_sup = np.zeros((s_count, t_count))  # exposure of its suppressed periods
-        n_sup = np.zeros((s_count, t_count))  # number of suppressed periods in the run
-        resumed = np.zeros((s_count, t_count), dtype=bool)
-        own_prev = np.concatenate([np.full((s_count, 1), np.nan), own_rate[:, :-1]], axis=1)
-        r_run = np.zeros(s_count, dtype=np.int64)
-        r_exp, r_sup, r_nsup = np.zeros(s_count), np.zeros(s_count), np.zeros(s_count)
-        total_sil = np.zeros(s_count)  # exposure of every silent (missing) period so far
-        sil_before = np.zeros((s_count, t_count))  # ... of those before the current run
-        sup = silent & (st == SUPPRESSED)
-        for t in range(t_count):  # a loop over periods, vectorised over series
-            rep, extend = reported[:, t], silent[:, t] & peers_report[:, t]
-            resumed[:, t] = rep & (r_run >= self.min_gap)
-            r_run = np.where(rep, 0, r_run + extend)
-            r_exp = np.where(rep, 0.0, r_exp + np.where(extend & evidence[:, t], n[:, t], 0.0))
-            r_sup = np.where(rep, 0.0, r_sup + np.where(extend & sup[:, t], n[:, t], 0.0))
-            r_nsup = np.where(rep, 0.0, r_nsup + (extend & sup[:, t]))
-            run[:, t], expo[:, t], expo_sup[:, t], n_sup[:, t] = r_run, r_exp, r_sup, r_nsup
-            total_sil += np.where(extend & evidence[:, t], n[:, t], 0.0)
-            sil_before[:, t] = total_sil - r_exp
-        if self.past_silence_as_zero and not whole_history:
-            b_post = b_post + sil_before
-        logp = _log_prob_silent(a_post, b_post, expo, expo_sup, n_sup, self.suppressed_below - 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            expected = (expo + expo_sup) * a_post / b_post
-        alarm = (run >= self.min_run) & (logp < np.log(self.level)) & silent & peers_report
-
-        # resumptions: the resumed count against the earlier level, else the peers' distribution
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rate_now = np.where(resumed, y / n, np.nan)
-            ratio_earlier = np.where(resumed, rate_now / own_prev, np.nan)
-            ratio_peers = np.where(resumed, rate_now / peer_now, np.nan)
-        p_tail = np.full((s_count, t_count), np.nan)
-        idx = np.nonzero(resumed & np.isfinite(b_prev) & (b_prev > 0))
-        if idx[0].size:
-            a, b = a_prev[idx], b_prev[idx]
-            nn, yy = n[idx], y[idx]
-            prob = b / (b + nn)  # NB(a, prob): predictive count over exposure nn
-            lower = stats.nbinom.cdf(yy, a, prob)
-            upper = stats.nbinom.sf(yy - 1, a, prob)
-            p_tail[idx] = np.minimum(1.0, 2 * np.minimum(lower, upper))
-        ref = np.where(np.isfinite(ratio_earlier), ratio_earlier, ratio_peers)
-        far = np.abs(np.log(np.where(ref > 0, ref, np.nan))) >= np.log(self.fold)
-        discontinuity = resumed & (p_tail < self.level_discontinuity) & (far | (ref == 0))
+        e_grp = _group_sum(has_exp, codes, n_groups)
+        r_grp = _group_sum(reported, codes, n_groups)
+        now_gy = _group_sum(y_rep, codes, n_groups)
+        now_gn = _group_sum(n_rep, codes, n_groups)
+        cum_gy, cum_gn = np.cumsum(now_gy, axis=1), np.cumsum(now_gn, axis=1)
+        alpha_g = self._dispersion(y_rep, n_rep, codes, n_groups)
+        del has_exp, reported, y_rep, n_rep
+        out = peer_silence_path(
+            y, n, st, codes, e_grp, r_grp, cum_gy, cum_gn, now_gy, now_gn, alpha_g,
+            float(self.min_peers), float(self.min_peer_share), bool(self.suppressed_is_silence),
+            float(self.suppressed_below - 1), THETAS, float(np.log(self.level)), int(self.min_run),
+            int(self.min_gap), float(self.fold), float(self.level_discontinuity),
+            bool(self.past_silence_as_zero), bool(whole_history),
+        )  # fmt: skip
+        run, expo, expected, logp, alarm, resumed, r_earlier, r_peers, p_value, disc = out
         return PeerSilenceResult(
             run_length=run,
             exposure=expo,
-            exposure_suppressed=expo_sup,
-            expected_count=np.where(run > 0, expected, 0.0),
+            expected_count=expected,
             log_probability=logp,
-            peer_share=share,
-            peer_rate=peer_rate,
-            own_rate=own_rate,
             alarm=alarm,
             resumed=resumed,
-            ratio_earlier=ratio_earlier,
-            ratio_peers=ratio_peers,
-            resumption_p=p_tail,
-            discontinuity=discontinuity,
+            ratio_earlier=r_earlier,
+            ratio_peers=r_peers,
+            resumption_p=p_value,
+            discontinuity=disc,
             level=self.level,
         )
 
     def _dispersion(
-        self, own_y: np.ndarray, own_n: np.ndarray, codes: np.ndarray, n_groups: int
+        self, y_rep: np.ndarray, n_rep: np.ndarray, codes: np.ndarray, n_groups: int
     ) -> np.ndarray:
-        """``(S, T)`` alpha of each series' peer group at t: ``exp(sigma^2) - 1`` of the log rates.
+        """``(G, T)`` alpha of each peer group at t: ``exp(sigma^2) - 1`` of its series' log rates.
 
-        ``sigma`` = (90th - 10th percentile) / 2.563 of the log cumulative rates of the group's series with at least
-        ``min_peer_events`` events by t (the series itself included: one of many); clipped to
-        ``[min_dispersion, max_dispersion]``; the ceiling where fewer than 3 series qualify.
-        A loop over groups (a handful), each vectorised over series and periods.
+        ``sigma`` = (90th - 10th percentile) / 2.563 of the log cumulative reported rates of the
+        group's series with at least ``min_peer_events`` events by t (each series one of many);
+        clipped to ``[min_dispersion, max_dispersion]``; the ceiling where fewer than 3 qualify.
+        A loop over groups (a handful), each vectorised over its series and periods.
         """
-        out = np.full(own_y.shape, self.max_dispersion)
-        enough = own_y >= self.min_peer_events
-        with np.errstate(invalid="ignore", divide="ignore"):
-            log_rate = np.where(enough & (own_n > 0), np.log(own_y / own_n), np.nan)
+        out = np.full((n_groups, y_rep.shape[1]), self.max_dispersion)
         for g in range(n_groups):
             rows = np.nonzero(codes == g)[0]
-            lr = log_rate[rows]
+            cy, cn = np.cumsum(y_rep[rows], axis=1), np.cumsum(n_rep[rows], axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                lr = np.where((cy >= self.min_peer_events) & (cn > 0), np.log(cy / cn), np.nan)
             count = np.sum(np.isfinite(lr), axis=0)
             ok = count >= 3
             if not ok.any():
                 continue
-            with warnings.catch_warnings():  # all-NaN columns are excluded by ``ok``
-                warnings.simplefilter("ignore", RuntimeWarning)
-                q10, q90 = np.nanquantile(lr[:, ok], [0.1, 0.9], axis=0)
+            q10, q90 = _column_quantiles(lr[:, ok], count[ok], (0.1, 0.9))
             sigma = (q90 - q10) / _Z90_SPAN
-            alpha = np.clip(np.expm1(sigma**2), self.min_dispersion, self.max_dispersion)
-            col = np.full(own_y.shape[1], self.max_dispersion)
-            col[ok] = alpha
-            out[rows] = col
+            out[g, ok] = np.clip(np.expm1(sigma**2), self.min_dispersion, self.max_dispersion)
         return out
-
-
-def _gamma_posterior(
-    alpha: np.ndarray, peer_rate: np.ndarray, own_y: np.ndarray, own_n: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Gamma(a, b) of the series' rate: peers' prior (mean ``peer_rate``, squared CV ``alpha``) + own reports."""
-    shape0 = 1.0 / alpha
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate0 = shape0 / peer_rate  # prior rate parameter (units of exposure)
-    return shape0 + own_y, rate0 + own_n
-
-
-#: Chernoff parameters tried for the suppressed part of a silent run (0 = ignore it).
-_THETAS = np.array([0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0])
-
-
-def _log_prob_silent(
-    a: np.ndarray, b: np.ndarray, e_missing: np.ndarray, e_suppressed: np.ndarray, k: np.ndarray, c: int
-) -> np.ndarray:
-    """Upper bound on log P(no events in the missing periods, at most ``c`` in each suppressed one).
-
-    Rate ``lambda ~ Gamma(a, b)`` shared by the run. Missing periods: ``P = E[exp(-lambda E_m)]``,
-    exact. Suppressed periods enter through the Chernoff bound ``P(Y <= c) <= E[exp(-theta (Y - c))]``
-    for any ``theta >= 0``, giving ``(b / (b + E_m + (1 - e^-theta) E_s))^a * exp(theta c k)``
-    (``k`` suppressed periods), minimised over a grid of ``theta`` (``theta = 0``: missing part only).
-    An upper bound keeps the stated false-alarm rate an upper bound too. 0 where there is no run.
-    """
-    out = np.zeros(a.shape)
-    cells = (e_missing + e_suppressed) > 0
-    cells &= np.isfinite(a) & np.isfinite(b) & (b > 0)
-    if not cells.any():
-        return out
-    aa, bb, em, es, kk = a[cells], b[cells], e_missing[cells], e_suppressed[cells], k[cells]
-    th = _THETAS[:, None]
-    expo = em[None, :] + (1.0 - np.exp(-th)) * es[None, :]
-    bound = aa[None, :] * (np.log(bb)[None, :] - np.log(bb[None, :] + expo)) + th * c * kk[None, :]
-    out[cells] = np.minimum(bound.min(axis=0), 0.0)
-    return out
 
 
 #: Width of the 10th-90th percentile range of a standard normal (2 x 1.2816).
 _Z90_SPAN = 2.5631
+
+
+def _column_quantiles(x: np.ndarray, count: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray]:
+    """Per column, the quantiles (linear interpolation, as ``np.nanquantile``) of its finite values.
+
+    ``count`` is the number of finite values of each column (at least 1). One sort of all columns
+    at once (NaN sorts last), then the order statistics are picked: much faster than nanquantile.
+    """
+    srt = np.sort(x, axis=0)
+    cols = np.arange(x.shape[1])
+    out = []
+    for q in qs:
+        pos = q * (count - 1)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, count - 1)
+        frac = pos - lo
+        out.append(srt[lo, cols] * (1 - frac) + srt[hi, cols] * frac)
+    return out
 
 
 def _codes(group: np.ndarray) -> np.ndarray:
@@ -605,4 +497,4 @@ def _group_sum(values: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarr
     onehot = sparse.csr_matrix(
         (np.ones(s_count), (codes, np.arange(s_count))), shape=(max(n_groups, 1), s_count)
     )
-    return np.asarray(onehot @ values)
+    return np.asarray(onehot @ np.asarray(values, dtype=np.float64))
