@@ -167,3 +167,53 @@ def test_events_level_writer_deterministic(tmp_path: Path) -> None:
     a = write_events_level(obs, tmp_path / "a", seed=1)
     b = write_events_level(obs, tmp_path / "b", seed=1)
     assert a["incidents"].read_bytes() == b["incidents"].read_bytes()
+
+
+def test_parquet_export_datetimes_and_per_indicator_exposure(tmp_path: Path) -> None:
+    import datetime as dt
+
+    ev = tmp_path / "ev.parquet"
+    pl.DataFrame(
+        {
+            "Ward": ["A", "A", "B"],
+            "When": [
+                dt.datetime(2024, 1, 3, 23, 59),
+                dt.datetime(2024, 1, 31, 0, 1),
+                dt.datetime(2024, 1, 9),
+            ],
+            "Kind": ["restraint", "Seclusion ", "restraint"],
+        }
+    ).write_parquet(ev)
+    m = tmp_path / "m.toml"
+    m.write_text(
+        'cadence = "monthly"\n[columns]\nward = "Ward"\ndate = "When"\ncategory = "Kind"\n'
+        '[categories]\n"Restraint" = "restraint"\n"seclusion" = "seclusion"\n'
+        '[[coverage]]\nward = "*"\ncomplete_from = 2024-01-01\ncomplete_to = 2024-01-31\n'
+    )
+    exp = tmp_path / "beds.csv"
+    exp.write_text(
+        "ward_id,period,denominator,indicator\nA,2024-01-01,300,\nB,2024-01-01,200,\nB,2024-01-01,150,seclusion\n"
+    )
+    res = aggregate([ev], m, exp)
+    got = {(w, i): (num, den) for w, _, i, num, den in res.observations.iter_rows()}
+    assert got[("A", "restraint")] == ("1", 300.0) and got[("A", "seclusion")] == ("1", 300.0)
+    assert got[("B", "restraint")] == ("1", 200.0)
+    assert got[("B", "seclusion")] == ("0", 150.0)  # the indicator's own exposure row wins
+    assert res.rejected.height == 0 and res.unmapped.height == 0
+
+
+def test_coverage_needs_every_day_of_the_period_and_every_source(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("ward_id,date,category\nA,2024-01-02,Restraint\n")
+    b.write_text("ward_id,date,category\nA,2024-02-02,Restraint\n")
+    m = tmp_path / "m.toml"
+    m.write_text(
+        'cadence = "monthly"\n[categories]\n"Restraint" = "restraint"\n'
+        '[[coverage]]\nsource = "a.csv"\nward = "A"\ncomplete_from = 2024-01-01\ncomplete_to = 2024-02-29\n'
+        '[[coverage]]\nsource = "b.csv"\nward = "A"\ncomplete_from = 2024-01-02\ncomplete_to = 2024-02-29\n'
+    )
+    exp = tmp_path / "beds.csv"
+    exp.write_text("ward_id,period,denominator\nA,2024-01-01,300\nA,2024-02-01,280\n")
+    res = aggregate([a, b], m, exp)
+    got = {str(p): num for _, p, _, num, _ in res.observations.iter_rows()}
+    assert got == {"2024-01-01": "", "2024-02-01": "1"}  # January: b.csv misses the 1st
