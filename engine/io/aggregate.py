@@ -102,7 +102,7 @@ def load_mapping(path: str | Path, catalogue: Catalogue | None = None) -> Mappin
         keys = (target,) if isinstance(target, str) else tuple(target)
         for k in keys:
             if k not in cat:
-                hint = cat.suggest(k) if hasattr(cat, "suggest") else None
+                hint = cat.nearest(k)
                 raise FatalInputError(
                     p,
                     f"categories.{src!r}: unknown indicator {k!r}"
@@ -149,6 +149,9 @@ class AggregateResult:
     accounting: pl.DataFrame  # file, outcome, rows
     unused_columns: dict[str, list[str]]
     cadence: str
+    wards_without_exposure: pl.DataFrame = field(  # ward_id, events: wards in the exports only
+        default_factory=lambda: pl.DataFrame(schema={"ward_id": pl.String, "events": pl.UInt32})
+    )
 
     def report(self) -> str:
         """Printable report: every row of every file accounted for."""
@@ -165,6 +168,12 @@ class AggregateResult:
             lines.extend(
                 f"  {r['file']}: {r['category']!r}: {r['rows']:,} rows"
                 for r in self.unmapped.iter_rows(named=True)
+            )
+        if self.wards_without_exposure.height:
+            lines.append("Wards in the exports with no exposure row at all (a misspelt ward id?):")
+            lines.extend(
+                f"  {r['ward_id']!r}: {r['events']:,} events (not written)"
+                for r in self.wards_without_exposure.iter_rows(named=True)
             )
         obs = self.observations
         if obs.height:
@@ -527,6 +536,10 @@ def aggregate(
         else pl.DataFrame(schema={"file": pl.String, "category": pl.String, "rows": pl.UInt32}),
         accounting=pl.concat([a.with_columns(pl.col("rows").cast(pl.Int64)) for a in accounting]),
         unused_columns=unused,
+        wards_without_exposure=ev.join(exp.select("ward_id").unique(), on="ward_id", how="anti")
+        .group_by("ward_id")
+        .agg(pl.len().alias("events"))
+        .sort("ward_id"),
         cadence=m.cadence,
     )
 

@@ -136,6 +136,12 @@ def test_rejections_unmapped_and_coverage_spans(tmp_path: Path) -> None:
         (str(exp), 5, "period", "not_aligned"),
     ]
     assert res.unmapped.select("category", "rows").rows() == [("Fall", 1)]
+    # a misspelt ward (no exposure anywhere) is named in the report, its events not written
+    ev.write_text("ward_id,date,category\nA,2024-01-03,Restraint\nA1,2024-01-04,Restraint\n")
+    res = aggregate([ev], _mapping(tmp_path), exp)
+    assert res.wards_without_exposure.rows() == [("A1", 1)]
+    assert "'A1': 1 events (not written)" in res.report()
+    assert "A1" not in res.observations["ward_id"].to_list()
 
 
 def test_identifier_columns_refused(tmp_path: Path) -> None:
