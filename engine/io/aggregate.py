@@ -22,10 +22,10 @@ Decisions:
 * **Every event row accounted for**: rejected with the same reasons and columns as ``validate``
   (file, line, column, value, code, reason), unmapped (listed by category), outside coverage, or
   counted. Nothing is dropped silently.
-* **Privacy**: files with a column named like a patient identifier or values like NHS numbers are
-  refused whole (:mod:`engine.io.privacy` via :func:`engine.io.files.read_table`); only the ward,
-  date and category columns are kept after that check, other columns (free-text descriptions) are
-  never carried into any output and are listed as not used.
+* **Privacy**: only the ward, date and category columns are read (other columns, free-text
+  descriptions included, never enter memory and are listed as not read); a file with any column
+  *named* like a patient identifier, or with NHS-number-like values in a column read, is refused
+  whole (:mod:`engine.io.privacy` via :func:`engine.io.files.read_table`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ import polars as pl
 from engine.io import parse
 from engine.io.errors import FatalInputError
 from engine.io.files import LINE, read_table
-from engine.io.files import _check_privacy as check_privacy
 from engine.io.rejections import (
     CODE,
     REASON,
@@ -161,7 +160,7 @@ class AggregateResult:
             lines.extend(f"    {r['outcome']:<58} {r['rows']:>8,}" for r in g.iter_rows(named=True))
             if self.unused_columns.get(str(file)):
                 lines.append(
-                    f"    columns not read into any output: {', '.join(self.unused_columns[str(file)])}"
+                    f"    columns not read: {', '.join(self.unused_columns[str(file)])}"
                 )
         if self.unmapped.height:
             lines.append("Unmapped categories (add them to [categories] if they should count):")
@@ -199,14 +198,11 @@ class AggregateResult:
 def _read_events(path: str | Path, m: Mapping) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
     """Events of one export: (accepted rows with ward, day, category, line), rejections, unused columns."""
     needed = [m.ward_column, m.date_column, m.category_column]
-    others_probe = read_table(path, required=needed)  # refuses identifier columns / NHS numbers
-    other = [c for c in others_probe.frame.columns if not c.startswith("_") and c not in needed]
-    unused = [others_probe.original_names.get(c, c) for c in other]
-    if other:  # free text (incident descriptions) may hide an NHS number: refuse the file if it does
-        check_privacy(others_probe, other)
-    frame = others_probe.frame.select(
-        LINE, *needed, *[c for c in ("_bad_fields",) if c in others_probe.frame.columns]
-    )
+    # only the needed columns are read; every column name is checked for patient identifiers and
+    # the values read for NHS numbers (engine.io.privacy); other columns never enter memory
+    table = read_table(path, required=needed, only=needed)
+    unused = [orig for norm, orig in table.original_names.items() if norm not in needed]
+    frame = table.frame.select(LINE, *needed, *[c for c in ("_bad_fields",) if c in table.frame.columns])
     dtypes = frame.schema
     ward = parse.text(m.ward_column, dtypes[m.ward_column])
     cat = parse.text(m.category_column, dtypes[m.category_column])

@@ -63,6 +63,7 @@ def read_table(
     required: Iterable[str] = (),
     *,
     free_text: Iterable[str] = (),
+    only: Iterable[str] | None = None,
 ) -> RawTable:
     """Read a CSV or Parquet file, refusing it (``FatalInputError``) when it cannot be used at all.
 
@@ -74,6 +75,10 @@ def read_table(
         Normalised column names that must be present.
     free_text:
         Columns also searched for NHS numbers written inside text (event notes).
+    only:
+        Normalised names of the only columns whose values are read (an export's other columns, free
+        text included, never enter memory); every column *name* is still checked for patient
+        identifiers. ``required`` must be among them.
     """
     file = str(path)
     p = Path(path)
@@ -81,31 +86,62 @@ def read_table(
         raise FatalInputError(file, "file not found")
     with p.open("rb") as fh:
         head = fh.read(4)
+    keep = None if only is None else list(only)
     if head == _PARQUET_MAGIC:
-        table = _read_parquet(p, file)
+        table = _read_parquet(p, file, keep)
     else:
         if p.suffix.lower() in {".xlsx", ".xls", ".xlsm", ".ods", ".json", ".zip", ".gz"} or head.startswith(
             b"PK\x03\x04"
         ):
             raise FatalInputError(file, "not a CSV or Parquet file (save spreadsheets as CSV UTF-8)")
-        table = _read_csv(p, file)
+        table = _read_csv(p, file, keep)
     check_columns(table, required)
     _check_privacy(table, free_text)
     return table
 
 
-def _read_parquet(p: Path, file: str) -> RawTable:
+def _read_parquet(p: Path, file: str, keep: list[str] | None = None) -> RawTable:
     try:
-        frame = pl.read_parquet(p)
+        if keep is None:
+            frame = pl.read_parquet(p)
+        else:
+            all_names = pl.read_parquet_schema(p)
+            by_norm = dict(zip(_normalise_header(file, list(all_names)), all_names, strict=True))
+            _refuse_identifier_names(file, by_norm)
+            frame = pl.read_parquet(p, columns=[by_norm[k] for k in keep if k in by_norm])
+    except FatalInputError:
+        raise
     except Exception as exc:  # corrupt file
         raise FatalInputError(file, f"not a readable Parquet file ({type(exc).__name__})") from None
     names = _normalise_header(file, frame.columns)
     frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
     frame = frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(LINE))
-    return RawTable(file, "parquet", frame, dict(zip(names, [str(c) for c in frame.columns], strict=False)))
+    original = dict(zip(names, [str(c) for c in frame.columns], strict=False))
+    if keep is not None:  # every column's name, read or not (as for CSV)
+        original = {k: str(v) for k, v in by_norm.items()}
+    return RawTable(file, "parquet", frame, original)
 
 
-def _read_csv(p: Path, file: str) -> RawTable:
+def _refuse_identifier_names(file: str, by_norm: dict[str, str]) -> None:
+    """Refuse a file with a column *named* like a patient identifier (even one that is not read)."""
+    for name, original in by_norm.items():
+        if is_identifier_column(name):
+            raise FatalInputError(
+                file,
+                f"column '{original}' looks like a patient identifier; wardwatch holds only aggregate "
+                "ward data: remove the column",
+            )
+
+
+def _select(table: RawTable, keep: list[str] | None) -> RawTable:
+    """The table with only the ``keep`` columns (and the bookkeeping columns)."""
+    if keep is None:
+        return table
+    cols = [c for c in table.frame.columns if c in keep or c.startswith("_")]
+    return RawTable(table.file, table.kind, table.frame.select(cols), table.original_names)
+
+
+def _read_csv(p: Path, file: str, keep: list[str] | None = None) -> RawTable:
     data = p.read_bytes()
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
@@ -123,7 +159,9 @@ def _read_csv(p: Path, file: str) -> RawTable:
     first_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
     header = next(csv.reader([first_line]))
     names = _normalise_header(file, header)
-    n_cols = len(names)
+    if keep is not None:
+        _refuse_identifier_names(file, dict(zip(names, header, strict=True)))
+    picked = names if keep is None else [c for c in names if c in keep]
     try:
         frame = pl.read_csv(
             io.BytesIO(data),
@@ -131,21 +169,35 @@ def _read_csv(p: Path, file: str) -> RawTable:
             infer_schema=False,
             empty_string_is_null=False,
             truncate_ragged_lines=False,
+            columns=None if keep is None else [names.index(c) for c in picked],
         )
     except pl.exceptions.NoDataError:
-        frame = pl.DataFrame(schema=dict.fromkeys(names, pl.String))
+        frame = pl.DataFrame(schema=dict.fromkeys(picked, pl.String))
     except pl.exceptions.PolarsError:
         # Some row has more fields than the header: slow path (standard-library parser) that keeps
         # every row and marks the long ones, so they are rejected rather than truncated.
-        return _read_csv_ragged(data, file, names, header)
-    if frame.width != n_cols:  # pragma: no cover - defensive: header parsed differently
-        return _read_csv_ragged(data, file, names, header)
-    frame.columns = names
+        return _select(_read_csv_ragged(data, file, names, header), keep)
+    if frame.width != len(picked):  # pragma: no cover - defensive: header parsed differently
+        return _select(_read_csv_ragged(data, file, names, header), keep)
+    frame.columns = picked
     lines = _record_lines(data, frame.height)
     frame = frame.with_columns(
         pl.Series(LINE, lines, dtype=pl.Int64), pl.lit(None, pl.String).alias(BAD_FIELDS)
     )
-    frame = _drop_blank(frame, names)
+    if keep is None:
+        frame = _drop_blank(frame, picked)
+    elif frame.height:
+        # the columns not read cannot show a row longer than the header: count its separators
+        extra = _extra_fields(data, frame.height, len(names))
+        frame = frame.with_columns(
+            pl.when(pl.Series(extra) > 0)
+            .then(pl.format("({} extra fields)", pl.Series(extra)))
+            .otherwise(None)
+            .alias(BAD_FIELDS)
+        )  # blank lines, judged on the whole physical line (not just the kept fields)
+        physical = pl.Series(data.decode("utf-8").split("\n"), dtype=pl.String)
+        text = physical.gather(frame[LINE] - 1).str.replace_all(r"[,\s]", "")
+        frame = frame.filter((text != "").to_numpy())
     return RawTable(file, "csv", frame, dict(zip(names, header, strict=True)))
 
 
@@ -181,6 +233,16 @@ def _drop_blank(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     if BAD_FIELDS in frame.columns:
         blank = blank & pl.col(BAD_FIELDS).is_null()
     return frame.filter(~blank)
+
+
+def _extra_fields(data: bytes, n_rows: int, n_cols: int) -> np.ndarray:
+    """Per data record, how many more fields than the header it has (commas outside quotes)."""
+    arr = np.frombuffer(data, dtype=np.uint8)
+    outside = np.cumsum(arr == 34) % 2 == 0
+    ends = np.flatnonzero((arr == 10) & outside)
+    seps = np.flatnonzero((arr == 44) & outside)
+    per_record = np.bincount(np.searchsorted(ends, seps), minlength=n_rows + 1)
+    return np.maximum(per_record[1 : n_rows + 1] - (n_cols - 1), 0)
 
 
 def _record_lines(data: bytes, n_rows: int) -> np.ndarray:

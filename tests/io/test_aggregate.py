@@ -136,6 +136,12 @@ def test_rejections_unmapped_and_coverage_spans(tmp_path: Path) -> None:
         (str(exp), 5, "period", "not_aligned"),
     ]
     assert res.unmapped.select("category", "rows").rows() == [("Fall", 1)]
+    # a row with a stray unquoted comma: rejected with its line, not truncated
+    ev.write_text("ward_id,date,category,notes\nA,2024-01-03,Restraint,fine\nA,2024-01-04,Restraint,a, b\n\n")
+    res = aggregate([ev], _mapping(tmp_path), exp)
+    assert res.rejected.filter(pl.col("file") == str(ev)).select("line", "code").rows() == [
+        (3, "wrong_field_count")
+    ]
     # a misspelt ward (no exposure anywhere) is named in the report, its events not written
     ev.write_text("ward_id,date,category\nA,2024-01-03,Restraint\nA1,2024-01-04,Restraint\n")
     res = aggregate([ev], _mapping(tmp_path), exp)
@@ -151,9 +157,17 @@ def test_identifier_columns_refused(tmp_path: Path) -> None:
     exp.write_text("ward_id,period,denominator\nA,2024-01-01,300\n")
     with pytest.raises(FatalInputError, match="patient identifier"):
         aggregate([ev], _mapping(tmp_path), exp)
-    ev.write_text("ward_id,date,category,description\nA,2024-01-03,Restraint,patient 401 023 2137 held\n")
-    with pytest.raises(FatalInputError, match="NHS number"):
+    ev.write_text("ward_id,date,category,Date of Birth\nA,2024-01-03,Restraint,\n")
+    with pytest.raises(FatalInputError, match="Date of Birth"):  # refused by name, even unread
         aggregate([ev], _mapping(tmp_path), exp)
+    ev.write_text("ward_id,date,category\nA,2024-01-03,4010232137\n")  # in a column that is read
+    with pytest.raises(FatalInputError, match="NHS numbers"):
+        aggregate([ev], _mapping(tmp_path), exp)
+    # free text is never read: nothing of it reaches memory or any output
+    ev.write_text("ward_id,date,category,description\nA,2024-01-03,Restraint,patient 401 023 2137 held\n")
+    res = aggregate([ev], _mapping(tmp_path), exp)
+    assert res.unused_columns[str(ev)] == ["description"]
+    assert "2137" not in res.observations.write_csv() + res.report()
 
 
 def test_unknown_indicator_in_mapping(tmp_path: Path) -> None:
