@@ -63,7 +63,9 @@ def test_aggregate_reproduces_counts_and_unknowns(trust_dir: Path, tmp_path: Pat
     assert "Description" in res.unused_columns[str(ev / "incidents.csv")]
 
 
-def test_aggregate_validate_score_end_to_end(trust_dir: Path, tmp_path: Path) -> None:
+def test_aggregate_validate_score_end_to_end(
+    trust_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ev = trust_dir / "events_level"
     out = tmp_path / "agg"
     args = ["aggregate", str(ev / "incidents.csv"), "--mapping", str(ev / "mapping.toml")]
@@ -97,6 +99,19 @@ def test_aggregate_validate_score_end_to_end(trust_dir: Path, tmp_path: Path) ->
     assert (res / "ward_status.csv").exists() and (res / "reporting.csv").exists()
     series = pl.read_parquet(res / "series.parquet")
     assert {"unknown", "observed"} <= set(series["status"].unique().to_list())
+    # and the dashboard loads it (AppTest): every ward of the register ranked
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py")
+    monkeypatch.setenv("WARDWATCH_DATA", str(trust_dir))
+    monkeypatch.setenv("WARDWATCH_RESULTS", str(res))
+    monkeypatch.setenv("WARDWATCH_STORE", str(tmp_path / "triage.db"))
+    monkeypatch.setenv("WARDWATCH_TRUST_HEADERS", "0")
+    at = AppTest.from_file(app, default_timeout=120)
+    at.session_state["demo_user"] = "demo-quality-director"
+    at.run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == pl.read_csv(wards).height
 
 
 def _mapping(tmp: Path, extra: str = "") -> Path:
