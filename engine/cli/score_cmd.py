@@ -170,6 +170,14 @@ def run(args: argparse.Namespace) -> int:
         + ", ".join(f"{n} {lvl}" for lvl, n in counts)
     )
     print(f"alerts: {result.alerts.height} ({(result.alerts['scope'] == 'ward').sum()} ward)")
+    if (paths["run"].parent / "reporting.csv").exists():
+        import polars as pl
+
+        rep = pl.read_csv(paths["run"].parent / "reporting.csv", columns=["kind", "discontinuity"])
+        print(
+            f"reporting: {(rep['kind'] == 'data_silence').sum()} data-silence runs judged against peers, "
+            f"{int(rep['discontinuity'].fill_null(False).sum())} reporting discontinuities (reporting.csv)"
+        )
     if args.store:
         from engine.store import TriageStore
 

@@ -311,8 +311,12 @@ class PeerSilence:
     enter through a Chernoff upper bound). The alarm ``P < level`` (run of at least
     ``min_run`` periods, peers reporting) is therefore a test at level ``level`` of each silent run
     of a series whose silence is genuine (nothing happened) and whose rate is like its peers': the
-    stated in-control false-alarm rate is at most ``level`` per silent run (checked by simulation in
-    tests/detectors/test_silence_peers.py). Everything at t uses data up to t only.
+    stated in-control false-alarm rate is at most ``level`` per run opportunity (exact for a series
+    with no history of its own; earlier silent periods count as zeros in its own rate, which keeps
+    later runs conservative). Simulated (tests/detectors/test_silence_peers.py: 20,000 series x 24
+    months, ~1.2 events a month, zeros written as missing, alpha 0.5): 0.8% of never-established
+    series alarm from their start at level 1%; 0.002 alarmed runs per series-year at level 0.001
+    (the default). Everything at t uses data up to t only (truncation tests).
 
     A resumption (a report after at least ``min_gap`` silent periods) is compared with the series'
     earlier level and its peers' level that month; it is a *reporting discontinuity* when the

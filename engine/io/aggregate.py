@@ -159,9 +159,7 @@ class AggregateResult:
             lines.append(f"  {file}:")
             lines.extend(f"    {r['outcome']:<58} {r['rows']:>8,}" for r in g.iter_rows(named=True))
             if self.unused_columns.get(str(file)):
-                lines.append(
-                    f"    columns not read: {', '.join(self.unused_columns[str(file)])}"
-                )
+                lines.append(f"    columns not read: {', '.join(self.unused_columns[str(file)])}")
         if self.unmapped.height:
             lines.append("Unmapped categories (add them to [categories] if they should count):")
             lines.extend(
