@@ -173,7 +173,11 @@ def run(args: argparse.Namespace) -> int:
     if (paths["run"].parent / "reporting.csv").exists():
         import polars as pl
 
-        rep = pl.read_csv(paths["run"].parent / "reporting.csv", columns=["kind", "discontinuity"])
+        rep = pl.read_csv(
+            paths["run"].parent / "reporting.csv",
+            columns=["kind", "discontinuity"],
+            schema_overrides={"kind": pl.String, "discontinuity": pl.Boolean},
+        )
         print(
             f"reporting: {(rep['kind'] == 'data_silence').sum()} data-silence runs judged against peers, "
             f"{int(rep['discontinuity'].fill_null(False).sum())} reporting discontinuities (reporting.csv)"

@@ -23,7 +23,7 @@ PEER_MIN_CELLS = 2_000_000
 _OBSERVED, _SUPPRESSED, _MISSING = 0, 1, 2
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, error_model="numpy")
 def log_prob_silent(a, b, e_missing, e_suppressed, k_suppressed, ceiling, thetas):
     """Upper bound on log P(no event in the missing periods, at most ``ceiling`` in each suppressed one).
 
@@ -42,7 +42,7 @@ def log_prob_silent(a, b, e_missing, e_suppressed, k_suppressed, ceiling, thetas
     return best
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, error_model="numpy")
 def nb_two_sided(y, a, p):
     """Two-sided tail ``2 min(P(Y <= y), P(Y >= y))`` of NB(shape ``a``, success prob ``p``), capped at 1."""
     if not (a > 0.0) or not (0.0 < p < 1.0) or y < 0:
@@ -61,7 +61,7 @@ def nb_two_sided(y, a, p):
 
 
 @sized(PEER_MIN_CELLS)
-@njit(nogil=True, cache=True, parallel=True)
+@njit(nogil=True, cache=True, parallel=True, error_model="numpy")
 def peer_silence_path(
     y, n, status, codes, e_grp, r_grp, cum_gy, cum_gn, now_gy, now_gn, alpha_g,
     min_peers, min_peer_share, suppressed_is_silence, ceiling, thetas, log_level, min_run,
@@ -124,14 +124,16 @@ def peer_silence_path(
                 if r_run >= min_gap:
                     resumed[s, t] = True
                     rate_now = ycell / nn
-                    if prev_own_n > 0.0:
+                    if prev_own_n > 0.0 and prev_own_y > 0.0:
                         ratio_earlier[s, t] = rate_now / (prev_own_y / prev_own_n)
+                    elif prev_own_n > 0.0:  # reported zeros before the gap
+                        ratio_earlier[s, t] = math.inf if rate_now > 0.0 else 1.0
                     pny = now_gy[g, t] - ycell
                     pnn = now_gn[g, t] - ncell
                     if pnn > 0.0 and pny > 0.0:
                         ratio_peers[s, t] = rate_now / (pny / pnn)
                     elif pnn > 0.0:
-                        ratio_peers[s, t] = math.inf
+                        ratio_peers[s, t] = math.inf if rate_now > 0.0 else 1.0
                     if pn_prev > 0.0 and py_prev > 0.0:
                         a0 = 1.0 / alpha_prev
                         b0 = a0 / (py_prev / pn_prev)

@@ -27,6 +27,7 @@ same rule to that ward-level series, as its own signal.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
@@ -328,8 +329,12 @@ class PeerSilence:
         default=0.001, metadata={"doc": "alarm when P(nothing to report over the run) < level"}
     )
     min_run: int = field(
+        default=3,
+        metadata={"doc": "never alarm on a silent run shorter than this (periods of a weekly series)"},
+    )
+    min_run_monthly: int = field(
         default=1,
-        metadata={"doc": "never alarm on a silent run shorter than this (periods); the level decides"},
+        metadata={"doc": "the same for a monthly series (a month is already a long gap; the level decides)"},
     )
     min_peer_share: float = field(
         default=0.5, metadata={"doc": "peers report at t when at least this share of them with exposure do"}
@@ -374,10 +379,20 @@ class PeerSilence:
 
     name = "peer_silence"
 
+    def for_cadence(self, cadence: str) -> PeerSilence:
+        """This detector with the minimum run of ``cadence`` (``weekly`` or ``monthly``)."""
+        return dataclasses.replace(self, min_run=self.min_run_monthly) if cadence == "monthly" else self
+
     def __post_init__(self) -> None:
         if not 0 < self.level < 1 or not 0 < self.level_discontinuity < 1:
             raise ValueError("level and level_discontinuity must be between 0 and 1")
-        if self.min_run < 1 or self.min_gap < 1 or self.min_peers < 1 or self.suppressed_below < 1:
+        if (
+            self.min_run < 1
+            or self.min_run_monthly < 1
+            or self.min_gap < 1
+            or self.min_peers < 1
+            or self.suppressed_below < 1
+        ):
             raise ValueError("min_run, min_gap, min_peers and suppressed_below must be at least 1")
         if not 0 <= self.min_peer_share <= 1:
             raise ValueError("min_peer_share must be between 0 and 1")

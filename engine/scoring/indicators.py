@@ -277,7 +277,7 @@ def score_panel(
     )
     peer, peer_index = None, np.nonzero(peer_rows)[0]
     if peer_index.size:
-        peer = (peer_silence or PeerSilence()).run(
+        peer = (peer_silence or PeerSilence()).for_cadence(panel.cadence).run(
             panel.y[peer_index], n[peer_index], panel.status[peer_index],
             group=np.char.add(np.char.add(wtype[peer_index].astype(str), "|"),
                               panel.indicator[peer_index].astype(str)),

@@ -147,7 +147,7 @@ def retrospective(
         )
         rows = np.nonzero((fam == "count") & exp)[0]
         if rows.size:
-            ps = dataclasses.replace(peer or PeerSilence(), level=st.silence_level).run(
+            ps = dataclasses.replace(peer or PeerSilence(), level=st.silence_level).for_cadence(cad).run(
                 panel.y[rows], panel.n[rows], panel.status[rows],
                 group=_peer_groups(panel, ward_type)[rows], whole_history=True,
             )  # fmt: skip

@@ -19,7 +19,7 @@ def test_never_reporting_series_is_silent_and_small_one_is_not():
     y, n, st = _peers(rng, 20, 12)
     y[0], st[0] = np.nan, UNKNOWN  # large provider, never reports
     y[1], st[1], n[1] = np.nan, UNKNOWN, 100.0  # tiny provider: ~0.5 events a month expected
-    res = PeerSilence(level=0.001).run(y, n, st)
+    res = PeerSilence(level=0.001).for_cadence("monthly").run(y, n, st)
     assert res.alarm[0].any() and not res.alarm[1].any()
     assert not res.alarm[2:].any()
     assert res.run_length[0, -1] == 12 and res.onset[0, -1] == 0
@@ -29,8 +29,10 @@ def test_suppressed_run_of_a_large_series_is_silence():
     rng = np.random.default_rng(2)
     y, n, st = _peers(rng, 20, 12)
     y[0, 6:], st[0, 6:] = np.nan, SUPPRESSED  # ~50 expected, published as '*' (< 5)
-    res = PeerSilence().run(y, n, st)
+    res = PeerSilence().for_cadence("monthly").run(y, n, st)
     assert res.alarm[0, 6:].all()
+    weekly = PeerSilence().run(y, n, st)  # a weekly series needs min_run (3) silent periods
+    assert not weekly.alarm[0, 6:8].any() and weekly.alarm[0, 8:].all()
 
 
 def test_no_peers_reporting_no_alarm_and_missing_exposure_ignored():
