@@ -160,10 +160,10 @@ def peer_silence_path(
                 else:
                     r_exp += nn
                     total_sil += nn
+            if r_run == 0:
+                continue  # outputs are zero-initialised: untouched pages cost nothing
             run[s, t] = r_run
             exposure[s, t] = r_exp
-            if r_run == 0:
-                continue
             # gamma posterior of the series' rate at t: the peers' prior and its own reports
             if whole_history:
                 al = alpha_g[g, last]
