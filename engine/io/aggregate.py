@@ -51,6 +51,8 @@ from engine.io.rejections import (
 from signals import CATALOGUE, Catalogue
 
 CADENCES = ("weekly", "monthly")
+#: Other accepted names of the exposure file's value column (``denominator`` is the contract's).
+EXPOSURE_ALIASES = ("bed_days", "occupied_bed_days", "shifts", "value")
 
 
 @dataclass(frozen=True)
@@ -254,9 +256,20 @@ def _read_events(path: str | Path, m: Mapping) -> tuple[pl.DataFrame, pl.DataFra
 
 
 def _read_exposure(path: str | Path, cadence: str, catalogue: Catalogue) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Exposure rows (ward_id, period, indicator or null, denominator) and their rejections."""
-    table = read_table(path, required=["ward_id", "period", "denominator"])
-    f = table.frame
+    """Exposure rows (ward_id, period, indicator or null, denominator) and their rejections.
+
+    The value column is ``denominator`` (the contract's name) or one of :data:`EXPOSURE_ALIASES`.
+    """
+    table = read_table(path, required=["ward_id", "period"])
+    value = next((c for c in ("denominator", *EXPOSURE_ALIASES) if c in table.frame.columns), None)
+    if value is None:
+        raise FatalInputError(
+            path,
+            "missing the exposure column: name it denominator (or "
+            + ", ".join(EXPOSURE_ALIASES)
+            + f"); found: {', '.join(c for c in table.frame.columns if not c.startswith('_'))}",
+        )
+    f = table.frame.rename({value: "denominator"}) if value != "denominator" else table.frame
     dtypes = f.schema
     has_ind = "indicator" in f.columns
     f = f.with_columns(

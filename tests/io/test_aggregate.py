@@ -227,7 +227,7 @@ def test_parquet_export_datetimes_and_per_indicator_exposure(tmp_path: Path) -> 
     )
     exp = tmp_path / "beds.csv"
     exp.write_text(
-        "ward_id,period,denominator,indicator\nA,2024-01-01,300,\nB,2024-01-01,200,\nB,2024-01-01,150,seclusion\n"
+        "ward_id,period,Bed days,indicator\nA,2024-01-01,300,\nB,2024-01-01,200,\nB,2024-01-01,150,seclusion\n"
     )
     res = aggregate([ev], m, exp)
     got = {(w, i): (num, den) for w, _, i, num, den in res.observations.iter_rows()}
