@@ -75,6 +75,7 @@ class Mapping:
     category_column: str
     categories: dict[str, tuple[str, ...]]
     coverage: tuple[Coverage, ...] = field(default=())
+    week_start: int = 1  # ISO weekday weekly periods start on (1 = Monday ... 7 = Sunday)
 
 
 def _norm(name: str) -> str:
@@ -125,7 +126,11 @@ def load_mapping(path: str | Path, catalogue: Catalogue | None = None) -> Mappin
         if hi < lo:
             raise FatalInputError(p, f"coverage[{i}]: complete_to {hi} is before complete_from {lo}")
         coverage.append(Coverage(str(c.get("source", "*")), str(c.get("ward", "*")), lo, hi))
+    start = str(doc.get("week_start", "monday")).strip().lower()
+    if start not in WEEKDAYS:
+        raise FatalInputError(p, f"week_start must be a day of the week (monday ... sunday), got {start!r}")
     return Mapping(
+        week_start=WEEKDAYS.index(start) + 1,
         cadence=cadence,
         ward_column=_norm(cols.get("ward", "ward_id")),
         date_column=_norm(cols.get("date", "date")),
@@ -135,9 +140,16 @@ def load_mapping(path: str | Path, catalogue: Catalogue | None = None) -> Mappin
     )
 
 
-def period_start(day: pl.Expr, cadence: str) -> pl.Expr:
-    """The contract's period of a date: the Monday of its week, or the 1st of its month."""
-    return day.dt.truncate("1w") if cadence == "weekly" else day.dt.truncate("1mo")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def period_start(day: pl.Expr, cadence: str, week_start: int = 1) -> pl.Expr:
+    """The contract's period of a date: the first day of its week (``week_start``, ISO weekday), or
+    the 1st of its month."""
+    if cadence != "weekly":
+        return day.dt.truncate("1mo")
+    back = (day.dt.weekday().cast(pl.Int32) - week_start) % 7
+    return day.dt.offset_by(pl.format("-{}d", back))
 
 
 @dataclass(frozen=True)
@@ -255,7 +267,9 @@ def _read_events(path: str | Path, m: Mapping) -> tuple[pl.DataFrame, pl.DataFra
     return ok, rejected, unused
 
 
-def _read_exposure(path: str | Path, cadence: str, catalogue: Catalogue) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _read_exposure(
+    path: str | Path, cadence: str, catalogue: Catalogue, week_start: int = 1
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Exposure rows (ward_id, period, indicator or null, denominator) and their rejections.
 
     The value column is ``denominator`` (the contract's name) or one of :data:`EXPOSURE_ALIASES`.
@@ -278,7 +292,11 @@ def _read_exposure(path: str | Path, cadence: str, catalogue: Catalogue) -> tupl
         parse.number("denominator", dtypes["denominator"]).alias("_den"),
         (parse.text("indicator", dtypes["indicator"]) if has_ind else pl.lit("")).alias("_ind"),
     )
-    aligned = pl.col("_period").dt.weekday() == 1 if cadence == "weekly" else pl.col("_period").dt.day() == 1
+    aligned = (
+        pl.col("_period").dt.weekday() == week_start
+        if cadence == "weekly"
+        else pl.col("_period").dt.day() == 1
+    )
     rules = [
         Rule("missing_value", "ward_id", pl.col("_ward") == "", "ward_id is empty"),
         Rule(
@@ -291,7 +309,7 @@ def _read_exposure(path: str | Path, cadence: str, catalogue: Catalogue) -> tupl
             "not_aligned",
             "period",
             ~aligned,
-            "the period is not a Monday (weekly)"
+            f"the period is not a {WEEKDAYS[week_start - 1].capitalize()} (the mapping's week_start)"
             if cadence == "weekly"
             else "the period is not the 1st of a month",
         ),
@@ -343,7 +361,9 @@ def _coverage_frame(
         ws = wards if c.ward == "*" else [c.ward]
         start = c.complete_from
         periods = pl.date_range(start, c.complete_to, "1d", eager=True)
-        per = periods.to_frame("day").select(period_start(pl.col("day"), m.cadence).alias("period"))
+        per = periods.to_frame("day").select(
+            period_start(pl.col("day"), m.cadence, m.week_start).alias("period")
+        )
         # a period is covered only when all of its days are
         full = (
             per.group_by("period")
@@ -366,7 +386,7 @@ def _coverage_frame(
         cf = f.select(
             src.alias("source"),
             parse.text("ward_id", f.schema["ward_id"]).alias("ward_id"),
-            period_start(parse.date("period", f.schema["period"]), m.cadence).alias("period"),
+            period_start(parse.date("period", f.schema["period"]), m.cadence, m.week_start).alias("period"),
         ).drop_nulls()
         star = (
             cf.filter(pl.col("source") == "*")
@@ -422,7 +442,7 @@ def aggregate(
             mapped.select(
                 pl.lit(source).alias("source"),
                 "ward_id",
-                period_start(pl.col("day"), m.cadence).alias("period"),
+                period_start(pl.col("day"), m.cadence, m.week_start).alias("period"),
                 "indicator",
                 "line",
             )
@@ -441,7 +461,7 @@ def aggregate(
                 }
             )
         )
-    exp, exp_rej = _read_exposure(exposure, m.cadence, cat)
+    exp, exp_rej = _read_exposure(exposure, m.cadence, cat, m.week_start)
     rejected.append(exp_rej)
     ev = pl.concat(rows)
     wards = sorted(set(exp["ward_id"].to_list()) | set(ev["ward_id"].to_list()))

@@ -252,3 +252,22 @@ def test_coverage_needs_every_day_of_the_period_and_every_source(tmp_path: Path)
     res = aggregate([a, b], m, exp)
     got = {str(p): num for _, p, _, num, _ in res.observations.iter_rows()}
     assert got == {"2024-01-01": "", "2024-02-01": "1"}  # January: b.csv misses the 1st
+
+
+def test_weeks_starting_on_sunday(tmp_path: Path) -> None:
+    ev = tmp_path / "ev.csv"
+    ev.write_text(
+        "ward_id,date,category\nA,2024-01-06,Restraint\nA,2024-01-07,Restraint\nA,2024-01-13,Restraint\n"
+    )
+    m = tmp_path / "m.toml"
+    m.write_text(
+        'week_start = "Sunday"\n[categories]\n"Restraint" = "restraint"\n'
+        '[[coverage]]\nward = "A"\ncomplete_from = 2023-12-31\ncomplete_to = 2024-01-13\n'
+    )
+    exp = tmp_path / "beds.csv"
+    exp.write_text("ward_id,period,denominator\nA,2023-12-31,100\nA,2024-01-07,100\nA,2024-01-08,100\n")
+    res = aggregate([ev], m, exp)
+    got = {str(p): num for _, p, _, num, _ in res.observations.iter_rows()}
+    assert got == {"2023-12-31": "1", "2024-01-07": "2"}  # Saturday 6th in the first week
+    assert res.rejected.select("line", "code").rows() == [(4, "not_aligned")]
+    assert "Sunday" in res.rejected["reason"][0]
