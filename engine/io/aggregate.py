@@ -30,126 +30,18 @@ Decisions:
 
 from __future__ import annotations
 
-import datetime as dt
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from engine.io import parse
+from engine.io.aggregate_mapping import Mapping, load_mapping, period_start
+from engine.io.aggregate_readers import coverage_frame, read_events, read_exposure
 from engine.io.errors import FatalInputError
-from engine.io.files import LINE, read_table
-from engine.io.rejections import (
-    CODE,
-    REASON,
-    Rule,
-    apply_rules,
-    empty_rejections,
-    rejected_frame,
-)
+from engine.io.rejections import empty_rejections
 from signals import CATALOGUE, Catalogue
 
-CADENCES = ("weekly", "monthly")
-#: Other accepted names of the exposure file's value column (``denominator`` is the contract's).
-EXPOSURE_ALIASES = ("bed_days", "occupied_bed_days", "shifts", "value")
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """A declared complete span: ``source`` (file name or ``*``), ``ward`` (id or ``*``), dates inclusive."""
-
-    source: str
-    ward: str
-    complete_from: dt.date
-    complete_to: dt.date
-
-
-@dataclass(frozen=True)
-class Mapping:
-    """The aggregation mapping (parsed from TOML)."""
-
-    cadence: str
-    ward_column: str
-    date_column: str
-    category_column: str
-    categories: dict[str, tuple[str, ...]]
-    coverage: tuple[Coverage, ...] = field(default=())
-    week_start: int = 1  # ISO weekday weekly periods start on (1 = Monday ... 7 = Sunday)
-
-
-def _norm(name: str) -> str:
-    return "_".join(name.strip().lower().split())
-
-
-def load_mapping(path: str | Path, catalogue: Catalogue | None = None) -> Mapping:
-    """Read and check the mapping TOML; a fatal error names the file and the key at fault."""
-    cat = catalogue or CATALOGUE
-    p = Path(path)
-    try:
-        doc = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FatalInputError(p, "mapping file not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise FatalInputError(p, f"not a valid TOML mapping: {exc}") from None
-    cadence = doc.get("cadence", "weekly")
-    if cadence not in CADENCES:
-        raise FatalInputError(p, f"cadence must be weekly or monthly, got {cadence!r}")
-    cols = doc.get("columns", {})
-    cats_raw = doc.get("categories")
-    if not isinstance(cats_raw, dict) or not cats_raw:
-        raise FatalInputError(p, "[categories] is missing or empty: map each source category to indicators")
-    categories: dict[str, tuple[str, ...]] = {}
-    for src, target in cats_raw.items():
-        keys = (target,) if isinstance(target, str) else tuple(target)
-        for k in keys:
-            if k not in cat:
-                hint = cat.nearest(k)
-                raise FatalInputError(
-                    p,
-                    f"categories.{src!r}: unknown indicator {k!r}"
-                    + (f" (did you mean {hint!r}?)" if hint else ""),
-                )
-            if cat[k].family != "count":
-                raise FatalInputError(p, f"categories.{src!r}: {k!r} is not a count indicator")
-        categories[src.strip().casefold()] = keys
-    coverage = []
-    for i, c in enumerate(doc.get("coverage", [])):
-        try:
-            lo, hi = c["complete_from"], c["complete_to"]
-            lo = lo if isinstance(lo, dt.date) else dt.date.fromisoformat(str(lo))
-            hi = hi if isinstance(hi, dt.date) else dt.date.fromisoformat(str(hi))
-        except (KeyError, ValueError):
-            raise FatalInputError(
-                p, f"coverage[{i}]: needs complete_from and complete_to as dates YYYY-MM-DD"
-            ) from None
-        if hi < lo:
-            raise FatalInputError(p, f"coverage[{i}]: complete_to {hi} is before complete_from {lo}")
-        coverage.append(Coverage(str(c.get("source", "*")), str(c.get("ward", "*")), lo, hi))
-    start = str(doc.get("week_start", "monday")).strip().lower()
-    if start not in WEEKDAYS:
-        raise FatalInputError(p, f"week_start must be a day of the week (monday ... sunday), got {start!r}")
-    return Mapping(
-        week_start=WEEKDAYS.index(start) + 1,
-        cadence=cadence,
-        ward_column=_norm(cols.get("ward", "ward_id")),
-        date_column=_norm(cols.get("date", "date")),
-        category_column=_norm(cols.get("category", "category")),
-        categories=categories,
-        coverage=tuple(coverage),
-    )
-
-
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
-def period_start(day: pl.Expr, cadence: str, week_start: int = 1) -> pl.Expr:
-    """The contract's period of a date: the first day of its week (``week_start``, ISO weekday), or
-    the 1st of its month."""
-    if cadence != "weekly":
-        return day.dt.truncate("1mo")
-    back = (day.dt.weekday().cast(pl.Int32) - week_start) % 7
-    return day.dt.offset_by(pl.format("-{}d", back))
+__all__ = ["AggregateResult", "Mapping", "aggregate", "load_mapping", "write_aggregate"]
 
 
 @dataclass(frozen=True)
@@ -207,200 +99,6 @@ class AggregateResult:
         return "\n".join(lines)
 
 
-def _read_events(path: str | Path, m: Mapping) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
-    """Events of one export: (accepted rows with ward, day, category, line), rejections, unused columns."""
-    needed = [m.ward_column, m.date_column, m.category_column]
-    # only the needed columns are read; every column name is checked for patient identifiers and
-    # the values read for NHS numbers (engine.io.privacy); other columns never enter memory
-    table = read_table(path, required=needed, only=needed)
-    unused = [orig for norm, orig in table.original_names.items() if norm not in needed]
-    frame = table.frame.select(LINE, *needed, *[c for c in ("_bad_fields",) if c in table.frame.columns])
-    dtypes = frame.schema
-    ward = parse.text(m.ward_column, dtypes[m.ward_column])
-    cat = parse.text(m.category_column, dtypes[m.category_column])
-    day = parse.date(m.date_column, dtypes[m.date_column])
-    if dtypes[m.date_column] == pl.String:  # a datetime written as text: keep its date part
-        txt = parse.text(m.date_column, dtypes[m.date_column])
-        day = pl.coalesce(
-            day,
-            txt.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False),
-            txt.str.slice(0, 10).str.to_date("%d/%m/%Y", strict=False),
-        )
-    frame = frame.with_columns(ward.alias("_ward"), cat.alias("_cat"), day.alias("_day"))
-    rules = []
-    if "_bad_fields" in frame.columns:
-        rules.append(
-            Rule(
-                "wrong_field_count",
-                m.ward_column,
-                pl.col("_bad_fields").is_not_null(),
-                "the row has more fields than the header (an unquoted comma?)",
-            )
-        )
-    rules += [
-        Rule("missing_value", m.ward_column, pl.col("_ward") == "", f"{m.ward_column} is empty"),
-        Rule(
-            "missing_value",
-            m.date_column,
-            parse.text(m.date_column, dtypes[m.date_column]) == "",
-            f"{m.date_column} is empty",
-        ),
-        Rule("missing_value", m.category_column, pl.col("_cat") == "", f"{m.category_column} is empty"),
-        Rule(
-            "unparseable_date",
-            m.date_column,
-            pl.col("_day").is_null(),
-            pl.format(
-                "'{}' is not a date (YYYY-MM-DD or dd/mm/yyyy, optionally with a time)",
-                pl.col(m.date_column).cast(pl.String),
-            ),
-        ),
-    ]
-    checked = apply_rules(frame, rules)
-    rejected = rejected_frame(checked, str(path), needed, needed)
-    ok = checked.filter(pl.col(CODE).is_null()).select(
-        pl.col(LINE).alias("line"),
-        pl.col("_ward").alias("ward_id"),
-        pl.col("_day").alias("day"),
-        pl.col("_cat").alias("category"),
-    )
-    return ok, rejected, unused
-
-
-def _read_exposure(
-    path: str | Path, cadence: str, catalogue: Catalogue, week_start: int = 1
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Exposure rows (ward_id, period, indicator or null, denominator) and their rejections.
-
-    The value column is ``denominator`` (the contract's name) or one of :data:`EXPOSURE_ALIASES`.
-    """
-    table = read_table(path, required=["ward_id", "period"])
-    value = next((c for c in ("denominator", *EXPOSURE_ALIASES) if c in table.frame.columns), None)
-    if value is None:
-        raise FatalInputError(
-            path,
-            "missing the exposure column: name it denominator (or "
-            + ", ".join(EXPOSURE_ALIASES)
-            + f"); found: {', '.join(c for c in table.frame.columns if not c.startswith('_'))}",
-        )
-    f = table.frame.rename({value: "denominator"}) if value != "denominator" else table.frame
-    dtypes = f.schema
-    has_ind = "indicator" in f.columns
-    f = f.with_columns(
-        parse.text("ward_id", dtypes["ward_id"]).alias("_ward"),
-        parse.date("period", dtypes["period"]).alias("_period"),
-        parse.number("denominator", dtypes["denominator"]).alias("_den"),
-        (parse.text("indicator", dtypes["indicator"]) if has_ind else pl.lit("")).alias("_ind"),
-    )
-    aligned = (
-        pl.col("_period").dt.weekday() == week_start
-        if cadence == "weekly"
-        else pl.col("_period").dt.day() == 1
-    )
-    rules = [
-        Rule("missing_value", "ward_id", pl.col("_ward") == "", "ward_id is empty"),
-        Rule(
-            "unparseable_date",
-            "period",
-            pl.col("_period").is_null(),
-            pl.format("'{}' is not a date", pl.col("period").cast(pl.String)),
-        ),
-        Rule(
-            "not_aligned",
-            "period",
-            ~aligned,
-            f"the period is not a {WEEKDAYS[week_start - 1].capitalize()} (the mapping's week_start)"
-            if cadence == "weekly"
-            else "the period is not the 1st of a month",
-        ),
-        Rule(
-            "unknown_indicator",
-            "indicator",
-            (pl.col("_ind") != "") & ~pl.col("_ind").is_in(list(catalogue)),
-            pl.format("unknown indicator '{}'", pl.col("_ind")),
-        ),
-        Rule(
-            "unparseable_number",
-            "denominator",
-            pl.col("_den").is_null(),
-            pl.format("'{}' is not a number", pl.col("denominator").cast(pl.String)),
-        ),
-        Rule("bad_denominator", "denominator", pl.col("_den") <= 0, "the denominator is zero or negative"),
-    ]
-    checked = apply_rules(f, rules)
-    dup = pl.len().over("_ward", "_period", "_ind") > 1
-    checked = checked.with_columns(
-        pl.when(pl.col(CODE).is_null() & dup).then(pl.lit("duplicate")).otherwise(pl.col(CODE)).alias(CODE),
-        pl.when(pl.col(CODE).is_null() & dup)
-        .then(pl.lit("period"))
-        .otherwise(pl.col("_column"))
-        .alias("_column"),
-        pl.when(pl.col(CODE).is_null() & dup)
-        .then(pl.lit("more than one exposure row for this ward, period (and indicator): all copies rejected"))
-        .otherwise(pl.col(REASON))
-        .alias(REASON),
-    )
-    cols = ["ward_id", "period", "denominator"] + (["indicator"] if has_ind else [])
-    rejected = rejected_frame(checked, table.file, cols, cols)
-    ok = checked.filter(pl.col(CODE).is_null()).select(
-        pl.col("_ward").alias("ward_id"),
-        pl.col("_period").alias("period"),
-        pl.col("_ind").alias("indicator"),
-        pl.col("_den").alias("denominator"),
-    )
-    return ok, rejected
-
-
-def _coverage_frame(
-    m: Mapping, coverage_file: str | Path | None, sources: list[str], wards: list[str]
-) -> pl.DataFrame:
-    """Declared-complete (source, ward_id, period) cells from the mapping spans and the coverage file."""
-    parts = []
-    for c in m.coverage:
-        srcs = sources if c.source == "*" else [s for s in sources if s == c.source]
-        ws = wards if c.ward == "*" else [c.ward]
-        start = c.complete_from
-        periods = pl.date_range(start, c.complete_to, "1d", eager=True)
-        per = periods.to_frame("day").select(
-            period_start(pl.col("day"), m.cadence, m.week_start).alias("period")
-        )
-        # a period is covered only when all of its days are
-        full = (
-            per.group_by("period")
-            .len()
-            .filter(
-                pl.col("len")
-                == (7 if m.cadence == "weekly" else pl.col("period").dt.month_end().dt.day().cast(pl.UInt32))
-            )
-        )
-        grid = (
-            full.select("period")
-            .join(pl.DataFrame({"ward_id": ws}), how="cross")
-            .join(pl.DataFrame({"source": srcs}), how="cross")
-        )
-        parts.append(grid.select("source", "ward_id", "period"))
-    if coverage_file is not None:
-        table = read_table(coverage_file, required=["ward_id", "period"])
-        f = table.frame
-        src = parse.text("source", f.schema["source"]) if "source" in f.columns else pl.lit("*")
-        cf = f.select(
-            src.alias("source"),
-            parse.text("ward_id", f.schema["ward_id"]).alias("ward_id"),
-            period_start(parse.date("period", f.schema["period"]), m.cadence, m.week_start).alias("period"),
-        ).drop_nulls()
-        star = (
-            cf.filter(pl.col("source") == "*")
-            .drop("source")
-            .join(pl.DataFrame({"source": sources}), how="cross")
-        )
-        parts.append(
-            pl.concat([cf.filter(pl.col("source") != "*"), star.select("source", "ward_id", "period")])
-        )
-    if not parts:
-        return pl.DataFrame(schema={"source": pl.String, "ward_id": pl.String, "period": pl.Date})
-    return pl.concat(parts).unique()
-
-
 def aggregate(
     events: list[str | Path],
     mapping: str | Path | Mapping,
@@ -416,7 +114,7 @@ def aggregate(
     sources = [Path(e).name for e in events]
     rows, rejected, unmapped, accounting, unused = [], [], [], [], {}
     for path, source in zip(events, sources, strict=True):
-        ok, rej, cols = _read_events(path, m)
+        ok, rej, cols = read_events(path, m)
         unused[str(path)] = cols
         rejected.append(rej)
         key = ok.with_columns(pl.col("category").str.to_lowercase().alias("_key"))
@@ -461,11 +159,11 @@ def aggregate(
                 }
             )
         )
-    exp, exp_rej = _read_exposure(exposure, m.cadence, cat, m.week_start)
+    exp, exp_rej = read_exposure(exposure, m.cadence, cat, m.week_start)
     rejected.append(exp_rej)
     ev = pl.concat(rows)
     wards = sorted(set(exp["ward_id"].to_list()) | set(ev["ward_id"].to_list()))
-    cov = _coverage_frame(m, coverage, sources, wards)
+    cov = coverage_frame(m, coverage, sources, wards)
     # which sources feed each indicator: a cell is complete only if every such source covers it
     feeds = (
         pl.DataFrame({"indicator": [k for v in m.categories.values() for k in v]})
