@@ -10,6 +10,8 @@ A configuration is a TOML file whose tables mirror the settings dataclasses of e
     [monitor]              engine.charts.MonitorSettings (prospective MDC charts)
     [chart_choice]         engine.charts.ChartChoiceSettings (which chart fits a series: rare events)
     [changepoint]          engine.changepoint.ChangePointSettings
+    [peer_silence]         engine.detectors.silence.PeerSilence (silence judged against peers)
+    [retrospective]        engine.scoring.retrospective.RetrospectiveSettings
     [store]                engine.store.StoreSettings
     [input]                engine.io.settings.InputSettings (date window, plausibility limits)
     [catalogue.<key>]      a trust's own indicators (fields of signals.Indicator)
@@ -37,6 +39,8 @@ from engine.changepoint import ChangePointSettings
 from engine.charts import ChartChoiceSettings, MonitorSettings, XmRSettings
 from engine.io.settings import InputSettings
 from engine.ranges import check_ranges
+from engine.detectors.silence import PeerSilence
+from engine.scoring.retrospective import RetrospectiveSettings
 from engine.scoring.settings import CombinationSettings, IndicatorSettings
 from engine.settings import SettingsError, from_mapping, to_mapping
 from engine.store import StoreSettings
@@ -85,6 +89,8 @@ class Config:
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
     chart_choice: ChartChoiceSettings = field(default_factory=ChartChoiceSettings)
     changepoint: ChangePointSettings = field(default_factory=ChangePointSettings)
+    peer_silence: PeerSilence = field(default_factory=PeerSilence)
+    retrospective: RetrospectiveSettings = field(default_factory=RetrospectiveSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     input: InputSettings = field(default_factory=InputSettings)
     catalogue: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -133,6 +133,12 @@ def describe(ev: IndicatorEvidence, catalogue: dict[str, Indicator] | None = Non
     if ev.kind == "silence":
         return f"{ind.label}: none for {span}, where {_about(ev.expected_count)} would be usual."
     if ev.kind == "data_silence":
+        if ev.expected_count == ev.expected_count and ev.expected_count > 0:  # judged against peers
+            return (
+                f"{ind.label}: no usable data for {span} while its {ind.denominator or 'exposure'} "
+                f"and its peers' figures were reported; {_about(ev.expected_count)} would be usual "
+                "over that time. Check the recording."
+            )
         return f"{ind.label}: no usable data for {span}."
     observed = ind.format_rate(ev.observed_rate)
     usual = ind.format_rate(ev.expected_rate)

@@ -64,6 +64,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also write latent.parquet: the true in-control rates (what the evaluation's oracle knows)",
     )
+    parser.add_argument(
+        "--events-level",
+        action="store_true",
+        help="also write an incident-system export (one row per event) with its mapping, bed days and "
+        "coverage in OUT/events_level, for `wardwatch aggregate` (docs/aggregate.md)",
+    )
 
 
 def spec_from_args(args: argparse.Namespace) -> TrustSpec:
@@ -105,6 +111,15 @@ def run(args: argparse.Namespace) -> int:
         paths = write_trust(trust, args.out, args.format, latent=args.latent)
     except OSError as exc:
         raise CliError(f"cannot write to {args.out}: {exc}") from None
+    if args.events_level:
+        from synthetic.events_level import write_events_level
+
+        paths.update(
+            {
+                f"events_level/{k}": v
+                for k, v in write_events_level(trust.observations, args.out, args.seed).items()
+            }
+        )
     t2 = time.perf_counter()
     groups = trust.truth.group_by("kind").agg(pl.col("group_id").n_unique()).sort("kind")
     n_groups = dict(zip(groups["kind"].to_list(), groups["group_id"].to_list(), strict=True))

@@ -31,6 +31,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 COMMANDS: dict[str, str] = {
     "validate": "engine.cli.validate_cmd",
     "import-mhsds": "engine.cli.mhsds_cmd",
+    "aggregate": "engine.cli.aggregate_cmd",
     "synth": "synthetic.cli",
     "spc": "engine.cli.spc_cmd",
     "arl": "engine.cli.arl_cmd",

@@ -38,6 +38,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-charts", action="store_true", help="skip MDC charts and change points in series.parquet"
     )
+    p.add_argument(
+        "--retrospective",
+        action="store_true",
+        help="short-history retrospective analysis (whole history, looks ahead by design): change "
+        "points, leave-out baselines, data silence; written to --out apart from monitoring results",
+    )
 
 
 def parse_date(text: str, what: str) -> dt.date:
@@ -180,17 +186,23 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config)
     except SettingsError as exc:
         raise CliError(str(exc)) from None
-    store = None
-    if args.store:  # opened (and migrated) before scoring: a store that cannot be used refuses the run
-        from engine.store import TriageStore
-
-        store = TriageStore(args.store, settings=config.store)
     inputs = {
         "observations": args.observations,
         "wards": args.wards,
         "events": args.events,
         "config": args.config,
     }
+    if args.retrospective:
+        return _run_retrospective(args, config, inputs)
+    store = None
+    if args.store:  # opened (and migrated) before scoring: a store that cannot be used refuses the run
+        from engine.store import TriageStore
+
+        store = TriageStore(args.store, settings=config.store)
+    from pathlib import Path
+
+    if (Path(args.out) / "retrospective.json").exists():
+        raise CliError(f"{args.out} holds a retrospective analysis: write monitoring results elsewhere")
     try:
         # The load is handed over, not kept here, so its observations are freed once scored.
         with _no_cyclic_gc():
@@ -208,6 +220,18 @@ def run(args: argparse.Namespace) -> int:
         + ", ".join(f"{n} {lvl}" for lvl, n in counts)
     )
     print(alert_count_line(result.alerts["scope"].to_list()))
+    if (paths["run"].parent / "reporting.csv").exists():
+        import polars as pl
+
+        rep = pl.read_csv(
+            paths["run"].parent / "reporting.csv",
+            columns=["kind", "discontinuity"],
+            schema_overrides={"kind": pl.String, "discontinuity": pl.Boolean},
+        )
+        print(
+            f"reporting: {(rep['kind'] == 'data_silence').sum()} data-silence runs judged against peers, "
+            f"{int(rep['discontinuity'].fill_null(False).sum())} reporting discontinuities (reporting.csv)"
+        )
     if store is not None:
         for line in store_summary_lines(store, args.store, result.alerts, paths["run"]):
             print(line)
@@ -216,3 +240,39 @@ def run(args: argparse.Namespace) -> int:
         print(f"{n_rejected} input row(s) were rejected and not scored (see rejected.csv): exit 1")
         return 1
     return 0
+
+
+def _run_retrospective(args: argparse.Namespace, config: Config, inputs: dict[str, str | None]) -> int:
+    """``--retrospective``: whole-history analysis written apart from monitoring output."""
+    from engine.scoring.retrospective import RETROSPECTIVE_LABEL, retrospective, write_retrospective
+
+    if args.as_of or args.store:
+        raise CliError("--retrospective takes no --as-of or --store: it is not monitoring output")
+    load = _load(args, config)
+    result = retrospective(
+        load.observations,
+        load.cadence,
+        load.wards,
+        config.build_catalogue(),
+        config.changepoint,
+        config.retrospective,
+        events=load.events,
+        peer=config.peer_silence,
+    )
+    try:
+        paths = write_retrospective(result, args.out, inputs)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    rep = result.reporting
+    print(RETROSPECTIVE_LABEL)
+    print(f"periods {result.first} to {result.last}")
+    print(
+        f"changes: {result.changes.height} (series with a change: {result.changes.select('ward_id', 'indicator').n_unique()})"
+    )
+    print(
+        f"data silence: {(rep['kind'] == 'data_silence').sum()} runs in "
+        f"{rep.filter(rep['kind'] == 'data_silence').select('ward_id', 'indicator').n_unique()} series; "
+        f"reporting discontinuities: {int(rep['discontinuity'].fill_null(False).sum())}"
+    )
+    print(f"retrospective results written to {paths['run'].parent}")
+    return 1 if load.n_rejected else 0

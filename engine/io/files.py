@@ -71,6 +71,7 @@ def read_table(
     *,
     free_text: Iterable[str] = (),
     categorical: bool = False,
+    only: Iterable[str] | None = None,
 ) -> RawTable:
     """Read a CSV or Parquet file, refusing it (``FatalInputError``) when it cannot be used at all.
 
@@ -86,6 +87,10 @@ def read_table(
         Read CSV columns as Categorical (a 4-byte code per value instead of a 16-byte string view:
         large observation files, whose values repeat, then fit in a fraction of the memory). An
         empty field reads as null rather than ``""``; both mean empty everywhere.
+    only:
+        Normalised names of the only columns kept (an export's other columns, free text included,
+        are dropped before any value is checked or returned; Parquet reads only these columns).
+        Every column *name* is still checked for patient identifiers.
     """
     file = str(path)
     p = Path(path)
@@ -93,22 +98,36 @@ def read_table(
         raise FatalInputError(file, "file not found")
     with p.open("rb") as fh:
         head = fh.read(4)
+    keep = None if only is None else set(only)
     if head == _PARQUET_MAGIC:
-        table = _read_parquet(p, file)
+        table = _read_parquet(p, file, keep)
     else:
         if p.suffix.lower() in {".xlsx", ".xls", ".xlsm", ".ods", ".json", ".zip", ".gz"} or head.startswith(
             b"PK\x03\x04"
         ):
             raise FatalInputError(file, "not a CSV or Parquet file (save spreadsheets as CSV UTF-8)")
         table = _read_csv(p, file, categorical)
+    if keep is not None:
+        _refuse_identifier_names(table)
+        table = _select(table, keep)
     check_columns(table, required)
     _check_privacy(table, free_text)
     return table
 
 
-def _read_parquet(p: Path, file: str) -> RawTable:
+def _read_parquet(p: Path, file: str, keep: set[str] | None = None) -> RawTable:
+    all_names: list[str] | None = None
     try:
-        frame = pl.read_parquet(p)
+        if keep is None:
+            frame = pl.read_parquet(p)
+        else:  # only the kept columns are read; every name is kept for the identifier check
+            all_names = list(pl.read_parquet_schema(p))
+            normed = _normalise_header(file, all_names)
+            frame = pl.read_parquet(
+                p, columns=[o for n, o in zip(normed, all_names, strict=True) if n in keep]
+            )
+    except FatalInputError:
+        raise
     except Exception as exc:  # corrupt file, invalid UTF-8 in a text column, dates beyond year 9999
         detail = " ".join(str(exc).split())[:120]
         raise FatalInputError(
@@ -118,7 +137,27 @@ def _read_parquet(p: Path, file: str) -> RawTable:
     frame = _plain_parquet_columns(frame, file)
     frame = frame.rename(dict(zip(frame.columns, names, strict=True)))
     frame = frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(LINE))
-    return RawTable(file, "parquet", frame, dict(zip(names, [str(c) for c in frame.columns], strict=False)))
+    original = dict(zip(names, [str(c) for c in frame.columns], strict=False))
+    if all_names is not None:  # every column's name, read or not (as for CSV)
+        original = dict(zip(_normalise_header(file, all_names), all_names, strict=True))
+    return RawTable(file, "parquet", frame, original)
+
+
+def _refuse_identifier_names(table: RawTable) -> None:
+    """Refuse a file with a column *named* like a patient identifier (even one that is not kept)."""
+    for name, original in table.original_names.items():
+        if is_identifier_column(name):
+            raise FatalInputError(
+                table.file,
+                f"column '{original}' looks like a patient identifier; wardwatch holds only aggregate "
+                "ward data: remove the column",
+            )
+
+
+def _select(table: RawTable, keep: set[str]) -> RawTable:
+    """The table with only the ``keep`` columns (and the bookkeeping columns, which start with ``_``)."""
+    cols = [c for c in table.frame.columns if c in keep or c.startswith("_")]
+    return RawTable(table.file, table.kind, table.frame.select(cols), table.original_names)
 
 
 def _plain_parquet_columns(frame: pl.DataFrame, file: str) -> pl.DataFrame:

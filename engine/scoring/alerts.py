@@ -90,6 +90,7 @@ def evidence_items(
     cadence = sc.panel.cadence
     keys = sc.panel.indicator[series].astype(str).tolist()
     dsil_run = sc.data_silence_run[series, period].tolist()
+    dsil_expected = _peer_silence_expected(sc, series, period).tolist()
     sil_expected = sc.silence_expected[series, period].tolist()
     onset_day = [_date(d) for d in sc.panel.periods[np.where(shift, onset, 0)]]
     peer = (
@@ -100,7 +101,11 @@ def evidence_items(
         zip(keys, dsil.tolist(), sil.tolist(), shift.tolist(), up.tolist(), run.tolist(), strict=True)
     ):
         if is_dsil:
-            out.append(IndicatorEvidence(key, "data_silence", "down", int(dsil_run[i]), cadence))
+            out.append(
+                IndicatorEvidence(
+                    key, "data_silence", "down", int(dsil_run[i]), cadence, expected_count=dsil_expected[i]
+                )
+            )
         elif is_sil:
             out.append(
                 IndicatorEvidence(
@@ -121,6 +126,38 @@ def evidence_items(
                     peer_based=bool(peer[i]),
                 )
             )  # fmt: skip
+    return out
+
+
+def _peer_silence_expected(sc: SeriesScores, series: np.ndarray, period: np.ndarray) -> np.ndarray:
+    """Events expected over a silent run at the series' (peer-shrunk) rate; NaN where not judged so."""
+    out = np.full(series.size, np.nan)
+    peer = sc.peer_silence
+    if peer is None or sc.peer_silence_rows is None or not series.size:
+        return out
+    pos = np.full(sc.panel.shape[0], -1, dtype=np.int64)
+    pos[sc.peer_silence_rows] = np.arange(sc.peer_silence_rows.size)
+    rows = pos[series]
+    ok = rows >= 0
+    ok[ok] = peer.alarm[rows[ok], period[ok]] | (peer.run_length[rows[ok], period[ok]] > 0)
+    out[ok] = peer.expected_count[rows[ok], period[ok]]
+    return np.where(out > 0, out, np.nan)
+
+
+def _peer_silence_probability(
+    sc: SeriesScores, row: np.ndarray, start: np.ndarray, last: np.ndarray
+) -> np.ndarray:
+    """Probability of the silent run at ``last`` where the peer-silence detector alarmed at ``start``."""
+    out = np.full(np.shape(row), np.nan)
+    peer = sc.peer_silence
+    if peer is None or sc.peer_silence_rows is None or not np.size(row):
+        return out
+    pos = np.full(sc.panel.shape[0], -1, dtype=np.int64)
+    pos[sc.peer_silence_rows] = np.arange(sc.peer_silence_rows.size)
+    rows = pos[np.asarray(row, dtype=np.int64)]
+    ok = rows >= 0
+    ok[ok] = peer.alarm[rows[ok], np.asarray(start)[ok]]
+    out[ok] = np.exp(peer.log_probability[rows[ok], np.asarray(last)[ok]])
     return out
 
 
@@ -326,6 +363,12 @@ def _alert_numbers(
         [float(ctx.settings.data_silence_min_run), ctx.settings.silence_level, sc.ewma_limit[row, last]],
         default=sc.threshold[row],
     )
+    # silence judged against the peers: its statistic is the run's probability, against its level
+    peer_p = _peer_silence_probability(sc, row, start, last)
+    peer = dsil & np.isfinite(peer_p)
+    if peer.any():
+        statistic = np.where(peer, peer_p, statistic)
+        threshold = np.where(peer, sc.peer_silence.level, threshold)  # type: ignore[union-attr]
     onset = np.select(
         [dsil, sil, ewma],
         [start - sc.data_silence_run[row, start] + 1, start - sc.silence_run[row, start] + 1, start],

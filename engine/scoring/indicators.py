@@ -20,6 +20,7 @@ from engine.combine.provider import group_index, provider_factor
 from engine.detectors import BinomialCusum, DataSilence, Ewma, NegBinCusum, PoissonCusum, Silence
 from engine.detectors.adaptive import adaptive_llr
 from engine.detectors.scores import binomial_llr, poisson_llr
+from engine.detectors.silence import PeerSilence, PeerSilenceResult
 from engine.panel import Panel, distinct_keys
 from engine.scoring.settings import DEFAULT_CLOSURE_DIRECTION, CombinationSettings, IndicatorSettings
 from signals import Catalogue, Indicator
@@ -69,6 +70,10 @@ class SeriesScores:
     dispersion:
         (as above) the *predictive* dispersion when ``baselines.predictive`` is on: it includes the
         uncertainty of the estimated rate.
+    peer_silence:
+        Silence judged against the peers (series with or without a baseline of their own) and
+        reporting resumptions (:class:`~engine.detectors.silence.PeerSilence`); count indicators with
+        exposure only: its arrays have one row per entry of ``peer_silence_rows`` (panel rows).
     """
 
     panel: Panel
@@ -100,6 +105,8 @@ class SeriesScores:
     indicator_alarm: np.ndarray
     rebase: np.ndarray
     peer_based: np.ndarray | None = None
+    peer_silence: PeerSilenceResult | None = None
+    peer_silence_rows: np.ndarray | None = None
 
 
 def closure_direction(ind: Indicator, settings: IndicatorSettings) -> str:
@@ -184,11 +191,13 @@ def score_panel(
     combination: CombinationSettings,
     indicator_settings: Mapping[str, IndicatorSettings],
     exclude: np.ndarray | None = None,
+    peer_silence: PeerSilence | None = None,
 ) -> SeriesScores:
     """Score every series of one cadence panel (see :class:`SeriesScores`).
 
     ``exclude`` (``(S, T)`` bool, known at each period) marks periods an updating baseline must not
-    absorb (see :func:`engine.scoring.run.evidence_frames`).
+    absorb (see :func:`engine.scoring.run.evidence_frames`). ``peer_silence`` is the detector of
+    silence judged against peers (configuration ``[peer_silence]``; default settings when omitted).
     """
     s_count, t_count = panel.shape
     # per-series attributes are looked up once per distinct indicator / ward, then spread to rows
@@ -327,6 +336,21 @@ def score_panel(
     # data silence counts only once the series has started (a late joiner is not silent)
     started = np.arange(t_count)[None, :] >= panel.first_period()[:, None]
     data_silence_alarm = _holding(dsr.alarm, dsr.run_length) & started
+    data_silence_run = dsr.run_length
+    # silence of series that never established a baseline (or lost it): judged against the peers
+    peer_rows = (family == "count") & np.isin(
+        panel.indicator, [i.key for i in inds if i.exposure and i.domain != "context"]
+    )
+    peer, peer_index = None, np.nonzero(peer_rows)[0]
+    if peer_index.size:
+        peer = (peer_silence or PeerSilence()).for_cadence(panel.cadence).run(
+            panel.y[peer_index], n[peer_index], panel.status[peer_index],
+            group=np.char.add(np.char.add(wtype[peer_index].astype(str), "|"),
+                              panel.indicator[peer_index].astype(str)),
+        )  # fmt: skip
+        data_silence_alarm[peer_index] |= _holding(peer.alarm, peer.run_length)
+        data_silence_run = data_silence_run.copy()
+        data_silence_run[peer_index] = np.maximum(data_silence_run[peer_index], peer.run_length)
     indicator_alarm |= data_silence_alarm
     return SeriesScores(
         panel=panel,
@@ -353,11 +377,13 @@ def score_panel(
         silence_expected=silence_expected,
         silence_prob=silence_prob,
         silence_alarm=silence_alarm,
-        data_silence_run=dsr.run_length,
+        data_silence_run=data_silence_run,
         data_silence_alarm=data_silence_alarm,
         indicator_alarm=indicator_alarm,
         rebase=np.zeros(panel.shape, dtype=bool) if rebase is None else rebase,
         peer_based=peer_based,
+        peer_silence=peer,
+        peer_silence_rows=peer_index,
     )
 
 

@@ -20,6 +20,7 @@ from engine.detectors._parallel import threads_may_share_kernels
 from engine.io import LoadResult
 from engine.io.safe_csv import write_safe_csv
 from engine.scoring.indicators import SeriesScores
+from engine.scoring.reporting import scores_reporting
 from engine.scoring.run import ScoreResult, cadence_panels, finish_scoring, panel_evidence
 from engine.scoring.tables import ChartArrays, write_series
 
@@ -175,6 +176,8 @@ def _write_tables(result: ScoreResult, load: LoadResult, paths: dict[str, Path])
     """Write ward_status.csv, alerts.csv and (if rows were rejected) rejected.csv; adds their paths."""
     result.ward_status.write_csv(paths["ward_status"], float_precision=6)
     result.alerts.write_csv(paths["alerts"], float_precision=6)
+    # data-silence episodes and reporting resumptions (docs/results-contract.md: reporting.csv)
+    scores_reporting(result.parts).write_csv(paths["run"].parent / "reporting.csv", float_precision=6)
     rejected_path = paths["run"].parent / "rejected.csv"
     if load.n_rejected:
         write_safe_csv(load.rejected.select("file", "line", "column", "value", "reason"), rejected_path)

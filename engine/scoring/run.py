@@ -210,6 +210,7 @@ def panel_evidence(
                 cfg.combination,
                 cfg.indicators,
                 exclude=None if exclude is None else exclude[cad],
+                peer_silence=cfg.peer_silence,
             )
         return out
 

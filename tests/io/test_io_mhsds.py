@@ -9,7 +9,12 @@ from engine.cli import main
 from engine.io import load_dataset
 from engine.io.mhsds import import_mhsds, slug, write_mhsds
 
-MHSDS_DIR = Path(__file__).parents[2].parent / "shared" / "data" / "mhsds-restrictive-interventions-2021-22"
+_SAMPLE = Path("shared") / "data" / "mhsds-restrictive-interventions-2021-22"
+# the repository's neighbour folder (also from a git worktree one level deeper)
+MHSDS_DIR = next(
+    (p / _SAMPLE for p in Path(__file__).resolve().parents if (p / _SAMPLE).is_dir()),
+    Path(__file__).parents[2].parent / _SAMPLE,
+)
 OLD = "People subject to detention at the end of the reporting period"
 NEW = "People subject to the Mental Health Act at the end of the reporting period"
 

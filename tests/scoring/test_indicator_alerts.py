@@ -40,8 +40,14 @@ def test_each_indicator_alert_reports_its_methods_numbers(scored_with_ewma) -> N
         onset = periods.index(a["onset_estimate"])
         if a["method"] == "data_silence":
             assert sc.data_silence_alarm[s, start] and not up
-            assert a["statistic"] == sc.data_silence_run[s, last]
-            assert a["threshold"] == comb.data_silence_min_run
+            peer = sc.peer_silence
+            at = {int(r): i for i, r in enumerate(sc.peer_silence_rows)} if peer is not None else {}
+            if s in at and peer.alarm[at[s], start]:  # judged against its peers: the run's probability
+                assert a["statistic"] == pytest.approx(np.exp(peer.log_probability[at[s], last]), rel=1e-6)
+                assert a["threshold"] == config.peer_silence.level
+            else:
+                assert a["statistic"] == sc.data_silence_run[s, last]
+                assert a["threshold"] == comb.data_silence_min_run
             assert onset == max(start - sc.data_silence_run[s, start] + 1, 0)
         elif a["method"] == "silence":
             assert sc.silence_alarm[s, start] and not sc.data_silence_alarm[s, start] and not up
