@@ -126,7 +126,9 @@ def test_dashboard_loads_the_real_data(mhsds: Path, monkeypatch: pytest.MonkeyPa
     at.session_state["demo_user"] = "demo-quality-director"
     at.run()
     assert not at.exception
-    ranked = at.dataframe[0].value
+    ranked = next(d.value for d in at.dataframe if "rank" in d.value.columns)  # the "All wards" table
     assert len(ranked) == 87  # every provider with usable bed days
     metrics = {m.label: m.value for m in at.metric}
-    assert int(metrics["Watch wards"]) > 0
+    # data silence is an indicator alert: listed in the triage inbox (it no longer raises a ward to
+    # watch on its own: watch needs evidence in two culture domains)
+    assert int(metrics["Open alerts"]) > 0
