@@ -86,9 +86,10 @@ def test_lab_page_runs_benchmark_shows_tradeoff_and_saves_full_config(
     at.run()
     at.switch_page("app_pages/lab.py").run()
     assert any("Choose the thresholds and run the benchmark" in i.value for i in at.info)
-    assert at.text_input(key="lab_b_concern").value == "3, 3.5, 4, 4.5, 5, 6, 7, 8"
+    # the default grid stops at the urgent threshold (6.75 nats by default)
+    assert at.text_input(key="lab_b_concern").value == "3, 3.5, 4, 4.5, 5, 6"
     at.number_input(key="lab_b_wards").set_value(40)
-    at.text_input(key="lab_b_concern").input("3, 4.5")
+    at.text_input(key="lab_b_concern").input("3, 4")
     at.button[-1].click()  # the form's submit button
     at.run(timeout=120)
     assert not at.exception
@@ -98,14 +99,14 @@ def test_lab_page_runs_benchmark_shows_tradeoff_and_saves_full_config(
         if "false concern alerts" in json.dumps(json.loads(c.proto.spec)).lower()
     )
     pts = [r for r in _rows(chart) if "concern_threshold" in r]
-    assert {r["concern_threshold"] for r in pts} == {3.0, 4.5}
+    assert {r["concern_threshold"] for r in pts} == {3.0, 4.0}
     table = at.dataframe[-1].value
-    assert list(table["Concern threshold (nats)"]) == [3.0, 4.5]
+    assert list(table["Concern threshold (nats)"]) == [3.0, 4.0]
     summary = " ".join(c.value for c in at.caption)
     assert "synthetic trust of 40 wards over 156 weeks" in summary and "2 setting(s) computed" in summary
-    # the current configuration (defaults, 4.5) is picked; choose 3 and save
+    # the current configuration (defaults, 4) is picked; choose 3 and save
     pick = at.selectbox(key="lab_pick")
-    assert pick.options[1].startswith("concern 4.5 nats") and pick.options[1].endswith("(current)")
+    assert pick.options[1].startswith("concern 4 nats") and pick.options[1].endswith("(current)")
     assert pick.index == 1
     pick.select_index(0).run()
     at.button(key="lab_save_config").click().run()
