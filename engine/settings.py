@@ -110,6 +110,17 @@ def from_mapping(cls: type[T], data: Mapping[str, Any], where: str = "") -> T:
         hint = f" (did you mean {prefix}{near[0]}?)" if near else ""
         raise SettingsError(f"unknown key {prefix}{k}{hint}")
     kwargs = {k: _coerce(v, hints[k], f"{prefix}{k}") for k, v in data.items()}
+    for k, v in kwargs.items():
+        # a partial nested table starts from the field's own default (e.g. [baselines_monthly] from
+        # the monthly defaults), not from the nested class's defaults
+        f = fields[k]
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        if (
+            isinstance(data[k], Mapping)
+            and dataclasses.is_dataclass(default)
+            and not isinstance(default, type)
+        ):
+            kwargs[k] = dataclasses.replace(default, **{name: getattr(v, name) for name in data[k]})
     try:
         return cls(**kwargs)
     except SettingsError:

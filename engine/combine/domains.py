@@ -123,8 +123,12 @@ def domain_statistic_blocks(
     n_domains: int,
     rule: str = "joint",
     p0: float = 0.3,
+    window: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Domain statistics by ``rule`` (see :data:`DOMAIN_RULES`): ``(statistic, since, contributions)``.
+
+    ``window > 0`` (joint rule only) limits the evidence to the last ``window`` periods
+    (:func:`window_limited_blocks`).
 
     ``joint`` is :func:`domain_cusum_blocks`. ``mei`` and ``mixture`` run Page's CUSUM ``C_i`` on each
     series' own increments and add a transform of it over the ward's series of the domain, so an
@@ -135,6 +139,8 @@ def domain_statistic_blocks(
     statistic was zero (every series' CUSUM at zero); contributions as in :func:`domain_cusum_blocks`.
     """
     if rule == "joint":
+        if window > 0:
+            return window_limited_blocks(blocks, n_wards, n_domains, window)
         return domain_cusum_blocks(blocks, n_wards, n_domains)
     if rule not in DOMAIN_RULES:
         raise ValueError(f"unknown domain rule {rule!r}; expected one of {DOMAIN_RULES}")
@@ -189,3 +195,67 @@ def _last_zero(stat: np.ndarray, since: np.ndarray) -> None:
             since[c, t] = last_zero
             if stat[c, t] <= 0.0:
                 last_zero = t
+
+
+def window_limited_blocks(
+    blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], n_wards: int, n_domains: int, window: int
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Window-limited joint CUSUM (Lai 1995): ``D_t = max(0, max_{t - L < k <= t} sum_{u=k}^{t} z_u)``.
+
+    Page's CUSUM keeps evidence for as long as its statistic stays above zero; where the in-control
+    drift per period is small (a few events a month), one unsettled spell keeps a domain high for many
+    months and turns any later chance move of another domain into ``concern``. Limiting the evidence
+    to the last ``L`` periods forgets it after ``L`` periods; with ``L`` at least the detection
+    horizon nothing an episode builds up within the horizon is lost. ``since`` is the period before the
+    maximising ``k`` (the onset estimate, ``-1`` when that is period 0), and each series'
+    contribution is its summed increments over ``(since, t]`` (0 where the statistic is 0).
+    ``O(L)`` per ward, domain and period; ``O(1)`` per series and period for the contributions.
+    """
+    t_count = blocks[0][0].shape[1] if blocks else 0
+    summed = np.zeros((n_wards * n_domains, t_count))
+    cells = []
+    for z, ward, domain in blocks:
+        cell = np.where(domain >= 0, ward * n_domains + domain, -1).astype(np.int64)
+        group_sum(z, cell, len(summed), out=summed, nan_to_num=True)
+        cells.append(cell)
+    stat = np.empty_like(summed)
+    since = np.empty(summed.shape, dtype=np.int64)
+    _window_cusum(summed, int(window), stat, since)
+    contributions = []
+    for (z, _, _), cell in zip(blocks, cells, strict=True):
+        contribution = np.empty(z.shape)
+        _sum_since(np.ascontiguousarray(z, dtype=np.float64), cell, stat, since, contribution)
+        contributions.append(contribution)
+    shape = (n_wards, n_domains, t_count)
+    return stat.reshape(shape), since.reshape(shape), contributions
+
+
+@njit(cache=True, nogil=True)
+def _window_cusum(summed: np.ndarray, window: int, stat: np.ndarray, since: np.ndarray) -> None:
+    for c in range(summed.shape[0]):
+        for t in range(summed.shape[1]):
+            best, arg, run = 0.0, t, 0.0
+            lo = max(t - window + 1, 0)
+            for k in range(t, lo - 1, -1):  # sums over [k, t], k going back
+                run += finite(summed[c, k])
+                if run > best:
+                    best, arg = run, k
+            stat[c, t] = best
+            since[c, t] = arg - 1
+
+
+@njit(cache=True, nogil=True)
+def _sum_since(z: np.ndarray, cell: np.ndarray, stat: np.ndarray, since: np.ndarray, out: np.ndarray) -> None:
+    """Each series' increments summed over ``(since, t]`` of its domain (0 where the statistic is 0)."""
+    t_count = z.shape[1]
+    cum = np.empty(t_count + 1)
+    for s in range(z.shape[0]):
+        c = cell[s]
+        cum[0] = 0.0
+        for t in range(t_count):
+            cum[t + 1] = cum[t] + finite(z[s, t])
+        for t in range(t_count):
+            if c >= 0 and stat[c, t] > 0:
+                out[s, t] = cum[t + 1] - cum[since[c, t] + 1]
+            else:
+                out[s, t] = 0.0

@@ -57,16 +57,16 @@ class CombinationSettings:
     The default thresholds were calibrated by ``wardwatch calibrate-alerts`` (6 replicates with the
     dependence-aware null, seed 20261122; replicates re-estimate their baselines, cold start and
     predictive uncertainty included; 20% of wards per replicate carry a simulated single-domain change)
-    on the default synthetic benchmark (``wardwatch synth --wards 300 --weeks 156 --seed 7``), with
-    the adaptive evidence: concern at 4.0 nats, 0.061 +/- 0.004 simulated false ``concern`` alerts per
-    ward-year (target 0.1) and 9.2% of 369 single-domain changes escalating (target 10%; this
-    constraint binds: 3.5 nats would meet the false-alarm target alone); urgent 6.75 nats. ``watch``
-    calibrated to 2.25 nats (0.41 false openings per ward-year, 3.5% of ward-weeks; targets 0.5 and
-    5%); the default is 2.5 nats (0.30 and 2.6% on the benchmark) because at 2.25 two other synthetic
-    trusts measured 5.3% and 5.7% of in-control ward-weeks at watch, at 2.5 at most 4.4% (seeds 7, 11,
-    13, 17). Run ``calibrate-alerts`` on a trust's own data: thresholds calibrated on one trust hold
-    only approximately on another (measured false concern alerts at 4.0 nats: 0.06 to 0.12 per
-    ward-year on the four trusts).
+    on the default synthetic benchmark (``wardwatch synth --wards 300 --weeks 156 --seed 7``), adaptive
+    evidence: concern 4.0 nats with Page's CUSUM (0.061 +/- 0.004 simulated false ``concern`` alerts
+    per ward-year, 9.2% of 369 single-domain changes escalating; the decoy constraint binds), urgent
+    6.75. With the 52-week window the same calibration gives 3.75 nats (0.061, 9.2%), but three other
+    synthetic trusts (seeds 11, 13, 17) then measured 0.12, 0.07 and 0.14 false concern alerts per
+    ward-year, against 0.09, 0.05 and 0.10 at 4.0: the default keeps 4.0 for that margin. ``watch``
+    calibrates to 2.25 nats (0.39 openings per ward-year, 3.0% of ward-weeks; targets 0.5 and 5%); the
+    default 2.5 keeps every trust tried within both targets (2.25 gave 5.4% on seed 17). Run
+    ``calibrate-alerts`` on a trust's own data: thresholds calibrated on one trust hold only
+    approximately on another.
     """
 
     cusum_threshold: float = field(
@@ -223,6 +223,13 @@ class CombinationSettings:
         metadata={
             "doc": "domain statistic: joint (CUSUM of summed increments), mei (sum of per-indicator "
             "CUSUMs) or mixture (sum of log(1 - p0 + p0 exp(CUSUM)) per indicator)"
+        },
+    )
+    domain_window: int = field(
+        default=52,
+        metadata={
+            "doc": "joint rule: evidence older than this many weeks is forgotten (window-limited CUSUM, "
+            "Lai 1995); 0 = Page's CUSUM without limit"
         },
     )
     mixture_p0: float = field(

@@ -136,7 +136,12 @@ def ward_evidence(
             np.minimum.at(first, ward[has], gi[has])
 
     domain_stat, domain_since, contributions = domain_statistic_blocks(
-        blocks, w_count, len(CULTURE_DOMAINS), combination.domain_rule, combination.mixture_p0
+        blocks,
+        w_count,
+        len(CULTURE_DOMAINS),
+        combination.domain_rule,
+        combination.mixture_p0,
+        combination.domain_window,
     )
     thresholds = level_thresholds(combination)
     raises_watch = single if combination.watch_on_indicator_alerts else np.zeros_like(single)

@@ -55,3 +55,36 @@ def test_joint_rule_is_the_joint_cusum_and_unknown_rules_fail():
     np.testing.assert_array_equal(a[0], b[0])
     with pytest.raises(ValueError):
         domain_statistic_blocks(blocks, 2, 3, "fisher")
+
+
+def test_window_limited_cusum_forgets_old_evidence():
+    from engine.combine.domains import window_limited_blocks
+
+    rng = np.random.default_rng(2)
+    z = rng.normal(-0.1, 1.0, (12, 60))
+    ward, domain = np.arange(12) % 3, np.arange(12) % 2
+    blocks = [(z, ward, domain)]
+    page, _, page_c = domain_cusum_blocks(blocks, 3, 2)
+    # a window as long as the data is Page's CUSUM (same statistic, onset and contributions)
+    stat, _, (contribution,) = window_limited_blocks(blocks, 3, 2, 60)
+    np.testing.assert_allclose(stat, page, atol=1e-9)
+    np.testing.assert_allclose(contribution, page_c[0], atol=1e-9)
+    # a short window: the best sum over the last L periods, by brute force
+    stat, _, (contribution,) = window_limited_blocks(blocks, 3, 2, 8)
+    summed = np.zeros((3, 2, 60))
+    np.add.at(summed, (ward, domain), z)
+    for w in range(3):
+        for d in range(2):
+            for t in range(60):
+                sums = [summed[w, d, k : t + 1].sum() for k in range(max(t - 7, 0), t + 1)]
+                assert stat[w, d, t] == pytest.approx(max(0.0, max(sums)))
+    # contributions add up to the statistic where it is positive
+    total = np.zeros((3, 2, 60))
+    np.add.at(total, (ward, domain), contribution)
+    np.testing.assert_allclose(total[stat > 0], stat[stat > 0], atol=1e-9)
+    # one spike long ago is forgotten after the window
+    spike = np.full((1, 40), -0.05)
+    spike[0, 2] = 10.0
+    one = [(spike, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))]
+    assert domain_cusum_blocks(one, 1, 1)[0][0, 0, 30] > 8
+    assert window_limited_blocks(one, 1, 1, 20)[0][0, 0, 30] == 0.0
