@@ -38,6 +38,8 @@ from engine.settings import SettingsError
 
 #: candidate thresholds offered by default (nats), with the one in force added.
 DEFAULT_GRID = (3.0, 3.5, 4.0, 4.5, 5.0, 6.0, 7.0, 8.0)
+#: candidate watch thresholds (two or more culture domains at or above this), up to concern.
+WATCH_GRID = (1.5, 2.0, 2.5, 3.0, 3.5, 4.0)
 KIND = "tradeoff"
 
 
@@ -48,10 +50,16 @@ def runner(ctx: AppContext) -> JobRunner:
 
 def default_grid(config: Config, swept: str) -> str:
     comb = config.combination
-    current = comb.concern_threshold if swept == "concern" else comb.domain_threshold
-    high = comb.urgent_threshold if swept == "concern" else 50.0
-    values = sorted({v for v in DEFAULT_GRID if v <= high} | {current})
+    current = comb.concern_threshold if swept == "concern" else comb.watch_threshold
+    high = comb.urgent_threshold if swept == "concern" else comb.concern_threshold
+    grid = DEFAULT_GRID if swept == "concern" else WATCH_GRID
+    values = sorted({v for v in grid if v <= high} | ({current} if current is not None else set()))
     return ", ".join(f"{v:g}" for v in values)
+
+
+def _nats(value: float | None) -> str:
+    """A threshold in nats as text ("off" when unset)."""
+    return "off" if value is None else f"{value:g}"
 
 
 def render_tradeoff(ctx: AppContext) -> None:
@@ -77,7 +85,7 @@ def render_tradeoff(ctx: AppContext) -> None:
     comb = trust.config.combination
     st.caption(
         f"Starting from the configuration in force, {trust.config_source}: concern threshold "
-        f"{comb.concern_threshold:g} nats, watch (domain) {comb.domain_threshold:g}, urgent "
+        f"{comb.concern_threshold:g} nats, watch (two domains) {_nats(comb.watch_threshold)}, urgent "
         f"{comb.urgent_threshold:g}; targets {comb.target_false_concern_per_ward_year:g} false concern "
         f"alerts per ward-year. Data: " + ", ".join(f"`{p.name}`" for p in trust.files.values()) + "."
     )
@@ -212,7 +220,7 @@ def _show(ctx: AppContext, jobs: JobRunner, key: str, trust: TrustData) -> None:
     s = result.settings
     table = result.table
     comb = trust.config.combination
-    current = comb.concern_threshold if s.swept == "concern" else comb.domain_threshold
+    current = comb.concern_threshold if s.swept == "concern" else comb.watch_threshold
     values = table["threshold"].to_list()
     default = values.index(current) if current in values else 0
     rows = table.to_dicts()

@@ -38,7 +38,7 @@ def ward_triage_badge(store: TriageStore | None, ward_id: str, level: str | None
             f"kept growing since; a new alert ({t.alert_id}) is open for it in the inbox."
         )
     elif t.status == "closed" and LEVEL_ORDER.get(level or "none", 0) >= LEVEL_ORDER["concern"]:
-        st.info(
+        st.warning(  # not a blue box: blue means improvement in Making Data Count
             f"The ward is at {level} while its alert is closed ({_md(t.text)}): the triage decision "
             "stands until the evidence grows or the level rises."
         )

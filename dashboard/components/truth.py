@@ -141,7 +141,7 @@ def render_ward_truth(ctx: AppContext, ward_id: str) -> None:
         )
         (st.success if row["outcome"] == "detected" else st.warning)(text)
     for row in decoys.iter_rows(named=True):
-        st.info(
+        (st.warning if row["escalated"] else st.success)(
             f"Look-alike change ({md_escape(row['kind'].replace('_', ' '))}) from {uk_date(row['onset'])}"
             + (f" to {uk_date(row['end'])}" if row["end"] else "")
             + (": the ward reached concern during it." if row["escalated"] else ": not escalated to concern.")

@@ -38,13 +38,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 import polars as pl
 
-from engine.combine.levels import CONCERN, WATCH, LevelThresholds, ward_levels
+from engine.combine.levels import CONCERN, WATCH, ward_levels
 from engine.config import Config
 from engine.evaluate.grid import WEEKS_PER_YEAR, WardGrid, windows_mask
 from engine.evaluate.metrics import bootstrap_index, censor, outcome, percentile_ci, quantile
@@ -52,13 +52,14 @@ from engine.evaluate.settings import EvaluationSettings
 from engine.panel import MISSING, STATUS_LABELS, distinct_keys
 from engine.scoring.calibrate import draw_in_control, estimate_latent_factors, series_multiplier
 from engine.scoring.run import evidence_frames
+from engine.scoring.wards import level_thresholds
 from signals import CULTURE_DOMAINS
 
 Swept = Literal["concern", "watch"]
 #: configuration key each swept threshold sets.
 SWEPT_KEYS: dict[str, str] = {
     "concern": "combination.concern_threshold",
-    "watch": "combination.domain_threshold",
+    "watch": "combination.watch_threshold",
 }
 
 
@@ -268,17 +269,13 @@ def _levels(ev, comb, s: TradeoffSettings) -> np.ndarray:  # type: ignore[no-unt
     """``(H, W, T)`` level codes for each candidate threshold, by the scoring rule."""
     out = np.empty((len(s.thresholds), *ev.level.shape), dtype=np.int8)
     before = np.arange(ev.level.shape[1])[None, :] < ev.first_period[:, None]
+    base = level_thresholds(comb)  # the scoring rule's thresholds (an unset one never fires)
     for i, h in enumerate(s.thresholds):
-        domain, concern = comb.domain_threshold, comb.concern_threshold
         if s.swept == "concern":
-            concern = h
-        else:
-            domain = h
-        level, _ = ward_levels(
-            ev.domain_stat,
-            ev.single_alarm,
-            LevelThresholds(domain, concern, max(comb.urgent_threshold, concern)),
-        )
+            thresholds = replace(base, concern=h, urgent=max(base.urgent, h))
+        else:  # watch: two or more culture domains at or above h
+            thresholds = replace(base, watch=h)
+        level, _ = ward_levels(ev.domain_stat, ev.single_alarm, thresholds)
         level[before] = 0
         out[i] = level
     return out

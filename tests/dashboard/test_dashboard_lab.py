@@ -157,16 +157,16 @@ def test_tradeoff_is_deterministic_and_a_strong_step_is_found_fast(trust):
 def test_saved_configuration_records_provenance_and_config_check_prints_it(small_result, trust, tmp_path):
     from engine.cli import main as cli_main
 
-    cfg = chosen_config(trust, small_result, 8.0, saved_by="Dr Research")
+    cfg = chosen_config(trust, small_result, 4.5, saved_by="Dr Research")  # below urgent (6.75)
     assert (
-        cfg.combination.concern_threshold == 8.0
-        and cfg.digest() == trust.config.replace("combination.concern_threshold", 8.0).digest()
+        cfg.combination.concern_threshold == 4.5
+        and cfg.digest() == trust.config.replace("combination.concern_threshold", 4.5).digest()
     )  # provenance is not a setting
     path = tmp_path / "config.toml"
     path.write_text(cfg.to_toml())
     back = load_config(path)
     assert back.provenance == cfg.provenance and back.provenance.data_sha256 == trust.data_sha256
-    row = small_result.row_at(8.0)
+    row = small_result.row_at(4.5)
     assert back.provenance.simulated["false_concern_per_ward_year"] == pytest.approx(
         row["false_concern_per_ward_year"], abs=1e-6
     )
