@@ -104,6 +104,46 @@ RANGES: dict[str, Range] = {
     "ChangePointSettings.rebase_shift_sd": _r(0, 1000),
     # engine.store.StoreSettings
     "StoreSettings.busy_timeout_ms": _r(0, 3_600_000),
+    # settings added with issue 26 (detection), 21 (real data), 24 (charts) and 22 (triage)
+    "BaselineSettings.uncertainty_periods": _r(0, 520),
+    "BaselineSettings.persistence_periods": _r(0, 52),
+    "CombinationSettings.watch_threshold": _POSITIVE_NATS,
+    "CombinationSettings.provider_window": _PERIODS,
+    "CombinationSettings.provider_gate_share": _r(0, 1, lo_open=True),
+    "CombinationSettings.provider_trim": _r(0, 0.5, hi_open=True),
+    "CombinationSettings.target_watch_share": _LEVEL,
+    "CombinationSettings.target_false_watch_per_ward_year": _r(0, 52, lo_open=True),
+    "CombinationSettings.target_decoy_escalation": _LEVEL,
+    "CombinationSettings.calibration_decoy_share": _r(0, 1, hi_open=True),
+    "CombinationSettings.calibration_decoy_ratio": _r(1, 100, lo_open=True),
+    "CombinationSettings.calibration_decoy_weeks": _PERIODS,
+    "CombinationSettings.adaptive_lambda": _r(0, 1, lo_open=True),
+    "CombinationSettings.adaptive_min_ratio": _r(1, 100, lo_open=True),
+    "CombinationSettings.adaptive_max_ratio": _r(1, 100, lo_open=True),
+    "CombinationSettings.adaptive_prior_events": _r(0, 1000, lo_open=True),
+    "CombinationSettings.domain_window": _r(0, 520),
+    "CombinationSettings.mixture_p0": _r(0, 1, lo_open=True),
+    "ChartChoiceSettings.collapse_ratio": _r(0, 1),
+    "ChartChoiceSettings.max_zero_share": _r(0, 1),
+    "ChartChoiceSettings.min_points": _r(2, 520),
+    "ChartChoiceSettings.min_events": _r(1, 10_000),
+    "PeerSilence.level": _LEVEL,
+    "PeerSilence.min_run": _PERIODS,
+    "PeerSilence.min_run_monthly": _r(1, 120),
+    "PeerSilence.min_peer_share": _r(0, 1),
+    "PeerSilence.min_peers": _r(1, 100_000),
+    "PeerSilence.suppressed_below": _r(1, 1000),
+    "PeerSilence.min_dispersion": _r(0, 100),
+    "PeerSilence.max_dispersion": _r(0, 100, lo_open=True),
+    "PeerSilence.min_peer_events": _r(0, 1e6),
+    "PeerSilence.min_gap": _PERIODS,
+    "PeerSilence.fold": _r(1, 1000, lo_open=True),
+    "PeerSilence.level_discontinuity": _LEVEL,
+    "RetrospectiveSettings.min_segment_weeks": _r(2, 520),
+    "RetrospectiveSettings.min_segment_months": _r(1, 120),
+    "RetrospectiveSettings.silence_level": _LEVEL,
+    "RetrospectiveSettings.min_change_ratio": _r(1, 1000, lo_open=True),
+    "StoreSettings.ended_before_triage_days": _r(0, 3660),
 }
 
 
@@ -155,6 +195,8 @@ def numeric_fields_without_range(cls: type, where: str = "") -> list[str]:
         key = f"{where}.{f.name}" if where else f.name
         if dataclasses.is_dataclass(tp):
             out += numeric_fields_without_range(tp, key)  # type: ignore[arg-type]
+            continue
+        if typing.get_origin(tp) in (dict, Mapping):  # tables of values (provenance), not settings
             continue
         args = set(typing.get_args(tp)) or {tp}
         if args & {int, float} and range_of(cls, f) is None:
