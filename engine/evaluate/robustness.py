@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import multiprocessing
 import os
 import time
 from collections.abc import Callable
@@ -48,8 +49,6 @@ GRID_SCENARIOS = (
     "winter_pressure=1,definition_change=3,reporting_migration=3,provider_deterioration=1"
 )
 WARD_DECOY_KINDS: tuple[str, ...] = ("acute_patient", "staffing_crisis")
-
-Change = Callable[[Any], Any]  # TrustSpec -> TrustSpec
 
 
 @dataclass(frozen=True)
@@ -77,70 +76,75 @@ def scaled_scenarios(wards: int, spec: str = GRID_SCENARIOS) -> str:
     )
 
 
-def _cc(**kw: Any) -> Change:
-    def change(spec: Any) -> Any:
-        cc = dataclasses.replace(spec.scenarios.closed_culture, **kw)
-        return dataclasses.replace(spec, scenarios=dataclasses.replace(spec.scenarios, closed_culture=cc))
-
-    return change
+def _closed_culture(spec: Any, **kw: Any) -> Any:
+    cc = dataclasses.replace(spec.scenarios.closed_culture, **kw)
+    return dataclasses.replace(spec, scenarios=dataclasses.replace(spec.scenarios, closed_culture=cc))
 
 
-def _trust(**kw: Any) -> Change:
-    return lambda spec: dataclasses.replace(spec, **kw)
+def _share(spec: Any, share: float) -> Any:
+    pd = dataclasses.replace(spec.scenarios.provider_deterioration, ward_share=share)
+    return dataclasses.replace(spec, scenarios=dataclasses.replace(spec.scenarios, provider_deterioration=pd))
 
 
-def _share(share: float) -> Change:
-    def change(spec: Any) -> Any:
-        pd = dataclasses.replace(spec.scenarios.provider_deterioration, ward_share=share)
-        return dataclasses.replace(
-            spec, scenarios=dataclasses.replace(spec.scenarios, provider_deterioration=pd)
-        )
-
-    return change
+def _history(spec: Any, weeks: int) -> Any:
+    sc = dataclasses.replace(spec.scenarios, min_onset_week=weeks, onset_window_weeks=8)
+    mess = dataclasses.replace(spec.mess, late_joiner_share=0.0)
+    return dataclasses.replace(spec, scenarios=sc, mess=mess, n_weeks=max(spec.n_weeks, weeks + 70))
 
 
-def _history(weeks: int) -> Change:
-    def change(spec: Any) -> Any:
-        sc = dataclasses.replace(spec.scenarios, min_onset_week=weeks, onset_window_weeks=8)
-        mess = dataclasses.replace(spec.mess, late_joiner_share=0.0)
-        return dataclasses.replace(spec, scenarios=sc, mess=mess, n_weeks=max(spec.n_weeks, weeks + 70))
-
-    return change
+#: How a cell changes the default trust: ``Cell.target`` -> function(spec, **settings).
+_CHANGES: dict[str, Callable[..., Any]] = {
+    "closed_culture": _closed_culture,
+    "trust": lambda spec, **kw: dataclasses.replace(spec, **kw),
+    "share": _share,
+    "history": _history,
+}
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One grid cell: an axis, its level (as shown) and the change to the default trust."""
+    """One grid cell: an axis, its level (as shown) and the change to the default trust (``target``
+    names the change, ``settings`` its keyword arguments; plain data, so cells pickle to workers)."""
 
     axis: str
     level: str
-    change: Change | None = None
+    target: str = ""
+    settings: tuple[tuple[str, Any], ...] = ()
+
+    def apply(self, spec: Any) -> Any:
+        """The changed :class:`synthetic.TrustSpec` (``spec`` itself for the default cell)."""
+        return _CHANGES[self.target](spec, **dict(self.settings)) if self.target else spec
+
+
+def _cell(axis: str, level: str, target: str, **kw: Any) -> Cell:
+    return Cell(axis, level, target, tuple(sorted(kw.items())))
 
 
 def default_cells() -> list[Cell]:
     """The one-factor-at-a-time grid of issue 26 (see the module docstring)."""
     ind = [(2, 2), (4, 2), (8, 3), (12, 4)]
+    cc = "closed_culture"
     return [
         Cell("default", "default"),
-        *(Cell("indicators", f"{i} ({d} domains)", _cc(n_indicators=i, n_domains=d)) for i, d in ind),
+        *(_cell("indicators", f"{i} ({d} domains)", cc, n_indicators=i, n_domains=d) for i, d in ind),
         *(
-            Cell("domains", f"{d} ({2 * d} indicators)", _cc(n_domains=d, n_indicators=2 * d))
+            _cell("domains", f"{d} ({2 * d} indicators)", cc, n_domains=d, n_indicators=2 * d)
             for d in (2, 3, 4)
         ),
-        *(Cell("ramp_weeks", str(r), _cc(ramp_weeks=(r, r))) for r in (1, 8, 26)),
-        *(Cell("effect", f"x{e}", _cc(effect_scale=e)) for e in (0.5, 0.75)),
-        *(Cell("dispersion", f"x{d}", _trust(dispersion_scale=d)) for d in (0.5, 2.0)),
-        Cell("rates", "x0.5", _trust(rate_scale=0.5)),
-        Cell("small_wards", "4-10 beds", _trust(beds=(4, 10))),
-        *(Cell("wards_per_provider", str(w), _trust(wards_per_provider=w)) for w in (3, 20)),
-        *(Cell("share_affected", f"{s:.0%}", _share(s)) for s in (0.3, 0.6)),
-        *(Cell("history_weeks", str(h), _history(h)) for h in (13, 52, 104)),
+        *(_cell("ramp_weeks", str(r), cc, ramp_weeks=(r, r)) for r in (1, 8, 26)),
+        *(_cell("effect", f"x{e}", cc, effect_scale=e) for e in (0.5, 0.75)),
+        *(_cell("dispersion", f"x{d}", "trust", dispersion_scale=d) for d in (0.5, 2.0)),
+        _cell("rates", "x0.5", "trust", rate_scale=0.5),
+        _cell("small_wards", "4-10 beds", "trust", beds=(4, 10)),
+        *(_cell("wards_per_provider", str(w), "trust", wards_per_provider=w) for w in (3, 20)),
+        *(_cell("share_affected", f"{s:.0%}", "share", share=s) for s in (0.3, 0.6)),
+        *(_cell("history_weeks", str(h), "history", weeks=h) for h in (13, 52, 104)),
     ]
 
 
 def tiny_cells() -> list[Cell]:
     """Two cells (default and a short ramp) for tests and smoke runs."""
-    return [Cell("default", "default"), Cell("ramp_weeks", "1", _cc(ramp_weeks=(1, 1)))]
+    return [Cell("default", "default"), _cell("ramp_weeks", "1", "closed_culture", ramp_weeks=(1, 1))]
 
 
 GRIDS: dict[str, Callable[[], list[Cell]]] = {"default": default_cells, "tiny": tiny_cells}
@@ -163,7 +167,7 @@ def cell_spec(cell: Cell, g: GridSettings) -> Any:
         n_weeks=g.weeks,
         scenarios=dataclasses.replace(base.scenarios, counts=MappingProxyType(parse_scenarios(g.scenarios))),
     )
-    return cell.change(spec) if cell.change is not None else spec
+    return cell.apply(spec)
 
 
 def run_cell(
@@ -248,7 +252,11 @@ def run_grid(
     args = [(c, g, root, cfg, st) for c in cells]
     start = time.perf_counter()
     if g.jobs > 1:
-        with ProcessPoolExecutor(max_workers=min(g.jobs, os.cpu_count() or 1, len(cells))) as pool:
+        # spawned, not forked: a fork of a process whose polars / numba thread pools are running
+        # can deadlock in the child
+        ctx = multiprocessing.get_context("spawn")
+        workers = min(g.jobs, os.cpu_count() or 1, len(cells))
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             rows = list(pool.map(_worker, args))
     else:
         rows = [_worker(a) for a in args]

@@ -67,7 +67,7 @@ def test_a_tiny_grid_runs_end_to_end(tmp_path):
     g = GridSettings(
         wards=40,
         weeks=130,
-        jobs=1,
+        jobs=2,  # spawned worker processes (a forked pool deadlocked)
         scenarios="closed_culture=3,acute_patient=2,definition_change=1,provider_deterioration=1",
     )
     effect = next(c for c in default_cells() if c.axis == "effect" and c.level == "x0.5")
