@@ -27,6 +27,7 @@ median cell and the worst cell (lowest detection share).
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import multiprocessing
 import os
@@ -86,6 +87,11 @@ def _share(spec: Any, share: float) -> Any:
     return dataclasses.replace(spec, scenarios=dataclasses.replace(spec.scenarios, provider_deterioration=pd))
 
 
+def _providers(spec: Any, wards: int) -> Any:
+    """``wards`` per provider, with at least 10 providers (so the provider-wide scenarios fit)."""
+    return dataclasses.replace(spec, wards_per_provider=wards, n_wards=max(spec.n_wards, 10 * wards))
+
+
 def _history(spec: Any, weeks: int) -> Any:
     sc = dataclasses.replace(spec.scenarios, min_onset_week=weeks, onset_window_weeks=8)
     mess = dataclasses.replace(spec.mess, late_joiner_share=0.0)
@@ -97,6 +103,7 @@ _CHANGES: dict[str, Callable[..., Any]] = {
     "closed_culture": _closed_culture,
     "trust": lambda spec, **kw: dataclasses.replace(spec, **kw),
     "share": _share,
+    "providers": _providers,
     "history": _history,
 }
 
@@ -136,7 +143,7 @@ def default_cells() -> list[Cell]:
         *(_cell("dispersion", f"x{d}", "trust", dispersion_scale=d) for d in (0.5, 2.0)),
         _cell("rates", "x0.5", "trust", rate_scale=0.5),
         _cell("small_wards", "4-10 beds", "trust", beds=(4, 10)),
-        *(_cell("wards_per_provider", str(w), "trust", wards_per_provider=w) for w in (3, 20)),
+        *(_cell("wards_per_provider", str(w), "providers", wards=w) for w in (3, 20)),
         *(_cell("share_affected", f"{s:.0%}", "share", share=s) for s in (0.3, 0.6)),
         *(_cell("history_weeks", str(h), "history", weeks=h) for h in (13, 52, 104)),
     ]
@@ -177,19 +184,35 @@ def run_cell(
     from engine.evaluate.benchmark import score_folder
     from engine.evaluate.run import evaluate
     from engine.evaluate.scenarios import kind_table, provider_decoy_table
-    from synthetic import generate, write_trust
+    from synthetic import ScenarioError, generate, write_trust
 
     start = time.perf_counter()
     folder = root / cell_name(cell)
     data, results = folder / "data", folder / "results"
     spec = cell_spec(cell, g)
-    write_trust(generate(spec, seed=g.seed), data, "csv", latent=True)
+    key = json.dumps(
+        {"spec": repr(spec), "seed": g.seed, "config": config.digest(), "evaluation": repr(st)},
+        sort_keys=True,
+    )
+    done = folder / "row.json"
+    if done.exists():  # resume: the same cell, configuration and evaluation settings were run before
+        saved = json.loads(done.read_text(encoding="utf-8"))
+        if saved.get("key") == key:
+            return saved["row"]
+    head = {"axis": cell.axis, "level": cell.level}
+    try:
+        trust = generate(spec, seed=g.seed)
+    except ScenarioError as exc:  # the cell's trust cannot hold its scenarios: reported, not fatal
+        return {**head, "error": str(exc)}
+    write_trust(trust, data, "csv", latent=True)
     score_folder(data, results, config)
     ev = evaluate(data / "truth.csv", results, st)
     row = cell_row(
         ev, kind_table(ev.episodes, st.horizon_weeks), provider_decoy_table(data / "truth.csv", results, st)
     )
-    return {"axis": cell.axis, "level": cell.level, **row, "seconds": round(time.perf_counter() - start, 1)}
+    out = {**head, **row, "error": "", "seconds": round(time.perf_counter() - start, 1)}
+    done.write_text(json.dumps({"key": key, "row": out}), encoding="utf-8")
+    return out
 
 
 def _get(summary: pl.DataFrame, method: str, col: str) -> float:
@@ -262,9 +285,18 @@ def run_grid(
         rows = [_worker(a) for a in args]
     wall = time.perf_counter() - start
     table = pl.DataFrame(rows, infer_schema_length=None)
+    failed = table.filter(pl.col("error") != "") if "error" in table.columns else table.clear()
+    table = table.filter(pl.col("error") == "") if "error" in table.columns else table
     table.write_csv(root / "grid.csv")
     md = root / "grid.md"
-    md.write_text(grid_markdown(table, g, st.horizon_weeks, wall), encoding="utf-8")
+    text = grid_markdown(table, g, st.horizon_weeks, wall)
+    if failed.height:
+        text += (
+            "\nCells that could not be generated:\n\n"
+            + "\n".join(f"* {r['axis']} = {r['level']}: {r['error']}" for r in failed.iter_rows(named=True))
+            + "\n"
+        )
+    md.write_text(text, encoding="utf-8")
     return table, md
 
 
