@@ -90,3 +90,15 @@ def test_a_tiny_grid_runs_end_to_end(tmp_path):
         assert row["false_concern_per_ward_year"] >= 0
         assert (tmp_path / cell_name(Cell(row["axis"], row["level"])) / "data" / "latent.parquet").exists()
     assert grid_markdown(table, g, 16, 1.0).count("\n") == 2 + 2 + 2 + 2 + 2 + 1
+
+
+def test_a_cell_whose_trust_cannot_hold_its_scenarios_is_reported_not_fatal(tmp_path):
+    from engine.config import Config
+    from engine.evaluate.robustness import run_cell
+
+    g = GridSettings(wards=20, weeks=60, scenarios="definition_change=9")
+    row = run_cell(
+        Cell("default", "default"), g, tmp_path, Config(), EvaluationSettings(bootstrap_replicates=0)
+    )
+    assert row["axis"] == "default" and "definition_change" in row["error"]
+    assert not (tmp_path / "default-default" / "row.json").exists()  # nothing to resume from
