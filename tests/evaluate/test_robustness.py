@@ -75,12 +75,13 @@ def test_a_tiny_grid_runs_end_to_end(tmp_path):
     from engine.evaluate import robustness
 
     robustness.GRIDS["test"] = lambda: cells
+    st = EvaluationSettings(bootstrap_replicates=0)
     try:
-        table, md = run_grid(
-            tmp_path, grid="test", settings=g, evaluation=EvaluationSettings(bootstrap_replicates=0)
-        )
+        table, md = run_grid(tmp_path, grid="test", settings=g, evaluation=st)
+        again, _ = run_grid(tmp_path, grid="test", settings=g, evaluation=st)  # resumes from row.json
     finally:
         del robustness.GRIDS["test"]
+    assert again.drop("seconds").equals(table.drop("seconds"))
     assert table.height == 2 and (tmp_path / "grid.csv").exists()
     text = md.read_text()
     assert "**median cell**" in text and "**worst cell**" in text and "effect = x0.5" in text
