@@ -6,7 +6,7 @@ configuration and evaluated against its truth (oracle with the true rates of ``l
 One-factor-at-a-time around the default: the default cell once, then each axis's levels with every
 other setting at its default. The axes follow issue 26:
 
-* ``indicators`` moving per episode (2, 4, 8, 12; domains 2, 2, 3, 4) and ``domains`` (2, 3, 4 with
+* ``indicators`` moving per episode (2, 5, 8, 12; domains 2, 2, 3, 4) and ``domains`` (2, 3, 4 with
   two indicators each): designed episodes (:class:`synthetic.ClosedCultureSettings` ``n_domains``,
   ``n_indicators``);
 * ``ramp`` weeks (1, 8, 26), ``effect`` (x0.5 and x0.75 of the log-effect), ``dispersion`` (x0.5,
@@ -129,7 +129,7 @@ def _cell(axis: str, level: str, target: str, **kw: Any) -> Cell:
 
 def default_cells() -> list[Cell]:
     """The one-factor-at-a-time grid of issue 26 (see the module docstring)."""
-    ind = [(2, 2), (4, 2), (8, 3), (12, 4)]
+    ind = [(2, 2), (5, 2), (8, 3), (12, 4)]  # 4 over 2 domains is the domains = 2 cell
     cc = "closed_culture"
     return [
         Cell("default", "default"),
@@ -320,8 +320,14 @@ def _wk(x: float | None, horizon: int) -> str:
     return f">{horizon}" if math.isinf(x) else f"{x:.0f}"
 
 
-def _ratio(x: float | None) -> str:
-    return "-" if x is None or not math.isfinite(x) else f"{x:.2f}"
+def _ratio(r: dict[str, Any], horizon: int) -> str:
+    """Median delay / the oracle's; a lower bound (``>``) when wardwatch's median is past the horizon."""
+    ww, om = r["delay_median"], r["oracle_delay_median"]
+    if om is None or not math.isfinite(om) or om <= 0:
+        return "-"
+    if ww is None or not math.isfinite(ww):
+        return f">{horizon / om:.2f}"
+    return f"{ww / om:.2f}"
 
 
 def grid_markdown(table: pl.DataFrame, g: GridSettings, horizon: int, wall: float) -> str:
@@ -336,7 +342,7 @@ def grid_markdown(table: pl.DataFrame, g: GridSettings, horizon: int, wall: floa
     def line(r: dict[str, Any], label: str) -> str:
         return (
             f"| {label} | {_pct(r['detected'])} ({r['episodes']}) | {_wk(r['delay_median'], horizon)} "
-            f"| {_pct(r['oracle_detected'])} | {_wk(r['oracle_delay_median'], horizon)} | {_ratio(r['delay_ratio'])} "
+            f"| {_pct(r['oracle_detected'])} | {_wk(r['oracle_delay_median'], horizon)} | {_ratio(r, horizon)} "
             f"| {r['false_concern_per_ward_year']:.3f} | {_pct(r['ward_decoys_escalated'])} "
             f"| {_pct(r['broad_decoy_wards_escalated'])} | {_pct(r['broad_decoys_with_provider_alert'])} "
             f"| {_pct(r['provider_deterioration_reached'])} |"
