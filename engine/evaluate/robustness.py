@@ -352,7 +352,9 @@ def grid_markdown(table: pl.DataFrame, g: GridSettings, horizon: int, wall: floa
     lines = [
         f"Robustness grid: {table.height} cells, one factor at a time around the default; each cell a "
         f"{g.wards}-ward trust over {g.weeks} weeks (seed {g.seed}, scenarios `{g.scenarios}`); "
-        f"{g.jobs} parallel jobs, {wall:.0f} s wall time.",
+        f"{g.jobs} parallel jobs, {wall:.0f} s wall time for this run, cells' own times summing to "
+        f"{float(table['seconds'].sum()) if 'seconds' in table.columns else 0.0:.0f} s (a cell run before with the same "
+        "settings is resumed from its row.json).",
         "",
         head,
         sep,
