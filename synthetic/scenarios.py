@@ -168,6 +168,9 @@ class Planner:
                 n_groups += 1
                 episodes.append(self._ward_episode(rng, kind, f"G{n_groups:02d}", order, wards))
                 self._mark(busy, episodes[-1])
+        # what ward-level episodes (and reconfigurations) occupy: a provider deterioration that finds
+        # no provider free of every other change may overlap the provider- and trust-wide decoys
+        ward_busy = busy.copy()
         used_winters: set[int] = set()
         for _ in range(s.counts.get("winter_pressure", 0)):
             n_groups += 1
@@ -185,11 +188,12 @@ class Planner:
         for _ in range(s.counts.get("provider_deterioration", 0)):
             n_groups += 1
             group = self._provider_deterioration(
-                rng, f"G{n_groups:02d}", rng.permutation(providers), wards, busy
+                rng, f"G{n_groups:02d}", rng.permutation(providers), wards, busy, ward_busy
             )
             for ep in group:
                 episodes.append(ep)
                 self._mark(busy, ep)
+                self._mark(ward_busy, ep)
         return episodes
 
     def busy_span(self, ep: Episode) -> tuple[int, int]:
@@ -400,58 +404,90 @@ class Planner:
         )
 
     def _provider_deterioration(
-        self, rng: np.random.Generator, gid: str, providers: np.ndarray, wards: WardFrame, busy: np.ndarray
+        self,
+        rng: np.random.Generator,
+        gid: str,
+        providers: np.ndarray,
+        wards: WardFrame,
+        busy: np.ndarray,
+        ward_busy: np.ndarray,
     ) -> list[Episode]:
         """Closed cultures on several wards of the first provider (in the given order) with enough wards
-        free of other episodes from the first onset on; one :class:`Episode` per ward, same ``gid``."""
+        free of other episodes from the first onset on; one :class:`Episode` per ward, same ``gid``.
+
+        When no provider has them, a second pass lets the wards overlap provider- and trust-wide decoys
+        (``ward_busy``: ward-level episodes only), takes wards once they have ``min_onset_week`` weeks
+        of data, and settles for fewer wards (at least the range's lower end, or 2 with ``ward_share``).
+        """
         s = self.settings
         pd, cc = s.provider_deterioration, s.closed_culture
         ramp_hi, stagger_hi = cc.ramp_weeks[1], pd.stagger_weeks[1]
         last_first = self.n_weeks - ramp_hi - stagger_hi - s.min_post_weeks
-        for provider in providers:
-            members = np.flatnonzero(wards.provider == provider)
-            if pd.ward_share is not None:
-                want = max(2, round(pd.ward_share * members.size))
-            else:
-                want = _randint(rng, pd.wards)
-            eligible = members[~wards.excluded[members]]
-            if eligible.size < min(want, members.size) or eligible.size < 2:
-                continue
-            earliest = int(wards.join_week[eligible].max()) + s.min_onset_week
-            latest = self._latest_onset(earliest, last_first)
-            if earliest > latest:
-                continue
-            first = int(rng.integers(earliest, latest + 1))
-            free = eligible[~busy[eligible, first:].any(axis=1)]
-            k = min(want, members.size)
-            if free.size < k:
-                continue
-            hit = np.sort(rng.choice(free, size=k, replace=False))
-            out = []
-            for i, w in enumerate(hit):
-                onset = first if i == 0 else first + _randint(rng, pd.stagger_weeks)
-                ramp = _randint(rng, cc.ramp_weeks)
-                effects, mc = self._ward_effects(
-                    rng, "closed_culture", ramp, onset, float(wards.cetr_share[w])
-                )
-                out.append(
-                    Episode(
-                        gid,
-                        "provider_deterioration",
-                        np.array([w]),
-                        onset,
-                        ramp,
-                        None,
-                        {key: np.array([v]) for key, v in effects.items()},
-                        np.array([mc]),
-                    )
-                )
-            return out
+        lower = 2 if pd.ward_share is not None else pd.wards[0]
+        for relaxed in (False, True):
+            for provider in providers:
+                members = np.flatnonzero(wards.provider == provider)
+                if pd.ward_share is not None:
+                    want = max(2, round(pd.ward_share * members.size))
+                else:
+                    want = _randint(rng, pd.wards)
+                eligible = members[~wards.excluded[members]]
+                if relaxed:
+                    if eligible.size < lower:
+                        continue
+                    joined = np.sort(wards.join_week[eligible])[lower - 1]
+                    earliest = int(joined) + s.min_onset_week
+                else:
+                    if eligible.size < min(want, members.size) or eligible.size < 2:
+                        continue
+                    earliest = int(wards.join_week[eligible].max()) + s.min_onset_week
+                latest = self._latest_onset(earliest, last_first)
+                if earliest > latest:
+                    continue
+                first = int(rng.integers(earliest, latest + 1))
+                if relaxed:
+                    ready = wards.join_week[eligible] + s.min_onset_week <= first
+                    free = eligible[ready & ~ward_busy[eligible, first:].any(axis=1)]
+                    k = min(want, members.size, free.size)
+                    if k < lower:
+                        continue
+                else:
+                    free = eligible[~busy[eligible, first:].any(axis=1)]
+                    k = min(want, members.size)
+                    if free.size < k:
+                        continue
+                return self._deteriorating_wards(rng, gid, wards, free, k, first)
         raise ScenarioError(
             "no provider has enough wards free of other episodes for a provider_deterioration episode "
             f"({pd.wards[0]}-{pd.wards[1]} wards, {s.min_onset_week} weeks of in-control data first); "
             "use fewer episodes, more wards or more weeks"
         )
+
+    def _deteriorating_wards(
+        self, rng: np.random.Generator, gid: str, wards: WardFrame, free: np.ndarray, k: int, first: int
+    ) -> list[Episode]:
+        """``k`` of the ``free`` wards with staggered onsets from ``first`` (one episode each)."""
+        s = self.settings
+        pd, cc = s.provider_deterioration, s.closed_culture
+        hit = np.sort(rng.choice(free, size=k, replace=False))
+        out = []
+        for i, w in enumerate(hit):
+            onset = first if i == 0 else first + _randint(rng, pd.stagger_weeks)
+            ramp = _randint(rng, cc.ramp_weeks)
+            effects, mc = self._ward_effects(rng, "closed_culture", ramp, onset, float(wards.cetr_share[w]))
+            out.append(
+                Episode(
+                    gid,
+                    "provider_deterioration",
+                    np.array([w]),
+                    onset,
+                    ramp,
+                    None,
+                    {key: np.array([v]) for key, v in effects.items()},
+                    np.array([mc]),
+                )
+            )
+        return out
 
     def _provider_episode(
         self,

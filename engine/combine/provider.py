@@ -41,7 +41,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
+
+from engine.detectors._parallel import sized
 
 if TYPE_CHECKING:
     from engine.scoring.settings import CombinationSettings
@@ -49,6 +51,8 @@ if TYPE_CHECKING:
 #: A ward informs the provider gate when it expects at least this many events in the window: a
 #: sparser ward's level ratio is mostly its zeros, and a median of zeros is not a shift.
 INFORMATIVE_EVENTS: float = 2.0
+#: Cells of the (S, T) panel from which the gate's compiled pass runs over providers in parallel.
+PARALLEL_MIN_CELLS: int = 500_000
 
 
 def group_index(*keys: np.ndarray) -> tuple[np.ndarray, int]:
@@ -427,26 +431,21 @@ def gated_common_mode_factor(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _trimmed_pool(ywin, mwin, ratio, valid, skip, trim, kappa):  # type: ignore[no-untyped-def]
-    """Pooled (sum y + kappa) / (sum mu + kappa) over the valid members other than ``skip``, after
-    dropping ``floor(trim * m)`` members with the lowest and the highest ``ratio``."""
-    idx = np.empty(ratio.shape[0], dtype=np.int64)
-    m = 0
-    for i in range(ratio.shape[0]):
-        if valid[i] and i != skip:
-            idx[m] = i
-            m += 1
-    sel = idx[:m]
-    ranked = sel[np.argsort(ratio[sel], kind="mergesort")]
-    k = int(np.floor(trim * m))
-    ys, ms = 0.0, 0.0
-    for j in range(k, m - k):
-        ys += ywin[ranked[j]]
-        ms += mwin[ranked[j]]
-    return (ys + kappa) / (ms + kappa), ranked[k : m - k]
+def _median_inplace(buf, n):  # type: ignore[no-untyped-def]
+    """Median of ``buf[:n]`` (insertion sort in place; ``n`` is a provider's ward count)."""
+    for i in range(1, n):
+        v = buf[i]
+        j = i - 1
+        while j >= 0 and buf[j] > v:
+            buf[j + 1] = buf[j]
+            j -= 1
+        buf[j + 1] = v
+    h = n // 2
+    return buf[h] if n % 2 else 0.5 * (buf[h - 1] + buf[h])
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@sized(PARALLEL_MIN_CELLS)
+@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 def _gated(
     y,
     a,
@@ -468,7 +467,7 @@ def _gated(
     gate,
 ):  # type: ignore[no-untyped-def]
     t_count = y.shape[1]
-    for g in range(bounds.shape[0] - 1):
+    for g in prange(bounds.shape[0] - 1):  # groups are independent (their own rows of out, gate)
         rows = order[bounds[g] : bounds[g + 1]]
         m = rows.shape[0]
         if m < 2:
@@ -482,28 +481,38 @@ def _gated(
                     yw[i, t], mw[i, t] = yv, mv
         ywin = np.zeros(m)
         mwin = np.zeros(m)
+        ratio = np.zeros(m)
+        valid = np.zeros(m, dtype=np.bool_)
+        buf = np.empty(m)
+        ranked = np.empty(m, dtype=np.int64)
         log_f = np.zeros(t_count)
         history = np.zeros((m, t_count))  # each ward's log level ratio (0 without data)
         state = 0
         for t in range(t_count):
+            nv = 0
             for i in range(m):
                 ywin[i] += yw[i, t]
                 mwin[i] += mw[i, t]
                 if t >= window:
                     ywin[i] -= yw[i, t - window]
                     mwin[i] -= mw[i, t - window]
-            valid = mwin >= min_expected
-            ratio = np.log((ywin + 0.5) / (mwin + 0.5))
-            nv = int(valid.sum())
+                valid[i] = mwin[i] >= min_expected
+                if valid[i]:
+                    ratio[i] = np.log((ywin[i] + 0.5) / (mwin[i] + 0.5))
+                    history[i, t] = ratio[i]
+                    buf[nv] = ratio[i]
+                    nv += 1
             if nv == 0:
                 state = 0
                 continue
-            log_f[t] = np.median(ratio[valid])
+            log_f[t] = _median_inplace(buf, nv)
+            if nv < min_wards:
+                state = 0
+                continue
             sign = 1 if log_f[t] > 0 else -1
             # wards that moved this way, and those among them that were near normal a window ago
             moved, fresh = 0, 0
             for i in range(m):
-                history[i, t] = ratio[i] if valid[i] else 0.0
                 if valid[i] and sign * ratio[i] >= 0.5 * abs(log_f[t]):
                     moved += 1
                     if t < lag or sign * history[i, t - lag] < 0.5 * log_min:
@@ -518,12 +527,30 @@ def _gated(
             gate[g, t] = state
             if state == 0:
                 continue
+            # the valid wards ranked by level ratio (insertion sort into ``ranked``)
+            nr = 0
             for i in range(m):
-                _, kept = _trimmed_pool(ywin, mwin, ratio, valid, i, trim, kappa)
-                ys, ms = 0.0, 0.0
-                for j in kept:
-                    ys += yw[j, t]
-                    ms += mw[j, t]
+                if not valid[i]:
+                    continue
+                j = nr - 1
+                while j >= 0 and ratio[ranked[j]] > ratio[i]:
+                    ranked[j + 1] = ranked[j]
+                    j -= 1
+                ranked[j + 1] = i
+                nr += 1
+            for i in range(m):
+                # the other valid wards, minus floor(trim * count) at each end of the ranking
+                others = nr - 1 if valid[i] else nr
+                k = int(np.floor(trim * others))
+                ys, ms, pos = 0.0, 0.0, 0
+                for jj in range(nr):
+                    j = ranked[jj]
+                    if j == i:
+                        continue
+                    if k <= pos < others - k:
+                        ys += yw[j, t]
+                        ms += mw[j, t]
+                    pos += 1
                 out[rows[i], t] = (ys + kappa) / (ms + kappa)
 
 

@@ -6,7 +6,7 @@ configuration and evaluated against its truth (oracle with the true rates of ``l
 One-factor-at-a-time around the default: the default cell once, then each axis's levels with every
 other setting at its default. The axes follow issue 26:
 
-* ``indicators`` moving per episode (2, 4, 8, 12; domains 2, 2, 3, 4) and ``domains`` (2, 3, 4 with
+* ``indicators`` moving per episode (2, 5, 8, 12; domains 2, 2, 3, 4) and ``domains`` (2, 3, 4 with
   two indicators each): designed episodes (:class:`synthetic.ClosedCultureSettings` ``n_domains``,
   ``n_indicators``);
 * ``ramp`` weeks (1, 8, 26), ``effect`` (x0.5 and x0.75 of the log-effect), ``dispersion`` (x0.5,
@@ -27,7 +27,9 @@ median cell and the worst cell (lowest detection share).
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import multiprocessing
 import os
 import time
 from collections.abc import Callable
@@ -48,8 +50,6 @@ GRID_SCENARIOS = (
     "winter_pressure=1,definition_change=3,reporting_migration=3,provider_deterioration=1"
 )
 WARD_DECOY_KINDS: tuple[str, ...] = ("acute_patient", "staffing_crisis")
-
-Change = Callable[[Any], Any]  # TrustSpec -> TrustSpec
 
 
 @dataclass(frozen=True)
@@ -77,70 +77,81 @@ def scaled_scenarios(wards: int, spec: str = GRID_SCENARIOS) -> str:
     )
 
 
-def _cc(**kw: Any) -> Change:
-    def change(spec: Any) -> Any:
-        cc = dataclasses.replace(spec.scenarios.closed_culture, **kw)
-        return dataclasses.replace(spec, scenarios=dataclasses.replace(spec.scenarios, closed_culture=cc))
-
-    return change
+def _closed_culture(spec: Any, **kw: Any) -> Any:
+    cc = dataclasses.replace(spec.scenarios.closed_culture, **kw)
+    return dataclasses.replace(spec, scenarios=dataclasses.replace(spec.scenarios, closed_culture=cc))
 
 
-def _trust(**kw: Any) -> Change:
-    return lambda spec: dataclasses.replace(spec, **kw)
+def _share(spec: Any, share: float) -> Any:
+    pd = dataclasses.replace(spec.scenarios.provider_deterioration, ward_share=share)
+    return dataclasses.replace(spec, scenarios=dataclasses.replace(spec.scenarios, provider_deterioration=pd))
 
 
-def _share(share: float) -> Change:
-    def change(spec: Any) -> Any:
-        pd = dataclasses.replace(spec.scenarios.provider_deterioration, ward_share=share)
-        return dataclasses.replace(
-            spec, scenarios=dataclasses.replace(spec.scenarios, provider_deterioration=pd)
-        )
-
-    return change
+def _providers(spec: Any, wards: int) -> Any:
+    """``wards`` per provider, with at least 10 providers (so the provider-wide scenarios fit)."""
+    return dataclasses.replace(spec, wards_per_provider=wards, n_wards=max(spec.n_wards, 10 * wards))
 
 
-def _history(weeks: int) -> Change:
-    def change(spec: Any) -> Any:
-        sc = dataclasses.replace(spec.scenarios, min_onset_week=weeks, onset_window_weeks=8)
-        mess = dataclasses.replace(spec.mess, late_joiner_share=0.0)
-        return dataclasses.replace(spec, scenarios=sc, mess=mess, n_weeks=max(spec.n_weeks, weeks + 70))
+def _history(spec: Any, weeks: int) -> Any:
+    sc = dataclasses.replace(spec.scenarios, min_onset_week=weeks, onset_window_weeks=8)
+    mess = dataclasses.replace(spec.mess, late_joiner_share=0.0)
+    return dataclasses.replace(spec, scenarios=sc, mess=mess, n_weeks=max(spec.n_weeks, weeks + 70))
 
-    return change
+
+#: How a cell changes the default trust: ``Cell.target`` -> function(spec, **settings).
+_CHANGES: dict[str, Callable[..., Any]] = {
+    "closed_culture": _closed_culture,
+    "trust": lambda spec, **kw: dataclasses.replace(spec, **kw),
+    "share": _share,
+    "providers": _providers,
+    "history": _history,
+}
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One grid cell: an axis, its level (as shown) and the change to the default trust."""
+    """One grid cell: an axis, its level (as shown) and the change to the default trust (``target``
+    names the change, ``settings`` its keyword arguments; plain data, so cells pickle to workers)."""
 
     axis: str
     level: str
-    change: Change | None = None
+    target: str = ""
+    settings: tuple[tuple[str, Any], ...] = ()
+
+    def apply(self, spec: Any) -> Any:
+        """The changed :class:`synthetic.TrustSpec` (``spec`` itself for the default cell)."""
+        return _CHANGES[self.target](spec, **dict(self.settings)) if self.target else spec
+
+
+def _cell(axis: str, level: str, target: str, **kw: Any) -> Cell:
+    return Cell(axis, level, target, tuple(sorted(kw.items())))
 
 
 def default_cells() -> list[Cell]:
     """The one-factor-at-a-time grid of issue 26 (see the module docstring)."""
-    ind = [(2, 2), (4, 2), (8, 3), (12, 4)]
+    ind = [(2, 2), (5, 2), (8, 3), (12, 4)]  # 4 over 2 domains is the domains = 2 cell
+    cc = "closed_culture"
     return [
         Cell("default", "default"),
-        *(Cell("indicators", f"{i} ({d} domains)", _cc(n_indicators=i, n_domains=d)) for i, d in ind),
+        *(_cell("indicators", f"{i} ({d} domains)", cc, n_indicators=i, n_domains=d) for i, d in ind),
         *(
-            Cell("domains", f"{d} ({2 * d} indicators)", _cc(n_domains=d, n_indicators=2 * d))
+            _cell("domains", f"{d} ({2 * d} indicators)", cc, n_domains=d, n_indicators=2 * d)
             for d in (2, 3, 4)
         ),
-        *(Cell("ramp_weeks", str(r), _cc(ramp_weeks=(r, r))) for r in (1, 8, 26)),
-        *(Cell("effect", f"x{e}", _cc(effect_scale=e)) for e in (0.5, 0.75)),
-        *(Cell("dispersion", f"x{d}", _trust(dispersion_scale=d)) for d in (0.5, 2.0)),
-        Cell("rates", "x0.5", _trust(rate_scale=0.5)),
-        Cell("small_wards", "4-10 beds", _trust(beds=(4, 10))),
-        *(Cell("wards_per_provider", str(w), _trust(wards_per_provider=w)) for w in (3, 20)),
-        *(Cell("share_affected", f"{s:.0%}", _share(s)) for s in (0.3, 0.6)),
-        *(Cell("history_weeks", str(h), _history(h)) for h in (13, 52, 104)),
+        *(_cell("ramp_weeks", str(r), cc, ramp_weeks=(r, r)) for r in (1, 8, 26)),
+        *(_cell("effect", f"x{e}", cc, effect_scale=e) for e in (0.5, 0.75)),
+        *(_cell("dispersion", f"x{d}", "trust", dispersion_scale=d) for d in (0.5, 2.0)),
+        _cell("rates", "x0.5", "trust", rate_scale=0.5),
+        _cell("small_wards", "4-10 beds", "trust", beds=(4, 10)),
+        *(_cell("wards_per_provider", str(w), "providers", wards=w) for w in (3, 20)),
+        *(_cell("share_affected", f"{s:.0%}", "share", share=s) for s in (0.3, 0.6)),
+        *(_cell("history_weeks", str(h), "history", weeks=h) for h in (13, 52, 104)),
     ]
 
 
 def tiny_cells() -> list[Cell]:
     """Two cells (default and a short ramp) for tests and smoke runs."""
-    return [Cell("default", "default"), Cell("ramp_weeks", "1", _cc(ramp_weeks=(1, 1)))]
+    return [Cell("default", "default"), _cell("ramp_weeks", "1", "closed_culture", ramp_weeks=(1, 1))]
 
 
 GRIDS: dict[str, Callable[[], list[Cell]]] = {"default": default_cells, "tiny": tiny_cells}
@@ -163,7 +174,7 @@ def cell_spec(cell: Cell, g: GridSettings) -> Any:
         n_weeks=g.weeks,
         scenarios=dataclasses.replace(base.scenarios, counts=MappingProxyType(parse_scenarios(g.scenarios))),
     )
-    return cell.change(spec) if cell.change is not None else spec
+    return cell.apply(spec)
 
 
 def run_cell(
@@ -173,19 +184,35 @@ def run_cell(
     from engine.evaluate.benchmark import score_folder
     from engine.evaluate.run import evaluate
     from engine.evaluate.scenarios import kind_table, provider_decoy_table
-    from synthetic import generate, write_trust
+    from synthetic import ScenarioError, generate, write_trust
 
     start = time.perf_counter()
     folder = root / cell_name(cell)
     data, results = folder / "data", folder / "results"
     spec = cell_spec(cell, g)
-    write_trust(generate(spec, seed=g.seed), data, "csv", latent=True)
+    key = json.dumps(
+        {"spec": repr(spec), "seed": g.seed, "config": config.digest(), "evaluation": repr(st)},
+        sort_keys=True,
+    )
+    done = folder / "row.json"
+    if done.exists():  # resume: the same cell, configuration and evaluation settings were run before
+        saved = json.loads(done.read_text(encoding="utf-8"))
+        if saved.get("key") == key:
+            return saved["row"]
+    head = {"axis": cell.axis, "level": cell.level}
+    try:
+        trust = generate(spec, seed=g.seed)
+    except ScenarioError as exc:  # the cell's trust cannot hold its scenarios: reported, not fatal
+        return {**head, "error": str(exc)}
+    write_trust(trust, data, "csv", latent=True)
     score_folder(data, results, config)
     ev = evaluate(data / "truth.csv", results, st)
     row = cell_row(
         ev, kind_table(ev.episodes, st.horizon_weeks), provider_decoy_table(data / "truth.csv", results, st)
     )
-    return {"axis": cell.axis, "level": cell.level, **row, "seconds": round(time.perf_counter() - start, 1)}
+    out = {**head, **row, "error": "", "seconds": round(time.perf_counter() - start, 1)}
+    done.write_text(json.dumps({"key": key, "row": out}), encoding="utf-8")
+    return out
 
 
 def _get(summary: pl.DataFrame, method: str, col: str) -> float:
@@ -248,15 +275,28 @@ def run_grid(
     args = [(c, g, root, cfg, st) for c in cells]
     start = time.perf_counter()
     if g.jobs > 1:
-        with ProcessPoolExecutor(max_workers=min(g.jobs, os.cpu_count() or 1, len(cells))) as pool:
+        # spawned, not forked: a fork of a process whose polars / numba thread pools are running
+        # can deadlock in the child
+        ctx = multiprocessing.get_context("spawn")
+        workers = min(g.jobs, os.cpu_count() or 1, len(cells))
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             rows = list(pool.map(_worker, args))
     else:
         rows = [_worker(a) for a in args]
     wall = time.perf_counter() - start
     table = pl.DataFrame(rows, infer_schema_length=None)
+    failed = table.filter(pl.col("error") != "") if "error" in table.columns else table.clear()
+    table = table.filter(pl.col("error") == "") if "error" in table.columns else table
     table.write_csv(root / "grid.csv")
     md = root / "grid.md"
-    md.write_text(grid_markdown(table, g, st.horizon_weeks, wall), encoding="utf-8")
+    text = grid_markdown(table, g, st.horizon_weeks, wall)
+    if failed.height:
+        text += (
+            "\nCells that could not be generated:\n\n"
+            + "\n".join(f"* {r['axis']} = {r['level']}: {r['error']}" for r in failed.iter_rows(named=True))
+            + "\n"
+        )
+    md.write_text(text, encoding="utf-8")
     return table, md
 
 
@@ -280,8 +320,14 @@ def _wk(x: float | None, horizon: int) -> str:
     return f">{horizon}" if math.isinf(x) else f"{x:.0f}"
 
 
-def _ratio(x: float | None) -> str:
-    return "-" if x is None or not math.isfinite(x) else f"{x:.2f}"
+def _ratio(r: dict[str, Any], horizon: int) -> str:
+    """Median delay / the oracle's; a lower bound (``>``) when wardwatch's median is past the horizon."""
+    ww, om = r["delay_median"], r["oracle_delay_median"]
+    if om is None or not math.isfinite(om) or om <= 0:
+        return "-"
+    if ww is None or not math.isfinite(ww):
+        return f">{horizon / om:.2f}"
+    return f"{ww / om:.2f}"
 
 
 def grid_markdown(table: pl.DataFrame, g: GridSettings, horizon: int, wall: float) -> str:
@@ -296,7 +342,7 @@ def grid_markdown(table: pl.DataFrame, g: GridSettings, horizon: int, wall: floa
     def line(r: dict[str, Any], label: str) -> str:
         return (
             f"| {label} | {_pct(r['detected'])} ({r['episodes']}) | {_wk(r['delay_median'], horizon)} "
-            f"| {_pct(r['oracle_detected'])} | {_wk(r['oracle_delay_median'], horizon)} | {_ratio(r['delay_ratio'])} "
+            f"| {_pct(r['oracle_detected'])} | {_wk(r['oracle_delay_median'], horizon)} | {_ratio(r, horizon)} "
             f"| {r['false_concern_per_ward_year']:.3f} | {_pct(r['ward_decoys_escalated'])} "
             f"| {_pct(r['broad_decoy_wards_escalated'])} | {_pct(r['broad_decoys_with_provider_alert'])} "
             f"| {_pct(r['provider_deterioration_reached'])} |"
@@ -306,7 +352,9 @@ def grid_markdown(table: pl.DataFrame, g: GridSettings, horizon: int, wall: floa
     lines = [
         f"Robustness grid: {table.height} cells, one factor at a time around the default; each cell a "
         f"{g.wards}-ward trust over {g.weeks} weeks (seed {g.seed}, scenarios `{g.scenarios}`); "
-        f"{g.jobs} parallel jobs, {wall:.0f} s wall time.",
+        f"{g.jobs} parallel jobs, {wall:.0f} s wall time for this run, cells' own times summing to "
+        f"{float(table['seconds'].sum()) if 'seconds' in table.columns else 0.0:.0f} s (a cell run before with the same "
+        "settings is resumed from its row.json).",
         "",
         head,
         sep,
