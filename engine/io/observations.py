@@ -325,27 +325,28 @@ def _validate(
     else:
         rows = ordered
     del bad, ordered, long, dup, den  # the raw texts are no longer needed
-    m = n if rows is None else rows.size
-    ward_out, ind_out = np.empty(m, w.codes.dtype), np.empty(m, k.codes.dtype)
-    days_out, status_out = np.empty(m, np.int32), np.empty(m, np.int8)
-    numerator, denominator = np.empty(m, np.float64), np.empty(m, np.float64)
-    n_ignored = rk.accepted_columns(
-        numerator,
-        np.zeros(0, np.int64) if rows is None else rows,
-        rows is None,
-        w.codes,
-        k.codes,
-        ind_bits,
-        per.days,
-        status,
-        x,
-        y,
-        ward_out,
-        ind_out,
-        days_out,
-        status_out,
-        denominator,
-    )
+    if rows is None:  # every row accepted, in order: the parsed arrays become the output in place
+        ward_out, ind_out, days_out, status_out = (
+            w.codes,
+            k.codes,
+            per.days.astype(np.int32, copy=False),
+            status,
+        )
+        numerator = x if x.flags.writeable else x.copy()
+        denominator = y if y.flags.writeable else y.copy()
+        numerator[status != _OBSERVED] = np.nan
+        no_exposure = (ind_bits & rk.EXPOSURE) == 0
+        if no_exposure.any():
+            drop = no_exposure[ind_out]
+            n_ignored = int(np.count_nonzero(drop & ~np.isnan(denominator)))
+            denominator[drop] = np.nan
+            del drop
+        else:
+            n_ignored = 0
+    else:
+        ward_out, ind_out, days_out, status_out, numerator, denominator, n_ignored = _gather_accepted(
+            rows, w, k, ind_bits, per, status, x, y
+        )
     ward_values, ind_values = w.values, k.values
     del status, x, y, rows, w, k, per
     coded = CodedObservations(
@@ -366,6 +367,41 @@ def _validate(
         cadence={key: v for key, v in cadence.items() if key in used},
         notes=tuple(notes),
     )
+
+
+def _gather_accepted(
+    rows: np.ndarray,
+    w: Encoded,
+    k: Encoded,
+    ind_bits: np.ndarray,
+    per: parse.Dates,
+    status: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """The accepted rows ``rows`` gathered into new output arrays (one compiled pass)."""
+    m = rows.size
+    ward_out, ind_out = np.empty(m, w.codes.dtype), np.empty(m, k.codes.dtype)
+    days_out, status_out = np.empty(m, np.int32), np.empty(m, np.int8)
+    numerator, denominator = np.empty(m, np.float64), np.empty(m, np.float64)
+    n_ignored = rk.accepted_columns(
+        numerator,
+        rows,
+        False,
+        w.codes,
+        k.codes,
+        ind_bits,
+        per.days,
+        status,
+        x,
+        y,
+        ward_out,
+        ind_out,
+        days_out,
+        status_out,
+        denominator,
+    )
+    return ward_out, ind_out, days_out, status_out, numerator, denominator, int(n_ignored)
 
 
 def _indicator_bits(values: list[str], catalogue: Catalogue) -> np.ndarray:

@@ -49,20 +49,27 @@ def _lay_runs(order: np.ndarray, starts: np.ndarray, lengths: np.ndarray, offset
 _SHORT_RUNS = 8
 
 
-def _argsort_order(key: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+@nb.njit(nogil=True, cache=True)
+def _mark_sorted_dups(key: np.ndarray, order: np.ndarray, dup: np.ndarray) -> bool:
+    """Mark rows whose key equals their neighbour's in sorted order; return whether ``order`` is the
+    identity (one pass, no temporaries)."""
+    identity = order.size == 0 or order[0] == 0
+    for j in range(1, order.size):
+        a, b = order[j - 1], order[j]
+        if b != j:
+            identity = False
+        if key[a] == key[b]:
+            dup[a] = True
+            dup[b] = True
+    return identity
+
+
+def _argsort_order(key: np.ndarray, n: int) -> tuple[np.ndarray | None, np.ndarray]:
     """The stable sort order of ``key`` and the rows sharing their key, by one stable argsort."""
     order = np.argsort(key, kind="stable")
-    sk = key[order]
-    same = sk[1:] == sk[:-1]
-    del sk
-    dup_sorted = np.zeros(n, dtype=bool)
-    dup_sorted[1:] |= same
-    dup_sorted[:-1] |= same
-    del same
     dup = np.zeros(n, dtype=bool)
-    dup[order] = dup_sorted
-    if n and bool(np.all(order[1:] > order[:-1])):
-        return None, dup  # type: ignore[return-value]
+    if _mark_sorted_dups(key, order, dup):
+        return None, dup
     return order, dup
 
 
