@@ -37,9 +37,9 @@ import tomli_w
 from engine.baselines import BaselineSettings
 from engine.changepoint import ChangePointSettings
 from engine.charts import ChartChoiceSettings, MonitorSettings, XmRSettings
+from engine.detectors.silence import PeerSilence
 from engine.io.settings import InputSettings
 from engine.ranges import check_ranges
-from engine.detectors.silence import PeerSilence
 from engine.scoring.retrospective import RetrospectiveSettings
 from engine.scoring.settings import CombinationSettings, IndicatorSettings
 from engine.settings import SettingsError, from_mapping, to_mapping
