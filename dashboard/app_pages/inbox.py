@@ -18,7 +18,7 @@ from dashboard.services.inbox_rows import (
     ward_rows,
     with_states,
 )
-from dashboard.services.provider_share import provider_shares
+from dashboard.services.provider_share import DETERIORATION_LABEL, provider_shares
 from dashboard.services.triage import inbox_frame, open_children, perform, perform_bulk
 from engine.store import OPEN_STATUSES, OUTCOMES, STATUSES
 
@@ -416,8 +416,13 @@ with tab_prov:
         }
         ptable = prov.select(
             pl.col("provider").alias("Provider"),
-            pl.col("indicator").map_elements(indicator_label, return_dtype=pl.String).alias("Indicator"),
-            pl.when(pl.col("direction") == "up")
+            pl.when(pl.col("indicator").fill_null("") == "")  # several wards at concern together
+            .then(pl.lit(DETERIORATION_LABEL))
+            .otherwise(pl.col("indicator").map_elements(indicator_label, return_dtype=pl.String))
+            .alias("Indicator"),
+            pl.when(pl.col("indicator").fill_null("") == "")
+            .then(pl.lit("Wards at concern"))
+            .when(pl.col("direction") == "up")
             .then(pl.lit("Rise"))
             .otherwise(pl.lit("Fall"))
             .alias("Change"),
@@ -447,7 +452,9 @@ with tab_prov:
         if ppicked:
             p = ptable.row(ppicked[0], named=True)
             st.divider()
-            _alert_panel(
-                p["alert_id"],
-                f"{p['Provider']}: provider-wide {p['Change'].lower()} in {p['Indicator'].lower()}",
+            title = (
+                f"{p['Provider']}: {DETERIORATION_LABEL.lower()}"
+                if p["Indicator"] == DETERIORATION_LABEL
+                else f"{p['Provider']}: provider-wide {p['Change'].lower()} in {p['Indicator'].lower()}"
             )
+            _alert_panel(p["alert_id"], title)

@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard.services.audit_words import ALL_STATUS_WORDS
 from dashboard.services.formatting import LEVEL_ORDER, indicator_label
-from dashboard.services.provider_share import provider_shares
+from dashboard.services.provider_share import DETERIORATION_LABEL, provider_shares
 from dashboard.services.results import Results
 from dashboard.services.ward_triage import WardTriage, ward_triage
 from engine.store import OPEN_STATUSES, TriageStore
@@ -68,8 +68,10 @@ def provider_section(results: Results, store: TriageStore | None, providers: lis
             rows.append(
                 {
                     "Provider": r["provider"],
-                    "Indicator": indicator_label(r["indicator"]),
-                    "Change": "Rise" if r["direction"] == "up" else "Fall",
+                    "Indicator": indicator_label(r["indicator"]) or DETERIORATION_LABEL,
+                    "Change": "Wards at concern"
+                    if not r["indicator"]
+                    else ("Rise" if r["direction"] == "up" else "Fall"),
                     "Since": r["opened"],
                     "Wards sharing it": share.summary if share else "",
                     "Triage": "" if a is None else ALL_STATUS_WORDS.get(a.status, a.status),
@@ -84,5 +86,6 @@ def provider_section(results: Results, store: TriageStore | None, providers: lis
         )
         st.caption(
             "A change on most wards of a provider at once usually has a common cause; it is reported "
-            "once here and triaged in the inbox's provider section."
+            "once here and triaged in the inbox's provider section. Several wards of one provider at "
+            "concern together are listed too: that is deterioration spreading, not an artefact."
         )

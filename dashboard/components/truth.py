@@ -95,9 +95,12 @@ def _episode_chart(hist: pl.DataFrame, episodes: pl.DataFrame, last: dt.date) ->
     )
     alerts = episodes.filter(pl.col("concern_week").is_not_null()).select("concern_week", "delay_weeks")
     score = (
-        alt.Chart(hist.select("period", "score"))
+        alt.Chart(hist.select("period", (pl.col("evidence_strength").fill_null(0.0) * 100).alias("score")))
         .mark_line(color="#425563")
-        .encode(x=alt.X("period:T", title=None), y=alt.Y("score:Q", title="Ward score (nats)"))
+        .encode(
+            x=alt.X("period:T", title=None),
+            y=alt.Y("score:Q", title="Current evidence (0-100)", scale=alt.Scale(domain=[0, 100])),
+        )
     )
     rect = (
         alt.Chart(spans)
@@ -152,5 +155,5 @@ def render_ward_truth(ctx: AppContext, ward_id: str) -> None:
         st.altair_chart(_episode_chart(hist, episodes, last), key="truth_ward_chart")
         st.caption(
             "Red band: the injected episode (red line: onset); dashed blue line: the first concern alert after "
-            "onset. Grey line: the ward score."
+            "onset. Grey line: the ward's current evidence (0-100, as on the overview)."
         )

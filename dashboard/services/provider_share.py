@@ -19,6 +19,10 @@ import polars as pl
 from dashboard.services.formatting import indicator_label
 from dashboard.services.results import Results
 
+#: the label of a provider alert without an indicator: several of its wards at concern together
+#: (deterioration spreading across a provider, e.g. the Edenfield Centre), not a provider-wide artefact.
+DETERIORATION_LABEL = "Several wards at concern"
+
 
 @dataclass(frozen=True)
 class ProviderShare:
@@ -35,6 +39,13 @@ class ProviderShare:
 
     def sentence(self, ward_name: str | None = None) -> str:
         """ "this ward's rise in agency use is shared by 9 of 11 wards of North Trust"."""
+        if not self.indicator:  # several wards of the provider at concern together
+            who = "This ward" if ward_name is None else ward_name
+            return (
+                f"{who} is one of {self.sharing} of the {self.reporting} wards of {self.provider} at concern "
+                f"together (since {self.opened:%d/%m/%Y}): deterioration on several wards of one provider "
+                "is itself a warning sign; ask what they share (leadership, staffing, commissioning)."
+            )
         move = "rise" if self.direction == "up" else "fall"
         what = indicator_label(self.indicator).lower()
         who = "This ward's" if ward_name is None else f"{ward_name}'s"
@@ -96,19 +107,35 @@ def provider_shares(results: Results, alerts: pl.DataFrame | None = None) -> lis
         pl.col("ward_id").filter(pl.col("shares")).sort().alias("wards"),
     )
     rows = pa.join(per_alert, on="alert_id", how="left").sort("opened", "alert_id")
-    return [
-        ProviderShare(
-            r["alert_id"],
-            r["provider"],
-            r["indicator"],
-            r["direction"],
-            r["opened"],
-            int(r["sharing"] or 0),
-            int(r["reporting"] or 0),
-            tuple(r["wards"] or ()),
+    # alerts without an indicator (several wards at concern together) list their wards themselves
+    listed = dict(
+        zip(
+            (d := results.alerts.filter(pl.col("alert_id").is_in(pa["alert_id"].implode())))["alert_id"],
+            d["contributing"].fill_null(""),
+            strict=True,
         )
-        for r in rows.iter_rows(named=True)
-    ]
+    )
+    size = dict(register.group_by("ward_provider").len().iter_rows())
+    out = []
+    for r in rows.iter_rows(named=True):
+        wards: tuple[str, ...] = tuple(r["wards"] or ())
+        sharing, reporting = int(r["sharing"] or 0), int(r["reporting"] or 0)
+        if not r["indicator"]:
+            wards = tuple(sorted(w for w in listed.get(r["alert_id"], "").split(";") if w))
+            sharing, reporting = len(wards), int(size.get(r["provider"], len(wards)))
+        out.append(
+            ProviderShare(
+                r["alert_id"],
+                r["provider"],
+                r["indicator"] or "",
+                r["direction"],
+                r["opened"],
+                sharing,
+                reporting,
+                wards,
+            )
+        )
+    return out
 
 
 def ward_provider_sentences(results: Results, ward_id: str, *, only_current: bool = True) -> list[str]:

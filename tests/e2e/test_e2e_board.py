@@ -270,7 +270,7 @@ def test_briefing_preview_contains_no_nats(board_server, page, ranking):  # type
     page.get_by_role("heading", name="Visit briefing").wait_for()
     wait_idle(page, 300)
     page.get_by_role("button", name="Prepare briefing").click()
-    page.get_by_text(re.compile(r"Briefing ready for 1 ward")).wait_for(timeout=120_000)
+    page.get_by_text(re.compile(r"Briefing ready: .*for 1 ward")).wait_for(timeout=120_000)
     wait_idle(page, 300)
     text = main_text(page)
     assert first["ward_name"] in text
