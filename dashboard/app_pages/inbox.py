@@ -2,6 +2,8 @@
 indicator alerts under it, provider-wide alerts in their own tab; triage, assign, reopen and bulk
 actions with a required note; the audit trail in plain words at UK local time."""
 
+from dataclasses import replace
+
 import polars as pl
 import streamlit as st
 
@@ -63,6 +65,12 @@ include_ended = g2.checkbox(
     key="f_ended",
     help=f"New alerts whose condition ended more than {days} days before the latest data ({uk_date(data_end)}).",
 )
+include_unflagged = g2.checkbox(
+    "Show wards with indicator alerts only",
+    key="f_unflagged",
+    help="Wards not at watch, concern or urgent whose only open alerts are single-indicator alerts "
+    "(one indicator does not raise a ward's level). Folded away so the inbox opens on the flagged wards.",
+)
 filters = InboxFilters(
     show=show or "all",
     user=user.name,
@@ -71,15 +79,23 @@ filters = InboxFilters(
     providers=tuple(providers),
     search=search,
     include_ended=include_ended,
+    include_unflagged=include_unflagged,
 )
 rows = ward_rows(frame, res.latest, filters)
+n_unflagged = (
+    0
+    if include_unflagged
+    else ward_rows(frame, res.latest, replace(filters, include_unflagged=True)).height - rows.height
+)
 prov = provider_rows(frame, filters)
 
 # ------------------------------------------------------------------ counts and ended-before-triage
 counts = store.inbox_counts(days)
 ended = frame.filter(pl.col("state") == "ended_before_triage")
 st.caption(
-    f"{rows.height} ward(s) shown. In the store: {counts.current_ward_rows} ward(s) with open alerts, "
+    f"{rows.height} ward(s) shown"
+    + (f" ({n_unflagged} more with indicator alerts only, folded away)" if n_unflagged else "")
+    + ". In the store: {counts.current_ward_rows} ward(s) with open alerts, "
     f"{counts.open} open ward and indicator alerts ({counts.new_current} new whose condition still holds), "
     f"{counts.provider_open} open provider-wide alerts; {counts.historical} historical alerts (ended "
     f"before the first import) are searchable with the Historical status. Data to {uk_date(data_end)}."

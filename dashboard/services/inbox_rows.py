@@ -41,6 +41,10 @@ class InboxFilters:
     providers: tuple[str, ...] = ()
     search: str = ""
     include_ended: bool = False
+    #: wards whose only alerts are indicator alerts and whose level is none (an indicator alert does
+    #: not raise a ward's level): folded away by default so the inbox opens on the flagged wards; a
+    #: search, the "none" level filter or "mine"/"unassigned" shows them anyway.
+    include_unflagged: bool = False
 
 
 def with_states(frame: pl.DataFrame, data_end: dt.date | None, days: int) -> pl.DataFrame:
@@ -124,6 +128,8 @@ def ward_rows(frame: pl.DataFrame, latest: pl.DataFrame, f: InboxFilters) -> pl.
             pl.coalesce("ward_provider", "provider").fill_null("").alias("Provider"),
         )
     )
+    if not (f.include_unflagged or f.show != "all" or f.search.strip() or "none" in f.levels):
+        rows = rows.filter((pl.col("level") != "none") | (pl.col("scope") == "ward"))
     if f.show == "mine":
         rows = rows.filter(pl.col("Owner") == f.user)
     elif f.show == "unassigned":

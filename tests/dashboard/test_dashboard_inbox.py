@@ -32,12 +32,23 @@ def _store(tmp_path) -> TriageStore:
 
 
 def test_one_row_per_flagged_ward_and_only_current_conditions_new(app_env, fixture_paths, tmp_path):
-    table = _inbox(app_env())
+    at = app_env()
+    table = _inbox(at)
     alerts = pl.read_csv(fixture_paths.results_dir / "alerts.csv", infer_schema=False)
     wards = alerts.filter(pl.col("scope").is_in(["ward", "indicator"]))
     current = wards.filter(pl.col("closed").is_null() | (pl.col("closed") == ""))
-    assert table["ward_id"].is_unique and set(table["ward_id"]) == set(current["ward_id"])
+    status = pl.read_csv(fixture_paths.results_dir / "ward_status.csv", infer_schema=False)
+    latest = status.filter(pl.col("period") == pl.col("period").max())
+    flagged = set(latest.filter(pl.col("level") != "none")["ward_id"])
+    with_ward_alert = set(current.filter(pl.col("scope") == "ward")["ward_id"])
+    # the inbox opens on the flagged wards (and wards with a ward alert), one row each
+    assert table["ward_id"].is_unique
+    assert set(table["ward_id"]) == set(current["ward_id"]) & (flagged | with_ward_alert)
     assert set(table["Status"]) == {"New"} and set(table["Condition"]) == {"Still holds"}
+    # wards with indicator alerts only are folded away, one tick shows them
+    at.checkbox(key="f_unflagged").check().run()
+    table = at.dataframe[0].value
+    assert table["ward_id"].is_unique and set(table["ward_id"]) == set(current["ward_id"])
     store = _store(tmp_path)
     assert {a.status for a in store.list_alerts(scope="indicator") if a.closed is not None} <= {"historical"}
     counts = store.inbox_counts()
