@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -40,7 +40,7 @@ from engine.io.encode import Encoded, encode
 from engine.io.errors import FatalInputError
 from engine.io.files import BAD_FIELDS, LINE, RawTable, check_columns, read_table
 from engine.io.ordering import stable_order
-from engine.io.rejections import CODE, COLUMN, REASON, RULE, empty_rejections, rejected_frame
+from engine.io.rejections import CODE, COLUMN, REASON, REASONS, RULE, empty_rejections, rejected_frame
 from engine.io.settings import InputSettings
 from signals import CATALOGUE, Catalogue
 
@@ -114,6 +114,7 @@ def read_observations(
     """
     table = read_table(path, required=_KEY_COLUMNS, categorical=True)
     file = table.file
+    empty = empty_rejections()
     if "indicator" in table.frame.columns or {"numerator", "denominator"} & set(table.frame.columns):
         # A numerator or denominator column means the long layout, whatever else is missing.
         check_columns(table, ("indicator", "numerator"))
@@ -128,8 +129,35 @@ def read_observations(
                 "denominator) and no indicator columns for the wide layout",
             )
         raw, layout = [_wide(table, catalogue)], "wide"
+        empty = _empty_wide_rows(table, raw[0])
     del table  # _validate holds the only reference to the raw values (freed early)
-    return _validate(raw, file, layout, catalogue, ward_ids, rejected_ward_ids, limits or InputSettings())
+    result = _validate(raw, file, layout, catalogue, ward_ids, rejected_ward_ids, limits or InputSettings())
+    if layout == "wide" and empty.height:  # a record with no value at all is reported, never dropped
+        rejected = pl.concat([result.rejected, empty]).sort("line", maintain_order=True)
+        result = replace(result, rejected=rejected, rows_read=result.rows_read + empty.height)
+    return result
+
+
+def _empty_wide_rows(table: RawTable, cells: pl.DataFrame) -> pl.DataFrame:
+    """Rejections for the wide layout's records none of whose indicator cells holds a value.
+
+    A wide row is read as one observation per non-empty (numerator, denominator) cell pair; a record
+    with every pair empty would otherwise yield nothing and vanish from the accounting.
+    """
+    lines = table.frame[LINE]
+    empty = table.frame.filter(~lines.is_in(cells[LINE].unique().implode()))
+    if empty.is_empty():
+        return empty_rejections()
+    keys = [c for c in empty.columns if not c.startswith("_")]
+    return empty.select(
+        pl.lit(table.file, pl.String).alias("file"),
+        pl.col(LINE).cast(pl.Int64).alias("line"),
+        pl.lit("(row)", pl.String).alias("column"),
+        pl.lit("", pl.String).alias("value"),
+        pl.lit("empty_row", pl.String).alias("code"),
+        pl.lit(REASONS["empty_row"], pl.String).alias("reason"),
+        pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in keys], separator=",").alias("raw"),
+    )
 
 
 def _long(frame: pl.DataFrame) -> pl.DataFrame:

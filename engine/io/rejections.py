@@ -27,6 +27,7 @@ REJECT_SCHEMA: dict[str, pl.DataType] = {
 #: Every rejection code with its plain-English meaning (documented in docs/data-contract.md).
 REASONS: dict[str, str] = {
     "wrong_field_count": "the row has more fields than the header (an unquoted comma?)",
+    "empty_row": "a wide-layout row with no value in any indicator column",
     "missing_value": "a required field is empty",
     "unparseable_date": "the date is not YYYY-MM-DD or dd/mm/yyyy with a four-digit year (or is not a real date)",
     "date_out_of_window": "the date is outside the accepted window ([input] earliest_period to latest_period)",

@@ -111,6 +111,7 @@ def test_rejected_ward_is_named_in_observation_reasons(tmp_path: Path) -> None:
 def test_every_reason_is_documented_and_exercised() -> None:
     exercised = {c for cases in OBSERVATION_CASES.values() for _, _, c, _ in cases}
     exercised |= {"duplicate_ward", "unknown_ward_type", "bad_beds", "unknown_kind"}
+    exercised |= {"empty_row"}  # the wide layout's own case: tests/io/test_io_wide_empty_rows.py
     assert exercised == set(REASONS)
     doc = (Path(__file__).parents[2] / "docs" / "data-contract.md").read_text()
     for code in REASONS:
