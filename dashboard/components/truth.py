@@ -76,7 +76,13 @@ def render_truth_overview(ctx: AppContext) -> None:
     names = dict(
         zip(ctx.results.wards["ward_id"].to_list(), ctx.results.wards["ward_name"].to_list(), strict=True)
     )
-    st.dataframe(episodes_for_display(truth, names), hide_index=True, key="truth_episodes")
+    uk_day = st.column_config.DateColumn(format="DD/MM/YYYY")
+    st.dataframe(
+        episodes_for_display(truth, names),
+        hide_index=True,
+        key="truth_episodes",
+        column_config={"Onset": uk_day, "End": uk_day, "Concern alert week": uk_day},
+    )
     esc = int(truth.decoys["escalated"].sum()) if truth.decoys.height else 0
     st.caption(
         f"`{truth.path.name}` sits beside the data, so this trust is synthetic with known injected episodes. "

@@ -143,4 +143,21 @@ def ward_provider_sentences(results: Results, ward_id: str, *, only_current: boo
     alerts = results.alerts.filter(pl.col("scope") == "provider")
     if only_current:
         alerts = alerts.filter(pl.col("closed").is_null())
-    return [s.sentence() for s in provider_shares(results, alerts) if ward_id in s.sharing_wards]
+    mine = [s for s in provider_shares(results, alerts) if ward_id in s.sharing_wards]
+    shared = [s for s in mine if s.indicator]
+    out = [s.sentence() for s in mine if not s.indicator]  # several wards at concern together
+    if len(shared) == 1:
+        out.insert(0, shared[0].sentence())
+    elif shared:  # one sentence for all the provider-wide changes the ward shares
+        parts = [
+            f"{'rise' if s.direction == 'up' else 'fall'} in {indicator_label(s.indicator).lower()} "
+            f"({s.sharing} of {s.reporting} wards, since {s.opened:%d/%m/%Y})"
+            for s in shared
+        ]
+        out.insert(
+            0,
+            f"This ward shares provider-wide changes with other wards of {shared[0].provider}: "
+            + ", ".join(parts[:-1])
+            + f" and {parts[-1]}: look for a common cause before a ward-level one.",
+        )
+    return out

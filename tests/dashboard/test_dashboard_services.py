@@ -309,3 +309,24 @@ def test_indicator_summary_shows_assurance_where_a_target_exists(fixture_paths, 
     assert "consistently meet the target" in row["What the icons say"]
     shown = ov.summary_for_display(table)
     assert "Assurance" in shown.columns and "key" not in shown.columns
+
+
+def test_briefing_provider_sentences_name_the_shared_changes(fixture_paths):
+    """Each ward of a provider-wide change hears of it once, with its ward share, in one sentence."""
+    from dashboard.services.provider_share import provider_shares, ward_provider_sentences
+
+    res = load_results(fixture_paths.results_dir, fixture_paths.data_dir)
+    current = res.alerts.filter((pl.col("scope") == "provider") & pl.col("closed").is_null())
+    shares = [s for s in provider_shares(res, current) if s.indicator]
+    assert shares, "the fixture trust has a current provider-wide change"
+    ward = shares[0].sharing_wards[0]
+    sentences = ward_provider_sentences(res, ward)
+    mine = [s for s in shares if ward in s.sharing_wards]
+    text = " ".join(sentences)
+    assert shares[0].provider in text and "look for a common cause" in text
+    for s in mine:  # every shared change with its ward share
+        assert f"{s.sharing} of {s.reporting} wards" in text
+    assert text.count("look for a common cause") == 1  # one sentence for all shared changes
+    outsider = next((w for w in res.wards["ward_id"] if all(w not in s.sharing_wards for s in shares)), None)
+    if outsider is not None:
+        assert not [s for s in ward_provider_sentences(res, outsider) if "common cause" in s]
