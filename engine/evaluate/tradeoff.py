@@ -274,12 +274,14 @@ def _levels(ev, comb, s: TradeoffSettings) -> np.ndarray:  # type: ignore[no-unt
     out = np.empty((len(s.thresholds), *ev.level.shape), dtype=np.int8)
     before = np.arange(ev.level.shape[1])[None, :] < ev.first_period[:, None]
     base = level_thresholds(comb)  # the scoring rule's thresholds (an unset one never fires)
+    # as scoring: single-indicator alarms raise watch only when so configured (off by default)
+    raises_watch = ev.single_alarm if comb.watch_on_indicator_alerts else np.zeros_like(ev.single_alarm)
     for i, h in enumerate(s.thresholds):
         if s.swept == "concern":
             thresholds = replace(base, concern=h, urgent=max(base.urgent, h))
         else:  # watch: two or more culture domains at or above h
             thresholds = replace(base, watch=h)
-        level, _ = ward_levels(ev.domain_stat, ev.single_alarm, thresholds)
+        level, _ = ward_levels(ev.domain_stat, raises_watch, thresholds)
         level[before] = 0
         out[i] = level
     return out

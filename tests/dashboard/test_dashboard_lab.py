@@ -500,3 +500,25 @@ def test_lab_in_control_model_is_calibrate_alerts_model_without_cold_start(trust
     for b in (model.baselines, model.baselines_monthly):
         assert b.mode == "frozen" and not b.cold_start
     assert scored == cfg
+
+
+@pytest.mark.parametrize("swept", ["concern", "watch"])
+def test_lab_levels_at_the_configured_thresholds_are_the_scoring_levels(trust, swept):
+    """At the configured thresholds the lab's levels are exactly the scored ward levels.
+
+    The lab once passed every single-indicator alarm to the level rule, raising watch on it, while
+    scoring keeps indicator alerts off the ward level by default (``watch_on_indicator_alerts``):
+    the lab's false watch alerts were 2.6 times ``wardwatch evaluate``'s on the demo trust.
+    """
+    from engine.evaluate.tradeoff import _levels
+    from engine.scoring.run import evidence_frames
+
+    load = load_dataset(trust.files["observations"], trust.files["wards"], trust.files.get("events"))
+    cfg = trust.config
+    comb = cfg.combination
+    assert not comb.watch_on_indicator_alerts
+    _, ev, _, _ = evidence_frames(load.observations, load.wards, load.events, load.cadence, cfg)
+    assert ev.single_alarm.any()  # the case the rule must ignore is present
+    h = comb.concern_threshold if swept == "concern" else comb.watch_threshold
+    s = TradeoffSettings(replicates=1, thresholds=(h,), swept=swept, bootstrap_replicates=0)
+    np.testing.assert_array_equal(_levels(ev, comb, s)[0], ev.level)
