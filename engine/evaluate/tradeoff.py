@@ -35,7 +35,6 @@ and sorted once); every threshold is evaluated on the same arrays at once. 100 r
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -50,7 +49,12 @@ from engine.evaluate.grid import WEEKS_PER_YEAR, WardGrid, windows_mask
 from engine.evaluate.metrics import bootstrap_index, censor, outcome, percentile_ci, quantile
 from engine.evaluate.settings import EvaluationSettings
 from engine.panel import MISSING, STATUS_LABELS, distinct_keys
-from engine.scoring.calibrate import draw_in_control, estimate_latent_factors, series_multiplier
+from engine.scoring.calibrate import (
+    draw_in_control,
+    estimate_latent_factors,
+    in_control_config,
+    series_multiplier,
+)
 from engine.scoring.run import evidence_frames
 from engine.scoring.wards import level_thresholds
 from signals import CULTURE_DOMAINS
@@ -270,12 +274,14 @@ def _levels(ev, comb, s: TradeoffSettings) -> np.ndarray:  # type: ignore[no-unt
     out = np.empty((len(s.thresholds), *ev.level.shape), dtype=np.int8)
     before = np.arange(ev.level.shape[1])[None, :] < ev.first_period[:, None]
     base = level_thresholds(comb)  # the scoring rule's thresholds (an unset one never fires)
+    # as scoring: single-indicator alarms raise watch only when so configured (off by default)
+    raises_watch = ev.single_alarm if comb.watch_on_indicator_alerts else np.zeros_like(ev.single_alarm)
     for i, h in enumerate(s.thresholds):
         if s.swept == "concern":
             thresholds = replace(base, concern=h, urgent=max(base.urgent, h))
         else:  # watch: two or more culture domains at or above h
             thresholds = replace(base, watch=h)
-        level, _ = ward_levels(ev.domain_stat, ev.single_alarm, thresholds)
+        level, _ = ward_levels(ev.domain_stat, raises_watch, thresholds)
         level[before] = 0
         out[i] = level
     return out
@@ -299,12 +305,8 @@ def simulate_tradeoff(
     comb = cfg.combination
     rng = np.random.default_rng(s.seed)
     catalogue = cfg.build_catalogue()
-    frozen = dataclasses.replace(
-        cfg,
-        baselines=dataclasses.replace(cfg.baselines, mode="frozen"),
-        baselines_monthly=dataclasses.replace(cfg.baselines_monthly, mode="frozen"),
-    )
-    parts, ev0, _, _ = evidence_frames(observations, wards, events, cadence, frozen)
+    # the in-control model of calibrate-alerts (frozen baselines, each ward's own level: no cold start)
+    parts, ev0, _, _ = evidence_frames(observations, wards, events, cadence, in_control_config(cfg))
     if ev0.cadence != "weekly":
         raise ValueError("the trade-off needs weekly indicators (this trust has monthly data only)")
     factors = {cad: estimate_latent_factors(sc) for cad, sc in parts.items()}

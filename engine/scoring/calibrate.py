@@ -456,6 +456,22 @@ def _smallest_meeting_both(
     return float(grid[idx[0]]) if idx.size else float(grid[-1])
 
 
+def in_control_config(config: Config) -> Config:
+    """The configuration whose fitted baselines are the in-control model of the replicates.
+
+    Frozen baselines (one level per segment; the latent noise carries the drift) and no cold start:
+    a peer group's rate is not the ward's own, so drawing the warm-up weeks from it would put a
+    level shift into every replicate (and inflate the latent noise estimated around it). Each ward's
+    in-control level is its own warm-up estimate, drawn back to its first week. Shared by
+    ``calibrate-alerts`` and the threshold lab (:mod:`engine.evaluate.tradeoff`).
+    """
+    return dataclasses.replace(
+        config,
+        baselines=dataclasses.replace(config.baselines, mode="frozen", cold_start=False),
+        baselines_monthly=dataclasses.replace(config.baselines_monthly, mode="frozen", cold_start=False),
+    )
+
+
 def calibrate_alerts(
     observations: pl.DataFrame,
     wards: pl.DataFrame,
@@ -481,12 +497,7 @@ def calibrate_alerts(
     # start) rates are not the ward's own either: each ward's in-control level is its own warm-up
     # estimate, drawn back to its first week. The replicates are then scored exactly as configured
     # (baselines re-estimated, cold start included), so the estimation error is in the simulation.
-    frozen = dataclasses.replace(
-        cfg,
-        baselines=dataclasses.replace(cfg.baselines, mode="frozen", cold_start=False),
-        baselines_monthly=dataclasses.replace(cfg.baselines_monthly, mode="frozen", cold_start=False),
-    )
-    parts, _, _, _ = evidence_frames(observations, wards, events, cadence, frozen)
+    parts, _, _, _ = evidence_frames(observations, wards, events, cadence, in_control_config(cfg))
     factors = {cad: estimate_latent_factors(sc) for cad, sc in parts.items()} if dependence else {}
     grid = THRESHOLD_GRID
     concern_open = np.zeros(len(grid))

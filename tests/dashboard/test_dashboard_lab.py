@@ -469,3 +469,56 @@ def test_latest_job_can_be_restricted_to_the_data_now_loaded(runner):
     assert runner.latest("ok").key == b.key
     assert runner.latest("ok", where=lambda spec: spec["digests"] == {"obs": "old"}).key == a.key
     assert runner.latest("ok", where=lambda spec: False) is None
+
+
+def test_lab_in_control_model_is_calibrate_alerts_model_without_cold_start(trust, monkeypatch):
+    """The lab draws replicates from each ward's own frozen level, as calibrate-alerts does.
+
+    With the cold start on, the fitted in-control rates of a ward's warm-up weeks were its peer group's:
+    every replicate then carried a level shift at the end of the warm-up (and inflated latent noise),
+    which doubled the lab's false concern alerts on the demo trust against ``wardwatch evaluate``.
+    The replicates themselves are still scored as configured (cold start on).
+    """
+    import engine.evaluate.tradeoff as tradeoff
+    from engine.scoring.calibrate import in_control_config
+
+    seen = []
+    real = tradeoff.evidence_frames
+
+    def spy(obs, wards, events, cadence, cfg):  # type: ignore[no-untyped-def]
+        seen.append(cfg)
+        return real(obs, wards, events, cadence, cfg)
+
+    monkeypatch.setattr(tradeoff, "evidence_frames", spy)
+    load = load_dataset(trust.files["observations"], trust.files["wards"], trust.files.get("events"))
+    cfg = trust.config
+    assert cfg.baselines.cold_start  # the scoring default the replicates must keep
+    one = TradeoffSettings(replicates=1, thresholds=(4.0,), bootstrap_replicates=0)
+    tradeoff.simulate_tradeoff(load.observations, load.wards, load.events, load.cadence, cfg, one)
+    model, scored = seen[0], seen[1]
+    assert model == in_control_config(cfg)
+    for b in (model.baselines, model.baselines_monthly):
+        assert b.mode == "frozen" and not b.cold_start
+    assert scored == cfg
+
+
+@pytest.mark.parametrize("swept", ["concern", "watch"])
+def test_lab_levels_at_the_configured_thresholds_are_the_scoring_levels(trust, swept):
+    """At the configured thresholds the lab's levels are exactly the scored ward levels.
+
+    The lab once passed every single-indicator alarm to the level rule, raising watch on it, while
+    scoring keeps indicator alerts off the ward level by default (``watch_on_indicator_alerts``):
+    the lab's false watch alerts were 2.6 times ``wardwatch evaluate``'s on the demo trust.
+    """
+    from engine.evaluate.tradeoff import _levels
+    from engine.scoring.run import evidence_frames
+
+    load = load_dataset(trust.files["observations"], trust.files["wards"], trust.files.get("events"))
+    cfg = trust.config
+    comb = cfg.combination
+    assert not comb.watch_on_indicator_alerts
+    _, ev, _, _ = evidence_frames(load.observations, load.wards, load.events, load.cadence, cfg)
+    assert ev.single_alarm.any()  # the case the rule must ignore is present
+    h = comb.concern_threshold if swept == "concern" else comb.watch_threshold
+    s = TradeoffSettings(replicates=1, thresholds=(h,), swept=swept, bootstrap_replicates=0)
+    np.testing.assert_array_equal(_levels(ev, comb, s)[0], ev.level)
