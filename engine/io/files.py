@@ -107,8 +107,7 @@ def read_table(
         ):
             raise FatalInputError(file, "not a CSV or Parquet file (save spreadsheets as CSV UTF-8)")
         table = _read_csv(p, file, categorical)
-    if keep is not None:
-        _refuse_identifier_names(table)
+    if keep is not None:  # the names of the columns not kept are still checked (_check_privacy)
         table = _select(table, keep)
     check_columns(table, required)
     _check_privacy(table, free_text)
@@ -141,17 +140,6 @@ def _read_parquet(p: Path, file: str, keep: set[str] | None = None) -> RawTable:
     if all_names is not None:  # every column's name, read or not (as for CSV)
         original = dict(zip(_normalise_header(file, all_names), all_names, strict=True))
     return RawTable(file, "parquet", frame, original)
-
-
-def _refuse_identifier_names(table: RawTable) -> None:
-    """Refuse a file with a column *named* like a patient identifier (even one that is not kept)."""
-    for name, original in table.original_names.items():
-        if is_identifier_column(name):
-            raise FatalInputError(
-                table.file,
-                f"column '{original}' looks like a patient identifier; wardwatch holds only aggregate "
-                "ward data: remove the column",
-            )
 
 
 def _select(table: RawTable, keep: set[str]) -> RawTable:
@@ -383,16 +371,18 @@ def check_columns(table: RawTable, required: Iterable[str]) -> None:
 def _check_privacy(table: RawTable, free_text: Iterable[str]) -> None:
     """Refuse identifier-named columns and NHS numbers in any column (whole values or inside text)."""
     free_text = tuple(free_text)
+    # every column's name, read or not (``original_names`` keeps the columns ``only=`` dropped)
+    for name in (*table.original_names, *table.frame.columns):
+        if not name.startswith("_") and is_identifier_column(name):
+            raise FatalInputError(
+                table.file,
+                f"column '{table.original_names.get(name, name)}' looks like a patient identifier; "
+                "wardwatch holds only aggregate ward data: remove the column",
+            )
     for name in table.frame.columns:
         if name.startswith("_"):
             continue
         original = table.original_names.get(name, name)
-        if is_identifier_column(name):
-            raise FatalInputError(
-                table.file,
-                f"column '{original}' looks like a patient identifier; wardwatch holds only aggregate "
-                "ward data: remove the column",
-            )
         col = table.frame[name]
         if col.dtype == pl.Categorical:
             values, codes = distinct_codes(col)
