@@ -13,8 +13,6 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Generic, TypeVar
 
-import polars as pl
-
 from engine.config import Config
 from engine.detectors._parallel import threads_may_share_kernels
 from engine.io import LoadResult
@@ -221,8 +219,3 @@ def _write_run(
     }
     paths["run"].write_text(json.dumps(run, indent=2, default=str), encoding="utf-8")
     return paths
-
-
-def triage_alerts(result: ScoreResult) -> pl.DataFrame:
-    """The alerts a quality director triages (ward and indicator scope) for the triage store."""
-    return result.alerts.filter(pl.col("scope").is_in(["ward", "indicator"]))
