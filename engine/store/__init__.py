@@ -12,6 +12,7 @@ Typical use::
     store.close(alert_id, actor="j.smith", outcome="no_concern", expected_version=alert.version + 1)
 """
 
+from engine.store.columns import ALERTS_CSV_COLUMNS
 from engine.store.errors import (
     InvalidTransitionError,
     SchemaError,
@@ -25,12 +26,12 @@ from engine.store.lifecycle import (
     LEVEL_RANK,
     OPEN_STATUSES,
     OUTCOMES,
+    PERSON_OUTCOMES,
     SCOPES,
     STATUSES,
     TRANSITIONS,
 )
 from engine.store.models import (
-    ALERTS_CSV_COLUMNS,
     Alert,
     AlertDetail,
     AlertRecord,
@@ -43,7 +44,7 @@ from engine.store.models import (
     UpsertSummary,
 )
 from engine.store.schema import LATEST_VERSION, MIGRATIONS
-from engine.store.triage import PERSON_OUTCOMES, TriageStore, default_store_path
+from engine.store.triage import TriageStore, default_store_path
 
 __all__ = [
     "ALERTS_CSV_COLUMNS",

@@ -34,6 +34,8 @@ OPEN_STATUSES: Final[tuple[str, ...]] = ("new", "acknowledged", "investigating")
 OUTCOMES: Final[tuple[str, ...]] = ("no_concern", "action_taken", "escalated_safeguarding")
 #: every outcome the store holds: the above plus the bulk and system ones.
 ALL_OUTCOMES: Final[tuple[str, ...]] = (*OUTCOMES, "ended_before_triage", "superseded")
+#: outcomes a person may choose (``superseded`` is recorded only by a re-score).
+PERSON_OUTCOMES: Final[tuple[str, ...]] = (*OUTCOMES, "ended_before_triage")
 SCOPES: Final[tuple[str, ...]] = ("ward", "indicator", "provider")
 
 #: status -> statuses reachable by an ordinary triage action (reopen is separate). ``new`` and

@@ -12,36 +12,9 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
-#: columns of ``alerts.csv`` (issue 6, item 5), in file order; ``upsert_alerts`` needs all of them.
-ALERTS_CSV_COLUMNS: tuple[str, ...] = (
-    "alert_id",
-    "ward_id",
-    "scope",
-    "indicator",
-    "method",
-    "level",
-    "direction",
-    "opened",
-    "onset_estimate",
-    "last_seen",
-    "closed",
-    "statistic",
-    "threshold",
-    "explanation",
-)
-
-#: the fields a re-score may change (everything else in ``AlertRecord`` identifies the alert).
-SCORED_FIELDS: tuple[str, ...] = (
-    "method",
-    "level",
-    "direction",
-    "onset_estimate",
-    "last_seen",
-    "closed",
-    "statistic",
-    "threshold",
-    "explanation",
-)
+# re-exported: the alerts schema lives in ``engine.store.columns``
+from engine.store.columns import ALERTS_CSV_COLUMNS as ALERTS_CSV_COLUMNS
+from engine.store.columns import SCORED_FIELDS as SCORED_FIELDS
 
 
 @dataclass(frozen=True)
@@ -81,8 +54,9 @@ class StoreSettings:
 
 
 @dataclass(frozen=True)
-class AlertRecord:
-    """One alert as produced by scoring (one row of ``alerts.csv``).
+class ScoredAlert:
+    """The ``alerts.csv`` fields of an alert, in ``ALERTS_CSV_COLUMNS`` order (shared by the row
+    scoring produces and the alert the store keeps).
 
     ``closed`` is the period the *condition* ended (empty while it holds); it is not the triage
     closure, which only a person records. ``statistic`` and ``threshold`` are in the units of the
@@ -103,11 +77,17 @@ class AlertRecord:
     statistic: float | None
     threshold: float | None
     explanation: str
+
+
+@dataclass(frozen=True)
+class AlertRecord(ScoredAlert):
+    """One alert as produced by scoring (one row of ``alerts.csv``; see ``ScoredAlert``)."""
+
     provider: str | None = None  # the ward's provider; for a provider alert, the provider itself
 
 
 @dataclass(frozen=True)
-class Alert:
+class Alert(ScoredAlert):
     """An alert as stored: the latest scored fields plus its triage state.
 
     ``version`` increases by one on every change to the triage state (status, outcome, assignee)
@@ -119,20 +99,6 @@ class Alert:
     a follow-up alert) the alert closed as no concern whose evidence kept growing.
     """
 
-    alert_id: str
-    ward_id: str
-    scope: str
-    indicator: str | None
-    method: str | None
-    level: str
-    direction: str | None
-    opened: dt.date
-    onset_estimate: dt.date | None
-    last_seen: dt.date | None
-    closed: dt.date | None
-    statistic: float | None
-    threshold: float | None
-    explanation: str
     first_scored_at: str
     last_scored_at: str
     status: str

@@ -30,19 +30,12 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from engine.store.columns import ALERTS_CSV_COLUMNS, TRIAGE_COLUMNS, sql_list
 from engine.store.errors import SchemaError
 
-#: DDL of schema version 1, exactly as shipped (tests/store keeps a frozen copy to compare).
-V1_STATEMENTS: tuple[str, ...] = (
-    """CREATE TABLE schema_history (
-    version     INTEGER PRIMARY KEY,
-    applied_at  TEXT NOT NULL,
-    description TEXT NOT NULL
-)""",
-    """CREATE TABLE alerts (
-    alert_id          TEXT PRIMARY KEY NOT NULL CHECK (length(alert_id) > 0),
-    ward_id           TEXT NOT NULL CHECK (length(ward_id) > 0),
-    scope             TEXT NOT NULL CHECK (scope IN ('ward', 'indicator')),
+#: the column definitions versions 1 and 3 of ``alerts`` share, from ``indicator`` to ``status``'s
+#: default (the text is part of the shipped DDL: never change it).
+_ALERT_BODY = """\
     indicator         TEXT,
     method            TEXT,
     level             TEXT NOT NULL,
@@ -57,7 +50,20 @@ V1_STATEMENTS: tuple[str, ...] = (
     first_scored_at   TEXT NOT NULL,
     last_scored_at    TEXT NOT NULL,
     status            TEXT NOT NULL DEFAULT 'new'
-                      CHECK (status IN ('new', 'acknowledged', 'investigating', 'closed')),
+"""
+
+#: DDL of schema version 1, exactly as shipped (tests/store keeps a frozen copy to compare).
+V1_STATEMENTS: tuple[str, ...] = (
+    """CREATE TABLE schema_history (
+    version     INTEGER PRIMARY KEY,
+    applied_at  TEXT NOT NULL,
+    description TEXT NOT NULL
+)""",
+    f"""CREATE TABLE alerts (
+    alert_id          TEXT PRIMARY KEY NOT NULL CHECK (length(alert_id) > 0),
+    ward_id           TEXT NOT NULL CHECK (length(ward_id) > 0),
+    scope             TEXT NOT NULL CHECK (scope IN ('ward', 'indicator')),
+{_ALERT_BODY}                      CHECK (status IN ('new', 'acknowledged', 'investigating', 'closed')),
     outcome           TEXT CHECK (outcome IN ('no_concern', 'action_taken', 'escalated_safeguarding')),
     assignee          TEXT,
     reopened_reason   TEXT,
@@ -113,25 +119,11 @@ V2_STATEMENTS: tuple[str, ...] = (
 
 
 #: ``alerts`` as rebuilt by version 3 (columns of versions 1-2 first, in their order, then the new ones).
-V3_ALERTS = """CREATE TABLE alerts_v3 (
+V3_ALERTS = f"""CREATE TABLE alerts_v3 (
     alert_id          TEXT PRIMARY KEY NOT NULL CHECK (length(alert_id) > 0),
     ward_id           TEXT NOT NULL,
     scope             TEXT NOT NULL CHECK (scope IN ('ward', 'indicator', 'provider')),
-    indicator         TEXT,
-    method            TEXT,
-    level             TEXT NOT NULL,
-    direction         TEXT,
-    opened            TEXT NOT NULL,
-    onset_estimate    TEXT,
-    last_seen         TEXT,
-    closed            TEXT,
-    statistic         REAL,
-    threshold         REAL,
-    explanation       TEXT NOT NULL DEFAULT '',
-    first_scored_at   TEXT NOT NULL,
-    last_scored_at    TEXT NOT NULL,
-    status            TEXT NOT NULL DEFAULT 'new'
-                      CHECK (status IN ('new', 'acknowledged', 'investigating', 'closed', 'historical')),
+{_ALERT_BODY}                      CHECK (status IN ('new', 'acknowledged', 'investigating', 'closed', 'historical')),
     outcome           TEXT CHECK (outcome IN ('no_concern', 'action_taken', 'escalated_safeguarding',
                                               'ended_before_triage', 'superseded')),
     assignee          TEXT,
@@ -147,11 +139,7 @@ V3_ALERTS = """CREATE TABLE alerts_v3 (
     CHECK (scope <> 'provider' OR length(coalesce(provider, '')) > 0)
 )"""
 #: columns every version since 2 has, copied verbatim by the version 3 rebuild.
-V2_ALERT_COLUMNS = (
-    "alert_id, ward_id, scope, indicator, method, level, direction, opened, onset_estimate, last_seen, "
-    "closed, statistic, threshold, explanation, first_scored_at, last_scored_at, status, outcome, "
-    "assignee, reopened_reason, status_changed_at, version"
-)
+V2_ALERT_COLUMNS = sql_list((*ALERTS_CSV_COLUMNS, *TRIAGE_COLUMNS))
 V3_STATEMENTS: tuple[str, ...] = (
     V3_ALERTS,
     f"INSERT INTO alerts_v3 ({V2_ALERT_COLUMNS}) SELECT {V2_ALERT_COLUMNS} FROM alerts",
