@@ -14,7 +14,7 @@ from engine.detectors._parallel import sized
 
 # Bits of the per-value tables (ward ids, indicator keys).
 EMPTY, UNKNOWN, EXPOSURE, PROPORTION, INTEGER = 1, 2, 4, 8, 16
-#: Status codes (engine.io.observations): observed, suppressed, unknown.
+#: Status codes (engine.io.observation_rules): observed, suppressed, unknown.
 _OBSERVED = 0
 
 
@@ -38,7 +38,7 @@ def first_failures(
     max_num: np.ndarray,
     max_den: float,
 ) -> None:
-    """``out[i]``: index of the first failing rule 0-17 of row ``i`` (``observations._RULES``), or -1.
+    """``out[i]``: index of the first failing rule 0-17 of row ``i`` (``observation_rules.RULES``), or -1.
 
     ``bad_fields`` and ``status_bad`` are empty when the file has no such column; ``x`` and ``y``
     are numerator and denominator (NaN = null); ``status`` is 0 for an observed numerator;

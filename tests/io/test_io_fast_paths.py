@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import engine.io.observations as obs_mod
+import engine.io.observation_rules as obs_mod
 from engine.io import _rules_kernel, read_observations
 from engine.io.encode import _encode_small, encode
 from engine.io.ordering import stable_order
