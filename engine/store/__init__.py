@@ -12,7 +12,6 @@ Typical use::
     store.close(alert_id, actor="j.smith", outcome="no_concern", expected_version=alert.version + 1)
 """
 
-from engine.store.columns import ALERTS_CSV_COLUMNS
 from engine.store.errors import (
     InvalidTransitionError,
     SchemaError,
@@ -32,6 +31,7 @@ from engine.store.lifecycle import (
     TRANSITIONS,
 )
 from engine.store.models import (
+    ALERTS_CSV_COLUMNS,
     Alert,
     AlertDetail,
     AlertRecord,

@@ -1,9 +1,9 @@
-"""The alerts schema in one place: the columns of ``alerts.csv`` and of the store's ``alerts`` table.
+"""The store's ``alerts`` table in one place: its columns, derived from the ``alerts.csv`` contract.
 
-Every other spelling derives from these tuples: ``AlertRecord``/``Alert`` (``engine.store.models``),
-the ``SELECT`` lists of the store, the version 3 table rebuild (``engine.store.schema``) and the
-columns scoring writes (``engine.scoring.alerts``). No imports, so ``engine.contract`` can re-export
-it without an import circle.
+``ALERTS_CSV_COLUMNS`` and ``SCORED_FIELDS`` (the file's columns; what a re-score may change) are
+defined once in ``engine.store.models`` (the results contract); this module adds the columns only
+the store has (triage state, links) and every ``SELECT`` list and the version 3 rebuild derive from
+``STORED_ALERT_COLUMNS``, ``AlertRecord``/``Alert`` share ``ScoredAlert``.
 
 Dates are ISO ``YYYY-MM-DD`` periods; timestamps UTC ISO 8601 text (see ``engine.store.records``).
 """
@@ -12,31 +12,11 @@ from __future__ import annotations
 
 from typing import Final
 
-#: columns of ``alerts.csv`` (issue 6, item 5), in file order; ``upsert_alerts`` needs all of them.
-ALERTS_CSV_COLUMNS: Final[tuple[str, ...]] = (
-    "alert_id",
-    "ward_id",
-    "scope",
-    "indicator",
-    "method",
-    "level",
-    "direction",
-    "opened",
-    "onset_estimate",
-    "last_seen",
-    "closed",
-    "statistic",
-    "threshold",
-    "explanation",
-)
+from engine.store.models import ALERTS_CSV_COLUMNS, SCORED_FIELDS
 
-#: the fields that identify an alert: a known ``alert_id`` must always come back with these.
-IDENTITY_FIELDS: Final[tuple[str, ...]] = ("ward_id", "scope", "indicator", "opened")
-
-#: the fields a re-score may change (everything else in ``AlertRecord`` identifies the alert).
-SCORED_FIELDS: Final[tuple[str, ...]] = tuple(
-    c for c in ALERTS_CSV_COLUMNS if c != "alert_id" and c not in IDENTITY_FIELDS
-)
+#: the ``alerts.csv`` columns that identify an alert: a re-score never changes them (``alert_id``
+#: first, then ward_id, scope, indicator, opened).
+IDENTITY_FIELDS: Final[tuple[str, ...]] = tuple(c for c in ALERTS_CSV_COLUMNS if c not in SCORED_FIELDS)
 
 #: the triage state the store keeps beside the scored fields (schema versions 1 and 2).
 TRIAGE_COLUMNS: Final[tuple[str, ...]] = (

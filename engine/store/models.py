@@ -12,9 +12,36 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
-# re-exported: the alerts schema lives in ``engine.store.columns``
-from engine.store.columns import ALERTS_CSV_COLUMNS as ALERTS_CSV_COLUMNS
-from engine.store.columns import SCORED_FIELDS as SCORED_FIELDS
+#: columns of ``alerts.csv`` (issue 6, item 5), in file order; ``upsert_alerts`` needs all of them.
+ALERTS_CSV_COLUMNS: tuple[str, ...] = (
+    "alert_id",
+    "ward_id",
+    "scope",
+    "indicator",
+    "method",
+    "level",
+    "direction",
+    "opened",
+    "onset_estimate",
+    "last_seen",
+    "closed",
+    "statistic",
+    "threshold",
+    "explanation",
+)
+
+#: the fields a re-score may change (everything else in ``AlertRecord`` identifies the alert).
+SCORED_FIELDS: tuple[str, ...] = (
+    "method",
+    "level",
+    "direction",
+    "onset_estimate",
+    "last_seen",
+    "closed",
+    "statistic",
+    "threshold",
+    "explanation",
+)
 
 
 @dataclass(frozen=True)

@@ -61,10 +61,10 @@ class StoredAlert(NamedTuple):
 
 
 _STORED_SELECT = (
-    f"SELECT {sql_list(('alert_id', *IDENTITY_FIELDS, *SCORED_FIELDS, 'status', 'outcome', 'provider'))} "
+    f"SELECT {sql_list((*IDENTITY_FIELDS, *SCORED_FIELDS, 'status', 'outcome', 'provider'))} "
     "FROM alerts WHERE alert_id IN ({marks})"
 )
-assert StoredAlert._fields == ("alert_id", *IDENTITY_FIELDS, *SCORED_FIELDS, "status", "outcome", "provider")
+assert StoredAlert._fields == (*IDENTITY_FIELDS, *SCORED_FIELDS, "status", "outcome", "provider")
 
 
 def _iso(value: dt.date | None) -> str | None:
