@@ -38,6 +38,7 @@ import polars as pl
 from engine.io.aggregate_mapping import Mapping, load_mapping, period_start
 from engine.io.aggregate_readers import coverage_frame, read_events, read_exposure
 from engine.io.errors import FatalInputError
+from engine.io.outputs import output_paths
 from engine.io.rejections import empty_rejections
 from signals import CATALOGUE, Catalogue
 
@@ -99,71 +100,69 @@ class AggregateResult:
         return "\n".join(lines)
 
 
-def aggregate(
-    events: list[str | Path],
-    mapping: str | Path | Mapping,
-    exposure: str | Path,
-    coverage: str | Path | None = None,
-    catalogue: Catalogue | None = None,
-) -> AggregateResult:
-    """Aggregate event exports into observations (see the module docstring)."""
-    cat = catalogue or CATALOGUE
-    m = mapping if isinstance(mapping, Mapping) else load_mapping(mapping, cat)
-    if not events:
-        raise FatalInputError("events", "no event export given")
-    sources = [Path(e).name for e in events]
-    rows, rejected, unmapped, accounting, unused = [], [], [], [], {}
-    for path, source in zip(events, sources, strict=True):
-        ok, rej, cols = read_events(path, m)
-        unused[str(path)] = cols
-        rejected.append(rej)
-        key = ok.with_columns(pl.col("category").str.to_lowercase().alias("_key"))
-        mapped_keys = pl.DataFrame(
-            {"_key": list(m.categories), "indicators": [list(v) for v in m.categories.values()]},
-            schema={"_key": pl.String, "indicators": pl.List(pl.String)},
+@dataclass(frozen=True)
+class _ExportRead:
+    """One event export read and mapped: its event rows per indicator and its accounting."""
+
+    events: pl.DataFrame  # source, ward_id, period, indicator, line (one row per event and indicator)
+    rejected: pl.DataFrame
+    unmapped: pl.DataFrame | None  # file, category, rows (None: every category mapped)
+    accounting: pl.DataFrame  # file, outcome, rows
+    unused_columns: list[str]
+
+
+def _read_export(path: str | Path, source: str, m: Mapping) -> _ExportRead:
+    """Read one event export and map its categories to indicators (one row per event and indicator)."""
+    ok, rej, cols = read_events(path, m)
+    key = ok.with_columns(pl.col("category").str.to_lowercase().alias("_key"))
+    mapped_keys = pl.DataFrame(
+        {"_key": list(m.categories), "indicators": [list(v) for v in m.categories.values()]},
+        schema={"_key": pl.String, "indicators": pl.List(pl.String)},
+    )
+    joined = key.join(mapped_keys, on="_key", how="left")
+    um = joined.filter(pl.col("indicators").is_null())
+    unmapped = None
+    if um.height:
+        unmapped = (
+            um.group_by("category")
+            .len("rows")
+            .sort("rows", descending=True)
+            .select(pl.lit(str(path)).alias("file"), "category", "rows")
         )
-        joined = key.join(mapped_keys, on="_key", how="left")
-        um = joined.filter(pl.col("indicators").is_null())
-        if um.height:
-            unmapped.append(
-                um.group_by("category")
-                .len("rows")
-                .sort("rows", descending=True)
-                .select(pl.lit(str(path)).alias("file"), "category", "rows")
-            )
-        mapped = (
-            joined.filter(pl.col("indicators").is_not_null())
-            .explode("indicators")
-            .rename({"indicators": "indicator"})
-        )
-        rows.append(
-            mapped.select(
-                pl.lit(source).alias("source"),
-                "ward_id",
-                period_start(pl.col("day"), m.cadence, m.week_start).alias("period"),
-                "indicator",
-                "line",
-            )
-        )
-        accounting.append(
-            pl.DataFrame(
-                {
-                    "file": [str(path)] * 4,
-                    "outcome": [
-                        "rows read",
-                        "rows rejected (see aggregate_rejected.csv)",
-                        "rows with an unmapped category (listed below)",
-                        "rows mapped to indicators",
-                    ],
-                    "rows": [ok.height + rej.height, rej.height, um.height, ok.height - um.height],
-                }
-            )
-        )
-    exp, exp_rej = read_exposure(exposure, m.cadence, cat, m.week_start)
-    rejected.append(exp_rej)
-    ev = pl.concat(rows)
-    wards = sorted(set(exp["ward_id"].to_list()) | set(ev["ward_id"].to_list()))
-    cov = coverage_frame(m, coverage, sources, wards)
+    mapped = (
+        joined.filter(pl.col("indicators").is_not_null())
+        .explode("indicators")
+        .rename({"indicators": "indicator"})
+    )
+    events = mapped.select(
+        pl.lit(source).alias("source"),
+        "ward_id",
+        period_start(pl.col("day"), m.cadence, m.week_start).alias("period"),
+        "indicator",
+        "line",
+    )
+    outcomes = {
+        "rows read": ok.height + rej.height,
+        "rows rejected (see aggregate_rejected.csv)": rej.height,
+        "rows with an unmapped category (listed below)": um.height,
+        "rows mapped to indicators": ok.height - um.height,
+    }
+    return _ExportRead(events, rej, unmapped, _accounting(path, outcomes), cols)
+
+
+def _accounting(path: str | Path, outcomes: dict[str, int]) -> pl.DataFrame:
+    """The accounting rows of one file: outcome -> rows."""
+    return pl.DataFrame(
+        {"file": [str(path)] * len(outcomes), "outcome": list(outcomes), "rows": list(outcomes.values())}
+    )
+
+
+def _cells(
+    m: Mapping, cat: Catalogue, ev: pl.DataFrame, exp: pl.DataFrame, cov: pl.DataFrame, sources: list[str]
+) -> pl.DataFrame:
+    """Every ward-period (with exposure or events) x mapped indicator: ``events`` counted,
+    ``complete`` (every source feeding the indicator covers the cell), ``needs`` (the indicator has
+    exposure) and its ``denominator`` (the indicator's own exposure, else the ward-period's)."""
     # which sources feed each indicator: a cell is complete only if every such source covers it
     feeds = (
         pl.DataFrame({"indicator": [k for v in m.categories.values() for k in v]})
@@ -184,7 +183,7 @@ def aggregate(
         .agg(pl.col("c").fill_null(False).all().alias("complete"))
     )
     needs_exp = pl.DataFrame({"indicator": inds, "needs": [cat[k].exposure for k in inds]})
-    obs = (
+    return (
         grid.join(counts, on=["ward_id", "period", "indicator"], how="left")
         .join(covered, on=["ward_id", "period", "indicator"], how="left")
         .join(exp_ind.rename({"denominator": "d_ind"}), on=["ward_id", "period", "indicator"], how="left")
@@ -195,15 +194,13 @@ def aggregate(
             pl.col("events").fill_null(0),
         )
     )
-    no_den = obs.filter(pl.col("needs") & pl.col("denominator").is_null())
-    written = obs.filter(~(pl.col("needs") & pl.col("denominator").is_null()))
-    written = written.with_columns(
-        pl.when(pl.col("complete"))
-        .then(pl.col("events").cast(pl.String))
-        .otherwise(pl.lit(""))
-        .alias("numerator")
-    )
-    # event rows by outcome (an event mapped to two indicators counts once per indicator)
+
+
+def _event_outcomes(
+    ev: pl.DataFrame, written: pl.DataFrame, sources: list[str], events: list[str | Path]
+) -> pl.DataFrame:
+    """Accounting of the event rows by outcome, per file (an event mapped to two indicators counts
+    once per indicator)."""
     ev_cells = ev.join(
         written.select("ward_id", "period", "indicator", "complete"),
         on=["ward_id", "period", "indicator"],
@@ -223,44 +220,62 @@ def aggregate(
         .sort("source", "outcome")
     )
     src_to_file = pl.DataFrame({"source": sources, "file": [str(e) for e in events]})
-    accounting.append(
-        per_file.join(src_to_file, on="source").select("file", "outcome", pl.col("rows").cast(pl.Int64))
+    return per_file.join(src_to_file, on="source").select("file", "outcome", pl.col("rows").cast(pl.Int64))
+
+
+def aggregate(
+    events: list[str | Path],
+    mapping: str | Path | Mapping,
+    exposure: str | Path,
+    coverage: str | Path | None = None,
+    catalogue: Catalogue | None = None,
+) -> AggregateResult:
+    """Aggregate event exports into observations (see the module docstring)."""
+    cat = catalogue or CATALOGUE
+    m = mapping if isinstance(mapping, Mapping) else load_mapping(mapping, cat)
+    if not events:
+        raise FatalInputError("events", "no event export given")
+    sources = [Path(e).name for e in events]
+    exports = [_read_export(path, source, m) for path, source in zip(events, sources, strict=True)]
+    exp, exp_rej = read_exposure(exposure, m.cadence, cat, m.week_start)
+    ev = pl.concat([x.events for x in exports])
+    wards = sorted(set(exp["ward_id"].to_list()) | set(ev["ward_id"].to_list()))
+    obs = _cells(m, cat, ev, exp, coverage_frame(m, coverage, sources, wards), sources)
+    no_den = obs.filter(pl.col("needs") & pl.col("denominator").is_null())
+    written = obs.filter(~(pl.col("needs") & pl.col("denominator").is_null()))
+    written = written.with_columns(
+        pl.when(pl.col("complete"))
+        .then(pl.col("events").cast(pl.String))
+        .otherwise(pl.lit(""))
+        .alias("numerator")
     )
-    accounting.append(
-        pl.DataFrame(
-            {
-                "file": [str(exposure)] * 4,
-                "outcome": [
-                    "rows read",
-                    "rows rejected (see aggregate_rejected.csv)",
-                    "rows accepted as exposure",
-                    "ward-periods with events but no exposure row (not written)",
-                ],
-                "rows": [
-                    exp.height + exp_rej.height,
-                    exp_rej.height,
-                    exp.height,
-                    no_den.filter(pl.col("events") > 0).select("ward_id", "period").n_unique(),
-                ],
-            }
-        )
-    )
-    out = written.select(
-        "ward_id", "period", "indicator", "numerator", pl.col("denominator").cast(pl.Float64)
-    ).sort("ward_id", "indicator", "period")
-    rej = (
-        pl.concat([r for r in rejected if r.height])
-        if any(r.height for r in rejected)
-        else empty_rejections()
-    )
+    exposure_outcomes = {
+        "rows read": exp.height + exp_rej.height,
+        "rows rejected (see aggregate_rejected.csv)": exp_rej.height,
+        "rows accepted as exposure": exp.height,
+        "ward-periods with events but no exposure row (not written)": no_den.filter(pl.col("events") > 0)
+        .select("ward_id", "period")
+        .n_unique(),
+    }
+    accounting = [
+        *(x.accounting for x in exports),
+        _event_outcomes(ev, written, sources, events),
+        _accounting(exposure, exposure_outcomes),
+    ]
+    rejected = [*(x.rejected for x in exports), exp_rej]
+    unmapped = [x.unmapped for x in exports if x.unmapped is not None]
     return AggregateResult(
-        observations=out,
-        rejected=rej,
+        observations=written.select(
+            "ward_id", "period", "indicator", "numerator", pl.col("denominator").cast(pl.Float64)
+        ).sort("ward_id", "indicator", "period"),
+        rejected=pl.concat([r for r in rejected if r.height])
+        if any(r.height for r in rejected)
+        else empty_rejections(),
         unmapped=pl.concat(unmapped)
         if unmapped
         else pl.DataFrame(schema={"file": pl.String, "category": pl.String, "rows": pl.UInt32}),
         accounting=pl.concat([a.with_columns(pl.col("rows").cast(pl.Int64)) for a in accounting]),
-        unused_columns=unused,
+        unused_columns={str(path): x.unused_columns for path, x in zip(events, exports, strict=True)},
         wards_without_exposure=ev.join(exp.select("ward_id").unique(), on="ward_id", how="anti")
         .group_by("ward_id")
         .agg(pl.len().alias("events"))
@@ -271,13 +286,14 @@ def aggregate(
 
 def write_aggregate(result: AggregateResult, out: str | Path) -> dict[str, Path]:
     """Write observations.csv (contract long layout), aggregate_rejected.csv and aggregate_report.txt."""
-    d = Path(out)
-    d.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "observations": d / "observations.csv",
-        "rejected": d / "aggregate_rejected.csv",
-        "report": d / "aggregate_report.txt",
-    }
+    paths = output_paths(
+        out,
+        {
+            "observations": "observations.csv",
+            "rejected": "aggregate_rejected.csv",
+            "report": "aggregate_report.txt",
+        },
+    )
     obs = result.observations.with_columns(
         pl.when(pl.col("denominator") == pl.col("denominator").round(0))
         .then(pl.col("denominator").cast(pl.Int64, strict=False).cast(pl.String))

@@ -14,7 +14,7 @@ from engine.io import parse
 from engine.io.aggregate_mapping import EXPOSURE_ALIASES, WEEKDAYS, Mapping, period_start
 from engine.io.errors import FatalInputError
 from engine.io.files import LINE, read_table
-from engine.io.rejections import CODE, REASON, Rule, apply_rules, rejected_frame
+from engine.io.rejections import CODE, Rule, apply_rules, rejected_frame, set_failure
 from signals import Catalogue
 
 
@@ -103,12 +103,33 @@ def read_exposure(
         parse.number("denominator", dtypes["denominator"]).alias("_den"),
         (parse.text("indicator", dtypes["indicator"]) if has_ind else pl.lit("")).alias("_ind"),
     )
+    checked = apply_rules(f, _exposure_rules(cadence, catalogue, week_start))
+    checked = set_failure(
+        checked,
+        pl.len().over("_ward", "_period", "_ind") > 1,
+        "duplicate",
+        "period",
+        pl.lit("more than one exposure row for this ward, period (and indicator): all copies rejected"),
+    )
+    cols = ["ward_id", "period", "denominator"] + (["indicator"] if has_ind else [])
+    rejected = rejected_frame(checked, table.file, cols, cols)
+    ok = checked.filter(pl.col(CODE).is_null()).select(
+        pl.col("_ward").alias("ward_id"),
+        pl.col("_period").alias("period"),
+        pl.col("_ind").alias("indicator"),
+        pl.col("_den").alias("denominator"),
+    )
+    return ok, rejected
+
+
+def _exposure_rules(cadence: str, catalogue: Catalogue, week_start: int) -> list[Rule]:
+    """The rules of an exposure row, in priority order (periods aligned to the mapping's cadence)."""
     aligned = (
         pl.col("_period").dt.weekday() == week_start
         if cadence == "weekly"
         else pl.col("_period").dt.day() == 1
     )
-    rules = [
+    return [
         Rule("missing_value", "ward_id", pl.col("_ward") == "", "ward_id is empty"),
         Rule(
             "unparseable_date",
@@ -138,28 +159,6 @@ def read_exposure(
         ),
         Rule("bad_denominator", "denominator", pl.col("_den") <= 0, "the denominator is zero or negative"),
     ]
-    checked = apply_rules(f, rules)
-    dup = pl.len().over("_ward", "_period", "_ind") > 1
-    checked = checked.with_columns(
-        pl.when(pl.col(CODE).is_null() & dup).then(pl.lit("duplicate")).otherwise(pl.col(CODE)).alias(CODE),
-        pl.when(pl.col(CODE).is_null() & dup)
-        .then(pl.lit("period"))
-        .otherwise(pl.col("_column"))
-        .alias("_column"),
-        pl.when(pl.col(CODE).is_null() & dup)
-        .then(pl.lit("more than one exposure row for this ward, period (and indicator): all copies rejected"))
-        .otherwise(pl.col(REASON))
-        .alias(REASON),
-    )
-    cols = ["ward_id", "period", "denominator"] + (["indicator"] if has_ind else [])
-    rejected = rejected_frame(checked, table.file, cols, cols)
-    ok = checked.filter(pl.col(CODE).is_null()).select(
-        pl.col("_ward").alias("ward_id"),
-        pl.col("_period").alias("period"),
-        pl.col("_ind").alias("indicator"),
-        pl.col("_den").alias("denominator"),
-    )
-    return ok, rejected
 
 
 def coverage_frame(

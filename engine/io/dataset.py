@@ -194,90 +194,106 @@ class LoadResult:
 
     def summary(self, max_lines: int = 10) -> str:
         """A printable report: rows, rejections by reason, cadence, wards, period span and gaps."""
-        out: list[str] = []
-        add = out.append
-        add("Files")
+        obs = self._compact()
+        out = [*self._file_lines(max_lines), *self._observation_lines(obs), *self._ward_lines(obs, max_lines)]
+        if obs.height:
+            out.append(f"Period span: {obs['period'].min()} to {obs['period'].max()}")
+        out.append(f"Events: {self.events.height:,}")
+        out += self._gap_lines(max_lines)
+        out += [f"Note: {note}" for note in self.notes]
+        return "\n".join(out)
+
+    def _file_lines(self, max_lines: int) -> list[str]:
+        """Rows read, accepted and rejected per file; rejections by reason and the first ones."""
+        out = ["Files"]
         for f, n in self.rows_read.items():
             rej = n - self.accepted.get(f, 0)
-            add(f"  {f}: {n:,} rows read, {self.accepted.get(f, 0):,} accepted, {rej:,} rejected")
-        add(
+            out.append(f"  {f}: {n:,} rows read, {self.accepted.get(f, 0):,} accepted, {rej:,} rejected")
+        out.append(
             f"  total: {self.total_read:,} read, {sum(self.accepted.values()):,} accepted, "
             f"{self.n_rejected:,} rejected"
         )
         if self.n_rejected:
-            add("Rejected rows by reason")
+            out.append("Rejected rows by reason")
             out.extend(self.rejected_by_reason_lines())
-            add("  first rejections:")
-            for row in self.rejected.head(max_lines).iter_rows(named=True):
-                add(f"    {Path(row['file']).name}:{row['line']} [{row['column']}] {_visible(row['reason'])}")
-        obs = self._compact()
-        add(f"Observations ({self.layout} layout): {obs.height:,} accepted")
-        if obs.height:
-            sup, unk = self._status_code("suppressed"), self._status_code("unknown")
-            per = self._names(
-                obs.group_by("k").agg(
-                    pl.len().alias("rows"),
-                    pl.col("w").n_unique().alias("wards"),
-                    pl.col("period").min().alias("first"),
-                    pl.col("period").max().alias("last"),
-                    (pl.col("s") == sup).sum().alias("suppressed"),
-                    (pl.col("s") == unk).sum().alias("unknown"),
-                )
-            ).sort("indicator")
-            add(
-                f"  {'indicator':<26}{'cadence':<9}{'rows':>10}{'wards':>7}  {'period span':<25}{'suppr.':>8}{'unknown':>8}"
+            out.append("  first rejections:")
+            out.extend(
+                f"    {Path(row['file']).name}:{row['line']} [{row['column']}] {_visible(row['reason'])}"
+                for row in self.rejected.head(max_lines).iter_rows(named=True)
             )
-            for r in per.iter_rows(named=True):
-                add(
-                    f"  {r['indicator']:<26}{self.cadence.get(r['indicator'], '?'):<9}{r['rows']:>10,}"
-                    f"{r['wards']:>7,}  {r['first']} to {r['last']}  {r['suppressed']:>8,}{r['unknown']:>8,}"
-                )
+        return out
+
+    def _observation_lines(self, obs: pl.DataFrame) -> list[str]:
+        """Accepted observations, and per indicator: cadence, rows, wards, span, suppressed, unknown."""
+        out = [f"Observations ({self.layout} layout): {obs.height:,} accepted"]
+        if not obs.height:
+            return out
+        sup, unk = self._status_code("suppressed"), self._status_code("unknown")
+        per = self._names(
+            obs.group_by("k").agg(
+                pl.len().alias("rows"),
+                pl.col("w").n_unique().alias("wards"),
+                pl.col("period").min().alias("first"),
+                pl.col("period").max().alias("last"),
+                (pl.col("s") == sup).sum().alias("suppressed"),
+                (pl.col("s") == unk).sum().alias("unknown"),
+            )
+        ).sort("indicator")
+        out.append(
+            f"  {'indicator':<26}{'cadence':<9}{'rows':>10}{'wards':>7}  {'period span':<25}{'suppr.':>8}{'unknown':>8}"
+        )
+        out.extend(
+            f"  {r['indicator']:<26}{self.cadence.get(r['indicator'], '?'):<9}{r['rows']:>10,}"
+            f"{r['wards']:>7,}  {r['first']} to {r['last']}  {r['suppressed']:>8,}{r['unknown']:>8,}"
+            for r in per.iter_rows(named=True)
+        )
+        return out
+
+    def _ward_lines(self, obs: pl.DataFrame, max_lines: int) -> list[str]:
+        """Wards in the register and with data; the register's wards without any observation."""
         reg = self.wards.height
         present = (
             self._names(obs.select(pl.col("w").unique()))["ward_id"]
             if obs.height
             else pl.Series([], dtype=pl.String)
         )
-        with_data = present.len()
-        add(f"Wards: {reg:,} in the register, {with_data:,} with accepted observations")
+        out = [f"Wards: {reg:,} in the register, {present.len():,} with accepted observations"]
         if reg and obs.height:
             silent = self.wards.filter(~pl.col("ward_id").is_in(present.to_list()))
             if silent.height:
                 names = ", ".join(silent["ward_id"].head(max_lines).to_list())
-                add(
+                out.append(
                     f"  no observations at all for {silent.height:,} ward(s): {names}{' ...' if silent.height > max_lines else ''}"
                 )
-        if obs.height:
-            add(f"Period span: {obs['period'].min()} to {obs['period'].max()}")
-        add(f"Events: {self.events.height:,}")
+        return out
+
+    def _gap_lines(self, max_lines: int) -> list[str]:
+        """Series with missing periods, stopping early, suppressed or unknown; the worst of them."""
         gaps = self.gaps()
-        if gaps.height:
-            holes = gaps.filter(pl.col("missing") > 0)
-            early = gaps.filter(pl.col("ends_early"))
-            add(
-                f"Gaps: {gaps.height:,} series (ward x indicator); {holes.height:,} with missing periods "
-                f"({int(holes['missing'].sum() or 0):,} periods without a row); {early.height:,} stop before "
-                f"their indicator's latest period; {int(gaps['suppressed'].sum()):,} suppressed and "
-                f"{int(gaps['unknown'].sum()):,} unknown values"
+        if not gaps.height:
+            return []
+        holes = gaps.filter(pl.col("missing") > 0)
+        early = gaps.filter(pl.col("ends_early"))
+        out = [
+            f"Gaps: {gaps.height:,} series (ward x indicator); {holes.height:,} with missing periods "
+            f"({int(holes['missing'].sum() or 0):,} periods without a row); {early.height:,} stop before "
+            f"their indicator's latest period; {int(gaps['suppressed'].sum()):,} suppressed and "
+            f"{int(gaps['unknown'].sum()):,} unknown values"
+        ]
+        worst = (
+            gaps.with_columns((pl.col("missing") + pl.col("suppressed") + pl.col("unknown")).alias("_holes"))
+            .filter(pl.col("_holes") > 0)
+            .sort(["_holes", "ward_id", "indicator"], descending=[True, False, False])
+            .head(max_lines)
+        )
+        if worst.height:
+            out.append("  series with the most holes (missing / suppressed / unknown of expected periods):")
+            out.extend(
+                f"    {r['ward_id']} {r['indicator']}: {r['missing']} / {r['suppressed']} / "
+                f"{r['unknown']} of {r['expected']} ({r['first']} to {r['last']})"
+                for r in worst.iter_rows(named=True)
             )
-            worst = (
-                gaps.with_columns(
-                    (pl.col("missing") + pl.col("suppressed") + pl.col("unknown")).alias("_holes")
-                )
-                .filter(pl.col("_holes") > 0)
-                .sort(["_holes", "ward_id", "indicator"], descending=[True, False, False])
-                .head(max_lines)
-            )
-            if worst.height:
-                add("  series with the most holes (missing / suppressed / unknown of expected periods):")
-                for r in worst.iter_rows(named=True):
-                    add(
-                        f"    {r['ward_id']} {r['indicator']}: {r['missing']} / {r['suppressed']} / "
-                        f"{r['unknown']} of {r['expected']} ({r['first']} to {r['last']})"
-                    )
-        for note in self.notes:
-            add(f"Note: {note}")
-        return "\n".join(out)
+        return out
 
 
 #: Control characters shown escaped in printed reasons (a CR would overwrite the terminal line).

@@ -7,6 +7,7 @@ searched for NHS numbers (the whole file is refused if one is found).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +15,8 @@ from pathlib import Path
 import polars as pl
 
 from engine.io import parse
-from engine.io.files import BAD_FIELDS, read_table
-from engine.io.rejections import CODE, Rule, apply_rules, rejected_frame
+from engine.io.files import read_table
+from engine.io.rejections import CODE, Rule, apply_rules, field_count_rule, rejected_frame, with_bad_fields
 from engine.io.settings import InputSettings
 
 EVENT_KINDS: tuple[str, ...] = ("reconfiguration", "manager_change", "rebase", "note")
@@ -65,29 +66,48 @@ def read_events(
     """
     lo, hi = (limits or InputSettings()).window()
     table = read_table(path, required=("ward_id", "date", "kind"), free_text=("note",))
-    frame = table.frame
-    sch = frame.schema
-    if BAD_FIELDS not in frame.columns:
-        frame = frame.with_columns(pl.lit(None, pl.String).alias(BAD_FIELDS))
+    frame = with_bad_fields(table.frame)
     if isinstance(wards, pl.DataFrame):
         ward_ids: list[str] | None = wards["ward_id"].to_list()
     else:
         ward_ids = None if wards is None else list(wards)
-    df = frame.with_columns(
+    df = frame.with_columns(_parsed(table.frame.schema))
+    rules = [
+        field_count_rule(),
+        *_ward_and_date_rules(lo, hi),
+        *_kind_and_register_rules(ward_ids, rejected_ward_ids),
+    ]
+    df = apply_rules(df, rules)
+    raw_cols = [c for c in ("ward_id", "date", "kind", "note") if c in frame.columns]
+    rejected = rejected_frame(df, table.file, value_columns=raw_cols, raw_columns=raw_cols)
+    events = (
+        df.filter(pl.col(CODE).is_null())
+        .select(
+            pl.col("_ward").alias("ward_id"),
+            pl.col("_date").alias("date"),
+            pl.col("_kind").alias("kind"),
+            pl.col("_note").alias("note"),
+        )
+        .sort("ward_id", "date", maintain_order=True)
+    )
+    return EventsRead(events, rejected, frame.height)
+
+
+def _parsed(sch: pl.Schema) -> list[pl.Expr]:
+    """The parsed columns: ``_ward``, ``_date_text``, ``_date``, ``_kind`` (lower case, runs of
+    spaces and hyphens as ``_``) and ``_note`` (empty without a ``note`` column)."""
+    return [
         parse.text("ward_id", sch["ward_id"]).alias("_ward"),
         parse.text("date", sch["date"]).alias("_date_text"),
         parse.date("date", sch["date"]).alias("_date"),
         parse.text("kind", sch["kind"], lower=True).str.replace_all(r"[\s\-]+", "_").alias("_kind"),
         (parse.text("note", sch["note"]) if "note" in sch else pl.lit("")).alias("_note"),
-    )
-    known = pl.lit(True) if ward_ids is None else pl.col("_ward").is_in(ward_ids)
-    rules = [
-        Rule(
-            "wrong_field_count",
-            "(row)",
-            pl.col(BAD_FIELDS).is_not_null(),
-            "the row has more fields than the header: an unquoted comma?",
-        ),
+    ]
+
+
+def _ward_and_date_rules(lo: dt.date, hi: dt.date) -> list[Rule]:
+    """The rules of the ``ward_id`` and ``date`` cells (in priority order)."""
+    return [
         Rule("missing_value", "ward_id", pl.col("_ward") == "", "ward_id is empty"),
         Rule("missing_value", "date", pl.col("_date_text") == "", "date is empty"),
         Rule(
@@ -110,6 +130,13 @@ def read_events(
                 pl.lit(str(hi)),
             ),
         ),
+    ]
+
+
+def _kind_and_register_rules(ward_ids: list[str] | None, rejected_ward_ids: Collection[str]) -> list[Rule]:
+    """The rules of the ``kind`` cell and of the ward's place in the register (in priority order)."""
+    known = pl.lit(True) if ward_ids is None else pl.col("_ward").is_in(ward_ids)
+    return [
         Rule("missing_value", "kind", pl.col("_kind") == "", "kind is empty"),
         Rule(
             "unknown_kind",
@@ -126,17 +153,3 @@ def read_events(
             .otherwise(pl.format("ward '{}' is not in the ward register", pl.col("_ward"))),
         ),
     ]
-    df = apply_rules(df, rules)
-    raw_cols = [c for c in ("ward_id", "date", "kind", "note") if c in frame.columns]
-    rejected = rejected_frame(df, table.file, value_columns=raw_cols, raw_columns=raw_cols)
-    events = (
-        df.filter(pl.col(CODE).is_null())
-        .select(
-            pl.col("_ward").alias("ward_id"),
-            pl.col("_date").alias("date"),
-            pl.col("_kind").alias("kind"),
-            pl.col("_note").alias("note"),
-        )
-        .sort("ward_id", "date", maintain_order=True)
-    )
-    return EventsRead(events, rejected, frame.height)

@@ -38,6 +38,7 @@ import polars as pl
 
 from engine.io import parse
 from engine.io.errors import FatalInputError
+from engine.io.outputs import output_paths
 
 #: File prefix -> (accepted measure labels, indicator key or None for the exposure).
 MEASURES: dict[str, tuple[tuple[str, ...], str | None]] = {
@@ -177,24 +178,24 @@ def _read_file(path: Path) -> pl.DataFrame:
     )
 
 
-def import_mhsds(directory: str | Path) -> MhsdsImport:
-    """Read every MHSDS file in ``directory`` and convert it to the data contract."""
+def _read_folder(directory: str | Path) -> pl.DataFrame:
+    """Every MHSDS file of ``directory``, one frame (``_read_file``'s columns)."""
     d = Path(directory)
     if not d.is_dir():
         raise FatalInputError(d, "folder not found")
     files = sorted(p for p in d.iterdir() if _FILE_RE.match(p.name))
     if not files:
         raise FatalInputError(d, "no MHSDS files named like rstr01_Sep_2021.csv, beds01_..., sect01_...")
-    raw = pl.concat([_read_file(p) for p in files], how="vertical")
-    rows_read = {m: raw.filter(pl.col("measure") == m).height for m in MEASURES}
+    return pl.concat([_read_file(p) for p in files], how="vertical")
 
+
+def _skip_reason() -> pl.Expr:
+    """Why an input row cannot be used at all (null: it can), first failing check first."""
     labels_ok = pl.lit(False)
     for prefix, (labels, _) in MEASURES.items():
         labels_ok = labels_ok | ((pl.col("measure") == prefix) & pl.col("label").is_in(list(labels)))
-    num = pl.col("value").cast(pl.Float64, strict=False)
-    raw = raw.with_columns(num.alias("num"))
     dup = pl.len().over("measure", "provider", "month") > 1
-    reason = (
+    return (
         pl.when(pl.col("month").is_null())
         .then(pl.format("unparseable date '{}'", pl.col("period")))
         .when(pl.col("month") != pl.col("file_month"))
@@ -211,77 +212,64 @@ def import_mhsds(directory: str | Path) -> MhsdsImport:
         .then(pl.lit("more than one row for this provider, month and measure: all copies skipped"))
         .otherwise(None)
     )
-    raw = raw.with_columns(reason.alias("reason"))
-    skipped = [raw.filter(pl.col("reason").is_not_null())]
-    good = raw.filter(pl.col("reason").is_null())
 
-    beds = good.filter(pl.col("measure") == "beds").select(
+
+def _measure_rows(
+    good: pl.DataFrame, beds: pl.DataFrame, prefix: str, indicator: str, columns: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """One measure's observations (rows with usable bed days), its explicit missing values (bed days
+    known, no row: empty numerator, never zero) and its rows skipped for want of a denominator."""
+    usable_beds = beds.filter(pl.col("beds").is_not_null() & (pl.col("beds") > 0))
+    meas = good.filter(pl.col("measure") == prefix)
+    joined = meas.join(usable_beds, on=["provider", "month"], how="left", maintain_order="left")
+    no_den = joined.filter(pl.col("beds").is_null()).join(
+        beds.select("provider", "month", pl.col("beds").alias("beds_any")),
+        on=["provider", "month"],
+        how="left",
+        maintain_order="left",
+    )
+    skipped = no_den.with_columns(
+        pl.when(pl.col("beds_any").is_null() & pl.col("beds_line").is_null())
+        .then(pl.lit("no usable bed days for this provider and month (suppressed or no row): no denominator"))
+        .otherwise(pl.lit("bed days are zero: no denominator"))
+        .alias("reason")
+    ).select(columns)
+    written = joined.filter(pl.col("beds").is_not_null()).select(
         "provider",
         "month",
-        pl.col("num").alias("beds"),
-        pl.col("file").alias("beds_file"),
-        pl.col("line").alias("beds_line"),
+        pl.lit(indicator).alias("indicator"),
+        pl.when(pl.col("value") == "*")
+        .then(pl.lit("*"))
+        .otherwise(pl.col("num").cast(pl.Int64).cast(pl.String))
+        .alias("numerator"),
+        pl.col("beds").alias("denominator"),
     )
-    usable_beds = beds.filter(pl.col("beds").is_not_null() & (pl.col("beds") > 0))
-    out = []
-    for prefix, (_, indicator) in MEASURES.items():
-        if indicator is None:
-            continue
-        meas = good.filter(pl.col("measure") == prefix)
-        joined = meas.join(usable_beds, on=["provider", "month"], how="left", maintain_order="left")
-        no_den = joined.filter(pl.col("beds").is_null()).join(
-            beds.select("provider", "month", pl.col("beds").alias("beds_any")),
-            on=["provider", "month"],
-            how="left",
-            maintain_order="left",
-        )
-        skipped.append(
-            no_den.with_columns(
-                pl.when(pl.col("beds_any").is_null() & pl.col("beds_line").is_null())
-                .then(
-                    pl.lit(
-                        "no usable bed days for this provider and month (suppressed or no row): no denominator"
-                    )
-                )
-                .otherwise(pl.lit("bed days are zero: no denominator"))
-                .alias("reason")
-            ).select(raw.columns)
-        )
-        written = joined.filter(pl.col("beds").is_not_null()).select(
-            "provider",
-            "month",
-            pl.lit(indicator).alias("indicator"),
-            pl.when(pl.col("value") == "*")
-            .then(pl.lit("*"))
-            .otherwise(pl.col("num").cast(pl.Int64).cast(pl.String))
-            .alias("numerator"),
-            pl.col("beds").alias("denominator"),
-        )
-        # Bed days known, no row for this measure: explicit missing (empty numerator), never zero.
-        missing = usable_beds.join(
-            meas.select("provider", "month"), on=["provider", "month"], how="anti"
-        ).select(
-            "provider",
-            "month",
-            pl.lit(indicator).alias("indicator"),
-            pl.lit("").alias("numerator"),
-            pl.col("beds").alias("denominator"),
-        )
-        out.extend([written, missing])
-    # Beds rows that cannot be a denominator (suppressed '*'), accounted for as skipped.
-    skipped.append(
-        good.filter(
-            (pl.col("measure") == "beds") & ~(pl.col("num").is_not_null() & (pl.col("num") > 0))
-        ).with_columns(
-            pl.when(pl.col("value") == "*")
-            .then(pl.lit("bed days suppressed ('*'): cannot be a denominator"))
-            .otherwise(pl.lit("bed days are zero: cannot be a denominator"))
-            .alias("reason")
-        )
+    missing = usable_beds.join(meas.select("provider", "month"), on=["provider", "month"], how="anti").select(
+        "provider",
+        "month",
+        pl.lit(indicator).alias("indicator"),
+        pl.lit("").alias("numerator"),
+        pl.col("beds").alias("denominator"),
     )
-    obs = pl.concat(out, how="vertical")
+    return written, missing, skipped
+
+
+def _unusable_beds(good: pl.DataFrame) -> pl.DataFrame:
+    """Beds rows that cannot be a denominator (suppressed ``*`` or zero), with their reason."""
+    return good.filter(
+        (pl.col("measure") == "beds") & ~(pl.col("num").is_not_null() & (pl.col("num") > 0))
+    ).with_columns(
+        pl.when(pl.col("value") == "*")
+        .then(pl.lit("bed days suppressed ('*'): cannot be a denominator"))
+        .otherwise(pl.lit("bed days are zero: cannot be a denominator"))
+        .alias("reason")
+    )
+
+
+def _provider_units(obs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The ward register (one unit per provider with observations, ``ward_id`` its slug) and the
+    observations keyed by ``ward_id``."""
     providers = sorted(set(obs["provider"].to_list()))
-    all_providers = set(raw["provider"].to_list()) - {""}
     ids = _unique_slugs(providers)
     wards = pl.DataFrame(
         {
@@ -296,14 +284,17 @@ def import_mhsds(directory: str | Path) -> MhsdsImport:
         {"provider": providers, "ward_id": [ids[p] for p in providers]},
         schema={"provider": pl.String, "ward_id": pl.String},
     )
-    obs = (
+    keyed = (
         obs.join(slug_map, on="provider", how="left", maintain_order="left")
         .select("ward_id", pl.col("month").alias("period"), "indicator", "numerator", "denominator")
         .sort("ward_id", "indicator", "period")
     )
-    changes = _label_changes(good.filter(pl.col("measure") == "sect"))
-    detained = obs.filter(pl.col("indicator") == "people_detained")["ward_id"].unique().sort().to_list()
-    events = pl.DataFrame(
+    return wards, keyed
+
+
+def _definition_notes(changes: list[tuple[str, str, str]], ward_ids: list[str]) -> pl.DataFrame:
+    """A ``note`` event per unit at each change of the detention measure's definition."""
+    return pl.DataFrame(
         [
             {
                 "ward_id": w,
@@ -313,22 +304,50 @@ def import_mhsds(directory: str | Path) -> MhsdsImport:
                 "a change in definition, not in practice",
             }
             for month, old, new in changes
-            for w in detained
+            for w in ward_ids
         ],
         schema={"ward_id": pl.String, "date": pl.Date, "kind": pl.String, "note": pl.String},
     ).sort("ward_id", "date")
+
+
+def import_mhsds(directory: str | Path) -> MhsdsImport:
+    """Read every MHSDS file in ``directory`` and convert it to the data contract."""
+    raw = _read_folder(directory)
+    rows_read = {m: raw.filter(pl.col("measure") == m).height for m in MEASURES}
+    raw = raw.with_columns(pl.col("value").cast(pl.Float64, strict=False).alias("num"))
+    raw = raw.with_columns(_skip_reason().alias("reason"))
+    skipped = [raw.filter(pl.col("reason").is_not_null())]
+    good = raw.filter(pl.col("reason").is_null())
+    beds = good.filter(pl.col("measure") == "beds").select(
+        "provider",
+        "month",
+        pl.col("num").alias("beds"),
+        pl.col("file").alias("beds_file"),
+        pl.col("line").alias("beds_line"),
+    )
+    out = []
+    for prefix, (_, indicator) in MEASURES.items():
+        if indicator is not None:
+            written, missing, no_denominator = _measure_rows(good, beds, prefix, indicator, raw.columns)
+            skipped.append(no_denominator)
+            out.extend([written, missing])
+    skipped.append(_unusable_beds(good))
+    wards, obs = _provider_units(pl.concat(out, how="vertical"))
+    changes = _label_changes(good.filter(pl.col("measure") == "sect"))
+    detained = obs.filter(pl.col("indicator") == "people_detained")["ward_id"].unique().sort().to_list()
     skipped_frame = pl.concat(
         [s.select("file", "line", "provider", "month", "measure", "value", "reason") for s in skipped],
         how="vertical",
     ).sort("file", "line")
+    all_providers = set(raw["provider"].to_list()) - {""}
     return MhsdsImport(
         observations=obs,
         wards=wards,
-        events=events,
+        events=_definition_notes(changes, detained),
         skipped=skipped_frame.cast(SKIP_SCHEMA),  # type: ignore[arg-type]
         rows_read=rows_read,
         label_changes=changes,
-        providers_without_data=len(all_providers - set(providers)),
+        providers_without_data=len(all_providers - set(wards["provider"].to_list())),
     )
 
 
@@ -369,14 +388,8 @@ def _label_changes(sect: pl.DataFrame) -> list[tuple[str, str, str]]:
 
 def write_mhsds(result: MhsdsImport, out_dir: str | Path) -> dict[str, Path]:
     """Write observations.csv, wards.csv, events.csv and import_skipped.csv into ``out_dir``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "observations": out / "observations.csv",
-        "wards": out / "wards.csv",
-        "events": out / "events.csv",
-        "skipped": out / "import_skipped.csv",
-    }
+    names = {"observations": "observations.csv", "wards": "wards.csv", "events": "events.csv"}
+    paths = output_paths(out_dir, {**names, "skipped": "import_skipped.csv"})
     result.observations.with_columns(pl.col("denominator").cast(pl.Int64)).write_csv(
         paths["observations"], date_format="%Y-%m-%d"
     )

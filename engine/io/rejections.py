@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from engine.io.files import BAD_FIELDS
+
 #: Columns of every rejected-rows frame.
 REJECT_SCHEMA: dict[str, pl.DataType] = {
     "file": pl.String(),
@@ -72,6 +74,24 @@ class Rule:
     column: str
     fails: pl.Expr
     reason: str | pl.Expr
+
+
+def field_count_rule() -> Rule:
+    """``wrong_field_count`` on ``(row)``: a CSV row with more fields than the header (an unquoted
+    comma); needs the ``BAD_FIELDS`` column (see ``with_bad_fields``)."""
+    return Rule(
+        "wrong_field_count",
+        "(row)",
+        pl.col(BAD_FIELDS).is_not_null(),
+        "the row has more fields than the header: an unquoted comma?",
+    )
+
+
+def with_bad_fields(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with a ``BAD_FIELDS`` column (all null when the reader found no long row)."""
+    if BAD_FIELDS in frame.columns:
+        return frame
+    return frame.with_columns(pl.lit(None, pl.String).alias(BAD_FIELDS))
 
 
 def first_failure(rules: Sequence[Rule]) -> list[pl.Expr]:

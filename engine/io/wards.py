@@ -16,7 +16,15 @@ import polars as pl
 
 from engine.io import parse
 from engine.io.files import BAD_FIELDS, LINE, read_table
-from engine.io.rejections import CODE, Rule, apply_rules, rejected_frame, set_failure
+from engine.io.rejections import (
+    CODE,
+    Rule,
+    apply_rules,
+    field_count_rule,
+    rejected_frame,
+    set_failure,
+    with_bad_fields,
+)
 from signals import WARD_TYPES
 
 WARD_COLUMNS = ("ward_id", "ward_name", "provider", "ward_type")
@@ -42,10 +50,8 @@ class WardsRead:
 def read_wards(path: str | Path) -> WardsRead:
     """Read, parse and validate a ward register; see the module docstring for the rules."""
     table = read_table(path, required=WARD_COLUMNS)
-    frame = table.frame
-    sch = frame.schema
-    if BAD_FIELDS not in frame.columns:
-        frame = frame.with_columns(pl.lit(None, pl.String).alias(BAD_FIELDS))
+    frame = with_bad_fields(table.frame)
+    sch = table.frame.schema
     has_beds = "beds" in frame.columns
     extras = [c for c in frame.columns if c not in (*WARD_SCHEMA, LINE, BAD_FIELDS)]
     wt = parse.text("ward_type", sch["ward_type"], lower=True).str.replace_all(r"[\s\-]+", "_")
@@ -63,12 +69,7 @@ def read_wards(path: str | Path) -> WardsRead:
     allowed = ", ".join(WARD_TYPES)
     beds = pl.col("_beds")
     rules = [
-        Rule(
-            "wrong_field_count",
-            "(row)",
-            pl.col(BAD_FIELDS).is_not_null(),
-            "the row has more fields than the header: an unquoted comma?",
-        ),
+        field_count_rule(),
         *[Rule("missing_value", c, pl.col(f"_{c}") == "", f"{c} is empty") for c in WARD_COLUMNS],
         Rule(
             "unknown_ward_type",
