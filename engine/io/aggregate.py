@@ -95,7 +95,7 @@ class AggregateResult:
             )
         if self.rejected.height:
             lines.append(f"Rejected rows: {self.rejected.height:,} (written to aggregate_rejected.csv)")
-            by_code = self.rejected.group_by("code").len().sort("len", descending=True)
+            by_code = self.rejected.group_by("code").len().sort(["len", "code"], descending=[True, False])
             lines.extend(f"  {r['code']:<24} {r['len']:>7,}" for r in by_code.iter_rows(named=True))
         return "\n".join(lines)
 
@@ -126,7 +126,7 @@ def _read_export(path: str | Path, source: str, m: Mapping) -> _ExportRead:
         unmapped = (
             um.group_by("category")
             .len("rows")
-            .sort("rows", descending=True)
+            .sort(["rows", "category"], descending=[True, False])
             .select(pl.lit(str(path)).alias("file"), "category", "rows")
         )
     mapped = (

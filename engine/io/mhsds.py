@@ -119,7 +119,7 @@ class MhsdsImport:
             tab = (
                 self.skipped.group_by("measure", "reason")
                 .len()
-                .sort(["measure", "len"], descending=[False, True])
+                .sort(["measure", "len", "reason"], descending=[False, True, False])
             )
             lines.extend(
                 f"  {r['measure']:<5} {r['len']:>6,}  {r['reason']}" for r in tab.iter_rows(named=True)

@@ -272,3 +272,26 @@ def test_weeks_starting_on_sunday(tmp_path: Path) -> None:
     assert got == {"2023-12-31": "1", "2024-01-07": "2"}  # Saturday 6th in the first week
     assert res.rejected.select("line", "code").rows() == [(4, "not_aligned")]
     assert "Sunday" in res.rejected["reason"][0]
+
+
+def test_report_orders_tied_counts_by_name_so_it_is_the_same_on_every_run() -> None:
+    from engine.io.aggregate import AggregateResult
+    from engine.io.rejections import empty_rejections
+
+    codes = ["wrong_field_count", "unparseable_date", "wrong_field_count", "unparseable_date", "duplicate"]
+    rejected = pl.concat(
+        [empty_rejections(), pl.DataFrame({"code": codes}).with_columns(file=pl.lit("e.csv"))], how="diagonal"
+    ).select(empty_rejections().columns)
+    res = AggregateResult(
+        observations=pl.DataFrame(
+            schema={"ward_id": pl.String, "numerator": pl.String, "indicator": pl.String}
+        ),
+        rejected=rejected,
+        unmapped=pl.DataFrame(schema={"file": pl.String, "category": pl.String, "rows": pl.UInt32}),
+        accounting=pl.DataFrame(schema={"file": pl.String, "outcome": pl.String, "rows": pl.Int64}),
+        unused_columns={},
+        cadence="weekly",
+    )
+    for _ in range(5):
+        lines = res.report().splitlines()
+        assert [ln.split()[0] for ln in lines[-3:]] == ["unparseable_date", "wrong_field_count", "duplicate"]
