@@ -14,7 +14,7 @@ from typing import Any
 from engine.store.columns import DATE_COLUMNS, STORED_ALERT_COLUMNS, sql_list
 from engine.store.errors import UnknownAlertError
 from engine.store.lifecycle import LEVEL_RANK, OPEN_STATUSES, STATUSES
-from engine.store.models import Alert, AlertDetail, AuditEntry, EvidenceEntry, Note, ScoringRun
+from engine.store.models import Alert, AlertDetail, AuditEntry, EvidenceEntry, InboxCounts, Note, ScoringRun
 from engine.store.records import to_date
 
 #: ``SELECT`` list of an ``Alert``: every stored column of ``alerts a``, then its number of notes.
@@ -165,9 +165,10 @@ def fetch_data_end(conn: sqlite3.Connection) -> dt.date | None:
     return to_date(value, "data_end")
 
 
-def fetch_inbox_counts(conn: sqlite3.Connection, cutoff: str) -> tuple[int, ...]:
-    """The eleven counts of ``InboxCounts`` in field order; ``cutoff`` is the ISO date before which
-    an untriaged condition's end counts as "ended before triage"."""
+def fetch_inbox_counts(conn: sqlite3.Connection, data_end: dt.date | None, ended_days: int) -> InboxCounts:
+    """What the inbox holds (see ``InboxCounts``): an untriaged alert whose condition ended more
+    than ``ended_days`` before ``data_end`` counts as "ended before triage"."""
+    cutoff = (data_end - dt.timedelta(days=ended_days)).isoformat() if data_end else ""
     opened = ",".join(f"'{s}'" for s in OPEN_STATUSES)
     row = conn.execute(
         f"""SELECT
@@ -187,4 +188,20 @@ def fetch_inbox_counts(conn: sqlite3.Connection, cutoff: str) -> tuple[int, ...]
         FROM alerts""",
         (cutoff, cutoff),
     ).fetchone()
-    return tuple(int(v or 0) for v in row)
+    (
+        ward_rows,
+        current,
+        open_,
+        new,
+        ended,
+        new_current,
+        provider_open,
+        historical,
+        superseded,
+        closed,
+        total,
+    ) = (int(v or 0) for v in row)
+    return InboxCounts(
+        ward_rows, current, open_, new, ended, new_current, provider_open, historical, superseded, closed, total,
+        data_end=data_end, ended_days=ended_days,
+    )  # fmt: skip

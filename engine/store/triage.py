@@ -499,11 +499,8 @@ class TriageStore:
         ``ended_days`` defaults to ``settings.ended_before_triage_days``.
         """
         days = self.settings.ended_before_triage_days if ended_days is None else int(ended_days)
-        end = self.data_end()
-        cutoff = (end - dt.timedelta(days=days)).isoformat() if end else ""
         with self._reading() as conn:
-            counts = fetch_inbox_counts(conn, cutoff)
-        return InboxCounts(*counts, data_end=end, ended_days=days)
+            return fetch_inbox_counts(conn, fetch_data_end(conn), days)
 
     def status_counts(self) -> dict[str, int]:
         """Number of alerts in each status (every status present, zero when none)."""
