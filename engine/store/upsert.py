@@ -32,8 +32,12 @@ _CSV_ROUNDING = 5e-7
 Progress = Callable[[int, int], None]
 
 
+_SCORED_START = len(IDENTITY_FIELDS)  # where the scored fields start in a stored row
+
+
 class StoredAlert(NamedTuple):
-    """What a re-score needs of a stored alert: identity, scored fields, triage status, provider."""
+    """What a re-score needs of a stored alert: identity, scored fields, triage status, provider
+    (the columns of ``_STORED_SELECT``, in its order)."""
 
     alert_id: str
     ward_id: str
@@ -54,17 +58,18 @@ class StoredAlert(NamedTuple):
     provider: str | None
 
     def identity(self) -> tuple[Any, ...]:
-        return tuple(self[1:5])
+        """ward_id, scope, indicator, opened: what a known ``alert_id`` must come back with."""
+        return tuple(self[1:_SCORED_START])
 
     def scored(self) -> tuple[Any, ...]:
-        return tuple(self[5:14])
+        """The stored ``SCORED_FIELDS``."""
+        return tuple(self[_SCORED_START : _SCORED_START + len(SCORED_FIELDS)])
 
 
 _STORED_SELECT = (
     f"SELECT {sql_list((*IDENTITY_FIELDS, *SCORED_FIELDS, 'status', 'outcome', 'provider'))} "
     "FROM alerts WHERE alert_id IN ({marks})"
 )
-assert StoredAlert._fields == (*IDENTITY_FIELDS, *SCORED_FIELDS, "status", "outcome", "provider")
 
 
 def _iso(value: dt.date | None) -> str | None:
@@ -169,7 +174,8 @@ def _plan_rescore(
     if rec.provider is not None and old.provider != rec.provider:
         plan.providers.append((rec.provider, rec.alert_id))
     scored = _scored_values(rec)
-    if old.last_seen is not None and scored[4] is not None and scored[4] < old.last_seen:
+    last_seen = _iso(rec.last_seen)
+    if old.last_seen is not None and last_seen is not None and last_seen < old.last_seen:
         tally.older += 1  # e.g. an --as-of backtest written to the live store: ignore it
     elif same_evidence(old.scored(), scored) and (old.status, old.outcome) != ("closed", "superseded"):
         tally.unchanged += 1
