@@ -197,7 +197,7 @@ class LoadResult:
         obs = self._compact()
         out = [*self._file_lines(max_lines), *self._observation_lines(obs), *self._ward_lines(obs, max_lines)]
         if obs.height:
-            out.append(f"Period span: {obs['period'].min()} to {obs['period'].max()}")
+            out.append(f"Period span: {obs['period'].min()!s} to {obs['period'].max()!s}")
         out.append(f"Events: {self.events.height:,}")
         out += self._gap_lines(max_lines)
         out += [f"Note: {note}" for note in self.notes]

@@ -8,6 +8,7 @@ indicator's own column instead of ``numerator``/``denominator``.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -17,6 +18,9 @@ from engine.io.observation_rules import RULES, ParsedRows, Verdict
 from engine.io.rejections import CODE, COLUMN, REASON, RULE, empty_rejections, rejected_frame
 from engine.io.settings import InputSettings
 from signals import Catalogue
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 DENOMINATOR_SUFFIX = "__denominator"
 _DAYS = ("", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -132,7 +136,7 @@ def _with_duplicate_groups(sub: pl.DataFrame) -> pl.DataFrame:
 
 def _reason_by_rule(rejected_ward_ids: Collection[str], limits: InputSettings) -> pl.Expr:
     """The reason of each rejected row: the text of its rule (``RULE``)."""
-    chain = None
+    chain: Then | ChainedThen | None = None
     for i, reason in enumerate(_reasons(rejected_ward_ids, limits)):
         value = pl.lit(reason, pl.String) if isinstance(reason, str) else reason
         cond = pl.col(RULE) == i
