@@ -77,10 +77,10 @@ class CombinationSettings:
         metadata={"doc": "one domain at or above this: watch (unset = a single domain never raises watch)"},
     )
     watch_threshold: float | None = field(
-        default=2.5,
+        default=3.0,
         metadata={
-            "doc": "two or more culture domains at or above this: watch (the constellation forming; "
-            "calibrated like concern, see docs/combination.md)"
+            "doc": "constellation strength (concern_rule) at or above this: watch (the constellation "
+            "forming; calibrated like concern, see docs/combination.md)"
         },
     )
     watch_on_indicator_alerts: bool = field(
@@ -90,8 +90,32 @@ class CombinationSettings:
             "(off: indicator alerts stay indicator alerts in the inbox)"
         },
     )
+    concern_rule: Literal["balanced", "second", "top_two", "capped_sum"] = field(
+        default="balanced",
+        metadata={
+            "doc": "how the culture domains combine into the constellation strength compared with the "
+            "watch and concern thresholds: balanced (the largest h with sum_d min(D_d, balance h) >= 2h; "
+            "equals the second-largest domain when two domains moved), second (the second-largest "
+            "domain), top_two (largest + second-largest, second at least concern_floor) or capped_sum "
+            "(sum_d min(D_d, concern_cap)); see docs/combination.md"
+        },
+    )
+    concern_balance: float = field(
+        default=1.0,
+        metadata={
+            "doc": "balanced rule: the strongest domain counts up to this multiple of the threshold "
+            "(1 to 2, 1 = no more than any other domain)"
+        },
+    )
+    concern_floor: float = field(
+        default=2.5, metadata={"doc": "top_two rule: the second-largest domain must reach this (nats)"}
+    )
+    concern_cap: float = field(
+        default=5.0, metadata={"doc": "capped_sum rule: each domain counts up to this (nats)"}
+    )
     concern_threshold: float = field(
-        default=4.0, metadata={"doc": "two or more culture domains at or above this: concern"}
+        default=5.25,
+        metadata={"doc": "constellation strength (concern_rule) at or above this: concern"},
     )
     urgent_threshold: float = field(
         default=6.75, metadata={"doc": "concern and restrictive practice or harm at or above this: urgent"}
@@ -249,6 +273,8 @@ class CombinationSettings:
             raise ValueError("adaptive ratios must satisfy 1 < adaptive_min_ratio <= adaptive_max_ratio")
         if self.adaptive_prior_events <= 0:
             raise ValueError("adaptive_prior_events must be positive")
+        if not 1 <= self.concern_balance < 2:
+            raise ValueError("concern_balance must be in [1, 2)")
         if not 0 < self.mixture_p0 <= 1:
             raise ValueError("mixture_p0 must be in (0, 1]")
         if self.provider_window < 1 or not 0 <= self.provider_trim < 0.5:
