@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 LEVELS: tuple[str, ...] = ("none", "watch", "concern", "urgent")
 NONE, WATCH, CONCERN, URGENT = range(4)
@@ -67,24 +68,66 @@ def named_domains(culture: np.ndarray, thresholds: LevelThresholds) -> np.ndarra
     the smallest set of strongest domains whose constellation strength (by ``thresholds.rule``)
     reaches ``thresholds.concern``. Under the ``second`` rule this is exactly the domains at or above
     the threshold; under ``balanced`` a concern carried by three domains of 6, 3 and 2.5 nats at a
-    5.25-nat threshold names all three.
+    5.25-nat threshold names all three. One compiled pass, ``O(D^2)`` per ward and period.
     """
-    named = culture >= thresholds.concern
+    if thresholds.rule not in CONCERN_RULES:
+        raise ValueError(f"unknown concern rule {thresholds.rule!r}; expected one of {CONCERN_RULES}")
+    values = np.ascontiguousarray(culture, dtype=np.float64)
+    out = np.empty(values.shape, dtype=np.bool_)
+    _named_domains(
+        values,
+        CONCERN_RULES.index(thresholds.rule),
+        float(thresholds.parameter),
+        float(thresholds.concern),
+        out,
+    )
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _prefix_strength(ranked: np.ndarray, k: int, rule: int, parameter: float) -> float:
+    """:func:`constellation_strength` of the ``k`` largest values ``ranked[:k]`` (descending) and zeros.
+
+    ``rule`` indexes :data:`CONCERN_RULES`: balanced, second, top_two, capped_sum."""
+    if rule == 0:  # balanced
+        total = 0.0
+        for j in range(k):
+            total += ranked[j]
+        return min(total / 2.0, (total - ranked[0]) / (2.0 - parameter))
+    if rule == 1:  # second
+        return ranked[1]
+    if rule == 2:  # top_two
+        return ranked[0] + ranked[1] if ranked[1] >= parameter else 0.0
+    total = 0.0  # capped_sum
+    for j in range(k):
+        total += min(ranked[j], parameter)
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _named_domains(
+    culture: np.ndarray, rule: int, parameter: float, threshold: float, out: np.ndarray
+) -> None:
     d_count = culture.shape[1]
-    order = np.argsort(-culture, axis=1, kind="stable")
-    ranked = np.take_along_axis(culture, order, axis=1)
-    taken = np.zeros(named.shape[:1] + named.shape[2:], dtype=bool)  # (W, T): a prefix reached
-    in_prefix = np.zeros(ranked.shape, dtype=bool)
-    for k in range(2, d_count + 1):
-        prefix = np.where(np.arange(d_count)[None, :, None] < k, ranked, 0.0)
-        reached = ~taken & (
-            constellation_strength(prefix, thresholds.rule, thresholds.parameter) >= thresholds.concern
-        )
-        in_prefix[:, :k] |= reached[:, None, :]
-        taken |= reached
-    back = np.zeros_like(in_prefix)
-    np.put_along_axis(back, order, in_prefix, axis=1)
-    return named | back
+    order = np.empty(d_count, dtype=np.int64)
+    ranked = np.empty(d_count)
+    for w in range(culture.shape[0]):
+        for t in range(culture.shape[2]):
+            for d in range(d_count):  # insertion sort, descending (ties keep domain order)
+                v = culture[w, d, t]
+                j = d - 1
+                while j >= 0 and ranked[j] < v:
+                    ranked[j + 1] = ranked[j]
+                    order[j + 1] = order[j]
+                    j -= 1
+                ranked[j + 1] = v
+                order[j + 1] = d
+                out[w, d, t] = v >= threshold
+            for k in range(2, d_count + 1):
+                if _prefix_strength(ranked, k, rule, parameter) >= threshold:
+                    for j in range(k):
+                        out[w, order[j], t] = True
+                    break
 
 
 def ward_levels(

@@ -238,29 +238,35 @@ def ward_alerts(
     episodes = alert_episodes(cond, ctx.settings.close_after)
     open_id = np.full(cond.shape, "", dtype=object)
     rows = []
+    # the constellation at each alert's last week (its statistic) and the domains carrying it at opening
     thresholds = level_thresholds(ctx.settings)
-    strength = constellation_strength(ev.domain_stat, thresholds.rule, thresholds.parameter)
-    named = named_domains(ev.domain_stat, thresholds)
+    ep_rows = np.asarray(episodes.row, dtype=np.int64)
+    at_last = ev.domain_stat[ep_rows, :, np.asarray(episodes.last_seen, dtype=np.int64)][:, :, None]
+    strength = constellation_strength(at_last, thresholds.rule, thresholds.parameter)[:, 0]
+    at_start = ev.domain_stat[ep_rows, :, np.asarray(episodes.start, dtype=np.int64)][:, :, None]
+    named = named_domains(at_start, thresholds)[:, :, 0]
     index = ward_rows(ev)
     domains_of, contributors_of = [], []
     for w, last in zip(episodes.row.tolist(), episodes.last_seen.tolist(), strict=True):
         domains_of.append(evidence_domains(ev, parts, ctx.settings, w, last, index))
         contributors_of.append(ward_contributors(ev, parts, w, last, domains_of[-1], index))
     items = _contributor_evidence(parts, contributors_of)
-    for w, s, last, closed, domains, contributors in zip(
-        episodes.row,
-        episodes.start,
-        episodes.last_seen,
-        episodes.closed,
-        domains_of,
-        contributors_of,
-        strict=True,
+    for e, (w, s, last, closed, domains, contributors) in enumerate(
+        zip(
+            episodes.row,
+            episodes.start,
+            episodes.last_seen,
+            episodes.closed,
+            domains_of,
+            contributors_of,
+            strict=True,
+        )
     ):
         ward_id = str(ev.ward_id[w])
         opened = ev.periods[s]
         alert_id = stable_alert_id(ward_id, "ward", "", "combined", _iso(opened))
         open_id[w][episodes.opened[w] == s] = alert_id
-        strong = [i for i in range(len(CULTURE_DOMAINS)) if named[w, i, s]]
+        strong = [i for i in range(len(CULTURE_DOMAINS)) if named[e, i]]
         since_idx = min((int(ev.domain_since[w, i, s]) + 1 for i in strong), default=int(s))
         onset = ev.periods[min(max(since_idx, 0), len(ev.periods) - 1)]
         evidence = [items[(cadence, si, ts)] for _, cadence, si, ts in contributors]
@@ -286,7 +292,7 @@ def ward_alerts(
                 "onset_estimate": _iso(onset),
                 "last_seen": _iso(ev.periods[last]),
                 "closed": "" if closed < 0 else _iso(ev.periods[closed]),
-                "statistic": float(strength[w, last]),
+                "statistic": float(strength[e]),
                 "threshold": ctx.settings.concern_threshold,
                 "explanation": text,
                 "provider": ctx.provider.get(ward_id, ""),
