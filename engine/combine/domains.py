@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,22 +63,53 @@ def domain_cusum_blocks(
     order by ``np.add.at``, then ``max(0, prev + sum)`` week by week); the compiled passes need no
     ``(S, T)`` temporaries, only the block contributions they return.
     """
-    t_count = blocks[0][0].shape[1] if blocks else 0
-    summed = np.zeros((n_wards * n_domains, t_count))
-    cells = []
-    for z, ward, domain in blocks:
-        cell = np.where(domain >= 0, ward * n_domains + domain, -1).astype(np.int64)
-        group_sum(z, cell, len(summed), out=summed, nan_to_num=True)
-        cells.append(cell)
+    cells = _block_cells(blocks, n_domains)
+    summed = _summed_increments(blocks, cells, n_wards * n_domains)
     stat = np.empty_like(summed)
     since = np.empty(summed.shape, dtype=np.int64)
     _page_cusum(summed, stat, since)
-    contributions = []
+    contributions = _contributions(blocks, cells, lambda z, cell, out: _runs_while_alive(z, cell, stat, out))
+    return _by_ward(stat, since, contributions, n_wards, n_domains)
+
+
+def _block_cells(
+    blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], n_domains: int
+) -> list[np.ndarray]:
+    """Each block's ``(S,)`` row of the ``(W * D, T)`` ward-domain panel (-1 outside a culture domain)."""
+    return [
+        np.where(domain >= 0, ward * n_domains + domain, -1).astype(np.int64) for _, ward, domain in blocks
+    ]
+
+
+def _summed_increments(
+    blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], cells: list[np.ndarray], n_rows: int
+) -> np.ndarray:
+    """``(W * D, T)`` increments summed per ward and domain over the blocks' rows in order (NaN as 0)."""
+    summed = np.zeros((n_rows, blocks[0][0].shape[1] if blocks else 0))
+    for (z, _, _), cell in zip(blocks, cells, strict=True):
+        group_sum(z, cell, n_rows, out=summed, nan_to_num=True)
+    return summed
+
+
+def _contributions(
+    blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    cells: list[np.ndarray],
+    fill: Callable[[np.ndarray, np.ndarray, np.ndarray], None],
+) -> list[np.ndarray]:
+    """Each block's ``(S, T)`` contributions, written by ``fill(z, cell, out)`` (a compiled pass)."""
+    out = []
     for (z, _, _), cell in zip(blocks, cells, strict=True):
         contribution = np.empty(z.shape)
-        _runs_while_alive(np.ascontiguousarray(z, dtype=np.float64), cell, stat, contribution)
-        contributions.append(contribution)
-    shape = (n_wards, n_domains, t_count)
+        fill(np.ascontiguousarray(z, dtype=np.float64), cell, contribution)
+        out.append(contribution)
+    return out
+
+
+def _by_ward(
+    stat: np.ndarray, since: np.ndarray, contributions: list[np.ndarray], n_wards: int, n_domains: int
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """``(statistic, since, contributions)`` with the ``(W * D, T)`` panels as ``(W, D, T)``."""
+    shape = (n_wards, n_domains, stat.shape[1])
     return stat.reshape(shape), since.reshape(shape), contributions
 
 
@@ -148,20 +179,13 @@ def domain_statistic_blocks(
         raise ValueError("mixture p0 must be in (0, 1]")
     t_count = blocks[0][0].shape[1] if blocks else 0
     stat = np.zeros((n_wards * n_domains, t_count))
-    cells = []
-    for z, ward, domain in blocks:
-        cell = np.where(domain >= 0, ward * n_domains + domain, -1).astype(np.int64)
+    cells = _block_cells(blocks, n_domains)
+    for (z, _, _), cell in zip(blocks, cells, strict=True):
         _series_cusum_sum(np.ascontiguousarray(z, dtype=np.float64), cell, stat, rule == "mixture", float(p0))
-        cells.append(cell)
     since = np.empty(stat.shape, dtype=np.int64)
     _last_zero(stat, since)
-    contributions = []
-    for (z, _, _), cell in zip(blocks, cells, strict=True):
-        contribution = np.empty(z.shape)
-        _runs_while_alive(np.ascontiguousarray(z, dtype=np.float64), cell, stat, contribution)
-        contributions.append(contribution)
-    shape = (n_wards, n_domains, t_count)
-    return stat.reshape(shape), since.reshape(shape), contributions
+    contributions = _contributions(blocks, cells, lambda z, cell, out: _runs_while_alive(z, cell, stat, out))
+    return _by_ward(stat, since, contributions, n_wards, n_domains)
 
 
 @njit(cache=True, nogil=True)
@@ -211,23 +235,13 @@ def window_limited_blocks(
     contribution is its summed increments over ``(since, t]`` (0 where the statistic is 0).
     ``O(L)`` per ward, domain and period; ``O(1)`` per series and period for the contributions.
     """
-    t_count = blocks[0][0].shape[1] if blocks else 0
-    summed = np.zeros((n_wards * n_domains, t_count))
-    cells = []
-    for z, ward, domain in blocks:
-        cell = np.where(domain >= 0, ward * n_domains + domain, -1).astype(np.int64)
-        group_sum(z, cell, len(summed), out=summed, nan_to_num=True)
-        cells.append(cell)
+    cells = _block_cells(blocks, n_domains)
+    summed = _summed_increments(blocks, cells, n_wards * n_domains)
     stat = np.empty_like(summed)
     since = np.empty(summed.shape, dtype=np.int64)
     _window_cusum(summed, int(window), stat, since)
-    contributions = []
-    for (z, _, _), cell in zip(blocks, cells, strict=True):
-        contribution = np.empty(z.shape)
-        _sum_since(np.ascontiguousarray(z, dtype=np.float64), cell, stat, since, contribution)
-        contributions.append(contribution)
-    shape = (n_wards, n_domains, t_count)
-    return stat.reshape(shape), since.reshape(shape), contributions
+    contributions = _contributions(blocks, cells, lambda z, cell, out: _sum_since(z, cell, stat, since, out))
+    return _by_ward(stat, since, contributions, n_wards, n_domains)
 
 
 @njit(cache=True, nogil=True)

@@ -5,25 +5,129 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 LEVELS: tuple[str, ...] = ("none", "watch", "concern", "urgent")
 NONE, WATCH, CONCERN, URGENT = range(4)
 
 
+#: Concern rules: how the culture-domain statistics combine into one constellation strength (nats)
+#: that ``watch`` and ``concern`` compare with their thresholds (docs/combination.md).
+CONCERN_RULES: tuple[str, ...] = ("balanced", "second", "top_two", "capped_sum")
+
+
 @dataclass(frozen=True)
 class LevelThresholds:
-    """Thresholds in nats on the domain statistics."""
+    """Thresholds in nats on the domain statistics, and the rule that combines the domains."""
 
     domain: float  # one domain at or above this: watch (inf: off)
-    concern: float  # two or more culture domains at or above this: concern
+    concern: float  # constellation strength at or above this: concern
     urgent: float  # concern and restrictive practice or harm at or above this: urgent
-    watch: float = np.inf  # two or more culture domains at or above this: watch (the constellation forming)
+    watch: float = np.inf  # constellation strength at or above this: watch (the constellation forming)
+    rule: str = "second"  # see CONCERN_RULES and constellation_strength
+    parameter: float = 1.0  # the rule's parameter (balance, floor or cap; see constellation_strength)
 
 
 def second_largest(stat: np.ndarray, axis: int = 1) -> np.ndarray:
-    """The second-largest value along ``axis`` (the constellation strength)."""
+    """The second-largest value along ``axis`` (the constellation strength of the ``second`` rule)."""
     part = np.partition(stat, -2, axis=axis)
     return np.take(part, -2, axis=axis)
+
+
+def constellation_strength(culture: np.ndarray, rule: str = "second", parameter: float = 1.0) -> np.ndarray:
+    """``(W, T)`` constellation strength (nats) of ``(W, D, T)`` culture-domain statistics ``D_d``.
+
+    * ``second``: the second-largest ``D_(2)`` (two domains at or above ``h``);
+    * ``balanced`` (``parameter`` = balance ``c``, ``1 <= c < 2``): the largest ``h`` with
+      ``sum_d min(D_d, c h) >= 2 h``, i.e. two domains' worth of evidence where no domain counts for
+      more than ``c h``. In closed form ``min(S / 2, (S - D_(1)) / (2 - c))`` with ``S = sum_d D_d``.
+      It equals ``D_(2)`` when only two domains have evidence (``c = 1``), is 0 when only one has,
+      and lets mild evidence in a third and fourth domain add to the second;
+    * ``top_two`` (``parameter`` = floor ``f`` in nats): ``D_(1) + D_(2)`` where ``D_(2) >= f``, else 0;
+    * ``capped_sum`` (``parameter`` = cap ``m`` in nats): ``sum_d min(D_d, m)``.
+    """
+    if rule == "second":
+        return second_largest(culture)
+    if rule == "balanced":
+        if not 1.0 <= parameter < 2.0:
+            raise ValueError("the balanced rule needs 1 <= balance < 2")
+        total = culture.sum(axis=1)
+        return np.minimum(total / 2.0, (total - culture.max(axis=1)) / (2.0 - parameter))
+    if rule == "top_two":
+        d2 = second_largest(culture)
+        return np.where(d2 >= parameter, culture.max(axis=1) + d2, 0.0)
+    if rule == "capped_sum":
+        return np.minimum(culture, parameter).sum(axis=1)
+    raise ValueError(f"unknown concern rule {rule!r}; expected one of {CONCERN_RULES}")
+
+
+def named_domains(culture: np.ndarray, thresholds: LevelThresholds) -> np.ndarray:
+    """``(W, D, T)`` bool: the culture domains that carry a ward's constellation, for explanations.
+
+    A domain is named when its own statistic reaches ``thresholds.concern``, or when it belongs to
+    the smallest set of strongest domains whose constellation strength (by ``thresholds.rule``)
+    reaches ``thresholds.concern``. Under the ``second`` rule this is exactly the domains at or above
+    the threshold; under ``balanced`` a concern carried by three domains of 6, 3 and 2.5 nats at a
+    5.25-nat threshold names all three. One compiled pass, ``O(D^2)`` per ward and period.
+    """
+    if thresholds.rule not in CONCERN_RULES:
+        raise ValueError(f"unknown concern rule {thresholds.rule!r}; expected one of {CONCERN_RULES}")
+    values = np.ascontiguousarray(culture, dtype=np.float64)
+    out = np.empty(values.shape, dtype=np.bool_)
+    _named_domains(
+        values,
+        CONCERN_RULES.index(thresholds.rule),
+        float(thresholds.parameter),
+        float(thresholds.concern),
+        out,
+    )
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _prefix_strength(ranked: np.ndarray, k: int, rule: int, parameter: float) -> float:
+    """:func:`constellation_strength` of the ``k`` largest values ``ranked[:k]`` (descending) and zeros.
+
+    ``rule`` indexes :data:`CONCERN_RULES`: balanced, second, top_two, capped_sum."""
+    if rule == 0:  # balanced
+        total = 0.0
+        for j in range(k):
+            total += ranked[j]
+        return min(total / 2.0, (total - ranked[0]) / (2.0 - parameter))
+    if rule == 1:  # second
+        return ranked[1]
+    if rule == 2:  # top_two
+        return ranked[0] + ranked[1] if ranked[1] >= parameter else 0.0
+    total = 0.0  # capped_sum
+    for j in range(k):
+        total += min(ranked[j], parameter)
+    return total
+
+
+@njit(cache=True, nogil=True)
+def _named_domains(
+    culture: np.ndarray, rule: int, parameter: float, threshold: float, out: np.ndarray
+) -> None:
+    d_count = culture.shape[1]
+    order = np.empty(d_count, dtype=np.int64)
+    ranked = np.empty(d_count)
+    for w in range(culture.shape[0]):
+        for t in range(culture.shape[2]):
+            for d in range(d_count):  # insertion sort, descending (ties keep domain order)
+                v = culture[w, d, t]
+                j = d - 1
+                while j >= 0 and ranked[j] < v:
+                    ranked[j + 1] = ranked[j]
+                    order[j + 1] = order[j]
+                    j -= 1
+                ranked[j + 1] = v
+                order[j + 1] = d
+                out[w, d, t] = v >= threshold
+            for k in range(2, d_count + 1):
+                if _prefix_strength(ranked, k, rule, parameter) >= threshold:
+                    for j in range(k):
+                        out[w, order[j], t] = True
+                    break
 
 
 def ward_levels(
@@ -53,9 +157,9 @@ def ward_levels(
         ``(W, T)`` sum of the culture-domain statistics (nats).
     """
     score = culture.sum(axis=1)
-    d2 = second_largest(culture)
-    watch = (culture >= thresholds.domain).any(axis=1) | single_alarm | (d2 >= thresholds.watch)
-    concern = d2 >= thresholds.concern
+    strength = constellation_strength(culture, thresholds.rule, thresholds.parameter)
+    watch = (culture >= thresholds.domain).any(axis=1) | single_alarm | (strength >= thresholds.watch)
+    concern = strength >= thresholds.concern
     severe = (culture[:, list(severe_domains), :] >= thresholds.urgent).any(axis=1)
     level = np.full(score.shape, NONE, dtype=np.int8)
     level[watch] = WATCH

@@ -82,49 +82,45 @@ def common_mode_factor(
     kappa:
         Shrinkage in expected events: with few events on the other wards ``f`` stays near 1.
     """
-    return _factor(_Cells.of(y, mu), group, n_groups, kappa)
+    return _factor(ProviderCells.of(y, mu), group, n_groups, kappa)
 
 
 def scaled_common_mode_factor(
-    y: np.ndarray,
-    rate: np.ndarray,
-    n: np.ndarray,
-    scale: np.ndarray,
-    scaled_rows: np.ndarray,
-    group: np.ndarray,
-    n_groups: int,
-    kappa: float,
+    cells: ProviderCells, group: np.ndarray, n_groups: int, kappa: float
 ) -> np.ndarray:
-    """:func:`common_mode_factor` of ``y / s`` and ``rate * n / s``, where ``s`` is ``scale`` on the
-    ``(S,)`` bool ``scaled_rows`` (e.g. hours over their dispersion: effective events) and 1 elsewhere.
+    """:func:`common_mode_factor` of the cells ``y / s`` and ``rate * n / s`` (:class:`ProviderCells`).
 
     Each cell is formed inside the compiled loops, so no ``(S, T)`` temporary is built; the result
     equals composing the arrays with numpy bit for bit (``x / 1.0 == x``).
     """
-    return _factor(_Cells(y, rate, n, scale, scaled_rows), group, n_groups, kappa)
+    return _factor(cells, group, n_groups, kappa)
 
 
-class _Cells(NamedTuple):
-    """Cell (s, t) is ``y / d`` and ``a * b / d`` with ``d = div[s, t]`` on ``scaled[s]`` rows, else
-    ``y`` and ``a * b``; arrays may be broadcast views (``b`` and ``div`` of ones)."""
+class ProviderCells(NamedTuple):
+    """The ``(S, T)`` cells a provider factor pools: cell (s, t) is ``y / d`` observed and
+    ``rate * n / d`` expected with ``d = scale[s, t]`` on the ``(S,)`` bool ``scaled_rows`` (e.g. hours
+    over their dispersion: effective events), else ``y`` and ``rate * n``; arrays may be broadcast
+    views (``n`` and ``scale`` of ones)."""
 
     y: np.ndarray
-    a: np.ndarray
-    b: np.ndarray
-    div: np.ndarray
-    scaled: np.ndarray
+    rate: np.ndarray
+    n: np.ndarray
+    scale: np.ndarray
+    scaled_rows: np.ndarray
 
     @classmethod
-    def of(cls, y: np.ndarray, mu: np.ndarray) -> _Cells:
+    def of(cls, y: np.ndarray, mu: np.ndarray) -> ProviderCells:
+        """Unscaled cells of observed ``y`` and expected ``mu``."""
         one = np.broadcast_to(1.0, np.shape(y))
         return cls(y, mu, one, one, np.zeros(np.shape(y)[0], dtype=np.bool_))
 
-    def prepared(self) -> _Cells:
-        y, a, b, div = (np.asarray(x, dtype=np.float64) for x in (self.y, self.a, self.b, self.div))
-        return _Cells(y, a, b, div, np.asarray(self.scaled, dtype=np.bool_))
+    def prepared(self) -> ProviderCells:
+        """The cells as the compiled kernels take them (float64 values, bool rows)."""
+        y, a, b, div = (np.asarray(x, dtype=np.float64) for x in (self.y, self.rate, self.n, self.scale))
+        return ProviderCells(y, a, b, div, np.asarray(self.scaled_rows, dtype=np.bool_))
 
 
-def _group_sums(c: _Cells, group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+def _group_sums(c: ProviderCells, group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
     """``(G, T)`` sums of the prepared cells' y and mu where both are finite."""
     y_sum = np.zeros((n_groups, c.y.shape[1]))
     mu_sum = np.zeros((n_groups, c.y.shape[1]))
@@ -132,7 +128,7 @@ def _group_sums(c: _Cells, group: np.ndarray, n_groups: int) -> tuple[np.ndarray
     return y_sum, mu_sum
 
 
-def _factor(cells: _Cells, group: np.ndarray, n_groups: int, kappa: float) -> np.ndarray:
+def _factor(cells: ProviderCells, group: np.ndarray, n_groups: int, kappa: float) -> np.ndarray:
     c = cells.prepared()
     group = np.asarray(group, dtype=np.int64)
     y_sum, mu_sum = _group_sums(c, group, n_groups)
@@ -178,7 +174,7 @@ def pooled_by_group(
     y: np.ndarray, mu: np.ndarray, group: np.ndarray, n_groups: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(G, T)`` pooled observed and expected counts over the periods where both are finite."""
-    return _group_sums(_Cells.of(y, mu).prepared(), np.asarray(group, dtype=np.int64), n_groups)
+    return _group_sums(ProviderCells.of(y, mu).prepared(), np.asarray(group, dtype=np.int64), n_groups)
 
 
 FAMILY_CODES: dict[str, int] = {"count": 0, "proportion": 1, "measure": 2}
@@ -379,11 +375,7 @@ def _broad_shifts(
 
 
 def gated_common_mode_factor(
-    y: np.ndarray,
-    rate: np.ndarray,
-    n: np.ndarray,
-    scale: np.ndarray,
-    scaled_rows: np.ndarray,
+    cells: ProviderCells,
     group: np.ndarray,
     n_groups: int,
     kappa: float,
@@ -396,7 +388,7 @@ def gated_common_mode_factor(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gated robust common-mode factor (module docstring) and the gate.
 
-    Cells as :func:`scaled_common_mode_factor` (``y / s`` and ``rate * n / s`` on ``scaled_rows``).
+    ``cells``: observed and expected as :class:`ProviderCells` (``y / s`` and ``rate * n / s``).
 
     Returns
     -------
@@ -407,7 +399,7 @@ def gated_common_mode_factor(
     """
     if window < 1 or not 0 <= trim < 0.5 or not 0 < share <= 1 or min_ratio < 1:
         raise ValueError("need window >= 1, 0 <= trim < 0.5, 0 < share <= 1 and min_ratio >= 1")
-    c = _Cells(y, rate, n, scale, scaled_rows).prepared()
+    c = cells.prepared()
     group = np.asarray(group, dtype=np.int64)
     order = np.argsort(group, kind="stable").astype(np.int64)
     bounds = np.searchsorted(group[order], np.arange(n_groups + 1)).astype(np.int64)
@@ -564,13 +556,13 @@ def provider_factor(
     n_groups: int,
     settings: CombinationSettings,
 ) -> np.ndarray:
-    """``(S, T)`` provider factor of the configured ``provider_method`` (module docstring)."""
+    """``(S, T)`` provider factor of the configured ``provider_method`` (module docstring), of the cells
+    ``ProviderCells(y, rate, n, scale, scaled_rows)``."""
+    cells = ProviderCells(y, rate, n, scale, scaled_rows)
     if settings.provider_method == "leave_one_out":
-        return scaled_common_mode_factor(
-            y, rate, n, scale, scaled_rows, group, n_groups, settings.provider_kappa
-        )
+        return scaled_common_mode_factor(cells, group, n_groups, settings.provider_kappa)
     factor, _ = gated_common_mode_factor(
-        y, rate, n, scale, scaled_rows, group, n_groups, settings.provider_kappa,
+        cells, group, n_groups, settings.provider_kappa,
         settings.provider_window, settings.provider_trim, settings.provider_gate_share,
         settings.provider_min_ratio, settings.provider_min_wards,
     )  # fmt: skip

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from engine.alerting import alert_episodes, stable_alert_id
-from engine.combine.levels import CONCERN, LEVELS, second_largest
+from engine.combine.levels import CONCERN, LEVELS, constellation_strength, named_domains
 from engine.combine.provider import broad_shifts, group_index, pooled_moments, wards_at_level
 from engine.combine.rowgroups import group_rows
 from engine.explain import (
@@ -31,7 +31,7 @@ from engine.panel import distinct_keys
 from engine.scoring.evidence_spans import span_rates
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.settings import CombinationSettings
-from engine.scoring.wards import WardEvidence
+from engine.scoring.wards import WardEvidence, level_thresholds
 from engine.store.models import ALERTS_CSV_COLUMNS
 from signals import CULTURE_DOMAINS, Catalogue
 
@@ -214,7 +214,8 @@ def evidence_domains(
     index: WardRows,
 ) -> list[str]:
     """Culture domains with evidence at (w, t), plus ``data_silence`` when the ward's data fell silent."""
-    out = [d for i, d in enumerate(CULTURE_DOMAINS) if ev.domain_stat[w, i, t] >= settings.concern_threshold]
+    named = named_domains(ev.domain_stat[w : w + 1, :, t : t + 1], level_thresholds(settings))[0, :, 0]
+    out = [d for i, d in enumerate(CULTURE_DOMAINS) if named[i]]
     for cadence, sc in parts.items():
         ts = _series_at(ev, cadence, t)
         if ts < 0:
@@ -237,31 +238,35 @@ def ward_alerts(
     episodes = alert_episodes(cond, ctx.settings.close_after)
     open_id = np.full(cond.shape, "", dtype=object)
     rows = []
-    strength = second_largest(ev.domain_stat)
+    # the constellation at each alert's last week (its statistic) and the domains carrying it at opening
+    thresholds = level_thresholds(ctx.settings)
+    ep_rows = np.asarray(episodes.row, dtype=np.int64)
+    at_last = ev.domain_stat[ep_rows, :, np.asarray(episodes.last_seen, dtype=np.int64)][:, :, None]
+    strength = constellation_strength(at_last, thresholds.rule, thresholds.parameter)[:, 0]
+    at_start = ev.domain_stat[ep_rows, :, np.asarray(episodes.start, dtype=np.int64)][:, :, None]
+    named = named_domains(at_start, thresholds)[:, :, 0]
     index = ward_rows(ev)
     domains_of, contributors_of = [], []
     for w, last in zip(episodes.row.tolist(), episodes.last_seen.tolist(), strict=True):
         domains_of.append(evidence_domains(ev, parts, ctx.settings, w, last, index))
         contributors_of.append(ward_contributors(ev, parts, w, last, domains_of[-1], index))
     items = _contributor_evidence(parts, contributors_of)
-    for w, s, last, closed, domains, contributors in zip(
-        episodes.row,
-        episodes.start,
-        episodes.last_seen,
-        episodes.closed,
-        domains_of,
-        contributors_of,
-        strict=True,
+    for e, (w, s, last, closed, domains, contributors) in enumerate(
+        zip(
+            episodes.row,
+            episodes.start,
+            episodes.last_seen,
+            episodes.closed,
+            domains_of,
+            contributors_of,
+            strict=True,
+        )
     ):
         ward_id = str(ev.ward_id[w])
         opened = ev.periods[s]
         alert_id = stable_alert_id(ward_id, "ward", "", "combined", _iso(opened))
         open_id[w][episodes.opened[w] == s] = alert_id
-        strong = [
-            i
-            for i, d in enumerate(CULTURE_DOMAINS)
-            if ev.domain_stat[w, i, s] >= ctx.settings.concern_threshold
-        ]
+        strong = [i for i in range(len(CULTURE_DOMAINS)) if named[e, i]]
         since_idx = min((int(ev.domain_since[w, i, s]) + 1 for i in strong), default=int(s))
         onset = ev.periods[min(max(since_idx, 0), len(ev.periods) - 1)]
         evidence = [items[(cadence, si, ts)] for _, cadence, si, ts in contributors]
@@ -287,7 +292,7 @@ def ward_alerts(
                 "onset_estimate": _iso(onset),
                 "last_seen": _iso(ev.periods[last]),
                 "closed": "" if closed < 0 else _iso(ev.periods[closed]),
-                "statistic": float(strength[w, last]),
+                "statistic": float(strength[e]),
                 "threshold": ctx.settings.concern_threshold,
                 "explanation": text,
                 "provider": ctx.provider.get(ward_id, ""),

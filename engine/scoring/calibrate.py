@@ -36,12 +36,12 @@ import numpy as np
 import polars as pl
 
 from engine.alerting import alert_episodes, openings
-from engine.combine.levels import second_largest
+from engine.combine.levels import constellation_strength
 from engine.config import Config
 from engine.panel import MISSING, OBSERVED, STATUS_LABELS, distinct_keys
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.run import evidence_frames
-from engine.scoring.wards import WardEvidence
+from engine.scoring.wards import WardEvidence, level_thresholds
 from signals import Catalogue
 
 THRESHOLD_GRID = np.round(np.arange(1.0, 25.0001, 0.25), 2)
@@ -531,7 +531,8 @@ def calibrate_alerts(
         mon = _monitored(sim_ev, warmup) & clean[:, None]
         per_year = 52.1775 if sim_ev.cadence == "weekly" else 12.0
         ward_years += float(mon.sum()) / per_year
-        d2 = second_largest(sim_ev.domain_stat)
+        rule = level_thresholds(comb)
+        d2 = constellation_strength(sim_ev.domain_stat, rule.rule, rule.parameter)
         severe = sim_ev.domain_stat[:, :2, :].max(axis=1)
         d2_all.append(d2[clean])
         severe_all.append(severe[clean])

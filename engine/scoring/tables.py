@@ -20,13 +20,13 @@ from engine.changepoint import detect_panel
 from engine.charts import chart_panel, xmr_monitor
 from engine.charts.codes import CONCERN as MDC_CONCERN
 from engine.charts.codes import POINT_TYPE_LABELS, RULE_LABELS, direction_codes
-from engine.combine.levels import LEVELS
+from engine.combine.levels import LEVELS, named_domains
 from engine.combine.rowgroups import group_any, group_sum
 from engine.config import Config
 from engine.panel import STATUS_LABELS, Panel, distinct_keys
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.settings import CombinationSettings
-from engine.scoring.wards import WardEvidence
+from engine.scoring.wards import WardEvidence, level_thresholds
 from signals import CULTURE_DOMAINS
 
 ALL_DOMAINS: tuple[str, ...] = (*CULTURE_DOMAINS, "data_silence")
@@ -156,7 +156,7 @@ def ward_status_frame(
     w_count, t_count = ev.level.shape
     dom_index = {d: i for i, d in enumerate(ALL_DOMAINS)}
     flagged = np.zeros((w_count, len(ALL_DOMAINS), t_count), dtype=bool)
-    flagged[:, : len(CULTURE_DOMAINS)] = ev.domain_stat >= settings.concern_threshold
+    flagged[:, : len(CULTURE_DOMAINS)] = named_domains(ev.domain_stat, level_thresholds(settings))
     flagged[:, dom_index["data_silence"]] = ev.data_silence
     silent_series = np.zeros((w_count, t_count))
     keys = SeriesLabels.of(parts).indicator.tolist()

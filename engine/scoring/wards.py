@@ -79,7 +79,18 @@ def level_thresholds(combination: CombinationSettings) -> LevelThresholds:
         combination.concern_threshold,
         combination.urgent_threshold,
         np.inf if combination.watch_threshold is None else combination.watch_threshold,
+        combination.concern_rule,
+        RULE_PARAMETER[combination.concern_rule](combination),
     )
+
+
+#: The parameter of each concern rule (``engine.combine.levels.constellation_strength``).
+RULE_PARAMETER = {
+    "second": lambda c: 1.0,
+    "balanced": lambda c: c.concern_balance,
+    "top_two": lambda c: c.concern_floor,
+    "capped_sum": lambda c: c.concern_cap,
+}
 
 
 def _to_grid(scores: SeriesScores, grid: np.ndarray, grid_cadence: str) -> np.ndarray:

@@ -65,7 +65,7 @@ def test_pooled_moments_other_family_contributes_zero_variance() -> None:
 @pytest.mark.parametrize("seed", [0, 1])
 def test_scaled_common_mode_factor_equals_composed_arrays(seed: int) -> None:
     """The cell-by-cell scaling (hours over their dispersion) equals dividing whole arrays first."""
-    from engine.combine.provider import common_mode_factor, scaled_common_mode_factor
+    from engine.combine.provider import ProviderCells, common_mode_factor, scaled_common_mode_factor
 
     rng = np.random.default_rng(seed)
     s, t = 50, 31
@@ -79,7 +79,7 @@ def test_scaled_common_mode_factor_equals_composed_arrays(seed: int) -> None:
     group = rng.integers(0, 6, size=s)
     div = np.where(scaled[:, None], scale, 1.0)
     want = common_mode_factor(y / div, rate * n / div, group, 6, 5.0)
-    got = scaled_common_mode_factor(y, rate, n, scale, scaled, group, 6, 5.0)
+    got = scaled_common_mode_factor(ProviderCells(y, rate, n, scale, scaled), group, 6, 5.0)
     assert got.tobytes() == want.tobytes()
 
 

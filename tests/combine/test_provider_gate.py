@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from engine.combine.provider import (
+    ProviderCells,
     gated_common_mode_factor,
     provider_factor,
     scaled_common_mode_factor,
@@ -29,7 +30,7 @@ def _panel(seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _gated(y: np.ndarray, mu: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     one = np.ones_like(mu)
     return gated_common_mode_factor(
-        y, mu, one, one, np.zeros(len(y), bool), group, G, ARGS["kappa"], ARGS["window"],
+        ProviderCells(y, mu, one, one, np.zeros(len(y), bool)), group, G, ARGS["kappa"], ARGS["window"],
         ARGS["trim"], ARGS["share"], ARGS["min_ratio"], ARGS["min_wards"],
     )  # fmt: skip
 
@@ -72,7 +73,7 @@ def test_staggered_deterioration_of_a_minority_is_not_absorbed(affected: int):
     assert f[rows, 50:].mean() < 1.03
     # the always-on leave-one-out factor absorbs part of the deterioration
     one = np.ones_like(mu)
-    loo = scaled_common_mode_factor(y, mu, one, one, np.zeros(len(y), bool), group, G, 5.0)
+    loo = scaled_common_mode_factor(ProviderCells(y, mu, one, one, np.zeros(len(y), bool)), group, G, 5.0)
     assert loo[rows, 120:].mean() > 1.1
 
 
@@ -99,7 +100,9 @@ def test_provider_factor_dispatches_on_the_method():
     loo = provider_factor(
         y, mu, one, one, none, group, G, CombinationSettings(provider_method="leave_one_out")
     )
-    np.testing.assert_array_equal(loo, scaled_common_mode_factor(y, mu, one, one, none, group, G, 5.0))
+    np.testing.assert_array_equal(
+        loo, scaled_common_mode_factor(ProviderCells(y, mu, one, one, none), group, G, 5.0)
+    )
     gated = provider_factor(y, mu, one, one, none, group, G, CombinationSettings())
     np.testing.assert_array_equal(gated, _gated(y, mu, group)[0])
     with pytest.raises(ValueError):

@@ -23,6 +23,7 @@ from dashboard.services.rescore import recover, rescore_spec, stage_upload, stag
 from engine.config import load_config
 from engine.evaluate.tradeoff import TradeoffSettings, simulate_tradeoff
 from engine.io import load_dataset
+from engine.scoring.settings import CombinationSettings
 
 SMALL = TradeoffSettings(replicates=3, thresholds=(3.0, 4.5, 8.0), bootstrap_replicates=50)
 
@@ -280,7 +281,8 @@ def test_lab_page_runs_the_tradeoff_in_the_background_and_saves_provenance(app_e
     assert at.number_input(key="lab_h_restraint").value == pytest.approx(round(7 / np.log(1.5), 2))
     assert any("Choose the episodes" in i.value for i in at.info)
     at.number_input(key="lab_t_reps").set_value(2)
-    at.text_input(key="lab_t_grid").input("3, 4")
+    in_force = CombinationSettings().concern_threshold  # the default concern threshold
+    at.text_input(key="lab_t_grid").input(f"3, {in_force:g}")
     next(b for b in at.button if b.label == "Run in the background").click()
     at.run()
     assert not at.exception
@@ -292,7 +294,7 @@ def test_lab_page_runs_the_tradeoff_in_the_background_and_saves_provenance(app_e
         assert not at.exception
     job = at.session_state["lab_t_shown"]
     table = at.dataframe[-1].value
-    assert list(table["Threshold (nats)"]) == [3.0, 4.0]
+    assert list(table["Threshold (nats)"]) == [3.0, in_force]
     pick = at.selectbox(key=f"lab_pick_{job}")
     assert pick.options[1].endswith("(in force)") and pick.index == 1
     pick.select_index(0).run()
@@ -322,7 +324,7 @@ def test_lab_page_runs_the_tradeoff_in_the_background_and_saves_provenance(app_e
     at2.run()
     at2.switch_page("app_pages/lab.py").run()
     assert at2.session_state["lab_t_shown"] == job
-    assert list(at2.dataframe[-1].value["Threshold (nats)"]) == [3.0, 4.0]
+    assert list(at2.dataframe[-1].value["Threshold (nats)"]) == [3.0, in_force]
 
 
 def test_ward_page_of_a_synthetic_trust_shows_its_injected_episode(app_env, fixture_paths):
