@@ -129,6 +129,21 @@ class BaselineSettings:
             "updated by its own data so far (not with seasonality)"
         },
     )
+    cold_start_provider: bool = field(
+        default=True,
+        metadata={
+            "doc": "cold start: the peer rate is the provider's own wards of the type shrunk toward the "
+            "trust's (between-provider variance by moments; no effect when providers do not differ)"
+        },
+    )
+    cold_start_national: bool = field(
+        default=True,
+        metadata={
+            "doc": "cold start: the trust's peer rate is shrunk toward the catalogue's published national "
+            "rate where there is one (and used, widened, for a ward type with fewer than "
+            "min_group_size wards)"
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -476,6 +491,9 @@ def fit_baselines(
     rebase: np.ndarray | None = None,
     exclude: np.ndarray | None = None,
     settings: BaselineSettings | None = None,
+    provider: np.ndarray | None = None,
+    national_rate: np.ndarray | None = None,
+    national_cv2: np.ndarray | None = None,
 ) -> Baseline:
     """Estimate causal baselines for ``S`` series of one family.
 
@@ -494,6 +512,12 @@ def fit_baselines(
         Periods never used as baseline data (e.g. detector alarm excursions); must be determined
         from data up to that period only.
     settings : BaselineSettings, optional
+    provider : (S,) labels, optional
+        Provider of each series: the cold-start prior's provider level (wards of the same type and
+        provider).
+    national_rate, national_cv2 : (S,) float, optional
+        Published national rate per unit exposure (NaN = none) and the squared CV of services' rates
+        around it: the cold-start prior's last level (see :mod:`engine.baselines.coldstart`).
 
     Returns
     -------
@@ -518,6 +542,9 @@ def fit_baselines(
         peer = cold_start(
             inp.y, inp.n, inp.ok, inp.codes, inp.s0_h[head_of], family, st.warmup_periods,
             st.guard_periods, st.min_group_size, ~ready, expected_rate, dispersion, cv2,
+            provider=provider if st.cold_start_provider else None,
+            default_rate=national_rate if st.cold_start_national else None,
+            default_cv2=national_cv2,
         )  # fmt: skip
     return Baseline(
         family=family,
