@@ -166,3 +166,22 @@ def test_dashboard_loads_the_real_data(mhsds: Path, monkeypatch: pytest.MonkeyPa
     # data silence is an indicator alert: listed in the triage inbox (it no longer raises a ward to
     # watch on its own: watch needs evidence in two culture domains)
     assert int(metrics["Open alerts"]) > 0
+    # the data-quality view lists the incomplete reporters (alerted or not)
+    labels = [e.label for e in at.expander]
+    assert any(
+        lab.startswith("Data quality: 46 series reported incompletely (35 alerted") for lab in labels
+    ), labels
+
+
+def test_data_quality_listing_names_every_partial_reporter(mhsds: Path) -> None:
+    from dashboard.services.completeness import completeness_listing
+
+    listing = completeness_listing(mhsds / "results", pl.read_csv(mhsds / "wards.csv"))
+    assert set(_partial_reporters(mhsds, 0)) <= set(listing["ward_id"].to_list())
+    row = listing.filter(pl.col("ward_id") == "sheffield-children-s-nhs-foundation-trust").row(0, named=True)
+    assert row["Ward"] == "SHEFFIELD CHILDREN'S NHS FOUNDATION TRUST" and row["Reported"] == "11 of 12 months"
+    assert row["Status"] == "Listed, not alerted" and row["Why"].startswith(
+        "not alerted: the gaps are suppressed"
+    )
+    # alerted first
+    assert listing["Status"].to_list() == sorted(listing["Status"].to_list())
