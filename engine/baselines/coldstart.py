@@ -9,6 +9,15 @@ comes from its peer group (same ward type and indicator) over the window ``[t - 
   (``Q = sum N_j (r_j - m)^2``, ``E Q = (G - 1) m + tau2 (sum N - sum N^2 / sum N)`` for Poisson
   counts; ``m (1 - m)`` in place of ``m`` for proportions), the conjugate prior being gamma (counts,
   measures) or beta (proportions) with mean ``m`` and variance ``tau2``;
+* the **national figure** (optional: the catalogue's published rate ``mu0`` with services' spread
+  ``cv0``): ``m`` is shrunk toward it with precision weights ``1 / var m`` (``var m = (tau2 sum N^2 +
+  noise) / (sum N)^2``) and ``1 / (cv0 mu0)^2``; a group with fewer than ``min_peers`` series gets
+  ``mu0`` (updated by the few peers' data) with half the national spread for its mean and half for
+  its wards (:func:`_national_level`);
+* the **provider** level (optional): the ward's provider's other wards of the type over the window
+  (the ward itself left out) estimate the provider's rate, shrunk toward ``m`` with the
+  between-provider variance ``tau2_P`` by moments (:func:`_provider_variance`; 0 when providers do not
+  differ or cannot be told apart from wards); the ward varies around it by ``tau2 - tau2_P``;
 * the series' **own data** so far (periods ``[s0, t - 1 - guard]`` of its segment) updates that prior
   (posterior mean ``w * own + (1 - w) * m`` with ``w = n_eff / (n_eff + strength)``), so the ward's own
   history takes over smoothly; the guard keeps a developing episode out of its own comparison;
@@ -19,8 +28,8 @@ comes from its peer group (same ward type and indicator) over the window ``[t - 
   measures the quasi-Poisson scale ``phi_peer`` (its estimation error enters through ``cv2`` in
   :func:`predictive_dispersion`).
 
-Everything uses data before ``t`` only; two compiled passes over all series (running window sums
-added into per-group sums, then the posterior per cell), ``O(S T)`` time and no ``(S, T)``
+Everything uses data before ``t`` only; compiled passes over all series (running window sums added
+into per-group and per-provider-group sums, then the posterior per cell), ``O(S T)`` time and no ``(S, T)``
 temporaries beyond the outputs.
 """
 
