@@ -90,6 +90,44 @@ def _peer_window_sums(y, x, ok, codes, n_groups, window):  # pragma: no cover - 
     return out
 
 
+#: Columns of the provider-group window sums (``(P, T, 4)``): sum y, sum x, sum of squared window
+#: exposures, sum x^2.
+_PY, _PX, _PNN, _PXX = range(4)
+
+
+@njit(cache=True, nogil=True)
+def _provider_window_sums(y, x, ok, sub, n_sub, window):  # pragma: no cover - compiled
+    """``(P, T, 4)`` sums over each provider group's series of their window sums over ``[t - W, t)``
+    (the four columns the provider level needs; same running sums as :func:`_peer_window_sums`);
+    series with ``sub < 0`` are left out."""
+    s_count, t_count = y.shape
+    out = np.zeros((n_sub, t_count, 4))
+    for s in range(s_count):
+        p = sub[s]
+        if p < 0:  # alone of its type in its provider: nothing to add up
+            continue
+        wy = wx = wxx = 0.0
+        for t in range(t_count):
+            if t >= 1 and ok[s, t - 1]:
+                a, b = y[s, t - 1], x[s, t - 1]
+                wy += a
+                wx += b
+                wxx += b * b
+            if t - 1 - window >= 0 and ok[s, t - 1 - window]:
+                a, b = y[s, t - 1 - window], x[s, t - 1 - window]
+                wy -= a
+                wx -= b
+                wxx -= b * b
+            if wx <= 0.0:
+                continue
+            o = out[p, t]
+            o[_PY] += wy
+            o[_PX] += wx
+            o[_PNN] += wx * wx
+            o[_PXX] += wxx
+    return out
+
+
 def _group_priors(sums: np.ndarray, family: str, min_peers: int) -> tuple[np.ndarray, ...]:
     """``(G, T)`` peer rate, between-ward variance and within-ward dispersion from the window sums."""
     gy, gx, gnn, gq1, gn = (sums[..., k] for k in (_GY, _GX, _GNN_S, _GQ1, _GN))
@@ -198,11 +236,11 @@ def _posterior(
             prior_var = tp + v_group[g, t]  # variance of the provider's rate around mg
             mu, v_mu = mg, prior_var
             own_w = wx if wx > 0 else 0.0
-            xp = sub_sums[p, t, _GX] - own_w
-            if tp > 0 and xp > 1e-9 * max(sub_sums[p, t, _GX], 1.0):
-                yp = max(sub_sums[p, t, _GY] - (wy if wx > 0 else 0.0), 0.0)
-                nnp = max(sub_sums[p, t, _GNN_S] - own_w * own_w, 0.0)
-                xxp = max(sub_sums[p, t, _GXX] - (wxx if wx > 0 else 0.0), 0.0)
+            xp = sub_sums[p, t, _PX] - own_w if tp > 0 and p >= 0 else 0.0  # p < 0: no provider mates
+            if tp > 0 and p >= 0 and xp > 1e-9 * max(sub_sums[p, t, _PX], 1.0):
+                yp = max(sub_sums[p, t, _PY] - (wy if wx > 0 else 0.0), 0.0)
+                nnp = max(sub_sums[p, t, _PNN] - own_w * own_w, 0.0)
+                xxp = max(sub_sums[p, t, _PXX] - (wxx if wx > 0 else 0.0), 0.0)
                 v_p = ((tg - tp) * nnp + _noise(fam, mg, dg, xp, xxp)) / (xp * xp)
                 if v_p > 0:
                     prec = 1.0 / prior_var + 1.0 / v_p
@@ -253,10 +291,38 @@ def _group_rate_variance(sums: np.ndarray, m: np.ndarray, tau2: np.ndarray, disp
     return np.where(gx > 0, v, np.nan)
 
 
+@njit(cache=True, nogil=True)
+def _provider_moments(sub_sums, sub_group, gx, m, tau2, disp, fam):  # pragma: no cover - compiled
+    """``(G, T)`` sums over the provider groups of each group: ``Q``, its expected noise part, the
+    coefficient of ``tau2_P`` and the number of providers with exposure (see :func:`_provider_variance`)."""
+    n_sub, t_count, _ = sub_sums.shape
+    n_groups = m.shape[0]
+    q = np.zeros((n_groups, t_count))
+    e = np.zeros((n_groups, t_count))
+    d = np.zeros((n_groups, t_count))
+    cnt = np.zeros((n_groups, t_count))
+    for p in range(n_sub):
+        g = sub_group[p]
+        for t in range(t_count):
+            xp = sub_sums[p, t, _PX]
+            mg = m[g, t]
+            if not xp > 0 or np.isnan(mg):
+                continue
+            tg = tau2[g, t] if np.isfinite(tau2[g, t]) else 0.0
+            frac = 1.0 - xp / gx[g, t] if gx[g, t] > 0 else 1.0
+            b = sub_sums[p, t, _PNN] / xp
+            dev = sub_sums[p, t, _PY] / xp - mg
+            q[g, t] += xp * dev * dev
+            e[g, t] += frac * (tg * b + _noise(fam, mg, disp[g, t], xp, sub_sums[p, t, _PXX]) / xp)
+            d[g, t] += frac * (xp - b)
+            cnt[g, t] += 1.0
+    return q, e, d, cnt
+
+
 def _provider_variance(
     sub_sums: np.ndarray,
     sub_group: np.ndarray,
-    sums: np.ndarray,
+    gx: np.ndarray,
     m: np.ndarray,
     tau2: np.ndarray,
     disp: np.ndarray,
@@ -270,30 +336,13 @@ def _provider_variance(
     ``B_p = sum_j N_j^2 / X_p`` over the provider's wards; truncated to ``[0, tau2]``. When every
     provider has a single ward of the type (``X_p = B_p``) the provider share is not identifiable: 0.
     """
-    g = sub_group
-    xp, yp, nnp, xxp = (sub_sums[..., k] for k in (_GX, _GY, _GNN_S, _GXX))
-    mg, tg, dg = m[g], np.nan_to_num(tau2[g]), disp[g]
+    q, e, d, n_prov = _provider_moments(
+        sub_sums, np.ascontiguousarray(sub_group, dtype=np.int64), np.ascontiguousarray(gx),
+        np.ascontiguousarray(m), np.ascontiguousarray(tau2), np.ascontiguousarray(disp), _FAMILY[family],
+    )  # fmt: skip
     with np.errstate(invalid="ignore", divide="ignore"):
-        valid = (xp > 0) & np.isfinite(mg)
-        xs = np.where(valid, xp, 1.0)
-        frac = 1.0 - xp / np.where(sums[..., _GX] > 0, sums[..., _GX], 1.0)[g]
-        q_terms = np.where(valid, xp * (yp / xs - mg) ** 2, 0.0)
-        b = nnp / xs
-        e_terms = np.where(valid, frac * (tg * b + _group_noise(family, mg, dg, xp, xxp) / xs), 0.0)
-        d_terms = np.where(valid, frac * (xp - b), 0.0)
-    n_groups, t_count = m.shape
-
-    def by_group(a: np.ndarray) -> np.ndarray:
-        out = np.zeros((n_groups, t_count))
-        np.add.at(out, g, a)
-        return out
-
-    q, e, d = by_group(q_terms), by_group(e_terms), by_group(d_terms)
-    n_prov = by_group(valid.astype(float))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tp = np.where(
-            (d > 0) & (n_prov >= min_providers), np.maximum(q - e, 0.0) / np.where(d > 0, d, 1.0), 0.0
-        )
+        ok = (d > 0) & (n_prov >= min_providers)
+        tp = np.where(ok, np.maximum(q - e, 0.0) / np.where(ok, d, 1.0), 0.0)
     return np.minimum(np.nan_to_num(tp), np.nan_to_num(tau2))
 
 
@@ -339,6 +388,18 @@ def _national_level(
     tau_out = np.where(few, 0.5 * tau0, tau2)
     disp_out = np.where(few, 1.0 if family == "measure" else 0.0, disp)
     return m_out, tau_out, disp_out, np.where(has0, v_out, v_group)
+
+
+def _provider_groups(provider: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(S,)`` provider group (provider x peer group) of each series, numbered over the groups with at
+    least two series (``-1`` for a series alone of its type in its provider: it has no provider
+    mates, and such groups only add noise to the between-provider variance), and ``(P,)`` the peer
+    group of each provider group."""
+    key = np.char.add(np.char.add(provider.astype(str), "\x1f"), codes.astype(str))
+    _, first_of, inverse = np.unique(key, return_index=True, return_inverse=True)
+    multi = np.bincount(inverse, minlength=first_of.size) >= 2
+    number = np.where(multi, np.cumsum(multi) - 1, -1)
+    return np.ascontiguousarray(number[inverse].astype(np.int64)), codes[first_of[multi]]
 
 
 def cold_start(
@@ -391,18 +452,16 @@ def cold_start(
         m, tau2, disp, v_group = _national_level(
             m, tau2, disp, v_group, few_sums, d_rate, d_cv2, family, min_peers
         )
-    if provider is None:
-        sub = cc
-        sub_sums = sums
-        sub_group = np.arange(n_groups)
-        tau2_prov = np.zeros_like(m)
-    else:
-        key = np.char.add(np.char.add(np.asarray(provider).astype(str), "\x1f"), cc.astype(str))
-        _, first_of, sub = np.unique(key, return_index=True, return_inverse=True)
-        sub = np.ascontiguousarray(sub.astype(np.int64))
-        sub_group = cc[first_of]
-        sub_sums = _peer_window_sums(yy, xx, okc, sub, int(sub.max()) + 1, int(window))
-        tau2_prov = _provider_variance(sub_sums, sub_group, sums, m, tau2, disp, family, min_peers)
+    sub = np.full(s_count, -1, dtype=np.int64)  # provider group of each series; -1: none
+    sub_sums = np.zeros((1, t_count, 4))  # unused without a provider level
+    tau2_prov = np.zeros_like(m)
+    if provider is not None:
+        sub, sub_of_group = _provider_groups(np.asarray(provider), cc)
+        if sub_of_group.size:  # some provider has several wards of a type: the level can speak
+            sub_sums = _provider_window_sums(yy, xx, okc, sub, sub_of_group.size, int(window))
+            tau2_prov = _provider_variance(
+                sub_sums, sub_of_group, sums[..., _GX], m, tau2, disp, family, min_peers
+            )
     _posterior(
         yy, xx, okc, cc, sub, np.ascontiguousarray(seg_start, dtype=np.int64),
         np.ascontiguousarray(need, dtype=np.bool_), m, np.nan_to_num(tau2), disp,
