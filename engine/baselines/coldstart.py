@@ -90,18 +90,18 @@ def _peer_window_sums(y, x, ok, codes, n_groups, window):  # pragma: no cover - 
     return out
 
 
-#: Columns of the provider-group window sums (``(P, T, 4)``): sum y, sum x, sum of squared window
-#: exposures, sum x^2.
-_PY, _PX, _PNN, _PXX = range(4)
+#: Columns of the provider-group window sums (``(P, T, 5)``): sum y, sum x, sum of squared window
+#: exposures, sum x^2, series with exposure in the window.
+_PY, _PX, _PNN, _PXX, _PN = range(5)
 
 
 @njit(cache=True, nogil=True)
 def _provider_window_sums(y, x, ok, sub, n_sub, window):  # pragma: no cover - compiled
-    """``(P, T, 4)`` sums over each provider group's series of their window sums over ``[t - W, t)``
-    (the four columns the provider level needs; same running sums as :func:`_peer_window_sums`);
+    """``(P, T, 5)`` sums over each provider group's series of their window sums over ``[t - W, t)``
+    (the five columns the provider level needs; same running sums as :func:`_peer_window_sums`);
     series with ``sub < 0`` are left out."""
     s_count, t_count = y.shape
-    out = np.zeros((n_sub, t_count, 4))
+    out = np.zeros((n_sub, t_count, 5))
     for s in range(s_count):
         p = sub[s]
         if p < 0:  # alone of its type in its provider: nothing to add up
@@ -125,6 +125,7 @@ def _provider_window_sums(y, x, ok, sub, n_sub, window):  # pragma: no cover - c
             o[_PX] += wx
             o[_PNN] += wx * wx
             o[_PXX] += wxx
+            o[_PN] += 1.0
     return out
 
 
@@ -306,7 +307,8 @@ def _provider_moments(sub_sums, sub_group, gx, m, tau2, disp, fam):  # pragma: n
         for t in range(t_count):
             xp = sub_sums[p, t, _PX]
             mg = m[g, t]
-            if not xp > 0 or np.isnan(mg):
+            # a provider group counts once two of its series have data (what a truncated run sees)
+            if sub_sums[p, t, _PN] < 2 or not xp > 0 or np.isnan(mg):
                 continue
             tg = tau2[g, t] if np.isfinite(tau2[g, t]) else 0.0
             frac = 1.0 - xp / gx[g, t] if gx[g, t] > 0 else 1.0
@@ -453,7 +455,7 @@ def cold_start(
             m, tau2, disp, v_group, few_sums, d_rate, d_cv2, family, min_peers
         )
     sub = np.full(s_count, -1, dtype=np.int64)  # provider group of each series; -1: none
-    sub_sums = np.zeros((1, t_count, 4))  # unused without a provider level
+    sub_sums = np.zeros((1, t_count, 5))  # unused without a provider level
     tau2_prov = np.zeros_like(m)
     if provider is not None:
         sub, sub_of_group = _provider_groups(np.asarray(provider), cc)

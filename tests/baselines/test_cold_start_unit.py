@@ -154,3 +154,23 @@ def test_hierarchy_is_causal():
         p_fit = fit_baselines(pert, n, "count", settings=st, **kw)
         np.testing.assert_array_equal(p_fit.expected_rate[:, :cut], full.expected_rate[:, :cut])
         np.testing.assert_array_equal(p_fit.estimate_cv2[:, :cut], full.estimate_cv2[:, :cut])
+
+
+def test_hierarchy_does_not_depend_on_series_that_start_later():
+    """A truncated run (``score --as-of``) has no rows for wards that join after the cut-off: the
+    rates of the others must not change (provider groups count once two of their wards have data)."""
+    y, n, provider, _, new = _providers(6, provider_cv=0.5, join=35)
+    # PICU: wards 3 and 4 of providers 0-9 (two with data), wards 4 and 5 of providers 10-19 (the
+    # second joins at 35: alone of its type in its provider before that)
+    ward, prov = np.arange(y.shape[0]) % 6, np.arange(y.shape[0]) // 6
+    picu = np.where(prov < 10, (ward == 3) | (ward == 4), ward >= 4)
+    group = np.where(picu, "picu", "acute")
+    st = BaselineSettings(warmup_periods=26, min_observed=13)
+    full = fit_baselines(y, n, "count", group=group, settings=st, provider=provider)
+    cut = 30
+    keep = ~new  # the late wards have no row before the cut
+    part = fit_baselines(
+        y[keep, :cut], n[keep, :cut], "count", group=group[keep], settings=st, provider=provider[keep]
+    )
+    np.testing.assert_array_equal(part.expected_rate, full.expected_rate[keep, :cut])
+    np.testing.assert_array_equal(part.estimate_cv2, full.estimate_cv2[keep, :cut])
