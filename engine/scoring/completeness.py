@@ -39,7 +39,12 @@ def _status(
     exactly: ``exp(-expected) < level`` (Poisson), i.e. ``expected > -log(level)`` (~7 at 0.001).
     """
     if alerted:
-        return "listed as data silence (alert)"
+        known = (
+            f": ~{_count(expected)} expected over those periods"
+            if np.isfinite(expected) and expected > 0
+            else ""
+        )
+        return f"listed as data silence (alert){known}"
     if not np.isfinite(expected) or expected <= 0:
         return "not alerted: its peers were silent too in those periods, so the silence could not be judged"
     if suppressed and published + suppressed == total:
