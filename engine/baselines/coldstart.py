@@ -274,7 +274,9 @@ def _posterior(
             peer_out[s, t] = True
 
 
-def _group_noise(family: str, m: np.ndarray, disp: np.ndarray, x: np.ndarray, xx: np.ndarray) -> np.ndarray:
+def _group_noise(
+    family: str, m: np.ndarray, disp: np.ndarray | float, x: np.ndarray, xx: np.ndarray
+) -> np.ndarray:
     """NumPy twin of :func:`_noise` over arrays."""
     if family == "count":
         return m * x + disp * m * m * xx
@@ -507,7 +509,7 @@ def national_rates(
     for i, k in enumerate(keys):  # one look-up per distinct (indicator, ward type), not per series
         key, wtype = str(k).split("\x1f")
         ind = catalogue.get(key)
-        if ind is not None and getattr(ind, "typical_rate", ()):
+        if ind is not None and getattr(ind, "typical_rate", None):
             rate[i] = ind.typical_rate_for(wtype)
             cv2[i] = float(ind.typical_rate_cv) ** 2
     return rate[of], cv2[of]

@@ -92,7 +92,7 @@ def completeness_table(
     has_run = ends.any(axis=1)
     logp = np.where(ends, result.log_probability[idx].astype(float), 0.0).min(axis=1)
     alarm = result.alarm[idx]
-    alerted = alarm.any(axis=1)
+    alerted = np.asarray(alarm.any(axis=1), dtype=bool)
     alarm_t = np.where(alerted, np.argmax(alarm, axis=1), 0)
     suppressed = (live[idx] & (status[idx] == SUPPRESSED)).sum(axis=1)
     periods = np.asarray(panel.periods).astype("datetime64[D]")
