@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from signals.indicator import CADENCES, DIRECTIONS, DOMAINS, FAMILIES, Indicator
+from signals.indicator import CADENCES, DIRECTIONS, DOMAINS, FAMILIES, WARD_TYPES, Indicator
 
 OBD = "occupied bed days"
 PER_1000_OBD = "per 1,000 occupied bed days"
@@ -55,6 +55,10 @@ _BUILTIN: tuple[Indicator, ...] = (
             "Show me restraint this quarter: who, how long, which positions, and what debrief followed?",
             "What has the ward tried instead of restraint for the patients restrained most often?",
         ),
+        # restraint incidents per 1,000 bed days: adult acute 2.0 (short stay) to 2.9 (long stay) and
+        # PICU 13.4 (HSCIC 2013/14 special feature); LD/autism inpatients ~53 (May 2020, Hatton)
+        typical_rate=(("acute_adult", 2.5), ("picu", 13.4), ("ld_autism", 53.0)),
+        typical_rate_cv=0.7,
     ),
     Indicator(
         key="prone_restraint",
@@ -419,6 +423,10 @@ _BUILTIN: tuple[Indicator, ...] = (
         cadence="monthly",
         why="The national measure of restrictive practice published by NHS Digital (MHSDS).",
         questions=("How many different people were restrained this month, and is it the same few?",),
+        # MHSDS 2021-22, provider level: pooled 4.9 per 1,000 bed days, 10th-90th percentile 2.3-8.3
+        # (a log-scale spread of CV ~0.5)
+        typical_rate=(("*", 4.9),),
+        typical_rate_cv=0.5,
     ),
     Indicator(
         key="people_detained",
@@ -499,6 +507,8 @@ def _check(ind: Indicator) -> None:
         raise CatalogueError(f"{where}: exposure = true needs a denominator description")
     if ind.scale <= 0:
         raise CatalogueError(f"{where}: scale must be positive")
+    if not ind.typical_rate_cv > 0:
+        raise CatalogueError(f"{where}: typical_rate_cv must be positive")
 
 
 _REQUIRED_FIELDS = ("label", "description", "domain", "family", "numerator", "direction")
@@ -534,7 +544,25 @@ def indicator_from_mapping(key: str, spec: Mapping[str, Any]) -> Indicator:
         fractional=bool(spec.get("fractional", family == "measure")),
         why=str(spec.get("why", "")),
         questions=tuple(str(q) for q in spec.get("questions", ())),
+        typical_rate=_typical_rate(key, spec.get("typical_rate", {})),
+        typical_rate_cv=float(spec.get("typical_rate_cv", 0.7)),
     )
+
+
+def _typical_rate(key: str, table: Any) -> tuple[tuple[str, float], ...]:
+    """``typical_rate`` of a configuration table: ``{ward_type = rate}`` (``"*"`` for every type)."""
+    if not isinstance(table, Mapping):
+        raise CatalogueError(f"indicator {key!r}: typical_rate must be a table of ward type = rate")
+    out = []
+    for ward_type, rate in table.items():
+        if ward_type != "*" and ward_type not in WARD_TYPES:
+            raise CatalogueError(f"indicator {key!r}: typical_rate: unknown ward type {ward_type!r}")
+        if not isinstance(rate, int | float) or not rate > 0:
+            raise CatalogueError(
+                f"indicator {key!r}: typical_rate for {ward_type!r} must be a positive number"
+            )
+        out.append((str(ward_type), float(rate)))
+    return tuple(out)
 
 
 CATALOGUE = Catalogue(_BUILTIN)

@@ -85,6 +85,14 @@ class Indicator:
         Why it matters for closed cultures, naming the warning sign and its source.
     questions:
         One or two questions a board member could ask on a ward visit.
+    typical_rate:
+        Published national rates in display units (``scale``), as ``(ward_type, rate)`` pairs; the
+        ward type ``*`` applies to every type without its own. The last level of the cold-start
+        prior (:mod:`engine.baselines.coldstart`); empty when no source is known.
+    typical_rate_cv:
+        Coefficient of variation of services' true rates around ``typical_rate`` (how far a
+        service may be from the national figure in control); the weight of the national figure
+        against the trust's own peers follows from it.
     """
 
     key: str
@@ -102,6 +110,14 @@ class Indicator:
     fractional: bool = False
     why: str = ""
     questions: tuple[str, ...] = field(default_factory=tuple)
+    typical_rate: tuple[tuple[str, float], ...] = field(default_factory=tuple)
+    typical_rate_cv: float = 0.7
+
+    def typical_rate_for(self, ward_type: str) -> float:
+        """Published rate per unit exposure (``typical_rate`` / ``scale``) for a ward type; NaN if none."""
+        rates = dict(self.typical_rate)
+        rate = rates.get(ward_type, rates.get("*", float("nan")))
+        return float(rate) / self.scale
 
     @property
     def is_proportion(self) -> bool:

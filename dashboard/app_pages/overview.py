@@ -22,6 +22,7 @@ from dashboard.components.board_charts import domain_heatmap, strength_multiples
 from dashboard.components.charts import as_of_label
 from dashboard.components.triage_badges import provider_section
 from dashboard.components.truth import render_truth_overview
+from dashboard.services.completeness import completeness_listing
 from dashboard.services.formatting import long_date, ward_type_label
 from dashboard.services.overview import (
     alert_counts,
@@ -243,6 +244,29 @@ if analysts.open:
 
 # ------------------------------------------------------------------ provider-wide changes
 provider_section(res, ctx.store, providers)  # provider alerts with their ward share (issue 22)
+
+# ------------------------------------------------------------------ data quality: incomplete reporting
+incomplete = completeness_listing(res.results_dir, res.wards)
+if incomplete.height:
+    n_alerted = int((incomplete["Status"] == "Data silence alert").sum())
+    quality = st.expander(
+        f"Data quality: {incomplete.height} series reported incompletely ({n_alerted} alerted as data silence)",
+        key="data_quality",
+        on_change="rerun",
+    )
+    if quality.open:
+        with quality:
+            st.caption(
+                "Every series whose exposure (bed days...) was reported in every period but whose figure "
+                "was published in only some. Missing is not zero: a gap is listed here whether or not it "
+                "is improbable enough to raise a data-silence alert; the last column says why."
+            )
+            st.dataframe(
+                incomplete,
+                hide_index=True,
+                key="incomplete_reporting",
+                column_config={"ward_id": st.column_config.TextColumn("Ward id")},
+            )
 
 # ------------------------------------------------------------------ known truth (synthetic trusts)
 render_truth_overview(ctx)

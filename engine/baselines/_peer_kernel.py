@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from engine.baselines._sums import XX, XXX, XY, YY, YYX, M, X, Y
+from engine.baselines._sums import N_PERIODS, SUM_X, SUM_XX, SUM_XXX, SUM_XY, SUM_Y, SUM_YY, SUM_YY_OVER_X
 
 _BIG = np.finfo(np.float64).max
 
@@ -34,8 +34,8 @@ def moment_sums(stratum, sums, family, n_strata):  # type: ignore[no-untyped-def
     n_peers = np.zeros(n_strata)
     for i in range(stratum.size):
         j = stratum[i]
-        m, sy, sx = sums[i, M], sums[i, Y], sums[i, X]
-        syy, sxy, sxx, sxxx = sums[i, YY], sums[i, XY], sums[i, XX], sums[i, XXX]
+        m, sy, sx = sums[i, N_PERIODS], sums[i, SUM_Y], sums[i, SUM_X]
+        syy, sxy, sxx, sxxx = sums[i, SUM_YY], sums[i, SUM_XY], sums[i, SUM_XX], sums[i, SUM_XXX]
         r = sy / sx
         if np.isnan(r):  # np.nan_to_num
             r = 0.0
@@ -52,7 +52,7 @@ def moment_sums(stratum, sums, family, n_strata):  # type: ignore[no-untyped-def
             num = (syy - 2 * r * sxy + r * r * sxx) - pq * (sx - sxx * inv_n)
             den = pq * (sxx - sx - (sxxx - sxx) * inv_n)
         else:
-            num = (sums[i, YYX] - 2 * r * sy + r * r * sx) / r if r > 0 else 0.0
+            num = (sums[i, SUM_YY_OVER_X] - 2 * r * sy + r * r * sx) / r if r > 0 else 0.0
             den = max(m - 1, 0.0)
         ok = np.isfinite(num) and np.isfinite(den) and den > 0
         num_s[j] += num if ok else 0.0
@@ -73,7 +73,7 @@ def prior_sums(stratum, sums, rbar, pooled, total_w, family, n_strata):  # type:
     c = np.zeros(n_strata)
     for i in range(stratum.size):
         j = stratum[i]
-        sy, sx, sxx = sums[i, Y], sums[i, X], sums[i, XX]
+        sy, sx, sxx = sums[i, SUM_Y], sums[i, SUM_X], sums[i, SUM_XX]
         use = sx > 0
         w = sx if use else 0.0
         rb = rbar[j]

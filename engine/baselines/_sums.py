@@ -14,7 +14,9 @@ from numba import njit
 
 #: Column order of the arrays returned by :func:`window_sums`.
 SUM_FIELDS: tuple[str, ...] = ("m", "y", "x", "yy", "xy", "xx", "xxx", "yy_over_x")
-M, Y, X, YY, XY, XX, XXX, YYX = range(8)
+#: Column indices into those arrays: number of usable periods, then the sums of y, x, y^2, x y, x^2,
+#: x^3 and y^2 / x over them (``y`` numerator, ``x`` effective exposure).
+N_PERIODS, SUM_Y, SUM_X, SUM_YY, SUM_XY, SUM_XX, SUM_XXX, SUM_YY_OVER_X = range(8)
 
 
 @njit(nogil=True, cache=True)
@@ -131,14 +133,14 @@ def _moments(
             sxx += xv * xv
             sxxx += xv * xv * xv
             syyx += yv * yv / xv
-    out[0] = m
-    out[1] = sy
-    out[2] = sx
-    out[3] = syy
-    out[4] = sxy
-    out[5] = sxx
-    out[6] = sxxx
-    out[7] = syyx
+    out[N_PERIODS] = m
+    out[SUM_Y] = sy
+    out[SUM_X] = sx
+    out[SUM_YY] = syy
+    out[SUM_XY] = sxy
+    out[SUM_XX] = sxx
+    out[SUM_XXX] = sxxx
+    out[SUM_YY_OVER_X] = syyx
 
 
 @njit(nogil=True, cache=True)
@@ -212,7 +214,7 @@ def peer_sums(
             if s0_h[k] > lo:
                 continue  # a rebase inside the peer window
             _moments(y, n, season, ok, r, lo, min(e, t_count), sums[p])
-            if not (sums[p, 0] > 0 and sums[p, 2] > 0):
+            if not (sums[p, N_PERIODS] > 0 and sums[p, SUM_X] > 0):
                 continue  # no usable period or no exposure: the row is overwritten by the next pair
             stratum[p] = j
             p += 1

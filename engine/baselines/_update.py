@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from engine.baselines._sums import SUM_X, SUM_XX, SUM_Y
+
 FAMILY_CODE = {"count": 0, "proportion": 1, "measure": 2}
 
 
@@ -64,10 +66,10 @@ def updating_rates(
                 continue
             if h != cur:
                 cur = h
-                sy = head_sums[h, 1]
-                sx = head_sums[h, 2]
-                sxd2 = head_sums[h, 2]
-                sxxd2 = head_sums[h, 5]
+                sy = head_sums[h, SUM_Y]
+                sx = head_sums[h, SUM_X]
+                sxd2 = head_sums[h, SUM_X]
+                sxxd2 = head_sums[h, SUM_XX]
                 nxt = e
             while nxt <= t - 1 - guard:
                 if ok[s, nxt]:

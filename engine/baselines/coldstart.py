@@ -9,6 +9,15 @@ comes from its peer group (same ward type and indicator) over the window ``[t - 
   (``Q = sum N_j (r_j - m)^2``, ``E Q = (G - 1) m + tau2 (sum N - sum N^2 / sum N)`` for Poisson
   counts; ``m (1 - m)`` in place of ``m`` for proportions), the conjugate prior being gamma (counts,
   measures) or beta (proportions) with mean ``m`` and variance ``tau2``;
+* the **national figure** (optional: the catalogue's published rate ``mu0`` with services' spread
+  ``cv0``): ``m`` is shrunk toward it with precision weights ``1 / var m`` (``var m = (tau2 sum N^2 +
+  noise) / (sum N)^2``) and ``1 / (cv0 mu0)^2``; a group with fewer than ``min_peers`` series gets
+  ``mu0`` (updated by the few peers' data) with half the national spread for its mean and half for
+  its wards (:func:`_national_level`);
+* the **provider** level (optional): the ward's provider's other wards of the type over the window
+  (the ward itself left out) estimate the provider's rate, shrunk toward ``m`` with the
+  between-provider variance ``tau2_P`` by moments (:func:`_provider_variance`; 0 when providers do not
+  differ or cannot be told apart from wards); the ward varies around it by ``tau2 - tau2_P``;
 * the series' **own data** so far (periods ``[s0, t - 1 - guard]`` of its segment) updates that prior
   (posterior mean ``w * own + (1 - w) * m`` with ``w = n_eff / (n_eff + strength)``), so the ward's own
   history takes over smoothly; the guard keeps a developing episode out of its own comparison;
@@ -19,12 +28,15 @@ comes from its peer group (same ward type and indicator) over the window ``[t - 
   measures the quasi-Poisson scale ``phi_peer`` (its estimation error enters through ``cv2`` in
   :func:`predictive_dispersion`).
 
-Everything uses data before ``t`` only; two compiled passes over all series (running window sums
-added into per-group sums, then the posterior per cell), ``O(S T)`` time and no ``(S, T)``
+Everything uses data before ``t`` only; compiled passes over all series (running window sums added
+into per-group and per-provider-group sums, then the posterior per cell), ``O(S T)`` time and no ``(S, T)``
 temporaries beyond the outputs.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -78,6 +90,45 @@ def _peer_window_sums(y, x, ok, codes, n_groups, window):  # pragma: no cover - 
     return out
 
 
+#: Columns of the provider-group window sums (``(P, T, 5)``): sum y, sum x, sum of squared window
+#: exposures, sum x^2, series with exposure in the window.
+_PY, _PX, _PNN, _PXX, _PN = range(5)
+
+
+@njit(cache=True, nogil=True)
+def _provider_window_sums(y, x, ok, sub, n_sub, window):  # pragma: no cover - compiled
+    """``(P, T, 5)`` sums over each provider group's series of their window sums over ``[t - W, t)``
+    (the five columns the provider level needs; same running sums as :func:`_peer_window_sums`);
+    series with ``sub < 0`` are left out."""
+    s_count, t_count = y.shape
+    out = np.zeros((n_sub, t_count, 5))
+    for s in range(s_count):
+        p = sub[s]
+        if p < 0:  # alone of its type in its provider: nothing to add up
+            continue
+        wy = wx = wxx = 0.0
+        for t in range(t_count):
+            if t >= 1 and ok[s, t - 1]:
+                a, b = y[s, t - 1], x[s, t - 1]
+                wy += a
+                wx += b
+                wxx += b * b
+            if t - 1 - window >= 0 and ok[s, t - 1 - window]:
+                a, b = y[s, t - 1 - window], x[s, t - 1 - window]
+                wy -= a
+                wx -= b
+                wxx -= b * b
+            if wx <= 0.0:
+                continue
+            o = out[p, t]
+            o[_PY] += wy
+            o[_PX] += wx
+            o[_PNN] += wx * wx
+            o[_PXX] += wxx
+            o[_PN] += 1.0
+    return out
+
+
 def _group_priors(sums: np.ndarray, family: str, min_peers: int) -> tuple[np.ndarray, ...]:
     """``(G, T)`` peer rate, between-ward variance and within-ward dispersion from the window sums."""
     gy, gx, gnn, gq1, gn = (sums[..., k] for k in (_GY, _GX, _GNN_S, _GQ1, _GN))
@@ -105,22 +156,67 @@ def _group_priors(sums: np.ndarray, family: str, min_peers: int) -> tuple[np.nda
     return m, tau2, disp
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _noise(fam, m, disp, x, xx):  # pragma: no cover - compiled
+    """Sampling variance of a summed count ``sum y`` over cells with exposure sums ``x``, ``xx`` (the
+    variance of a pooled rate is this over ``x^2``): NB, beta-binomial or quasi-Poisson."""
+    if fam == 0:
+        return m * x + disp * m * m * xx
+    if fam == 1:
+        return m * (1 - m) * (x + disp * max(xx - x, 0.0))
+    return disp * m * x
+
+
 @njit(cache=True, nogil=True)
 def _posterior(
-    y, x, ok, codes, seg_start, need, m, tau2, disp, fam, guard, rate_out, disp_out, cv2_out, peer_out
+    y,
+    x,
+    ok,
+    codes,
+    sub,
+    seg_start,
+    need,
+    m,
+    tau2,
+    disp,
+    v_group,
+    tau2_prov,
+    sub_sums,
+    fam,
+    window,
+    guard,
+    rate_out,
+    disp_out,
+    cv2_out,
+    peer_out,
 ):  # pragma: no cover - compiled
     """Posterior rate, predictive dispersion and cv2 of the cells in ``need`` (written in place).
 
-    Own data of the segment up to ``t - 1 - guard`` updates the peer prior (gamma for counts and
-    measures, beta for proportions); see the module docstring.
+    The prior of a ward's rate is its provider's ward-type rate: the provider's other wards of the
+    type (window ``[t - W, t)``, the ward itself left out) shrunk to the trust's ward-type rate ``m``
+    (itself uncertain by ``v_group``) with the between-provider variance ``tau2_prov``; around it the
+    ward varies by ``tau2 - tau2_prov``. Own data of the segment up to ``t - 1 - guard`` then updates
+    that prior (gamma for counts and measures, beta for proportions); see the module docstring.
     """
     s_count, t_count = y.shape
     for s in range(s_count):
         g = codes[s]
+        p = sub[s]
         oy = ox = oxx = 0.0
+        wy = wx = wxx = 0.0
         cur = -1
         nxt = 0
         for t in range(t_count):
+            if t >= 1 and ok[s, t - 1]:  # the ward's own window sums, as in _peer_window_sums
+                a, b = y[s, t - 1], x[s, t - 1]
+                wy += a
+                wx += b
+                wxx += b * b
+            if t - 1 - window >= 0 and ok[s, t - 1 - window]:
+                a, b = y[s, t - 1 - window], x[s, t - 1 - window]
+                wy -= a
+                wx -= b
+                wxx -= b * b
             if seg_start[s, t] != cur:  # a new segment: own data restart
                 cur = seg_start[s, t]
                 oy = ox = oxx = 0.0
@@ -136,28 +232,178 @@ def _posterior(
             mg, tg, dg = m[g, t], tau2[g, t], disp[g, t]
             if np.isnan(mg):
                 continue
+            # provider level: the other wards of the type in the same provider
+            tp = min(tau2_prov[g, t], tg) if tg > 0 else 0.0
+            prior_var = tp + v_group[g, t]  # variance of the provider's rate around mg
+            mu, v_mu = mg, prior_var
+            own_w = wx if wx > 0 else 0.0
+            xp = sub_sums[p, t, _PX] - own_w if tp > 0 and p >= 0 else 0.0  # p < 0: no provider mates
+            if tp > 0 and p >= 0 and xp > 1e-9 * max(sub_sums[p, t, _PX], 1.0):
+                yp = max(sub_sums[p, t, _PY] - (wy if wx > 0 else 0.0), 0.0)
+                nnp = max(sub_sums[p, t, _PNN] - own_w * own_w, 0.0)
+                xxp = max(sub_sums[p, t, _PXX] - (wxx if wx > 0 else 0.0), 0.0)
+                v_p = ((tg - tp) * nnp + _noise(fam, mg, dg, xp, xxp)) / (xp * xp)
+                if v_p > 0:
+                    prec = 1.0 / prior_var + 1.0 / v_p
+                    mu = (mg / prior_var + (yp / xp) / v_p) / prec
+                    v_mu = 1.0 / prec
             if fam == 1:
-                unit = mg * (1 - mg)
-                strength = max(unit / tg - 1.0, 0.0) if tg > 0 else np.inf
+                mu = min(max(mu, 1e-9), 1 - 1e-9)
+            t_ward = (tg - tp) + v_mu  # variance of the ward's rate around mu
+            if fam == 1:
+                unit = mu * (1 - mu)
+                strength = max(unit / t_ward - 1.0, 0.0) if t_ward > 0 else np.inf
                 n_eff = ox / (1.0 + dg * max(oxx / ox - 1.0, 0.0)) if ox > 0 else 0.0
             else:
-                unit = mg
-                strength = mg / tg if tg > 0 else np.inf
+                unit = mu
+                strength = mu / t_ward if t_ward > 0 else np.inf
                 if fam == 0:
-                    n_eff = ox / (1.0 + dg * mg * oxx / ox) if ox > 0 else 0.0
+                    n_eff = ox / (1.0 + dg * mu * oxx / ox) if ox > 0 else 0.0
                 else:
                     n_eff = ox / max(dg, 1e-6)
             w = 0.0
             if ox > 0 and strength < np.inf:
                 w = n_eff / (n_eff + strength)
             own = oy / ox if ox > 0 else 0.0
-            rate = w * own + (1 - w) * mg
-            prec = (1.0 / tg if tg > 0 else np.inf) + (n_eff / unit if unit > 0 else 0.0)
+            rate = w * own + (1 - w) * mu
+            prec = (1.0 / t_ward if t_ward > 0 else np.inf) + (n_eff / unit if unit > 0 else 0.0)
             v_post = 1.0 / prec if prec > 0 else 0.0
             rate_out[s, t] = rate
             disp_out[s, t] = dg
             cv2_out[s, t] = v_post / (rate * rate) if rate > 0 else 0.0
             peer_out[s, t] = True
+
+
+def _group_noise(
+    family: str, m: np.ndarray, disp: np.ndarray | float, x: np.ndarray, xx: np.ndarray
+) -> np.ndarray:
+    """NumPy twin of :func:`_noise` over arrays."""
+    if family == "count":
+        return m * x + disp * m * m * xx
+    if family == "proportion":
+        return m * (1 - m) * (x + disp * np.maximum(xx - x, 0.0))
+    return disp * m * x
+
+
+def _group_rate_variance(sums: np.ndarray, m: np.ndarray, tau2: np.ndarray, disp: np.ndarray, family: str):
+    """``(G, T)`` variance of the peer rate ``m = sum Y / sum N`` as an estimate of the group's mean
+    rate: ``(tau2 sum N_j^2 + noise) / (sum N)^2`` (between-ward and sampling variance)."""
+    gx, gnn, gxx = sums[..., _GX], sums[..., _GNN_S], sums[..., _GXX]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = (np.nan_to_num(tau2) * gnn + _group_noise(family, m, disp, gx, gxx)) / (gx * gx)
+    return np.where(gx > 0, v, np.nan)
+
+
+@njit(cache=True, nogil=True)
+def _provider_moments(sub_sums, sub_group, gx, m, tau2, disp, fam):  # pragma: no cover - compiled
+    """``(G, T)`` sums over the provider groups of each group: ``Q``, its expected noise part, the
+    coefficient of ``tau2_P`` and the number of providers with exposure (see :func:`_provider_variance`)."""
+    n_sub, t_count, _ = sub_sums.shape
+    n_groups = m.shape[0]
+    q = np.zeros((n_groups, t_count))
+    e = np.zeros((n_groups, t_count))
+    d = np.zeros((n_groups, t_count))
+    cnt = np.zeros((n_groups, t_count))
+    for p in range(n_sub):
+        g = sub_group[p]
+        for t in range(t_count):
+            xp = sub_sums[p, t, _PX]
+            mg = m[g, t]
+            # a provider group counts once two of its series have data (what a truncated run sees)
+            if sub_sums[p, t, _PN] < 2 or not xp > 0 or np.isnan(mg):
+                continue
+            tg = tau2[g, t] if np.isfinite(tau2[g, t]) else 0.0
+            frac = 1.0 - xp / gx[g, t] if gx[g, t] > 0 else 1.0
+            b = sub_sums[p, t, _PNN] / xp
+            dev = sub_sums[p, t, _PY] / xp - mg
+            q[g, t] += xp * dev * dev
+            e[g, t] += frac * (tg * b + _noise(fam, mg, disp[g, t], xp, sub_sums[p, t, _PXX]) / xp)
+            d[g, t] += frac * (xp - b)
+            cnt[g, t] += 1.0
+    return q, e, d, cnt
+
+
+def _provider_variance(
+    sub_sums: np.ndarray,
+    sub_group: np.ndarray,
+    gx: np.ndarray,
+    m: np.ndarray,
+    tau2: np.ndarray,
+    disp: np.ndarray,
+    family: str,
+    min_providers: int,
+) -> np.ndarray:
+    """``(G, T)`` between-provider variance of the ward-type rates (0 where it cannot be told apart).
+
+    Method of moments over the providers ``p`` of each group: ``Q = sum X_p (r_p - m)^2``,
+    ``E Q = sum (1 - X_p/X) [X_p tau2_P + (tau2 - tau2_P) B_p + noise_p / X_p]`` with
+    ``B_p = sum_j N_j^2 / X_p`` over the provider's wards; truncated to ``[0, tau2]``. When every
+    provider has a single ward of the type (``X_p = B_p``) the provider share is not identifiable: 0.
+    """
+    q, e, d, n_prov = _provider_moments(
+        sub_sums, np.ascontiguousarray(sub_group, dtype=np.int64), np.ascontiguousarray(gx),
+        np.ascontiguousarray(m), np.ascontiguousarray(tau2), np.ascontiguousarray(disp), _FAMILY[family],
+    )  # fmt: skip
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = (d > 0) & (n_prov >= min_providers)
+        tp = np.where(ok, np.maximum(q - e, 0.0) / np.where(ok, d, 1.0), 0.0)
+    return np.minimum(np.nan_to_num(tp), np.nan_to_num(tau2))
+
+
+def _national_level(
+    m: np.ndarray,
+    tau2: np.ndarray,
+    disp: np.ndarray,
+    v_group: np.ndarray,
+    peer_sums: np.ndarray,
+    default_rate: np.ndarray,
+    default_cv2: np.ndarray,
+    family: str,
+    min_peers: int,
+) -> tuple[np.ndarray, ...]:
+    """Shrink the trust's ward-type rate toward the national figure (``(G,)`` ``default_rate``, NaN =
+    none), whose services' rates vary by ``default_cv2`` (squared CV): precision weights
+    ``1 / v_group`` and ``1 / tau0^2``. A group with fewer than ``min_peers`` peers but a national
+    figure takes the peers it has shrunk toward that figure, the national spread as its between-ward
+    variance and no extra overdispersion. ``peer_sums``: ``(4, G, T)`` window sums of ``y``, ``x``,
+    ``N_j^2`` and ``x^2``. Returns ``(m, tau2, disp, v_group)``.
+    """
+    mu0 = default_rate[:, None]
+    tau0 = (default_cv2 * default_rate**2)[:, None]
+    has0 = np.isfinite(mu0) & (mu0 > 0) & (tau0 > 0)
+    few = has0 & ~np.isfinite(m)
+    # a small group splits the national spread evenly between its mean and its wards (a ward then
+    # starts at the national rate with the national spread); a group with peers of its own keeps its
+    # moment estimates, the national spread bounding how far its mean may be from the figure
+    tau_mean = np.where(few, 0.5 * tau0, tau0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gy, gx, gnn, gxx = peer_sums
+        pooled = gy / np.where(gx > 0, gx, 1.0)
+        v_few = (0.5 * tau0 * gnn + _group_noise(family, mu0, 0.0, gx, gxx)) / np.where(gx > 0, gx, 1.0) ** 2
+        v_few = np.where(gx > 0, v_few, np.inf)
+        m_in = np.where(few, pooled, m)
+        v_in = np.where(few, v_few, v_group)
+        w0 = np.where(np.isfinite(v_in), v_in / (v_in + tau_mean), 1.0)
+        w0 = np.where(has0, w0, 0.0)
+        m_out = np.where(w0 > 0, w0 * mu0 + (1 - w0) * np.nan_to_num(m_in), m_in)
+        v_out = np.where(np.isfinite(v_in), v_in * tau_mean / (v_in + tau_mean), tau_mean)
+    if family == "proportion":
+        m_out = np.clip(m_out, 1e-9, 1 - 1e-9)
+    tau_out = np.where(few, 0.5 * tau0, tau2)
+    disp_out = np.where(few, 1.0 if family == "measure" else 0.0, disp)
+    return m_out, tau_out, disp_out, np.where(has0, v_out, v_group)
+
+
+def _provider_groups(provider: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(S,)`` provider group (provider x peer group) of each series, numbered over the groups with at
+    least two series (``-1`` for a series alone of its type in its provider: it has no provider
+    mates, and such groups only add noise to the between-provider variance), and ``(P,)`` the peer
+    group of each provider group."""
+    key = np.char.add(np.char.add(provider.astype(str), "\x1f"), codes.astype(str))
+    _, first_of, inverse = np.unique(key, return_index=True, return_inverse=True)
+    multi = np.bincount(inverse, minlength=first_of.size) >= 2
+    number = np.where(multi, np.cumsum(multi) - 1, -1)
+    return np.ascontiguousarray(number[inverse].astype(np.int64)), codes[first_of[multi]]
 
 
 def cold_start(
@@ -174,15 +420,21 @@ def cold_start(
     rate: np.ndarray,
     dispersion: np.ndarray,
     cv2: np.ndarray,
+    provider: np.ndarray | None = None,
+    default_rate: np.ndarray | None = None,
+    default_cv2: np.ndarray | None = None,
 ) -> np.ndarray:
     """Write the peer-based baseline into ``rate``, ``dispersion`` and ``cv2`` where ``need`` (the
-    cells before the own warm-up ends) and the peer group is large enough; returns the ``(S, T)``
-    mask of the cells written (see module docstring).
+    cells before the own warm-up ends) and a prior exists; returns the ``(S, T)`` mask of the cells
+    written (see module docstring).
 
     ``y``, ``x`` (``(S, T)``): numerator and exposure; ``ok``: usable cells; ``codes``: peer group of
-    each series; ``seg_start``: first period of each cell's segment (own data never crosses a rebase);
-    ``window``: peer window ``W``; ``guard``: own data at ``t`` ends at ``t - 1 - guard``;
-    ``min_peers``: series with exposure in the window needed for a peer rate.
+    each series (ward type x indicator); ``seg_start``: first period of each cell's segment (own data
+    never crosses a rebase); ``window``: peer window ``W``; ``guard``: own data at ``t`` ends at
+    ``t - 1 - guard``; ``min_peers``: series with exposure in the window needed for a peer rate of
+    its own; ``provider`` (``(S,)`` labels, optional): the provider level of the hierarchy;
+    ``default_rate``/``default_cv2`` (``(S,)``, NaN = none, optional): the national figure per unit
+    exposure and the squared CV of services' rates around it.
     """
     s_count, t_count = y.shape
     peer = np.zeros((s_count, t_count), dtype=bool)
@@ -195,10 +447,30 @@ def cold_start(
     cc = np.ascontiguousarray(codes, dtype=np.int64)
     sums = _peer_window_sums(yy, xx, okc, cc, n_groups, int(window))
     m, tau2, disp = _group_priors(sums, family, min_peers)
+    v_group = _group_rate_variance(sums, m, tau2, disp, family)
+    if default_rate is not None:
+        first = np.unique(cc, return_index=True)[1]  # a series of each group (they share the figure)
+        d_rate = np.asarray(default_rate, dtype=float)[first]
+        d_cv2 = np.full(n_groups, np.nan) if default_cv2 is None else np.asarray(default_cv2, float)[first]
+        few_sums = np.stack([sums[..., k] for k in (_GY, _GX, _GNN_S, _GXX)])
+        m, tau2, disp, v_group = _national_level(
+            m, tau2, disp, v_group, few_sums, d_rate, d_cv2, family, min_peers
+        )
+    sub = np.full(s_count, -1, dtype=np.int64)  # provider group of each series; -1: none
+    sub_sums = np.zeros((1, t_count, 5))  # unused without a provider level
+    tau2_prov = np.zeros_like(m)
+    if provider is not None:
+        sub, sub_of_group = _provider_groups(np.asarray(provider), cc)
+        if sub_of_group.size:  # some provider has several wards of a type: the level can speak
+            sub_sums = _provider_window_sums(yy, xx, okc, sub, sub_of_group.size, int(window))
+            tau2_prov = _provider_variance(
+                sub_sums, sub_of_group, sums[..., _GX], m, tau2, disp, family, min_peers
+            )
     _posterior(
-        yy, xx, okc, cc, np.ascontiguousarray(seg_start, dtype=np.int64),
-        np.ascontiguousarray(need, dtype=np.bool_), m, tau2, disp, _FAMILY[family], int(guard),
-        rate, dispersion, cv2, peer,
+        yy, xx, okc, cc, sub, np.ascontiguousarray(seg_start, dtype=np.int64),
+        np.ascontiguousarray(need, dtype=np.bool_), m, np.nan_to_num(tau2), disp,
+        np.nan_to_num(v_group), np.ascontiguousarray(tau2_prov), sub_sums, _FAMILY[family], int(window),
+        int(guard), rate, dispersion, cv2, peer,
     )  # fmt: skip
     return peer
 
@@ -221,3 +493,23 @@ def predictive_dispersion(
             p = np.clip(rate, 1e-9, 1 - 1e-9)
             return np.minimum(dispersion + c * p / (1 - p), 0.5)
         return dispersion + c * np.nan_to_num(rate * n, nan=0.0)
+
+
+def national_rates(
+    catalogue: Mapping[str, Any], indicator: np.ndarray, ward_type: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(S,)`` published national rate per unit exposure and its squared CV for each series, from
+    the catalogue's ``typical_rate`` / ``typical_rate_cv`` (NaN where the catalogue has none)."""
+    pairs = np.char.add(
+        np.char.add(np.asarray(indicator).astype(str), "\x1f"), np.asarray(ward_type).astype(str)
+    )
+    keys, of = np.unique(pairs, return_inverse=True)
+    rate = np.full(keys.size, np.nan)
+    cv2 = np.full(keys.size, np.nan)
+    for i, k in enumerate(keys):  # one look-up per distinct (indicator, ward type), not per series
+        key, wtype = str(k).split("\x1f")
+        ind = catalogue.get(key)
+        if ind is not None and getattr(ind, "typical_rate", None):
+            rate[i] = ind.typical_rate_for(wtype)
+            cv2[i] = float(ind.typical_rate_cv) ** 2
+    return rate[of], cv2[of]

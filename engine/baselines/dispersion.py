@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.baselines._sums import XX, XXX, XY, YY, YYX, M, X, Y
+from engine.baselines._sums import N_PERIODS, SUM_X, SUM_XX, SUM_XXX, SUM_XY, SUM_Y, SUM_YY, SUM_YY_OVER_X
 
 
 def moment_terms(sums: np.ndarray, rate: np.ndarray, family: str) -> tuple[np.ndarray, np.ndarray]:
@@ -40,8 +40,8 @@ def moment_terms(sums: np.ndarray, rate: np.ndarray, family: str) -> tuple[np.nd
     num, den : (K,) float64
         ``dispersion = num / den`` (before clipping); windows with no information have ``den = 0``.
     """
-    m, sy, sx = sums[:, M], sums[:, Y], sums[:, X]
-    syy, sxy, sxx, sxxx = sums[:, YY], sums[:, XY], sums[:, XX], sums[:, XXX]
+    m, sy, sx = sums[:, N_PERIODS], sums[:, SUM_Y], sums[:, SUM_X]
+    syy, sxy, sxx, sxxx = sums[:, SUM_YY], sums[:, SUM_XY], sums[:, SUM_XX], sums[:, SUM_XXX]
     r = np.nan_to_num(rate)
     with np.errstate(invalid="ignore", divide="ignore"):
         inv_n = np.where(sx > 0, 1.0 / sx, 0.0)
@@ -53,7 +53,9 @@ def moment_terms(sums: np.ndarray, rate: np.ndarray, family: str) -> tuple[np.nd
             num = (syy - 2 * r * sxy + r * r * sxx) - pq * (sx - sxx * inv_n)
             den = pq * (sxx - sx - (sxxx - sxx) * inv_n)
         elif family == "measure":
-            num = np.where(r > 0, (sums[:, YYX] - 2 * r * sy + r * r * sx) / np.where(r > 0, r, 1.0), 0.0)
+            num = np.where(
+                r > 0, (sums[:, SUM_YY_OVER_X] - 2 * r * sy + r * r * sx) / np.where(r > 0, r, 1.0), 0.0
+            )
             den = np.maximum(m - 1, 0.0)
         else:
             raise ValueError(f"unknown family {family!r}")

@@ -44,7 +44,7 @@ import numpy as np
 from engine.baselines import dispersion as disp_mod
 from engine.baselines import shrinkage
 from engine.baselines._peer_kernel import moment_sums, prior_sums
-from engine.baselines._sums import X, Y, peer_sums, spread, usable, warmup_ends, window_sums
+from engine.baselines._sums import SUM_X, SUM_Y, peer_sums, spread, usable, warmup_ends, window_sums
 from engine.baselines._update import FAMILY_CODE, updating_rates
 from engine.baselines.coldstart import cold_start
 from engine.baselines.seasonal import seasonal_factors
@@ -127,6 +127,21 @@ class BaselineSettings:
         metadata={
             "doc": "before a series' own warm-up ends, compare it with its peer group (same ward type) "
             "updated by its own data so far (not with seasonality)"
+        },
+    )
+    cold_start_provider: bool = field(
+        default=True,
+        metadata={
+            "doc": "cold start: the peer rate is the provider's own wards of the type shrunk toward the "
+            "trust's (between-provider variance by moments; no effect when providers do not differ)"
+        },
+    )
+    cold_start_national: bool = field(
+        default=True,
+        metadata={
+            "doc": "cold start: the trust's peer rate is shrunk toward the catalogue's published national "
+            "rate where there is one (and used, widened, for a ward type with fewer than "
+            "min_group_size wards)"
         },
     )
 
@@ -320,6 +335,154 @@ def _peer_priors(
     return heads, n_peers[j], pooled[j], rbar[j], tau2[j]
 
 
+@dataclass(frozen=True)
+class _Inputs:
+    """Validated ``(S, T)`` inputs of :func:`fit_baselines` and the segment heads."""
+
+    y: np.ndarray
+    n: np.ndarray
+    ok: np.ndarray  # usable cells
+    codes: np.ndarray  # (S,) peer group code
+    rows_h: np.ndarray
+    s0_h: np.ndarray
+    head_ptr: np.ndarray
+    season: np.ndarray | None  # (S, T) seasonal factor, None without seasonality
+
+    @property
+    def season_cells(self) -> np.ndarray:
+        """The seasonal factor, or ``(0, 0)`` for none (the compiled passes' convention)."""
+        return _NO_CELLS if self.season is None else self.season
+
+
+_NO_CELLS = np.zeros((0, 0))
+
+
+def _inputs(
+    y: np.ndarray,
+    n: np.ndarray,
+    family: str,
+    group: np.ndarray | None,
+    rebase: np.ndarray | None,
+    exclude: np.ndarray | None,
+    st: BaselineSettings,
+) -> _Inputs:
+    """Check the arguments of :func:`fit_baselines`; usable cells, group codes, heads, seasonality."""
+    if family not in FAMILY_CODE:
+        raise ValueError(f"unknown family {family!r}; expected count, proportion or measure")
+    if st.mode not in ("frozen", "updating"):
+        raise ValueError(f"unknown baseline mode {st.mode!r}")
+    y = np.asarray(y, dtype=float)
+    n = np.asarray(n, dtype=float)
+    if y.ndim != 2 or n.shape != y.shape:
+        raise ValueError("y and n must be (S, T) arrays of the same shape")
+    s_count, t_count = y.shape
+    excl = (
+        _NO_CELLS.astype(bool)
+        if exclude is None
+        else np.broadcast_to(np.asarray(exclude, dtype=bool), y.shape)
+    )
+    ok = usable(y, n, excl, family == "proportion")
+    codes = _group_codes(group, s_count)
+    rows_h, s0_h, head_ptr = _heads(rebase, (s_count, t_count))
+    season: np.ndarray | None = None  # None: no seasonality (a factor of exactly 1)
+    if st.seasonal_harmonics > 0:
+        if family == "proportion":
+            raise ValueError("seasonality is supported for count and measure families only")
+        season = seasonal_factors(
+            y, n, ok, codes, st.seasonal_harmonics, st.periods_per_year, st.seasonal_fit_periods
+        )
+    return _Inputs(y, n, ok, codes, rows_h, s0_h, head_ptr, season)
+
+
+@dataclass(frozen=True)
+class _HeadFit:
+    """Per-head warm-up estimates: ``(K,)`` arrays indexed like the heads."""
+
+    ends: np.ndarray  # warm-up end (first ready period; T + 1 if never)
+    sums: np.ndarray  # (K, 8) warm-up window sums
+    rate: np.ndarray  # shrunk rate, floored away from 0 (and 1)
+    dispersion: np.ndarray
+    group_rate: np.ndarray  # prior group rate (NaN = no prior)
+    tau2: np.ndarray  # prior between-ward variance (NaN = no prior)
+    weight: np.ndarray  # shrinkage weight
+    cv2: np.ndarray  # squared coefficient of variation of the rate estimate
+
+
+def _fit_heads(inp: _Inputs, family: str, st: BaselineSettings) -> _HeadFit:
+    """Warm-up end, own rate, dispersion and peer prior of every head, then the shrunk rate."""
+    t_count = inp.ok.shape[1]
+    k_count = inp.rows_h.size
+    floor = st.seasonal_fit_periods if st.seasonal_harmonics > 0 else np.iinfo(np.int64).min
+    e_h = warmup_ends(inp.ok, inp.head_ptr, inp.s0_h, st.min_observed, st.warmup_periods, floor)
+    sums_h = window_sums(
+        inp.y, inp.n, inp.season_cells, inp.ok, inp.rows_h, inp.s0_h, np.minimum(e_h, t_count)
+    )
+    sx = sums_h[:, SUM_X]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        own_rate = np.where(sx > 0, sums_h[:, SUM_Y] / np.where(sx > 0, sx, 1), 0.0)
+    num_own, den_own = disp_mod.moment_terms(sums_h, own_rate, family)
+    disp_h = disp_mod.finish(num_own, den_own, family)
+    rbar_h = np.full(k_count, np.nan)
+    tau2_h = np.full(k_count, np.nan)
+
+    live = e_h <= t_count - 1  # the baseline is used at some period
+    pool = st.dispersion_pooling == "group"
+    if live.any() and (pool or st.shrinkage):
+        sel, n_peers, pooled, rbar, tau2 = _peer_priors(
+            inp.y, inp.n, inp.season_cells, inp.ok, inp.codes, inp.rows_h, inp.s0_h, inp.head_ptr,
+            live, e_h, family, st,
+        )  # fmt: skip
+        if pool:
+            disp_h[sel] = np.where(n_peers > 0, pooled, disp_h[sel])
+        if st.shrinkage:
+            enough = n_peers >= st.min_group_size
+            rbar_h[sel] = np.where(enough, rbar, np.nan)
+            tau2_h[sel] = np.where(enough, tau2, np.nan)
+
+    rate_h, weight_h = shrinkage.shrink(own_rate, sums_h, rbar_h, tau2_h, disp_h, family)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        floor_rate = np.where(sx > 0, st.zero_rate_events / sx, np.nan)
+    rate_h = np.where(rate_h > 0, rate_h, floor_rate)
+    if family == "proportion":
+        rate_h = np.where(rate_h < 1, rate_h, 1 - floor_rate)
+    cv2_h = _estimate_cv2(sums_h, rate_h, disp_h, tau2_h, family)
+    return _HeadFit(e_h, sums_h, rate_h, disp_h, rbar_h, tau2_h, weight_h, cv2_h)
+
+
+def _estimate_cv2(
+    sums_h: np.ndarray, rate_h: np.ndarray, disp_h: np.ndarray, tau2_h: np.ndarray, family: str
+) -> np.ndarray:
+    """Uncertainty of each head's estimate: posterior variance of the shrunk rate (own sampling
+    variance combined with the peer prior's between-ward variance), relative to the rate squared."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v_own = shrinkage.sampling_variance(sums_h, rate_h, disp_h, family)
+        prec = 1.0 / v_own + np.where(np.isfinite(tau2_h) & (tau2_h > 0), 1.0 / tau2_h, 0.0)
+        prec = np.where(np.isfinite(tau2_h) & (tau2_h <= 0), np.inf, prec)
+        cv2_h = np.where((rate_h > 0) & (prec > 0), (1.0 / prec) / (rate_h * rate_h), 0.0)
+    return np.nan_to_num(cv2_h, nan=0.0, posinf=0.0)
+
+
+def _expected_rates(
+    inp: _Inputs, fit: _HeadFit, head_of: np.ndarray, family: str, st: BaselineSettings
+) -> np.ndarray:
+    """``(S, T)`` expected rate: the head's rate spread over its segment (frozen), or updated."""
+    s_count, t_count = inp.ok.shape
+    if st.mode == "frozen":
+        expected_rate = np.empty((s_count, t_count))
+        spread(inp.head_ptr, inp.s0_h, fit.ends, fit.rate, inp.season_cells, expected_rate)
+        return expected_rate
+    season = inp.season
+    x = np.where(inp.ok, inp.n if season is None else inp.n * season, 0.0)
+    yz = np.where(inp.ok, inp.y, 0.0)
+    rate = updating_rates(
+        yz, x, inp.ok, head_of, fit.ends, fit.sums, fit.group_rate, fit.tau2, fit.dispersion,
+        FAMILY_CODE[family], float(st.update_weight), int(st.guard_periods), float(st.zero_rate_events),
+    )  # fmt: skip
+    del x, yz
+    ready = np.arange(t_count)[None, :] >= fit.ends[head_of]
+    return np.where(ready, rate if season is None else rate * season, np.float64(np.nan))
+
+
 def fit_baselines(
     y: np.ndarray,
     n: np.ndarray,
@@ -328,6 +491,9 @@ def fit_baselines(
     rebase: np.ndarray | None = None,
     exclude: np.ndarray | None = None,
     settings: BaselineSettings | None = None,
+    provider: np.ndarray | None = None,
+    national_rate: np.ndarray | None = None,
+    national_cv2: np.ndarray | None = None,
 ) -> Baseline:
     """Estimate causal baselines for ``S`` series of one family.
 
@@ -346,118 +512,39 @@ def fit_baselines(
         Periods never used as baseline data (e.g. detector alarm excursions); must be determined
         from data up to that period only.
     settings : BaselineSettings, optional
+    provider : (S,) labels, optional
+        Provider of each series: the cold-start prior's provider level (wards of the same type and
+        provider).
+    national_rate, national_cv2 : (S,) float, optional
+        Published national rate per unit exposure (NaN = none) and the squared CV of services' rates
+        around it: the cold-start prior's last level (see :mod:`engine.baselines.coldstart`).
 
     Returns
     -------
     Baseline
     """
     st = settings or BaselineSettings()
-    if family not in FAMILY_CODE:
-        raise ValueError(f"unknown family {family!r}; expected count, proportion or measure")
-    if st.mode not in ("frozen", "updating"):
-        raise ValueError(f"unknown baseline mode {st.mode!r}")
-    y = np.asarray(y, dtype=float)
-    n = np.asarray(n, dtype=float)
-    if y.ndim != 2 or n.shape != y.shape:
-        raise ValueError("y and n must be (S, T) arrays of the same shape")
-    s_count, t_count = y.shape
-    no_cells = np.zeros((0, 0))
-    excl = (
-        no_cells.astype(bool)
-        if exclude is None
-        else np.broadcast_to(np.asarray(exclude, dtype=bool), y.shape)
-    )
-    ok = usable(y, n, excl, family == "proportion")
-    codes = _group_codes(group, s_count)
-    rows_h, s0_h, head_ptr = _heads(rebase, (s_count, t_count))
-    season: np.ndarray | None = None  # None: no seasonality (a factor of exactly 1)
-    if st.seasonal_harmonics > 0:
-        if family == "proportion":
-            raise ValueError("seasonality is supported for count and measure families only")
-        season = seasonal_factors(
-            y, n, ok, codes, st.seasonal_harmonics, st.periods_per_year, st.seasonal_fit_periods
-        )
-    season_cells = no_cells if season is None else season
-    k_count = rows_h.size
-
-    floor = st.seasonal_fit_periods if st.seasonal_harmonics > 0 else np.iinfo(np.int64).min
-    e_h = warmup_ends(ok, head_ptr, s0_h, st.min_observed, st.warmup_periods, floor)
-    sums_h = window_sums(y, n, season_cells, ok, rows_h, s0_h, np.minimum(e_h, t_count))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        own_rate = np.where(sums_h[:, X] > 0, sums_h[:, Y] / np.where(sums_h[:, X] > 0, sums_h[:, X], 1), 0.0)
-    num_own, den_own = disp_mod.moment_terms(sums_h, own_rate, family)
-    disp_h = disp_mod.finish(num_own, den_own, family)
-    rbar_h = np.full(k_count, np.nan)
-    tau2_h = np.full(k_count, np.nan)
-
-    live = e_h <= t_count - 1  # the baseline is used at some period
-    pool = st.dispersion_pooling == "group"
-    if live.any() and (pool or st.shrinkage):
-        sel, n_peers, pooled, rbar, tau2 = _peer_priors(
-            y, n, season_cells, ok, codes, rows_h, s0_h, head_ptr, live, e_h, family, st
-        )
-        if pool:
-            disp_h[sel] = np.where(n_peers > 0, pooled, disp_h[sel])
-        if st.shrinkage:
-            enough = n_peers >= st.min_group_size
-            rbar_h[sel] = np.where(enough, rbar, np.nan)
-            tau2_h[sel] = np.where(enough, tau2, np.nan)
-
-    rate_h, weight_h = shrinkage.shrink(own_rate, sums_h, rbar_h, tau2_h, disp_h, family)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        floor_rate = np.where(sums_h[:, X] > 0, st.zero_rate_events / sums_h[:, X], np.nan)
-    rate_h = np.where(rate_h > 0, rate_h, floor_rate)
-    if family == "proportion":
-        rate_h = np.where(rate_h < 1, rate_h, 1 - floor_rate)
-
-    # uncertainty of each head's estimate: posterior variance of the shrunk rate (own sampling variance
-    # combined with the peer prior's between-ward variance), relative to the rate squared
-    with np.errstate(invalid="ignore", divide="ignore"):
-        v_own = shrinkage.sampling_variance(sums_h, rate_h, disp_h, family)
-        prec = 1.0 / v_own + np.where(np.isfinite(tau2_h) & (tau2_h > 0), 1.0 / tau2_h, 0.0)
-        prec = np.where(np.isfinite(tau2_h) & (tau2_h <= 0), np.inf, prec)
-        cv2_h = np.where((rate_h > 0) & (prec > 0), (1.0 / prec) / (rate_h * rate_h), 0.0)
-    cv2_h = np.nan_to_num(cv2_h, nan=0.0, posinf=0.0)
-
-    heads = _Heads((s_count, t_count), rows_h, s0_h, e_h, rbar_h, weight_h, season)
-    dispersion = np.empty((s_count, t_count))
-    spread(head_ptr, s0_h, e_h, disp_h, no_cells, dispersion)
-    if st.mode == "frozen":
-        expected_rate = np.empty((s_count, t_count))
-        spread(head_ptr, s0_h, e_h, rate_h, season_cells, expected_rate)
-    else:
-        x = np.where(ok, n if season is None else n * season, 0.0)
-        yz = np.where(ok, y, 0.0)
-        head_of = heads.head_of()
-        rate = updating_rates(
-            yz,
-            x,
-            ok,
-            head_of,
-            e_h,
-            sums_h,
-            rbar_h,
-            tau2_h,
-            disp_h,
-            FAMILY_CODE[family],
-            float(st.update_weight),
-            int(st.guard_periods),
-            float(st.zero_rate_events),
-        )
-        del x, yz
-        ready = np.arange(t_count)[None, :] >= e_h[head_of]
-        expected_rate = np.where(ready, rate if season is None else rate * season, np.float64(np.nan))
+    inp = _inputs(y, n, family, group, rebase, exclude, st)
+    s_count, t_count = inp.ok.shape
+    fit = _fit_heads(inp, family, st)
+    heads = _Heads((s_count, t_count), inp.rows_h, inp.s0_h, fit.ends, fit.group_rate, fit.weight, inp.season)
     head_of = heads.head_of()
-    ready = np.arange(t_count)[None, :] >= e_h[head_of]
-    cv2 = np.where(ready, cv2_h[head_of], np.nan)
+    dispersion = np.empty((s_count, t_count))
+    spread(inp.head_ptr, inp.s0_h, fit.ends, fit.dispersion, _NO_CELLS, dispersion)
+    expected_rate = _expected_rates(inp, fit, head_of, family, st)
+    ready = np.arange(t_count)[None, :] >= fit.ends[head_of]
+    cv2 = np.where(ready, fit.cv2[head_of], np.nan)
     peer = np.zeros((s_count, t_count), dtype=bool)
-    if st.cold_start and season is None and s_count and t_count and not ready.all():
+    if st.cold_start and inp.season is None and s_count and t_count and not ready.all():
         expected_rate = np.array(expected_rate, dtype=np.float64, order="C")
         dispersion = np.array(dispersion, dtype=np.float64, order="C")
         cv2 = np.array(cv2, dtype=np.float64, order="C")
         peer = cold_start(
-            y, n, ok, codes, s0_h[head_of], family, st.warmup_periods, st.guard_periods,
-            st.min_group_size, ~ready, expected_rate, dispersion, cv2,
+            inp.y, inp.n, inp.ok, inp.codes, inp.s0_h[head_of], family, st.warmup_periods,
+            st.guard_periods, st.min_group_size, ~ready, expected_rate, dispersion, cv2,
+            provider=provider if st.cold_start_provider else None,
+            default_rate=national_rate if st.cold_start_national else None,
+            default_cv2=national_cv2,
         )  # fmt: skip
     return Baseline(
         family=family,

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.baselines._sums import XX, X, Y
+from engine.baselines._sums import SUM_X, SUM_XX, SUM_Y
 
 
 def sampling_variance(sums: np.ndarray, rbar: np.ndarray, dispersion: np.ndarray, family: str) -> np.ndarray:
@@ -34,7 +34,7 @@ def sampling_variance(sums: np.ndarray, rbar: np.ndarray, dispersion: np.ndarray
     count: ``rbar/N + alpha rbar^2 sum(x^2)/N^2``; proportion:
     ``p(1-p)/N (1 + rho (sum(n^2)/N - 1))``; measure: ``phi rbar / N``. ``inf`` when ``N = 0``.
     """
-    sx, sxx = sums[:, X], sums[:, XX]
+    sx, sxx = sums[:, SUM_X], sums[:, SUM_XX]
     with np.errstate(invalid="ignore", divide="ignore"):
         if family == "count":
             v = rbar / sx + dispersion * rbar * rbar * sxx / (sx * sx)
@@ -65,7 +65,7 @@ def group_prior(
     rbar, tau2, n_peers : (n_strata,)
         ``rbar`` NaN for a stratum without exposure.
     """
-    sy, sx = sums[:, Y], sums[:, X]
+    sy, sx = sums[:, SUM_Y], sums[:, SUM_X]
     use = sx > 0
     w = np.where(use, sx, 0.0)
     wy = np.where(use, sy, 0.0)

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 from engine.baselines import BaselineSettings, fit_baselines
-from engine.baselines.coldstart import predictive_dispersion
+from engine.baselines.coldstart import national_rates, predictive_dispersion
 from engine.baselines.persistence import persistent_dispersion
 from engine.combine.provider import group_index, provider_factor
 from engine.detectors import BinomialCusum, DataSilence, Ewma, NegBinCusum, PoissonCusum, Silence
@@ -222,6 +222,7 @@ def score_panel(
         if rows.size == 0:
             continue
         group = np.char.add(np.char.add(wtype[rows], "|"), panel.indicator[rows].astype(str))
+        national, national_cv2 = national_rates(catalogue, panel.indicator[rows], wtype[rows])
         fit = fit_baselines(
             y[rows],
             n[rows],
@@ -229,6 +230,9 @@ def score_panel(
             group=group,
             rebase=None if rebase is None else rebase[rows],
             settings=baseline_settings,
+            provider=prov[rows],
+            national_rate=national,
+            national_cv2=national_cv2,
         )
         base_rate[rows] = fit.expected_rate
         disp = fit.dispersion

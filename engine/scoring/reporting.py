@@ -3,8 +3,9 @@
 Built from a :class:`~engine.detectors.silence.PeerSilenceResult` and the panel rows it covers. Each
 silent run that alarmed is one ``data_silence`` row; each report after a silent run is one
 ``resumption`` row, with its ratios to the earlier level and to the peers' and whether it is a
-reporting discontinuity. Monitoring output (causal) and retrospective output (whole history) use the
-same columns; the ``mode`` column says which.
+reporting discontinuity; each series with exposure in every period but a published numerator in only
+some is one ``incomplete_reporting`` row (:mod:`engine.scoring.completeness`). Monitoring output
+(causal) and retrospective output (whole history) use the same columns; the ``mode`` column says which.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import polars as pl
 
 from engine.detectors.silence import PeerSilenceResult
 from engine.panel import Panel
+from engine.scoring.completeness import completeness_table
 from signals import CATALOGUE, Catalogue
 
 #: Columns of ``reporting.csv`` (a contract: extend, never rename).
@@ -194,6 +196,9 @@ def reporting_table(
                 }
             )
         )
+    listing = completeness_table(panel, rows, result, mode, cat)  # every partial reporter, alerted or not
+    if listing.height:
+        frames.append(listing)
     if not frames:
         return empty_reporting()
     out = pl.concat(

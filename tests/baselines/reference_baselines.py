@@ -10,7 +10,7 @@ import numpy as np
 
 from engine.baselines import BaselineSettings, segment_starts, shrinkage
 from engine.baselines import dispersion as disp_mod
-from engine.baselines._sums import M, X, Y
+from engine.baselines._sums import N_PERIODS, SUM_X, SUM_Y
 from engine.baselines._update import FAMILY_CODE, updating_rates
 from engine.baselines.seasonal import seasonal_factors
 
@@ -69,7 +69,9 @@ def reference_fit(y, n, family, group=None, rebase=None, exclude=None, settings=
     e_h = warmup_ends(ok, rows_h, s0_h, st)
     sums_h = window_sums(yz, x, ok, rows_h, s0_h, np.minimum(e_h, t_count))
     with np.errstate(invalid="ignore", divide="ignore"):
-        own_rate = np.where(sums_h[:, X] > 0, sums_h[:, Y] / np.where(sums_h[:, X] > 0, sums_h[:, X], 1), 0.0)
+        own_rate = np.where(
+            sums_h[:, SUM_X] > 0, sums_h[:, SUM_Y] / np.where(sums_h[:, SUM_X] > 0, sums_h[:, SUM_X], 1), 0.0
+        )
     disp_h = disp_mod.finish(*disp_mod.moment_terms(sums_h, own_rate, family), family)
     rbar_h, tau2_h = np.full(len(rows_h), np.nan), np.full(len(rows_h), np.nan)
     live = e_h <= t_count - 1
@@ -78,10 +80,10 @@ def reference_fit(y, n, family, group=None, rebase=None, exclude=None, settings=
         lo = max(int(e) - st.warmup_periods, 0)
         peers = np.arange(s_count, dtype=np.int64)[seg[:, int(e) - 1] <= lo]
         p_sums = window_sums(yz, x, ok, peers, np.full(peers.size, lo), np.full(peers.size, e))
-        has = (p_sums[:, M] > 0) & (p_sums[:, X] > 0)
+        has = (p_sums[:, N_PERIODS] > 0) & (p_sums[:, SUM_X] > 0)
         peers, p_sums = peers[has], p_sums[has]
         p_codes = codes[peers]
-        num, den = disp_mod.moment_terms(p_sums, p_sums[:, Y] / p_sums[:, X], family)
+        num, den = disp_mod.moment_terms(p_sums, p_sums[:, SUM_Y] / p_sums[:, SUM_X], family)
         pooled = disp_mod.finish(
             np.bincount(p_codes, weights=num, minlength=n_groups),
             np.bincount(p_codes, weights=den, minlength=n_groups),
@@ -98,7 +100,7 @@ def reference_fit(y, n, family, group=None, rebase=None, exclude=None, settings=
             tau2_h[sel] = np.where(enough[g_sel], tau2[g_sel], np.nan)
     rate_h, weight_h = shrinkage.shrink(own_rate, sums_h, rbar_h, tau2_h, disp_h, family)
     with np.errstate(invalid="ignore", divide="ignore"):
-        floor = np.where(sums_h[:, X] > 0, st.zero_rate_events / sums_h[:, X], np.nan)
+        floor = np.where(sums_h[:, SUM_X] > 0, st.zero_rate_events / sums_h[:, SUM_X], np.nan)
     rate_h = np.where(rate_h > 0, rate_h, floor)
     if family == "proportion":
         rate_h = np.where(rate_h < 1, rate_h, 1 - floor)

@@ -7,7 +7,7 @@ import pytest
 
 from engine.baselines import dispersion, shrinkage
 from engine.baselines._peer_kernel import moment_sums, prior_sums
-from engine.baselines._sums import XX, XXX, XY, YY, YYX, M, X, Y
+from engine.baselines._sums import N_PERIODS, SUM_X, SUM_XX, SUM_XXX, SUM_XY, SUM_Y, SUM_YY, SUM_YY_OVER_X
 from engine.baselines._update import FAMILY_CODE
 
 
@@ -28,7 +28,7 @@ def _windows(family: str, seed: int) -> tuple[np.ndarray, np.ndarray, int]:
             y = rng.poisson(rng.uniform(0.0, 0.3) * x).astype(float)
             if family == "measure":
                 y = y * rng.uniform(0.5, 8.0)
-        sums[i, [M, Y, X, YY, XY, XX, XXX]] = (
+        sums[i, [N_PERIODS, SUM_Y, SUM_X, SUM_YY, SUM_XY, SUM_XX, SUM_XXX]] = (
             m,
             y.sum(),
             x.sum(),
@@ -37,7 +37,7 @@ def _windows(family: str, seed: int) -> tuple[np.ndarray, np.ndarray, int]:
             (x * x).sum(),
             (x**3).sum(),
         )
-        sums[i, YYX] = (y * y / x).sum()
+        sums[i, SUM_YY_OVER_X] = (y * y / x).sum()
     return stratum, sums, n_strata
 
 
@@ -50,7 +50,7 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
 def test_peer_sums_equal_numpy_passes(family: str, seed: int) -> None:
     stratum, sums, n_strata = _windows(family, seed)
     # the NumPy passes (engine.baselines.fit._peer_priors before compiling them)
-    num, den = dispersion.moment_terms(sums, sums[:, Y] / sums[:, X], family)
+    num, den = dispersion.moment_terms(sums, sums[:, SUM_Y] / sums[:, SUM_X], family)
     num_ref = np.bincount(stratum, weights=num, minlength=n_strata)
     den_ref = np.bincount(stratum, weights=den, minlength=n_strata)
     pooled = dispersion.finish(num_ref, den_ref, family)

@@ -2,6 +2,7 @@
 
 Done-when of issue 21: every provider with at least 1,000 bed days in every month that reports
 restraint in only some months (the PROD-ALERT partial reporters: 23 of 52) is listed as data silence,
+every partial reporter of any size is listed in the reporting-completeness listing with its status,
 and reporting discontinuities are described.
 """
 
@@ -90,6 +91,39 @@ def test_prod_alert_partial_reporters_are_data_silence(mhsds: Path) -> None:
     assert any("would be usual" in t and "Check the recording" in t for t in text)
 
 
+def test_every_partial_reporter_is_listed_with_its_status(mhsds: Path) -> None:
+    """Every provider with bed days in all months but restraint in only some, of any size, is listed
+    in reporting.csv (``incomplete_reporting``); alerted exactly when monitoring raised data silence,
+    and otherwise with the reason (too small to be informative, or suppressed counts)."""
+    partial = _partial_reporters(mhsds, 0)
+    assert len(partial) == 27
+    rep = pl.read_csv(mhsds / "results" / "reporting.csv")
+    listing = rep.filter(
+        (pl.col("kind") == "incomplete_reporting") & (pl.col("indicator") == "people_restrained")
+    )
+    assert partial <= set(listing["ward_id"].to_list())
+    assert listing["ward_id"].is_unique().all()
+    alerts = pl.read_csv(mhsds / "results" / "alerts.csv")
+    silent = alerts.filter(
+        (pl.col("method") == "data_silence") & (pl.col("indicator") == "people_restrained")
+    )
+    alerted = set(listing.filter(pl.col("alarm_from").is_not_null())["ward_id"].to_list())
+    assert alerted == set(listing["ward_id"].to_list()) & set(silent["ward_id"].to_list())
+    text = dict(zip(listing["ward_id"], listing["explanation"], strict=True))
+    # the three small partial reporters silence cannot speak for: listed, not alerted, and why
+    assert "newbridge-care-systems" not in alerted
+    assert "incomplete reporting, not alerted" in text["newbridge-care-systems"]
+    for small in (
+        "sheffield-children-s-nhs-foundation-trust",
+        "leeds-and-york-partnership-nhs-foundation-trust",
+    ):
+        assert small not in alerted
+        assert "a figure published in 11 of 12 months with occupied bed days reported in all" in text[small]
+        assert "suppressed counts (fewer than 5 each)" in text[small] and "expected" in text[small]
+    gmmh = text["greater-manchester-mental-health-nhs-foundation-trust"]
+    assert "published in 7 of 12 months" in gmmh and "listed as data silence (alert)" in gmmh
+
+
 def test_discontinuities_are_described(mhsds: Path) -> None:
     rep = pl.read_csv(mhsds / "results" / "reporting.csv")
     disc = rep.filter(pl.col("discontinuity") == True)  # noqa: E712
@@ -132,3 +166,22 @@ def test_dashboard_loads_the_real_data(mhsds: Path, monkeypatch: pytest.MonkeyPa
     # data silence is an indicator alert: listed in the triage inbox (it no longer raises a ward to
     # watch on its own: watch needs evidence in two culture domains)
     assert int(metrics["Open alerts"]) > 0
+    # the data-quality view lists the incomplete reporters (alerted or not)
+    labels = [e.label for e in at.expander]
+    assert any(
+        lab.startswith("Data quality: 46 series reported incompletely (35 alerted") for lab in labels
+    ), labels
+
+
+def test_data_quality_listing_names_every_partial_reporter(mhsds: Path) -> None:
+    from dashboard.services.completeness import completeness_listing
+
+    listing = completeness_listing(mhsds / "results", pl.read_csv(mhsds / "wards.csv"))
+    assert set(_partial_reporters(mhsds, 0)) <= set(listing["ward_id"].to_list())
+    row = listing.filter(pl.col("ward_id") == "sheffield-children-s-nhs-foundation-trust").row(0, named=True)
+    assert row["Ward"] == "SHEFFIELD CHILDREN'S NHS FOUNDATION TRUST" and row["Reported"] == "11 of 12 months"
+    assert row["Status"] == "Listed, not alerted" and row["Why"].startswith(
+        "not alerted: the gaps are suppressed"
+    )
+    # alerted first
+    assert listing["Status"].to_list() == sorted(listing["Status"].to_list())

@@ -129,3 +129,32 @@ def test_trust_adds_indicator_by_configuration():
 def test_bad_custom_indicator_is_refused_with_a_clear_message(spec, message):
     with pytest.raises(CatalogueError, match=message):
         CATALOGUE.extended({"my_indicator": spec})
+
+
+def test_published_national_rates_for_the_cold_start():
+    restraint = CATALOGUE["restraint"]
+    assert restraint.typical_rate_for("picu") == pytest.approx(13.4 / 1000)
+    assert restraint.typical_rate_for("forensic") != restraint.typical_rate_for("forensic")  # no source: NaN
+    assert CATALOGUE["people_restrained"].typical_rate_for("other") == pytest.approx(4.9 / 1000)
+    spec = {
+        "label": "Rapid tranquillisation (own)",
+        "description": "Injections.",
+        "domain": "restrictive_practice",
+        "family": "count",
+        "exposure": True,
+        "numerator": "injections",
+        "denominator": "occupied bed days",
+        "direction": "up",
+        "typical_rate": {"*": 1.0, "picu": 4.0},
+        "typical_rate_cv": 0.8,
+    }
+    own = CATALOGUE.extended({"rt_own": spec})["rt_own"]
+    assert own.typical_rate_for("picu") == pytest.approx(0.004)
+    assert own.typical_rate_for("rehab") == pytest.approx(0.001)
+    assert own.typical_rate_cv == 0.8
+    with pytest.raises(CatalogueError, match="typical_rate: unknown ward type 'ward9'"):
+        CATALOGUE.extended({"rt_own": {**spec, "typical_rate": {"ward9": 1.0}}})
+    with pytest.raises(CatalogueError, match="must be a positive number"):
+        CATALOGUE.extended({"rt_own": {**spec, "typical_rate": {"picu": -1}}})
+    with pytest.raises(CatalogueError, match="typical_rate_cv must be positive"):
+        CATALOGUE.extended({"rt_own": {**spec, "typical_rate_cv": 0}})
