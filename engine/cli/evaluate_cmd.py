@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from engine.cli import CliError
+from engine.cli.settings_args import add_config_options, config_from_args
 
 HELP = "Evaluate results against truth.csv: detection delays, false alerts, decoys, methods vs oracle."
 
@@ -39,7 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="one command: generate the benchmark trust, score it and evaluate (writes DIR/benchmark.md)",
     )
-    p.add_argument("--config", help="configuration TOML for --benchmark scoring")
+    add_config_options(p, help="configuration TOML for --benchmark scoring")
     p.add_argument(
         "--grid",
         choices=("default", "tiny"),
@@ -112,13 +113,9 @@ def run(args: argparse.Namespace) -> int:
         return _check(args.check)
     settings = _settings(args)
     if args.benchmark:
-        from engine.config import load_config
         from engine.evaluate.benchmark import run_benchmark
 
-        try:
-            config = load_config(args.config)
-        except SettingsError as exc:
-            raise CliError(str(exc)) from None
+        config = config_from_args(args)
         ev, md = run_benchmark(args.benchmark, config, args.config, settings, with_plots=not args.no_plots)
         print(summary_table(ev.summary, settings.horizon_weeks, markdown=args.markdown))
         print(f"benchmark written to {args.benchmark} (table: {md})")

@@ -7,12 +7,13 @@ import os
 from pathlib import Path
 
 from engine.cli import CliError
+from engine.cli.settings_args import add_config_options, config_from_args
 
 HELP = "Sweep settings: score + evaluate over a grid, tidy table and trade-off curve (resumable)."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="base configuration TOML (default: built-in defaults)")
+    add_config_options(p, help="base configuration TOML (default: built-in defaults)")
     p.add_argument(
         "--grid",
         required=True,
@@ -36,7 +37,6 @@ def run(args: argparse.Namespace) -> int:
     import dataclasses
     import json
 
-    from engine.config import load_config
     from engine.evaluate import plots
     from engine.evaluate.benchmark import BenchmarkSettings, make_data
     from engine.evaluate.report import provenance
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.settings import SettingsError
 
     try:
-        base = load_config(args.config)
+        base = config_from_args(args)
         points = parse_grid(args.grid, base)
         settings = EvaluationSettings(horizon_weeks=args.horizon, bootstrap_replicates=args.bootstrap)
     except (SettingsError, ValueError) as exc:
@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     plots.save(plots.sweep_curve(table), out / "tradeoff")
     record = {
         "grid": args.grid,
+        "set": args.set,
         "points": {p.id: dict(p.values) for p in points},
         "base_config": base.to_dict(),
         "evaluation": provenance(data / "truth.csv", out / "points" / points[0].id / "results", settings),
