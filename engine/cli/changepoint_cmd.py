@@ -24,7 +24,7 @@ import polars as pl
 
 from engine.changepoint import ChangePointSettings, detect_panel
 from engine.cli import CliError
-from engine.cli.settings_args import add_field_options, settings_from_args
+from engine.cli.settings_args import add_field_options, settings_from_options
 from engine.panel import build_panel
 
 HELP = "Retrospective change points (exact PELT) for every ward and indicator in an observations file."
@@ -74,7 +74,7 @@ def _changes(observations: pl.DataFrame, cadence: str, settings: ChangePointSett
 def run(args: argparse.Namespace) -> int:
     from engine.io import FatalInputError, read_observations
 
-    settings = settings_from_args(args, ChangePointSettings, SETTINGS_OPTIONS)
+    settings = settings_from_options(args, ChangePointSettings, SETTINGS_OPTIONS)
     upto = None
     if args.upto:
         try:

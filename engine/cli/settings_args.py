@@ -3,7 +3,7 @@
 One source for a setting's default and help: the dataclass field (its default, its
 ``metadata={"doc": ..., "units": ...}``) and its range (:mod:`engine.ranges`). A command lists the
 fields it exposes as :class:`Option` s; :func:`add_field_options` adds one option per field and
-:func:`settings_from_args` builds the settings from them, refusing a value outside the field's
+:func:`settings_from_options` builds the settings from them, refusing a value outside the field's
 declared range as a configuration file's value is refused (naming the option, not the dotted key).
 
 Commands that take a configuration file also take ``--set section.key=value`` (repeatable):
@@ -148,7 +148,9 @@ def add_field_options(
         parser.add_argument(*option.option_strings, **kwargs)
 
 
-def settings_from_args(args: argparse.Namespace, cls: type, options: Sequence[str | Option], **extra: Any) -> Any:
+def settings_from_options(
+    args: argparse.Namespace, cls: type, options: Sequence[str | Option], **extra: Any
+) -> Any:
     """Settings ``cls`` from the parsed options (and ``extra`` fields), checked like a configuration.
 
     The dataclass's own checks run first (their messages are part of the command line's contract),

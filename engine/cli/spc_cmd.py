@@ -47,7 +47,7 @@ from engine.charts.result import ChartResult
 from engine.charts.settings import AttributeSettings, GSettings, XmRSettings
 from engine.charts.xmr import xmr_chart
 from engine.cli import CliError
-from engine.cli.settings_args import Option, add_field_options, settings_from_args
+from engine.cli.settings_args import Option, add_field_options, settings_from_options
 
 HELP = "Making Data Count control charts (XmR, run, c, u, p, u', p', T, g) for any measure in a file."
 CHARTS = ("xmr", "run", "c", "u", "p", "up", "pp", "t", "g")
@@ -163,7 +163,7 @@ def _settings(args: argparse.Namespace) -> XmRSettings:
             multiplier = float(multiplier)
         except ValueError:
             raise CliError("--multiplier must be ptd, qic or a number") from None
-    return settings_from_args(args, XmRSettings, RULE_OPTIONS, multiplier=multiplier)
+    return settings_from_options(args, XmRSettings, RULE_OPTIONS, multiplier=multiplier)
 
 
 def _summary_path(out: Path) -> Path:
@@ -245,7 +245,7 @@ def _chart(
     chart = args.chart
     try:
         if chart in ATTRIBUTE_CHARTS:
-            settings = settings_from_args(
+            settings = settings_from_options(
                 args, AttributeSettings, _rule_options(AttributeSettings), kind=chart
             )
             res = attribute_chart(
@@ -264,7 +264,7 @@ def _chart(
             )
             return res, res.mean, res.runs
         if chart == "g":
-            g_settings = settings_from_args(args, GSettings, _rule_options(GSettings))
+            g_settings = settings_from_options(args, GSettings, _rule_options(GSettings))
             res = g_chart(value, args.improvement, groups=groups, target=args.target, settings=g_settings)
             return res, res.mean, res.runs
         res = xmr_chart(value, args.improvement, groups=groups, target=args.target, settings=_settings(args))
