@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser(only=command)
         args = parser.parse_args(argv)
         if getattr(args, "command", None) and not hasattr(args, "_module"):
-            # the command came after other words (``wardwatch -- score ...``): load it and parse again
+            # the command was not the first word (e.g. after ``--``): load its module and parse again
             parser = build_parser(only=args.command)
             args = parser.parse_args(argv)
     except KeyboardInterrupt:

@@ -34,6 +34,7 @@ import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -346,7 +347,7 @@ def _grid(inp: _Input, rebase: bool) -> _Grid:
     t_idx = data.select(pl.int_range(pl.len()).over("group"))[:, 0].to_numpy()
     shape = (len(keys), int(t_idx.max()) + 1)
 
-    def spread(values: np.ndarray, fill: object, dtype: object = float) -> np.ndarray:
+    def spread(values: np.ndarray, fill: Any, dtype: Any = float) -> np.ndarray:
         out = np.full(shape, fill, dtype=dtype)
         out[s_idx, t_idx] = values
         return out
