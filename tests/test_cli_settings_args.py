@@ -138,3 +138,14 @@ def test_every_command_that_takes_a_config_takes_repeatable_set(argv: list[str])
     args = _parse(*argv, "--set", "a.b=1", "--set", "c.d=2")
     assert args.set == ["a.b=1", "c.d=2"]
     assert _parse(*argv).set == []
+
+
+def test_evaluation_options_default_to_evaluation_settings_and_sweep_keeps_its_own_bootstrap() -> None:
+    from engine.cli.evaluate_cmd import _settings
+    from engine.evaluate.settings import EvaluationSettings
+
+    assert _settings(_parse("evaluate", "--truth", "t.csv", "--results", "r")) == EvaluationSettings()
+    args = _parse("evaluate", "--no-oracle", "--horizon", "8", "--ci-level", "0.9")
+    assert _settings(args) == EvaluationSettings(horizon_weeks=8, ci_level=0.9, oracle=False)
+    sweep = _parse("sweep", "--grid", "combination.concern_threshold=3,4", "--out", "s")
+    assert (sweep.horizon, sweep.bootstrap) == (EvaluationSettings().horizon_weeks, 500)

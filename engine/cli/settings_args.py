@@ -58,6 +58,9 @@ class Option:
         The option must be given (the field's default is then not shown).
     metavar:
         Shown in the usage line instead of the dest in capitals.
+    default:
+        A command's own default in place of the field's (e.g. fewer bootstrap replicates per point
+        of a sweep); ``None``: the field's default.
     """
 
     field: str
@@ -68,6 +71,7 @@ class Option:
     negate: bool = False
     required: bool = False
     metavar: str | None = None
+    default: Any = None  # None: the field's default (no setting offered here defaults to a value of None)
 
     @property
     def option_strings(self) -> tuple[str, ...]:
@@ -126,7 +130,7 @@ def add_field_options(
     for option in _as_options(options):
         f = fields[option.field]
         tp = _base_type(hints[option.field])
-        default = _default(f)
+        default = _default(f) if option.default is None else option.default
         kwargs: dict[str, Any] = {"dest": option.attribute}
         if option.metavar:
             kwargs["metavar"] = option.metavar
