@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("dashboard.serve")  # not __name__: this module runs as __main__
 
 #: how long the warming thread waits for Streamlit's runtime (seconds).
 RUNTIME_WAIT_S = 120.0

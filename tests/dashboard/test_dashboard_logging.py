@@ -67,3 +67,11 @@ def test_store_writes_are_logged_without_what_the_user_typed(
     assert f"store {store.path}: note of {aid} by {QD} saved" in lines
     assert f"store {store.path}: acknowledge of {aid} by {QD} refused: stale version" in lines
     assert all(secret not in r.getMessage() for r in caplog.records)
+
+
+def test_the_server_logs_under_the_configured_namespace() -> None:
+    """``python -m dashboard.serve`` runs as ``__main__``: its logger must still be a dashboard one."""
+    from dashboard import serve
+    from dashboard.logs import NAMESPACES
+
+    assert serve.logger.name.split(".")[0] in NAMESPACES
