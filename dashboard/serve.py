@@ -4,14 +4,17 @@
 so the first visitor does not pay for reading the results: as soon as Streamlit's runtime exists,
 a background thread fills the same in-process caches the pages use
 (:func:`dashboard.app_context.warm_caches`). Warming never blocks the server or fails it; a
-problem is left for the pages to report.
+problem is left for the pages to report. Log lines go to standard error (:mod:`dashboard.logs`).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
+
+logger = logging.getLogger("dashboard.serve")  # not __name__: this module runs as __main__
 
 #: how long the warming thread waits for Streamlit's runtime (seconds).
 RUNTIME_WAIT_S = 120.0
@@ -28,9 +31,9 @@ def warm_when_ready() -> None:
         from dashboard.app_context import warm_caches
 
         took = warm_caches()
-        print(f"wardwatch dashboard: caches warmed in {took:.1f} s", file=sys.stderr, flush=True)
+        logger.info("caches warmed in %.1f s", took)
     except Exception as exc:  # warming is an optimisation: the pages report real problems
-        print(f"wardwatch dashboard: cache warming skipped ({exc})", file=sys.stderr, flush=True)
+        logger.warning("cache warming skipped (%s)", exc)
 
 
 def preload() -> None:
@@ -54,6 +57,10 @@ def preload() -> None:
 
 def main() -> None:
     """Import the heavy modules, start the warming thread, then hand the command line to Streamlit."""
+    from dashboard.logs import configure_logging
+
+    configure_logging()
+    logger.info("starting: streamlit %s", " ".join(sys.argv[1:]))
     preload()
     threading.Thread(target=warm_when_ready, name="wardwatch-warm", daemon=True).start()
     from streamlit.web.cli import main as streamlit_main

@@ -3,10 +3,16 @@
 Run with ``wardwatch dashboard --data DIR`` (which calls ``streamlit run`` on this file).
 """
 
+import logging
+
 import streamlit as st
 
 from dashboard.app_context import build_context
 from dashboard.components.icons import favicon
+from dashboard.logs import configure_logging
+
+configure_logging()  # idempotent; also when started by plain `streamlit run`
+logger = logging.getLogger("dashboard.app")
 
 # a local favicon: ":material/…" icons make the browser fetch the icon from fonts.gstatic.com,
 # which fails offline (NHS networks) and tells a third party the dashboard is open
@@ -33,4 +39,8 @@ if tools:
     sections["Tools"] = tools
 
 st.sidebar.caption(f"Data: `{ctx.settings.data_path}`  \nResults: `{ctx.settings.results_path}`")
-st.navigation(sections).run()
+page = st.navigation(sections)
+if st.session_state.get("_logged_page") != page.url_path:  # a page view, not every rerun of it
+    st.session_state["_logged_page"] = page.url_path
+    logger.info("page view: %s (user %s, role %s)", page.title, user.name, user.role)
+page.run()

@@ -61,3 +61,60 @@ print(len(parse_views.signatures))
 def test_kernel_warm_up_loads_the_loaders_first_kernel_on_another_thread() -> None:
     out = subprocess.run([sys.executable, "-c", _WARM_PROBE], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
+
+
+_HELP_PROBE = """
+import contextlib, io, sys
+from engine.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    try:
+        main(sys.argv[1:])
+    except SystemExit:
+        pass
+heavy = ("numpy", "polars", "numba", "scipy", "pyarrow", "engine.scoring", "engine.config")
+print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in heavy or m.startswith(heavy))))
+print(",".join(sorted(m for m in sys.modules if m.startswith(("engine.cli.", "synthetic", "dashboard")))))
+print(out.getvalue())
+"""
+
+
+def _help_probe(*argv: str) -> tuple[set[str], set[str], str]:
+    """Run ``wardwatch ARGV`` in a fresh interpreter: (heavy modules, command modules, stdout)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _HELP_PROBE, *argv], capture_output=True, text=True, check=True
+    )
+    heavy, commands, text = out.stdout.split("\n", 2)
+    return set(filter(None, heavy.split(","))), set(filter(None, commands.split(","))), text
+
+
+def test_help_lists_every_command_without_importing_any_command_module() -> None:
+    """``wardwatch --help`` stays instant: no numpy/polars/numba, no command module (not a timed test)."""
+    from engine.cli.registry import REGISTRY
+
+    heavy, commands, text = _help_probe("--help")
+    assert heavy == set()
+    assert commands == {"engine.cli.registry"}
+    for command in REGISTRY:
+        assert command.name in text
+
+
+def test_one_commands_help_imports_that_command_only() -> None:
+    _heavy, commands, text = _help_probe("changepoints", "--help")
+    assert "--min-size" in text
+    assert "engine.cli.changepoint_cmd" in commands
+    assert not commands & {
+        "engine.cli.spc_cmd",
+        "engine.cli.score_cmd",
+        "synthetic.cli",
+        "dashboard.cli_brief",
+    }
+
+
+def test_registry_help_is_each_modules_help() -> None:
+    """The one-line help listed without importing a command is the line its module declares."""
+    import importlib
+
+    from engine.cli.registry import REGISTRY
+
+    for command in REGISTRY:
+        assert command.help == importlib.import_module(command.module).HELP, command.name

@@ -2,14 +2,16 @@
 indicator alerts under it, provider-wide alerts in their own tab; triage, assign, reopen and bulk
 actions with a required note; the audit trail in plain words at UK local time."""
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import polars as pl
 import streamlit as st
 
 from dashboard.app_context import context, md_escape
+from dashboard.components.tables import csv_download, selectable_table
 from dashboard.services.audit_words import ALL_OUTCOME_WORDS, audit_rows, audit_sentences, uk_local_time
-from dashboard.services.formatting import LEVEL_WORDS, OUTCOME_WORDS, indicator_label, safe_csv, uk_date
+from dashboard.services.formatting import LEVEL_WORDS, OUTCOME_WORDS, indicator_label, uk_date
 from dashboard.services.inbox_rows import (
     SHOW_CHOICES,
     STATE_WORDS,
@@ -22,7 +24,7 @@ from dashboard.services.inbox_rows import (
 )
 from dashboard.services.provider_share import DETERIORATION_LABEL, provider_shares
 from dashboard.services.triage import inbox_frame, open_children, perform, perform_bulk
-from engine.store import OPEN_STATUSES, OUTCOMES, STATUSES
+from engine.store import OPEN_STATUSES, OUTCOMES, STATUSES, Alert, AlertDetail, Note
 
 ctx = context()
 st.title("Alert inbox")
@@ -89,7 +91,33 @@ n_unflagged = (
 )
 prov = provider_rows(frame, filters)
 
+
 # ------------------------------------------------------------------ counts and ended-before-triage
+def _run_bulk(
+    action: str,
+    targets: pl.DataFrame,
+    note_key: str,
+    *,
+    outcome: str | None = None,
+    outcome_key: str | None = None,
+    clear_note: bool = False,
+) -> None:
+    """Button callback: ``action`` on every alert of ``targets`` (at the versions shown) with the note
+    typed under ``note_key``; closing takes ``outcome`` or the one chosen under ``outcome_key``."""
+    versions = dict(zip(targets["alert_id"].to_list(), targets["version"].to_list(), strict=True))
+    if action == "close" and outcome is None and outcome_key is not None:
+        outcome = st.session_state.get(outcome_key)
+    note = st.session_state.get(note_key, "")
+    result = perform_bulk(
+        store, action, versions, user.name, note=note, outcome=outcome if action == "close" else None
+    )
+    st.session_state["inbox_flash"] = result
+    if result.ok:
+        st.session_state["inbox_gen"] = gen + 1
+        if clear_note:
+            st.session_state[note_key] = ""
+
+
 counts = store.inbox_counts(days)
 ended = frame.filter(pl.col("state") == "ended_before_triage")
 st.caption(
@@ -109,18 +137,10 @@ if ended.height:
         with st.popover(f"Close {ended.height} alert(s) that ended before triage"):
             st.caption(msg)
             st.text_area("Note (required)", key="ended_note", placeholder="Why they can be closed")
-
-            def _close_ended() -> None:
-                versions = dict(zip(ended["alert_id"].to_list(), ended["version"].to_list(), strict=True))
-                note = st.session_state.get("ended_note", "")
-                result = perform_bulk(
-                    store, "close", versions, user.name, note=note, outcome="ended_before_triage"
-                )
-                st.session_state["inbox_flash"] = result
-                if result.ok:
-                    st.session_state["inbox_gen"] = gen + 1
-
-            st.button("Close them all", key="close_ended", on_click=_close_ended)
+            st.button(
+                "Close them all", key="close_ended", on_click=_run_bulk,
+                args=("close", ended, "ended_note"), kwargs={"outcome": "ended_before_triage"},
+            )  # fmt: skip
     else:
         st.caption(msg)
 
@@ -148,11 +168,27 @@ def _act(alert_id: str, action: str, version: int, **kw: object) -> None:
 
 
 def _alert_panel(alert_id: str, heading: str) -> None:
+    """One alert: its state, explanation and questions, triage actions, notes and audit trail."""
     detail = store.get(alert_id)
     a = detail.alert
     info = frame.filter(pl.col("alert_id") == alert_id)
     row = info.row(0, named=True) if info.height else {}
     st.subheader(md_escape(heading))
+    _alert_summary(a, row)
+    if user.can("triage"):
+        _triage_actions(alert_id, a)
+        _assign_and_note(alert_id, a)
+    else:
+        st.info(f"Your role ({user.role}) can read alerts; triage needs the quality role.")
+    _alert_notes(alert_id, detail)
+    st.markdown("**Audit trail** (UK time)")
+    st.dataframe(
+        pl.DataFrame(audit_rows(audit_sentences(detail.audit))), hide_index=True, key=f"audit_{alert_id}"
+    )
+
+
+def _alert_summary(a: Alert, row: dict) -> None:
+    """Status, owner and dates on one line; reopen/follow/supersede notices; explanation; questions."""
     state = row.get("state", a.status)
     owner = a.assignee or "nobody"
     st.markdown(
@@ -179,78 +215,79 @@ def _alert_panel(alert_id: str, heading: str) -> None:
         st.markdown("**Questions to ask**")
         st.markdown("\n".join(f"- {md_escape(q.strip())}" for q in row["questions"].split("|") if q.strip()))
 
-    if user.can("triage"):
-        b1, b2, b3, b4 = st.columns(4)
-        b1.button(
-            "Acknowledge", key=f"ack_{alert_id}", on_click=_act, args=(alert_id, "acknowledge", a.version),
-            disabled=a.status not in ("new", "historical"), use_container_width=True,
-        )  # fmt: skip
-        b2.button(
-            "Start investigation", key=f"inv_{alert_id}", on_click=_act,
-            args=(alert_id, "investigate", a.version),
-            disabled=a.status not in ("new", "historical", "acknowledged"), use_container_width=True,
-        )  # fmt: skip
-        with b3.popover("Close with outcome", disabled=a.status == "closed", use_container_width=True):
-            st.selectbox(
-                "Outcome", list(OUTCOMES), key=f"outcome_{alert_id}", format_func=lambda o: OUTCOME_WORDS[o]
-            )
-            needs = a.status in ("new", "historical")
-            st.text_area(
-                "Closing note (required: nobody has acknowledged it)" if needs else "Closing note (optional)",
-                key=f"close_note_{alert_id}",
-            )
-            children = open_children(store, alert_id) if a.scope == "ward" else {}
-            if children:
-                st.checkbox(
-                    f"Also close its {len(children)} open indicator alert(s), with the same outcome and note "
-                    "(one audit entry each)",
-                    value=True,
-                    key=f"cascade_{alert_id}",
-                )
-            st.button(
-                "Close alert", key=f"close_{alert_id}", on_click=_act, args=(alert_id, "close", a.version)
-            )
-        with b4.popover(
-            "Reopen", disabled=a.status not in ("closed", "historical"), use_container_width=True
-        ):
-            st.text_input("Why reopen it? (required)", key=f"reopen_reason_{alert_id}")
-            st.button(
-                "Reopen alert", key=f"reopen_{alert_id}", on_click=_act, args=(alert_id, "reopen", a.version)
-            )
-        if a.status != "closed":
-            c1, c2, c3 = st.columns([3, 1, 1])
-            c1.text_input("Assign to", key=f"assign_to_{alert_id}", placeholder="a colleague's name")
-            c2.button("Assign", key=f"assign_{alert_id}", on_click=_act, args=(alert_id, "assign", a.version))
-            c3.button(
-                "Assign to me", key=f"assign_me_{alert_id}", on_click=_act,
-                args=(alert_id, "assign", a.version), kwargs={"assignee": user.name},
-                disabled=a.assignee == user.name,
-            )  # fmt: skip
-        st.text_area("Add a note", key=f"note_{alert_id}", placeholder="What did you find or do?")
-        st.button("Save note", key=f"save_note_{alert_id}", on_click=_act, args=(alert_id, "note", a.version))
-    else:
-        st.info(f"Your role ({user.role}) can read alerts; triage needs the quality role.")
 
+def _triage_actions(alert_id: str, a: Alert) -> None:
+    """Acknowledge, start investigation, close with an outcome (and its open indicator alerts), reopen."""
+    b1, b2, b3, b4 = st.columns(4)
+    b1.button(
+        "Acknowledge", key=f"ack_{alert_id}", on_click=_act, args=(alert_id, "acknowledge", a.version),
+        disabled=a.status not in ("new", "historical"), use_container_width=True,
+    )  # fmt: skip
+    b2.button(
+        "Start investigation", key=f"inv_{alert_id}", on_click=_act,
+        args=(alert_id, "investigate", a.version),
+        disabled=a.status not in ("new", "historical", "acknowledged"), use_container_width=True,
+    )  # fmt: skip
+    with b3.popover("Close with outcome", disabled=a.status == "closed", use_container_width=True):
+        st.selectbox(
+            "Outcome", list(OUTCOMES), key=f"outcome_{alert_id}", format_func=lambda o: OUTCOME_WORDS[o]
+        )
+        needs = a.status in ("new", "historical")
+        st.text_area(
+            "Closing note (required: nobody has acknowledged it)" if needs else "Closing note (optional)",
+            key=f"close_note_{alert_id}",
+        )
+        children = open_children(store, alert_id) if a.scope == "ward" else {}
+        if children:
+            st.checkbox(
+                f"Also close its {len(children)} open indicator alert(s), with the same outcome and note "
+                "(one audit entry each)",
+                value=True,
+                key=f"cascade_{alert_id}",
+            )
+        st.button("Close alert", key=f"close_{alert_id}", on_click=_act, args=(alert_id, "close", a.version))
+    with b4.popover("Reopen", disabled=a.status not in ("closed", "historical"), use_container_width=True):
+        st.text_input("Why reopen it? (required)", key=f"reopen_reason_{alert_id}")
+        st.button(
+            "Reopen alert", key=f"reopen_{alert_id}", on_click=_act, args=(alert_id, "reopen", a.version)
+        )
+
+
+def _assign_and_note(alert_id: str, a: Alert) -> None:
+    """Assign (to a colleague or oneself) while the alert is open; add a note."""
+    if a.status != "closed":
+        c1, c2, c3 = st.columns([3, 1, 1])
+        c1.text_input("Assign to", key=f"assign_to_{alert_id}", placeholder="a colleague's name")
+        c2.button("Assign", key=f"assign_{alert_id}", on_click=_act, args=(alert_id, "assign", a.version))
+        c3.button(
+            "Assign to me", key=f"assign_me_{alert_id}", on_click=_act,
+            args=(alert_id, "assign", a.version), kwargs={"assignee": user.name},
+            disabled=a.assignee == user.name,
+        )  # fmt: skip
+    st.text_area("Add a note", key=f"note_{alert_id}", placeholder="What did you find or do?")
+    st.button("Save note", key=f"save_note_{alert_id}", on_click=_act, args=(alert_id, "note", a.version))
+
+
+def _alert_notes(alert_id: str, detail: AlertDetail) -> None:
+    """The alert's notes, newest first, then those of the alerts it follows or replaced."""
+    a = detail.alert
     st.markdown("**Notes**")
     earlier = store.predecessors(alert_id) + ([store.get(a.follows).alert] if a.follows else [])
     if detail.notes:
-        for n in reversed(detail.notes):
-            st.markdown(f"*{uk_local_time(n.created_at)} – {md_escape(n.author)}*")
-            st.text(n.text)
+        _note_lines(detail.notes)
     elif not earlier:
         st.caption("No notes yet.")
     for old in earlier:
         old_notes = store.get(old.alert_id).notes
         if old_notes:
             st.markdown(f"*Notes on the earlier alert {old.alert_id} (opened {uk_date(old.opened)}):*")
-            for n in reversed(old_notes):
-                st.markdown(f"*{uk_local_time(n.created_at)} – {md_escape(n.author)}*")
-                st.text(n.text)
+            _note_lines(old_notes)
 
-    st.markdown("**Audit trail** (UK time)")
-    st.dataframe(
-        pl.DataFrame(audit_rows(audit_sentences(detail.audit))), hide_index=True, key=f"audit_{alert_id}"
-    )
+
+def _note_lines(notes: Sequence[Note]) -> None:
+    for n in reversed(notes):
+        st.markdown(f"*{uk_local_time(n.created_at)} – {md_escape(n.author)}*")
+        st.text(n.text)
 
 
 def _indicator_section(ward_id: str) -> None:
@@ -268,20 +305,17 @@ def _indicator_section(ward_id: str) -> None:
             pl.col("explanation").alias("Explanation"),
             "alert_id",
         )
-        event = st.dataframe(
+        picked = selectable_table(
             table,
             key=f"inbox_ind_{ward_id}_{gen}",
-            hide_index=True,
-            on_select="rerun",
-            selection_mode="multi-row",
+            mode="multi-row",
             column_config={
                 "Began": st.column_config.DateColumn(format="DD/MM/YYYY"),
                 "Explanation": st.column_config.TextColumn(width="large"),
             },
         )
-        chosen = [table["alert_id"][i] for i in event.selection.rows if i < table.height]
+        chosen = [table["alert_id"][i] for i in picked]
         targets = inds.filter(pl.col("alert_id").is_in(chosen)) if chosen else inds
-        versions = dict(zip(targets["alert_id"].to_list(), targets["version"].to_list(), strict=True))
         if not user.can("triage"):
             return
         which = f"the {len(chosen)} selected" if chosen else f"all {inds.height}"
@@ -293,28 +327,17 @@ def _indicator_section(ward_id: str) -> None:
             "Outcome", list(OUTCOMES), key=f"bulk_outcome_{ward_id}", format_func=lambda o: OUTCOME_WORDS[o]
         )
         k2.text_input("Note for the bulk action (required)", key=f"bulk_note_{ward_id}")
-
-        def _bulk(action: str) -> None:
-            note = st.session_state.get(f"bulk_note_{ward_id}", "")
-            outcome = st.session_state.get(f"bulk_outcome_{ward_id}") if action == "close" else None
-            result = perform_bulk(store, action, versions, user.name, note=note, outcome=outcome)
-            st.session_state["inbox_flash"] = result
-            if result.ok:
-                st.session_state["inbox_gen"] = gen + 1
-                st.session_state[f"bulk_note_{ward_id}"] = ""
-
+        note_key, outcome_key = f"bulk_note_{ward_id}", f"bulk_outcome_{ward_id}"
         m1, m2 = st.columns(2)
-        m1.button(
-            f"Acknowledge {which}", key=f"bulk_ack_{ward_id}", on_click=_bulk, args=("acknowledge",),
-            use_container_width=True,
-        )  # fmt: skip
-        m2.button(
-            f"Close {which}",
-            key=f"bulk_close_{ward_id}",
-            on_click=_bulk,
-            args=("close",),
-            use_container_width=True,
-        )
+        for column, action, label, short in (
+            (m1, "acknowledge", "Acknowledge", "ack"),
+            (m2, "close", "Close", "close"),
+        ):
+            column.button(
+                f"{label} {which}", key=f"bulk_{short}_{ward_id}",
+                on_click=_run_bulk, args=(action, targets, note_key),
+                kwargs={"outcome_key": outcome_key, "clear_note": True}, use_container_width=True,
+            )  # fmt: skip
 
 
 def _ward_audit(ward_id: str) -> None:
@@ -359,26 +382,15 @@ def _wards_bulk() -> None:
             format_func=lambda o: OUTCOME_WORDS[o],
         )
         st.text_input("Note (required)", key="wards_bulk_note")
-
-        def _run(action: str, targets: pl.DataFrame) -> None:
-            versions = dict(zip(targets["alert_id"].to_list(), targets["version"].to_list(), strict=True))
-            outcome = st.session_state.get("wards_bulk_outcome") if action == "close" else None
-            result = perform_bulk(
-                store,
-                action,
-                versions,
-                user.name,
-                note=st.session_state.get("wards_bulk_note", ""),
-                outcome=outcome,
-            )
-            st.session_state["inbox_flash"] = result
-            if result.ok:
-                st.session_state["inbox_gen"] = gen + 1
-
-        st.button(
-            f"Acknowledge {acks.height}", key="wards_bulk_ack", on_click=_run, args=("acknowledge", acks)
-        )
-        st.button(f"Close {shown.height}", key="wards_bulk_close", on_click=_run, args=("close", shown))
+        for action, label, short, targets in (
+            ("acknowledge", "Acknowledge", "ack", acks),
+            ("close", "Close", "close", shown),
+        ):
+            st.button(
+                f"{label} {targets.height}", key=f"wards_bulk_{short}",
+                on_click=_run_bulk, args=(action, targets, "wards_bulk_note"),
+                kwargs={"outcome_key": "wards_bulk_outcome"},
+            )  # fmt: skip
 
 
 with tab_wards:
@@ -388,12 +400,9 @@ with tab_wards:
     wanted = st.query_params.get("ward")
     ids = rows["ward_id"].to_list()
     default = {"selection": {"rows": [ids.index(wanted)], "columns": []}} if wanted in ids else None
-    event = st.dataframe(
+    picked = selectable_table(
         display,
         key=f"inbox_wards_{gen}",
-        hide_index=True,
-        on_select="rerun",
-        selection_mode="single-row",
         selection_default=default,
         column_config={
             "Began": st.column_config.DateColumn("Condition began", format="DD/MM/YYYY"),
@@ -401,14 +410,7 @@ with tab_wards:
         },
         height=min(38 + 35 * max(rows.height, 1), 420),
     )
-    st.download_button(
-        "Download the ward rows (CSV)",
-        data=safe_csv(display),
-        file_name="wardwatch-inbox.csv",
-        mime="text/csv",
-        on_click="ignore",
-    )
-    picked = [i for i in event.selection.rows if i < rows.height]
+    csv_download("Download the ward rows (CSV)", display, "wardwatch-inbox.csv")
     if not picked:
         st.info("Select a ward to see its alert, indicator alerts, notes and audit trail.")
     else:
@@ -449,22 +451,12 @@ with tab_prov:
             condition_words().alias("Condition"),
             "alert_id",
         )
-        st.download_button(
-            "Download provider-wide alerts (CSV)",
-            data=safe_csv(ptable),
-            file_name="wardwatch-provider-alerts.csv",
-            mime="text/csv",
-            on_click="ignore",
-        )
-        pevent = st.dataframe(
+        csv_download("Download provider-wide alerts (CSV)", ptable, "wardwatch-provider-alerts.csv")
+        ppicked = selectable_table(
             ptable,
             key=f"inbox_prov_{gen}",
-            hide_index=True,
-            on_select="rerun",
-            selection_mode="single-row",
             column_config={"Began": st.column_config.DateColumn(format="DD/MM/YYYY")},
         )
-        ppicked = [i for i in pevent.selection.rows if i < ptable.height]
         if ppicked:
             p = ptable.row(ppicked[0], named=True)
             st.divider()

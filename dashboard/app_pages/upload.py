@@ -12,7 +12,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.app_context import context
-from dashboard.services.formatting import safe_csv
+from dashboard.components.tables import csv_download
 from dashboard.services.jobs import JobRunner
 from dashboard.services.lab_sweep import trust_data
 from dashboard.services.rescore import clean_staging, recover, rescore_spec, stage_upload, staged_files
@@ -172,13 +172,7 @@ if result.rejected.height:
         key="up_reasons",
     )
     st.dataframe(rejected.drop("raw", strict=False), hide_index=True, key="up_rejected")
-    st.download_button(
-        "Download rejected rows (CSV)",
-        data=safe_csv(rejected),
-        file_name="rejected.csv",
-        mime="text/csv",
-        on_click="ignore",
-    )
+    csv_download("Download rejected rows (CSV)", rejected, "rejected.csv")
 else:
     st.success("Every row was accepted.")
 with st.expander("Full validation report (as `wardwatch validate` prints it)"):

@@ -228,9 +228,20 @@ def evidence_chart(
     labelled in words at the top; change points are not shown here (analysts' view).
     """
     f = series.filter(pl.col("indicator") == key).sort("period")
+    long = _evidence_lines(f)
+    ev = _events_within(events, f)
+    layers: list[alt.Chart] = [*_threshold_layers(), _evidence_line_layer(long)]
+    if ev.height:
+        layers += _event_layers(ev)
+    chart = alt.layer(*layers).properties(height=height, width="container")
+    return chart, _evidence_text(key, long, ev)
+
+
+def _evidence_lines(f: pl.DataFrame) -> pl.DataFrame:
+    """``period, value, side``: the rise and fall CUSUMs of one series over its latest threshold."""
     thr = f["cusum_threshold"].drop_nulls().drop_nans()
     threshold = float(thr[-1]) if thr.len() and float(thr[-1]) > 0 else 1.0
-    long = pl.concat(
+    return pl.concat(
         [
             f.select("period", (pl.col("cusum_up") / threshold).alias("value"), pl.lit(_RISE).alias("side")),
             f.select(
@@ -238,9 +249,13 @@ def evidence_chart(
             ),
         ]
     ).filter(pl.col("value").is_not_null() & pl.col("value").is_not_nan())
+
+
+def _evidence_line_layer(long: pl.DataFrame) -> alt.Chart:
+    """The two evidence lines (rise solid, fall dashed) on a y axis reaching at least 1.3."""
     top = max(1.3, float(long["value"].max() or 0.0) * 1.08) if long.height else 1.3
     y = alt.Y("value:Q", title="Evidence (1 = alert)", scale=alt.Scale(domain=[0, top], nice=False))
-    lines = (
+    return (
         alt.Chart(long)
         .mark_line(strokeWidth=2)
         .encode(
@@ -261,6 +276,10 @@ def evidence_chart(
             ],
         )
     )
+
+
+def _threshold_layers() -> list[alt.Chart]:
+    """The alert threshold at 1: a red dashed rule and its label."""
     rule_df = pl.DataFrame({"value": [1.0], "label": ["alert threshold"]})
     thr_rule = (
         alt.Chart(rule_df).mark_rule(color="#da291c", strokeDash=[6, 3], strokeWidth=1.5).encode(y="value:Q")
@@ -270,34 +289,39 @@ def evidence_chart(
         .mark_text(align="left", dx=4, dy=-6, color="#da291c", fontSize=11)
         .encode(y="value:Q", x=alt.value(0), text="label:N")
     )
+    return [thr_rule, thr_text]
+
+
+def _events_within(events: pl.DataFrame, f: pl.DataFrame) -> pl.DataFrame:
+    """``period, what, note``: the ward's events within the series' span, in words."""
     first, last = (f["period"].min(), f["period"].max()) if f.height else (None, None)
-    ev = (
-        events.filter(pl.col("date").is_between(first, last)).select(
-            pl.col("date").alias("period"),
-            pl.col("kind").map_elements(event_words, return_dtype=pl.String).alias("what"),
-            pl.col("note").fill_null(""),
-        )
-        if events.height and first is not None
-        else pl.DataFrame(schema={"period": pl.Date, "what": pl.String, "note": pl.String})
+    if not events.height or first is None:
+        return pl.DataFrame(schema={"period": pl.Date, "what": pl.String, "note": pl.String})
+    return events.filter(pl.col("date").is_between(first, last)).select(
+        pl.col("date").alias("period"),
+        pl.col("kind").map_elements(event_words, return_dtype=pl.String).alias("what"),
+        pl.col("note").fill_null(""),
     )
-    layers: list[alt.Chart] = [thr_rule, thr_text, lines]
-    if ev.height:
-        ev_base = alt.Chart(ev).encode(x=alt.X("period:T"))
-        layers.append(
-            ev_base.mark_rule(color="#768692", strokeWidth=1.2).encode(
-                tooltip=[alt.Tooltip("period:T", format="%d/%m/%Y", title="Date"), "what:N", "note:N"]
-            )
-        )
-        layers.append(
-            ev_base.mark_text(
-                angle=270, align="right", baseline="bottom", dx=-4, dy=-2, fontSize=10, color="#425563"
-            ).encode(y=alt.value(0), text="what:N")
-        )
-    chart = alt.layer(*layers).properties(height=height, width="container")
-    label = indicator_label(key)
+
+
+def _event_layers(ev: pl.DataFrame) -> list[alt.Chart]:
+    """Grey rules at the events (date, what and note on hover) and their words at the top."""
+    ev_base = alt.Chart(ev).encode(x=alt.X("period:T"))
+    return [
+        ev_base.mark_rule(color="#768692", strokeWidth=1.2).encode(
+            tooltip=[alt.Tooltip("period:T", format="%d/%m/%Y", title="Date"), "what:N", "note:N"]
+        ),
+        ev_base.mark_text(
+            angle=270, align="right", baseline="bottom", dx=-4, dy=-2, fontSize=10, color="#425563"
+        ).encode(y=alt.value(0), text="what:N"),
+    ]
+
+
+def _evidence_text(key: str, long: pl.DataFrame, ev: pl.DataFrame) -> str:
+    """The chart in words: where the evidence of a rise and of a fall stands now, and the events."""
     up = long.filter(pl.col("side") == _RISE)["value"]
     dn = long.filter(pl.col("side") == _FALL)["value"]
-    parts = [f"{label}: cumulative evidence of a change, 1 = the alert threshold."]
+    parts = [f"{indicator_label(key)}: cumulative evidence of a change, 1 = the alert threshold."]
     for name, values in (("a rise", up), ("a fall", dn)):
         if values.len():
             now = float(values[-1])
@@ -309,4 +333,4 @@ def evidence_chart(
             + "; ".join(f"{r['what']} ({long_date(r['period'])})" for r in ev.iter_rows(named=True))
             + "."
         )
-    return chart, " ".join(parts)
+    return " ".join(parts)

@@ -176,80 +176,71 @@ def fit_ward_charts(
     improvement icon on an indicator under an open alert (the caption then says why).
     """
     out: dict[str, IndicatorChart] = {}
-    if series.is_empty():
-        return out
-    for cad in series["cadence"].unique(maintain_order=True).to_list():
-        f = series.filter(pl.col("cadence") == cad)
-        periods = np.sort(f["period"].unique().to_numpy())
-        keys = f["indicator"].unique(maintain_order=True).to_list()
-        s_idx = (
-            f["indicator"]
-            .replace_strict({k: i for i, k in enumerate(keys)}, return_dtype=pl.Int64)
-            .to_numpy()
+    for cad in series["cadence"].unique(maintain_order=True).to_list() if not series.is_empty() else []:
+        out |= _fit_cadence(
+            series.filter(pl.col("cadence") == cad), cad, under_alert, rebase_dates, xmr, settings
         )
-        t_idx = np.searchsorted(periods, f["period"].to_numpy())
-        shape = (len(keys), periods.size)
-        num, den = np.full(shape, np.nan), np.full(shape, np.nan)
-        obs, covered = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
-        covered[s_idx, t_idx] = True  # the periods the series has a row for (any status)
-        num[s_idx, t_idx] = f["numerator"].fill_null(np.nan).to_numpy()
-        den[s_idx, t_idx] = f["denominator"].fill_null(np.nan).to_numpy()
-        obs[s_idx, t_idx] = (f["status"] == "observed").to_numpy()
-        inds = [indicator(k) for k in keys]
-        improvement = [i.improvement_direction if i else "neutral" for i in inds]
-        family = [i.family if i else "measure" for i in inds]
-        g = rebase_groups(periods, rebase_dates or [])
-        groups = None if g is None else np.broadcast_to(g, shape)
-        fitted = fit_charts(
-            num,
-            den,
-            obs,
-            periods,
-            improvement,
-            family,
-            cadence=cad,
-            groups=groups,
-            covered=covered,
-            xmr=xmr,
-            settings=settings,
-        )
-        icons = fitted.variation_icon
-        for i, key in enumerate(keys):
-            picked = fitted.chosen(i)
-            ind = inds[i]
-            direction = ind.direction if ind else "both"
-            code = int(icons[i])
-            under = key in under_alert
-            contradicts = bool(improvement_contradicts(np.array([code]), np.array([under]))[0])
-            n_events = int(np.nansum(np.where(obs[i], num[i], 0.0)))
-            if picked is None:
-                frame = _points_frame(
-                    key, "none", *(np.zeros(0),) * 5, np.zeros(0, dtype=np.int8), np.zeros(0, np.int8)
-                )
-                out[key] = IndicatorChart(
-                    key,
-                    "none",
-                    cad,
-                    frame,
-                    NO_ICON_RUN,
-                    False,
-                    under,
-                    False,
-                    n_events,
-                    None,
-                    int(obs[i].sum()),
-                )
-                continue
-            cand, r = picked
+    return out
+
+
+def _fit_cadence(
+    f: pl.DataFrame,
+    cad: str,
+    under_alert: set[str] | frozenset[str],
+    rebase_dates: list[dt.date] | None,
+    xmr: XmRSettings | None,
+    settings: ChartChoiceSettings | None,
+) -> dict[str, IndicatorChart]:
+    """:func:`fit_ward_charts` for the indicators of one cadence (one ``(indicators, periods)`` grid)."""
+    periods = np.sort(f["period"].unique().to_numpy())
+    keys = f["indicator"].unique(maintain_order=True).to_list()
+    s_idx = (
+        f["indicator"].replace_strict({k: i for i, k in enumerate(keys)}, return_dtype=pl.Int64).to_numpy()
+    )
+    t_idx = np.searchsorted(periods, f["period"].to_numpy())
+    shape = (len(keys), periods.size)
+    num, den = np.full(shape, np.nan), np.full(shape, np.nan)
+    obs, covered = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+    covered[s_idx, t_idx] = True  # the periods the series has a row for (any status)
+    num[s_idx, t_idx] = f["numerator"].fill_null(np.nan).to_numpy()
+    den[s_idx, t_idx] = f["denominator"].fill_null(np.nan).to_numpy()
+    obs[s_idx, t_idx] = (f["status"] == "observed").to_numpy()
+    inds = [indicator(k) for k in keys]
+    improvement = [i.improvement_direction if i else "neutral" for i in inds]
+    family = [i.family if i else "measure" for i in inds]
+    g = rebase_groups(periods, rebase_dates or [])
+    groups = None if g is None else np.broadcast_to(g, shape)
+    fitted = fit_charts(
+        num, den, obs, periods, improvement, family,
+        cadence=cad, groups=groups, covered=covered, xmr=xmr, settings=settings,
+    )  # fmt: skip
+    out: dict[str, IndicatorChart] = {}
+    for i, key in enumerate(keys):
+        ind = inds[i]
+        code = int(fitted.variation_icon[i])
+        under = key in under_alert
+        n_events = int(np.nansum(np.where(obs[i], num[i], 0.0)))
+        n_obs = int(obs[i].sum())
+        picked = fitted.chosen(i)
+        if picked is None:
             frame = _points_frame(
-                key, cand.kind, cand.x[r], cand.value[r], cand.mean[r], cand.lpl[r], cand.upl[r],
-                cand.point_type[r], cand.rule[r],
-            )  # fmt: skip
-            open_days = float(cand.open_interval[r]) if cand.kind == "t" and cand.open_interval.size else None
+                key, "none", *(np.zeros(0),) * 5, np.zeros(0, dtype=np.int8), np.zeros(0, np.int8)
+            )
             out[key] = IndicatorChart(
-                key, cand.kind, cad, frame, _icon_of(code, direction), bool(cand.runs_signal[r]), under,
-                contradicts, n_events, open_days, int(obs[i].sum()),
-            )  # fmt: skip
+                key, "none", cad, frame, NO_ICON_RUN, False, under, False, n_events, None, n_obs
+            )
+            continue
+        cand, r = picked
+        contradicts = bool(improvement_contradicts(np.array([code]), np.array([under]))[0])
+        frame = _points_frame(
+            key, cand.kind, cand.x[r], cand.value[r], cand.mean[r], cand.lpl[r], cand.upl[r],
+            cand.point_type[r], cand.rule[r],
+        )  # fmt: skip
+        open_days = float(cand.open_interval[r]) if cand.kind == "t" and cand.open_interval.size else None
+        out[key] = IndicatorChart(
+            key, cand.kind, cad, frame, _icon_of(code, ind.direction if ind else "both"),
+            bool(cand.runs_signal[r]), under, contradicts, n_events, open_days, n_obs,
+        )  # fmt: skip
     return out
 
 
@@ -533,21 +524,47 @@ def mdc_chart(
 
 
 # ------------------------------------------------------------------------------ CUSUM panel
+_CUSUM_SIDES = ["Rise (CUSUM up)", "Fall (CUSUM down)"]
+
+
 def cusum_chart(
     series: pl.DataFrame, key: str, events: pl.DataFrame, height: int = 150
 ) -> tuple[alt.LayerChart, str]:
     """CUSUM statistics (nats) in each monitored direction with the threshold, change points and events."""
     f = series.filter(pl.col("indicator") == key).sort("period")
+    base_x = alt.X("period:T", title=None, axis=alt.Axis(format=UK_AXIS))
+    thr = (
+        alt.Chart(f)
+        .mark_line(interpolate="step-after", color="#da291c", strokeDash=[6, 3])
+        .encode(x=base_x, y="cusum_threshold:Q")
+    )
+    cps, ev = _change_points_and_events(f, events)
+    marks = pl.concat([cps, ev.cast(cps.schema)]).with_columns(
+        pl.col("period").dt.strftime(UK_AXIS).alias("date")
+    )
+    rules = (
+        alt.Chart(marks)
+        .mark_rule(strokeWidth=1.5)
+        .encode(
+            x=base_x,
+            color=alt.condition(alt.datum.what == "change point", alt.value("#490092"), alt.value("#425563")),
+            strokeDash=alt.condition(alt.datum.what == "change point", alt.value([2, 2]), alt.value([1, 0])),
+            tooltip=[alt.Tooltip("date:N", title="Date"), "what:N", "note:N"],
+        )
+    )
+    chart = alt.layer(_cusum_lines(f, base_x), thr, rules).properties(height=height, width="container")
+    return chart, _cusum_text(key, f, cps, ev)
+
+
+def _cusum_lines(f: pl.DataFrame, base_x: alt.X) -> alt.Chart:
+    """The rise (solid) and fall (dashed) CUSUM statistics of one series."""
     long = pl.concat(
         [
-            f.select("period", pl.col("cusum_up").alias("value"), pl.lit("Rise (CUSUM up)").alias("side")),
-            f.select(
-                "period", pl.col("cusum_down").alias("value"), pl.lit("Fall (CUSUM down)").alias("side")
-            ),
+            f.select("period", pl.col("cusum_up").alias("value"), pl.lit(_CUSUM_SIDES[0]).alias("side")),
+            f.select("period", pl.col("cusum_down").alias("value"), pl.lit(_CUSUM_SIDES[1]).alias("side")),
         ]
     ).filter(pl.col("value").is_not_null() & pl.col("value").is_not_nan())
-    base_x = alt.X("period:T", title=None, axis=alt.Axis(format=UK_AXIS))
-    lines = (
+    return (
         alt.Chart(long)
         .mark_line(strokeWidth=1.5)
         .encode(
@@ -555,23 +572,18 @@ def cusum_chart(
             y=alt.Y("value:Q", title="CUSUM (nats)"),
             color=alt.Color(
                 "side:N",
-                scale=alt.Scale(
-                    domain=["Rise (CUSUM up)", "Fall (CUSUM down)"], range=["#e46c0a", "#005eb8"]
-                ),
+                scale=alt.Scale(domain=_CUSUM_SIDES, range=["#e46c0a", "#005eb8"]),
                 legend=alt.Legend(title=None, orient="top"),
             ),
             strokeDash=alt.StrokeDash(
-                "side:N",
-                scale=alt.Scale(domain=["Rise (CUSUM up)", "Fall (CUSUM down)"], range=[[1, 0], [5, 3]]),
-                legend=None,
+                "side:N", scale=alt.Scale(domain=_CUSUM_SIDES, range=[[1, 0], [5, 3]]), legend=None
             ),
         )
     )
-    thr = (
-        alt.Chart(f)
-        .mark_line(interpolate="step-after", color="#da291c", strokeDash=[6, 3])
-        .encode(x=base_x, y="cusum_threshold:Q")
-    )
+
+
+def _change_points_and_events(f: pl.DataFrame, events: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``period, what, note`` of the series' change points (segment starts) and of the ward's events."""
     seg = (
         f.filter(pl.col("segment") != pl.col("segment").shift(1)).slice(1)
         if "segment" in f.columns
@@ -587,20 +599,11 @@ def cusum_chart(
         if events.height
         else cps.head(0)
     )
-    marks = pl.concat([cps, ev.cast(cps.schema)]).with_columns(
-        pl.col("period").dt.strftime(UK_AXIS).alias("date")
-    )
-    rules = (
-        alt.Chart(marks)
-        .mark_rule(strokeWidth=1.5)
-        .encode(
-            x=base_x,
-            color=alt.condition(alt.datum.what == "change point", alt.value("#490092"), alt.value("#425563")),
-            strokeDash=alt.condition(alt.datum.what == "change point", alt.value([2, 2]), alt.value([1, 0])),
-            tooltip=[alt.Tooltip("date:N", title="Date"), "what:N", "note:N"],
-        )
-    )
-    chart = alt.layer(lines, thr, rules).properties(height=height, width="container")
+    return cps, ev
+
+
+def _cusum_text(key: str, f: pl.DataFrame, cps: pl.DataFrame, ev: pl.DataFrame) -> str:
+    """The CUSUM chart in words: threshold, where each statistic stands, change points, events."""
     thr_v = f["cusum_threshold"].drop_nulls()
     thr_txt = f"{thr_v[-1]:.1f} nats" if thr_v.len() else "not set"
     up = f["cusum_up"].drop_nans().drop_nulls()
@@ -614,7 +617,7 @@ def cusum_chart(
         parts.append("Change points: " + ", ".join(uk_date(d) for d in cps["period"]) + ".")
     if ev.height:
         parts.append(f"{ev.height} event(s) marked (grey lines).")
-    return chart, " ".join(parts)
+    return " ".join(parts)
 
 
 # ------------------------------------------------------------------------------ overview charts

@@ -74,14 +74,33 @@ def render_tradeoff(ctx: AppContext) -> None:
         "weeks, the median delay and the share of single-domain changes escalated to concern, with "
         "Monte Carlo errors. Counting rules: docs/evaluation.md."
     )
+    trust = _trust_in_force(ctx)
+    if trust is None:
+        return
+    jobs = runner(ctx)
+    go, settings = _tradeoff_form(trust)
+    if go:
+        if settings is None:
+            return
+        status = jobs.submit(KIND, tradeoff_spec(trust, settings))
+        st.session_state["lab_t_job"] = status.key
+    key = _job_key(jobs, trust)
+    if key is None:
+        st.info("Choose the episodes and thresholds, then run: the simulation runs in the background.")
+        return
+    _job_result(ctx, jobs, key, trust)
+
+
+def _trust_in_force(ctx: AppContext) -> TrustData | None:
+    """The trust's data and configuration in force, described (None, with a message, when missing)."""
     if ctx.results is None:
         st.info("No results are loaded: score the trust first (Upload data, or `wardwatch score`).")
-        return
+        return None
     try:
         trust = trust_data(ctx.settings.data_path, ctx.results.run)
     except (FileNotFoundError, SettingsError) as exc:
         st.error(f"The lab cannot find the trust's data: {exc}")
-        return
+        return None
     comb = trust.config.combination
     st.caption(
         f"Starting from the configuration in force, {trust.config_source}: concern threshold "
@@ -100,7 +119,11 @@ def render_tradeoff(ctx: AppContext) -> None:
                 f"`{saved_path.name}` in the data folder differs from the configuration in force (saved but not "
                 "yet re-scored): re-score from Upload data to apply it."
             )
-    jobs = runner(ctx)
+    return trust
+
+
+def _tradeoff_form(trust: TrustData) -> tuple[bool, TradeoffSettings | None]:
+    """The run form: (submitted, its settings; None with a warning when they are not valid)."""
     with st.form("lab_t_form"):
         c1, c2, c3, c4 = st.columns(4)
         swept = c1.selectbox(
@@ -118,30 +141,35 @@ def render_tradeoff(ctx: AppContext) -> None:
             key="lab_t_grid",
         )
         go = st.form_submit_button("Run in the background", type="primary")
-    if go:
-        try:
-            high = comb.urgent_threshold if swept == "concern" else 50.0
-            values = parse_thresholds(text, high=high)
-            if len(values) > MAX_POINTS:
-                raise ValueError(f"{len(values)} thresholds: the lab runs at most {MAX_POINTS}")
-            settings = TradeoffSettings(
-                size=float(size), ramp_weeks=int(ramp), breadth=int(breadth), replicates=int(replicates),
-                seed=int(seed), swept=swept, thresholds=tuple(values),
-            )  # fmt: skip
-        except ValueError as exc:
-            st.warning(f"Not run: {exc}")
-            return
-        status = jobs.submit(KIND, tradeoff_spec(trust, settings))
-        st.session_state["lab_t_job"] = status.key
+    if not go:
+        return False, None
+    try:
+        high = trust.config.combination.urgent_threshold if swept == "concern" else 50.0
+        values = parse_thresholds(text, high=high)
+        if len(values) > MAX_POINTS:
+            raise ValueError(f"{len(values)} thresholds: the lab runs at most {MAX_POINTS}")
+        return True, TradeoffSettings(
+            size=float(size), ramp_weeks=int(ramp), breadth=int(breadth), replicates=int(replicates),
+            seed=int(seed), swept=swept, thresholds=tuple(values),
+        )  # fmt: skip
+    except ValueError as exc:
+        st.warning(f"Not run: {exc}")
+        return True, None
+
+
+def _job_key(jobs: JobRunner, trust: TrustData) -> str | None:
+    """The run this session asked for, else (a reloaded page) the latest run on the data now loaded."""
     key = st.session_state.get("lab_t_job")
-    if key is None:  # a reloaded page: the latest run on the data now loaded
+    if key is None:
         latest = jobs.latest(KIND, where=lambda spec: spec.get("digests") == trust.digests)
         key = latest.key if latest else None
         if key:
             st.session_state["lab_t_job"] = key
-    if key is None:
-        st.info("Choose the episodes and thresholds, then run: the simulation runs in the background.")
-        return
+    return key
+
+
+def _job_result(ctx: AppContext, jobs: JobRunner, key: str, trust: TrustData) -> None:
+    """The run's progress or failure, and its result (or the previous one while it runs)."""
     status = jobs.status(key)
     if status is None:
         st.info("The previous run's files are gone: run again.")

@@ -29,6 +29,7 @@ import fcntl
 import hashlib
 import importlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -41,6 +42,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 #: job kinds: name -> "module:function".
 KINDS: dict[str, str] = {
@@ -201,6 +204,9 @@ class JobRunner:
                     env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
                 )
             _PROCS[key] = proc
+            logger.info(
+                "job %s (%s) started: worker pid %d, log %s", key, kind, proc.pid, folder / "worker.log"
+            )
             return self._mark(key, pid=proc.pid)
 
     def _prune(self) -> None:
@@ -220,6 +226,7 @@ class JobRunner:
         if status is None or not status.active:
             return status
         (self.folder(key) / "cancel").touch()
+        logger.info("job %s cancelled by the user", key)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(status.pid, signal.SIGTERM)
         proc = _PROCS.pop(key, None)

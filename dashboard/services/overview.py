@@ -15,7 +15,6 @@ table only.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import polars as pl
 
 from dashboard.components.icons import assurance_icon, variation_icon
+from dashboard.services.caching import cached_on_results
 from dashboard.services.formatting import (
     DOMAIN_LABELS,
     LEVEL_ORDER,
@@ -357,37 +357,15 @@ def build_overview(
     )
 
 
-@functools.cache
-def _cached_impl():  # type: ignore[no-untyped-def]
-    import streamlit as st
-
-    @st.cache_resource(max_entries=16, show_spinner=False)
-    def load(
-        key: str,
-        providers: tuple[str, ...],
-        ward_types: tuple[str, ...],
-        sizes: tuple[int, int, int],
-        _results: Results,
-    ) -> OverviewData:
-        return build_overview(_results, providers, ward_types, *sizes)
-
-    return load
+_cached_build_overview = cached_on_results(build_overview, 16)
 
 
 def cached_overview(
-    results: Results,
-    providers: Sequence[str] = (),
-    ward_types: Sequence[str] = (),
-    heatmap_wards: int = 40,
-    small_multiples: int = 12,
-    history_weeks: int = 52,
+    results: Results, providers: Sequence[str] = (), ward_types: Sequence[str] = (), *sizes: int
 ) -> OverviewData:
-    """:func:`build_overview` through Streamlit's resource cache, keyed on the results' content key.
-
-    ``cache_resource`` hands every session the same immutable object (no copy of the frames).
-    """
-    sizes = (heatmap_wards, small_multiples, history_weeks)
-    return _cached_impl()(results.key, tuple(sorted(providers)), tuple(sorted(ward_types)), sizes, results)
+    """:func:`build_overview` (``sizes``: its heatmap_wards, small_multiples, history_weeks) through
+    Streamlit's resource cache, keyed on the results' content key and the filters in sorted order."""
+    return _cached_build_overview(results, tuple(sorted(providers)), tuple(sorted(ward_types)), *sizes)
 
 
 # ---------------------------------------------------------------------------------- indicator summary
@@ -397,6 +375,22 @@ def _number(key: str, rate: float | None) -> str:
         return "no data"
     mult, unit = display_scale(key)
     return f"{rate * mult:,.1f}%" if unit == "%" else f"{rate * mult:,.1f}"
+
+
+#: columns of :func:`indicator_summary`, in order.
+_SUMMARY_COLUMNS: dict[str, type[pl.DataType]] = {
+    "key": pl.String,
+    "Indicator": pl.String,
+    "Latest": pl.String,
+    "Mean": pl.String,
+    "Variation": pl.String,
+    "Assurance": pl.String,
+    "Unit": pl.String,
+    "Behind the level": pl.Boolean,
+    "What the icons say": pl.String,
+    "Domain": pl.String,
+    "Latest period": pl.Date,
+}
 
 
 def indicator_summary(
@@ -413,70 +407,23 @@ def indicator_summary(
     where given, the variation icon and the mean are those of the chart that fits each series (monthly
     XmR, T or run chart for rare events), so the table agrees with the ward page and the briefing.
     """
-    cols = {
-        "key": pl.String,
-        "Indicator": pl.String,
-        "Latest": pl.String,
-        "Mean": pl.String,
-        "Variation": pl.String,
-        "Assurance": pl.String,
-        "Unit": pl.String,
-        "Behind the level": pl.Boolean,
-        "What the icons say": pl.String,
-        "Domain": pl.String,
-        "Latest period": pl.Date,
-    }
     if series.is_empty():
-        return pl.DataFrame(schema=cols)
-    from dashboard.components.charts import short_unit
-
+        return pl.DataFrame(schema=_SUMMARY_COLUMNS)
     last = (
         series.filter(pl.col("rate").is_not_null() & pl.col("rate").is_not_nan())
         .sort("period")
         .group_by("indicator")
         .agg(pl.all().last())
     )
-    rows: dict[str, list] = {k: [] for k in cols}
-    for r in last.iter_rows(named=True):
-        key = r["indicator"]
-        ind = indicator(key)
-        direction = ind.direction if ind else "both"
-        icon = variation_icon(r.get("point_type") or None, direction)
-        fc = (fitted or {}).get(key)
-        if fc is not None:
-            icon = fc.icon
-        target = getattr(ind, "target", None) if ind else None
-        mean, lpl, upl = r.get("chart_mean"), r.get("chart_lpl"), r.get("chart_upl")
-        limits_ok = all(v is not None and v == v for v in (mean, lpl, upl))
-        assure = assurance_icon(target, lpl, upl, direction) if (target is not None and limits_ok) else None
-        meaning = icon.meaning
-        if key in contributing and icon.key.startswith("improvement"):
-            meaning += (
-                ". The open alert disagrees: it weighs every week since the change began, this icon "
-                "only the latest points (see the ward page)"
-            )
-        meaning += ". " + (assure.meaning if assure else "No target set, so no assurance icon") + "."
-        rows["key"].append(key)
-        rows["Indicator"].append(indicator_label(key))
-        rows["Latest"].append(_number(key, r["rate"]))
-        if fc is not None:
-            fmean = fc.frame["mean"].drop_nulls().drop_nans() if fc.has_limits else None
-            rows["Mean"].append(
-                f"{fmean[-1]:,.3g} ({short_unit(fc.unit) or fc.kind})"
-                if fmean is not None and fmean.len()
-                else "no limits (run chart)"
-            )
-        else:
-            rows["Mean"].append(_number(key, mean) if limits_ok else "too few points")
-        rows["Variation"].append(icon.data_uri(28))
-        rows["Assurance"].append(assure.data_uri(28) if assure else None)
-        rows["Unit"].append(display_scale(key)[1] or "count")
-        rows["Behind the level"].append(key in contributing)
-        rows["What the icons say"].append(meaning)
-        rows["Domain"].append(domain_label(ind.domain) if ind else "")
-        rows["Latest period"].append(r["period"])
+    rows = [
+        _summary_row(r, contributing, (fitted or {}).get(r["indicator"])) for r in last.iter_rows(named=True)
+    ]
     order = {k: i for i, k in enumerate(contributing)}
-    frame = pl.DataFrame(rows, schema=cols)
+    frame = (
+        pl.DataFrame(rows, schema=_SUMMARY_COLUMNS, orient="row")
+        if rows
+        else pl.DataFrame(schema=_SUMMARY_COLUMNS)
+    )
     return (
         frame.with_columns(
             pl.col("key").replace_strict(order, default=len(order), return_dtype=pl.Int64).alias("_o")
@@ -484,6 +431,51 @@ def indicator_summary(
         .sort("_o", "Domain", "Indicator")
         .drop("_o")
     )
+
+
+def _summary_row(r: dict[str, Any], contributing: Sequence[str], fc: Any) -> tuple:
+    """One indicator's row of :func:`indicator_summary` from its last observed series row ``r``;
+    ``fc`` the chart that fits the series (None: the weekly chart's icon and mean)."""
+    key = r["indicator"]
+    ind = indicator(key)
+    direction = ind.direction if ind else "both"
+    icon = fc.icon if fc is not None else variation_icon(r.get("point_type") or None, direction)
+    target = getattr(ind, "target", None) if ind else None
+    mean, lpl, upl = r.get("chart_mean"), r.get("chart_lpl"), r.get("chart_upl")
+    limits_ok = all(v is not None and v == v for v in (mean, lpl, upl))
+    assure = assurance_icon(target, lpl, upl, direction) if (target is not None and limits_ok) else None
+    meaning = icon.meaning
+    if key in contributing and icon.key.startswith("improvement"):
+        meaning += (
+            ". The open alert disagrees: it weighs every week since the change began, this icon "
+            "only the latest points (see the ward page)"
+        )
+    meaning += ". " + (assure.meaning if assure else "No target set, so no assurance icon") + "."
+    return (
+        key,
+        indicator_label(key),
+        _number(key, r["rate"]),
+        _mean_text(key, mean, limits_ok, fc),
+        icon.data_uri(28),
+        assure.data_uri(28) if assure else None,
+        display_scale(key)[1] or "count",
+        key in contributing,
+        meaning,
+        domain_label(ind.domain) if ind else "",
+        r["period"],
+    )
+
+
+def _mean_text(key: str, mean: float | None, limits_ok: bool, fc: Any) -> str:
+    """The chart's current centre line in display units: the fitted chart's when there is one."""
+    if fc is None:
+        return _number(key, mean) if limits_ok else "too few points"
+    from dashboard.components.charts import short_unit
+
+    fmean = fc.frame["mean"].drop_nulls().drop_nans() if fc.has_limits else None
+    if fmean is not None and fmean.len():
+        return f"{fmean[-1]:,.3g} ({short_unit(fc.unit) or fc.kind})"
+    return "no limits (run chart)"
 
 
 def summary_for_display(summary: pl.DataFrame) -> pl.DataFrame:

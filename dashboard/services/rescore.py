@@ -23,6 +23,7 @@ import datetime as dt
 import errno
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -31,6 +32,8 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 #: data-folder files the dashboard reads beside the results (replaced together with them).
 REGISTER_FILES: dict[str, str] = {"wards": "wards.csv", "events": "events.csv"}
@@ -73,6 +76,7 @@ def stage_upload(
         json.dumps({role: safe_name(n) for role, (n, _) in files.items()} | {"_names": sorted(names)}),
         encoding="utf-8",
     )
+    logger.info("upload kept in %s: %s", folder, ", ".join(sorted(names)))
     return folder
 
 
@@ -160,6 +164,9 @@ def swap_in(
             signal.signal(sig, handler)
     if previous is not None:
         previous = _keep_previous(previous, data_dir, swap_id)
+    logger.info(
+        "re-scored results published as %s (swap %s; previous kept in %s)", results, swap_id, previous
+    )
     return previous
 
 
@@ -183,10 +190,12 @@ def recover(data_dir: Path) -> str:
     marker = results / ".swap-id"
     if marker.exists() and marker.read_text(encoding="utf-8") == doc["swap_id"]:
         _finish(journal)
+        logger.warning("finished an interrupted re-score swap (%s)", doc["swap_id"])
         return "finished an interrupted re-score swap"
     for tmp in doc["files"]:
         Path(tmp).unlink(missing_ok=True)
     journal.unlink()
+    logger.warning("rolled back an interrupted re-score swap (%s)", doc["swap_id"])
     return "rolled back an interrupted re-score swap"
 
 

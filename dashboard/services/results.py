@@ -18,6 +18,7 @@ import datetime as dt
 import functools
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ import polars as pl
 
 from dashboard.services.formatting import DOMAIN_LABELS, LEVEL_ORDER
 from engine.scoring.settings import CombinationSettings
+
+logger = logging.getLogger(__name__)
 
 RESULT_FILES: tuple[str, ...] = ("ward_status.csv", "alerts.csv", "series.parquet", "run.json")
 DATA_FILES: tuple[str, ...] = ("wards.csv", "events.csv")
@@ -356,6 +359,13 @@ def load_results(results_dir: Path | str, data_dir: Path | str) -> Results:
     wards = read_wards(ddir / "wards.csv", ids)
     events = read_events(ddir / "events.csv")
     latest = latest_by_ward(ward_status, wards)
+    logger.info(
+        "results read from %s: %d wards, %d alerts (content key %s)",
+        rdir,
+        latest.height,
+        alerts.height,
+        key[:12],
+    )
     return Results(key, rdir, ddir, ward_status, alerts, wards, events, run, latest)
 
 

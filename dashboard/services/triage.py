@@ -12,6 +12,7 @@ errors become polite one-line messages (:class:`ActionResult`).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from engine.store import (
     UnknownAlertError,
     UpsertSummary,
 )
+
+logger = logging.getLogger(__name__)
 
 SYNC_ACTOR = "wardwatch dashboard (results sync)"
 ACTIONS = ("acknowledge", "investigate", "close", "note", "assign", "reopen")
@@ -62,8 +65,17 @@ def sync_results(store: TriageStore, results: Results) -> UpsertSummary | None:
     complete run (idempotent; ``None`` when there are none)."""
     frame = results.alerts.with_columns(pl.col("indicator").replace("", None))
     if frame.is_empty():
+        logger.info("results %s synced into the store: no alerts", results.results_dir)
         return None
-    return store.upsert_alerts(frame, scored_at=_scored_at(results), actor=SYNC_ACTOR, complete=True)
+    summary = store.upsert_alerts(frame, scored_at=_scored_at(results), actor=SYNC_ACTOR, complete=True)
+    logger.info(
+        "results %s synced into the store: %d new, %d updated, %d unchanged",
+        results.results_dir,
+        summary.inserted,
+        summary.updated,
+        summary.unchanged,
+    )
+    return summary
 
 
 def inbox_frame(store: TriageStore, results: Results, **filters: object) -> pl.DataFrame:
@@ -106,7 +118,7 @@ def perform(
     assignee: str | None = None,
     children: dict[str, int] | None = None,
 ) -> ActionResult:
-    """Run one triage action and translate store errors into a polite message.
+    """Run one triage action and translate store errors into a polite message (logged at INFO).
 
     Parameters
     ----------
@@ -117,13 +129,50 @@ def perform(
         Required for ``close``.
     text : str, optional
         The note (``note``), closing note (``close``, required when the alert is new) or the reason
-        (``reopen``, required); stored verbatim.
+        (``reopen``, required); stored verbatim (never logged).
     assignee : str, optional
         ``assign``: the new owner (``None`` or blank clears it).
     children : dict, optional
         ``close``: indicator alerts (id -> version seen) to close with it, same outcome and note,
         each audited on its own; done after the ward alert, all in one transaction.
     """
+    result = _perform(
+        store,
+        action,
+        alert_id,
+        actor,
+        expected_version,
+        outcome=outcome,
+        text=text,
+        assignee=assignee,
+        children=children,
+    )
+    _log_write(store, action, [alert_id, *(children or {})], actor, result)
+    return result
+
+
+def _log_write(
+    store: TriageStore, action: str, alert_ids: list[str], actor: str, result: ActionResult
+) -> None:
+    """One INFO line per store write the dashboard asked for: action, alerts, actor, outcome."""
+    shown = ", ".join(alert_ids[:5]) + (f" and {len(alert_ids) - 5} more" if len(alert_ids) > 5 else "")
+    outcome = "saved" if result.ok else ("refused: stale version" if result.stale else "refused")
+    logger.info("store %s: %s of %s by %s %s", store.path, action, shown, actor, outcome)
+
+
+def _perform(
+    store: TriageStore,
+    action: str,
+    alert_id: str,
+    actor: str,
+    expected_version: int,
+    *,
+    outcome: str | None = None,
+    text: str | None = None,
+    assignee: str | None = None,
+    children: dict[str, int] | None = None,
+) -> ActionResult:
+    """:func:`perform` without the log line."""
     try:
         if action == "assign":
             who = (assignee or "").strip() or None
@@ -198,13 +247,18 @@ def perform_bulk(
     try:
         store.bulk(action, targets, actor, note=note, outcome=outcome)
     except StaleWriteError:
-        return _STALE
+        result = _STALE
     except InvalidTransitionError as exc:
-        return ActionResult(False, f"Nothing was changed: {exc}.")
+        result = ActionResult(False, f"Nothing was changed: {exc}.")
     except (StoreError, ValueError) as exc:
-        return ActionResult(False, f"Nothing was changed: {exc}")
-    done = "acknowledged" if action == "acknowledge" else "closed"
-    return ActionResult(True, f"{len(targets)} alert(s) {done}, each with your note and its own audit entry.")
+        result = ActionResult(False, f"Nothing was changed: {exc}")
+    else:
+        done = "acknowledged" if action == "acknowledge" else "closed"
+        result = ActionResult(
+            True, f"{len(targets)} alert(s) {done}, each with your note and its own audit entry."
+        )
+    _log_write(store, f"bulk {action}", list(targets), actor, result)
+    return result
 
 
 def open_children(store: TriageStore, ward_alert_id: str) -> dict[str, int]:

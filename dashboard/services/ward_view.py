@@ -8,13 +8,13 @@ JSON text because Streamlit moves a spec's datasets out of the dict it is given.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
+from dashboard.services.caching import cached_on_results
 from dashboard.services.formatting import MONTH_AXIS, split_list
 from dashboard.services.results import Results, cached_ward_series
 
@@ -101,52 +101,18 @@ def strength_chart(results: Results, ward_id: str, weeks: int = HISTORY_WEEKS) -
     return ChartSpec(_spec(chart), text)
 
 
-@functools.cache
-def _strength_impl():  # type: ignore[no-untyped-def]
-    import streamlit as st
+def _ward_fitted(results: Results, ward_id: str) -> dict:
+    from dashboard.components.charts import ward_charts
 
-    @st.cache_resource(max_entries=1024, show_spinner=False)
-    def load(key: str, ward_id: str, _results: Results) -> ChartSpec:
-        return strength_chart(_results, ward_id)
-
-    return load
+    return ward_charts(results, ward_id, cached_ward_series(results, ward_id))
 
 
-def cached_strength_chart(results: Results, ward_id: str) -> ChartSpec:
-    """:func:`strength_chart` cached on (results content key, ward)."""
-    return _strength_impl()(results.key, ward_id, results)
-
-
-@functools.cache
-def _charts_impl():  # type: ignore[no-untyped-def]
-    import streamlit as st
-
-    @st.cache_resource(max_entries=1024, show_spinner=False)
-    def load(key: str, ward_id: str, indicator: str, _results: Results) -> tuple[ChartSpec, ChartSpec]:
-        return indicator_charts(_results, ward_id, indicator)
-
-    return load
-
-
-def cached_indicator_charts(results: Results, ward_id: str, key: str) -> tuple[ChartSpec, ChartSpec]:
-    """:func:`indicator_charts` cached on (results content key, ward, indicator)."""
-    return _charts_impl()(results.key, ward_id, key, results)
-
-
-@functools.cache
-def _fitted_impl():  # type: ignore[no-untyped-def]
-    import streamlit as st
-
-    @st.cache_resource(max_entries=256, show_spinner=False)
-    def load(key: str, ward_id: str, _results: Results) -> dict:
-        from dashboard.components.charts import ward_charts
-
-        return ward_charts(_results, ward_id, cached_ward_series(_results, ward_id))
-
-    return load
-
-
-def cached_ward_fitted(results: Results, ward_id: str) -> dict:
-    """The chart that fits each indicator of a ward (``ward_charts``), cached on (results, ward):
-    the ward page's charts and icons, the indicator summary and the briefing agree."""
-    return _fitted_impl()(results.key, ward_id, results)
+#: :func:`strength_chart` cached on (results content key, ward).
+cached_strength_chart: Callable[[Results, str], ChartSpec] = cached_on_results(strength_chart, 1024)
+#: :func:`indicator_charts` cached on (results content key, ward, indicator).
+cached_indicator_charts: Callable[[Results, str, str], tuple[ChartSpec, ChartSpec]] = cached_on_results(
+    indicator_charts, 1024
+)
+#: The chart that fits each indicator of a ward (``ward_charts``), cached on (results, ward): the ward
+#: page's charts and icons, the indicator summary and the briefing agree.
+cached_ward_fitted: Callable[[Results, str], dict] = cached_on_results(_ward_fitted, 256)

@@ -8,7 +8,7 @@ first observation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 Method = Literal["closed_form", "markov", "integral", "simulation"]
@@ -67,13 +67,13 @@ class ArlSettings:
     #: Transient states of the Brook–Evans / Lucas–Saccucci Markov-chain cross-checks.
     markov_states: int = 400
     #: Simulated run lengths per ARL estimate.
-    replicates: int = 20_000
+    replicates: int = field(default=20_000, metadata={"doc": "simulated run lengths per ARL estimate"})
     #: Periods simulated per chunk before checking which replicates have signalled.
     chunk_periods: int = 512
     #: Hard cap on simulated periods per replicate (censored beyond it; reported in the result).
     max_periods: int = 1_000_000
     #: Seed for ``numpy.random.default_rng``; every simulation is reproducible from it.
-    seed: int = 20_240_501
+    seed: int = field(default=20_240_501, metadata={"doc": "simulation seed"})
 
 
 @dataclass(frozen=True)

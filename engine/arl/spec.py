@@ -20,7 +20,7 @@ Shifts: normal — ``shift`` δ in σ units; poisson/negbin — true mean ``mu``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from math import lcm
 from typing import Literal
 
@@ -55,28 +55,52 @@ class SpecError(ValueError):
 class ChartSpec:
     """A chart whose run length is wanted. ``None`` means "not given" (defaults noted)."""
 
-    chart: Chart = "cusum"  # chart type
-    family: Family = "normal"  # data family
-    sided: Literal["one", "two"] = "two"  # one chart (in `direction`) or both directions
-    direction: Literal["up", "down"] = "up"  # direction of the one-sided chart
-    k: float | None = (
-        None  # CUSUM reference value (σ units for normal, events for counts); normal default 0.5
+    chart: Chart = field(default="cusum", metadata={"doc": "chart type"})
+    family: Family = field(
+        default="normal",
+        metadata={"doc": "data family (shewhart/ewma: normal only; negbin: cusum, by simulation)"},
     )
-    k_down: float | None = None  # reference value of the lower chart of a two-sided count CUSUM
-    h: float | None = None  # CUSUM decision interval (σ units / events / LLR for negbin)
-    lam: float | None = None  # EWMA smoothing constant λ in (0, 1]
-    L: float | None = None  # EWMA / Shewhart limit multiplier (σ)
-    mu0: float | None = None  # in-control mean per period (counts), or in-control mean (normal; default 0)
-    sigma: float = 1.0  # standard deviation of the normal observations
-    rate_ratio: float | None = None  # design rate ratio μ1/μ0 (poisson, negbin)
-    p0: float | None = None  # in-control probability (binomial)
-    n: int = 1  # trials per period (binomial; 1 = Bernoulli CUSUM, ARL in trials)
-    odds_ratio: float | None = None  # design odds ratio (binomial)
-    alpha: float | None = None  # NB dispersion, Var = μ + αμ² (negbin)
-    signal: Literal["geq", "gt"] = "geq"  # count-CUSUM signal rule: S >= h (Lucas) or S > h
-    head_start: float = 0.0  # CUSUM start value (FIR)
-    m: int = 20  # lattice denominator used to round a derived count reference value
-    method: Literal["auto", "integral", "markov", "simulation"] = "auto"  # override the method
+    sided: Literal["one", "two"] = field(
+        default="two", metadata={"doc": "one chart (in direction) or both directions"}
+    )
+    direction: Literal["up", "down"] = field(default="up", metadata={"doc": "direction of a one-sided chart"})
+    k: float | None = field(
+        default=None,
+        metadata={"doc": "CUSUM reference value (σ units, normal default 0.5; events per period for counts)"},
+    )
+    k_down: float | None = field(
+        default=None, metadata={"doc": "reference value of the lower chart (two-sided count CUSUM)"}
+    )
+    h: float | None = field(
+        default=None,
+        metadata={"doc": "CUSUM decision interval (σ units; events for poisson/binomial; LLR for negbin)"},
+    )
+    lam: float | None = field(default=None, metadata={"doc": "EWMA smoothing constant λ in (0, 1]"})
+    L: float | None = field(default=None, metadata={"doc": "EWMA/Shewhart limit multiplier (σ)"})
+    mu0: float | None = field(
+        default=None,
+        metadata={"doc": "in-control mean per period (counts; normal: in-control mean, default 0)"},
+    )
+    sigma: float = field(default=1.0, metadata={"doc": "standard deviation of normal observations"})
+    rate_ratio: float | None = field(
+        default=None,
+        metadata={"doc": "design rate ratio μ1/μ0 (poisson: sets k; negbin: the LLR alternative)"},
+    )
+    p0: float | None = field(default=None, metadata={"doc": "in-control probability (binomial)"})
+    n: int = field(default=1, metadata={"doc": "trials per period (binomial; 1 = Bernoulli, ARL in trials)"})
+    odds_ratio: float | None = field(default=None, metadata={"doc": "design odds ratio (binomial: sets k)"})
+    alpha: float | None = field(default=None, metadata={"doc": "negative-binomial dispersion, Var = μ + αμ²"})
+    signal: Literal["geq", "gt"] = field(
+        default="geq", metadata={"doc": "count CUSUM signal rule: S >= h (Lucas) or S > h"}
+    )
+    head_start: float = field(default=0.0, metadata={"doc": "CUSUM start value (FIR)"})
+    m: int = field(
+        default=20, metadata={"doc": "lattice 1/m used to round a derived count reference value k"}
+    )
+    method: Literal["auto", "integral", "markov", "simulation"] = field(
+        default="auto",
+        metadata={"doc": "force the integral-equation or Markov-chain method (normal CUSUM, EWMA)"},
+    )
 
     # -- derived design values -------------------------------------------------------------
     def design_rate_ratio(self) -> float:

@@ -7,7 +7,7 @@ for XmR charts and qicharts2 0.8 for attribute (c, u, p, Laney u', p') charts. S
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 #: NHSRplotthedots (and, as reported, the MDC Excel tool) use the rounded constant 2.66.
@@ -82,15 +82,31 @@ class XmRSettings:
         ``"suppress"`` (MDC Excel): limits are NaN, points are common cause, no icons.
     """
 
-    screen_outliers: bool = True
-    multiplier: Multiplier = "ptd"
-    screen_multiplier: float = SCREEN_MULTIPLIER
-    run_length: int = 7
-    trend_length: int = 7
-    two_in_three_beyond_3sigma: bool = False
-    fix_after_n_points: int | None = None
-    min_points: int = 13
-    short_group_mode: ShortGroupMode = "flag"
+    screen_outliers: bool = field(
+        default=True, metadata={"doc": "screen large moving ranges once (False: the MDC Excel tool)"}
+    )
+    multiplier: Multiplier = field(
+        default="ptd",
+        metadata={"doc": "limit multiplier on the mean moving range: ptd (2.66), qic (3/1.128) or a number"},
+    )
+    screen_multiplier: float = field(
+        default=SCREEN_MULTIPLIER,
+        metadata={"doc": "moving ranges at or above this many mean moving ranges are screened out"},
+    )
+    run_length: int = field(default=7, metadata={"doc": "points on one side of the mean for a run"})
+    trend_length: int = field(default=7, metadata={"doc": "points rising (or falling) in a row for a trend"})
+    two_in_three_beyond_3sigma: bool = field(
+        default=False,
+        metadata={"doc": "count points beyond 3 sigma in the 2-of-3 rule (MDC Excel since 2023)"},
+    )
+    fix_after_n_points: int | None = field(
+        default=None,
+        metadata={"doc": "fix limits on the first N points of each rebase group (none: every point)"},
+    )
+    min_points: int = field(default=13, metadata={"doc": "groups with fewer points are flagged short"})
+    short_group_mode: ShortGroupMode = field(
+        default="flag", metadata={"doc": "short groups: flag (NHSRplotthedots) or suppress (MDC Excel)"}
+    )
 
     def __post_init__(self) -> None:
         resolve_multiplier(self.multiplier)

@@ -21,6 +21,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from engine.cli.registry import BY_NAME, REGISTRY
+
 # numpy's and scipy's OpenBLAS each start a thread per core that busy-waits after every call; the
 # matrices here are small (ARL chains of a few hundred states), so on a 2-core machine those threads
 # only take CPU from the scoring threads. Set before numpy is imported; a user's setting wins.
@@ -28,25 +30,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 #: sub-command name -> module implementing it (imported lazily so ``wardwatch --help`` is instant).
-COMMANDS: dict[str, str] = {
-    "validate": "engine.cli.validate_cmd",
-    "import-mhsds": "engine.cli.mhsds_cmd",
-    "aggregate": "engine.cli.aggregate_cmd",
-    "synth": "synthetic.cli",
-    "spc": "engine.cli.spc_cmd",
-    "arl": "engine.cli.arl_cmd",
-    "calibrate": "engine.cli.calibrate_cmd",
-    "calibrate-alerts": "engine.cli.calibrate_alerts_cmd",
-    "changepoints": "engine.cli.changepoint_cmd",
-    "score": "engine.cli.score_cmd",
-    "alerts": "engine.cli.alerts_cmd",
-    "config": "engine.cli.config_cmd",
-    "evaluate": "engine.cli.evaluate_cmd",
-    "sweep": "engine.cli.sweep_cmd",
-    "brief": "dashboard.cli_brief",
-    "dashboard": "dashboard.cli_dashboard",
-    "demo": "engine.cli.demo_cmd",
-}
+COMMANDS: dict[str, str] = {c.name: c.module for c in REGISTRY}
 
 
 class CliError(Exception):
@@ -59,16 +43,22 @@ DEBUG_FLAG = "--debug"
 
 
 def _load(name: str):  # type: ignore[no-untyped-def]
+    module = BY_NAME[name].module
     try:
-        return importlib.import_module(COMMANDS[name])
+        return importlib.import_module(module)
     except ModuleNotFoundError as exc:  # a command whose module is not built yet
-        if exc.name and COMMANDS[name].startswith(exc.name):
+        if exc.name and module.startswith(exc.name):
             return None
         raise
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser; with ``only``, just that sub-command's module is imported (fast start)."""
+    """The argument parser; only the module of sub-command ``only`` is imported (fast start).
+
+    Every sub-command is listed (with its one-line help from :mod:`engine.cli.registry`), so
+    ``wardwatch --help`` and an unknown command's "invalid choice" message need no command module;
+    only the chosen command's options are added, by its module.
+    """
     parser = argparse.ArgumentParser(
         prog="wardwatch",
         description="Early warning of closed cultures on inpatient wards, from aggregate ward data.",
@@ -76,11 +66,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "do), 3 internal error (add --debug anywhere for the traceback).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS if only is None else [only]:
-        module = _load(name)
+    for command in REGISTRY:
+        if command.name != only:
+            sub.add_parser(command.name, help=command.help, description=command.help)
+            continue
+        module = _load(command.name)
         if module is None:
             continue
-        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        p = sub.add_parser(command.name, help=command.help, description=command.help)
         module.add_arguments(p)
         p.set_defaults(_module=module)
     return parser
@@ -95,6 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser(only=command)
         args = parser.parse_args(argv)
+        if getattr(args, "command", None) and not hasattr(args, "_module"):
+            # the command was not the first word (e.g. after ``--``): load its module and parse again
+            parser = build_parser(only=args.command)
+            args = parser.parse_args(argv)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     if not getattr(args, "command", None):

@@ -8,108 +8,67 @@ import json
 from engine.arl.results import ArlSettings
 from engine.arl.spec import ChartSpec, SpecError, chart_arl
 from engine.cli import CliError
+from engine.cli.settings_args import Option, add_field_options, settings_from_options
 
 HELP = "Average run length (periods) of a Shewhart, CUSUM or EWMA chart, exact where possible."
 
 
+#: ChartSpec fields as options (default and help from the dataclass); ``h`` and ``L`` are the
+#: thresholds that ``wardwatch calibrate`` finds rather than takes.
+CHART_OPTIONS: tuple[Option, ...] = (
+    Option("chart", required=True),
+    Option("family"),
+    Option("sided"),
+    Option("direction"),
+    Option("k"),
+    Option("k_down"),
+    Option("h"),
+    Option("L", flags=("--L", "--limit")),
+    Option("lam", flags=("--lambda",)),
+    Option("mu0"),
+    Option("sigma"),
+    Option("rate_ratio", flags=("--rr",), dest="rr"),
+    Option("p0"),
+    Option("n"),
+    Option("odds_ratio", flags=("--or",)),
+    Option("alpha"),
+    Option("signal"),
+    Option("head_start"),
+    Option("m"),
+    Option("method", choices=("auto", "integral", "markov")),
+)
+THRESHOLD_FIELDS = ("h", "L")
+#: ArlSettings fields as options.
+SIMULATION_OPTIONS: tuple[Option, ...] = (
+    Option("replicates", help="simulation replicates (negbin)"),
+    Option("seed"),
+)
+
+
+def _chart_options(threshold: bool) -> list[Option]:
+    return [o for o in CHART_OPTIONS if threshold or o.field not in THRESHOLD_FIELDS]
+
+
 def add_chart_arguments(parser: argparse.ArgumentParser, threshold: bool = True) -> None:
-    """Add ``--chart``, ``--family`` and the chart parameters to ``parser``."""
+    """Add ``--chart``, ``--family`` and the chart parameters to ``parser`` (from :class:`ChartSpec`)."""
     g = parser.add_argument_group("chart")
-    g.add_argument("--chart", required=True, choices=["shewhart", "cusum", "ewma"], help="chart type")
-    g.add_argument(
-        "--family",
-        default="normal",
-        choices=["normal", "poisson", "binomial", "negbin"],
-        help="data family (default normal; shewhart/ewma: normal only; negbin: cusum, by simulation)",
-    )
-    g.add_argument(
-        "--sided", default="two", choices=["one", "two"], help="one chart or both directions (default two)"
-    )
-    g.add_argument(
-        "--direction",
-        default="up",
-        choices=["up", "down"],
-        help="direction of a one-sided chart (default up)",
-    )
-    g.add_argument("--k", type=float, help="CUSUM reference value (σ units; events per period for counts)")
-    g.add_argument("--k-down", type=float, help="reference value of the lower chart (two-sided count CUSUM)")
-    if threshold:
-        g.add_argument(
-            "--h",
-            type=float,
-            help="CUSUM decision interval (σ units; events for poisson/binomial; LLR for negbin)",
-        )
-        g.add_argument("--L", "--limit", dest="L", type=float, help="EWMA/Shewhart limit multiplier (σ)")
-    g.add_argument("--lambda", dest="lam", type=float, help="EWMA smoothing constant λ in (0, 1]")
-    g.add_argument(
-        "--mu0", type=float, help="in-control mean per period (counts; normal: in-control mean, default 0)"
-    )
-    g.add_argument(
-        "--sigma", type=float, default=1.0, help="standard deviation of normal observations (default 1)"
-    )
-    g.add_argument(
-        "--rr", type=float, help="design rate ratio μ1/μ0 (poisson: sets k; negbin: the LLR alternative)"
-    )
-    g.add_argument("--p0", type=float, help="in-control probability (binomial)")
-    g.add_argument("--n", type=int, default=1, help="trials per period (binomial; 1 = Bernoulli, default 1)")
-    g.add_argument("--or", dest="odds_ratio", type=float, help="design odds ratio (binomial: sets k)")
-    g.add_argument("--alpha", type=float, help="negative-binomial dispersion, Var = μ + αμ²")
-    g.add_argument(
-        "--signal",
-        default="geq",
-        choices=["geq", "gt"],
-        help="count CUSUM signal rule: S >= h (Lucas, default) or S > h",
-    )
-    g.add_argument("--head-start", type=float, default=0.0, help="CUSUM start value (FIR, default 0)")
-    g.add_argument(
-        "--m", type=int, default=20, help="lattice 1/m used to round a derived count k (default 20)"
-    )
-    g.add_argument(
-        "--method",
-        default="auto",
-        choices=["auto", "integral", "markov"],
-        help="force the integral-equation or Markov-chain method (normal CUSUM, EWMA)",
-    )
-    g.add_argument(
-        "--replicates", type=int, default=ArlSettings.replicates, help="simulation replicates (negbin)"
-    )
-    g.add_argument("--seed", type=int, default=ArlSettings.seed, help="simulation seed")
+    add_field_options(g, ChartSpec, _chart_options(threshold))
+    add_field_options(g, ArlSettings, SIMULATION_OPTIONS)
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of text")
 
 
 def spec_from_args(args: argparse.Namespace) -> ChartSpec:
-    """Build the :class:`ChartSpec` described by parsed arguments."""
-    return ChartSpec(
-        chart=args.chart,
-        family=args.family,
-        sided=args.sided,
-        direction=args.direction,
-        k=args.k,
-        k_down=args.k_down,
-        h=getattr(args, "h", None),
-        lam=args.lam,
-        L=getattr(args, "L", None),
-        mu0=args.mu0,
-        sigma=args.sigma,
-        rate_ratio=args.rr,
-        p0=args.p0,
-        n=args.n,
-        odds_ratio=args.odds_ratio,
-        alpha=args.alpha,
-        signal=args.signal,
-        head_start=args.head_start,
-        m=args.m,
-        method=args.method,
-    )
+    """Build the :class:`ChartSpec` described by parsed arguments (``h``/``L`` None when not taken)."""
+    threshold = hasattr(args, "h")
+    values = {o.field: getattr(args, o.attribute) for o in _chart_options(threshold)}
+    return ChartSpec(**values)
 
 
 def settings_from_args(args: argparse.Namespace) -> ArlSettings:
     """Numerical settings with the simulation size and seed from the command line."""
     if args.replicates < 2:
-        from engine.cli import CliError
-
         raise CliError("--replicates must be at least 2")
-    return ArlSettings(replicates=args.replicates, seed=args.seed)
+    return settings_from_options(args, ArlSettings, SIMULATION_OPTIONS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

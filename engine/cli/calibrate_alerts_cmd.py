@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from engine.cli import CliError
+from engine.cli.settings_args import add_config_options, config_from_args
 
 HELP = "Calibrate alert thresholds so false concern alerts meet the trust-wide target (simulation)."
 
@@ -14,7 +15,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--observations", required=True, help="observations CSV or Parquet")
     p.add_argument("--wards", required=True, help="ward register CSV")
     p.add_argument("--events", help="events CSV")
-    p.add_argument("--config", help="configuration TOML to start from")
+    add_config_options(p, help="configuration TOML to start from")
     p.add_argument("--replicates", type=int, help="in-control replicates of the trust (default from config)")
     p.add_argument("--seed", type=int, help="simulation seed (default from config)")
     p.add_argument("--write", help="write the calibrated configuration (TOML) here")
@@ -22,13 +23,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.config import load_config, save_config
+    from engine.config import save_config
     from engine.io import FatalInputError, load_dataset
     from engine.scoring.calibrate import calibrate_alerts
     from engine.settings import SettingsError
 
+    config = config_from_args(args)
     try:
-        config = load_config(args.config)
         load = load_dataset(args.observations, args.wards, args.events, catalogue=config.build_catalogue())
     except (SettingsError, FatalInputError) as exc:
         raise CliError(str(exc)) from None

@@ -24,35 +24,27 @@ import polars as pl
 
 from engine.changepoint import ChangePointSettings, detect_panel
 from engine.cli import CliError
+from engine.cli.settings_args import add_field_options, settings_from_options
 from engine.panel import build_panel
 
 HELP = "Retrospective change points (exact PELT) for every ward and indicator in an observations file."
 
 
+#: ChangePointSettings fields offered as options (default, help and range from the dataclass).
+SETTINGS_OPTIONS = (
+    "penalty",
+    "penalty_value",
+    "min_size",
+    "dispersion",
+    "rebase_ratio",
+    "sigma",
+    "rebase_shift_sd",
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = ChangePointSettings()
     parser.add_argument("observations", metavar="OBSERVATIONS", help="observations file (CSV or Parquet)")
-    parser.add_argument(
-        "--penalty", choices=("mbic", "bic", "set"), default=d.penalty, help="penalty (default mbic)"
-    )
-    parser.add_argument(
-        "--penalty-value", type=float, default=d.penalty_value, help="penalty per change for --penalty set"
-    )
-    parser.add_argument(
-        "--min-size",
-        type=int,
-        default=d.min_size,
-        help=f"minimum segment length in observed periods ({d.min_size})",
-    )
-    parser.add_argument(
-        "--dispersion",
-        choices=("estimate", "none"),
-        default=d.dispersion,
-        help="overdispersion (default estimate)",
-    )
-    parser.add_argument(
-        "--rebase-ratio", type=float, default=d.rebase_ratio, help="rate ratio for a rebase point"
-    )
+    add_field_options(parser.add_argument_group("change points"), ChangePointSettings, SETTINGS_OPTIONS)
     parser.add_argument("--upto", metavar="DATE", help="ignore data after this ISO date")
     parser.add_argument("--out", metavar="FILE", help="write the change points as CSV here")
     parser.add_argument("--json", action="store_true", help="print JSON instead of CSV")
@@ -82,16 +74,7 @@ def _changes(observations: pl.DataFrame, cadence: str, settings: ChangePointSett
 def run(args: argparse.Namespace) -> int:
     from engine.io import FatalInputError, read_observations
 
-    try:
-        settings = ChangePointSettings(
-            penalty=args.penalty,
-            penalty_value=args.penalty_value,
-            min_size=args.min_size,
-            dispersion=args.dispersion,
-            rebase_ratio=args.rebase_ratio,
-        )
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+    settings = settings_from_options(args, ChangePointSettings, SETTINGS_OPTIONS)
     upto = None
     if args.upto:
         try:

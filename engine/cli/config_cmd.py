@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from engine.cli import CliError
+from engine.cli.settings_args import add_config_options, config_from_args
 
 HELP = "Show the full configuration with defaults, check a configuration file, or write the defaults."
 
@@ -14,7 +15,7 @@ HELP = "Show the full configuration with defaults, check a configuration file, o
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     show = sub.add_parser("show", help="print the full resolved configuration (TOML, commented)")
-    show.add_argument("--config", help="configuration TOML to resolve (default: built-in defaults)")
+    add_config_options(show, help="configuration TOML to resolve (default: built-in defaults)")
     show.add_argument(
         "--configured-only", action="store_true", help="list only configured [indicators.*] tables"
     )
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.evaluate.configdoc import render_config
 
     if args.action == "show":
-        sys.stdout.write(render_config(_load(args.config), all_indicators=not args.configured_only))
+        sys.stdout.write(render_config(config_from_args(args), all_indicators=not args.configured_only))
         return 0
     if args.action == "check":
         config = _load(args.file)

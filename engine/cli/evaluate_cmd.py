@@ -10,23 +10,35 @@ import tempfile
 from pathlib import Path
 
 from engine.cli import CliError
+from engine.cli.settings_args import (
+    Option,
+    add_config_options,
+    add_field_options,
+    config_from_args,
+    settings_from_options,
+)
+from engine.evaluate.settings import EvaluationSettings
 
 HELP = "Evaluate results against truth.csv: detection delays, false alerts, decoys, methods vs oracle."
+
+#: EvaluationSettings fields as options (default and help from the dataclass).
+EVALUATION_OPTIONS: tuple[Option, ...] = (
+    Option("horizon_weeks", flags=("--horizon",), dest="horizon"),
+    Option("grace_weeks", flags=("--grace",), dest="grace"),
+    Option("step_window_weeks", flags=("--step-window",), dest="step_window"),
+    Option("min_history_weeks", flags=("--min-history",), dest="min_history"),
+    Option("bootstrap_replicates", flags=("--bootstrap",), dest="bootstrap"),
+    Option("ci_level", flags=("--ci-level",)),
+    Option("seed", help="bootstrap seed"),
+    Option("oracle", flags=("--no-oracle",), dest="no_oracle", negate=True, help="skip the oracle CUSUM"),
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--truth", help="truth.csv (from `wardwatch synth`)")
     p.add_argument("--results", help="results folder of `wardwatch score`")
     p.add_argument("--out", help="folder for episodes.csv, summary.csv, decoys.csv, plots, evaluation.json")
-    p.add_argument(
-        "--horizon", type=int, default=16, help="weeks from onset within which detection counts (16)"
-    )
-    p.add_argument(
-        "--grace", type=int, default=8, help="weeks after an episode/decoy end still in its window (8)"
-    )
-    p.add_argument("--bootstrap", type=int, default=2000, help="bootstrap replicates for the CIs (2000)")
-    p.add_argument("--seed", type=int, default=20261122, help="bootstrap seed")
-    p.add_argument("--no-oracle", action="store_true", help="skip the oracle CUSUM")
+    add_field_options(p.add_argument_group("evaluation"), EvaluationSettings, EVALUATION_OPTIONS)
     p.add_argument("--no-plots", action="store_true", help="do not render PNG/SVG plots")
     p.add_argument("--markdown", action="store_true", help="print the summary as a Markdown table")
     p.add_argument(
@@ -39,7 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="one command: generate the benchmark trust, score it and evaluate (writes DIR/benchmark.md)",
     )
-    p.add_argument("--config", help="configuration TOML for --benchmark scoring")
+    add_config_options(p, help="configuration TOML for --benchmark scoring")
     p.add_argument(
         "--grid",
         choices=("default", "tiny"),
@@ -54,25 +66,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from engine.evaluate.settings import EvaluationSettings
-
-    try:
-        return EvaluationSettings(
-            horizon_weeks=args.horizon,
-            grace_weeks=args.grace,
-            bootstrap_replicates=args.bootstrap,
-            seed=args.seed,
-            oracle=not args.no_oracle,
-        )
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+def _settings(args: argparse.Namespace) -> EvaluationSettings:
+    return settings_from_options(args, EvaluationSettings, EVALUATION_OPTIONS)
 
 
 def _check(folder: str) -> int:
     from engine.evaluate.report import NUMBER_FILES, check_reproduces, write_evaluation
     from engine.evaluate.run import evaluate
-    from engine.evaluate.settings import EvaluationSettings
     from engine.scoring.outputs import file_sha256
 
     rec_path = Path(folder) / "evaluation.json"
@@ -112,13 +112,9 @@ def run(args: argparse.Namespace) -> int:
         return _check(args.check)
     settings = _settings(args)
     if args.benchmark:
-        from engine.config import load_config
         from engine.evaluate.benchmark import run_benchmark
 
-        try:
-            config = load_config(args.config)
-        except SettingsError as exc:
-            raise CliError(str(exc)) from None
+        config = config_from_args(args)
         ev, md = run_benchmark(args.benchmark, config, args.config, settings, with_plots=not args.no_plots)
         print(summary_table(ev.summary, settings.horizon_weeks, markdown=args.markdown))
         print(f"benchmark written to {args.benchmark} (table: {md})")

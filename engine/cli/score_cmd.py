@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
 from engine.cli import CliError
+from engine.cli.settings_args import add_config_options, config_from_args
 
 if TYPE_CHECKING:
     from engine.config import Config
@@ -29,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--observations", required=True, help="observations CSV or Parquet (long or wide)")
     p.add_argument("--wards", required=True, help="ward register CSV")
     p.add_argument("--events", help="events CSV (rebase, reconfiguration, manager_change, note)")
-    p.add_argument("--config", help="configuration TOML (see `wardwatch config show`)")
+    add_config_options(p, help="configuration TOML (see `wardwatch config show`)")
     p.add_argument(
         "--as-of", dest="as_of", help="score as if today were DATE (YYYY-MM-DD): use data up to it"
     )
@@ -176,16 +177,11 @@ def store_summary_lines(store: TriageStore, store_path: str, alerts: object, run
 
 def run(args: argparse.Namespace) -> int:
     keep_freed_memory()  # before the imports below start any thread
-    from engine.config import load_config
     from engine.scoring.outputs import score_and_write
-    from engine.settings import SettingsError
 
     warm_up_kernels()
     as_of = parse_date(args.as_of, "--as-of") if args.as_of else None
-    try:
-        config = load_config(args.config)
-    except SettingsError as exc:
-        raise CliError(str(exc)) from None
+    config = config_from_args(args)
     inputs = {
         "observations": args.observations,
         "wards": args.wards,

@@ -30,8 +30,11 @@ output); non-numeric values make the exit code 1. Dates may be ISO (``2024-03-31
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -45,6 +48,7 @@ from engine.charts.result import ChartResult
 from engine.charts.settings import AttributeSettings, GSettings, XmRSettings
 from engine.charts.xmr import xmr_chart
 from engine.cli import CliError
+from engine.cli.settings_args import Option, add_field_options, settings_from_options
 
 HELP = "Making Data Count control charts (XmR, run, c, u, p, u', p', T, g) for any measure in a file."
 CHARTS = ("xmr", "run", "c", "u", "p", "up", "pp", "t", "g")
@@ -52,6 +56,29 @@ CHARTS = ("xmr", "run", "c", "u", "p", "up", "pp", "t", "g")
 ATTRIBUTE_CHARTS = ("c", "u", "p", "up", "pp")
 
 _TRUE = {"1", "true", "t", "yes", "y"}
+
+#: Settings fields shared by the charts' settings classes (XmR, attribute, g), as options: default,
+#: help and range from :class:`XmRSettings`.
+RULE_OPTIONS: tuple[str | Option, ...] = (
+    Option(
+        "screen_outliers",
+        flags=("--no-screen-outliers",),
+        dest="no_screen_outliers",
+        negate=True,
+        help="do not screen large moving ranges (reproduces the MDC Excel tool)",
+    ),
+    "run_length",
+    "trend_length",
+    "two_in_three_beyond_3sigma",
+    Option(
+        "fix_after_n_points",
+        flags=("--fix-after",),
+        dest="fix_after",
+        metavar="N",
+        help="fix limits on the first N points of each group",
+    ),
+    "min_points",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,33 +107,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--target", type=float, help="target for the assurance icon")
     parser.add_argument(
-        "--fix-after", type=int, metavar="N", help="fix limits on the first N points of each group (N >= 12)"
-    )
-    parser.add_argument(
         "--rebase-col",
         metavar="COL",
         help="column that is true/1 on the first date of each new baseline (limits recalculated from there)",
     )
-    parser.add_argument(
-        "--no-screen-outliers",
-        action="store_true",
-        help="do not screen large moving ranges (reproduces the MDC Excel tool)",
-    )
-    parser.add_argument("--run-length", type=int, default=7, help="points on one side for a run (default 7)")
-    parser.add_argument("--trend-length", type=int, default=7, help="points for a trend (default 7)")
+    add_field_options(parser.add_argument_group("Making Data Count rules"), XmRSettings, RULE_OPTIONS)
     parser.add_argument(
         "--multiplier",
         default=None,
         help="limit multiplier on the mean moving range: ptd (2.66, default), qic (3/1.128, default for t) "
         "or a number",
-    )
-    parser.add_argument(
-        "--two-in-three-beyond-3sigma",
-        action="store_true",
-        help="count points beyond 3 sigma in the 2-of-3 rule (MDC Excel since 2023)",
-    )
-    parser.add_argument(
-        "--min-points", type=int, default=13, help="groups with fewer points are flagged short (default 13)"
     )
     parser.add_argument("--out", metavar="FILE", help="output file (.csv or .parquet); default CSV to stdout")
 
@@ -141,6 +151,12 @@ def parse_dates(col: pl.Series) -> pl.Series:
     return out
 
 
+def _rule_options(cls: type) -> list[str | Option]:
+    """The :data:`RULE_OPTIONS` that settings class ``cls`` has fields for."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return [o for o in RULE_OPTIONS if (o.field if isinstance(o, Option) else o) in names]
+
+
 def _settings(args: argparse.Namespace) -> XmRSettings:
     multiplier: str | float = args.multiplier or ("qic" if args.chart == "t" else "ptd")
     if multiplier not in ("ptd", "qic"):
@@ -148,18 +164,7 @@ def _settings(args: argparse.Namespace) -> XmRSettings:
             multiplier = float(multiplier)
         except ValueError:
             raise CliError("--multiplier must be ptd, qic or a number") from None
-    try:
-        return XmRSettings(
-            screen_outliers=not args.no_screen_outliers,
-            multiplier=multiplier,  # type: ignore[arg-type]
-            run_length=args.run_length,
-            trend_length=args.trend_length,
-            two_in_three_beyond_3sigma=args.two_in_three_beyond_3sigma,
-            fix_after_n_points=args.fix_after,
-            min_points=args.min_points,
-        )
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+    return settings_from_options(args, XmRSettings, RULE_OPTIONS, multiplier=multiplier)
 
 
 def _summary_path(out: Path) -> Path:
@@ -241,14 +246,8 @@ def _chart(
     chart = args.chart
     try:
         if chart in ATTRIBUTE_CHARTS:
-            settings = AttributeSettings(
-                kind=chart,  # type: ignore[arg-type]
-                screen_outliers=not args.no_screen_outliers,
-                fix_after_n_points=args.fix_after,
-                run_length=args.run_length,
-                trend_length=args.trend_length,
-                two_in_three_beyond_3sigma=args.two_in_three_beyond_3sigma,
-                min_points=args.min_points,
+            settings = settings_from_options(
+                args, AttributeSettings, _rule_options(AttributeSettings), kind=chart
             )
             res = attribute_chart(
                 y, n, args.improvement, groups=groups, target=args.target, settings=settings
@@ -266,12 +265,7 @@ def _chart(
             )
             return res, res.mean, res.runs
         if chart == "g":
-            g_settings = GSettings(
-                fix_after_n_points=args.fix_after,
-                run_length=args.run_length,
-                trend_length=args.trend_length,
-                min_points=args.min_points,
-            )
+            g_settings = settings_from_options(args, GSettings, _rule_options(GSettings))
             res = g_chart(value, args.improvement, groups=groups, target=args.target, settings=g_settings)
             return res, res.mean, res.runs
         res = xmr_chart(value, args.improvement, groups=groups, target=args.target, settings=_settings(args))
@@ -280,9 +274,35 @@ def _chart(
         raise CliError(str(exc)) from None
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.chart == "xmr":
-        _settings(args)  # settings errors before reading the file
+@dataclass(frozen=True)
+class _Input:
+    """The rows to chart, in (group, date) order, and what was not numeric."""
+
+    data: pl.DataFrame  # group, date, value[, denominator], _rebase
+    has_denominator: bool
+    n_bad: int  # non-numeric entries (charted as missing)
+    bad_cols: list[str]  # the columns holding them
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Dense ``(S, T)`` layout: one row per group, columns = position of the date within the group."""
+
+    keys: pl.Series  # (S,) group names
+    s_idx: np.ndarray  # (rows,) group of each input row
+    t_idx: np.ndarray  # (rows,) position of each input row within its group
+    y: np.ndarray  # (S, T) values (NaN where missing)
+    n: np.ndarray | None  # (S, T) denominators, or None
+    groups: np.ndarray | None  # (S, T) rebase group ids, or None without --rebase-col
+    dates: np.ndarray  # (S, T) datetime64[D] (NaT past a group's last date)
+
+    def at(self, a: np.ndarray) -> np.ndarray:
+        """Grid values back at the input rows (in (group, date) order)."""
+        return a[self.s_idx, self.t_idx]
+
+
+def _read_input(args: argparse.Namespace) -> _Input:
+    """Read, check and tidy the input rows (columns named by the options; no duplicate dates)."""
     value_col, num_col, den_col = _columns(args)
     frame = _read(Path(args.input))
     needed = [args.date] + [c for c in (value_col, num_col, den_col, args.group, args.rebase_col) if c]
@@ -291,14 +311,15 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"column(s) not found: {', '.join(missing)} (have: {', '.join(frame.columns)})")
     if frame.height == 0:
         raise CliError("the input has no rows")
-
     group = (
         frame[args.group].cast(pl.String).fill_null("")
         if args.group
         else pl.repeat("all", frame.height, eager=True)
     )
-    value, n_bad = _numeric(frame, value_col or num_col)  # type: ignore[arg-type]
-    bad_cols = [value_col or num_col] if n_bad else []
+    top = value_col or num_col
+    assert top is not None  # _columns names a value or a numerator
+    value, n_bad = _numeric(frame, top)
+    bad_cols = [top] if n_bad else []
     columns = {"group": group, "date": parse_dates(frame[args.date]), "value": value}
     if den_col:
         den, n_bad_den = _numeric(frame, den_col)
@@ -315,32 +336,43 @@ def run(args: argparse.Namespace) -> int:
     dups = data.filter(pl.struct("group", "date").is_duplicated())
     if dups.height:
         raise CliError(f"duplicate date {dups['date'][0]} in group {dups['group'][0]!r}")
+    return _Input(data, bool(den_col), n_bad, bad_cols)
 
-    # Dense (S, T) layout: one row per group, columns = position of the date within the group.
+
+def _grid(inp: _Input, rebase: bool) -> _Grid:
+    """The dense ``(S, T)`` layout of the input rows."""
+    data = inp.data
     keys = data["group"].unique(maintain_order=True)
     s_idx = data["group"].rank("dense").cast(pl.Int64).to_numpy() - 1
-    data = data.with_columns(_t=pl.int_range(pl.len()).over("group"))
-    t_idx = data["_t"].to_numpy()
-    s_count, t_count = len(keys), int(t_idx.max()) + 1
-    y = np.full((s_count, t_count), np.nan)
-    y[s_idx, t_idx] = data["value"].fill_null(np.nan).to_numpy()
-    n = None
-    if den_col:
-        n = np.full((s_count, t_count), np.nan)
-        n[s_idx, t_idx] = data["denominator"].fill_null(np.nan).to_numpy()
-    rebase = np.zeros((s_count, t_count), dtype=bool)
-    rebase[s_idx, t_idx] = data["_rebase"].to_numpy()
-    groups = np.cumsum(rebase, axis=1) if args.rebase_col else None
+    t_idx = data.select(pl.int_range(pl.len()).over("group"))[:, 0].to_numpy()
+    shape = (len(keys), int(t_idx.max()) + 1)
 
-    res, centre, runs = _chart(args, y, n, groups)
-    charted = res.value if res is not None else (y if n is None else np.where(n > 0, y / n, np.nan))
+    def spread(values: np.ndarray, fill: Any, dtype: Any = float) -> np.ndarray:
+        out = np.full(shape, fill, dtype=dtype)
+        out[s_idx, t_idx] = values
+        return out
 
-    def at(a: np.ndarray) -> np.ndarray:
-        return a[s_idx, t_idx]
+    y = spread(data["value"].fill_null(np.nan).to_numpy(), np.nan)
+    n = spread(data["denominator"].fill_null(np.nan).to_numpy(), np.nan) if inp.has_denominator else None
+    marks = spread(data["_rebase"].to_numpy(), False, bool)
+    dates = spread(data["date"].to_numpy().astype("datetime64[D]"), np.datetime64("NaT"), "datetime64[D]")
+    groups = np.cumsum(marks, axis=1) if rebase else None
+    return _Grid(keys, s_idx, t_idx, y, n, groups, dates)
 
-    nan_grid = np.full((s_count, t_count), np.nan)
-    empty = np.full((s_count, t_count), "", dtype=object)
-    points = pl.DataFrame(
+
+def _points(
+    grid: _Grid,
+    data: pl.DataFrame,
+    res: ChartResult | None,
+    charted: np.ndarray,
+    centre: np.ndarray,
+    runs: RunsResult,
+) -> pl.DataFrame:
+    """One row per input row: the value charted, its limits, point type, rule and runs signal."""
+    nan_grid = np.full(grid.y.shape, np.nan)
+    empty = np.full(grid.y.shape, "", dtype=object)
+    at = grid.at
+    return pl.DataFrame(
         {
             "group": data["group"],
             "date": data["date"],
@@ -352,16 +384,25 @@ def run(args: argparse.Namespace) -> int:
             "upper_2sigma": at(res.upper_2sigma if res is not None else nan_grid),
             "point_type": at(res.point_type_labels() if res is not None else empty).astype(str),
             "rule": at(res.rule_labels() if res is not None else empty).astype(str),
-            "rebase_group": at(res.rebase_group if res is not None else _rebase_ids(groups, y)),
-            "short_group": at(res.short_group if res is not None else np.zeros(y.shape, dtype=bool)),
+            "rebase_group": at(res.rebase_group if res is not None else _rebase_ids(grid.groups, grid.y)),
+            "short_group": at(res.short_group if res is not None else np.zeros(grid.y.shape, dtype=bool)),
             "runs_signal": at(runs.runs_signal),
         }
     ).with_columns(
         pl.col(c).fill_nan(None) for c in ("value", "mean", "lpl", "upl", "lower_2sigma", "upper_2sigma")
     )
 
-    dates = np.full((s_count, t_count), np.datetime64("NaT"), dtype="datetime64[D]")
-    dates[s_idx, t_idx] = data["date"].to_numpy().astype("datetime64[D]")
+
+def _summary(
+    grid: _Grid,
+    chart: str,
+    res: ChartResult | None,
+    charted: np.ndarray,
+    centre: np.ndarray,
+    runs: RunsResult,
+) -> pl.DataFrame:
+    """One row per group: the current rebase group's limits, special-cause counts, icons and runs."""
+    s_count, t_count = grid.y.shape
     rows = np.arange(s_count)
     observed = ~np.isnan(charted)
     last_index = np.where(observed, np.arange(t_count), -1).max(axis=1)
@@ -371,28 +412,29 @@ def run(args: argparse.Namespace) -> int:
     def last_of(a: np.ndarray) -> np.ndarray:
         return np.where(has, a[rows, last], np.nan if a.dtype.kind == "f" else 0)
 
-    pt = res.point_type if res is not None else np.full(y.shape, codes.MISSING_POINT, dtype=np.int8)
-    summary = pl.DataFrame(
+    no_limits = np.full(s_count, np.nan)
+    pt = res.point_type if res is not None else np.full(grid.y.shape, codes.MISSING_POINT, dtype=np.int8)
+    return pl.DataFrame(
         {
-            "group": keys.to_numpy(),
+            "group": grid.keys.to_numpy(),
             "n": observed.sum(axis=1),
-            "n_rebase_groups": np.bincount(build_layout(observed, groups).seg_series, minlength=s_count),
+            "n_rebase_groups": np.bincount(build_layout(observed, grid.groups).seg_series, minlength=s_count),
             "mean": last_of(centre),
-            "lpl": last_of(res.lpl) if res is not None else np.full(s_count, np.nan),
-            "upl": last_of(res.upl) if res is not None else np.full(s_count, np.nan),
+            "lpl": last_of(res.lpl) if res is not None else no_limits,
+            "upl": last_of(res.upl) if res is not None else no_limits,
             "short_group": np.where(has, res.short_group[rows, last], False)
             if res is not None
             else has & False,
             "special_cause_improvement": (pt == codes.IMPROVEMENT).sum(axis=1),
             "special_cause_concern": (pt == codes.CONCERN).sum(axis=1),
             "special_cause_neutral": ((pt == codes.NEUTRAL_HIGH) | (pt == codes.NEUTRAL_LOW)).sum(axis=1),
-            "last_date": np.where(has, dates[rows, last], np.datetime64("NaT")),
+            "last_date": np.where(has, grid.dates[rows, last], np.datetime64("NaT")),
             "last_point_type": codes.labels(
                 np.where(has, pt[rows, last], -1), codes.POINT_TYPE_LABELS
             ).astype(str),
             "variation_icon": res.variation_labels() if res is not None else np.full(s_count, None),
             "assurance_icon": res.assurance_labels() if res is not None else np.full(s_count, None),
-            "chart": np.full(s_count, args.chart),
+            "chart": np.full(s_count, chart),
             "runs_signal": np.where(has, runs.runs_signal[rows, last], False),
             "longest_run": last_of(runs.longest_run),
             "longest_run_max": last_of(runs.longest_run_max),
@@ -402,6 +444,9 @@ def run(args: argparse.Namespace) -> int:
         schema_overrides={"variation_icon": pl.String, "assurance_icon": pl.String},
     ).with_columns(pl.col(c).fill_nan(None) for c in ("mean", "lpl", "upl"))
 
+
+def _emit(args: argparse.Namespace, points: pl.DataFrame, summary: pl.DataFrame, inp: _Input) -> int:
+    """Write or print the points and summary; exit 1 when values were not numeric."""
     if args.out:
         out = Path(args.out)
         _write(points, out)
@@ -411,14 +456,28 @@ def run(args: argparse.Namespace) -> int:
     else:
         points.write_csv(sys.stdout)
         print(_table(summary), file=sys.stderr)
-    if n_bad:
+    if inp.n_bad:
         print(
-            f"wardwatch spc: {n_bad} non-numeric value(s) in {', '.join(repr(c) for c in bad_cols)} "
+            f"wardwatch spc: {inp.n_bad} non-numeric value(s) in {', '.join(repr(c) for c in inp.bad_cols)} "
             "charted as missing",
             file=sys.stderr,
         )
         return 1
     return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Chart the input file: points and summary tables (exit 1 when values were not numeric)."""
+    if args.chart == "xmr":
+        _settings(args)  # settings errors before reading the file
+    inp = _read_input(args)
+    grid = _grid(inp, rebase=bool(args.rebase_col))
+    res, centre, runs = _chart(args, grid.y, grid.n, grid.groups)
+    y, n = grid.y, grid.n
+    charted = res.value if res is not None else (y if n is None else np.where(n > 0, y / n, np.nan))
+    points = _points(grid, inp.data, res, charted, centre, runs)
+    summary = _summary(grid, args.chart, res, charted, centre, runs)
+    return _emit(args, points, summary, inp)
 
 
 def _rebase_ids(groups: np.ndarray | None, y: np.ndarray) -> np.ndarray:

@@ -7,12 +7,26 @@ import os
 from pathlib import Path
 
 from engine.cli import CliError
+from engine.cli.settings_args import (
+    Option,
+    add_config_options,
+    add_field_options,
+    config_from_args,
+    settings_from_options,
+)
+from engine.evaluate.settings import EvaluationSettings
 
 HELP = "Sweep settings: score + evaluate over a grid, tidy table and trade-off curve (resumable)."
 
+#: EvaluationSettings fields as options; fewer bootstrap replicates per point than one evaluation.
+SWEEP_EVALUATION_OPTIONS: tuple[Option, ...] = (
+    Option("horizon_weeks", flags=("--horizon",), dest="horizon"),
+    Option("bootstrap_replicates", flags=("--bootstrap",), dest="bootstrap", default=500),
+)
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="base configuration TOML (default: built-in defaults)")
+    add_config_options(p, help="base configuration TOML (default: built-in defaults)")
     p.add_argument(
         "--grid",
         required=True,
@@ -27,8 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1, help="parallel processes (default: cores)"
     )
-    p.add_argument("--horizon", type=int, default=16, help="evaluation horizon in weeks (16)")
-    p.add_argument("--bootstrap", type=int, default=500, help="bootstrap replicates per point (500)")
+    add_field_options(p, EvaluationSettings, SWEEP_EVALUATION_OPTIONS)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -36,19 +49,17 @@ def run(args: argparse.Namespace) -> int:
     import dataclasses
     import json
 
-    from engine.config import load_config
     from engine.evaluate import plots
     from engine.evaluate.benchmark import BenchmarkSettings, make_data
     from engine.evaluate.report import provenance
-    from engine.evaluate.settings import EvaluationSettings
     from engine.evaluate.sweep import parse_grid, run_sweep
     from engine.scoring.outputs import file_sha256
     from engine.settings import SettingsError
 
     try:
-        base = load_config(args.config)
+        base = config_from_args(args)
         points = parse_grid(args.grid, base)
-        settings = EvaluationSettings(horizon_weeks=args.horizon, bootstrap_replicates=args.bootstrap)
+        settings = settings_from_options(args, EvaluationSettings, SWEEP_EVALUATION_OPTIONS)
     except (SettingsError, ValueError) as exc:
         raise CliError(str(exc)) from None
     out = Path(args.out)
@@ -64,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     plots.save(plots.sweep_curve(table), out / "tradeoff")
     record = {
         "grid": args.grid,
+        "set": args.set,
         "points": {p.id: dict(p.values) for p in points},
         "base_config": base.to_dict(),
         "evaluation": provenance(data / "truth.csv", out / "points" / points[0].id / "results", settings),

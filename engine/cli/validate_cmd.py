@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from engine.cli import CliError
+from engine.cli.settings_args import add_config_options, config_from_args
 from engine.io import FatalInputError, load_dataset
 from engine.io.safe_csv import write_safe_csv
 
@@ -24,15 +25,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--rejects", type=Path, default=None, help="write rejected rows with reasons to this CSV file"
     )
     parser.add_argument("--max-lines", type=int, default=10, help="example lines per section (default 10)")
-    parser.add_argument(
-        "--config", default=None, help="configuration TOML: its [input] date window and limits, [catalogue]"
-    )
+    add_config_options(parser, help="configuration TOML: its [input] date window and limits, [catalogue]")
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.config import load_config
-
-    config = load_config(args.config)
+    config = config_from_args(args)
     try:
         result = load_dataset(
             args.observations,

@@ -148,3 +148,20 @@ def test_score_cli_fatal_input_exits_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "obs.csv" in err
     assert "Traceback" not in err
+
+
+def test_score_cli_set_overrides_a_setting_and_records_it_in_run_json(trust_files, tmp_path, capsys):
+    from engine.config import Config
+
+    _, paths = trust_files
+    out = tmp_path / "results"
+    common = ["--observations", str(paths["observations"]), "--wards", str(paths["wards"]), "--out", str(out)]
+    setting = "combination.concern_threshold=5.5"
+    assert main(["score", *common, "--no-charts", "--set", setting]) == 0
+    run = json.loads((out / "run.json").read_text())
+    assert run["config"]["combination"]["concern_threshold"] == 5.5
+    expected = Config().replace("combination.concern_threshold", 5.5)
+    assert run["config_sha256"] == expected.digest()
+    capsys.readouterr()
+    assert main(["score", *common, "--set", "combination.concern_threshold=abc"]) == 2
+    assert "--set: combination.concern_threshold: expected a number" in capsys.readouterr().err
