@@ -16,6 +16,7 @@ from dashboard.services.formatting import (
     LEVEL_COLOURS,
     LEVEL_WORDS,
     MONTH_AXIS,
+    UK_DATE_FORMAT,
     domain_label,
     event_words,
     indicator_label,
@@ -161,7 +162,7 @@ def strength_history(history: pl.DataFrame, height: int = 170) -> tuple[alt.Laye
                 legend=alt.Legend(orient="right", labelLimit=0),
             ),
             tooltip=[
-                alt.Tooltip("period:T", format="%d/%m/%Y", title="Week of"),
+                alt.Tooltip("period:T", format=UK_DATE_FORMAT, title="Week of"),
                 alt.Tooltip("level_word:N", title="Level"),
                 alt.Tooltip("strength:Q", format=".0f", title="Current evidence"),
             ],
@@ -196,7 +197,7 @@ def strength_multiples(history: pl.DataFrame, columns: int = 4) -> tuple[alt.Fac
                     "level_word:N", title="Level", scale=alt.Scale(domain=_LEVEL_DOMAIN, range=_LEVEL_RANGE)
                 ),
                 tooltip=[
-                    alt.Tooltip("period:T", format="%d/%m/%Y", title="Week of"),
+                    alt.Tooltip("period:T", format=UK_DATE_FORMAT, title="Week of"),
                     alt.Tooltip("level_word:N", title="Level"),
                     alt.Tooltip("strength:Q", format=".0f", title="Current evidence"),
                 ],
@@ -255,7 +256,7 @@ def evidence_chart(
                 "side:N", scale=alt.Scale(domain=[_RISE, _FALL], range=[[1, 0], [6, 3]]), legend=None
             ),
             tooltip=[
-                alt.Tooltip("period:T", format="%d/%m/%Y", title="Week of"),
+                alt.Tooltip("period:T", format=UK_DATE_FORMAT, title="Week of"),
                 alt.Tooltip("side:N", title="Line"),
                 alt.Tooltip("value:Q", format=".2f", title="Times the threshold"),
             ],
@@ -285,7 +286,7 @@ def evidence_chart(
         ev_base = alt.Chart(ev).encode(x=alt.X("period:T"))
         layers.append(
             ev_base.mark_rule(color="#768692", strokeWidth=1.2).encode(
-                tooltip=[alt.Tooltip("period:T", format="%d/%m/%Y", title="Date"), "what:N", "note:N"]
+                tooltip=[alt.Tooltip("period:T", format=UK_DATE_FORMAT, title="Date"), "what:N", "note:N"]
             )
         )
         layers.append(

@@ -12,23 +12,8 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
-#: columns of ``alerts.csv`` (issue 6, item 5), in file order; ``upsert_alerts`` needs all of them.
-ALERTS_CSV_COLUMNS: tuple[str, ...] = (
-    "alert_id",
-    "ward_id",
-    "scope",
-    "indicator",
-    "method",
-    "level",
-    "direction",
-    "opened",
-    "onset_estimate",
-    "last_seen",
-    "closed",
-    "statistic",
-    "threshold",
-    "explanation",
-)
+# columns of ``alerts.csv`` in file order (the results contract); ``upsert_alerts`` needs all of them.
+from engine.contract.results import ALERTS_CSV_COLUMNS as ALERTS_CSV_COLUMNS
 
 #: the fields a re-score may change (everything else in ``AlertRecord`` identifies the alert).
 SCORED_FIELDS: tuple[str, ...] = (
