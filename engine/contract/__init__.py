@@ -14,6 +14,7 @@ without making an import circle.
 from engine.contract.dates import MONTH_AXIS_FORMAT, MONTH_YEAR_FORMAT, UK_DATE_FORMAT, long_date, uk_date
 from engine.contract.levels import (
     LEVEL_COLOURS,
+    LEVEL_MEANINGS,
     LEVEL_NAMES,
     LEVEL_ORDER,
     LEVEL_PHRASES,
@@ -65,6 +66,7 @@ __all__ = [
     "DOMAIN_SCORE_PREFIX",
     "KNOWN_CHANGE_KINDS",
     "LEVEL_COLOURS",
+    "LEVEL_MEANINGS",
     "LEVEL_NAMES",
     "LEVEL_ORDER",
     "LEVEL_PHRASES",

@@ -44,6 +44,11 @@ class Level(StrEnum):
         return _PHRASE[self]
 
     @property
+    def meaning(self) -> str:
+        """What the level says about a ward, in a board member's words."""
+        return _MEANING[self]
+
+    @property
     def colour(self) -> str:
         """Badge background colour (hex)."""
         return _COLOUR[self]
@@ -69,6 +74,12 @@ _WORD: Final[dict[Level, str]] = {
     Level.URGENT: "Urgent",
 }
 _PHRASE: Final[dict[Level, str]] = _WORD | {Level.URGENT: "Urgent concern"}
+_MEANING: Final[dict[Level, str]] = {
+    Level.NONE: "no combined evidence of a closed culture this week",
+    Level.WATCH: "evidence in one domain or one strong signal, worth keeping an eye on",
+    Level.CONCERN: "the closed-culture pattern, with evidence in two or more domains at once",
+    Level.URGENT: "the closed-culture pattern with strong restrictive-practice or harm evidence",
+}
 _COLOUR: Final[dict[Level, str]] = {
     Level.NONE: "#a6a6a6",
     Level.WATCH: "#ffb81c",
@@ -91,6 +102,8 @@ LEVEL_RANK: Final[dict[str, int]] = {lv.value: lv.rank for lv in LEVEL_ORDER}
 LEVEL_WORDS: Final[dict[str, str]] = {lv.value: lv.word for lv in LEVEL_ORDER}
 #: name -> sentence opening (explanations and briefings).
 LEVEL_PHRASES: Final[dict[str, str]] = {lv.value: lv.phrase for lv in LEVEL_ORDER}
+#: name -> what the level means, in words.
+LEVEL_MEANINGS: Final[dict[str, str]] = {lv.value: lv.meaning for lv in LEVEL_ORDER}
 #: name -> badge colour.
 LEVEL_COLOURS: Final[dict[str, str]] = {lv.value: lv.colour for lv in LEVEL_ORDER}
 #: name -> text colour on the badge.

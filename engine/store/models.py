@@ -15,18 +15,11 @@ from dataclasses import dataclass, field
 # columns of ``alerts.csv`` in file order (the results contract); ``upsert_alerts`` needs all of them.
 from engine.contract.results import ALERTS_CSV_COLUMNS as ALERTS_CSV_COLUMNS
 
-#: the fields a re-score may change (everything else in ``AlertRecord`` identifies the alert).
-SCORED_FIELDS: tuple[str, ...] = (
-    "method",
-    "level",
-    "direction",
-    "onset_estimate",
-    "last_seen",
-    "closed",
-    "statistic",
-    "threshold",
-    "explanation",
-)
+#: the ``alerts.csv`` columns that identify an alert: a re-score never changes them.
+IDENTITY_FIELDS: tuple[str, ...] = ("alert_id", "ward_id", "scope", "indicator", "opened")
+#: the fields a re-score may change: every other contract column, in file order (method, level,
+#: direction, onset_estimate, last_seen, closed, statistic, threshold, explanation).
+SCORED_FIELDS: tuple[str, ...] = tuple(c for c in ALERTS_CSV_COLUMNS if c not in IDENTITY_FIELDS)
 
 
 @dataclass(frozen=True)
