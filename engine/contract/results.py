@@ -43,6 +43,11 @@ ALERT_TEXT_COLUMNS: Final[tuple[str, ...]] = tuple(
     c for c in ALERT_COLUMNS if c not in ALERT_DATE_COLUMNS and c not in ALERT_FLOAT_COLUMNS
 )
 
+#: ``alerts.csv`` column types as written (dates as ISO text, empty when absent): scoring's frame.
+ALERT_FILE_SCHEMA: Final[dict[str, pl.DataType]] = {
+    c: pl.Float64() if c in ALERT_FLOAT_COLUMNS else pl.String() for c in ALERT_COLUMNS
+}
+
 # -------------------------------------------------------------------------------- ward_status.csv
 #: Contract columns of ``ward_status.csv`` in file order (one row per ward and week).
 WARD_STATUS_COLUMNS: Final[tuple[str, ...]] = (

@@ -21,7 +21,8 @@ from engine.combine.levels import CONCERN, second_largest
 from engine.combine.provider import broad_shifts, group_index, pooled_moments, wards_at_level
 from engine.combine.rowgroups import group_rows
 from engine.contract.levels import LEVEL_NAMES
-from engine.contract.results import ALERT_COLUMNS, ALERT_FLOAT_COLUMNS
+from engine.contract.results import ALERT_COLUMNS as ALERT_COLUMNS  # kept importable from here
+from engine.contract.results import ALERT_FILE_SCHEMA
 from engine.explain import (
     IndicatorEvidence,
     describe,
@@ -545,6 +546,6 @@ def provider_concern_alerts(ev: WardEvidence, ctx: Context) -> list[dict]:
 
 def alerts_frame(rows: list[dict]) -> pl.DataFrame:
     """Alerts as a frame with the contract columns, sorted by opening date, ward and scope."""
-    schema = dict.fromkeys(ALERT_COLUMNS, pl.String) | dict.fromkeys(ALERT_FLOAT_COLUMNS, pl.Float64)
+    schema = ALERT_FILE_SCHEMA
     frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
     return frame.sort("opened", "ward_id", "scope", "indicator", "alert_id")
