@@ -187,7 +187,7 @@ def safe_csv(frame: pl.DataFrame) -> bytes:
     for name, dtype in frame.schema.items():
         col = pl.col(name)
         if dtype == pl.Date:
-            exprs.append(col.dt.strftime("%d/%m/%Y"))
+            exprs.append(col.dt.strftime(UK_DATE_FORMAT))
         elif dtype == pl.String:
             exprs.append(
                 pl.when(col.str.contains(r"^[=+\-@\t\r]")).then(pl.lit("'") + col).otherwise(col).alias(name)

@@ -26,6 +26,7 @@ from typing import Any
 import polars as pl
 
 from dashboard.services.formatting import DOMAIN_LABELS, LEVEL_ORDER
+from engine.contract.dates import UK_DATE_FORMAT
 from engine.contract.results import (
     ALERT_DATE_COLUMNS,
     ALERT_FLOAT_COLUMNS,
@@ -291,7 +292,7 @@ def read_events(path: Path) -> pl.DataFrame:
     for c in ("note", "kind"):
         if c not in raw.columns:
             raw = raw.with_columns(pl.lit("", dtype=pl.String).alias(c))
-    uk = pl.col("date").str.to_date("%d/%m/%Y", strict=False)
+    uk = pl.col("date").str.to_date(UK_DATE_FORMAT, strict=False)
     return (
         raw.with_columns(pl.coalesce(_to_date("date"), uk).alias("date"), pl.col("note").fill_null(""))
         .select("ward_id", "date", "kind", "note")
