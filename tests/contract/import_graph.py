@@ -36,6 +36,12 @@ def module_files(packages: tuple[str, ...] = PACKAGES) -> dict[str, Path]:
     return out
 
 
+@functools.cache
+def parsed(path: Path) -> ast.Module:
+    """The syntax tree of one source file (parsed once per test session)."""
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
@@ -55,7 +61,7 @@ def imports_of(name: str, path: Path, known: dict[str, Path]) -> list[Import]:
     """First-party imports of one module: every ``import``/``from ... import`` anywhere in the file
     (module level, inside functions, under ``TYPE_CHECKING``). ``from pkg import sub`` counts as an
     import of ``pkg.sub`` when that is a module, else of ``pkg``."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parsed(path)
     is_package = path.name == "__init__.py"
     type_only_lines: set[int] = set()
     for node in ast.walk(tree):

@@ -10,7 +10,7 @@ import pytest
 
 import engine.contract as contract
 from engine.contract import Level
-from tests.contract.import_graph import module_files
+from tests.contract.import_graph import module_files, parsed
 
 
 def test_levels_are_ordered_with_their_words_and_colours():
@@ -44,7 +44,6 @@ def test_levels_are_ordered_with_their_words_and_colours():
 
 def test_old_names_are_the_contract_objects():
     """Existing imports keep working, and cannot drift: each is the contract's object itself."""
-    import dashboard.services.briefing as briefing
     import dashboard.services.formatting as formatting
     import engine.combine.levels as combine_levels
     import engine.evaluate.grid as grid
@@ -69,7 +68,6 @@ def test_old_names_are_the_contract_objects():
     assert formatting.LEVEL_WORDS is contract.LEVEL_WORDS
     assert formatting.LEVEL_COLOURS is contract.LEVEL_COLOURS
     assert formatting.VISIT_LEVELS is contract.VISIT_LEVELS
-    assert briefing.LEVEL_MEANING is contract.LEVEL_MEANINGS
     assert explain.LEVEL_WORDS is contract.LEVEL_PHRASES
     assert panel.OBSERVATION_SCHEMA is contract.OBSERVATION_SCHEMA
     assert panel.STATUS_LABELS is contract.STATUS_LABELS
@@ -131,7 +129,7 @@ def test_no_module_restates_the_level_list_or_a_column_list():
     for name, path in module_files().items():
         if name == "engine.contract" or name.startswith("engine.contract."):
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parsed(path)):
             members = _string_members(node)
             if not members:
                 continue
