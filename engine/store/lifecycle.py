@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-#: severity of the alert levels produced by scoring (higher is more severe), from the contract.
+# severity of the alert levels produced by scoring (higher is more severe), from the contract.
 from engine.contract.levels import LEVEL_RANK
 
 Status = Literal["new", "acknowledged", "investigating", "closed", "historical"]
