@@ -39,3 +39,5 @@ MISSING: Final = 2
 UNKNOWN: Final = 3
 #: status code -> label (the ``status`` column of the frame and of ``series.parquet``).
 STATUS_LABELS: Final[tuple[str, ...]] = ("observed", "suppressed", "missing", "unknown")
+#: statuses a row of an observation file may state (``missing`` is the absence of a row).
+ROW_STATUS_LABELS: Final[tuple[str, ...]] = tuple(STATUS_LABELS[c] for c in (OBSERVED, SUPPRESSED, UNKNOWN))

@@ -147,3 +147,18 @@ def test_the_restatement_check_sees_a_restatement():
     tree = ast.parse('LEVELS = ("none", "watch", "concern", "urgent")\nWORDS = {"none": 1, "watch": 2}')
     literals = [m for n in ast.walk(tree) if (m := _string_members(n))]
     assert set(contract.LEVEL_NAMES) in literals
+
+
+def test_observation_status_codes():
+    labels = contract.STATUS_LABELS
+    assert [
+        labels[c] for c in (contract.OBSERVED, contract.SUPPRESSED, contract.MISSING, contract.UNKNOWN)
+    ] == [
+        "observed",
+        "suppressed",
+        "missing",
+        "unknown",
+    ]
+    assert contract.ROW_STATUS_LABELS == ("observed", "suppressed", "unknown")  # a file never says "missing"
+    # the canonical frame is the file's columns plus the status
+    assert tuple(contract.OBSERVATION_SCHEMA) == (*contract.OBSERVATION_FILE_COLUMNS, "status")
