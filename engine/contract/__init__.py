@@ -51,6 +51,7 @@ from engine.contract.results import (
 )
 from engine.contract.truth import (
     CULTURE_KINDS,
+    EPISODE_COLUMNS,
     KNOWN_CHANGE_KINDS,
     TRUTH_COLUMNS,
     TRUTH_OPTIONAL,
@@ -67,6 +68,7 @@ __all__ = [
     "ALERT_TEXT_COLUMNS",
     "CULTURE_KINDS",
     "DOMAIN_SCORE_PREFIX",
+    "EPISODE_COLUMNS",
     "KNOWN_CHANGE_KINDS",
     "LEVEL_COLOURS",
     "LEVEL_MEANINGS",

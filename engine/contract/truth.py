@@ -25,6 +25,8 @@ TRUTH_SCHEMA: Final[dict[str, pl.DataType]] = {
 }
 #: ``truth.csv`` column names in file order.
 TRUTH_COLUMNS: Final[tuple[str, ...]] = tuple(TRUTH_SCHEMA)
+#: The columns that identify an episode and place it in time (all but ``indicators`` and ``effects``).
+EPISODE_COLUMNS: Final[tuple[str, ...]] = TRUTH_COLUMNS[:7]
 #: Truth columns a file may leave out (``group_id`` defaults to the episode's own id).
 TRUTH_OPTIONAL: Final[tuple[str, ...]] = ("effects", "indicators", "group_id")
 #: Episode kinds that are closed cultures: the episodes to detect (the rest are decoys).

@@ -16,6 +16,7 @@ import polars as pl
 
 from engine.config import Config, config_from_mapping
 from engine.contract.levels import Level
+from engine.contract.truth import EPISODE_COLUMNS
 from engine.evaluate.grid import WardGrid, grid_from_status, window_end, windows_mask
 from engine.evaluate.methods import level_condition, series_conditions
 from engine.evaluate.metrics import (
@@ -238,13 +239,7 @@ def _episode_output(
         cols["oracle_threshold"] = oracle.threshold[:, 0]
         cols["oracle_indicators"] = [";".join(u) for u in oracle.indicators]
     base = episodes.select(
-        "episode_id",
-        "group_id",
-        "ward_id",
-        "kind",
-        "onset",
-        "full_effect",
-        "end",
+        *EPISODE_COLUMNS,
         "evaluable",
         "history_weeks",
         "followup_weeks",

@@ -80,6 +80,22 @@ def test_old_names_are_the_contract_objects():
     assert formatting.uk_date is contract.uk_date and formatting.long_date is contract.long_date
 
 
+def test_truth_columns():
+    """``truth.csv`` columns in file order (synthetic/README.md): a change here is a contract change."""
+    assert contract.TRUTH_COLUMNS == (
+        "episode_id",
+        "group_id",
+        "ward_id",
+        "kind",
+        "onset",
+        "full_effect",
+        "end",
+        "indicators",
+        "effects",
+    )
+    assert contract.TRUTH_COLUMNS[:7] == contract.EPISODE_COLUMNS
+
+
 def test_alert_columns_partition_into_text_dates_and_numbers():
     cols = contract.ALERT_COLUMNS
     assert cols[: len(contract.ALERTS_CSV_COLUMNS)] == contract.ALERTS_CSV_COLUMNS
