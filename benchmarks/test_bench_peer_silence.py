@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine.contract.observations import MISSING, OBSERVED, UNKNOWN
 from engine.detectors.silence import PeerSilence
-from engine.panel import MISSING, OBSERVED, UNKNOWN
 
 WARDS, INDICATORS, WEEKS = 2_500, 12, 260
 S = WARDS * INDICATORS

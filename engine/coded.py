@@ -1,6 +1,6 @@
 """Accepted observations as integer codes and numeric arrays: the loader's output.
 
-The canonical observation frame (:data:`engine.panel.OBSERVATION_SCHEMA`) repeats a few thousand
+The canonical observation frame (:data:`engine.contract.OBSERVATION_SCHEMA`) repeats a few thousand
 ward ids, a few dozen indicator keys and three status labels millions of times. The loader already
 holds them as codes, and the dense panels need only the codes, so :class:`CodedObservations` keeps
 them that way; the polars frame is built from it only when a caller asks for it
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from engine.panel import OBSERVATION_SCHEMA
+from engine.contract.observations import OBSERVATION_SCHEMA
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,7 +31,7 @@ class CodedObservations:
     ward_codes, indicator_codes:
         ``(N,)`` unsigned integers.
     status_codes:
-        ``(N,)`` int8 into ``status_values`` (labels of ``engine.panel.STATUS_LABELS``).
+        ``(N,)`` int8 into ``status_values`` (labels of ``engine.contract.STATUS_LABELS``).
     days:
         ``(N,)`` int32 period start as days since 1970-01-01.
     numerator, denominator:
@@ -91,7 +91,7 @@ class CodedObservations:
         return self.take(np.zeros(0, dtype=np.int64))
 
     def frame(self) -> pl.DataFrame:
-        """The canonical observation frame (:data:`engine.panel.OBSERVATION_SCHEMA`) of these rows."""
+        """The canonical observation frame (:data:`engine.contract.OBSERVATION_SCHEMA`) of these rows."""
         return pl.DataFrame(
             {
                 "ward_id": texts(self.ward_values, self.ward_codes),

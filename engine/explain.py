@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from engine.contract.dates import long_date
+from engine.contract.levels import LEVEL_PHRASES
 from signals import CATALOGUE, Indicator
 
 DOMAIN_WORDS: dict[str, str] = {
@@ -31,18 +33,19 @@ DOMAIN_WORDS: dict[str, str] = {
     "context": "context",
 }
 
-LEVEL_WORDS: dict[str, str] = {
-    "none": "No concern",
-    "watch": "Watch",
-    "concern": "Concern",
-    "urgent": "Urgent concern",
-}
+#: how a sentence about a ward at each level opens (the contract's ``LEVEL_PHRASES``: "Urgent concern").
+LEVEL_WORDS: dict[str, str] = LEVEL_PHRASES
 
 
 @lru_cache(maxsize=4096)  # alerts repeat the same few hundred period dates tens of thousands of times
-def uk_date(day: dt.date) -> str:
-    """``3 March 2025`` (no leading zero)."""
-    return f"{day.day} {day:%B %Y}"
+def sentence_date(day: dt.date) -> str:
+    """``3 March 2025`` (no leading zero): :func:`engine.contract.long_date`, cached."""
+    return long_date(day)
+
+
+#: former name of :func:`sentence_date`, kept for existing callers (not the ``dd/mm/yyyy``
+#: :func:`engine.contract.uk_date`).
+uk_date = sentence_date
 
 
 def _periods(count: int, cadence: str) -> str:
@@ -154,21 +157,21 @@ def describe(ev: IndicatorEvidence, catalogue: dict[str, Indicator] | None = Non
             f"{ind.label} {has_have(ind.label)} averaged {observed} for {span} against a usual {usual_number}"
         )
     if ev.onset is not None:
-        text += f"; the {change} probably began around {uk_date(ev.onset)}"
+        text += f"; the {change} probably began around {sentence_date(ev.onset)}"
     return text + "."
 
 
 def ward_headline(level: str, domains: list[str], since: dt.date | None) -> str:
     """Opening sentence of a ward explanation: the level and the domains showing the pattern."""
     words = [DOMAIN_WORDS.get(d, d) for d in domains]
-    head = LEVEL_WORDS.get(level, level)
+    head = LEVEL_PHRASES.get(level, level)
     if not words:
         return f"{head}."
     text = f"{head}: the ward shows evidence in {_and_join(words)}"
     if level in {"concern", "urgent"} and len(words) >= 2:
         text += ", the pattern inquiries found before closed cultures were exposed"
     if since is not None:
-        text += f", building since around {uk_date(since)}"
+        text += f", building since around {sentence_date(since)}"
     return text + "."
 
 
@@ -198,7 +201,7 @@ def provider_deterioration_explanation(
         "oversight (as at the Edenfield Centre), not to a reporting artefact, so each ward's concern stands"
     )
     if since is not None:
-        text += f"; it began around {uk_date(since)}"
+        text += f"; it began around {sentence_date(since)}"
     return text + "."
 
 
@@ -215,5 +218,5 @@ def provider_explanation(
         "definition, seasonal pressure) and is reported once here rather than as a concern on each ward"
     )
     if since is not None:
-        text += f"; it began around {uk_date(since)}"
+        text += f"; it began around {sentence_date(since)}"
     return text + "."

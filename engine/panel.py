@@ -3,7 +3,7 @@
 Two representations, one job each:
 
 * the **observation frame** (polars, long): what the loader accepted, one row per ward, period and
-  indicator, with the columns in :data:`OBSERVATION_SCHEMA` (the loader itself hands over the same
+  indicator, with the columns in :data:`engine.contract.OBSERVATION_SCHEMA` (the loader itself hands over the same
   rows as codes, :class:`engine.coded.CodedObservations`, and builds the frame on demand);
 * the **panel** (numpy, dense): the same values laid out as ``series x periods`` arrays, one panel
   per cadence (weekly, monthly), so that detectors and charts run across every ward and indicator at
@@ -17,28 +17,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import polars as pl
 
-if TYPE_CHECKING:
-    from engine.coded import CodedObservations
+from engine.coded import CodedObservations, texts
 
-#: Columns of the canonical observation frame (the loader's output, the synthetic generator's input
-#: to ``validate``, the engine's input).
-OBSERVATION_SCHEMA: dict[str, pl.DataType] = {
-    "ward_id": pl.String(),
-    "period": pl.Date(),
-    "indicator": pl.String(),
-    "numerator": pl.Float64(),  # null when suppressed or unknown
-    "denominator": pl.Float64(),  # null when the indicator has no exposure
-    "status": pl.String(),  # one of STATUS_LABELS[0..1,3]
-}
+# Defined in the observation contract; kept importable from here for existing callers.
+from engine.contract.observations import (
+    MISSING,
+    OBSERVATION_SCHEMA,
+    OBSERVED,
+    STATUS_LABELS,
+    SUPPRESSED,
+    UNKNOWN,
+)
 
-# Status codes in Panel.status (int8). "missing" = no row at all for that period.
-OBSERVED, SUPPRESSED, MISSING, UNKNOWN = 0, 1, 2, 3
-STATUS_LABELS: tuple[str, ...] = ("observed", "suppressed", "missing", "unknown")
+__all__ = [
+    "MISSING",
+    "OBSERVATION_SCHEMA",
+    "OBSERVED",
+    "STATUS_LABELS",
+    "SUPPRESSED",
+    "UNKNOWN",
+    "Cadence",
+    "Panel",
+    "SeriesRows",
+    "build_panel",
+    "distinct_keys",
+    "period_grid",
+]
+
 
 Cadence = Literal["weekly", "monthly"]
 
@@ -179,8 +189,6 @@ class SeriesRows:
             self.run_start = np.zeros(runs.height + 1, dtype=np.int64)
             np.cumsum(runs["len"].to_numpy(), out=self.run_start[1:])
             return
-        from engine.coded import texts  # engine.coded imports this module: imported on use
-
         ward, ind = observations.ward_codes, observations.indicator_codes
         n = ward.shape[0]
         change = np.empty(n, dtype=bool)

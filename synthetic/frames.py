@@ -1,7 +1,7 @@
-"""Long frames from the generator's arrays, and writing a trust to disk.
+"""Writing a generated trust to disk, and the latent-rate frame the evaluation's oracle reads.
 
-The canonical frame (:data:`engine.panel.OBSERVATION_SCHEMA`) is built from flat numpy index arrays
-and gathered into polars columns (no per-row Python), so a national panel of 10M+ rows takes seconds.
+This module consumes a :class:`synthetic.generator.SyntheticTrust`; the observation frames the
+generator itself builds live in :mod:`synthetic.rows` (re-exported here for existing callers).
 """
 
 from __future__ import annotations
@@ -12,76 +12,18 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import polars as pl
 
-from engine.panel import STATUS_LABELS
-from signals import CATALOGUE, WARD_INDICATORS
-from synthetic.latent import Calendar
+from signals import WARD_INDICATORS
+from synthetic.rates import bb_rho, nb_size
+
+# Moved to synthetic.rows (the generator's own output); kept importable from here.
+from synthetic.rows import CONTRACT_COLUMNS as CONTRACT_COLUMNS
+from synthetic.rows import contract_frame as contract_frame
+from synthetic.rows import long_frame as long_frame
 
 if TYPE_CHECKING:
-    from synthetic.generator import IndicatorArrays, SyntheticTrust
+    from synthetic.generator import SyntheticTrust
 
 Format = Literal["csv", "parquet"]
-#: Columns of the contract's observation file, in order.
-CONTRACT_COLUMNS: tuple[str, ...] = ("ward_id", "period", "indicator", "numerator", "denominator")
-
-
-def long_frame(arrays: dict[str, IndicatorArrays], cal: Calendar, ward_ids: np.ndarray) -> pl.DataFrame:
-    """Canonical observation frame of all written rows, sorted by ward, indicator, period.
-
-    Each indicator's written cells are scattered straight to their final row: the row of cell
-    ``(w, t)`` of indicator ``i`` is the number of rows of all (ward, indicator) pairs before
-    ``(w, i)`` plus the rank of ``t`` among the ward's written periods of ``i`` (no sort needed).
-    """
-    keys = list(WARD_INDICATORS)
-    counts = np.stack([arrays[k].written.sum(axis=1) for k in keys], axis=1)  # (W, I)
-    offsets = (np.cumsum(counts.ravel()) - counts.ravel()).reshape(counts.shape)
-    total = int(counts.sum())
-    dates = np.concatenate([cal.weeks, cal.months])
-    w_out = np.empty(total, np.uint32)
-    i_out = np.empty(total, np.uint8)
-    p_out = np.empty(total, np.uint32)
-    y_out = np.empty(total)
-    n_out = np.empty(total)
-    s_out = np.empty(total, np.int8)
-    for code, key in enumerate(keys):
-        a = arrays[key]
-        written = a.written
-        pos = (offsets[:, code][:, None] + np.cumsum(written, axis=1) - 1)[written]
-        wi, ti = np.nonzero(written)
-        w_out[pos] = wi
-        i_out[pos] = code
-        p_out[pos] = ti + (0 if a.cadence == "weekly" else cal.weeks.size)
-        y_out[pos] = a.published[written]
-        n_out[pos] = a.n[written] if CATALOGUE[key].exposure else np.nan
-        s_out[pos] = a.status[written]
-    return pl.DataFrame(
-        {
-            "ward_id": pl.Series(ward_ids.astype(str)).gather(w_out),
-            "period": pl.Series(dates).gather(p_out),
-            "indicator": pl.Series(keys).gather(i_out),
-            "numerator": pl.Series(y_out, nan_to_null=True),
-            "denominator": pl.Series(n_out, nan_to_null=True),
-            "status": pl.Series(list(STATUS_LABELS)).gather(s_out),
-        }
-    )
-
-
-def _number_text(col: str) -> pl.Expr:
-    """Shortest text of a number already rounded to at most one decimal ("12", "32.4")."""
-    return pl.col(col).cast(pl.String).str.strip_suffix(".0")
-
-
-def contract_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """Contract long format: numerator as text (``*`` when suppressed, empty when unknown)."""
-    return frame.select(
-        "ward_id",
-        "period",
-        "indicator",
-        pl.when(pl.col("status") == "suppressed")
-        .then(pl.lit("*"))
-        .otherwise(_number_text("numerator"))
-        .alias("numerator"),
-        _number_text("denominator").alias("denominator"),
-    )
 
 
 #: Columns of ``latent.parquet`` (the generator's true in-control rates, for the evaluation's oracle).
@@ -100,8 +42,6 @@ def true_dispersion(trust: SyntheticTrust) -> dict[str, float]:
     """Generator dispersion per indicator in scoring's parameterisation: NB ``alpha = 1 / size``
     (counts; 0 = Poisson; prone restraints, a binomial thinning of NB restraints, keep restraint's
     size), beta-binomial ``rho`` (proportions); NaN for seclusion hours (a compound gamma sum)."""
-    from synthetic.generator import bb_rho, nb_size
-
     size = nb_size(trust.spec.dispersion_scale)
     size["prone_restraint"] = size["restraint"]
     out = {k: (0.0 if np.isinf(v) else 1.0 / v) for k, v in size.items()}

@@ -31,7 +31,8 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
-from engine.panel import MISSING, OBSERVED, SUPPRESSED, UNKNOWN
+from engine.contract.observations import MISSING, OBSERVED, SUPPRESSED, UNKNOWN
+from engine.contract.truth import TRUTH_SCHEMA
 from signals import CATALOGUE, WARD_INDICATORS, WARD_TYPES
 from synthetic import rates
 from synthetic.draws import beta_binomial, gamma_sum, nb_counts
@@ -44,6 +45,8 @@ from synthetic.latent import (
     winter_factor,
 )
 from synthetic.mess import Reconfiguration, Submissions, plan_reconfigurations, plan_submissions, suppress
+from synthetic.rates import bb_rho, nb_size
+from synthetic.rows import IndicatorArrays, contract_frame, long_frame
 from synthetic.scenarios import Episode, Planner, WardFrame
 from synthetic.spec import TrustSpec
 
@@ -60,45 +63,6 @@ _WARD_NAMES = (
 
 def _rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
-
-
-@dataclass(frozen=True)
-class IndicatorArrays:
-    """Everything known about one indicator of a synthetic trust, as ``(W, T)`` arrays.
-
-    Attributes
-    ----------
-    key, cadence:
-        Catalogue key and ``weekly`` / ``monthly``.
-    y:
-        Drawn numerator before missingness and suppression.
-    n:
-        Denominator (occupied bed days, headcount, shifts, funded WTE, contracted hours, supervisions
-        due, staff required or eligible patients); 1.0 where the indicator has no exposure.
-    expected:
-        Latent expected numerator per unit of ``n`` (``E[y] = expected * n``); for proportions the
-        probability. Includes every latent factor and the injected ``multiplier``.
-    multiplier:
-        Injected multiplier of ``expected`` (episodes and reconfigurations; 1 elsewhere):
-        ``expected / multiplier`` is the in-control counterfactual.
-    status:
-        int8 :data:`engine.panel` status codes of what was written (``MISSING`` = no row).
-    published:
-        Numerator as written (``NaN`` when missing, unknown or suppressed; rounded in suppression).
-    """
-
-    key: str
-    cadence: str
-    y: np.ndarray
-    n: np.ndarray
-    expected: np.ndarray
-    multiplier: np.ndarray
-    status: np.ndarray
-    published: np.ndarray
-
-    @property
-    def written(self) -> np.ndarray:
-        return self.status != MISSING
 
 
 @dataclass(frozen=True)
@@ -133,8 +97,6 @@ class SyntheticTrust:
     @cached_property
     def observations(self) -> pl.DataFrame:
         """The contract's long format, as written to ``observations.csv`` (numerator as text)."""
-        from synthetic.frames import contract_frame
-
         return contract_frame(self.frame)
 
     def periods(self, key: str) -> np.ndarray:
@@ -256,8 +218,6 @@ def generate(spec: TrustSpec | None = None, seed: int = 0) -> SyntheticTrust:
     multiplier["seclusion_hours"] = sh / sh0
 
     arrays = _finish(seed, spec, cal, subs, expected, multiplier, y, expo)
-    from synthetic.frames import long_frame
-
     frame = long_frame(arrays, cal, wards.ids)
     return SyntheticTrust(
         spec=spec,
@@ -421,16 +381,6 @@ def _draw(
     return y
 
 
-def nb_size(dispersion_scale: float = 1.0) -> dict[str, float]:
-    """NB size ``k`` of each count indicator with its overdispersion ``1 / k`` times the scale."""
-    return {k: v / dispersion_scale for k, v in rates.NB_SIZE.items()}
-
-
-def bb_rho(dispersion_scale: float = 1.0) -> dict[str, float]:
-    """Beta-binomial ``rho`` of each proportion times the scale (kept below 0.5)."""
-    return {k: min(0.5, v * dispersion_scale) for k, v in rates.BB_RHO.items()}
-
-
 def _denominator(key: str, expo: dict[str, np.ndarray], shape: tuple[int, int]) -> np.ndarray:
     ind = CATALOGUE[key]
     if not ind.exposure:
@@ -571,16 +521,7 @@ def _truth(
                     "effects": json.dumps({k: eff[k] for k in keys}, separators=(",", ":")),
                 }
             )
-    schema = {
-        "group_id": pl.String,
-        "ward_id": pl.String,
-        "kind": pl.String,
-        "onset": pl.Date,
-        "full_effect": pl.Date,
-        "end": pl.Date,
-        "indicators": pl.String,
-        "effects": pl.String,
-    }
+    schema = {c: t for c, t in TRUTH_SCHEMA.items() if c != "episode_id"}  # the id is added last
     frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
     frame = frame.sort("onset", "group_id", "ward_id")
     ids = pl.Series("episode_id", [f"E{i + 1:04d}" for i in range(frame.height)], dtype=pl.String)

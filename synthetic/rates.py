@@ -216,3 +216,13 @@ WINTER_AMPLITUDE: Final = MappingProxyType({"sickness_absence": 0.25, "agency_us
 
 #: Christmas dip: multiplier for weeks (or the month) overlapping 20 December - 2 January.
 CHRISTMAS_DIP: Final = MappingProxyType({"family_visits": 0.6, "advocacy_visits": 0.5, "complaints": 0.7})
+
+
+def nb_size(dispersion_scale: float = 1.0) -> dict[str, float]:
+    """NB size ``k`` of each count indicator with its overdispersion ``1 / k`` times the scale."""
+    return {k: v / dispersion_scale for k, v in NB_SIZE.items()}
+
+
+def bb_rho(dispersion_scale: float = 1.0) -> dict[str, float]:
+    """Beta-binomial ``rho`` of each proportion times the scale (kept below 0.5)."""
+    return {k: min(0.5, v * dispersion_scale) for k, v in BB_RHO.items()}

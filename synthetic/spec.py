@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from engine.contract.truth import CULTURE_KINDS as TRUTH_CULTURE_KINDS
 from signals import WARD_TYPES
 
 #: Scenario kinds, in the order episodes are planned.
@@ -27,7 +28,7 @@ SCENARIO_KINDS: tuple[str, ...] = (
 #: Kinds that are genuine closed cultures (everything else in ``truth`` is a decoy or a known change).
 #: ``provider_deterioration`` is several wards of one provider drifting into closed culture (one truth
 #: row per ward, each with its own onset): each of them is an episode to detect.
-CULTURE_KINDS: tuple[str, ...] = ("closed_culture", "concealment", "provider_deterioration")
+CULTURE_KINDS: tuple[str, ...] = TRUTH_CULTURE_KINDS  # the truth contract's (engine.contract.truth)
 
 #: The demo trust's scenarios.
 DEFAULT_SCENARIOS = (

@@ -24,6 +24,7 @@ from dashboard.services.inbox_rows import (
 )
 from dashboard.services.provider_share import DETERIORATION_LABEL, provider_shares
 from dashboard.services.triage import inbox_frame, open_children, perform, perform_bulk
+from engine.contract.levels import LEVEL_NAMES
 from engine.store import OPEN_STATUSES, OUTCOMES, STATUSES, Alert, AlertDetail, Note
 
 ctx = context()
@@ -55,7 +56,7 @@ statuses = f2.multiselect(
     format_func=lambda s: STATE_WORDS[s],
 )
 levels = f3.multiselect(
-    "Level", ["urgent", "concern", "watch", "none"], key="f_level", format_func=lambda lv: LEVEL_WORDS[lv]
+    "Level", list(LEVEL_NAMES[::-1]), key="f_level", format_func=lambda lv: LEVEL_WORDS[lv]
 )
 providers = f4.multiselect(
     "Provider", sorted(res.wards["provider"].unique().to_list()), key="f_inbox_provider"

@@ -16,6 +16,7 @@ from dashboard.services.formatting import (
     LEVEL_COLOURS,
     LEVEL_WORDS,
     MONTH_AXIS,
+    UK_DATE_FORMAT,
     domain_label,
     event_words,
     indicator_label,
@@ -161,7 +162,7 @@ def strength_history(history: pl.DataFrame, height: int = 170) -> tuple[alt.Laye
                 legend=alt.Legend(orient="right", labelLimit=0),
             ),
             tooltip=[
-                alt.Tooltip("period:T", format="%d/%m/%Y", title="Week of"),
+                alt.Tooltip("period:T", format=UK_DATE_FORMAT, title="Week of"),
                 alt.Tooltip("level_word:N", title="Level"),
                 alt.Tooltip("strength:Q", format=".0f", title="Current evidence"),
             ],
@@ -196,7 +197,7 @@ def strength_multiples(history: pl.DataFrame, columns: int = 4) -> tuple[alt.Fac
                     "level_word:N", title="Level", scale=alt.Scale(domain=_LEVEL_DOMAIN, range=_LEVEL_RANGE)
                 ),
                 tooltip=[
-                    alt.Tooltip("period:T", format="%d/%m/%Y", title="Week of"),
+                    alt.Tooltip("period:T", format=UK_DATE_FORMAT, title="Week of"),
                     alt.Tooltip("level_word:N", title="Level"),
                     alt.Tooltip("strength:Q", format=".0f", title="Current evidence"),
                 ],
@@ -270,7 +271,7 @@ def _evidence_line_layer(long: pl.DataFrame) -> alt.Chart:
                 "side:N", scale=alt.Scale(domain=[_RISE, _FALL], range=[[1, 0], [6, 3]]), legend=None
             ),
             tooltip=[
-                alt.Tooltip("period:T", format="%d/%m/%Y", title="Week of"),
+                alt.Tooltip("period:T", format=UK_DATE_FORMAT, title="Week of"),
                 alt.Tooltip("side:N", title="Line"),
                 alt.Tooltip("value:Q", format=".2f", title="Times the threshold"),
             ],
@@ -309,7 +310,7 @@ def _event_layers(ev: pl.DataFrame) -> list[alt.Chart]:
     ev_base = alt.Chart(ev).encode(x=alt.X("period:T"))
     return [
         ev_base.mark_rule(color="#768692", strokeWidth=1.2).encode(
-            tooltip=[alt.Tooltip("period:T", format="%d/%m/%Y", title="Date"), "what:N", "note:N"]
+            tooltip=[alt.Tooltip("period:T", format=UK_DATE_FORMAT, title="Date"), "what:N", "note:N"]
         ),
         ev_base.mark_text(
             angle=270, align="right", baseline="bottom", dx=-4, dy=-2, fontSize=10, color="#425563"

@@ -43,9 +43,10 @@ from dashboard.services.results import Results
 from engine.charts import codes
 from engine.charts.fit import fit_charts, improvement_contradicts
 from engine.charts.settings import ChartChoiceSettings, XmRSettings
+from engine.contract.dates import MONTH_AXIS_FORMAT, MONTH_YEAR_FORMAT, UK_DATE_FORMAT
 from engine.io.events import REBASE_KINDS
 
-UK_AXIS = "%d/%m/%Y"
+UK_AXIS = UK_DATE_FORMAT
 _PT_DOMAIN = list(POINT_LABELS.values())
 _PT_RANGE = [POINT_COLOURS[k] for k in POINT_LABELS]
 _PT_SHAPES = ["circle", "triangle-up", "square", "diamond", "diamond"]
@@ -414,7 +415,7 @@ def chart_summary(fc: IndicatorChart, window: dt.date | None = None) -> str:
 
 
 def _month(d: dt.date) -> str:
-    return d.strftime("%B %Y")
+    return d.strftime(MONTH_YEAR_FORMAT)
 
 
 def indicators_under_alert(alerts: pl.DataFrame) -> set[str]:
@@ -492,7 +493,7 @@ def mdc_chart(
     unit = fitted.unit
     # the card heading / caption names the indicator; a long rotated axis title would squeeze the plot
     y_title = short_unit(unit) or indicator_label(key)
-    base = alt.Chart(frame).encode(x=alt.X("period:T", title=None, axis=alt.Axis(format="%b %Y")))
+    base = alt.Chart(frame).encode(x=alt.X("period:T", title=None, axis=alt.Axis(format=MONTH_AXIS_FORMAT)))
 
     def step(col: str, dash: list[int], colour: str) -> alt.Chart:
         return base.mark_line(

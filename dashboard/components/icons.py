@@ -17,7 +17,11 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import numpy as np
 from PIL import Image, ImageDraw
+
+from engine.charts import codes
+from engine.charts import icons as engine_icons
 
 COMMON = "#a6a6a6"
 CONCERN = "#e46c0a"
@@ -77,62 +81,79 @@ class Icon:
         )
 
 
+#: catalogue direction of concern -> Making Data Count improvement direction code of
+#: :mod:`engine.charts.icons` (``up``: higher is worse, so improvement is a decrease).
+_IMPROVEMENT_DIRECTION: dict[str, int] = {
+    d: codes.DIRECTION_CODES[m] for d, m in {"up": "decrease", "down": "increase", "both": "neutral"}.items()
+}
+_POINT_CODES: dict[str, int] = {label: code for code, label in enumerate(codes.POINT_TYPE_LABELS)}
+
+#: variation icon code (``engine.charts.codes``) -> how the dashboard draws and words it.
+_VARIATION_ICONS: dict[int, Icon] = {
+    codes.V_COMMON: Icon("common_cause", COMMON, "~", "Common cause variation: no significant change"),
+    codes.V_CONCERN_HIGH: Icon(
+        "concern_high", CONCERN, "H", "Special cause of concerning nature: higher values"
+    ),
+    codes.V_CONCERN_LOW: Icon(
+        "concern_low", CONCERN, "L", "Special cause of concerning nature: lower values"
+    ),
+    codes.V_IMPROVEMENT_HIGH: Icon(
+        "improvement_high", IMPROVEMENT, "H", "Special cause of improving nature: higher values"
+    ),
+    codes.V_IMPROVEMENT_LOW: Icon(
+        "improvement_low", IMPROVEMENT, "L", "Special cause of improving nature: lower values"
+    ),
+    codes.V_NEUTRAL_HIGH: Icon(
+        "neutral_high", NEUTRAL, "H", "Special cause, neither improvement nor concern: higher values"
+    ),
+    codes.V_NEUTRAL_LOW: Icon(
+        "neutral_low", NEUTRAL, "L", "Special cause, neither improvement nor concern: lower values"
+    ),
+}
+#: assurance icon code -> how the dashboard draws and words it.
+_ASSURANCE_ICONS: dict[int, Icon] = {
+    codes.A_PASS: Icon("consistent_pass", IMPROVEMENT, "P", "Will consistently meet the target"),
+    codes.A_FAIL: Icon("consistent_fail", CONCERN, "F", "Will consistently fail the target"),
+    codes.A_HIT_AND_MISS: Icon(
+        "inconsistent", COMMON, "?", "Hit and miss: the target lies within the process limits"
+    ),
+}
+
+
 def variation_icon(last_point_type: str | None, direction: str) -> Icon:
     """Variation icon from the latest point's MDC type and the indicator's direction of concern.
+
+    The icon is chosen by :func:`engine.charts.icons.variation_icon` (the one implementation of
+    the NHSRplotthedots rules); this function translates the dashboard's inputs and draws it.
 
     Parameters
     ----------
     last_point_type : str or None
-        ``point_type`` of the latest observed point (``series.parquet``).
+        ``point_type`` of the latest observed point (``series.parquet``); None, empty or unknown
+        reads as common cause.
     direction : {"up", "down", "both"}
         Direction of concern from the catalogue (``up``: higher is worse).
     """
-    pt = last_point_type or "common_cause"
-    if pt == "special_cause_concern":
-        high = direction != "down"  # concern on a rise-is-worse indicator comes from higher values
-        return Icon(
-            "concern_high" if high else "concern_low",
-            CONCERN,
-            "H" if high else "L",
-            f"Special cause of concerning nature: {'higher' if high else 'lower'} values",
-        )
-    if pt == "special_cause_improvement":
-        high = direction == "down"
-        return Icon(
-            "improvement_high" if high else "improvement_low",
-            IMPROVEMENT,
-            "H" if high else "L",
-            f"Special cause of improving nature: {'higher' if high else 'lower'} values",
-        )
-    if pt in ("special_cause_neutral_high", "special_cause_neutral_low"):
-        high = pt.endswith("high")
-        return Icon(
-            "neutral_high" if high else "neutral_low",
-            NEUTRAL,
-            "H" if high else "L",
-            f"Special cause, neither improvement nor concern: {'higher' if high else 'lower'} values",
-        )
-    return Icon("common_cause", COMMON, "~", "Common cause variation: no significant change")
+    point = _POINT_CODES.get(last_point_type or "common_cause", codes.COMMON_CAUSE)
+    code = engine_icons.variation_icon(np.array([point]), np.array([_IMPROVEMENT_DIRECTION[direction]]))
+    return _VARIATION_ICONS[int(code[0])]
 
 
 def assurance_icon(target: float | None, lpl: float, upl: float, direction: str) -> Icon | None:
-    """Assurance icon for a target against the current process limits (``None`` without a target).
+    """Assurance icon for a target against the current process limits (``None`` without a target,
+    for a measure with no direction of concern, or when the limits are unknown).
 
-    ``direction`` ``up`` means higher is worse (improvement is a decrease). Equality with a limit
-    is "hit and miss" (strict comparison, as NHSRplotthedots).
+    Chosen by :func:`engine.charts.icons.assurance_icon`; ``direction`` ``up`` means higher is
+    worse (improvement is a decrease). Equality with a limit is "hit and miss" (strict comparison,
+    as NHSRplotthedots).
     """
-    if target is None or direction == "both":
-        return None
-    lower_is_better = direction == "up"
-    if target > upl:
-        passing = lower_is_better
-    elif target < lpl:
-        passing = not lower_is_better
-    else:
-        return Icon("inconsistent", COMMON, "?", "Hit and miss: the target lies within the process limits")
-    if passing:
-        return Icon("consistent_pass", IMPROVEMENT, "P", "Will consistently meet the target")
-    return Icon("consistent_fail", CONCERN, "F", "Will consistently fail the target")
+    code = engine_icons.assurance_icon(
+        np.array([lpl], dtype=float),
+        np.array([upl], dtype=float),
+        target,
+        np.array([_IMPROVEMENT_DIRECTION[direction]]),
+    )
+    return _ASSURANCE_ICONS.get(int(code[0]))
 
 
 @functools.cache

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from dashboard.services.formatting import OUTCOME_WORDS, STATUS_WORDS
+from engine.contract.dates import UK_DATE_FORMAT
 from engine.store import AuditEntry
 
 UK = ZoneInfo("Europe/London")
@@ -34,7 +35,7 @@ def uk_local_time(value: str | None) -> str:
     if t.tzinfo is None:
         t = t.replace(tzinfo=dt.UTC)
     local = t.astimezone(UK)
-    return local.strftime("%d/%m/%Y %H:%M ") + (local.tzname() or "")
+    return local.strftime(f"{UK_DATE_FORMAT} %H:%M ") + (local.tzname() or "")
 
 
 @dataclass(frozen=True)

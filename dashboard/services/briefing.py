@@ -42,6 +42,8 @@ from dashboard.services.formatting import (
 )
 from dashboard.services.provider_share import ward_provider_sentences
 from dashboard.services.results import Results, ward_series
+from engine.contract.dates import UK_DATE_FORMAT
+from engine.contract.levels import LEVEL_MEANINGS
 from engine.store import UnknownAlertError
 from signals import CATALOGUE
 
@@ -56,12 +58,8 @@ WARD_TYPE_LABELS = {
     "rehab": "Rehabilitation",
     "other": "Other",
 }
-LEVEL_MEANING = {
-    "none": "no combined evidence of a closed culture this week",
-    "watch": "evidence in one domain or one strong signal, worth keeping an eye on",
-    "concern": "the closed-culture pattern, with evidence in two or more domains at once",
-    "urgent": "the closed-culture pattern with strong restrictive-practice or harm evidence",
-}
+#: what each level means, in words (the contract's ``LEVEL_MEANINGS``).
+LEVEL_MEANING: dict[str, str] = LEVEL_MEANINGS
 
 
 @dataclass(frozen=True)
@@ -182,7 +180,7 @@ def uk_local_time(value: str | dt.datetime | None) -> str:
     if t.tzinfo is None:
         t = t.replace(tzinfo=dt.UTC)
     local = t.astimezone(UK_TZ)
-    return f"{local:%d/%m/%Y %H:%M} {local.tzname()}"
+    return f"{local:{UK_DATE_FORMAT} %H:%M} {local.tzname()}"
 
 
 def why_indicators(explanation: str, fallback: list[str]) -> list[str]:

@@ -1,8 +1,9 @@
 """On-screen formatting: UK dates, numbers with units, level words and Excel-safe CSV.
 
 Files keep ISO dates; everything a person reads (screen, briefing) uses ``dd/mm/yyyy`` (chart axes
-``Jan 2024``) and UK local time (GMT or BST). The words, colours and bands defined here are the one
-vocabulary of the dashboard and the briefing: import them, never restate them.
+``Jan 2024``) and UK local time (GMT or BST). Levels (names, order, words, colours) and date formats
+come from ``engine.contract`` and are re-exported here; the other words and bands defined here are the
+dashboard's and the briefing's: import them, never restate them.
 """
 
 from __future__ import annotations
@@ -14,33 +15,19 @@ import zoneinfo
 
 import polars as pl
 
+# Re-exported from the contract (``X as X``): the dashboard imports them from here.
+from engine.contract.dates import MONTH_AXIS_FORMAT, UK_DATE_FORMAT
+from engine.contract.dates import long_date as long_date
+from engine.contract.dates import uk_date as uk_date
+from engine.contract.levels import LEVEL_COLOURS as LEVEL_COLOURS
+from engine.contract.levels import LEVEL_RANK
+from engine.contract.levels import LEVEL_TEXT_COLOURS as LEVEL_TEXT_COLOURS
+from engine.contract.levels import LEVEL_WORDS as LEVEL_WORDS
+from engine.contract.levels import VISIT_LEVELS as VISIT_LEVELS
 from signals import CATALOGUE, Indicator
 
-#: level order used everywhere: most severe first when sorting descending.
-LEVEL_ORDER: dict[str, int] = {"none": 0, "watch": 1, "concern": 2, "urgent": 3}
-LEVEL_WORDS: dict[str, str] = {
-    "none": "No concern",
-    "watch": "Watch",
-    "concern": "Concern",
-    "urgent": "Urgent",
-}
-#: colour-blind-safe level colours (grey, NHS warm yellow, orange, NHS dark red), with text always.
-#: None of them is Making Data Count's improvement blue; the concern orange means concern there too.
-LEVEL_COLOURS: dict[str, str] = {
-    "none": "#a6a6a6",
-    "watch": "#ffb81c",
-    "concern": "#e46c0a",
-    "urgent": "#8a1538",
-}
-#: text colour on a level badge (dark on the light yellow and grey, white on orange and red).
-LEVEL_TEXT_COLOURS: dict[str, str] = {
-    "none": "#231f20",
-    "watch": "#231f20",
-    "concern": "#ffffff",
-    "urgent": "#ffffff",
-}
-#: levels a board is asked to visit ("wards to visit"): a ward alert is open at these levels.
-VISIT_LEVELS: tuple[str, ...] = ("urgent", "concern")
+#: level -> rank (higher is more severe): the contract's ``LEVEL_RANK`` under its dashboard name.
+LEVEL_ORDER: dict[str, int] = LEVEL_RANK
 WARD_TYPE_LABELS: dict[str, str] = {
     "acute_adult": "Acute adult",
     "picu": "Psychiatric intensive care (PICU)",
@@ -69,7 +56,7 @@ STRENGTH_BANDS: tuple[tuple[float, str], ...] = (
     (1.01, "Very strong"),
 )
 #: Altair/Vega time format of chart axes ("Jan 2024").
-MONTH_AXIS = "%b %Y"
+MONTH_AXIS = MONTH_AXIS_FORMAT
 UK_TZ = zoneinfo.ZoneInfo("Europe/London")
 DOMAIN_LABELS: dict[str, str] = {
     "restrictive_practice": "Restrictive practice",
@@ -94,17 +81,6 @@ STATUS_WORDS: dict[str, str] = {
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def uk_date(value: dt.date | str | None) -> str:
-    """``dd/mm/yyyy`` for a date or ISO string; empty for missing."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        value = dt.date.fromisoformat(value[:10])
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    return value.strftime("%d/%m/%Y")
-
-
 def uk_timestamp(value: str | None) -> str:
     """``dd/mm/yyyy HH:MM GMT`` (or ``BST``) in UK local time for a store timestamp (ISO 8601, UTC).
 
@@ -115,16 +91,7 @@ def uk_timestamp(value: str | None) -> str:
     t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     if t.tzinfo is None:
         t = t.replace(tzinfo=dt.UTC)
-    return t.astimezone(UK_TZ).strftime("%d/%m/%Y %H:%M %Z")
-
-
-def long_date(value: dt.date | str | None) -> str:
-    """``3 March 2025`` (the date style of sentences); empty for missing."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        value = dt.date.fromisoformat(value[:10])
-    return f"{value.day} {value:%B %Y}"
+    return t.astimezone(UK_TZ).strftime(f"{UK_DATE_FORMAT} %H:%M %Z")
 
 
 def ward_type_label(code: str | None) -> str:
@@ -220,7 +187,7 @@ def safe_csv(frame: pl.DataFrame) -> bytes:
     for name, dtype in frame.schema.items():
         col = pl.col(name)
         if dtype == pl.Date:
-            exprs.append(col.dt.strftime("%d/%m/%Y"))
+            exprs.append(col.dt.strftime(UK_DATE_FORMAT))
         elif dtype == pl.String:
             exprs.append(
                 pl.when(col.str.contains(r"^[=+\-@\t\r]")).then(pl.lit("'") + col).otherwise(col).alias(name)

@@ -17,6 +17,7 @@ import polars as pl
 
 from dashboard.services.audit_words import ALL_STATUS_WORDS
 from dashboard.services.formatting import LEVEL_ORDER, LEVEL_WORDS
+from engine.contract.dates import UK_DATE_FORMAT
 from engine.store import OPEN_STATUSES
 
 #: "show" choices of the inbox: every ward, wards assigned to me, wards nobody owns.
@@ -78,10 +79,10 @@ def condition_words() -> pl.Expr:
     """Display words of an alert's condition (on a frame from :func:`with_states`)."""
     return (
         pl.when(pl.col("state") == "ended_before_triage")
-        .then(pl.lit("Ended ") + pl.col("closed").dt.strftime("%d/%m/%Y") + pl.lit(", before triage"))
+        .then(pl.lit("Ended ") + pl.col("closed").dt.strftime(UK_DATE_FORMAT) + pl.lit(", before triage"))
         .when(pl.col("holds"))
         .then(pl.lit("Still holds"))
-        .otherwise(pl.lit("Ended ") + pl.col("closed").dt.strftime("%d/%m/%Y"))
+        .otherwise(pl.lit("Ended ") + pl.col("closed").dt.strftime(UK_DATE_FORMAT))
     )
 
 

@@ -18,6 +18,7 @@ import polars as pl
 
 from dashboard.services.formatting import indicator_label
 from dashboard.services.results import Results
+from engine.contract.dates import uk_date
 
 #: the label of a provider alert without an indicator: several of its wards at concern together
 #: (deterioration spreading across a provider, e.g. the Edenfield Centre), not a provider-wide artefact.
@@ -43,7 +44,7 @@ class ProviderShare:
             who = "This ward" if ward_name is None else ward_name
             return (
                 f"{who} is one of {self.sharing} of the {self.reporting} wards of {self.provider} at concern "
-                f"together (since {self.opened:%d/%m/%Y}): deterioration on several wards of one provider "
+                f"together (since {uk_date(self.opened)}): deterioration on several wards of one provider "
                 "is itself a warning sign; ask what they share (leadership, staffing, commissioning)."
             )
         move = "rise" if self.direction == "up" else "fall"
@@ -51,7 +52,7 @@ class ProviderShare:
         who = "This ward's" if ward_name is None else f"{ward_name}'s"
         return (
             f"{who} {move} in {what} is shared by {self.sharing} of {self.reporting} wards of "
-            f"{self.provider} (a provider-wide change since {self.opened:%d/%m/%Y}): look for a common "
+            f"{self.provider} (a provider-wide change since {uk_date(self.opened)}): look for a common "
             "cause before a ward-level one."
         )
 
@@ -151,7 +152,7 @@ def ward_provider_sentences(results: Results, ward_id: str, *, only_current: boo
     elif shared:  # one sentence for all the provider-wide changes the ward shares
         parts = [
             f"{'rise' if s.direction == 'up' else 'fall'} in {indicator_label(s.indicator).lower()} "
-            f"({s.sharing} of {s.reporting} wards, since {s.opened:%d/%m/%Y})"
+            f"({s.sharing} of {s.reporting} wards, since {uk_date(s.opened)})"
             for s in shared
         ]
         out.insert(

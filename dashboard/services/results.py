@@ -27,6 +27,17 @@ from typing import Any
 import polars as pl
 
 from dashboard.services.formatting import DOMAIN_LABELS, LEVEL_ORDER
+from engine.contract.dates import UK_DATE_FORMAT
+from engine.contract.results import (
+    ALERT_DATE_COLUMNS,
+    ALERT_FLOAT_COLUMNS,
+    ALERT_TEXT_COLUMNS,
+    DOMAIN_SCORE_PREFIX,
+    SERIES_CHART_SCHEMA,
+    WARD_STATUS_COLUMNS,
+    WARD_STATUS_EVIDENCE_COLUMNS,
+    WARD_STATUS_REQUIRED,
+)
 from engine.scoring.settings import CombinationSettings
 
 logger = logging.getLogger(__name__)
@@ -41,22 +52,6 @@ RECENT_PERIODS = 13
 #: the engine's default thresholds (nats), used when a results folder's run.json does not say
 DEFAULT_URGENT_THRESHOLD = CombinationSettings().urgent_threshold
 DEFAULT_CONCERN_THRESHOLD = CombinationSettings().concern_threshold
-
-_ALERT_TEXT = (
-    "alert_id",
-    "ward_id",
-    "scope",
-    "indicator",
-    "method",
-    "level",
-    "direction",
-    "explanation",
-    "provider",
-    "contributing",
-    "questions",
-)
-_ALERT_DATES = ("opened", "onset_estimate", "last_seen", "closed")
-_ALERT_FLOATS = ("statistic", "threshold")
 
 
 class ResultsError(RuntimeError):
@@ -225,19 +220,19 @@ def read_ward_status(path: Path, urgent_threshold: float = DEFAULT_URGENT_THRESH
     if not path.exists():
         raise ResultsError(f"{path} is missing: run `wardwatch score` first")
     raw = _read_csv_text(path)
-    missing = {"ward_id", "period", "level", "score"} - set(raw.columns)
+    missing = set(WARD_STATUS_REQUIRED) - set(raw.columns)
     if missing:
         raise ResultsError(f"{path.name} lacks column(s) {', '.join(sorted(missing))}")
     exprs: list[pl.Expr] = [_to_date("period")]
     exprs += [
         pl.col(c).cast(pl.Float64, strict=False)
         for c in raw.columns
-        if c == "score" or c.startswith("score_") or c in ("recent_evidence", "evidence_strength")
+        if c == "score" or c.startswith(DOMAIN_SCORE_PREFIX) or c in WARD_STATUS_EVIDENCE_COLUMNS
     ]
     exprs += [
         pl.lit(None, dtype=pl.String).alias(c)
-        for c in ("domains", "indicators", "alert_id")
-        if c not in raw.columns
+        for c in WARD_STATUS_COLUMNS
+        if c not in WARD_STATUS_REQUIRED and c not in raw.columns
     ]
     out = raw.with_columns(exprs).with_columns(pl.col("level").fill_null("none")).sort("ward_id", "period")
     if "recent_evidence" not in out.columns:
@@ -254,15 +249,15 @@ def read_ward_status(path: Path, urgent_threshold: float = DEFAULT_URGENT_THRESH
 def read_alerts(path: Path) -> pl.DataFrame:
     """``alerts.csv`` typed: dates parsed, ``statistic``/``threshold`` Float64; extension columns added."""
     raw = _read_csv_text(path) if path.exists() else pl.DataFrame()
-    cols = dict.fromkeys(_ALERT_TEXT + _ALERT_DATES + _ALERT_FLOATS, pl.String)
+    cols = dict.fromkeys(ALERT_TEXT_COLUMNS + ALERT_DATE_COLUMNS + ALERT_FLOAT_COLUMNS, pl.String)
     raw = (
         raw.with_columns([pl.lit(None, dtype=pl.String).alias(c) for c in cols if c not in raw.columns])
         if raw.width
         else pl.DataFrame(schema=cols)
     )
     out = raw.with_columns(
-        *[_to_date(c) for c in _ALERT_DATES],
-        *[pl.col(c).cast(pl.Float64, strict=False) for c in _ALERT_FLOATS],
+        *[_to_date(c) for c in ALERT_DATE_COLUMNS],
+        *[pl.col(c).cast(pl.Float64, strict=False) for c in ALERT_FLOAT_COLUMNS],
         *[pl.col(c).fill_null("") for c in ("explanation", "contributing", "questions", "indicator")],
     )
     return out.sort("opened", "alert_id", descending=[True, False])
@@ -300,7 +295,7 @@ def read_events(path: Path) -> pl.DataFrame:
     for c in ("note", "kind"):
         if c not in raw.columns:
             raw = raw.with_columns(pl.lit("", dtype=pl.String).alias(c))
-    uk = pl.col("date").str.to_date("%d/%m/%Y", strict=False)
+    uk = pl.col("date").str.to_date(UK_DATE_FORMAT, strict=False)
     return (
         raw.with_columns(pl.coalesce(_to_date("date"), uk).alias("date"), pl.col("note").fill_null(""))
         .select("ward_id", "date", "kind", "note")
@@ -378,18 +373,8 @@ def ward_series(results: Results, ward_id: str) -> pl.DataFrame:
         pl.scan_parquet(results.series_path).filter(pl.col("ward_id") == ward_id).collect()
     ).sort("indicator", "period")
     # Results scored with ``--no-charts`` have no chart columns: no limits, every point common cause.
-    absent = {c: t for c, t in _CHART_COLUMNS.items() if c not in frame.columns}
+    absent = {c: t for c, t in SERIES_CHART_SCHEMA.items() if c not in frame.columns}
     return frame.with_columns(pl.lit(None, t).alias(c) for c, t in absent.items()) if absent else frame
-
-
-#: series.parquet columns written only when charts are computed (absent after ``score --no-charts``).
-_CHART_COLUMNS: dict[str, pl.DataType] = {
-    "chart_mean": pl.Float64(),
-    "chart_lpl": pl.Float64(),
-    "chart_upl": pl.Float64(),
-    "point_type": pl.String(),
-    "rule": pl.String(),
-}
 
 
 def peer_totals(results: Results, indicator: str, ward_ids: Sequence[str], periods: int) -> pl.DataFrame:

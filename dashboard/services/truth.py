@@ -17,6 +17,8 @@ from pathlib import Path
 
 import polars as pl
 
+from engine.contract.levels import Level
+
 TRUTH_FILE = "truth.csv"
 OUTCOME_WORDS: dict[str, str] = {
     "detected": "Detected",
@@ -95,7 +97,7 @@ def known_truth(truth: Path, results_dir: Path, horizon_weeks: int = 16) -> Know
     res = read_results(results_dir)
     grid = grid_from_status(res.ward_status)
     ends = window_end(rows, grid.periods[-1].astype("datetime64[D]").item(), settings)
-    opened = openings(grid.level >= 2, res.config.combination.close_after)
+    opened = openings(grid.level >= Level.CONCERN.rank, res.config.combination.close_after)
     esc = window_any(
         opened,
         grid.ward_index(rows["ward_id"].to_numpy()),

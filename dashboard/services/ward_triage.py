@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from dashboard.services.audit_words import ALL_OUTCOME_WORDS, ALL_STATUS_WORDS
+from engine.contract.dates import uk_date
 from engine.store import TriageStore
 
 
@@ -40,14 +41,14 @@ class WardTriage:
         """ "Investigating (jo)", "Closed: no concern found (jo, 02/12/2026)", "New (unassigned)"."""
         if self.status == "closed":
             words = ALL_OUTCOME_WORDS.get(self.outcome or "", self.outcome or "")
-            extra = ", ".join(x for x in (self.owner, self.changed and f"{self.changed:%d/%m/%Y}") if x)
+            extra = ", ".join(x for x in (self.owner, self.changed and uk_date(self.changed)) if x)
             return f"Closed: {words.lower()}" + (f" ({extra})" if extra else "")
         return f"{ALL_STATUS_WORDS.get(self.status, self.status)} ({self.owner or 'unassigned'})"
 
     @property
     def flag(self) -> str:
         """ "Re-opened evidence since dd/mm/yyyy" or empty."""
-        return f"Re-opened evidence since {self.reopened_since:%d/%m/%Y}" if self.reopened_since else ""
+        return f"Re-opened evidence since {uk_date(self.reopened_since)}" if self.reopened_since else ""
 
 
 def ward_triage(store: TriageStore, ward_ids: list[str] | None = None) -> dict[str, WardTriage]:

@@ -17,6 +17,7 @@ import polars as pl
 from dashboard.services.caching import cached_on_results
 from dashboard.services.formatting import MONTH_AXIS, split_list
 from dashboard.services.results import Results, cached_ward_series
+from engine.contract.dates import UK_DATE_FORMAT
 
 #: indicators charted at the top of a ward page when no open alert names them.
 LEAD_INDICATORS = 5
@@ -57,7 +58,7 @@ def _month_ticks(node: object) -> None:
     if isinstance(node, dict):
         x = node.get("x")
         axis = x.get("axis") if isinstance(x, dict) and x.get("type") == "temporal" else None
-        if isinstance(axis, dict) and axis.get("format") in ("%d/%m/%Y", "%d/%m/%y", "%m/%y"):
+        if isinstance(axis, dict) and axis.get("format") in (UK_DATE_FORMAT, "%d/%m/%y", "%m/%y"):
             axis["format"] = MONTH_AXIS
         for value in node.values():
             _month_ticks(value)

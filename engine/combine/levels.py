@@ -7,8 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-LEVELS: tuple[str, ...] = ("none", "watch", "concern", "urgent")
-NONE, WATCH, CONCERN, URGENT = range(4)
+from engine.contract.levels import LEVEL_NAMES, Level
+
+#: level names indexed by level code (alias of ``engine.contract.LEVEL_NAMES``).
+LEVELS: tuple[str, ...] = LEVEL_NAMES
+#: level codes of the ``(W, T)`` level arrays (the contract's ranks).
+NONE, WATCH, CONCERN, URGENT = (lv.rank for lv in (Level.NONE, Level.WATCH, Level.CONCERN, Level.URGENT))
 
 
 #: Concern rules: how the culture-domain statistics combine into one constellation strength (nats)

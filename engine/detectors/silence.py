@@ -34,11 +34,11 @@ from typing import Literal
 
 import numpy as np
 
+from engine.contract.observations import MISSING, OBSERVED, SUPPRESSED
 from engine.detectors import scores
 from engine.detectors._kernels import missing_run_path, zero_run_path
 from engine.detectors._peer_kernel import THETAS, peer_silence_path
 from engine.detectors.cusum import _check_arrays
-from engine.panel import MISSING, OBSERVED, SUPPRESSED
 
 
 @dataclass(frozen=True)

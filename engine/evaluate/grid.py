@@ -15,9 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from engine.contract.levels import LEVEL_RANK
 from engine.evaluate.settings import EvaluationSettings
 
-LEVEL_CODES: dict[str, int] = {"none": 0, "watch": 1, "concern": 2, "urgent": 3}
+#: level name -> code in ``WardGrid.level`` (alias of ``engine.contract.LEVEL_RANK``).
+LEVEL_CODES: dict[str, int] = LEVEL_RANK
 #: Weeks per year used for ward-years (365.25 / 7).
 WEEKS_PER_YEAR: float = 365.25 / 7.0
 

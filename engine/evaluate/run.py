@@ -15,6 +15,8 @@ import numpy as np
 import polars as pl
 
 from engine.config import Config, config_from_mapping
+from engine.contract.levels import Level
+from engine.contract.truth import EPISODE_COLUMNS
 from engine.evaluate.grid import WardGrid, grid_from_status, window_end, windows_mask
 from engine.evaluate.methods import level_condition, series_conditions
 from engine.evaluate.metrics import (
@@ -103,9 +105,9 @@ class Evaluation:
 
 def _conditions(res: ResultsFolder, grid: WardGrid) -> dict[str, np.ndarray]:
     cond = {
-        "wardwatch": level_condition(grid, 2),
-        "wardwatch_watch": level_condition(grid, 1),
-        "wardwatch_urgent": level_condition(grid, 3),
+        "wardwatch": level_condition(grid, Level.CONCERN.rank),
+        "wardwatch_watch": level_condition(grid, Level.WATCH.rank),
+        "wardwatch_urgent": level_condition(grid, Level.URGENT.rank),
     }
     if res.series is not None:
         more = series_conditions(
@@ -222,7 +224,7 @@ def _episode_output(
     ew = episodes["w"].to_numpy()
     before = np.zeros(len(ew), dtype=bool)
     ok = (ew >= 0) & (et >= 1) & (et <= grid.shape[1])
-    before[ok] = grid.level[ew[ok], et[ok] - 1] >= 2
+    before[ok] = grid.level[ew[ok], et[ok] - 1] >= Level.CONCERN.rank
     cols: dict[str, Any] = {"already_concern_before_onset": before}
     for lvl, name in (("watch", "wardwatch_watch"), ("concern", "wardwatch"), ("urgent", "wardwatch_urgent")):
         d = outcomes[name].delay
@@ -237,13 +239,7 @@ def _episode_output(
         cols["oracle_threshold"] = oracle.threshold[:, 0]
         cols["oracle_indicators"] = [";".join(u) for u in oracle.indicators]
     base = episodes.select(
-        "episode_id",
-        "group_id",
-        "ward_id",
-        "kind",
-        "onset",
-        "full_effect",
-        "end",
+        *EPISODE_COLUMNS,
         "evaluable",
         "history_weeks",
         "followup_weeks",

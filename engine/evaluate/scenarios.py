@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from engine.contract.levels import Level
 from engine.evaluate.grid import grid_from_status, window_end
 from engine.evaluate.metrics import censor, openings, quantile, window_any
 from engine.evaluate.settings import EvaluationSettings
@@ -99,7 +100,7 @@ def provider_decoy_table(
 
         cfg = json.loads(run_json.read_text(encoding="utf-8")).get("config", {})
         close_after = int(cfg.get("combination", {}).get("close_after", close_after))
-    opened = openings(grid.level >= 2, close_after)
+    opened = openings(grid.level >= Level.CONCERN.rank, close_after)
     last = grid.periods[-1].astype("datetime64[D]").item()
     ends = window_end(truth, last, st)
     truth = truth.with_columns(ends.alias("window_end"))

@@ -45,10 +45,11 @@ import polars as pl
 
 from engine.combine.levels import CONCERN, WATCH, ward_levels
 from engine.config import Config
+from engine.contract.observations import MISSING, STATUS_LABELS
 from engine.evaluate.grid import WEEKS_PER_YEAR, WardGrid, windows_mask
 from engine.evaluate.metrics import bootstrap_index, censor, outcome, percentile_ci, quantile
 from engine.evaluate.settings import EvaluationSettings
-from engine.panel import MISSING, STATUS_LABELS, distinct_keys
+from engine.panel import distinct_keys
 from engine.scoring.calibrate import (
     draw_in_control,
     estimate_latent_factors,

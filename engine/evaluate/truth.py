@@ -14,24 +14,14 @@ from pathlib import Path
 
 import polars as pl
 
-CULTURE_KINDS: tuple[str, ...] = ("closed_culture", "concealment", "provider_deterioration")
-#: Truth rows that are not episodes of any sort (known, announced changes).
-KNOWN_CHANGE_KINDS: tuple[str, ...] = ("reconfiguration",)
-TRUTH_COLUMNS: tuple[str, ...] = (
-    "episode_id",
-    "group_id",
-    "ward_id",
-    "kind",
-    "onset",
-    "full_effect",
-    "end",
-    "indicators",
-    "effects",
-)
-
+# The truth contract (engine.contract.truth), kept importable from here.
+from engine.contract.truth import CULTURE_KINDS as CULTURE_KINDS
+from engine.contract.truth import KNOWN_CHANGE_KINDS as KNOWN_CHANGE_KINDS
+from engine.contract.truth import TRUTH_COLUMNS as TRUTH_COLUMNS
+from engine.contract.truth import TRUTH_OPTIONAL
 
 #: Truth columns a file may leave out (``group_id`` defaults to the episode's own id).
-_OPTIONAL: tuple[str, ...] = ("effects", "indicators", "group_id")
+_OPTIONAL: tuple[str, ...] = TRUTH_OPTIONAL
 
 
 class TruthError(ValueError):

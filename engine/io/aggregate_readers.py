@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
+from engine.contract.dates import UK_DATE_FORMAT
 from engine.io import parse
 from engine.io.aggregate_mapping import EXPOSURE_ALIASES, WEEKDAYS, Mapping, period_start
 from engine.io.errors import FatalInputError
@@ -35,7 +36,7 @@ def read_events(path: str | Path, m: Mapping) -> tuple[pl.DataFrame, pl.DataFram
         day = pl.coalesce(
             day,
             txt.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False),
-            txt.str.slice(0, 10).str.to_date("%d/%m/%Y", strict=False),
+            txt.str.slice(0, 10).str.to_date(UK_DATE_FORMAT, strict=False),
         )
     frame = frame.with_columns(ward.alias("_ward"), cat.alias("_cat"), day.alias("_day"))
     rules = []

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from engine.contract.dates import UK_DATE_FORMAT
 from engine.io._number_kernel import POW10, parse_views
 from engine.io.views import string_views
 
@@ -40,7 +41,7 @@ def date(name: str, dtype: pl.DataType) -> pl.Expr:
     s = text(name, dtype)
     return pl.coalesce(
         pl.when(s.str.contains(_ISO_DATE)).then(s.str.to_date("%Y-%m-%d", strict=False)),
-        pl.when(s.str.contains(_UK_DATE)).then(s.str.to_date("%d/%m/%Y", strict=False)),
+        pl.when(s.str.contains(_UK_DATE)).then(s.str.to_date(UK_DATE_FORMAT, strict=False)),
     )
 
 

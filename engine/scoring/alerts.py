@@ -17,9 +17,12 @@ import numpy as np
 import polars as pl
 
 from engine.alerting import alert_episodes, stable_alert_id
-from engine.combine.levels import CONCERN, LEVELS, constellation_strength, named_domains
+from engine.combine.levels import CONCERN, constellation_strength, named_domains
 from engine.combine.provider import broad_shifts, group_index, pooled_moments, wards_at_level
 from engine.combine.rowgroups import group_rows
+from engine.contract.levels import LEVEL_NAMES
+from engine.contract.results import ALERT_COLUMNS as ALERT_COLUMNS  # kept importable from here
+from engine.contract.results import ALERT_FILE_SCHEMA
 from engine.explain import (
     IndicatorEvidence,
     describe,
@@ -32,11 +35,7 @@ from engine.scoring.evidence_spans import span_rates
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.settings import CombinationSettings
 from engine.scoring.wards import WardEvidence, level_thresholds
-from engine.store.models import ALERTS_CSV_COLUMNS
 from signals import CULTURE_DOMAINS, Catalogue
-
-#: ``alerts.csv`` columns: the contract's (shared with the triage store) plus extension columns.
-ALERT_COLUMNS: tuple[str, ...] = (*ALERTS_CSV_COLUMNS, "provider", "contributing", "questions")
 
 
 # Alerts repeat the same few hundred period dates tens of thousands of times: convert each once.
@@ -272,7 +271,7 @@ def ward_alerts(
         evidence = [items[(cadence, si, ts)] for _, cadence, si, ts in contributors]
         evidence = [item for item in evidence if item is not None]
         keys = [str(parts[cadence].panel.indicator[si]) for _, cadence, si, _ in contributors]
-        level = LEVELS[int(ev.level[w, s : last + 1].max())]
+        level = LEVEL_NAMES[int(ev.level[w, s : last + 1].max())]
         text = ward_explanation(
             level, domains, _date(onset), evidence, ctx.settings.max_explained_indicators, ctx.catalogue
         )
@@ -552,6 +551,6 @@ def provider_concern_alerts(ev: WardEvidence, ctx: Context) -> list[dict]:
 
 def alerts_frame(rows: list[dict]) -> pl.DataFrame:
     """Alerts as a frame with the contract columns, sorted by opening date, ward and scope."""
-    schema = dict.fromkeys(ALERT_COLUMNS, pl.String) | {"statistic": pl.Float64, "threshold": pl.Float64}
+    schema = ALERT_FILE_SCHEMA
     frame = pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
     return frame.sort("opened", "ward_id", "scope", "indicator", "alert_id")

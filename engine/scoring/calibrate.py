@@ -38,7 +38,8 @@ import polars as pl
 from engine.alerting import alert_episodes, openings
 from engine.combine.levels import constellation_strength
 from engine.config import Config
-from engine.panel import MISSING, OBSERVED, STATUS_LABELS, distinct_keys
+from engine.contract.observations import MISSING, OBSERVED, STATUS_LABELS
+from engine.panel import distinct_keys
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.run import evidence_frames
 from engine.scoring.wards import WardEvidence, level_thresholds

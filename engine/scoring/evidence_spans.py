@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from engine.panel import OBSERVED
+from engine.contract.observations import OBSERVED
 
 _BLOCK = 128  # numpy's PW_BLOCKSIZE
 

@@ -15,6 +15,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+from engine.contract.dates import MONTH_YEAR_FORMAT, uk_date
 from engine.detectors.silence import PeerSilenceResult
 from engine.panel import Panel
 from engine.scoring.completeness import completeness_table
@@ -49,7 +50,7 @@ def empty_reporting() -> pl.DataFrame:
 
 
 def _month(day: dt.date, cadence: str) -> str:
-    return day.strftime("%B %Y") if cadence == "monthly" else f"the week of {day.strftime('%d/%m/%Y')}"
+    return day.strftime(MONTH_YEAR_FORMAT) if cadence == "monthly" else f"the week of {uk_date(day)}"
 
 
 def _times(x: float) -> str:

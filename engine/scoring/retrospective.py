@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 
 from engine.changepoint import ChangePointSettings, detect_panel
+from engine.contract.dates import MONTH_YEAR_FORMAT, uk_date
 from engine.detectors.silence import PeerSilence
 from engine.panel import Panel, build_panel
 from engine.scoring.reporting import empty_reporting, reporting_table
@@ -243,7 +244,7 @@ def _changes(panel: Panel, cps, st: RetrospectiveSettings, catalogue: Catalogue)
     expl = []
     for k, d, r, b, a in zip(keys, days, ratio, before, after, strict=True):
         ind = catalogue[k]
-        when = d.item().strftime("%B %Y") if panel.cadence == "monthly" else d.item().strftime("%d/%m/%Y")
+        when = d.item().strftime(MONTH_YEAR_FORMAT) if panel.cadence == "monthly" else uk_date(d.item())
         move = "rose" if r > 1 else "fell"
         expl.append(
             f"{ind.label} {move} from about {ind.format_rate(b)} to {ind.format_rate(a)} "

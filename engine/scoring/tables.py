@@ -20,10 +20,13 @@ from engine.changepoint import detect_panel
 from engine.charts import chart_panel, xmr_monitor
 from engine.charts.codes import CONCERN as MDC_CONCERN
 from engine.charts.codes import POINT_TYPE_LABELS, RULE_LABELS, direction_codes
-from engine.combine.levels import LEVELS, named_domains
+from engine.combine.levels import named_domains
 from engine.combine.rowgroups import group_any, group_sum
 from engine.config import Config
-from engine.panel import STATUS_LABELS, Panel, distinct_keys
+from engine.contract.levels import LEVEL_NAMES
+from engine.contract.observations import STATUS_LABELS
+from engine.contract.results import SERIES_KEY_COLUMNS
+from engine.panel import Panel, distinct_keys
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.settings import CombinationSettings
 from engine.scoring.wards import WardEvidence, level_thresholds
@@ -201,7 +204,7 @@ def ward_status_frame(
         {
             "ward_id": pl.Series(ward_ids).gather(w_keep),
             "period": pl.Series(ev.periods).cast(pl.Date).gather(t_keep),
-            "level": pl.Series(list(LEVELS)).gather(ev.level.ravel()[keep]),
+            "level": pl.Series(list(LEVEL_NAMES)).gather(ev.level.ravel()[keep]),
             "score": ev.score.ravel()[keep],
             "domains": pl.Series(dom_texts).gather(bits.ravel()[keep]),
             "indicators": pl.concat([pl.Series([""]), ind_texts]).gather(ind_of_cell[keep]),
@@ -311,7 +314,7 @@ class ChartArrays:
 # (kept as plain tuples: building an Arrow array imports pandas, 0.3 s, which only the writer needs)
 _POINT_TYPES = ("", *POINT_TYPE_LABELS)  # code -1 -> "" (codes shifted by one)
 _CADENCES = ("weekly", "monthly")
-_KEY_COLUMNS = ("ward_id", "indicator", "period", "cadence")
+_KEY_COLUMNS = SERIES_KEY_COLUMNS
 #: Rows the Parquet writer encodes per batch (pyarrow's default is 1,024): fewer passes of its
 #: per-batch bookkeeping, ~20 % faster encoding; pages are still cut at the default 1 MB.
 _WRITE_BATCH_ROWS = 65_536

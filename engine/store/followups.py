@@ -13,9 +13,10 @@ supersedes that one. At most one follow-up per closed alert is open at a time.
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from typing import Any
+
+from engine.contract.dates import uk_date
 
 _MIRRORED = ("level", "direction", "last_seen", "closed", "statistic", "threshold")
 
@@ -54,8 +55,8 @@ def open_followups(conn: sqlite3.Connection, ts: str, who: str) -> list[str]:
             continue
         n = conn.execute("SELECT count(*) FROM alerts WHERE follows = ?", (alert_id,)).fetchone()[0]
         new_id = f"{alert_id}-R{n + 1}"
-        closed_day = dt.date.fromisoformat(closed_at[:10]).strftime("%d/%m/%Y")
-        since_day = dt.date.fromisoformat(since).strftime("%d/%m/%Y")
+        closed_day = uk_date(closed_at)
+        since_day = uk_date(since)
         conn.execute(
             """INSERT INTO alerts (alert_id, ward_id, scope, indicator, method, level, direction, opened,
                 onset_estimate, last_seen, closed, statistic, threshold, explanation, first_scored_at,

@@ -24,6 +24,9 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+# severity of the alert levels produced by scoring (higher is more severe), from the contract.
+from engine.contract.levels import LEVEL_RANK
+
 Status = Literal["new", "acknowledged", "investigating", "closed", "historical"]
 Outcome = Literal["no_concern", "action_taken", "escalated_safeguarding", "ended_before_triage", "superseded"]
 
@@ -49,9 +52,6 @@ TRANSITIONS: Final[dict[str, frozenset[str]]] = {
 }
 #: statuses from which closing needs a note (nobody has looked at the alert yet).
 CLOSE_NEEDS_NOTE: Final[frozenset[str]] = frozenset({"new", "historical"})
-
-#: severity order of the alert levels produced by scoring; higher is more severe.
-LEVEL_RANK: Final[dict[str, int]] = {"none": 0, "watch": 1, "concern": 2, "urgent": 3}
 
 
 def can_transition(current: str, target: str) -> bool:

@@ -12,36 +12,14 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
-#: columns of ``alerts.csv`` (issue 6, item 5), in file order; ``upsert_alerts`` needs all of them.
-ALERTS_CSV_COLUMNS: tuple[str, ...] = (
-    "alert_id",
-    "ward_id",
-    "scope",
-    "indicator",
-    "method",
-    "level",
-    "direction",
-    "opened",
-    "onset_estimate",
-    "last_seen",
-    "closed",
-    "statistic",
-    "threshold",
-    "explanation",
-)
+# columns of ``alerts.csv`` in file order (the results contract); ``upsert_alerts`` needs all of them.
+from engine.contract.results import ALERTS_CSV_COLUMNS as ALERTS_CSV_COLUMNS
 
-#: the fields a re-score may change (everything else in ``AlertRecord`` identifies the alert).
-SCORED_FIELDS: tuple[str, ...] = (
-    "method",
-    "level",
-    "direction",
-    "onset_estimate",
-    "last_seen",
-    "closed",
-    "statistic",
-    "threshold",
-    "explanation",
-)
+#: the ``alerts.csv`` columns that identify an alert: a re-score never changes them.
+IDENTITY_FIELDS: tuple[str, ...] = ("alert_id", "ward_id", "scope", "indicator", "opened")
+#: the fields a re-score may change: every other contract column, in file order (method, level,
+#: direction, onset_estimate, last_seen, closed, statistic, threshold, explanation).
+SCORED_FIELDS: tuple[str, ...] = tuple(c for c in ALERTS_CSV_COLUMNS if c not in IDENTITY_FIELDS)
 
 
 @dataclass(frozen=True)

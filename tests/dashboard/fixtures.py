@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from engine.contract.results import ALERT_FILE_SCHEMA
+
 START = dt.date(2023, 1, 2)  # a Monday
 #: (key, domain, family, direction, base rate per unit exposure, exposure per week)
 INDICATORS: tuple[tuple[str, str, str, str, float, float], ...] = (
@@ -329,24 +331,7 @@ def build_results(
         )
     alerts = pl.DataFrame(
         alert_rows,
-        schema=dict.fromkeys(
-            (
-                "alert_id",
-                "ward_id",
-                "scope",
-                "indicator",
-                "method",
-                "level",
-                "direction",
-                "opened",
-                "onset_estimate",
-                "last_seen",
-                "closed",
-            ),
-            pl.String,
-        )
-        | {"statistic": pl.Float64, "threshold": pl.Float64}
-        | dict.fromkeys(("explanation", "provider", "contributing", "questions"), pl.String),
+        schema=ALERT_FILE_SCHEMA,
     )
     alerts.write_csv(results_dir / "alerts.csv")
 

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import polars as pl
 
+from engine.contract.levels import LEVEL_RANK as LEVEL_ORDER
+
 WARDS = 20
 WEEKS = 120
 SEED = 3
-LEVEL_ORDER = {"urgent": 3, "concern": 2, "watch": 1, "none": 0}
 
 
 @dataclass(frozen=True)

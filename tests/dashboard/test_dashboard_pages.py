@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from engine.contract.levels import LEVEL_RANK
 from engine.store import TriageStore
 
 
@@ -30,9 +31,6 @@ def _latest_levels(paths) -> pl.DataFrame:  # type: ignore[no-untyped-def]
     """Each ward's level at the last period, read straight from ward_status.csv."""
     ws = pl.read_csv(paths.results_dir / "ward_status.csv", infer_schema=False)
     return ws.filter(pl.col("period") == ws["period"].max())
-
-
-LEVEL_RANK = {"urgent": 3, "concern": 2, "watch": 1, "none": 0}
 
 
 def _ranked(at):  # type: ignore[no-untyped-def]

@@ -19,10 +19,11 @@ import polars as pl
 import pytest
 from e2e_harness import ROOT, SHOTS, PipelinePaths, Server, free_port, run_pipeline, wait_idle
 
+from engine.contract.levels import LEVEL_RANK
+
 pytestmark = pytest.mark.e2e
 
 DEMO_WARDS, DEMO_WEEKS, DEMO_SEED = 40, 156, 1
-LEVEL_RANK = {"urgent": 3, "concern": 2, "watch": 1, "none": 0}
 VISIT = ("urgent", "concern")
 TIMINGS = ROOT / "test-artifacts" / "board-load-times.json"
 #: a gross-regression guard only: the target (2 s) is reported in TIMINGS, measured on a shared host.

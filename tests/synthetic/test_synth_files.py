@@ -13,6 +13,7 @@ import pytest
 from synth_helpers import row_profile, truth_multiplier
 
 from engine.cli import main
+from engine.contract.truth import TRUTH_COLUMNS
 from engine.io import load_dataset
 from engine.panel import OBSERVATION_SCHEMA
 from signals import CATALOGUE, WARD_INDICATORS, WARD_TYPES
@@ -81,17 +82,7 @@ def test_frame_follows_the_canonical_schema(demo_trust):
 def test_truth_is_consistent_with_the_data(demo_trust):
     t = demo_trust
     truth = t.truth
-    assert truth.columns == [
-        "episode_id",
-        "group_id",
-        "ward_id",
-        "kind",
-        "onset",
-        "full_effect",
-        "end",
-        "indicators",
-        "effects",
-    ]
+    assert tuple(truth.columns) == TRUTH_COLUMNS  # the names themselves: tests/contract
     assert truth["episode_id"].is_unique().all()
     assert set(truth["ward_id"]) <= set(t.wards["ward_id"])
     assert set(truth["kind"]) <= {*SCENARIO_KINDS, "reconfiguration"}
