@@ -86,8 +86,11 @@ def test_calibrate_alerts_cli_writes_a_config(trust_files, tmp_path, capsys):
         ]
     )
     assert code == 0
-    text = capsys.readouterr().out
-    assert "false concern alerts per ward-year" in text
+    captured = capsys.readouterr()
+    assert "false concern alerts per ward-year" in captured.out
+    # the progress bar is tqdm's (issue 23), on stderr, never mixed into the report on stdout
+    assert "calibrate-alerts" in captured.err and "1/1" in captured.err
+    assert "it/s" not in captured.out and "\r" not in captured.out
     assert load_config(out).combination.concern_threshold > 0
 
 
