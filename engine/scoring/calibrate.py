@@ -17,14 +17,25 @@ Monitored time is ward-weeks after the warm-up (alerts cannot open before a base
 
 **Dependence.** Indicators of one ward move together (an unsettled week raises restraint, seclusion
 and injuries at once; staffing pressure persists for months), and an in-control model that draws them
-independently underestimates false alarms of the joint domain CUSUMs. The replicates therefore
-include a latent multiplicative factor per ward and domain, ``exp(b_d u_t - b_d^2 / 2)`` with
-``u`` a stationary AR(1) of coefficient ``rho_d``, and a persistent component of each series' own
-(slow drift that a frozen baseline does not follow). ``b_d`` and ``rho_d`` are estimated by moments
-of *cross-indicator* covariances of log residuals (same period for ``b_d^2``, one period apart for
-``b_d^2 rho_d``): different indicators share the factor but not their sampling noise. The own
-component comes from each series' covariance with itself 1 and 4 periods apart, which sampling
-noise does not reach either. Factors are estimated and simulated per cadence (weekly, monthly).
+independently underestimates false alarms of the joint domain CUSUMs. The replicates therefore carry
+mean-one latent multipliers (:class:`LatentFactor`, per cadence and domain), all estimated by moments
+of *relative* residuals ``y / mu - 1`` (unattenuated for rare counts, weighted by their inverse
+sampling variance), each moment a trimmed mean over wards (:data:`WARD_TRIM`) so that the real
+changes in the history are not taken for noise:
+
+* a **ward-wide** AR(1) factor shared by every culture domain (signed loading per domain, rank-one
+  fit of the cross-domain covariances, which share no sampling noise);
+* a **domain** AR(1) factor (cross-indicator covariances at lags 1 and 2) and a same-week **linked**
+  factor (the excess same-week covariance of indicators that count the same events: prone restraints
+  are restraints, seclusion hours come from seclusion starts);
+* each series' **own** persistent AR(1) component (covariances with itself 1 and 4 periods apart) and
+  its **random-walk drift** (variogram at 13 against 39 weeks: a usual rate wandering away from the
+  level a frozen baseline learnt).
+
+**Levels not taken as known.** A replicate's true level of each series is its fitted level times a
+mean-one gamma with the estimate's own squared CV (recovered from the predictive dispersion), so the
+simulated wards are as heterogeneous around their peers as real ones and the re-estimated, shrunk
+baselines carry the same error as the real ones.
 """
 
 from __future__ import annotations
