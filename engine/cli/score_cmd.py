@@ -277,8 +277,8 @@ def _calibrate(
     print(
         f"calibrated on this trust ({record['replicates']} in-control replicates, data up to "
         f"{record['data_up_to']}): concern {t['concern_threshold']:g}, urgent {t['urgent_threshold']:g}, "
-        f"watch {t['watch_threshold']:g} nats; predicted {pred['false_concern_per_ward_year']:.3f} false "
-        f"concern alerts per ward-year, {pred['watch_share']:.1%} of ward-weeks at watch"
+        f"watch {t['watch_threshold']} nats; predicted {pred['false_concern_per_ward_year']:.3f} false "
+        f"concern alerts per ward-year, {pred['watch_share'] or 0:.1%} of ward-weeks at watch"
     )
     return calibrated, record
 

@@ -55,7 +55,9 @@ def calibration_record(
     """What ``run.json`` records: thresholds chosen (and those replaced), predicted in-control rates."""
     comb, before = calibrated.combination, original.combination
 
-    def at(values: np.ndarray, threshold: float) -> float:
+    def at(values: np.ndarray, threshold: float | None) -> float | None:
+        if threshold is None:  # an unset threshold never fires
+            return None
         return round(float(values[int(np.argmin(np.abs(report.grid - threshold)))]), 4)
 
     rate, se = report.rate_at(comb.concern_threshold)
