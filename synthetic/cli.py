@@ -57,6 +57,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="no missing submissions, late joiners, reconfigurations or unknown values",
     )
     parser.add_argument(
+        "--workforce-cadence",
+        choices=("weekly", "monthly"),
+        default=d.workforce_cadence,
+        help="monthly: agency and bank shifts written as one row per month, the sums of its weeks "
+        "(as a rostering system that reports monthly sends them)",
+    )
+    parser.add_argument(
         "--format", choices=("csv", "parquet"), default="csv", help="observations file format"
     )
     parser.add_argument(
@@ -94,6 +101,7 @@ def spec_from_args(args: argparse.Namespace) -> TrustSpec:
             start=start,
             mess=mess,
             scenarios=dataclasses.replace(base.scenarios, counts=MappingProxyType(counts)),
+            workforce_cadence=getattr(args, "workforce_cadence", base.workforce_cadence),
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None

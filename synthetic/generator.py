@@ -101,7 +101,7 @@ class SyntheticTrust:
 
     def periods(self, key: str) -> np.ndarray:
         """Period grid (``datetime64[D]``) of an indicator's cadence."""
-        return self.calendar.weeks if CATALOGUE[key].cadence == "weekly" else self.calendar.months
+        return self.calendar.weeks if self.arrays[key].cadence == "weekly" else self.calendar.months
 
 
 # ---------------------------------------------------------------------------------------- wards
@@ -429,7 +429,48 @@ def _finish(
         out[key] = IndicatorArrays(
             key, ind.cadence, values, n, expected[key], multiplier[key], status, published
         )
+    if spec.workforce_cadence == "monthly":
+        for key in WORKFORCE_WEEKLY:
+            out[key] = monthly_returns(out[key], cal)
     return out
+
+
+#: Weekly workforce returns (staffing-domain proportions of shifts) that ``workforce_cadence =
+#: "monthly"`` writes as monthly sums.
+WORKFORCE_WEEKLY: tuple[str, ...] = tuple(
+    k
+    for k in WARD_INDICATORS
+    if CATALOGUE[k].domain == "staffing"
+    and CATALOGUE[k].cadence == "weekly"
+    and CATALOGUE[k].family == "proportion"
+)
+
+
+def monthly_returns(a: IndicatorArrays, cal: Calendar) -> IndicatorArrays:
+    """A weekly indicator as monthly returns: per month (weeks whose Monday falls in it), the sums of
+    the numerator and denominator over the weeks that were submitted. A month with any submitted
+    week is written; its value is unknown when any of those weeks was. ``expected`` is the
+    denominator-weighted mean of the weeks' expected rates (so ``E[y] = expected * n`` still holds),
+    ``multiplier`` the ratio of that to the same mean without the injected multipliers."""
+    starts = cal.month_first_week
+    written = a.status != MISSING
+    wn = np.where(written, a.n, 0.0)
+
+    def month_sum(x: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(x, starts, axis=1)
+
+    n = month_sum(wn)
+    y = month_sum(np.where(written, a.y, 0.0))
+    plain = np.maximum(n, 1e-300)
+    fallback = cal.month_mean(a.expected)
+    expected = np.where(n > 0, month_sum(a.expected * wn) / plain, fallback)
+    in_control = np.where(
+        n > 0, month_sum(a.expected / a.multiplier * wn) / plain, cal.month_mean(a.expected / a.multiplier)
+    )
+    status = np.where(month_sum(written.astype(float)) > 0, OBSERVED, MISSING).astype(np.int8)
+    status[(status == OBSERVED) & (month_sum((a.status == UNKNOWN).astype(float)) > 0)] = UNKNOWN
+    published = np.where(status == OBSERVED, y, np.nan)
+    return IndicatorArrays(a.key, "monthly", y, n, expected, expected / in_control, status, published)
 
 
 # ---------------------------------------------------------------------------------------- tables

@@ -295,6 +295,10 @@ class TrustSpec:
     staffing_ar: float = 0.95  # week-to-week autocorrelation of the staffing-pressure factor
     dispersion_scale: float = 1.0  # overdispersion x this: NB 1/size and beta-binomial rho (robustness grid)
     rate_scale: float = 1.0  # count base rates x this (robustness grid: rarer or commoner events)
+    # "monthly": the weekly workforce returns (staffing-domain proportions: agency and bank shifts) are
+    # written as one row per month (sums of the weeks whose Monday falls in it), as trusts whose
+    # rostering system only reports monthly send them (robustness grid)
+    workforce_cadence: str = "weekly"
     mess: MessSettings = field(default_factory=MessSettings)
     scenarios: ScenarioSettings = field(default_factory=ScenarioSettings)
 
@@ -310,3 +314,5 @@ class TrustSpec:
             raise ValueError("beds must be a range of positive integers")
         if self.dispersion_scale <= 0 or self.rate_scale <= 0:
             raise ValueError("dispersion_scale and rate_scale must be positive")
+        if self.workforce_cadence not in ("weekly", "monthly"):
+            raise ValueError(f"workforce_cadence must be weekly or monthly, got {self.workforce_cadence!r}")

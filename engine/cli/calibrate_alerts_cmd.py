@@ -36,13 +36,24 @@ def run(args: argparse.Namespace) -> int:
     if args.replicates is not None and args.replicates < 1:
         raise CliError("--replicates must be at least 1")
 
-    def progress(done: int, total: int) -> None:
-        print(f"\rsimulated {done}/{total} in-control replicates", end="", file=sys.stderr, flush=True)
+    from tqdm import tqdm
 
-    report = calibrate_alerts(
-        load.observations, load.wards, load.events, load.cadence, config, args.replicates, args.seed, progress
-    )
-    print(file=sys.stderr)
+    total = args.replicates or config.combination.calibration_replicates
+    with tqdm(total=total, desc="calibrate-alerts", unit="replicate", file=sys.stderr) as bar:
+
+        def progress(done: int, _total: int) -> None:
+            bar.update(done - bar.n)
+
+        report = calibrate_alerts(
+            load.observations,
+            load.wards,
+            load.events,
+            load.cadence,
+            config,
+            args.replicates,
+            args.seed,
+            progress,
+        )
     comb = config.combination
     rate, se = report.rate_at(report.concern_threshold)
     print(

@@ -40,6 +40,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--no-charts", action="store_true", help="skip MDC charts and change points in series.parquet"
     )
     p.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="calibrate the alert thresholds on this trust's own data first (in-control simulation, "
+        "as calibrate-alerts); the chosen thresholds and predicted false-alarm rates go to run.json",
+    )
+    p.add_argument(
+        "--calibrate-replicates", type=int, help="in-control replicates for --calibrate (default from config)"
+    )
+    p.add_argument(
         "--retrospective",
         action="store_true",
         help="short-history retrospective analysis (whole history, looks ahead by design): change "
@@ -204,11 +213,18 @@ def run(args: argparse.Namespace) -> int:
         with _no_cyclic_gc():
             loads = [_load(args, config)]
             n_rejected = loads[0].n_rejected
+            calibration = None
+            if args.calibrate:
+                config, calibration = _calibrate(args, loads[0], config, as_of)
             result, paths = score_and_write(
                 loads.pop(), config, args.out, inputs, as_of=as_of, with_charts=not args.no_charts
             )
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    if calibration is not None:
+        from engine.scoring.autocalibrate import record_calibration
+
+        record_calibration(paths["run"], calibration)
     levels = result.ward_status.filter(result.ward_status["period"] == result.ward_status["period"].max())
     counts = levels.group_by("level").len().sort("level").iter_rows()
     print(
@@ -238,12 +254,39 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _calibrate(
+    args: argparse.Namespace, load: LoadResult, config: Config, as_of: dt.date | None
+) -> tuple[Config, dict]:
+    """``--calibrate``: thresholds from this trust's in-control simulation (engine/scoring/autocalibrate.py)."""
+    from tqdm import tqdm
+
+    from engine.scoring.autocalibrate import calibrate_for_run
+
+    if args.calibrate_replicates is not None and args.calibrate_replicates < 1:
+        raise CliError("--calibrate-replicates must be at least 1")
+    total = args.calibrate_replicates or config.combination.calibration_replicates
+    with tqdm(total=total, desc="calibrate", unit="replicate", file=sys.stderr) as bar:
+        calibrated, record = calibrate_for_run(
+            load, config, as_of, args.calibrate_replicates, None, lambda done, _n: bar.update(done - bar.n)
+        )
+    t, pred = record["thresholds"], record["predicted"]
+    print(
+        f"calibrated on this trust ({record['replicates']} in-control replicates, data up to "
+        f"{record['data_up_to']}): concern {t['concern_threshold']:g}, urgent {t['urgent_threshold']:g}, "
+        f"watch {t['watch_threshold']} nats; predicted {pred['false_concern_per_ward_year']:.3f} false "
+        f"concern alerts per ward-year, {pred['watch_share'] or 0:.1%} of ward-weeks at watch"
+    )
+    return calibrated, record
+
+
 def _run_retrospective(args: argparse.Namespace, config: Config, inputs: dict[str, str | None]) -> int:
     """``--retrospective``: whole-history analysis written apart from monitoring output."""
     from engine.scoring.retrospective import RETROSPECTIVE_LABEL, retrospective, write_retrospective
 
-    if args.as_of or args.store:
-        raise CliError("--retrospective takes no --as-of or --store: it is not monitoring output")
+    if args.as_of or args.store or args.calibrate:
+        raise CliError(
+            "--retrospective takes no --as-of, --store or --calibrate: it is not monitoring output"
+        )
     load = _load(args, config)
     result = retrospective(
         load.observations,

@@ -12,10 +12,10 @@ other setting at its default. The axes follow issue 26:
 * ``ramp`` weeks (1, 8, 26), ``effect`` (x0.5 and x0.75 of the log-effect), ``dispersion`` (x0.5,
   x2 of NB ``1 / size`` and beta-binomial ``rho``), ``rates`` (count base rates x0.5),
   ``small_wards`` (4-10 beds), ``wards_per_provider`` (3, 20), ``share_affected`` (30% and 60% of a
-  provider's wards in provider_deterioration), ``history`` before onset (13, 52, 104 weeks).
-
-Weekly versus monthly workforce data is not an axis yet: the catalogue fixes each indicator's
-cadence and the generator draws agency and bank use weekly.
+  provider's wards in provider_deterioration), ``history`` before onset (13, 52, 104 weeks),
+  ``workforce_cadence`` (the weekly workforce returns, agency and bank shifts, written as monthly
+  sums: :class:`synthetic.TrustSpec` ``workforce_cadence``; scoring infers each indicator's cadence
+  from its rows, so they are scored as monthly series; weekly is the default cell).
 
 Per cell: culture episodes detected at ``concern`` within the horizon, median delay, the same for
 the oracle and the ratio of medians, false concern alerts per ward-year, ward-level decoys
@@ -146,6 +146,7 @@ def default_cells() -> list[Cell]:
         *(_cell("wards_per_provider", str(w), "providers", wards=w) for w in (3, 20)),
         *(_cell("share_affected", f"{s:.0%}", "share", share=s) for s in (0.3, 0.6)),
         *(_cell("history_weeks", str(h), "history", weeks=h) for h in (13, 52, 104)),
+        _cell("workforce_cadence", "monthly", "trust", workforce_cadence="monthly"),
     ]
 
 

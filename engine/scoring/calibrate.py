@@ -17,14 +17,25 @@ Monitored time is ward-weeks after the warm-up (alerts cannot open before a base
 
 **Dependence.** Indicators of one ward move together (an unsettled week raises restraint, seclusion
 and injuries at once; staffing pressure persists for months), and an in-control model that draws them
-independently underestimates false alarms of the joint domain CUSUMs. The replicates therefore
-include a latent multiplicative factor per ward and domain, ``exp(b_d u_t - b_d^2 / 2)`` with
-``u`` a stationary AR(1) of coefficient ``rho_d``, and a persistent component of each series' own
-(slow drift that a frozen baseline does not follow). ``b_d`` and ``rho_d`` are estimated by moments
-of *cross-indicator* covariances of log residuals (same period for ``b_d^2``, one period apart for
-``b_d^2 rho_d``): different indicators share the factor but not their sampling noise. The own
-component comes from each series' covariance with itself 1 and 4 periods apart, which sampling
-noise does not reach either. Factors are estimated and simulated per cadence (weekly, monthly).
+independently underestimates false alarms of the joint domain CUSUMs. The replicates therefore carry
+mean-one latent multipliers (:class:`LatentFactor`, per cadence and domain), all estimated by moments
+of *relative* residuals ``y / mu - 1`` (unattenuated for rare counts, weighted by their inverse
+sampling variance), each moment a trimmed mean over wards (:data:`WARD_TRIM`) so that the real
+changes in the history are not taken for noise:
+
+* a **ward-wide** AR(1) factor shared by every culture domain (signed loading per domain, rank-one
+  fit of the cross-domain covariances, which share no sampling noise);
+* a **domain** AR(1) factor (cross-indicator covariances at lags 1 and 2) and a same-week **linked**
+  factor (the excess same-week covariance of indicators that count the same events: prone restraints
+  are restraints, seclusion hours come from seclusion starts);
+* each series' **own** persistent AR(1) component (covariances with itself 1 and 4 periods apart) and
+  its **random-walk drift** (variogram at 13 against 39 weeks: a usual rate wandering away from the
+  level a frozen baseline learnt).
+
+**Levels not taken as known.** A replicate's true level of each series is its fitted level times a
+mean-one gamma with the estimate's own squared CV (recovered from the predictive dispersion), so the
+simulated wards are as heterogeneous around their peers as real ones and the re-estimated, shrunk
+baselines carry the same error as the real ones.
 """
 
 from __future__ import annotations
@@ -36,14 +47,14 @@ import numpy as np
 import polars as pl
 
 from engine.alerting import alert_episodes, openings
-from engine.combine.levels import constellation_strength
+from engine.combine.levels import CONCERN, WATCH, LevelThresholds, constellation_strength, ward_levels
 from engine.config import Config
 from engine.contract.observations import MISSING, OBSERVED, STATUS_LABELS
 from engine.panel import distinct_keys
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.run import evidence_frames
 from engine.scoring.wards import WardEvidence, level_thresholds
-from signals import Catalogue
+from signals import CULTURE_DOMAINS, Catalogue
 
 THRESHOLD_GRID = np.round(np.arange(1.0, 25.0001, 0.25), 2)
 #: Weeks after a simulated single-domain change still counted as its window (as in the evaluation).
@@ -156,74 +167,233 @@ class LatentFactor:
     ``b``, ``rho``: loading and AR(1) coefficient of the factor shared by a ward's indicators.
     ``own_sd``, ``own_rho``: standard deviation and AR(1) coefficient of each series' own persistent
     component (slow drift of one indicator that a frozen baseline does not follow).
+    ``ward_b``, ``ward_rho``: signed loading of the domain on the ward-wide factor shared by *all*
+    culture domains of a ward (an unsettled week raises restraint and injuries together), and that
+    factor's AR(1) coefficient (the same for every domain of a cadence).
+    ``same_b``: loading of a week-to-week independent factor of the ward and domain: the excess
+    same-period covariance of different indicators (linked indicators count the same events: prone
+    restraints are restraints, seclusion hours come from seclusion starts).
+    ``drift_sd``: standard deviation per period of each series' own log-scale random walk: a usual
+    rate that wanders away from the level a frozen baseline learnt, further with every month.
     """
 
     b: float
     rho: float
     own_sd: float = 0.0
     own_rho: float = 0.0
+    ward_b: float = 0.0
+    ward_rho: float = 0.0
+    same_b: float = 0.0
+    drift_sd: float = 0.0
 
 
-def _log_residual(sc: SeriesScores) -> np.ndarray:
-    """``(S, T)`` ``log((y + 0.5) / (mu + 0.5))`` at observed, baseline-ready cells; NaN elsewhere."""
+def _relative_residual(sc: SeriesScores) -> tuple[np.ndarray, np.ndarray]:
+    """``(S, T)`` relative residuals ``y / mu - 1`` at observed, baseline-ready cells (NaN elsewhere)
+    and their weights, the inverse sampling variance of ``y / mu`` (0 elsewhere).
+
+    Given a mean-one multiplier ``M`` of the rate, ``E[y / mu - 1 | M] = M - 1`` whatever the count
+    size, so covariances of these residuals estimate those of ``M`` without the attenuation a log of
+    a small count has (``log((y + 0.5) / (mu + 0.5))`` barely moves with ``M`` when ``mu`` is 0.5 a
+    week, which made the latent noise of rare restrictive-practice counts look three times smaller
+    than it is). The weights only damp the sampling noise of small counts; any weights are unbiased.
+    """
     mu = sc.baseline_rate * sc.panel.n
-    y = np.where(sc.panel.status == OBSERVED, sc.panel.y, np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.log((y + 0.5) / (mu + 0.5))
+    ok = (sc.panel.status == OBSERVED) & np.isfinite(mu) & (mu > 0) & np.isfinite(sc.panel.y)
+    safe_mu = np.where(ok, mu, 1.0)
+    e = np.where(ok, sc.panel.y / safe_mu - 1.0, np.nan)
+    # inverse sampling variance of y / mu: NB 1 / mu + alpha, quasi-Poisson phi / mu, beta-binomial
+    # (1 - p)(1 + (n - 1) rho) / (n p)
+    disp = np.nan_to_num(sc.dispersion, nan=0.0)
+    fam = sc.family[:, None]
+    n = np.nan_to_num(sc.panel.n, nan=1.0)
+    p = np.clip(np.nan_to_num(sc.baseline_rate, nan=0.5), 1e-9, 1 - 1e-9)
+    var = np.where(
+        fam == "measure",
+        np.maximum(disp, 1.0) / safe_mu,
+        np.where(
+            fam == "proportion", (1 - p) * (1 + np.maximum(n - 1, 0) * disp) / safe_mu, 1 / safe_mu + disp
+        ),
+    )
+    w = np.where(ok, 1.0 / np.maximum(var, 1e-9), 0.0)
+    return e, w
 
 
-def _own_lag_cov(e: np.ndarray, ok: np.ndarray, lag: int) -> float:
-    """Pooled ``Cov(e_t, e_{t-lag})`` of each series with itself (centred residuals, 0 where missing)."""
+#: Share of wards dropped at each end before pooling a moment (a trimmed mean over wards): the
+#: trust's history holds real changes (closed cultures, steps, migrations) on a minority of wards,
+#: and their sustained shifts would otherwise be counted as in-control noise.
+WARD_TRIM = 0.15
+
+
+def _trimmed(num: np.ndarray, den: np.ndarray, trim: float = WARD_TRIM) -> float:
+    """``sum(num) / sum(den)`` over the wards whose own ratio lies between the ``trim`` and
+    ``1 - trim`` quantiles (wards with no weight left out)."""
+    has = den > 0
+    if not has.any():
+        return 0.0
+    num, den = num[has], den[has]
+    ratio = num / den
+    lo, hi = np.quantile(ratio, [trim, 1 - trim]) if ratio.size >= 5 else (-np.inf, np.inf)
+    keep = (ratio >= lo) & (ratio <= hi)
+    return float(num[keep].sum() / den[keep].sum())
+
+
+def _by_ward(values: np.ndarray, inverse: np.ndarray, g: int) -> np.ndarray:
+    """``(G,)`` sums of the rows' ``values`` (``(S,)`` or ``(S, T)``) per ward."""
+    v = values.sum(axis=1) if values.ndim == 2 else values
+    return np.bincount(inverse, weights=v, minlength=g)
+
+
+def _own_lag_cov(e: np.ndarray, w: np.ndarray, lag: int, inverse: np.ndarray, g: int) -> float:
+    """Weighted ``Cov(e_t, e_{t-lag})`` of each series with itself (centred residuals, 0 weight where
+    missing), a trimmed mean over wards."""
     if e.shape[1] <= lag:
         return 0.0
-    both = ok[:, lag:] & ok[:, :-lag]
-    n = both.sum()
-    return float((e[:, lag:] * e[:, :-lag] * both).sum() / n) if n else 0.0
+    ww = w[:, lag:] * w[:, :-lag]
+    return _trimmed(_by_ward(ww * e[:, lag:] * e[:, :-lag], inverse, g), _by_ward(ww, inverse, g))
+
+
+def _own_variogram(e: np.ndarray, w: np.ndarray, lag: int, inverse: np.ndarray, g: int) -> float:
+    """Weighted ``E (e_t - e_{t-lag})^2`` of each series with itself, a trimmed mean over wards."""
+    if e.shape[1] <= lag:
+        return 0.0
+    ww = w[:, lag:] * w[:, :-lag]
+    return _trimmed(_by_ward(ww * (e[:, lag:] - e[:, :-lag]) ** 2, inverse, g), _by_ward(ww, inverse, g))
+
+
+def _cross_cov(ee: np.ndarray, w: np.ndarray, inverse: np.ndarray, g: int, lag: int) -> float:
+    """Weighted ``Cov(e_i,t, e_j,t-lag)`` over ordered pairs of *different* series ``i != j`` of one
+    ward (``inverse``: ward index of each row, ``g`` wards; residuals 0 where weight is 0), a trimmed
+    mean over wards."""
+    t_count = ee.shape[1]
+    if t_count <= lag:
+        return 0.0
+    we = w * ee
+    total, weight = np.zeros((g, t_count)), np.zeros((g, t_count))
+    np.add.at(total, inverse, we)
+    np.add.at(weight, inverse, w)
+    hi = slice(lag, None)
+    lo = slice(None, t_count - lag)
+    own = _by_ward(we[:, hi] * we[:, lo], inverse, g)
+    own_w = _by_ward(w[:, hi] * w[:, lo], inverse, g)
+    num = (total[:, hi] * total[:, lo]).sum(axis=1) - own
+    pairs = (weight[:, hi] * weight[:, lo]).sum(axis=1) - own_w
+    return _trimmed(num, pairs)
 
 
 def estimate_latent_factors(sc: SeriesScores, max_rho: float = 0.98) -> dict[str, LatentFactor]:
-    """Per-domain latent noise of one cadence from covariances of log residuals (see module docstring).
+    """Per-domain latent noise of one cadence from covariances of relative residuals (module docstring).
 
-    For two different indicators ``i != j`` of one ward and domain, ``Cov(e_i,t, e_j,t) = b^2`` and
-    ``Cov(e_i,t, e_j,t-1) = b^2 rho``, pooled over wards and pairs; a series' covariance with itself
-    ``k >= 1`` periods apart is ``b^2 rho^k + own_sd^2 own_rho^k``. Non-positive estimates give zero.
+    With multipliers ``exp(b u - b^2 / 2)``, two different indicators ``i != j`` of one ward and
+    domain have ``log(1 + Cov(e_i,t, e_j,t-k)) = b^2 rho^k``, pooled over wards and pairs; a series'
+    covariance with itself ``k >= 1`` periods apart adds ``own_sd^2 own_rho^k``. ``rho`` comes from
+    lags 1 and 2 (same-period covariances also hold sampling noise shared by linked indicators:
+    prone restraints are restraints, seclusion hours come from seclusion starts); the same-period
+    estimate is the fallback and an upper bound of ``b^2``. Non-positive estimates give zero.
     """
-    e = _log_residual(sc)
-    ok_all = np.isfinite(e)
-    mean = np.nanmean(np.where(ok_all, e, np.nan), axis=1, keepdims=True) if e.size else e
-    e = e - np.nan_to_num(mean)
+    e, w = _relative_residual(sc)
+    weekly = sc.panel.periods.size < 2 or np.diff(sc.panel.periods).min() < np.timedelta64(20, "D")
+    drift_lags = (13, 39) if weekly else (3, 9)
+    wsum = w.sum(axis=1, keepdims=True)
+    mean = np.where(
+        wsum > 0, (w * np.nan_to_num(e)).sum(axis=1, keepdims=True) / np.maximum(wsum, 1e-300), 0.0
+    )
+    e = np.where(w > 0, np.nan_to_num(e) - mean, 0.0)
+    domains = sorted(set(sc.domain) & set(CULTURE_DOMAINS))
+    ward_b, ward_rho = _ward_factor(e, w, sc.domain, sc.panel.ward_id, domains, max_rho)
     out: dict[str, LatentFactor] = {}
-    for domain in sorted(
-        set(sc.domain) & {"restrictive_practice", "harm_and_reporting", "voice_and_oversight", "staffing"}
-    ):
+    for domain in domains:
         rows = np.nonzero(sc.domain == domain)[0]
-        ok = ok_all[rows]
-        ee = np.where(ok, e[rows], 0.0)
+        ee, ww = e[rows], w[rows]
         _, inverse = np.unique(sc.panel.ward_id[rows], return_inverse=True)
-        g, t_count = int(inverse.max()) + 1, e.shape[1]
-        total, square, count = np.zeros((g, t_count)), np.zeros((g, t_count)), np.zeros((g, t_count))
-        np.add.at(total, inverse, ee)
-        np.add.at(square, inverse, ee * ee)
-        np.add.at(count, inverse, ok.astype(float))
-        same_n = (count * (count - 1)).sum()  # ordered pairs i != j in the same period
-        b2 = max(((total**2 - square).sum() / same_n) if same_n > 0 else 0.0, 0.0)
-        rho = 0.0
-        if b2 > 0 and t_count > 1:
-            own_lag = np.zeros((g, t_count - 1))
-            own_n = np.zeros((g, t_count - 1))
-            np.add.at(own_lag, inverse, ee[:, 1:] * ee[:, :-1])
-            np.add.at(own_n, inverse, (ok[:, 1:] & ok[:, :-1]).astype(float))
-            lag_n = (count[:, 1:] * count[:, :-1] - own_n).sum()
-            cross = ((total[:, 1:] * total[:, :-1] - own_lag).sum() / lag_n) if lag_n > 0 else 0.0
-            rho = float(np.clip(cross / b2, 0.0, max_rho))
-        c1 = _own_lag_cov(ee, ok, 1) - b2 * rho
-        c4 = _own_lag_cov(ee, ok, 4) - b2 * rho**4
+        g = int(inverse.max()) + 1
+        a2 = ward_b.get(domain, 0.0) ** 2
+        c = [np.log1p(max(_cross_cov(ee, ww, inverse, g, k), 0.0)) - a2 * ward_rho**k for k in (0, 1, 2)]
+        b2, rho = max(c[0], 0.0), 0.0
+        if c[1] > 0 and c[2] > 0:
+            rho = float(np.clip(c[2] / c[1], 0.0, max_rho))
+            b2 = min(c[1] / rho, b2) if rho > 0 else b2
+        elif c[0] > 0 and c[1] > 0:
+            rho = float(np.clip(c[1] / c[0], 0.0, max_rho))
+        c1 = np.log1p(max(_own_lag_cov(ee, ww, 1, inverse, g), -0.99)) - b2 * rho - a2 * ward_rho
+        c4 = np.log1p(max(_own_lag_cov(ee, ww, 4, inverse, g), -0.99)) - b2 * rho**4 - a2 * ward_rho**4
         own_sd = own_rho = 0.0
         if c1 > 0 and c4 > 0:
             own_rho = float(np.clip((c4 / c1) ** (1 / 3), 0.0, max_rho))
             own_sd = float(np.sqrt(c1 / own_rho)) if own_rho > 0 else 0.0
-        out[domain] = LatentFactor(float(np.sqrt(b2)), rho, own_sd, own_rho)
+        same_b = float(np.sqrt(max(c[0] - b2, 0.0)))
+        # random-walk drift from the variogram between a short and a long lag: sampling noise and
+        # the stationary components above cancel out or are subtracted
+        k1, k2 = drift_lags
+        stationary = [b2 * rho**k + a2 * ward_rho**k + own_sd**2 * own_rho**k for k in (k1, k2)]
+        gap = (
+            _own_variogram(ee, ww, k2, inverse, g)
+            - _own_variogram(ee, ww, k1, inverse, g)
+            - 2 * (stationary[0] - stationary[1])
+        )
+        drift_sd = float(np.sqrt(max(gap, 0.0) / (k2 - k1))) if e.shape[1] > k2 else 0.0
+        out[domain] = LatentFactor(
+            float(np.sqrt(b2)),
+            rho,
+            own_sd,
+            own_rho,
+            ward_b.get(domain, 0.0),
+            ward_rho if ward_b else 0.0,
+            same_b,
+            drift_sd,
+        )
     return out
+
+
+def _ward_factor(
+    e: np.ndarray, w: np.ndarray, domain: np.ndarray, ward_id: np.ndarray, domains: list[str], max_rho: float
+) -> tuple[dict[str, float], float]:
+    """Signed loadings of each domain on one ward-wide AR(1) factor, and its coefficient.
+
+    Indicators of *different* domains share no sampling noise, so the same-period covariance of two
+    domains' weighted residual totals is ``log(1 + C_dd') = a_d a_d'``: a rank-one fit over the domain
+    pairs gives the loadings ``a_d``; lag-1 covariances give ``rho`` (``a_d a_d' rho``). Fewer than
+    two domains, or no positive common part: no ward-wide factor.
+    """
+    if len(domains) < 2:
+        return {}, 0.0
+    _, inverse = np.unique(ward_id, return_inverse=True)
+    g, t_count = int(inverse.max()) + 1, e.shape[1]
+    totals, weights = {}, {}
+    for d in domains:
+        rows = domain == d
+        tot, wt = np.zeros((g, t_count)), np.zeros((g, t_count))
+        np.add.at(tot, inverse[rows], (w * e)[rows])
+        np.add.at(wt, inverse[rows], w[rows])
+        totals[d], weights[d] = tot, wt
+
+    def cov(d: str, d2: str, lag: int) -> float:
+        hi, lo = slice(lag, None), slice(None, t_count - lag)
+        num = (totals[d][:, hi] * totals[d2][:, lo] + totals[d2][:, hi] * totals[d][:, lo]).sum(axis=1)
+        den = (weights[d][:, hi] * weights[d2][:, lo] + weights[d2][:, hi] * weights[d][:, lo]).sum(axis=1)
+        return float(np.log1p(max(_trimmed(num, den), -0.99)))
+
+    k = len(domains)
+    c0, c1 = np.zeros((k, k)), np.zeros((k, k))
+    for i in range(k):
+        for j in range(i + 1, k):
+            c0[i, j] = c0[j, i] = cov(domains[i], domains[j], 0)
+            c1[i, j] = c1[j, i] = cov(domains[i], domains[j], 1)
+    # rank-one fit of the off-diagonal covariances (alternating least squares from the leading
+    # eigenvector of the matrix with its diagonal set to the row maxima)
+    start = c0 + np.diag(np.abs(c0).max(axis=1))
+    vals, vecs = np.linalg.eigh(start)
+    a = vecs[:, -1] * np.sqrt(max(vals[-1], 0.0))
+    off = ~np.eye(k, dtype=bool)
+    for _ in range(50):
+        for i in range(k):
+            others = off[i]
+            denom = (a[others] ** 2).sum()
+            a[i] = (c0[i, others] * a[others]).sum() / denom if denom > 0 else 0.0
+    fitted = np.outer(a, a)[off]
+    if (fitted * c0[off]).sum() <= 0:
+        return {}, 0.0
+    rho = float(np.clip((fitted * c1[off]).sum() / (fitted * fitted).sum(), 0.0, max_rho))
+    return {d: float(a[i]) for i, d in enumerate(domains)}, rho
 
 
 def _ar1(rng: np.random.Generator, rows: int, t_count: int, rho: float) -> np.ndarray:
@@ -241,21 +411,32 @@ def series_multiplier(
 ) -> np.ndarray:
     """``(S, T)`` mean-one latent multipliers of each series of one cadence.
 
-    ``exp(b u_w,t + own_sd v_s,t - (b^2 + own_sd^2) / 2)``: ``u`` shared by the series of a ward and
-    domain, ``v`` the series' own persistent component, both stationary AR(1).
+    ``exp(a x_w,t + b u_w,t + own_sd v_s,t - (a^2 + b^2 + own_sd^2) / 2)``: ``x`` shared by every
+    culture domain of a ward (loading ``a = ward_b`` per domain), ``u`` by the series of a ward and
+    domain, ``v`` the series' own persistent component, all stationary AR(1).
     """
     m = np.ones(sc.panel.shape)
     t_count = sc.panel.shape[1]
     wards, w_idx = np.unique(sc.panel.ward_id, return_inverse=True)
+    ward_rho = max((f.ward_rho for f in factors.values() if f.ward_b != 0), default=None)
+    shared = _ar1(rng, len(wards), t_count, ward_rho) if ward_rho is not None else None
     for domain, f in factors.items():
         rows = np.nonzero(sc.domain == domain)[0]
         if rows.size == 0:
             continue
         log_m = np.zeros((rows.size, t_count))
+        if shared is not None and f.ward_b != 0:
+            log_m += f.ward_b * shared[w_idx[rows]] - 0.5 * f.ward_b**2
         if f.b > 0:
             log_m += f.b * _ar1(rng, len(wards), t_count, f.rho)[w_idx[rows]] - 0.5 * f.b**2
+        if f.same_b > 0:
+            log_m += f.same_b * rng.standard_normal((len(wards), t_count))[w_idx[rows]] - 0.5 * f.same_b**2
         if f.own_sd > 0:
             log_m += f.own_sd * _ar1(rng, rows.size, t_count, f.own_rho) - 0.5 * f.own_sd**2
+        if f.drift_sd > 0:
+            steps = f.drift_sd * rng.standard_normal((rows.size, t_count))
+            steps[:, 0] = 0.0
+            log_m += np.cumsum(steps, axis=1) - 0.5 * f.drift_sd**2 * np.arange(t_count)[None, :]
         m[rows] = np.exp(log_m)
     return m
 
@@ -301,23 +482,63 @@ def draw_in_control(
     return y
 
 
+def level_uncertainty(fitted: SeriesScores, predictive: SeriesScores, periods: float) -> np.ndarray:
+    """``(S,)`` squared CV of each series' estimated level (the posterior uncertainty of its rate).
+
+    Recovered from the same fit with and without the predictive dispersion (which adds ``periods``
+    times the estimate's ``cv2``, :func:`engine.baselines.coldstart.predictive_dispersion`): counts
+    ``(alpha' - alpha) / (1 + alpha)``, proportions ``(rho' - rho) (1 - p) / p``, measures
+    ``(phi' - phi) / mu``; the median over the series' ready periods. 0 where unknown.
+    """
+    a, b = fitted.dispersion, predictive.dispersion
+    p = np.clip(fitted.baseline_rate, 1e-9, 1 - 1e-9)
+    mu = fitted.baseline_rate * fitted.panel.n
+    fam = fitted.family[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        excess = np.where(
+            fam == "count",
+            (b - a) / (1 + a),
+            np.where(fam == "proportion", (b - a) * (1 - p) / p, (b - a) / mu),
+        ) / max(periods, 1e-9)
+    excess = np.where(np.isfinite(excess) & (excess > 0), excess, np.nan)
+    has = np.isfinite(excess).any(axis=1)
+    out = np.zeros(excess.shape[0])
+    if has.any():
+        out[has] = np.nanmedian(excess[has], axis=1)
+    return np.clip(out, 0.0, 4.0)
+
+
+def level_multiplier(cv2: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``(S,)`` mean-one gamma multipliers of squared CV ``cv2`` (1 where ``cv2`` is 0)."""
+    c = np.maximum(cv2, 1e-12)
+    draw = rng.gamma(1.0 / c, c)
+    return np.where(cv2 > 0, draw, 1.0)
+
+
 def replicate_frame(
     parts: dict[str, SeriesScores],
     rng: np.random.Generator,
     catalogue: Catalogue,
     factors: dict[str, dict[str, LatentFactor]] | None = None,
     changes: dict[str, np.ndarray] | None = None,
+    level_cv2: dict[str, np.ndarray] | None = None,
 ) -> pl.DataFrame:
     """A canonical observation frame of one replicate (``factors`` per cadence and domain).
 
     ``changes`` (per cadence, ``(S, T)`` rate multipliers) injects known changes, e.g. the single-domain
     changes of :func:`single_domain_changes`; without it the replicate is in control.
+    ``level_cv2`` (per cadence, ``(S,)``): the replicate's true level of each series is its fitted
+    level times a mean-one gamma of this squared CV (:func:`level_uncertainty`), so it is drawn from
+    what the data say about it rather than taken as known.
     """
     frames = []
     for cadence, sc in parts.items():
         panel = sc.panel
         cadence_factors = (factors or {}).get(cadence, {})
         mult = series_multiplier(sc, cadence_factors, rng) if cadence_factors else None
+        if level_cv2 is not None and cadence in level_cv2:
+            level = level_multiplier(level_cv2[cadence], rng)[:, None]
+            mult = level if mult is None else mult * level
         if changes is not None and cadence in changes:
             mult = changes[cadence] if mult is None else mult * changes[cadence]
         y = draw_in_control(sc, rng, mult)
@@ -399,6 +620,27 @@ def single_domain_changes(
     return SingleDomainChanges(pick, onset, end, mult)
 
 
+def level_at_least(
+    domain_stat: np.ndarray,
+    level: int,
+    concern: float = np.inf,
+    watch: float = np.inf,
+    domain: float = np.inf,
+    urgent: float = np.inf,
+    rule: str = "second",
+    parameter: float = 1.0,
+) -> np.ndarray:
+    """``(W, T)`` True where scoring's level rule (:func:`engine.combine.levels.ward_levels`) puts the
+    ward at ``level`` or above with these thresholds (unset ones never fire; indicator alerts do not
+    raise watch; ``rule`` and ``parameter`` name the concern rule, as in
+    :class:`~engine.combine.levels.LevelThresholds`). Calibration stays right if the rule changes."""
+    no_alarm = np.zeros((domain_stat.shape[0], domain_stat.shape[2]), dtype=bool)
+    codes, _ = ward_levels(
+        domain_stat, no_alarm, LevelThresholds(domain, concern, urgent, watch, rule, parameter)
+    )
+    return codes >= level
+
+
 def _smallest_meeting(grid: np.ndarray, rate: np.ndarray, target: float) -> float:
     """Smallest threshold from which on every larger one meets ``target``.
 
@@ -468,8 +710,10 @@ def in_control_config(config: Config) -> Config:
     """
     return dataclasses.replace(
         config,
-        baselines=dataclasses.replace(config.baselines, mode="frozen", cold_start=False),
-        baselines_monthly=dataclasses.replace(config.baselines_monthly, mode="frozen", cold_start=False),
+        baselines=dataclasses.replace(config.baselines, mode="frozen", cold_start=False, predictive=False),
+        baselines_monthly=dataclasses.replace(
+            config.baselines_monthly, mode="frozen", cold_start=False, predictive=False
+        ),
     )
 
 
@@ -484,6 +728,7 @@ def calibrate_alerts(
     progress=None,  # type: ignore[no-untyped-def]
     dependence: bool = True,
     decoys: bool = True,
+    levels: bool = True,
 ) -> CalibrationReport:
     """Simulate in-control replicates of the trust and choose thresholds (see module docstring)."""
     cfg = config or Config()
@@ -499,6 +744,20 @@ def calibrate_alerts(
     # estimate, drawn back to its first week. The replicates are then scored exactly as configured
     # (baselines re-estimated, cold start included), so the estimation error is in the simulation.
     parts, _, _, _ = evidence_frames(observations, wards, events, cadence, in_control_config(cfg))
+    level_cv2 = None
+    if levels:
+        ic = in_control_config(cfg)
+        with_pred = dataclasses.replace(
+            ic,
+            baselines=dataclasses.replace(ic.baselines, predictive=True),
+            baselines_monthly=dataclasses.replace(ic.baselines_monthly, predictive=True),
+        )
+        pred_parts, _, _, _ = evidence_frames(observations, wards, events, cadence, with_pred)
+        periods = {
+            "weekly": cfg.baselines.uncertainty_periods,
+            "monthly": cfg.baselines_monthly.uncertainty_periods,
+        }
+        level_cv2 = {cad: level_uncertainty(sc, pred_parts[cad], periods[cad]) for cad, sc in parts.items()}
     factors = {cad: estimate_latent_factors(sc) for cad, sc in parts.items()} if dependence else {}
     grid = THRESHOLD_GRID
     concern_open = np.zeros(len(grid))
@@ -514,6 +773,7 @@ def calibrate_alerts(
     # alerts can open from a ward's first data when the cold start is on, else after its warm-up
     warmup = 0 if cfg.baselines.cold_start else cfg.baselines.warmup_periods
     ward_ids = np.unique(np.concatenate([sc.panel.ward_id for sc in parts.values()]))
+    domain_watch = np.inf if comb.domain_threshold is None else comb.domain_threshold
     for r in range(r_count):
         changes = None
         if decoys:
@@ -524,7 +784,9 @@ def calibrate_alerts(
                     parts, ward_ids, grid_periods, first, rng, comb.calibration_decoy_share,
                     comb.calibration_decoy_ratio, comb.calibration_decoy_weeks, warmup,
                 )  # fmt: skip
-        sim = replicate_frame(parts, rng, catalogue, factors, None if changes is None else changes.multiplier)
+        sim = replicate_frame(
+            parts, rng, catalogue, factors, None if changes is None else changes.multiplier, level_cv2
+        )
         sim_parts, sim_ev, _, _ = evidence_frames(sim, wards, events, cadence, cfg)
         clean = np.ones(len(sim_ev.ward_id), dtype=bool)
         if changes is not None:
@@ -545,11 +807,22 @@ def calibrate_alerts(
             window = (t_idx >= changes.onset[:, None]) & (t_idx <= changes.end[:, None] + _DECOY_GRACE)
             decoy_count += changes.ward.size
         for i, h in enumerate(grid):
-            above = d2 >= h
+            # scoring's own level rule (engine.combine.levels.ward_levels) at each candidate threshold
+            above = level_at_least(
+                sim_ev.domain_stat, CONCERN, concern=h, rule=rule.rule, parameter=rule.parameter
+            )
             concern_open[i] += openings(above[clean], comb.close_after).sum()
-            # watch: two or more domains at or above h (the ward is then at watch or above)
-            watch_open[i] += openings(above & mon, comb.close_after).sum()
-            watch_weeks[i] += float((above & mon).sum())
+            # watch: the ward at watch or above when watch_threshold is h (and no concern rule)
+            watching = level_at_least(
+                sim_ev.domain_stat,
+                WATCH,
+                watch=h,
+                domain=domain_watch,
+                rule=rule.rule,
+                parameter=rule.parameter,
+            )
+            watch_open[i] += openings(watching & mon, comb.close_after).sum()
+            watch_weeks[i] += float((watching & mon).sum())
             if changes is not None and changes.ward.size:
                 ep = alert_episodes(above[changes.ward], comb.close_after)
                 hit = np.zeros(changes.ward.size, dtype=bool)

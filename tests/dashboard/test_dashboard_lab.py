@@ -135,7 +135,9 @@ def test_tradeoff_on_the_trusts_own_baselines(small_result, trust):
     assert np.all(t["false_concern_se"].to_numpy() >= 0)
     for h in (8, 16, 26):
         p = t[f"detected_{h}w"].to_numpy()
-        assert np.all((p >= 0) & (p <= 1)) and np.all(np.diff(p) <= 1e-12)
+        # not monotone in the threshold: an alert opened by noise before an onset and still open is
+        # not credited to the episode, and a higher threshold can avoid that (6 episodes here)
+        assert np.all((p >= 0) & (p <= 1))
     assert (t["detected_8w"] <= t["detected_16w"]).all() and (t["detected_16w"] <= t["detected_26w"]).all()
     # the configuration in force is the served results' (defaults here)
     assert trust.config_source.startswith("the built-in defaults")

@@ -27,7 +27,7 @@ def test_default_grid_covers_the_axes_of_issue_26_one_factor_at_a_time():
     axes = {c.axis for c in cells}
     assert {
         "default", "indicators", "domains", "ramp_weeks", "effect", "dispersion", "rates", "small_wards",
-        "wards_per_provider", "share_affected", "history_weeks",
+        "wards_per_provider", "share_affected", "history_weeks", "workforce_cadence",
     } <= axes  # fmt: skip
     assert len({cell_name(c) for c in cells}) == len(cells)
     g = GridSettings()
@@ -40,6 +40,8 @@ def test_default_grid_covers_the_axes_of_issue_26_one_factor_at_a_time():
     hist = next(c for c in cells if c.axis == "history_weeks" and c.level == "104")
     spec = cell_spec(hist, g)
     assert spec.scenarios.min_onset_week == 104 and spec.n_weeks >= 104 + 70
+    monthly = next(c for c in cells if c.axis == "workforce_cadence")
+    assert monthly.level == "monthly" and cell_spec(monthly, g).workforce_cadence == "monthly"
 
 
 def test_scaled_scenarios_keep_every_kind():

@@ -180,6 +180,13 @@ def test_cli_options(tmp_path):
     assert (obs["numerator"] == "*").any()
     assert pl.read_csv(out / "truth.csv").height == 0
     assert obs.height == 10 * 60 * 17 + 10 * 14 * 5 + obs.filter(pl.col("indicator") == "cetr_overdue").height
+    monthly = tmp_path / "m"
+    assert main(["synth", "--out", str(monthly), "--wards", "10", "--weeks", "60", "--scenarios", "none",
+                 "--no-mess", "--workforce-cadence", "monthly"]) == 0  # fmt: skip
+    agency = pl.read_csv(monthly / "observations.csv", infer_schema=False).filter(
+        pl.col("indicator") == "agency_use"
+    )
+    assert agency.height == 10 * 14 and agency["period"].str.ends_with("-01").all()  # one row a month
 
 
 @pytest.mark.parametrize(

@@ -103,3 +103,42 @@ def test_latent_frame_is_the_in_control_rate():
     np.testing.assert_allclose(got * a.multiplier, a.expected)
     disp = lf.filter(pl.col("indicator") == "restraint")["dispersion"].unique().to_list()
     assert disp == [pytest.approx(1 / 1.5)]
+
+
+def test_monthly_workforce_returns_sum_the_weeks_and_are_scored_as_monthly(tmp_path):
+    """``workforce_cadence = "monthly"``: agency and bank shifts as one row per month (first day), the
+    sums of the submitted weeks whose Monday falls in it; the rest of the trust is unchanged; scoring
+    infers the monthly cadence from the rows; the latent truth follows (oracle)."""
+    from engine.io import load_dataset
+    from engine.panel import MISSING
+    from synthetic import write_trust
+    from synthetic.generator import WORKFORCE_WEEKLY
+
+    assert set(WORKFORCE_WEEKLY) == {"agency_use", "bank_use"}
+    weekly = generate(_spec("closed_culture=1,staffing_crisis=1"), seed=5)
+    monthly = generate(_spec("closed_culture=1,staffing_crisis=1", workforce_cadence="monthly"), seed=5)
+    cal = weekly.calendar
+    for key in WORKFORCE_WEEKLY:
+        w, m = weekly.arrays[key], monthly.arrays[key]
+        assert m.cadence == "monthly" and m.y.shape == (w.y.shape[0], cal.months.size)
+        submitted = w.status != MISSING
+        month_y = np.add.reduceat(np.where(submitted, w.y, 0.0), cal.month_first_week, axis=1)
+        month_n = np.add.reduceat(np.where(submitted, w.n, 0.0), cal.month_first_week, axis=1)
+        np.testing.assert_allclose(m.y, month_y)
+        np.testing.assert_allclose(m.n, month_n)
+        # E[y] = expected * n holds for the month; the injected multiplier is carried
+        expect = np.add.reduceat(np.where(submitted, w.expected * w.n, 0.0), cal.month_first_week, axis=1)
+        ok = month_n > 0
+        np.testing.assert_allclose((m.expected * m.n)[ok], expect[ok])
+    for key in set(weekly.arrays) - set(WORKFORCE_WEEKLY):  # nothing else moves
+        np.testing.assert_array_equal(weekly.arrays[key].published, monthly.arrays[key].published)
+    rows = monthly.observations.filter(pl.col("indicator").is_in(list(WORKFORCE_WEEKLY)))
+    assert (pl.Series(rows["period"]).dt.day() == 1).all()
+    latent = latent_frame(monthly).filter(pl.col("indicator") == "agency_use")
+    assert set(latent["cadence"]) == {"monthly"} and latent.height == 40 * cal.months.size
+    paths = write_trust(monthly, tmp_path)
+    load = load_dataset(paths["observations"], paths["wards"], paths["events"])
+    assert {load.cadence[k] for k in WORKFORCE_WEEKLY} == {"monthly"}
+    assert load.cadence["manager_changes"] == "weekly"
+    with pytest.raises(ValueError, match="workforce_cadence"):
+        TrustSpec(workforce_cadence="daily")
