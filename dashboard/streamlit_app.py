@@ -42,5 +42,8 @@ st.sidebar.caption(f"Data: `{ctx.settings.data_path}`  \nResults: `{ctx.settings
 page = st.navigation(sections)
 if st.session_state.get("_logged_page") != page.url_path:  # a page view, not every rerun of it
     st.session_state["_logged_page"] = page.url_path
-    logger.info("page view: %s (user %s, role %s)", page.title, user.name, user.role)
+    # bare mode (the script executed outside a server, e.g. re-run as ``__main__`` by a spawned
+    # worker process) leaves the page untitled: log the path rather than fail
+    title = page.title if hasattr(page, "title") else page.url_path
+    logger.info("page view: %s (user %s, role %s)", title, user.name, user.role)
 page.run()
