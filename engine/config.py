@@ -41,7 +41,7 @@ from engine.charts import ChartChoiceSettings, MonitorSettings, XmRSettings
 from engine.detectors.silence import PeerSilence
 from engine.io.settings import InputSettings
 from engine.ranges import check_ranges
-from engine.runtime import RuntimeSettings
+from engine.runtime.settings import RuntimeSettings
 from engine.scoring.retrospective import RetrospectiveSettings
 from engine.scoring.settings import CombinationSettings, IndicatorSettings
 from engine.settings import SettingsError, from_mapping, to_mapping

@@ -114,14 +114,15 @@ def console_main() -> int:
     """The ``wardwatch`` command (``python -m engine.cli``): :func:`main` in a process that then ends.
 
     Process tuning (:mod:`engine.runtime.process`) is done here, not in :func:`main`, which tests
-    call in a long-lived process: one BLAS thread unless the environment says otherwise (set before
-    numpy loads: OpenBLAS would start a busy-waiting thread per core for matrices of a few hundred
-    states), and the objects the imports left frozen before exit (spares the final collection).
+    call in a long-lived process: the default ``[runtime] blas_threads`` (1) unless the environment
+    says otherwise (set before numpy loads: OpenBLAS would start a busy-waiting thread per core for
+    matrices of a few hundred states; a configured value is applied while scoring), and the objects
+    the imports left frozen before exit (spares the final collection).
     """
     from engine.runtime.blas import default_blas_threads
     from engine.runtime.process import freeze_before_exit
 
-    default_blas_threads(1)
+    default_blas_threads()
     code = main()
     freeze_before_exit()
     return code

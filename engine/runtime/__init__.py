@@ -12,12 +12,11 @@ Modules (none does anything when imported; each effect is a function the caller 
     :func:`~engine.runtime.blas.blas_threads`: a scoped BLAS thread limit through threadpoolctl.
 ``process``
     One-batch-run tuning for the command line: glibc ``mallopt``, pausing the cyclic garbage
-    collector, freezing objects before exit, the BLAS default of a fresh process.
+    collector, freezing objects before exit (the BLAS default of a fresh process is
+    :func:`~engine.runtime.blas.default_blas_threads`).
+``jobs``
+    :class:`~engine.runtime.jobs.OnceJob`: a computation run once by whichever thread asks first.
 
-Only :mod:`engine.runtime.settings` is re-exported here, so importing the configuration does not
-import numba or threadpoolctl.
+Nothing is re-exported here: the command line's entry point imports :mod:`engine.runtime.blas`
+before anything else, so this package's ``__init__`` stays empty (fast start).
 """
-
-from engine.runtime.settings import RuntimeSettings, machine_cores
-
-__all__ = ["RuntimeSettings", "machine_cores"]

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
+#: Default BLAS threads (``[runtime] blas_threads``): the matrices here are small.
+DEFAULT_BLAS_THREADS = 1
 #: Environment variables read by the BLAS libraries when they load (before numpy is imported).
 _BLAS_ENV = ("OPENBLAS_NUM_THREADS",)
 
@@ -34,7 +36,7 @@ def blas_threads(limit: int) -> Iterator[None]:
         yield
 
 
-def default_blas_threads(limit: int = 1) -> None:
+def default_blas_threads(limit: int = DEFAULT_BLAS_THREADS) -> None:
     """For a fresh process (before numpy is imported): BLAS starts ``limit`` threads, not one per
     core that busy-waits after every call. A value the user set in the environment wins; once
     numpy is loaded this does nothing (use :func:`blas_threads` then)."""

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from engine.ranges import Range
+from engine.runtime.blas import DEFAULT_BLAS_THREADS
 
 
 def machine_cores() -> int:
@@ -36,7 +37,7 @@ class RuntimeSettings:
         },
     )
     blas_threads: int = field(
-        default=1,
+        default=DEFAULT_BLAS_THREADS,
         metadata={
             "doc": "BLAS (OpenBLAS) threads while scoring: the matrices are small, so extra threads "
             "only spin and take CPU from the scoring threads",

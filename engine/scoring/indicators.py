@@ -23,7 +23,7 @@ from engine.detectors.adaptive import adaptive_llr
 from engine.detectors.scores import binomial_llr, poisson_llr
 from engine.detectors.silence import PeerSilence, PeerSilenceResult
 from engine.panel import Panel, distinct_keys
-from engine.runtime import machine_cores
+from engine.runtime.settings import machine_cores
 from engine.scoring.settings import DEFAULT_CLOSURE_DIRECTION, CombinationSettings, IndicatorSettings
 from signals import Catalogue, Indicator
 
@@ -468,12 +468,37 @@ def silence_evidence(
     return _holding(sil.alarm, sil.run_length)
 
 
+@dataclass(frozen=True)
+class ExpectedPanel:
+    """A panel with what its detectors compare it to, ``(S, T)`` each.
+
+    Attributes
+    ----------
+    panel:
+        The observations (keys, periods, denominators, status).
+    y:
+        Numerator, NaN where not observed.
+    rate, dispersion:
+        Expected rate after the provider adjustment, and the baseline's dispersion.
+    """
+
+    panel: Panel
+    y: np.ndarray
+    rate: np.ndarray
+    dispersion: np.ndarray
+
+    def indicator_rows(self, ind: Indicator) -> tuple[np.ndarray, IndicatorRows]:
+        """The panel rows of indicator ``ind`` and what its detectors read there."""
+        rows = np.nonzero(self.panel.indicator == ind.key)[0]
+        data = IndicatorRows(
+            ind.family, self.y[rows], self.panel.n[rows], self.rate[rows], self.dispersion[rows]
+        )
+        return rows, data
+
+
 def score_indicator(
     out: DetectorArrays,
-    panel: Panel,
-    y: np.ndarray,
-    rate: np.ndarray,
-    dispersion: np.ndarray,
+    expected: ExpectedPanel,
     ind: Indicator,
     settings: IndicatorSettings,
     combination: CombinationSettings,
@@ -483,8 +508,7 @@ def score_indicator(
     EWMA), or silence for counts whose fall is of concern."""
     if not settings.enabled or ind.domain == "context":
         return
-    rows = np.nonzero(panel.indicator == ind.key)[0]
-    data = IndicatorRows(ind.family, y[rows], panel.n[rows], rate[rows], dispersion[rows])
+    rows, data = expected.indicator_rows(ind)
     h = settings.threshold if settings.threshold is not None else combination.cusum_threshold
     side_increments = cusum_evidence(out, rows, data, ind, h, settings)
     ewma_alarm = ewma_evidence(out, rows, data, ind)
@@ -498,10 +522,7 @@ def score_indicator(
 
 def _score_indicators(
     out: DetectorArrays,
-    panel: Panel,
-    y: np.ndarray,
-    rate: np.ndarray,
-    dispersion: np.ndarray,
+    expected: ExpectedPanel,
     attrs: SeriesAttributes,
     combination: CombinationSettings,
     workers: int,
@@ -512,17 +533,14 @@ def _score_indicators(
     GIL, so on a large panel ``workers`` threads score them (the results do not depend on the order).
     """
     jobs = [(ind, attrs.settings[ind.key]) for ind in attrs.indicators]
-    if panel.shape[0] >= _THREADED_SERIES and workers > 1:
+    if expected.panel.shape[0] >= _THREADED_SERIES and workers > 1:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="indicators") as pool:
-            futures = [
-                pool.submit(score_indicator, out, panel, y, rate, dispersion, ind, st, combination)
-                for ind, st in jobs
-            ]
+            futures = [pool.submit(score_indicator, out, expected, ind, st, combination) for ind, st in jobs]
             for job in futures:
                 job.result()
     else:
         for ind, st in jobs:
-            score_indicator(out, panel, y, rate, dispersion, ind, st, combination)
+            score_indicator(out, expected, ind, st, combination)
 
 
 @dataclass(frozen=True)
@@ -608,7 +626,7 @@ def score_panel(
     log.debug("%s panel %s: baselines fitted", panel.cadence, panel.shape)
     out = DetectorArrays.empty(*panel.shape)
     threads = machine_cores() if workers is None else max(1, int(workers))
-    _score_indicators(out, panel, y, rate, baselines.dispersion, attrs, combination, threads)
+    _score_indicators(out, ExpectedPanel(panel, y, rate, baselines.dispersion), attrs, combination, threads)
     silence = data_silence_evidence(panel, attrs, combination, peer_silence)
     out.indicator_alarm[...] |= silence.alarm
     log.debug("%s panel %s: detectors run (%d indicator thread(s))", panel.cadence, panel.shape, threads)

@@ -188,7 +188,7 @@ def cadence_panels(
     if not panels:
         raise ValueError("no observations to score")
     for cad, panel in panels.items():
-        log.info("%s panel: %d series x %d periods", cad, *panel.shape)
+        log.debug("%s panel: %d series x %d periods", cad, *panel.shape)
     rebase = {cad: rebase_mask(panel, events) for cad, panel in panels.items()}
     return CadencePanels(panels, events, enabled, rebase)
 
@@ -225,7 +225,7 @@ def panel_evidence(
                 peer_silence=cfg.peer_silence,
                 workers=cfg.runtime.worker_threads(),
             )
-            log.info("%s: scored %d series x %d periods (%s baselines)", cad, *panel.shape, mode)
+            log.debug("%s: scored %d series x %d periods (%s baselines)", cad, *panel.shape, mode)
         return out
 
     parts = score_all("frozen", None)

@@ -10,7 +10,7 @@ import pytest
 
 from engine.config import Config
 from engine.io import load_dataset
-from engine.runtime import RuntimeSettings
+from engine.runtime.settings import RuntimeSettings
 from engine.scoring.outputs import score_and_write, write_results
 from engine.scoring.run import score
 
@@ -48,8 +48,11 @@ def test_pipelined_files_are_byte_identical_to_the_reference(trust_files, tmp_pa
     assert result.alerts.height > 0 and written["series"].stat().st_size > 0
 
 
-def test_one_worker_thread_runs_the_reference_path(loaded, tmp_path, monkeypatch) -> None:
-    """``[runtime] threads = 1``: score_and_write is score() then write_results(), nothing overlapped."""
+def test_one_worker_thread_runs_the_reference_path(loaded, tmp_path, monkeypatch, caplog, capsys) -> None:
+    """``[runtime] threads = 1``: score_and_write is score() then write_results(), nothing overlapped;
+    the run is logged (engine.scoring loggers), never printed."""
+    import logging
+
     import engine.scoring.outputs as outputs
 
     def no_pipeline(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -57,5 +60,11 @@ def test_one_worker_thread_runs_the_reference_path(loaded, tmp_path, monkeypatch
 
     monkeypatch.setattr(outputs, "_score_and_write_pipelined", no_pipeline)
     config = Config(runtime=RuntimeSettings(threads=1))
-    result, paths = score_and_write(loaded, config, tmp_path / "out", {}, with_charts=False)
+    with caplog.at_level(logging.DEBUG, logger="engine.scoring"):
+        result, paths = score_and_write(loaded, config, tmp_path / "out", {}, with_charts=False)
     assert paths["series"].is_file() and result.alerts.height > 0
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("1 worker thread" in m for m in messages)
+    assert any(m.startswith("weekly panel:") for m in messages)
+    assert any(f"{result.alerts.height} alerts" in m for m in messages)
+    assert capsys.readouterr().out == ""

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from engine.config import Config
-from engine.runtime import RuntimeSettings
+from engine.runtime.settings import RuntimeSettings
 from engine.scoring.tables import _indicator_lists, _joined_labels
 
 
@@ -89,15 +89,17 @@ def test_score_and_write_matches_score_then_write(loaded, scored, tmp_path) -> N
     assert result.alerts.equals(scored.alerts)
 
 
-def test_indicators_scored_on_two_threads_give_the_same_scores(loaded, scored, monkeypatch) -> None:
-    """Large panels score their indicators on two threads: every array equals the sequential run."""
+@pytest.mark.parametrize("threads", [2, 3])
+def test_indicators_scored_on_threads_give_the_same_scores(loaded, scored, monkeypatch, threads) -> None:
+    """Large panels score their indicators on ``[runtime] threads`` threads: every array equals the
+    sequential run."""
     import dataclasses
 
     import engine.scoring.indicators as indicators
     from engine.scoring.run import score
 
     monkeypatch.setattr(indicators, "_THREADED_SERIES", 0)  # thread even this small trust
-    threaded = score(loaded)
+    threaded = score(loaded, Config(runtime=RuntimeSettings(threads=threads)))
     for cadence, sc in scored.parts.items():
         other = threaded.parts[cadence]
         for f in dataclasses.fields(sc):
