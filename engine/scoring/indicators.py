@@ -449,10 +449,10 @@ def closure_evidence(
     """
     if combination.evidence == "adaptive":
         z = closure_adaptive_llr(data, close, settings, combination)
+    elif close in side_increments:
+        z = side_increments[close]
     else:
-        z = side_increments.get(close)
-        if z is None:
-            z = llr_increment(data, close, settings)
+        z = llr_increment(data, close, settings)
     out.z_closure[rows] = np.nan_to_num(z * settings.weight, nan=0.0, posinf=0.0, neginf=0.0)
 
 

@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -135,8 +136,7 @@ def _score_and_write_pipelined(
         if with_charts and threads_may_share_kernels():
             # charts and change points need only the data (and the rebase events)
             for cad, panel in data.panels.items():
-                rebase = data.rebase[cad]
-                charts[cad] = OnceJob(lambda p=panel, r=rebase: ChartArrays.of_panel(p, r, config))
+                charts[cad] = OnceJob(partial(ChartArrays.of_panel, panel, data.rebase[cad], config))
             pool.submit(next(iter(charts.values())).run)  # the first (largest) cadence: the worker
         paths = _paths(out)
         series: list[Future[int]] = []

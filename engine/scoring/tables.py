@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import cache
@@ -543,7 +543,7 @@ def write_series(
     config: Config,
     path: str | Path,
     with_charts: bool = True,
-    charts: dict[str, ChartArrays] | None = None,
+    charts: Mapping[str, ChartArrays] | None = None,
 ) -> int:
     """Write ``series.parquet`` block by block; returns rows written.
 
