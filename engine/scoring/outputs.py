@@ -27,7 +27,14 @@ from engine.runtime.blas import blas_threads
 from engine.runtime.jobs import OnceJob
 from engine.runtime.kernels import threads_may_share_kernels
 from engine.scoring.indicators import SeriesScores
-from engine.scoring.run import ScoreResult, cadence_panels, finish_scoring, panel_evidence, score
+from engine.scoring.run import (
+    CadencePanels,
+    ScoreResult,
+    cadence_panels,
+    finish_scoring,
+    panel_evidence,
+    score,
+)
 from engine.scoring.tables import ChartArrays, write_series
 
 log = logging.getLogger(__name__)
@@ -99,10 +106,15 @@ def score_and_write(
         if threads < 2:
             result = score(load, config, as_of)
             return result, write_results(result, load, config, out, inputs, with_charts)
-        return _score_and_write_pipelined(load, config, out, inputs, as_of, with_charts)
+        data = cadence_panels(load.coded, load.events, load.cadence, config, as_of)
+        # the panels hold the data now: drop the observation rows (the largest arrays) before
+        # scoring; this frame's name is the last reference to them, so rebind it (not a copy below)
+        load = dataclasses.replace(load, coded=load.coded.clear())
+        return _score_and_write_pipelined(data, load, config, out, inputs, as_of, with_charts)
 
 
 def _score_and_write_pipelined(
+    data: CadencePanels,
     load: LoadResult,
     config: Config,
     out: str | Path,
@@ -123,14 +135,11 @@ def _score_and_write_pipelined(
       soon as the per-series scores exist, while this thread combines the ward evidence and builds
       the alerts and the ward-status table from the same read-only arrays; the compiled kernels and
       pyarrow release the GIL.
-    * The panels are built from the loader's coded rows (``load.coded``: no text column per row),
-      and those rows are released as soon as the panels exist, before any scoring:
-      pass a ``load`` nobody else holds (e.g. ``score_and_write(load_dataset(...), ...)``) and its
-      memory is reused by the scores.
+    * The panels (``data``) are built from the loader's coded rows (``load.coded``: no text column
+      per row), and :func:`score_and_write` releases those rows as soon as the panels exist, before
+      any scoring: pass a ``load`` nobody else holds (e.g. ``score_and_write(load_dataset(...),
+      ...)``) and its memory is reused by the scores (``load`` here has no rows).
     """
-    data = cadence_panels(load.coded, load.events, load.cadence, config, as_of)
-    # the panels hold the data now: drop the observation rows (the largest arrays) before scoring
-    load = dataclasses.replace(load, coded=load.coded.clear())
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="series") as pool:
         charts: dict[str, OnceJob[ChartArrays]] = {}
         if with_charts and threads_may_share_kernels():

@@ -68,3 +68,28 @@ def test_one_worker_thread_runs_the_reference_path(loaded, tmp_path, monkeypatch
     assert any(m.startswith("weekly panel:") for m in messages)
     assert any(f"{result.alerts.height} alerts" in m for m in messages)
     assert capsys.readouterr().out == ""
+
+
+def test_pipelined_path_frees_the_observation_rows_before_scoring(trust_files, tmp_path, monkeypatch) -> None:
+    """The loader's row arrays (the largest at national scale) are gone once the panels exist: no
+    frame of score_and_write keeps the caller's load alive while the panels are scored."""
+    import gc
+    import weakref
+
+    import engine.scoring.outputs as outputs
+
+    _, paths = trust_files
+    loads = [load_dataset(paths["observations"], paths["wards"], paths["events"])]
+    numerators = weakref.ref(loads[0].coded.numerator)
+    alive_when_scoring: list[bool] = []
+    panel_evidence = outputs.panel_evidence
+
+    def scoring(*args, **kwargs):  # type: ignore[no-untyped-def]
+        gc.collect()
+        alive_when_scoring.append(numerators() is not None)
+        return panel_evidence(*args, **kwargs)
+
+    monkeypatch.setattr(outputs, "panel_evidence", scoring)
+    config = Config(runtime=RuntimeSettings(threads=2))
+    score_and_write(loads.pop(), config, tmp_path / "out", {}, with_charts=False)
+    assert alive_when_scoring == [False]
