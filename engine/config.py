@@ -14,6 +14,7 @@ A configuration is a TOML file whose tables mirror the settings dataclasses of e
     [retrospective]        engine.scoring.retrospective.RetrospectiveSettings
     [store]                engine.store.StoreSettings
     [input]                engine.io.settings.InputSettings (date window, plausibility limits)
+    [runtime]              engine.runtime.RuntimeSettings (threads; changes no result)
     [catalogue.<key>]      a trust's own indicators (fields of signals.Indicator)
     [provenance]           where the file came from (ProvenanceSettings; informational, not a setting)
 
@@ -40,6 +41,7 @@ from engine.charts import ChartChoiceSettings, MonitorSettings, XmRSettings
 from engine.detectors.silence import PeerSilence
 from engine.io.settings import InputSettings
 from engine.ranges import check_ranges
+from engine.runtime.settings import RuntimeSettings
 from engine.scoring.retrospective import RetrospectiveSettings
 from engine.scoring.settings import CombinationSettings, IndicatorSettings
 from engine.settings import SettingsError, from_mapping, to_mapping
@@ -93,6 +95,7 @@ class Config:
     retrospective: RetrospectiveSettings = field(default_factory=RetrospectiveSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     input: InputSettings = field(default_factory=InputSettings)
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     catalogue: dict[str, dict[str, Any]] = field(default_factory=dict)
     provenance: ProvenanceSettings = field(default_factory=ProvenanceSettings)
 
@@ -118,9 +121,10 @@ class Config:
     def digest(self) -> str:
         """SHA-256 of the canonical JSON of the configuration (recorded with every result).
 
-        ``[provenance]`` is left out: it records where the settings came from, not a setting.
+        ``[provenance]`` is left out: it records where the settings came from, not a setting; so is
+        ``[runtime]``: thread counts change no result.
         """
-        data = {k: v for k, v in self.to_dict().items() if k != "provenance"}
+        data = {k: v for k, v in self.to_dict().items() if k not in ("provenance", "runtime")}
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     def replace(self, dotted: str, value: Any) -> Config:

@@ -30,7 +30,7 @@ def test_python_dash_m_runs_the_same_entry_point() -> None:
 
 _HEAP_PROBE = """
 import numpy as np
-from engine.cli.score_cmd import keep_freed_memory
+from engine.runtime.process import keep_freed_memory
 keep_freed_memory()
 a = np.ones(8_000_000)  # 64 MB: glibc would give it a mapping of its own
 lo, hi = next(

@@ -6,7 +6,7 @@ import pkgutil
 from numba.core.registry import CPUDispatcher
 
 import engine
-from engine.detectors._parallel import SizedKernel
+from engine.runtime.kernels import SizedKernel
 
 
 def _kernels() -> dict[str, CPUDispatcher]:

@@ -39,6 +39,7 @@ from engine.contract.results import (
     WARD_STATUS_REQUIRED,
 )
 from engine.scoring.settings import CombinationSettings
+from engine.scoring.strength import evidence_strength
 
 logger = logging.getLogger(__name__)
 
@@ -216,7 +217,7 @@ def recent_evidence_expr(window: int = RECENT_PERIODS) -> pl.Expr:
 def read_ward_status(path: Path, urgent_threshold: float = DEFAULT_URGENT_THRESHOLD) -> pl.DataFrame:
     """``ward_status.csv`` typed: ``period`` Date, ``score*``, ``recent_evidence`` and
     ``evidence_strength`` Float64. A folder written before those two columns existed gets them
-    computed from ``score_<domain>`` (same definition as ``engine.scoring.tables``)."""
+    computed from ``score_<domain>`` (strength: :func:`engine.scoring.strength.evidence_strength`)."""
     if not path.exists():
         raise ResultsError(f"{path} is missing: run `wardwatch score` first")
     raw = _read_csv_text(path)
@@ -241,8 +242,8 @@ def read_ward_status(path: Path, urgent_threshold: float = DEFAULT_URGENT_THRESH
             (recent_evidence_expr() if have else pl.col("score").fill_null(0.0)).alias("recent_evidence")
         )
     if "evidence_strength" not in out.columns:
-        r = pl.col("recent_evidence").fill_null(0.0)
-        out = out.with_columns((r / (r + urgent_threshold)).alias("evidence_strength"))
+        recent = pl.col("recent_evidence").fill_null(0.0)
+        out = out.with_columns(evidence_strength(recent, urgent_threshold).alias("evidence_strength"))
     return out
 
 

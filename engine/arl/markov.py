@@ -8,65 +8,23 @@ states, the vector of ARLs from each start state solves ``(I − Q) a = 1`` and
 
 from __future__ import annotations
 
-import ctypes
-from collections.abc import Callable
-from contextlib import contextmanager
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-
-def _openblas_thread_control() -> tuple[Callable[[], int], Callable[[int], None]] | None:
-    """getter/setter of the thread count of numpy's bundled OpenBLAS, if it can be found."""
-    libdir = Path(np.__file__).resolve().parent.parent / "numpy.libs"
-    for path in sorted(libdir.glob("libscipy_openblas*.so*")):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:  # pragma: no cover - platform dependent
-            continue
-        for suffix in ("64_", ""):
-            get = getattr(lib, f"scipy_openblas_get_num_threads{suffix}", None)
-            put = getattr(lib, f"scipy_openblas_set_num_threads{suffix}", None)
-            if get is not None and put is not None:
-                put.argtypes = [ctypes.c_int]
-                return get, put
-    return None
-
-
-_BLAS = _openblas_thread_control()
-
-
-@contextmanager
-def _single_threaded_blas() -> Any:
-    """Run small dense solves on one BLAS thread.
-
-    The systems here have at most a few thousand unknowns; on a busy machine OpenBLAS worker
-    threads spin and make such solves up to 40× slower. Restores the previous setting.
-    """
-    if _BLAS is None:  # pragma: no cover - non-OpenBLAS builds
-        yield
-        return
-    get, put = _BLAS
-    before = get()
-    put(1)
-    try:
-        yield
-    finally:
-        put(before)
+from engine.runtime.blas import blas_threads
 
 
 def solve(A: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
     """``numpy.linalg.solve`` for the small dense systems of the ARL methods (one BLAS thread)."""
-    with _single_threaded_blas():
+    with blas_threads(1):
         return np.linalg.solve(A, b)
 
 
 @lru_cache(maxsize=32)
 def _leggauss(n: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    with _single_threaded_blas():
+    with blas_threads(1):
         x, w = np.polynomial.legendre.leggauss(n)
     x.setflags(write=False)
     w.setflags(write=False)

@@ -24,7 +24,7 @@ import numba as nb
 import numpy as np
 
 from engine.changepoint.costs import BINOMIAL, POISSON, cost_factory
-from engine.detectors._parallel import sized
+from engine.runtime.kernels import sized
 
 #: Informative consecutive pairs needed before an estimated dispersion is used (otherwise 1).
 MIN_PAIRS = 10

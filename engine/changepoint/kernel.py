@@ -13,7 +13,7 @@ from engine.changepoint.costs import BINOMIAL, NORMAL, segment_cost
 from engine.changepoint.dispersion import dispersion_row, sigma_row
 from engine.changepoint.pelt import log_table, pelt_core, pelt_work, workspace
 from engine.changepoint.penalty import penalty_row
-from engine.detectors._parallel import sized
+from engine.runtime.kernels import sized
 
 #: Input cells from which PELT runs series on threads (each series costs O(T) to O(T^2)).
 PELT_MIN_CELLS = 20_000

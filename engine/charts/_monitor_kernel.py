@@ -22,7 +22,7 @@ from engine.charts.codes import OUTSIDE_LIMITS as _OUTSIDE
 from engine.charts.codes import RUN as _RUN
 from engine.charts.codes import TREND as _TREND
 from engine.charts.codes import TWO_IN_THREE as _TWO_IN_THREE
-from engine.detectors._parallel import sized
+from engine.runtime.kernels import sized
 
 
 @nb.njit(nogil=True, cache=True, inline="always")

@@ -18,7 +18,7 @@ from functools import cached_property
 import numba as nb
 import numpy as np
 
-from engine.detectors._parallel import sized
+from engine.runtime.kernels import sized
 
 
 @dataclass(frozen=True)

@@ -15,19 +15,12 @@ Each sub-command lives in its own module exposing ``HELP`` (one line), ``add_arg
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from engine.cli.registry import BY_NAME, REGISTRY
-
-# numpy's and scipy's OpenBLAS each start a thread per core that busy-waits after every call; the
-# matrices here are small (ARL chains of a few hundred states), so on a 2-core machine those threads
-# only take CPU from the scoring threads. Set before numpy is imported; a user's setting wins.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
 
 #: sub-command name -> module implementing it (imported lazily so ``wardwatch --help`` is instant).
 COMMANDS: dict[str, str] = {c.name: c.module for c in REGISTRY}
@@ -117,13 +110,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 def console_main() -> int:
     """The ``wardwatch`` command (``python -m engine.cli``): :func:`main` in a process that then ends.
 
-    The imports (numba, polars, scipy, pyarrow...) leave millions of objects that the interpreter's
-    final garbage collection would walk once more on the way out (~0.4 s after a national score).
-    Nothing is left to collect by then, so they are frozen first (``gc.freeze``). Not in :func:`main`,
-    which tests call in a long-lived process.
+    Process tuning (:mod:`engine.runtime.process`) is done here, not in :func:`main`, which tests
+    call in a long-lived process: the default ``[runtime] blas_threads`` (1) unless the environment
+    says otherwise (set before numpy loads: OpenBLAS would start a busy-waiting thread per core for
+    matrices of a few hundred states; a configured value is applied while scoring), and the objects
+    the imports left frozen before exit (spares the final collection).
     """
+    from engine.runtime.blas import default_blas_threads
+    from engine.runtime.process import freeze_before_exit
+
+    default_blas_threads()
     code = main()
-    gc.freeze()
+    freeze_before_exit()
     return code
 
 

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from engine.cli import CliError
@@ -84,33 +82,6 @@ def _load(args: argparse.Namespace, config: Config) -> LoadResult:
     return load
 
 
-def keep_freed_memory() -> None:
-    """glibc only: reuse freed memory inside the process instead of returning it to the kernel.
-
-    Call it before any other thread allocates. By default glibc serves each block of 32 MB or more
-    (a ``(S, T)`` score array is ~90 MB at national scale) from its own mapping, unmapped when freed,
-    gives each thread its own arena, and trims a heap as soon as ~128 kB-64 MB at its top is free;
-    every new array then faults in fresh pages that the kernel must zero. On a VM whose host
-    reclaims freed guest memory a fresh page costs ~1-2 s per GB. Here every thread shares the main
-    heap, large blocks come from it too, and up to 1 GB free at its top is kept: freed arrays are
-    reused by the next ones (national run: 7.3 -> 5.5 GB of fresh pages for a peak ~0.1 GB higher).
-    For one batch run, not a long-lived server. No effect elsewhere.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc
-        return
-    m_trim_threshold, m_mmap_max, m_arena_max = -1, -4, -8
-    mallopt(m_arena_max, 1)  # threads created from now on share the main arena
-    mallopt(m_mmap_max, 0)  # no block gets a mapping of its own
-    mallopt(m_trim_threshold, 1 << 30)
-
-
 def warm_up_kernels() -> threading.Thread:
     """Start numba's one-off set-up on another thread; returns the (non-daemon) thread.
 
@@ -133,23 +104,6 @@ def warm_up_kernels() -> threading.Thread:
     thread = threading.Thread(target=load_first_kernel, name="kernel-warm-up")
     thread.start()
     return thread
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector for one scoring run (reference counting still frees).
-
-    Scoring builds hundreds of thousands of small containers (alert rows, labels), which trigger
-    hundreds of collections that each walk every object the imports created: ~0.4 s of a national run.
-    Arrays are freed by reference counting as before; cycles, if any, are collected afterwards.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def alert_count_line(scopes: list[str]) -> str:
@@ -185,6 +139,8 @@ def store_summary_lines(store: TriageStore, store_path: str, alerts: object, run
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.runtime.process import keep_freed_memory, paused_cyclic_gc
+
     keep_freed_memory()  # before the imports below start any thread
     from engine.scoring.outputs import score_and_write
 
@@ -210,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"{args.out} holds a retrospective analysis: write monitoring results elsewhere")
     try:
         # The load is handed over, not kept here, so its observations are freed once scored.
-        with _no_cyclic_gc():
+        with paused_cyclic_gc():
             loads = [_load(args, config)]
             n_rejected = loads[0].n_rejected
             calibration = None
@@ -232,18 +188,11 @@ def run(args: argparse.Namespace) -> int:
         + ", ".join(f"{n} {lvl}" for lvl, n in counts)
     )
     print(alert_count_line(result.alerts["scope"].to_list()))
-    if (paths["run"].parent / "reporting.csv").exists():
-        import polars as pl
-
-        rep = pl.read_csv(
-            paths["run"].parent / "reporting.csv",
-            columns=["kind", "discontinuity"],
-            schema_overrides={"kind": pl.String, "discontinuity": pl.Boolean},
-        )
-        print(
-            f"reporting: {(rep['kind'] == 'data_silence').sum()} data-silence runs judged against peers, "
-            f"{int(rep['discontinuity'].fill_null(False).sum())} reporting discontinuities (reporting.csv)"
-        )
+    rep = result.reporting  # the table reporting.csv was written from
+    print(
+        f"reporting: {(rep['kind'] == 'data_silence').sum()} data-silence runs judged against peers, "
+        f"{int(rep['discontinuity'].fill_null(False).sum())} reporting discontinuities (reporting.csv)"
+    )
     if store is not None:
         for line in store_summary_lines(store, args.store, result.alerts, paths["run"]):
             print(line)

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from engine.detectors._parallel import sized
+from engine.runtime.kernels import sized
 
 if TYPE_CHECKING:
     from engine.scoring.settings import CombinationSettings

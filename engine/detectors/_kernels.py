@@ -12,10 +12,10 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from engine.detectors._parallel import sized
+from engine.runtime.kernels import sized
 
 RESTART_CODES = {"zero": 0, "head_start": 1, "none": 2}
-#: Input cells from which a kernel runs its rows on threads (see engine.detectors._parallel): cheap
+#: Input cells from which a kernel runs its rows on threads (see engine.runtime.kernels): cheap
 #: recursions are memory-bound and only gain on large inputs; the GLR does a search per period.
 CHEAP_MIN_CELLS = 2_000_000
 HEAVY_MIN_CELLS = 20_000

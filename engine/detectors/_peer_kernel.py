@@ -13,7 +13,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from engine.detectors._parallel import sized
+from engine.runtime.kernels import sized
 
 #: Chernoff parameters tried for the suppressed part of a silent run (0 = ignore it).
 THETAS = np.array([0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0])

@@ -1,7 +1,7 @@
 """Compiled row passes of the observations validator: rule checks and the accepted output columns.
 
 Both are single passes over the rows (rows in parallel above a size threshold, see
-:mod:`engine.detectors._parallel`) replacing a dozen full-length numpy temporaries each. They do the
+:mod:`engine.runtime.kernels`) replacing a dozen full-length numpy temporaries each. They do the
 same IEEE comparisons as the array formulation, so the results are identical.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from engine.detectors._parallel import sized
+from engine.runtime.kernels import sized
 
 # Bits of the per-value tables (ward ids, indicator keys).
 EMPTY, UNKNOWN, EXPOSURE, PROPORTION, INTEGER = 1, 2, 4, 8, 16

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from engine.detectors._parallel import sized
+from engine.runtime.kernels import sized
 
 
 @nb.njit(nogil=True, cache=True)

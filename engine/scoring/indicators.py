@@ -6,6 +6,7 @@ loops are over families and indicators (a couple of dozen), never over wards.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from engine.baselines import BaselineSettings, fit_baselines
+from engine.baselines import Baseline, BaselineSettings, fit_baselines
 from engine.baselines.coldstart import national_rates, predictive_dispersion
 from engine.baselines.persistence import persistent_dispersion
 from engine.combine.provider import group_index, provider_factor
@@ -22,11 +23,14 @@ from engine.detectors.adaptive import adaptive_llr
 from engine.detectors.scores import binomial_llr, poisson_llr
 from engine.detectors.silence import PeerSilence, PeerSilenceResult
 from engine.panel import Panel, distinct_keys
+from engine.runtime.settings import machine_cores
 from engine.scoring.settings import DEFAULT_CLOSURE_DIRECTION, CombinationSettings, IndicatorSettings
 from signals import Catalogue, Indicator
 
+log = logging.getLogger(__name__)
+
 _EPS = 1e-9
-#: Panels with at least this many series score their indicators on two threads.
+#: Panels with at least this many series score their indicators on worker threads.
 _THREADED_SERIES = 5_000
 
 
@@ -118,50 +122,60 @@ def closure_direction(ind: Indicator, settings: IndicatorSettings) -> str:
     return DEFAULT_CLOSURE_DIRECTION.get(ind.key, "up")
 
 
-def llr_increment(
-    family: str,
-    y: np.ndarray,
-    n: np.ndarray,
-    rate: np.ndarray,
-    dispersion: np.ndarray,
-    direction: str,
-    settings: IndicatorSettings,
-) -> np.ndarray:
-    """Per-period log-likelihood ratio (nats) of the design shift in ``direction``; NaN = no data."""
+@dataclass(frozen=True)
+class IndicatorRows:
+    """What every detector reads for one indicator's series, ``(R, T)`` each.
+
+    Attributes
+    ----------
+    family:
+        Catalogue family (``count``, ``proportion``, ``measure``).
+    y, n:
+        Numerator (NaN where not observed) and denominator (exposure).
+    rate:
+        Expected rate after the provider adjustment (NaN before the warm-up ends).
+    dispersion:
+        NB alpha / beta-binomial rho / quasi-Poisson phi of the baseline.
+    """
+
+    family: str
+    y: np.ndarray
+    n: np.ndarray
+    rate: np.ndarray
+    dispersion: np.ndarray
+
+
+def design_ratio(family: str, direction: str, settings: IndicatorSettings) -> float:
+    """The shift a detector is designed for: odds ratio (proportions) or rate ratio, by direction."""
     if family == "proportion":
-        odds = settings.odds_ratio_up if direction == "up" else settings.odds_ratio_down
-        p = np.clip(rate, _EPS, 1 - _EPS)
-        return binomial_llr(y, n, p, odds, dispersion)
-    ratio = settings.rate_ratio_up if direction == "up" else settings.rate_ratio_down
-    return poisson_llr(y, rate * n, ratio, family, dispersion)
+        return settings.odds_ratio_up if direction == "up" else settings.odds_ratio_down
+    return settings.rate_ratio_up if direction == "up" else settings.rate_ratio_down
+
+
+def llr_increment(rows: IndicatorRows, direction: str, settings: IndicatorSettings) -> np.ndarray:
+    """Per-period log-likelihood ratio (nats) of the design shift in ``direction``; NaN = no data."""
+    ratio = design_ratio(rows.family, direction, settings)
+    if rows.family == "proportion":
+        p = np.clip(rows.rate, _EPS, 1 - _EPS)
+        return binomial_llr(rows.y, rows.n, p, ratio, rows.dispersion)
+    return poisson_llr(rows.y, rows.rate * rows.n, ratio, rows.family, rows.dispersion)
 
 
 def closure_adaptive_llr(
-    family: str,
-    y: np.ndarray,
-    n: np.ndarray,
-    rate: np.ndarray,
-    dispersion: np.ndarray,
-    direction: str,
-    settings: IndicatorSettings,
-    combination: CombinationSettings,
+    rows: IndicatorRows, direction: str, settings: IndicatorSettings, combination: CombinationSettings
 ) -> np.ndarray:
     """Adaptive LLR increments (:mod:`engine.detectors.adaptive`) in ``direction``; NaN = no data.
 
     The estimate starts at the indicator's design ratio (rate ratio, or odds ratio for proportions).
     """
-    if family == "proportion":
-        design = settings.odds_ratio_up if direction == "up" else settings.odds_ratio_down
-    else:
-        design = settings.rate_ratio_up if direction == "up" else settings.rate_ratio_down
     z, _ = adaptive_llr(
-        family,
-        y,
-        n,
-        rate,
-        dispersion,
+        rows.family,
+        rows.y,
+        rows.n,
+        rows.rate,
+        rows.dispersion,
         direction,
-        design,
+        design_ratio(rows.family, direction, settings),
         combination.adaptive_min_ratio,
         combination.adaptive_max_ratio,
         combination.adaptive_lambda,
@@ -181,6 +195,420 @@ def _cusum_detector(family: str, direction: str, threshold: float, s: IndicatorS
     return NegBinCusum(rate_ratio_up=s.rate_ratio_up, rate_ratio_down=s.rate_ratio_down, **common)
 
 
+@dataclass(frozen=True)
+class SeriesAttributes:
+    """Catalogue and register attributes of every series of a panel, ``(S,)`` each.
+
+    Looked up once per distinct indicator or ward, then spread to the rows.
+
+    Attributes
+    ----------
+    indicators:
+        Catalogue entry of each distinct indicator key of the panel (panel order of first use).
+    settings:
+        Indicator key -> its settings (defaults where not configured).
+    family, domain, direction, closure:
+        Catalogue family, domain, direction of concern and closure direction of each series.
+    ward_type, provider:
+        The series' ward type (``other`` when unknown) and provider (the ward itself when unknown).
+    """
+
+    indicators: list[Indicator]
+    settings: dict[str, IndicatorSettings]
+    family: np.ndarray
+    domain: np.ndarray
+    direction: np.ndarray
+    closure: np.ndarray
+    ward_type: np.ndarray
+    provider: np.ndarray
+
+    @classmethod
+    def of(
+        cls,
+        panel: Panel,
+        catalogue: Catalogue,
+        indicator_settings: Mapping[str, IndicatorSettings],
+        ward_type: Mapping[str, str],
+        provider: Mapping[str, str],
+    ) -> SeriesAttributes:
+        """Attributes of ``panel``'s series from the catalogue, settings and ward register maps."""
+        keys, of_key = distinct_keys(panel.indicator)
+        inds = [catalogue[k] for k in keys]
+        settings = {k: indicator_settings.get(k, IndicatorSettings()) for k in keys}
+        wards, of_ward = distinct_keys(panel.ward_id)
+        return cls(
+            indicators=inds,
+            settings=settings,
+            family=np.array([i.family for i in inds], dtype=object)[of_key],
+            domain=np.array([i.domain for i in inds], dtype=object)[of_key],
+            direction=np.array([i.direction for i in inds], dtype=object)[of_key],
+            closure=np.array([closure_direction(i, settings[i.key]) for i in inds], dtype=object)[of_key],
+            ward_type=np.array([ward_type.get(w, "other") for w in wards])[of_ward],
+            provider=np.array([provider.get(w, w) for w in wards])[of_ward],
+        )
+
+
+@dataclass(frozen=True)
+class PanelBaselines:
+    """Causal baselines of every series, ``(S, T)`` each.
+
+    Attributes
+    ----------
+    base_rate:
+        Baseline rate before the provider adjustment (NaN before the warm-up ends).
+    dispersion:
+        NB alpha / beta-binomial rho / quasi-Poisson phi (predictive when configured).
+    peer_based:
+        True where the rate is the peer group's (cold start).
+    """
+
+    base_rate: np.ndarray
+    dispersion: np.ndarray
+    peer_based: np.ndarray
+
+
+def fit_panel_baselines(
+    panel: Panel,
+    y: np.ndarray,
+    attrs: SeriesAttributes,
+    rebase: np.ndarray | None,
+    settings: BaselineSettings,
+    combination: CombinationSettings,
+    catalogue: Catalogue,
+) -> PanelBaselines:
+    """Baselines of every series, one fit per family; peer groups are ``ward type | indicator``,
+    shrunk towards the provider's wards of the type and the catalogue's national rates (cold start)."""
+    s_count, t_count = panel.shape
+    n = panel.n
+    base_rate = np.full((s_count, t_count), np.nan)
+    dispersion = np.full((s_count, t_count), np.nan)
+    peer_based = np.zeros((s_count, t_count), dtype=bool)
+    for fam in ("count", "proportion", "measure"):
+        rows = np.nonzero(attrs.family == fam)[0]
+        if rows.size == 0:
+            continue
+        group = np.char.add(np.char.add(attrs.ward_type[rows], "|"), panel.indicator[rows].astype(str))
+        fam_rebase = None if rebase is None else rebase[rows]
+        national, national_cv2 = national_rates(catalogue, panel.indicator[rows], attrs.ward_type[rows])
+        fit = fit_baselines(
+            y[rows],
+            n[rows],
+            fam,
+            group=group,
+            rebase=fam_rebase,
+            settings=settings,
+            provider=attrs.provider[rows],
+            national_rate=national,
+            national_cv2=national_cv2,
+        )
+        base_rate[rows] = fit.expected_rate
+        dispersion[rows] = _family_dispersion(
+            fit, y[rows], n[rows], fam, group, fam_rebase, settings, combination
+        )
+        if fit.peer_based is not None:
+            peer_based[rows] = fit.peer_based
+    return PanelBaselines(base_rate, dispersion, peer_based)
+
+
+def _family_dispersion(
+    fit: Baseline,
+    y: np.ndarray,
+    n: np.ndarray,
+    family: str,
+    group: np.ndarray,
+    rebase: np.ndarray | None,
+    settings: BaselineSettings,
+    combination: CombinationSettings,
+) -> np.ndarray:
+    """The dispersion the detectors use: the fit's, raised to the persistent (slow) one, floored
+    for measures, and made predictive (the rate's own uncertainty included) when configured."""
+    disp = fit.dispersion
+    if settings.persistence_periods > 1:
+        slow = persistent_dispersion(y, n, family, group, rebase, settings, settings.persistence_periods)
+        disp = np.where(np.isfinite(slow), np.fmax(disp, slow), disp)
+    if family == "measure":
+        disp = np.maximum(disp, combination.measure_min_dispersion)
+    if settings.predictive and fit.estimate_cv2 is not None:
+        cv2 = fit.estimate_cv2 * settings.uncertainty_periods
+        if settings.predictive_scope == "cold_start" and fit.peer_based is not None:
+            cv2 = np.where(fit.peer_based, cv2, 0.0)
+        disp = predictive_dispersion(family, disp, fit.expected_rate, cv2, n)
+    return disp
+
+
+def provider_adjustment(
+    panel: Panel,
+    y: np.ndarray,
+    attrs: SeriesAttributes,
+    baselines: PanelBaselines,
+    combination: CombinationSettings,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(factor, rate)``: the leave-one-out provider factor and the expected rate it gives
+    (proportions clipped into (0, 1)); factor 1 without the adjustment."""
+    s_count, t_count = panel.shape
+    if combination.provider_adjustment and s_count:
+        codes, n_groups = group_index(attrs.provider, panel.indicator)
+        # measures (hours) are put on the scale of effective events (y / phi) so kappa means events
+        factor = provider_factor(
+            y,
+            baselines.base_rate,
+            panel.n,
+            baselines.dispersion,
+            attrs.family == "measure",
+            codes,
+            n_groups,
+            combination,
+        )
+    else:
+        factor = np.ones((s_count, t_count))
+    rate = baselines.base_rate * factor
+    prop = attrs.family == "proportion"
+    rate[prop] = np.clip(rate[prop], _EPS, 1 - _EPS)
+    return factor, rate
+
+
+@dataclass(frozen=True)
+class DetectorArrays:
+    """The detectors' ``(S, T)`` outputs (see :class:`SeriesScores`), filled indicator by indicator:
+    each indicator writes only its own rows, so indicators may be scored on different threads."""
+
+    cusum_up: np.ndarray
+    cusum_down: np.ndarray
+    onset_up: np.ndarray
+    onset_down: np.ndarray
+    alarm_up: np.ndarray
+    alarm_down: np.ndarray
+    threshold: np.ndarray
+    z_closure: np.ndarray
+    ewma: np.ndarray
+    ewma_limit: np.ndarray
+    ewma_alarm: np.ndarray
+    silence_run: np.ndarray
+    silence_expected: np.ndarray
+    silence_prob: np.ndarray
+    silence_alarm: np.ndarray
+    indicator_alarm: np.ndarray
+
+    @classmethod
+    def empty(cls, s_count: int, t_count: int) -> DetectorArrays:
+        """Arrays for ``s_count`` series: NaN / -1 / False / 0 where nothing is watched."""
+        shape = (s_count, t_count)
+        onset = np.full(shape, -1, dtype=np.int32)  # period indices: int32 halves 2 x 90 MB
+        return cls(
+            cusum_up=np.full(shape, np.nan),
+            cusum_down=np.full(shape, np.nan),
+            onset_up=onset,
+            onset_down=onset.copy(),
+            alarm_up=np.zeros(shape, dtype=bool),
+            alarm_down=np.zeros(shape, dtype=bool),
+            threshold=np.zeros(s_count),
+            z_closure=np.zeros(shape),
+            ewma=np.full(shape, np.nan),
+            ewma_limit=np.full(shape, np.nan),
+            ewma_alarm=np.zeros(shape, dtype=bool),
+            silence_run=np.zeros(shape, dtype=np.int32),
+            silence_expected=np.full(shape, np.nan),
+            silence_prob=np.ones(shape),
+            silence_alarm=np.zeros(shape, dtype=bool),
+            indicator_alarm=np.zeros(shape, dtype=bool),
+        )
+
+
+def cusum_evidence(
+    out: DetectorArrays, rows: np.ndarray, data: IndicatorRows, ind: Indicator, threshold: float,
+    settings: IndicatorSettings,
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """One-sided CUSUMs in each watched direction into ``rows``; returns their LLR increments."""
+    out.threshold[rows] = threshold
+    detector = _cusum_detector(ind.family, ind.direction, threshold, settings)
+    side_increments = detector.increments(data.y, data.n, data.rate, data.dispersion)
+    res = detector.run_increments(side_increments)
+    for side in res.sides:
+        if side.direction == "up":
+            out.cusum_up[rows], out.onset_up[rows], out.alarm_up[rows] = (
+                side.statistic,
+                side.onset,
+                side.alarm,
+            )
+        else:
+            out.cusum_down[rows], out.onset_down[rows], out.alarm_down[rows] = (
+                side.statistic, side.onset, side.alarm,
+            )  # fmt: skip
+    return side_increments
+
+
+def ewma_evidence(out: DetectorArrays, rows: np.ndarray, data: IndicatorRows, ind: Indicator) -> np.ndarray:
+    """EWMA of standardised residuals and its exact limit into ``rows``; returns its alarm."""
+    ew = Ewma(direction=ind.direction, family=ind.family).run(data.y, data.n, data.rate, data.dispersion)
+    first = ew.sides[0]
+    out.ewma[rows] = first.statistic if first.direction == "up" else -first.statistic
+    out.ewma_limit[rows] = np.broadcast_to(first.threshold, (rows.size, data.y.shape[1]))
+    out.ewma_alarm[rows] = ew.alarm
+    return ew.alarm
+
+
+def closure_evidence(
+    out: DetectorArrays,
+    rows: np.ndarray,
+    data: IndicatorRows,
+    close: str,
+    settings: IndicatorSettings,
+    combination: CombinationSettings,
+    side_increments: Mapping[str, np.ndarray],
+) -> None:
+    """Weighted LLR increments in the closure direction into ``rows`` (0 where no evidence).
+
+    The closure direction is usually a watched CUSUM side: its increments are reused then.
+    """
+    if combination.evidence == "adaptive":
+        z = closure_adaptive_llr(data, close, settings, combination)
+    elif close in side_increments:
+        z = side_increments[close]
+    else:
+        z = llr_increment(data, close, settings)
+    out.z_closure[rows] = np.nan_to_num(z * settings.weight, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def silence_evidence(
+    out: DetectorArrays, rows: np.ndarray, data: IndicatorRows, combination: CombinationSettings
+) -> np.ndarray:
+    """Zero-run silence of a count whose fall is of concern into ``rows``; returns its holding alarm."""
+    sil = Silence(level=combination.silence_level, family="count").run(
+        data.y, data.n, data.rate, data.dispersion
+    )
+    out.silence_run[rows], out.silence_expected[rows] = sil.run_length, sil.expected_count
+    out.silence_prob[rows], out.silence_alarm[rows] = sil.probability, sil.alarm
+    return _holding(sil.alarm, sil.run_length)
+
+
+@dataclass(frozen=True)
+class ExpectedPanel:
+    """A panel with what its detectors compare it to, ``(S, T)`` each.
+
+    Attributes
+    ----------
+    panel:
+        The observations (keys, periods, denominators, status).
+    y:
+        Numerator, NaN where not observed.
+    rate, dispersion:
+        Expected rate after the provider adjustment, and the baseline's dispersion.
+    """
+
+    panel: Panel
+    y: np.ndarray
+    rate: np.ndarray
+    dispersion: np.ndarray
+
+    def indicator_rows(self, ind: Indicator) -> tuple[np.ndarray, IndicatorRows]:
+        """The panel rows of indicator ``ind`` and what its detectors read there."""
+        rows = np.nonzero(self.panel.indicator == ind.key)[0]
+        data = IndicatorRows(
+            ind.family, self.y[rows], self.panel.n[rows], self.rate[rows], self.dispersion[rows]
+        )
+        return rows, data
+
+
+def score_indicator(
+    out: DetectorArrays,
+    expected: ExpectedPanel,
+    ind: Indicator,
+    settings: IndicatorSettings,
+    combination: CombinationSettings,
+) -> None:
+    """Detectors of one indicator's series, written into their rows of ``out`` (context indicators
+    and disabled ones are left unwatched). The indicator alarm is its chosen detector's (CUSUM or
+    EWMA), or silence for counts whose fall is of concern."""
+    if not settings.enabled or ind.domain == "context":
+        return
+    rows, data = expected.indicator_rows(ind)
+    h = settings.threshold if settings.threshold is not None else combination.cusum_threshold
+    side_increments = cusum_evidence(out, rows, data, ind, h, settings)
+    ewma_alarm = ewma_evidence(out, rows, data, ind)
+    close = closure_direction(ind, settings)
+    closure_evidence(out, rows, data, close, settings, combination, side_increments)
+    chosen = ewma_alarm if settings.detector == "ewma" else (out.alarm_up[rows] | out.alarm_down[rows])
+    if ind.family == "count" and ind.direction in ("down", "both"):
+        chosen = chosen | silence_evidence(out, rows, data, combination)
+    out.indicator_alarm[rows] = chosen
+
+
+def _score_indicators(
+    out: DetectorArrays,
+    expected: ExpectedPanel,
+    attrs: SeriesAttributes,
+    combination: CombinationSettings,
+    workers: int,
+) -> None:
+    """:func:`score_indicator` for every indicator of the panel.
+
+    Indicators own disjoint rows and their detectors are NumPy/SciPy array code that releases the
+    GIL, so on a large panel ``workers`` threads score them (the results do not depend on the order).
+    """
+    jobs = [(ind, attrs.settings[ind.key]) for ind in attrs.indicators]
+    if expected.panel.shape[0] >= _THREADED_SERIES and workers > 1:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="indicators") as pool:
+            futures = [pool.submit(score_indicator, out, expected, ind, st, combination) for ind, st in jobs]
+            for job in futures:
+                job.result()
+    else:
+        for ind, st in jobs:
+            score_indicator(out, expected, ind, st, combination)
+
+
+@dataclass(frozen=True)
+class DataSilenceEvidence:
+    """Runs of non-submission and their alarm, ``(S, T)``, with silence judged against the peers.
+
+    Attributes
+    ----------
+    run, alarm:
+        Longest current run (own or judged against peers) and the holding alarm (only once the
+        series has started: a late joiner is not silent).
+    peer:
+        Silence judged against the peers on ``peer_rows`` (count indicators with exposure), or None.
+    peer_rows:
+        Panel rows of ``peer``'s arrays.
+    """
+
+    run: np.ndarray
+    alarm: np.ndarray
+    peer: PeerSilenceResult | None
+    peer_rows: np.ndarray
+
+
+def data_silence_evidence(
+    panel: Panel,
+    attrs: SeriesAttributes,
+    combination: CombinationSettings,
+    peer_silence: PeerSilence | None = None,
+) -> DataSilenceEvidence:
+    """Data silence of every series: its own runs of non-submission, and (for count indicators with
+    exposure) silence of series that never established a baseline, or lost it, judged against peers."""
+    t_count = panel.shape[1]
+    ds = DataSilence(level=combination.data_silence_level, min_run=combination.data_silence_min_run)
+    dsr = ds.run(panel.y, status=panel.status)
+    started = np.arange(t_count)[None, :] >= panel.first_period()[:, None]
+    alarm = _holding(dsr.alarm, dsr.run_length) & started
+    run = dsr.run_length
+    watched = [i.key for i in attrs.indicators if i.exposure and i.domain != "context"]
+    peer_index = np.nonzero((attrs.family == "count") & np.isin(panel.indicator, watched))[0]
+    peer = None
+    if peer_index.size:
+        group = np.char.add(
+            np.char.add(attrs.ward_type[peer_index].astype(str), "|"), panel.indicator[peer_index].astype(str)
+        )
+        peer = (
+            (peer_silence or PeerSilence())
+            .for_cadence(panel.cadence)
+            .run(panel.y[peer_index], panel.n[peer_index], panel.status[peer_index], group=group)
+        )
+        alarm[peer_index] |= _holding(peer.alarm, peer.run_length)
+        run = run.copy()
+        run[peer_index] = np.maximum(run[peer_index], peer.run_length)
+    return DataSilenceEvidence(run, alarm, peer, peer_index)
+
+
 def score_panel(
     panel: Panel,
     catalogue: Catalogue,
@@ -192,202 +620,61 @@ def score_panel(
     indicator_settings: Mapping[str, IndicatorSettings],
     exclude: np.ndarray | None = None,
     peer_silence: PeerSilence | None = None,
+    workers: int | None = None,
 ) -> SeriesScores:
     """Score every series of one cadence panel (see :class:`SeriesScores`).
 
-    ``exclude`` (``(S, T)`` bool, known at each period) marks periods an updating baseline must not
-    absorb (see :func:`engine.scoring.run.evidence_frames`). ``peer_silence`` is the detector of
-    silence judged against peers (configuration ``[peer_silence]``; default settings when omitted).
+    Baselines (:func:`fit_panel_baselines`), the provider adjustment (:func:`provider_adjustment`),
+    each indicator's detectors (:func:`score_indicator`) and data silence
+    (:func:`data_silence_evidence`). ``exclude`` (``(S, T)`` bool, known at each period) marks
+    periods an updating baseline must not absorb (see :func:`engine.scoring.run.evidence_frames`).
+    ``peer_silence`` is the detector of silence judged against peers (configuration
+    ``[peer_silence]``; default settings when omitted). ``workers``: threads scoring indicators on a
+    large panel (default: the cores this process may use; results do not depend on it).
     """
-    s_count, t_count = panel.shape
-    # per-series attributes are looked up once per distinct indicator / ward, then spread to rows
-    keys, of_key = distinct_keys(panel.indicator)
-    inds = [catalogue[k] for k in keys]
-    settings_of = {k: indicator_settings.get(k, IndicatorSettings()) for k in keys}
-    family = np.array([i.family for i in inds], dtype=object)[of_key]
-    domain = np.array([i.domain for i in inds], dtype=object)[of_key]
-    direction = np.array([i.direction for i in inds], dtype=object)[of_key]
-    closure = np.array([closure_direction(i, settings_of[i.key]) for i in inds], dtype=object)[of_key]
-    wards, of_ward = distinct_keys(panel.ward_id)
-    wtype = np.array([ward_type.get(w, "other") for w in wards])[of_ward]
-    prov = np.array([provider.get(w, w) for w in wards])[of_ward]
+    attrs = SeriesAttributes.of(panel, catalogue, indicator_settings, ward_type, provider)
     y = np.where(panel.observed, panel.y, np.nan)
-    n = panel.n
-
-    base_rate = np.full((s_count, t_count), np.nan)
-    dispersion = np.full((s_count, t_count), np.nan)
-    peer_based = np.zeros((s_count, t_count), dtype=bool)
-    for fam in ("count", "proportion", "measure"):
-        rows = np.nonzero(family == fam)[0]
-        if rows.size == 0:
-            continue
-        group = np.char.add(np.char.add(wtype[rows], "|"), panel.indicator[rows].astype(str))
-        national, national_cv2 = national_rates(catalogue, panel.indicator[rows], wtype[rows])
-        fit = fit_baselines(
-            y[rows],
-            n[rows],
-            fam,
-            group=group,
-            rebase=None if rebase is None else rebase[rows],
-            settings=baseline_settings,
-            provider=prov[rows],
-            national_rate=national,
-            national_cv2=national_cv2,
-        )
-        base_rate[rows] = fit.expected_rate
-        disp = fit.dispersion
-        if baseline_settings.persistence_periods > 1:
-            slow = persistent_dispersion(
-                y[rows],
-                n[rows],
-                fam,
-                group,
-                None if rebase is None else rebase[rows],
-                baseline_settings,
-                baseline_settings.persistence_periods,
-            )
-            disp = np.where(np.isfinite(slow), np.fmax(disp, slow), disp)
-        if fam == "measure":
-            disp = np.maximum(disp, combination.measure_min_dispersion)
-        if baseline_settings.predictive and fit.estimate_cv2 is not None:
-            cv2 = fit.estimate_cv2 * baseline_settings.uncertainty_periods
-            if baseline_settings.predictive_scope == "cold_start" and fit.peer_based is not None:
-                cv2 = np.where(fit.peer_based, cv2, 0.0)
-            disp = predictive_dispersion(fam, disp, fit.expected_rate, cv2, n[rows])
-        dispersion[rows] = disp
-        if fit.peer_based is not None:
-            peer_based[rows] = fit.peer_based
-
-    if combination.provider_adjustment and s_count:
-        codes, n_groups = group_index(prov, panel.indicator)
-        # measures (hours) are put on the scale of effective events (y / phi) so kappa means events
-        factor = provider_factor(
-            y, base_rate, n, dispersion, family == "measure", codes, n_groups, combination
-        )
-    else:
-        factor = np.ones((s_count, t_count))
-    rate = base_rate * factor
-    prop = family == "proportion"
-    rate[prop] = np.clip(rate[prop], _EPS, 1 - _EPS)
-
-    def nan2() -> np.ndarray:
-        return np.full((s_count, t_count), np.nan)
-
-    cusum_up, cusum_down = nan2(), nan2()
-    onset_up = np.full((s_count, t_count), -1, dtype=np.int32)  # period indices: int32 halves 2 x 90 MB
-    onset_down = onset_up.copy()
-    alarm_up = np.zeros((s_count, t_count), dtype=bool)
-    alarm_down = alarm_up.copy()
-    threshold = np.zeros(s_count)
-    z_closure = np.zeros((s_count, t_count))
-    ewma, ewma_limit = nan2(), nan2()
-    ewma_alarm = np.zeros((s_count, t_count), dtype=bool)
-    silence_run = np.zeros((s_count, t_count), dtype=np.int32)
-    silence_expected, silence_prob = nan2(), np.ones((s_count, t_count))
-    silence_alarm = np.zeros((s_count, t_count), dtype=bool)
-    indicator_alarm = np.zeros((s_count, t_count), dtype=bool)
-
-    def score_indicator(key: str, st: IndicatorSettings) -> None:
-        """Detectors of one indicator's series, written into their rows of the shared arrays."""
-        rows = np.nonzero(panel.indicator == key)[0]
-        ind = catalogue[key]
-        if not st.enabled or ind.domain == "context":
-            return
-        yy, nn, rr, dd = y[rows], n[rows], rate[rows], dispersion[rows]
-        h = st.threshold if st.threshold is not None else combination.cusum_threshold
-        threshold[rows] = h
-        detector = _cusum_detector(ind.family, ind.direction, h, st)
-        side_increments = detector.increments(yy, nn, rr, dd)
-        res = detector.run_increments(side_increments)
-        for side in res.sides:
-            if side.direction == "up":
-                cusum_up[rows], onset_up[rows], alarm_up[rows] = side.statistic, side.onset, side.alarm
-            else:
-                cusum_down[rows], onset_down[rows], alarm_down[rows] = side.statistic, side.onset, side.alarm
-        ew = Ewma(direction=ind.direction, family=ind.family).run(yy, nn, rr, dd)
-        ewma[rows] = ew.sides[0].statistic if ew.sides[0].direction == "up" else -ew.sides[0].statistic
-        ewma_limit[rows] = np.broadcast_to(ew.sides[0].threshold, (rows.size, t_count))
-        ewma_alarm[rows] = ew.alarm
-        # the closure direction is usually a watched side: reuse its increments (computed once)
-        close = str(closure[rows[0]])
-        if combination.evidence == "adaptive":
-            z = closure_adaptive_llr(ind.family, yy, nn, rr, dd, close, st, combination)
-        else:
-            z = side_increments.get(close)
-            if z is None:
-                z = llr_increment(ind.family, yy, nn, rr, dd, close, st)
-        z_closure[rows] = np.nan_to_num(z * st.weight, nan=0.0, posinf=0.0, neginf=0.0)
-        chosen = ew.alarm if st.detector == "ewma" else (alarm_up[rows] | alarm_down[rows])
-        if ind.family == "count" and ind.direction in ("down", "both"):
-            sil = Silence(level=combination.silence_level, family="count").run(yy, nn, rr, dd)
-            silence_run[rows], silence_expected[rows] = sil.run_length, sil.expected_count
-            silence_prob[rows], silence_alarm[rows] = sil.probability, sil.alarm
-            chosen = chosen | _holding(sil.alarm, sil.run_length)
-        indicator_alarm[rows] = chosen
-
-    # Indicators own disjoint rows and their detectors are NumPy/SciPy array code that releases the
-    # GIL, so on a large panel two threads score them (the results do not depend on the order).
-    if s_count >= _THREADED_SERIES:
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="indicators") as pool:
-            for job in [pool.submit(score_indicator, key, st) for key, st in settings_of.items()]:
-                job.result()
-    else:
-        for key, st in settings_of.items():
-            score_indicator(key, st)
-
-    ds = DataSilence(level=combination.data_silence_level, min_run=combination.data_silence_min_run)
-    dsr = ds.run(panel.y, status=panel.status)
-    # data silence counts only once the series has started (a late joiner is not silent)
-    started = np.arange(t_count)[None, :] >= panel.first_period()[:, None]
-    data_silence_alarm = _holding(dsr.alarm, dsr.run_length) & started
-    data_silence_run = dsr.run_length
-    # silence of series that never established a baseline (or lost it): judged against the peers
-    peer_rows = (family == "count") & np.isin(
-        panel.indicator, [i.key for i in inds if i.exposure and i.domain != "context"]
-    )
-    peer, peer_index = None, np.nonzero(peer_rows)[0]
-    if peer_index.size:
-        peer = (peer_silence or PeerSilence()).for_cadence(panel.cadence).run(
-            panel.y[peer_index], n[peer_index], panel.status[peer_index],
-            group=np.char.add(np.char.add(wtype[peer_index].astype(str), "|"),
-                              panel.indicator[peer_index].astype(str)),
-        )  # fmt: skip
-        data_silence_alarm[peer_index] |= _holding(peer.alarm, peer.run_length)
-        data_silence_run = data_silence_run.copy()
-        data_silence_run[peer_index] = np.maximum(data_silence_run[peer_index], peer.run_length)
-    indicator_alarm |= data_silence_alarm
+    baselines = fit_panel_baselines(panel, y, attrs, rebase, baseline_settings, combination, catalogue)
+    factor, rate = provider_adjustment(panel, y, attrs, baselines, combination)
+    log.debug("%s panel %s: baselines fitted", panel.cadence, panel.shape)
+    out = DetectorArrays.empty(*panel.shape)
+    threads = machine_cores() if workers is None else max(1, int(workers))
+    _score_indicators(out, ExpectedPanel(panel, y, rate, baselines.dispersion), attrs, combination, threads)
+    silence = data_silence_evidence(panel, attrs, combination, peer_silence)
+    out.indicator_alarm[...] |= silence.alarm
+    log.debug("%s panel %s: detectors run (%d indicator thread(s))", panel.cadence, panel.shape, threads)
     return SeriesScores(
         panel=panel,
-        family=family,
-        domain=domain,
-        direction=direction,
-        closure=closure,
+        family=attrs.family,
+        domain=attrs.domain,
+        direction=attrs.direction,
+        closure=attrs.closure,
         expected_rate=rate,
-        baseline_rate=base_rate,
-        dispersion=dispersion,
+        baseline_rate=baselines.base_rate,
+        dispersion=baselines.dispersion,
         provider_factor=factor,
-        z_closure=z_closure,
-        cusum_up=cusum_up,
-        cusum_down=cusum_down,
-        onset_up=onset_up,
-        onset_down=onset_down,
-        alarm_up=alarm_up,
-        alarm_down=alarm_down,
-        threshold=threshold,
-        ewma=ewma,
-        ewma_limit=ewma_limit,
-        ewma_alarm=ewma_alarm,
-        silence_run=silence_run,
-        silence_expected=silence_expected,
-        silence_prob=silence_prob,
-        silence_alarm=silence_alarm,
-        data_silence_run=data_silence_run,
-        data_silence_alarm=data_silence_alarm,
-        indicator_alarm=indicator_alarm,
+        z_closure=out.z_closure,
+        cusum_up=out.cusum_up,
+        cusum_down=out.cusum_down,
+        onset_up=out.onset_up,
+        onset_down=out.onset_down,
+        alarm_up=out.alarm_up,
+        alarm_down=out.alarm_down,
+        threshold=out.threshold,
+        ewma=out.ewma,
+        ewma_limit=out.ewma_limit,
+        ewma_alarm=out.ewma_alarm,
+        silence_run=out.silence_run,
+        silence_expected=out.silence_expected,
+        silence_prob=out.silence_prob,
+        silence_alarm=out.silence_alarm,
+        data_silence_run=silence.run,
+        data_silence_alarm=silence.alarm,
+        indicator_alarm=out.indicator_alarm,
         rebase=np.zeros(panel.shape, dtype=bool) if rebase is None else rebase,
-        peer_based=peer_based,
-        peer_silence=peer,
-        peer_silence_rows=peer_index,
+        peer_based=baselines.peer_based,
+        peer_silence=silence.peer,
+        peer_silence_rows=silence.peer_rows,
     )
 
 

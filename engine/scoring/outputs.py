@@ -1,4 +1,11 @@
-"""Write a scoring run's results folder (see docs/results-contract.md) and record its provenance."""
+"""Write a scoring run's results folder (see docs/results-contract.md) and record its provenance.
+
+The reference path is :func:`engine.scoring.run.score` then :func:`write_results`: one step after
+the other, easy to read. :func:`score_and_write` (what ``wardwatch score`` runs) writes the same
+files byte for byte (tests/scoring/test_pipelined_output.py); with more than one worker thread
+(``[runtime] threads``) it overlaps scoring, charts and writing, an implementation detail kept in
+this module (:func:`_score_and_write_pipelined`).
+"""
 
 from __future__ import annotations
 
@@ -6,23 +13,31 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import threading
-from collections.abc import Callable, Iterator, Mapping
+import logging
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Generic, TypeVar
 
 from engine.config import Config
-from engine.detectors._parallel import threads_may_share_kernels
 from engine.io import LoadResult
 from engine.io.safe_csv import write_safe_csv
+from engine.runtime.blas import blas_threads
+from engine.runtime.jobs import OnceJob
+from engine.runtime.kernels import threads_may_share_kernels
 from engine.scoring.indicators import SeriesScores
-from engine.scoring.reporting import scores_reporting
-from engine.scoring.run import ScoreResult, cadence_panels, finish_scoring, panel_evidence
+from engine.scoring.run import (
+    CadencePanels,
+    ScoreResult,
+    cadence_panels,
+    finish_scoring,
+    panel_evidence,
+    score,
+)
 from engine.scoring.tables import ChartArrays, write_series
 
-T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def wardwatch_version() -> str:
@@ -61,7 +76,8 @@ def write_results(
     inputs: dict[str, str | Path | None],
     with_charts: bool = True,
 ) -> dict[str, Path]:
-    """Write ward_status.csv, alerts.csv, series.parquet, run.json and (if any) rejected.csv."""
+    """Write ward_status.csv, alerts.csv, reporting.csv, series.parquet, run.json and (if any)
+    rejected.csv: the reference writer (see the module docstring)."""
     paths = _paths(out)
     _write_tables(result, load, paths)
     result.write_series(paths["series"], config, with_charts=with_charts)
@@ -76,9 +92,38 @@ def score_and_write(
     as_of: dt.date | None = None,
     with_charts: bool = True,
 ) -> tuple[ScoreResult, dict[str, Path]]:
-    """Score ``load`` and write its results folder (the same files as :func:`score` + :func:`write_results`).
+    """Score ``load`` and write its results folder: the same files as
+    ``write_results(score(load, config, as_of), load, config, out, inputs, with_charts)``.
 
-    What makes this the fast path of ``wardwatch score`` on a national panel (2 cores):
+    With ``config.runtime.worker_threads() > 1`` the work is pipelined
+    (:func:`_score_and_write_pipelined`), otherwise it is exactly that reference path; BLAS runs on
+    ``config.runtime.blas_threads`` threads meanwhile. Pass a
+    ``load`` nobody else holds: the pipelined path frees its observation rows once the panels exist.
+    """
+    threads = config.runtime.worker_threads()
+    log.info("scoring into %s (%d worker thread(s))", out, threads)
+    with blas_threads(config.runtime.blas_threads):
+        if threads < 2:
+            result = score(load, config, as_of)
+            return result, write_results(result, load, config, out, inputs, with_charts)
+        data = cadence_panels(load.coded, load.events, load.cadence, config, as_of)
+        # the panels hold the data now: drop the observation rows (the largest arrays) before
+        # scoring; this frame's name is the last reference to them, so rebind it (not a copy below)
+        load = dataclasses.replace(load, coded=load.coded.clear())
+        return _score_and_write_pipelined(data, load, config, out, inputs, as_of, with_charts)
+
+
+def _score_and_write_pipelined(
+    data: CadencePanels,
+    load: LoadResult,
+    config: Config,
+    out: str | Path,
+    inputs: dict[str, str | Path | None],
+    as_of: dt.date | None = None,
+    with_charts: bool = True,
+) -> tuple[ScoreResult, dict[str, Path]]:
+    """:func:`score_and_write` overlapping its steps (the fast path of ``wardwatch score`` on a
+    national panel, 2 cores):
 
     * Charts and change points need only the data, so a worker thread computes them as soon as the
       dense panels exist, while this thread scores the panels (mostly single-threaded numpy); skipped
@@ -90,21 +135,17 @@ def score_and_write(
       soon as the per-series scores exist, while this thread combines the ward evidence and builds
       the alerts and the ward-status table from the same read-only arrays; the compiled kernels and
       pyarrow release the GIL.
-    * The panels are built from the loader's coded rows (``load.coded``: no text column per row),
-      and those rows are released as soon as the panels exist, before any scoring:
-      pass a ``load`` nobody else holds (e.g. ``score_and_write(load_dataset(...), ...)``) and its
-      memory is reused by the scores.
+    * The panels (``data``) are built from the loader's coded rows (``load.coded``: no text column
+      per row), and :func:`score_and_write` releases those rows as soon as the panels exist, before
+      any scoring: pass a ``load`` nobody else holds (e.g. ``score_and_write(load_dataset(...),
+      ...)``) and its memory is reused by the scores (``load`` here has no rows).
     """
-    data = cadence_panels(load.coded, load.events, load.cadence, config, as_of)
-    # the panels hold the data now: drop the observation rows (the largest arrays) before scoring
-    load = dataclasses.replace(load, coded=load.coded.clear())
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="series") as pool:
-        charts: dict[str, _OnceJob[ChartArrays]] = {}
+        charts: dict[str, OnceJob[ChartArrays]] = {}
         if with_charts and threads_may_share_kernels():
             # charts and change points need only the data (and the rebase events)
             for cad, panel in data.panels.items():
-                rebase = data.rebase[cad]
-                charts[cad] = _OnceJob(lambda p=panel, r=rebase: ChartArrays.of_panel(p, r, config))
+                charts[cad] = OnceJob(partial(ChartArrays.of_panel, panel, data.rebase[cad], config))
             pool.submit(next(iter(charts.values())).run)  # the first (largest) cadence: the worker
         paths = _paths(out)
         series: list[Future[int]] = []
@@ -112,7 +153,9 @@ def score_and_write(
         def start_series(parts: dict[str, SeriesScores]) -> None:
             # queued behind the first chart job on the same worker: this thread goes on to the evidence
             series.append(
-                pool.submit(write_series, parts, config, paths["series"], with_charts, _Charts(charts))
+                pool.submit(
+                    write_series, parts, config, paths["series"], with_charts, _ChartsOnDemand(charts)
+                )
             )
 
         parts, ev, provider = panel_evidence(data, load.wards, config, on_scores=start_series)
@@ -128,36 +171,10 @@ def score_and_write(
     return result, _write_run(result, load, config, paths, inputs)
 
 
-class _OnceJob(Generic[T]):
-    """A computation run once, by whichever thread asks first; a later caller of :meth:`result`
-    waits for it (or re-raises its error). Lets the thread that is idle first take it on."""
-
-    def __init__(self, compute: Callable[[], T]) -> None:
-        self._compute: Callable[[], T] | None = compute
-        self._lock = threading.Lock()
-        self._done: Future[T] = Future()
-
-    def run(self) -> None:
-        """Compute now unless another thread has started: then return at once."""
-        with self._lock:
-            compute, self._compute = self._compute, None
-        if compute is None:
-            return
-        try:
-            self._done.set_result(compute())
-        except BaseException as exc:  # handed to result(), in whichever thread waits
-            self._done.set_exception(exc)
-
-    def result(self) -> T:
-        """The result, computed here if nobody has started it."""
-        self.run()
-        return self._done.result()
-
-
-class _Charts(Mapping[str, ChartArrays]):
+class _ChartsOnDemand(Mapping[str, ChartArrays]):
     """Charts per cadence, each computed (or waited for) when :func:`write_series` reaches it."""
 
-    def __init__(self, jobs: dict[str, _OnceJob[ChartArrays]]) -> None:
+    def __init__(self, jobs: dict[str, OnceJob[ChartArrays]]) -> None:
         self._jobs = jobs
 
     def __getitem__(self, cadence: str) -> ChartArrays:
@@ -175,7 +192,7 @@ def _write_tables(result: ScoreResult, load: LoadResult, paths: dict[str, Path])
     result.ward_status.write_csv(paths["ward_status"], float_precision=6)
     result.alerts.write_csv(paths["alerts"], float_precision=6)
     # data-silence episodes and reporting resumptions (docs/results-contract.md: reporting.csv)
-    scores_reporting(result.parts).write_csv(paths["run"].parent / "reporting.csv", float_precision=6)
+    result.reporting.write_csv(paths["run"].parent / "reporting.csv", float_precision=6)
     rejected_path = paths["run"].parent / "rejected.csv"
     if load.n_rejected:
         write_safe_csv(load.rejected.select("file", "line", "column", "value", "reason"), rejected_path)
@@ -218,4 +235,5 @@ def _write_run(
         },
     }
     paths["run"].write_text(json.dumps(run, indent=2, default=str), encoding="utf-8")
+    log.info("results written to %s (%d alerts)", paths["run"].parent, result.alerts.height)
     return paths

@@ -84,130 +84,155 @@ def reporting_table(
     mode: str = "monitoring",
     catalogue: Catalogue | None = None,
 ) -> pl.DataFrame:
-    """Episodes of ``result`` (over panel ``rows``) as a :data:`REPORTING_SCHEMA` frame."""
+    """Episodes of ``result`` (over panel ``rows``) as a :data:`REPORTING_SCHEMA` frame: one
+    ``data_silence`` row per silent run that alarmed, one ``resumption`` row per report after a run,
+    one ``incomplete_reporting`` row per partial reporter, alerted or not."""
     cat = catalogue or CATALOGUE
     rows = np.asarray(rows, dtype=np.int64)
-    run, alarm = result.run_length, result.alarm
-    if rows.size == 0 or run.size == 0:
+    if rows.size == 0 or result.run_length.size == 0:
         return empty_reporting()
-    t_count = run.shape[1]
-    periods = np.asarray(panel.periods).astype("datetime64[D]")
+    frames = [
+        frame
+        for frame in (
+            silence_episodes(panel, rows, result, mode, cat),
+            resumption_episodes(panel, rows, result, mode, cat),
+            completeness_table(panel, rows, result, mode, cat),
+        )
+        if frame is not None and frame.height
+    ]
+    if not frames:
+        return empty_reporting()
+    out = pl.concat([_on_schema(f) for f in frames])
+    return out.sort("ward_id", "indicator", "end", "kind")
+
+
+def _on_schema(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with every :data:`REPORTING_SCHEMA` column (null where absent), in order and typed."""
+    absent = [pl.lit(None, dtype=t).alias(c) for c, t in REPORTING_SCHEMA.items() if c not in frame.columns]
+    return frame.with_columns(absent).select(list(REPORTING_SCHEMA)).cast(REPORTING_SCHEMA)  # type: ignore[arg-type]
+
+
+def _label(catalogue: Catalogue, key: str) -> str:
+    return catalogue[key].label if key in catalogue else key
+
+
+def _alarmed_runs(result: PeerSilenceResult) -> pl.DataFrame:
+    """Silent runs that alarmed: ``row, t`` (last period), ``onset``, ``periods``, ``expected_count``,
+    ``probability`` (of nothing to report) and ``alarm_t`` (first alarm within the run)."""
+    run, t_count = result.run_length, result.run_length.shape[1]
     onset = result.onset
     # a run ends where the next period's run is 0 (or at the last period)
     nxt = np.concatenate([run[:, 1:], np.zeros((run.shape[0], 1), dtype=run.dtype)], axis=1)
     ends = (run > 0) & ((nxt == 0) | (np.arange(t_count) == t_count - 1)[None, :])
     # first alarm within each run: the onset is the run's key
-    alarm_first = np.where(alarm, np.arange(t_count)[None, :], t_count)
-    sil = pl.DataFrame(
+    alarm_first = np.where(result.alarm, np.arange(t_count)[None, :], t_count)
+    silent_r, silent_t = np.nonzero(run > 0)
+    silent = pl.DataFrame(
         {
-            "row": np.nonzero(run > 0)[0],
-            "t": np.nonzero(run > 0)[1],
+            "row": silent_r,
+            "t": silent_t,
             "onset": onset[run > 0],
             "alarm_t": alarm_first[run > 0],
         }
     )
-    frames = []
-    if sil.height:
-        first_alarm = sil.group_by("row", "onset").agg(pl.col("alarm_t").min())
-        end_r, end_t = np.nonzero(ends)
-        runs = pl.DataFrame(
-            {
-                "row": end_r,
-                "t": end_t,
-                "onset": onset[end_r, end_t],
-                "periods": run[end_r, end_t].astype(np.int64),
-                "expected_count": result.expected_count[end_r, end_t],
-                "probability": np.exp(result.log_probability[end_r, end_t]),
-            }
-        ).join(first_alarm, on=["row", "onset"], how="inner")
-        runs = runs.filter(pl.col("alarm_t") < t_count)
-        if runs.height:
-            r = runs["row"].to_numpy()
-            keys = panel.indicator[rows[r]].astype(str)
-            labels = np.array([cat[k].label if k in cat else k for k in keys], dtype=object)
-            unit = "months" if panel.cadence == "monthly" else "weeks"
-            start = periods[runs["onset"].to_numpy()]
-            end = periods[runs["t"].to_numpy()]
-            expl = [
-                f"{lab}: nothing usable reported for {n} {unit} ({_month(s.item(), panel.cadence)} to "
-                f"{_month(e.item(), panel.cadence)}) while exposure and the peers' figures were; about "
-                f"{ex:,.0f} would be usual (probability of nothing to report {p:.1g}). Data silence: check "
-                "the recording and the submission."
-                for lab, n, s, e, ex, p in zip(
-                    labels,
-                    runs["periods"],
-                    start,
-                    end,
-                    runs["expected_count"],
-                    runs["probability"],
-                    strict=True,
-                )
-            ]
-            frames.append(
-                pl.DataFrame(
-                    {
-                        "mode": mode,
-                        "ward_id": panel.ward_id[rows[r]].astype(str),
-                        "indicator": keys,
-                        "cadence": panel.cadence,
-                        "kind": "data_silence",
-                        "start": start,
-                        "end": end,
-                        "periods": runs["periods"],
-                        "alarm_from": periods[runs["alarm_t"].to_numpy()],
-                        "expected_count": runs["expected_count"],
-                        "probability": runs["probability"],
-                        "explanation": expl,
-                    }
-                )
-            )
-    res_r, res_t = np.nonzero(result.resumed)
-    if res_r.size:
-        keys = panel.indicator[rows[res_r]].astype(str)
-        y = panel.y[rows[res_r], res_t]
-        n = panel.n[rows[res_r], res_t]
-        k = result.ratio_earlier[res_r, res_t]
-        j = result.ratio_peers[res_r, res_t]
-        disc = result.discontinuity[res_r, res_t]
-        day = periods[res_t]
-        gap = result.run_length[res_r, np.maximum(res_t - 1, 0)]
-        expl = [
-            resumption_sentence(cat[key].label if key in cat else key, d.item(), panel.cadence, a, b, bool(f))
-            for key, d, a, b, f in zip(keys, day, k, j, disc, strict=True)
-        ]
-        gap_start = periods[np.maximum(onset[res_r, np.maximum(res_t - 1, 0)], 0)]
-        frames.append(
-            pl.DataFrame(
-                {
-                    "mode": mode,
-                    "ward_id": panel.ward_id[rows[res_r]].astype(str),
-                    "indicator": keys,
-                    "cadence": panel.cadence,
-                    "kind": "resumption",
-                    "start": gap_start,
-                    "end": day,
-                    "periods": gap.astype(np.int64),
-                    "resumed_count": y,
-                    "resumed_rate": y / n,
-                    "ratio_earlier": k,
-                    "ratio_peers": j,
-                    "p_value": result.resumption_p[res_r, res_t],
-                    "discontinuity": disc,
-                    "explanation": expl,
-                }
-            )
+    if silent.height == 0:
+        return silent
+    first_alarm = silent.group_by("row", "onset").agg(pl.col("alarm_t").min())
+    end_r, end_t = np.nonzero(ends)
+    runs = pl.DataFrame(
+        {
+            "row": end_r,
+            "t": end_t,
+            "onset": onset[end_r, end_t],
+            "periods": run[end_r, end_t].astype(np.int64),
+            "expected_count": result.expected_count[end_r, end_t],
+            "probability": np.exp(result.log_probability[end_r, end_t]),
+        }
+    ).join(first_alarm, on=["row", "onset"], how="inner")
+    return runs.filter(pl.col("alarm_t") < t_count)
+
+
+def silence_episodes(
+    panel: Panel, rows: np.ndarray, result: PeerSilenceResult, mode: str, catalogue: Catalogue
+) -> pl.DataFrame | None:
+    """One ``data_silence`` row per silent run that alarmed (None when there is none)."""
+    runs = _alarmed_runs(result)
+    if runs.height == 0:
+        return None
+    periods = np.asarray(panel.periods).astype("datetime64[D]")
+    r = runs["row"].to_numpy()
+    keys = panel.indicator[rows[r]].astype(str)
+    labels = np.array([_label(catalogue, k) for k in keys], dtype=object)
+    unit = "months" if panel.cadence == "monthly" else "weeks"
+    start = periods[runs["onset"].to_numpy()]
+    end = periods[runs["t"].to_numpy()]
+    expl = [
+        f"{lab}: nothing usable reported for {n} {unit} ({_month(s.item(), panel.cadence)} to "
+        f"{_month(e.item(), panel.cadence)}) while exposure and the peers' figures were; about "
+        f"{ex:,.0f} would be usual (probability of nothing to report {p:.1g}). Data silence: check "
+        "the recording and the submission."
+        for lab, n, s, e, ex, p in zip(
+            labels, runs["periods"], start, end, runs["expected_count"], runs["probability"], strict=True
         )
-    listing = completeness_table(panel, rows, result, mode, cat)  # every partial reporter, alerted or not
-    if listing.height:
-        frames.append(listing)
-    if not frames:
-        return empty_reporting()
-    out = pl.concat(
-        [f.with_columns([pl.lit(None, dtype=t).alias(c) for c, t in REPORTING_SCHEMA.items() if c not in f.columns])
-         .select(list(REPORTING_SCHEMA)).cast(REPORTING_SCHEMA)  # type: ignore[arg-type]
-         for f in frames]
-    )  # fmt: skip
-    return out.sort("ward_id", "indicator", "end", "kind")
+    ]
+    return pl.DataFrame(
+        {
+            "mode": mode,
+            "ward_id": panel.ward_id[rows[r]].astype(str),
+            "indicator": keys,
+            "cadence": panel.cadence,
+            "kind": "data_silence",
+            "start": start,
+            "end": end,
+            "periods": runs["periods"],
+            "alarm_from": periods[runs["alarm_t"].to_numpy()],
+            "expected_count": runs["expected_count"],
+            "probability": runs["probability"],
+            "explanation": expl,
+        }
+    )
+
+
+def resumption_episodes(
+    panel: Panel, rows: np.ndarray, result: PeerSilenceResult, mode: str, catalogue: Catalogue
+) -> pl.DataFrame | None:
+    """One ``resumption`` row per report after a silent run, with its ratios to the earlier level
+    and to the peers' and whether it is a reporting discontinuity (None when there is none)."""
+    res_r, res_t = np.nonzero(result.resumed)
+    if res_r.size == 0:
+        return None
+    periods = np.asarray(panel.periods).astype("datetime64[D]")
+    keys = panel.indicator[rows[res_r]].astype(str)
+    y = panel.y[rows[res_r], res_t]
+    n = panel.n[rows[res_r], res_t]
+    ratio_earlier = result.ratio_earlier[res_r, res_t]
+    ratio_peers = result.ratio_peers[res_r, res_t]
+    discontinuity = result.discontinuity[res_r, res_t]
+    day = periods[res_t]
+    before = np.maximum(res_t - 1, 0)
+    expl = [
+        resumption_sentence(_label(catalogue, key), d.item(), panel.cadence, a, b, bool(f))
+        for key, d, a, b, f in zip(keys, day, ratio_earlier, ratio_peers, discontinuity, strict=True)
+    ]
+    return pl.DataFrame(
+        {
+            "mode": mode,
+            "ward_id": panel.ward_id[rows[res_r]].astype(str),
+            "indicator": keys,
+            "cadence": panel.cadence,
+            "kind": "resumption",
+            "start": periods[np.maximum(result.onset[res_r, before], 0)],
+            "end": day,
+            "periods": result.run_length[res_r, before].astype(np.int64),
+            "resumed_count": y,
+            "resumed_rate": y / n,
+            "ratio_earlier": ratio_earlier,
+            "ratio_peers": ratio_peers,
+            "p_value": result.resumption_p[res_r, res_t],
+            "discontinuity": discontinuity,
+            "explanation": expl,
+        }
+    )
 
 
 def scores_reporting(

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +34,11 @@ from engine.scoring.alerts import (
     ward_alerts,
 )
 from engine.scoring.indicators import SeriesScores, score_panel
+from engine.scoring.reporting import scores_reporting
 from engine.scoring.tables import series_frame, ward_status_frame, write_series
 from engine.scoring.wards import WardEvidence, ward_evidence
+
+log = logging.getLogger(__name__)
 
 _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
@@ -59,6 +64,11 @@ class ScoreResult:
     ward_status: pl.DataFrame
     alerts: pl.DataFrame
     as_of: dt.date | None
+
+    @cached_property
+    def reporting(self) -> pl.DataFrame:
+        """The ``reporting.csv`` table: data-silence episodes and reporting resumptions (causal)."""
+        return scores_reporting(self.parts)
 
     def series(self, config: Config | None = None, with_charts: bool = True) -> pl.DataFrame:
         """The ``series.parquet`` table in memory (built on demand: it is the largest output).
@@ -177,6 +187,8 @@ def cadence_panels(
                 panels[cad] = panel
     if not panels:
         raise ValueError("no observations to score")
+    for cad, panel in panels.items():
+        log.debug("%s panel: %d series x %d periods", cad, *panel.shape)
     rebase = {cad: rebase_mask(panel, events) for cad, panel in panels.items()}
     return CadencePanels(panels, events, enabled, rebase)
 
@@ -211,7 +223,9 @@ def panel_evidence(
                 cfg.indicators,
                 exclude=None if exclude is None else exclude[cad],
                 peer_silence=cfg.peer_silence,
+                workers=cfg.runtime.worker_threads(),
             )
+            log.debug("%s: scored %d series x %d periods (%s baselines)", cad, *panel.shape, mode)
         return out
 
     parts = score_all("frozen", None)
@@ -270,4 +284,6 @@ def finish_scoring(
     rows = ward_rows + indicator_alerts(parts, ctx, ewma_keys) + provider_alerts(parts, ctx)
     rows += provider_concern_alerts(ev, ctx)
     status = ward_status_frame(ev, parts, cfg.combination, open_ids)
-    return ScoreResult(parts, ev, status, alerts_frame(rows), as_of)
+    alerts = alerts_frame(rows)
+    log.info("%d alerts (%d ward), %d ward-status rows", alerts.height, len(ward_rows), status.height)
+    return ScoreResult(parts, ev, status, alerts, as_of)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import cache
@@ -29,6 +29,7 @@ from engine.contract.results import SERIES_KEY_COLUMNS
 from engine.panel import Panel, distinct_keys
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.settings import CombinationSettings
+from engine.scoring.strength import evidence_strength
 from engine.scoring.wards import WardEvidence, level_thresholds
 from signals import CULTURE_DOMAINS
 
@@ -53,12 +54,6 @@ def recent_gain(statistic: np.ndarray, window: int) -> np.ndarray:
     head = min(window, statistic.shape[-1])
     np.minimum(low[..., :head], 0.0, out=low[..., :head])
     return statistic - low
-
-
-def evidence_strength(recent: np.ndarray, urgent_threshold: float) -> np.ndarray:
-    """Bounded strength in [0, 1): ``recent / (recent + urgent_threshold)`` (0.5 = one urgent threshold)."""
-    scale = max(float(urgent_threshold), 1e-9)
-    return recent / (recent + scale)
 
 
 def _joined_labels(sequences: np.ndarray, labels: list[str]) -> tuple[np.ndarray, pl.Series]:
@@ -374,6 +369,130 @@ def _labels(labels: tuple[str, ...]) -> pa.Array:
     return _strings(labels)
 
 
+@dataclass(frozen=True)
+class _BlockCells:
+    """The cells of a block of series that ``series.parquet`` keeps: from each series' first period
+    with a row to the end of the grid.
+
+    Attributes
+    ----------
+    rows:
+        The block's panel rows.
+    kept:
+        Flat indices of the kept cells in the block's ``(rows, T)`` arrays (found once per block,
+        not once per column as a boolean mask would be).
+    whole:
+        True when every cell is kept (columns are then views of the score arrays).
+    series, period:
+        Block row and period index of each kept cell.
+    """
+
+    rows: slice
+    kept: np.ndarray
+    whole: bool
+    series: np.ndarray
+    period: np.ndarray
+
+    @classmethod
+    def of(cls, first: np.ndarray, rows: slice, t_count: int) -> _BlockCells:
+        """Cells of ``rows`` given each series' first period ``first`` (``(S,)``)."""
+        keep = np.arange(t_count)[None, :] >= first[rows, None]
+        kept = np.flatnonzero(keep)
+        series, period = np.divmod(kept, t_count)
+        return cls(rows, kept, bool(keep.all()), series, period)
+
+    def of_block(self, a: np.ndarray) -> np.ndarray:
+        """Kept cells of a block-sized ``(rows, T)`` array, flattened (a view when whole)."""
+        return a.ravel() if self.whole else a.take(self.kept)
+
+    def of_panel(self, a: np.ndarray) -> np.ndarray:
+        """Kept cells of the block's rows of a whole-cadence ``(S, T)`` array."""
+        return self.of_block(a[self.rows])
+
+
+@dataclass(frozen=True)
+class _KeyCodes:
+    """Dictionary codes of a cadence's key columns: ward and indicator per series, day per period."""
+
+    ward: np.ndarray
+    indicator: np.ndarray
+    wards: pa.StringArray
+    indicators: pa.StringArray
+    cadence: int
+    days: np.ndarray
+
+    @classmethod
+    def of(cls, panel: Panel, labels: SeriesLabels) -> _KeyCodes:
+        return cls(
+            ward=np.searchsorted(labels.ward_id, panel.ward_id.astype(str)),
+            indicator=np.searchsorted(labels.indicator, panel.indicator.astype(str)),
+            wards=_strings(labels.ward_id.tolist()),
+            indicators=_strings(labels.indicator.tolist()),
+            cadence=_CADENCES.index(panel.cadence),
+            days=panel.periods.astype("datetime64[D]").astype(np.int32),
+        )
+
+
+def _score_columns(sc: SeriesScores, cells: _BlockCells, keys: _KeyCodes) -> dict[str, pa.Array | np.ndarray]:
+    """The key, data and score columns of one block (see docs/results-contract.md)."""
+    panel, rows, cell = sc.panel, cells.rows, cells.of_panel
+    block = panel.rows(rows)
+    return {
+        "ward_id": _dictionary(keys.ward[rows][cells.series], keys.wards),
+        "indicator": _dictionary(keys.indicator[rows][cells.series], keys.indicators),
+        "period": _arrow(keys.days[cells.period]).view(pa.date32()),
+        "cadence": _dictionary(np.full(cells.series.size, keys.cadence, dtype=np.int32), _CADENCES),
+        "numerator": cells.of_block(np.where(block.observed, block.y, np.nan)),
+        "denominator": cell(panel.n),
+        "status": _dictionary(cell(panel.status), STATUS_LABELS),
+        "rate": cells.of_block(np.where(block.observed, block.rate(), np.nan)),
+        "expected_rate": cell(sc.expected_rate),
+        "baseline_rate": cell(sc.baseline_rate),
+        "provider_factor": cell(sc.provider_factor),
+        "dispersion": cell(sc.dispersion),
+        "cusum_up": cell(sc.cusum_up),
+        "cusum_down": cell(sc.cusum_down),
+        "cusum_threshold": sc.threshold[rows][cells.series],
+        "ewma": cell(sc.ewma),
+        "ewma_lcl": -cell(sc.ewma_limit),
+        "ewma_ucl": cell(sc.ewma_limit),
+        "silence_run": cell(sc.silence_run).astype(np.int64, copy=False),
+        "silence_prob": cell(sc.silence_prob),
+        "data_silence_run": cell(sc.data_silence_run).astype(np.int64, copy=False),
+        "indicator_alarm": cell(sc.indicator_alarm),
+        "z_closure": cell(sc.z_closure),
+    }
+
+
+def _chart_columns(charts: ChartArrays, cells: _BlockCells) -> dict[str, pa.Array | np.ndarray]:
+    """The Making Data Count chart and change-point columns of one block (``charts``: its rows)."""
+    cell = cells.of_block
+    return {
+        "chart_mean": cell(charts.mean),
+        "chart_lpl": cell(charts.lpl),
+        "chart_upl": cell(charts.upl),
+        "point_type": _dictionary(cell(charts.point_type).astype(np.int32) + 1, _POINT_TYPES),
+        "rule": _dictionary(cell(charts.rule), RULE_LABELS),
+        "mdc_concern": cell(charts.mdc_concern),
+        "segment": cell(charts.segment).astype(np.int32, copy=False),
+        "segment_rate": cell(charts.segment_rate),
+    }
+
+
+def _required_table(columns: dict[str, pa.Array | np.ndarray]) -> pa.Table:
+    """The block as an Arrow table whose every column is required (non-nullable).
+
+    No value is ever null (a missing number is NaN), so the Parquet writer stores no definition
+    levels (~30 % faster encoding, same values for every reader).
+    """
+    arrays = {k: v if isinstance(v, pa.Array) else _arrow(v) for k, v in columns.items()}
+    nulls = [k for k, a in arrays.items() if a.null_count]
+    if nulls:  # a required column must not hold one (it would not be written faithfully)
+        raise ValueError(f"series.parquet columns with null values: {', '.join(nulls)}")
+    schema = pa.schema([pa.field(k, a.type, nullable=False) for k, a in arrays.items()])
+    return pa.Table.from_arrays(list(arrays.values()), schema=schema)
+
+
 def series_blocks(
     sc: SeriesScores,
     config: Config,
@@ -394,71 +513,19 @@ def series_blocks(
     panel = sc.panel
     s_count, t_count = panel.shape
     first = panel.first_period()
-    labels = labels or SeriesLabels.of({panel.cadence: sc})
-    ward_code = np.searchsorted(labels.ward_id, panel.ward_id.astype(str))
-    ind_code = np.searchsorted(labels.indicator, panel.indicator.astype(str))
-    wards, indicators = _strings(labels.ward_id.tolist()), _strings(labels.indicator.tolist())
-    cadence_code = _CADENCES.index(panel.cadence)
-    days = panel.periods.astype("datetime64[D]").astype(np.int32)
+    keys = _KeyCodes.of(panel, labels or SeriesLabels.of({panel.cadence: sc}))
     for start in range(0, s_count, block_series):
         rows = slice(start, min(start + block_series, s_count))
-        keep = np.arange(t_count)[None, :] >= first[rows, None]
-        whole = bool(keep.all())
-        kept = np.flatnonzero(keep)  # once per block, not once per column as a boolean mask would
-        si, ti = np.divmod(kept, t_count)
-
-        def chart_cell(a: np.ndarray, kept: np.ndarray = kept, whole: bool = whole) -> np.ndarray:
-            """Kept cells of a block-sized ``(rows, T)`` array, flattened (a view when whole)."""
-            return a.ravel() if whole else a.take(kept)
-
-        def cell(a: np.ndarray, rows: slice = rows) -> np.ndarray:
-            """Kept cells of the block's rows of a whole-cadence ``(S, T)`` array."""
-            return chart_cell(a[rows])
-
-        block = panel.rows(rows)
-        data: dict[str, pa.Array] = {
-            "ward_id": _dictionary(ward_code[rows][si], wards),
-            "indicator": _dictionary(ind_code[rows][si], indicators),
-            "period": _arrow(days[ti]).view(pa.date32()),
-            "cadence": _dictionary(np.full(si.size, cadence_code, dtype=np.int32), _CADENCES),
-            "numerator": chart_cell(np.where(block.observed, block.y, np.nan)),
-            "denominator": cell(panel.n),
-            "status": _dictionary(cell(panel.status), STATUS_LABELS),
-            "rate": chart_cell(np.where(block.observed, block.rate(), np.nan)),
-            "expected_rate": cell(sc.expected_rate),
-            "baseline_rate": cell(sc.baseline_rate),
-            "provider_factor": cell(sc.provider_factor),
-            "dispersion": cell(sc.dispersion),
-            "cusum_up": cell(sc.cusum_up),
-            "cusum_down": cell(sc.cusum_down),
-            "cusum_threshold": sc.threshold[rows][si],
-            "ewma": cell(sc.ewma),
-            "ewma_lcl": -cell(sc.ewma_limit),
-            "ewma_ucl": cell(sc.ewma_limit),
-            "silence_run": cell(sc.silence_run).astype(np.int64, copy=False),
-            "silence_prob": cell(sc.silence_prob),
-            "data_silence_run": cell(sc.data_silence_run).astype(np.int64, copy=False),
-            "indicator_alarm": cell(sc.indicator_alarm),
-            "z_closure": cell(sc.z_closure),
-        }
+        cells = _BlockCells.of(first, rows, t_count)
+        columns = _score_columns(sc, cells, keys)
         if with_charts:  # charts of this block only: memory bounded by the block
-            ch = charts.rows(rows) if charts is not None else ChartArrays.of(block, sc.rebase[rows], config)
-            data["chart_mean"] = chart_cell(ch.mean)
-            data["chart_lpl"] = chart_cell(ch.lpl)
-            data["chart_upl"] = chart_cell(ch.upl)
-            data["point_type"] = _dictionary(chart_cell(ch.point_type).astype(np.int32) + 1, _POINT_TYPES)
-            data["rule"] = _dictionary(chart_cell(ch.rule), RULE_LABELS)
-            data["mdc_concern"] = chart_cell(ch.mdc_concern)
-            data["segment"] = chart_cell(ch.segment).astype(np.int32, copy=False)
-            data["segment_rate"] = chart_cell(ch.segment_rate)
-        arrays = {k: v if isinstance(v, pa.Array) else _arrow(v) for k, v in data.items()}
-        # Every column is required: no value is ever null (a missing number is NaN), so the Parquet
-        # writer stores no definition levels (~30 % faster encoding, same values for every reader).
-        nulls = [k for k, a in arrays.items() if a.null_count]
-        if nulls:  # a required column must not hold one (it would not be written faithfully)
-            raise ValueError(f"series.parquet columns with null values: {', '.join(nulls)}")
-        schema = pa.schema([pa.field(k, a.type, nullable=False) for k, a in arrays.items()])
-        yield pa.Table.from_arrays(list(arrays.values()), schema=schema)
+            ch = (
+                charts.rows(rows)
+                if charts is not None
+                else ChartArrays.of(panel.rows(rows), sc.rebase[rows], config)
+            )
+            columns |= _chart_columns(ch, cells)
+        yield _required_table(columns)
 
 
 def _text_columns(table: pa.Table) -> pl.DataFrame:
@@ -479,7 +546,7 @@ def write_series(
     config: Config,
     path: str | Path,
     with_charts: bool = True,
-    charts: dict[str, ChartArrays] | None = None,
+    charts: Mapping[str, ChartArrays] | None = None,
 ) -> int:
     """Write ``series.parquet`` block by block; returns rows written.
 

@@ -6,7 +6,14 @@ import numpy as np
 import polars as pl
 import pytest
 
+from engine.config import Config
+from engine.runtime.settings import RuntimeSettings
 from engine.scoring.tables import _indicator_lists, _joined_labels
+
+
+def _pipelined() -> Config:
+    """Default settings with two worker threads: score_and_write pipelined on any machine."""
+    return Config(runtime=RuntimeSettings(threads=2))
 
 
 def _oracle(w, t, strength, labels, code) -> dict[tuple[int, int], str]:
@@ -74,7 +81,7 @@ def test_score_and_write_matches_score_then_write(loaded, scored, tmp_path) -> N
     from engine.scoring.outputs import score_and_write, write_results
 
     write_results(scored, loaded, Config(), tmp_path / "serial", {})
-    result, paths = score_and_write(loaded, Config(), tmp_path / "overlapped", {})
+    result, paths = score_and_write(loaded, _pipelined(), tmp_path / "overlapped", {})
     for name in ("ward_status.csv", "alerts.csv"):
         assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "overlapped" / name).read_bytes()
     serial = pl.read_parquet(tmp_path / "serial" / "series.parquet")
@@ -82,15 +89,17 @@ def test_score_and_write_matches_score_then_write(loaded, scored, tmp_path) -> N
     assert result.alerts.equals(scored.alerts)
 
 
-def test_indicators_scored_on_two_threads_give_the_same_scores(loaded, scored, monkeypatch) -> None:
-    """Large panels score their indicators on two threads: every array equals the sequential run."""
+@pytest.mark.parametrize("threads", [2, 3])
+def test_indicators_scored_on_threads_give_the_same_scores(loaded, scored, monkeypatch, threads) -> None:
+    """Large panels score their indicators on ``[runtime] threads`` threads: every array equals the
+    sequential run."""
     import dataclasses
 
     import engine.scoring.indicators as indicators
     from engine.scoring.run import score
 
     monkeypatch.setattr(indicators, "_THREADED_SERIES", 0)  # thread even this small trust
-    threaded = score(loaded)
+    threaded = score(loaded, Config(runtime=RuntimeSettings(threads=threads)))
     for cadence, sc in scored.parts.items():
         other = threaded.parts[cadence]
         for f in dataclasses.fields(sc):
@@ -211,7 +220,7 @@ def test_later_cadence_charts_taken_by_the_thread_free_first(
 
         monkeypatch.setattr(outputs, "write_series", writer)
         monkeypatch.setattr(outputs, "_write_tables", tables)
-    result, paths = outputs.score_and_write(loaded, Config(), tmp_path / "out", {})
+    result, paths = outputs.score_and_write(loaded, _pipelined(), tmp_path / "out", {})
     monthly = [name for cadence, name in computed if cadence == "monthly"]
     weekly = [name for cadence, name in computed if cadence == "weekly"]
     assert len(monthly) == 1 and len(weekly) == 1 and weekly[0].startswith("series")
@@ -226,7 +235,7 @@ def test_later_cadence_charts_taken_by_the_thread_free_first(
 def test_once_job_runs_once_and_hands_on_its_error() -> None:
     import threading
 
-    from engine.scoring.outputs import _OnceJob
+    from engine.runtime.jobs import OnceJob
 
     calls: list[str] = []
     started, release = threading.Event(), threading.Event()
@@ -237,7 +246,7 @@ def test_once_job_runs_once_and_hands_on_its_error() -> None:
         assert release.wait(30)
         return 7
 
-    job = _OnceJob(slow)
+    job = OnceJob(slow)
     got: list[int] = []
     other = threading.Thread(target=lambda: got.append(job.result()), name="other")
     other.start()
@@ -251,7 +260,7 @@ def test_once_job_runs_once_and_hands_on_its_error() -> None:
     def fails() -> int:
         raise RuntimeError("chart failed")
 
-    bad = _OnceJob(fails)
+    bad = OnceJob(fails)
     bad.run()  # the error is kept for whoever needs the result
     with pytest.raises(RuntimeError, match="chart failed"):
         bad.result()

@@ -1,4 +1,5 @@
-"""Serial or parallel compiled kernels chosen by input size (same source, identical results).
+"""numba helpers: serial or parallel compiled kernels chosen by input size, and whether two threads
+may run parallel kernels at once.
 
 numba's ``parallel=True`` starts worker threads on every call: tens of microseconds on an idle
 machine, but tens of milliseconds when the cores are busy, which dominates small inputs (a demo trust
@@ -6,6 +7,9 @@ calls each kernel with a few thousand cells, dozens of times). :func:`sized` wra
 whose ``prange`` loop runs over independent rows so that inputs below ``min_cells`` run a serial
 compilation of the *same* Python source instead (``prange`` is then ``range``). Rows never interact,
 so both give bit-identical results.
+
+This is the one module that looks past numba's public decorators: a dispatcher's ``targetoptions``
+(to compile the serial twin with the same options) and which threading-layer modules import.
 """
 
 from __future__ import annotations
