@@ -95,11 +95,9 @@ def warm_up_kernels() -> threading.Thread:
 
     def load_first_kernel() -> None:
         with suppress(Exception):  # an optimisation only: the real call reports any error
-            import numpy as np
+            from engine.io.parse import load_number_kernel
 
-            from engine.io._number_kernel import POW10, parse_views
-
-            parse_views(np.zeros((1, 16), dtype=np.uint8), POW10, np.empty(1), np.ones(1, dtype=bool))
+            load_number_kernel()
 
     thread = threading.Thread(target=load_first_kernel, name="kernel-warm-up")
     thread.start()

@@ -85,6 +85,11 @@ class Numbers:
 _LUT_MAX = 1 << 26
 
 
+def load_number_kernel() -> None:
+    """Load (compile or read from cache) the numerator parser's kernel: one tiny call, for warm-up."""
+    parse_views(np.zeros((1, 16), dtype=np.uint8), POW10, np.empty(1), np.ones(1, dtype=bool))
+
+
 def distinct_codes(col: pl.Series) -> tuple[pl.Series, np.ndarray]:
     """A Categorical column as its distinct values (String, no nulls) and each row's index into them.
 

@@ -11,10 +11,6 @@ from tests.contract.import_graph import Import, cycles, import_graph, module_fil
 #: (issue 23). The lead empties this list once the moves are merged; a new entry needs a reason.
 #: target module -> why it is still allowed.
 PRIVATE_IMPORT_ALLOWED: dict[str, str] = {
-    # issue 23 item 2: numba threading helpers move to engine/runtime/ (engineer `runtime`).
-    "engine.detectors._parallel": "moving to engine/runtime/",
-    # the CLI warms the loader's first numba kernel on a thread (engine/cli is being reworked by `cli`).
-    "engine.io._number_kernel": "warm-up of the loader kernel in engine.cli.score_cmd",
 }
 
 
