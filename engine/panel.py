@@ -87,7 +87,7 @@ class Panel:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.y.shape  # type: ignore[return-value]
+        return self.y.shape
 
     @property
     def observed(self) -> np.ndarray:

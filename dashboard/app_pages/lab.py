@@ -36,7 +36,7 @@ st.caption(
 
 
 @st.cache_data(max_entries=64, show_spinner="Computing run lengths…")
-def _curve(settings: LabSettings):  # type: ignore[no-untyped-def]
+def _curve(settings: LabSettings):
     c = arl_curve(settings, points=9 if settings.detector == "ewma" else 15)
     return c.shift, c.arl, c.arl0, c.shift_label, c.k
 

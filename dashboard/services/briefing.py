@@ -527,7 +527,7 @@ def weasyprint_available() -> tuple[bool, str]:
     return True, ""
 
 
-def _document(html: str):  # type: ignore[no-untyped-def]
+def _document(html: str):
     import logging
 
     import weasyprint
@@ -575,7 +575,7 @@ def fit_to_pages(
         for step in range(1, max_steps + 1):
             current[i] = shorter(briefings[i], step)
             alone = _document(render_html([current[i]], generated=generated, clip=False))
-            if len(alone.pages) <= 1:  # type: ignore[attr-defined]
+            if len(alone.pages) <= 1:
                 break
     html = render_html(current, generated=generated)
     return current, html, _document(html)

@@ -358,7 +358,7 @@ def build_overview(
 
 
 @functools.cache
-def _cached_impl():  # type: ignore[no-untyped-def]
+def _cached_impl():
     import streamlit as st
 
     @st.cache_resource(max_entries=16, show_spinner=False)

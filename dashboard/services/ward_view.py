@@ -102,7 +102,7 @@ def strength_chart(results: Results, ward_id: str, weeks: int = HISTORY_WEEKS) -
 
 
 @functools.cache
-def _strength_impl():  # type: ignore[no-untyped-def]
+def _strength_impl():
     import streamlit as st
 
     @st.cache_resource(max_entries=1024, show_spinner=False)
@@ -118,7 +118,7 @@ def cached_strength_chart(results: Results, ward_id: str) -> ChartSpec:
 
 
 @functools.cache
-def _charts_impl():  # type: ignore[no-untyped-def]
+def _charts_impl():
     import streamlit as st
 
     @st.cache_resource(max_entries=1024, show_spinner=False)
@@ -134,7 +134,7 @@ def cached_indicator_charts(results: Results, ward_id: str, key: str) -> tuple[C
 
 
 @functools.cache
-def _fitted_impl():  # type: ignore[no-untyped-def]
+def _fitted_impl():
     import streamlit as st
 
     @st.cache_resource(max_entries=256, show_spinner=False)

@@ -195,7 +195,7 @@ def chart_arl(
             method=method,
             nodes=st.ewma_nodes,
             states=st.markov_states + 1,
-        )  # type: ignore[arg-type]
+        )
     assert spec.h is not None
     if spec.family == "normal":
         method = "integral" if spec.method == "auto" else spec.method
@@ -205,7 +205,7 @@ def chart_arl(
         delta = theta if spec.sided == "two" or spec.direction == "up" else -theta
         return normal_cusum_arl(
             k, spec.h, delta, spec.sided, spec.head_start, method, st.cusum_nodes, st.markov_states
-        )  # type: ignore[arg-type]
+        )
     if spec.family == "negbin":
         assert spec.mu0 is not None and spec.alpha is not None and spec.rate_ratio is not None
         return nb_cusum_arl_simulated(

@@ -264,7 +264,7 @@ class ChangePointDetector:
         return self
 
 
-def detect_panel(panel, settings: ChangePointSettings | None = None, upto: int | None = None, catalogue=None):  # type: ignore[no-untyped-def]
+def detect_panel(panel, settings: ChangePointSettings | None = None, upto: int | None = None, catalogue=None):
     """Change points of every series of an :class:`engine.panel.Panel`, cost chosen by family.
 
     Parameters

@@ -57,7 +57,7 @@ class Layout:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.valid.shape  # type: ignore[return-value]
+        return self.valid.shape
 
     def compact(self, a: np.ndarray) -> np.ndarray:
         """Reorder an original ``(S, T)`` array into compacted order (empty cells keep junk)."""

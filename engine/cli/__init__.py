@@ -58,7 +58,7 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_REFUSED, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2,
 DEBUG_FLAG = "--debug"
 
 
-def _load(name: str):  # type: ignore[no-untyped-def]
+def _load(name: str):
     try:
         return importlib.import_module(COMMANDS[name])
     except ModuleNotFoundError as exc:  # a command whose module is not built yet

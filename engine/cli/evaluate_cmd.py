@@ -54,7 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _settings(args: argparse.Namespace):
     from engine.evaluate.settings import EvaluationSettings
 
     try:

@@ -242,7 +242,7 @@ def _chart(
     try:
         if chart in ATTRIBUTE_CHARTS:
             settings = AttributeSettings(
-                kind=chart,  # type: ignore[arg-type]
+                kind=chart,
                 screen_outliers=not args.no_screen_outliers,
                 fix_after_n_points=args.fix_after,
                 run_length=args.run_length,

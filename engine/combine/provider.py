@@ -140,7 +140,7 @@ def _factor(cells: _Cells, group: np.ndarray, n_groups: int, kappa: float) -> np
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _cell(y, a, b, div, scaled, s, t):  # type: ignore[no-untyped-def]
+def _cell(y, a, b, div, scaled, s, t):
     yv, mv = y[s, t], a[s, t] * b[s, t]
     if scaled[s]:
         yv, mv = yv / div[s, t], mv / div[s, t]
@@ -148,7 +148,7 @@ def _cell(y, a, b, div, scaled, s, t):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _masked_group_sums(y, a, b, div, scaled, group, y_sum, mu_sum):  # type: ignore[no-untyped-def]
+def _masked_group_sums(y, a, b, div, scaled, group, y_sum, mu_sum):
     """Group sums of y and mu over the periods where both are finite (0.0 added elsewhere, in row
     order: the same floating-point sums as ``np.add.at`` of the zero-filled arrays)."""
     for s in range(y.shape[0]):
@@ -161,7 +161,7 @@ def _masked_group_sums(y, a, b, div, scaled, group, y_sum, mu_sum):  # type: ign
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _leave_one_out(y, a, b, div, scaled, group, y_sum, mu_sum, kappa):  # type: ignore[no-untyped-def]
+def _leave_one_out(y, a, b, div, scaled, group, y_sum, mu_sum, kappa):
     out = np.empty(y.shape)
     for s in range(y.shape[0]):
         g = group[s]
@@ -431,7 +431,7 @@ def gated_common_mode_factor(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _median_inplace(buf, n):  # type: ignore[no-untyped-def]
+def _median_inplace(buf, n):
     """Median of ``buf[:n]`` (insertion sort in place; ``n`` is a provider's ward count)."""
     for i in range(1, n):
         v = buf[i]
@@ -465,7 +465,7 @@ def _gated(
     min_expected,
     out,
     gate,
-):  # type: ignore[no-untyped-def]
+):
     t_count = y.shape[1]
     for g in prange(bounds.shape[0] - 1):  # groups are independent (their own rows of out, gate)
         rows = order[bounds[g] : bounds[g + 1]]

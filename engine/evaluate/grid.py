@@ -45,7 +45,7 @@ class WardGrid:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.level.shape  # type: ignore[return-value]
+        return self.level.shape
 
     def ward_index(self, ward_ids: np.ndarray) -> np.ndarray:
         """Index of each ward id in the grid (-1 when the results have no such ward)."""

@@ -194,7 +194,7 @@ class _FrameTemplate:
     order: np.ndarray  # row of the sorted frame -> row of the concatenated cells
 
 
-def _template(parts, catalogue) -> _FrameTemplate:  # type: ignore[no-untyped-def]
+def _template(parts, catalogue) -> _FrameTemplate:
     """Canonical observation frame of the trust's cells (as ``replicate_frame`` writes them)."""
     frames, cells = [], {}
     for cadence, sc in parts.items():
@@ -218,7 +218,7 @@ def _template(parts, catalogue) -> _FrameTemplate:  # type: ignore[no-untyped-de
     return _FrameTemplate(frame.drop("_row"), cells, frame["_row"].to_numpy())
 
 
-def _injected_frame(parts, rng, factors, injections, grid_periods, ward_ids, s, template):  # type: ignore[no-untyped-def]
+def _injected_frame(parts, rng, factors, injections, grid_periods, ward_ids, s, template):
     """A canonical observation frame of one replicate: in control, plus the injected changes."""
     values = []
     for cadence, sc in parts.items():
@@ -269,7 +269,7 @@ def _truth(
     )
 
 
-def _levels(ev, comb, s: TradeoffSettings) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _levels(ev, comb, s: TradeoffSettings) -> np.ndarray:
     """``(H, W, T)`` level codes for each candidate threshold, by the scoring rule."""
     out = np.empty((len(s.thresholds), *ev.level.shape), dtype=np.int8)
     before = np.arange(ev.level.shape[1])[None, :] < ev.first_period[:, None]
@@ -418,7 +418,7 @@ def _batch_rate(counts: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, np.n
     return rate, np.sqrt((resid**2).sum(axis=0) * r / (r - 1)) / total
 
 
-def _table(s, delay, esc, fa_concern, fa_watch, years) -> pl.DataFrame:  # type: ignore[no-untyped-def]
+def _table(s, delay, esc, fa_concern, fa_watch, years) -> pl.DataFrame:
     longest = max(s.horizons)
     rate_c, se_c = _batch_rate(fa_concern, years)
     rate_w, se_w = _batch_rate(fa_watch, years)

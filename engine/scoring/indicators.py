@@ -170,7 +170,7 @@ def closure_adaptive_llr(
     return z
 
 
-def _cusum_detector(family: str, direction: str, threshold: float, s: IndicatorSettings):  # type: ignore[no-untyped-def]
+def _cusum_detector(family: str, direction: str, threshold: float, s: IndicatorSettings):
     common = {"direction": direction, "threshold": threshold, "restart": "none"}
     if family == "proportion":
         return BinomialCusum(odds_ratio_up=s.odds_ratio_up, odds_ratio_down=s.odds_ratio_down, **common)

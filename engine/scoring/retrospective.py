@@ -110,7 +110,7 @@ def retrospective(
         inds = [k for k, c in cadence.items() if c == cad and k in catalogue]
         if not inds:
             continue
-        panel = build_panel(observations, cad, indicators=inds)  # type: ignore[arg-type]
+        panel = build_panel(observations, cad, indicators=inds)
         if panel.shape[0] == 0:
             continue
         first = panel.periods[0] if first is None else min(first, panel.periods[0])
@@ -167,7 +167,7 @@ def _fields(settings: ChangePointSettings) -> dict[str, object]:
 
 
 def _date(day: object) -> dt.date:
-    return np.datetime64(day, "D").item()  # type: ignore[no-any-return]
+    return np.datetime64(day, "D").item()
 
 
 CHANGES_SCHEMA = {
@@ -214,7 +214,7 @@ def _empty_changes() -> pl.DataFrame:
     return pl.DataFrame(schema=CHANGES_SCHEMA)
 
 
-def _changes(panel: Panel, cps, st: RetrospectiveSettings, catalogue: Catalogue) -> pl.DataFrame:  # type: ignore[no-untyped-def]
+def _changes(panel: Panel, cps, st: RetrospectiveSettings, catalogue: Catalogue) -> pl.DataFrame:
     """One row per change point whose ratio is at least ``min_change_ratio`` either way."""
     s_idx, t_idx = np.nonzero(cps.starts)
     keep = t_idx > 0
@@ -263,7 +263,7 @@ def _changes(panel: Panel, cps, st: RetrospectiveSettings, catalogue: Catalogue)
             "concern": concern,
             "explanation": expl,
         },
-        schema=CHANGES_SCHEMA,  # type: ignore[arg-type]
+        schema=CHANGES_SCHEMA,
     ).sort("ward_id", "indicator", "change_period")
 
 
