@@ -145,7 +145,8 @@ class Panel:
 
 def period_grid(start: np.datetime64, end: np.datetime64, cadence: Cadence) -> np.ndarray:
     """Consecutive period starts from ``start`` to ``end`` inclusive (``datetime64[D]``)."""
-    start, end = np.datetime64(start, "D"), np.datetime64(end, "D")
+    # numpy's stubs have no (datetime64, unit) overload of datetime64(), which numpy accepts
+    start, end = np.datetime64(start, "D"), np.datetime64(end, "D")  # type: ignore[call-overload]
     if cadence == "weekly":
         return np.arange(start, end + np.timedelta64(1, "D"), np.timedelta64(7, "D"))
     months = np.arange(start.astype("datetime64[M]"), end.astype("datetime64[M]") + 1)

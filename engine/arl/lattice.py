@@ -26,7 +26,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 import scipy.sparse as sp
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.linalg import spsolve
 from scipy.stats import binom, nbinom, poisson
 
@@ -43,8 +43,9 @@ MAX_DENOMINATOR = 10_000
 class DiscreteDistribution(Protocol):
     """A frozen scipy discrete distribution on the non-negative integers."""
 
-    def pmf(self, k: NDArray) -> NDArray: ...
-    def sf(self, k: NDArray) -> NDArray: ...
+    def pmf(self, k: ArrayLike) -> NDArray: ...
+    def sf(self, k: ArrayLike) -> NDArray: ...
+    def ppf(self, q: ArrayLike) -> NDArray: ...
 
 
 def lattice_denominator(*values: float, m: int | None = None) -> int:
@@ -234,8 +235,8 @@ def two_sided_count_cusum_arl(
     X = ceil((Nu + Ku) / m) + 1
     x = np.arange(X)
     px = dist.pmf(x)
-    su, sd = np.meshgrid(np.arange(Nu), np.arange(Nd), indexing="ij")
-    su, sd = su.ravel(), sd.ravel()
+    grid_u, grid_d = np.meshgrid(np.arange(Nu), np.arange(Nd), indexing="ij")
+    su, sd = grid_u.ravel(), grid_d.ravel()
     nu = np.maximum(0, su[:, None] + m * x[None, :] - Ku)
     nd = np.maximum(0, sd[:, None] + Kd - m * x[None, :])
     keep = (nu < Nu) & (nd < Nd)

@@ -24,7 +24,7 @@ def _openblas_thread_control() -> tuple[Callable[[], int], Callable[[int], None]
     libdir = Path(np.__file__).resolve().parent.parent / "numpy.libs"
     for path in sorted(libdir.glob("libscipy_openblas*.so*")):
         try:
-            lib = ctypes.CDLL(path)
+            lib = ctypes.CDLL(str(path))
         except OSError:  # pragma: no cover - platform dependent
             continue
         for suffix in ("64_", ""):
@@ -61,7 +61,7 @@ def _single_threaded_blas() -> Any:
 def solve(A: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
     """``numpy.linalg.solve`` for the small dense systems of the ARL methods (one BLAS thread)."""
     with _single_threaded_blas():
-        return np.linalg.solve(A, b)
+        return np.asarray(np.linalg.solve(A, b), dtype=np.float64)
 
 
 @lru_cache(maxsize=32)

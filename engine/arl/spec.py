@@ -187,6 +187,7 @@ def chart_arl(
         if method not in ("integral", "markov"):
             raise SpecError("EWMA ARL methods: integral or markov")
         delta = theta if spec.sided == "two" or spec.direction == "up" else -theta
+        assert spec.lam is not None and spec.L is not None  # spec.validate()
         return ewma_arl(
             spec.lam,
             spec.L,

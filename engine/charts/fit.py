@@ -263,7 +263,7 @@ def fit_charts(
     xmr = XmRSettings(**{**xmr.__dict__, "min_points": choice.min_points})
 
     kind = np.full(s_count, "none", dtype=object)
-    todo = obs.any(axis=1)
+    todo = np.asarray(obs.any(axis=1))
     candidates: dict[str, CandidateChart] = {}
     all_rows = np.arange(s_count)
     candidates["xmr"] = _xmr_candidate(

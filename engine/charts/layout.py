@@ -68,7 +68,7 @@ class Layout:
         """True when no cell is missing (scatter is then a copy)."""
         return bool(self.valid.all())
 
-    def scatter(self, a: np.ndarray, fill: float | int | bool) -> np.ndarray:
+    def scatter(self, a: np.ndarray, fill: float | int | bool | np.generic) -> np.ndarray:
         """Put a compacted ``(S, T)`` array back at the original periods; ``fill`` where missing."""
         if self._complete:
             return np.array(a, copy=True)

@@ -175,7 +175,9 @@ def _kernel_inputs(
     :func:`engine.charts._xmr_kernel.xmr_rows` (a ``(1, 1)`` placeholder for each one not given)."""
     den = np.ascontiguousarray(as_2d(denominator)) if denominator is not None else _DUMMY_FLOAT
     use_mask = observed is not None
-    mask = np.ascontiguousarray(np.atleast_2d(observed), dtype=bool) if use_mask else _DUMMY_BOOL
+    mask = (
+        np.ascontiguousarray(np.atleast_2d(observed), dtype=np.bool_) if observed is not None else _DUMMY_BOOL
+    )
     given = (
         ("denominator", den if denominator is not None else None),
         ("observed", mask if use_mask else None),

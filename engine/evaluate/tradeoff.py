@@ -369,6 +369,13 @@ def _culture_domains_of_wards(parts: dict, ward_ids: np.ndarray) -> list[np.ndar
     return domains_of
 
 
+def _decoy_end(decoy: _Injection) -> int:
+    """Last grid week of a decoy's change (decoys are planned with an end, unlike episodes)."""
+    if decoy.end_t is None:
+        raise ValueError("a decoy needs an end week")
+    return decoy.end_t
+
+
 def _outcomes_by_threshold(
     levels: np.ndarray,
     outside: np.ndarray,
@@ -388,7 +395,7 @@ def _outcomes_by_threshold(
     ep_t = np.tile([i.onset_t for i in episodes], h_count)
     sd_w = (offset + np.array([i.ward for i in singles])[None, :]).ravel()
     sd_t0 = np.tile([i.onset_t for i in singles], h_count)
-    sd_t1 = np.tile([i.end_t + grace_weeks for i in singles], h_count)
+    sd_t1 = np.tile([_decoy_end(i) + grace_weeks for i in singles], h_count)
     stacked_outside = np.tile(outside, (h_count, 1))
     concern = outcome(
         (levels >= CONCERN).reshape(h_count * w_count, t_count),
