@@ -248,7 +248,7 @@ class LoadResult:
                     f"  no observations at all for {silent.height:,} ward(s): {names}{' ...' if silent.height > max_lines else ''}"
                 )
         if obs.height:
-            add(f"Period span: {obs['period'].min()} to {obs['period'].max()}")
+            add(f"Period span: {obs['period'].min()!s} to {obs['period'].max()!s}")
         add(f"Events: {self.events.height:,}")
         gaps = self.gaps()
         if gaps.height:

@@ -29,6 +29,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -43,6 +44,9 @@ from engine.io.ordering import stable_order
 from engine.io.rejections import CODE, COLUMN, REASON, REASONS, RULE, empty_rejections, rejected_frame
 from engine.io.settings import InputSettings
 from signals import CATALOGUE, Catalogue
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 DENOMINATOR_SUFFIX = "__denominator"
 #: Ward-register columns a wide export may repeat on every row; they are not indicators.
@@ -620,7 +624,7 @@ def _rejections(
         .agg(pl.len().alias("_n"), pl.col(LINE).sort().head(5).cast(pl.String).str.join(", ").alias("_lines"))
     )
     sub = sub.join(dups, on=["_w", "_k", "_period"], how="left", maintain_order="left")
-    chain = None
+    chain: Then | ChainedThen | None = None
     for i, reason in enumerate(_reasons(rejected_ward_ids, limits)):
         value = pl.lit(reason, pl.String) if isinstance(reason, str) else reason
         cond = pl.col(RULE) == i

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 #: Columns of every rejected-rows frame.
 REJECT_SCHEMA: dict[str, pl.DataType] = {
@@ -80,7 +84,7 @@ def first_failure(rules: Sequence[Rule]) -> list[pl.Expr]:
     Only cheap literals are computed for every row; the reason text is built later, on the rejected
     rows alone, by :func:`with_reasons`.
     """
-    chain = None
+    chain: Then | ChainedThen | None = None
     for i, rule in enumerate(rules):
         cond = rule.fails.fill_null(False)
         chain = pl.when(cond).then(pl.lit(i, pl.Int32)) if chain is None else chain.when(cond).then(i)
@@ -109,7 +113,7 @@ def with_reasons(frame: pl.DataFrame, rules: Sequence[Rule]) -> pl.DataFrame:
         return frame
     idx = bad.arg_true()
     sub = frame[idx]
-    chain = None
+    chain: Then | ChainedThen | None = None
     for i, rule in enumerate(rules):
         value = pl.lit(rule.reason, pl.String) if isinstance(rule.reason, str) else rule.reason
         cond = pl.col(RULE) == i

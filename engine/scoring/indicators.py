@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -171,7 +172,7 @@ def closure_adaptive_llr(
 
 
 def _cusum_detector(family: str, direction: str, threshold: float, s: IndicatorSettings):
-    common = {"direction": direction, "threshold": threshold, "restart": "none"}
+    common: dict[str, Any] = {"direction": direction, "threshold": threshold, "restart": "none"}
     if family == "proportion":
         return BinomialCusum(odds_ratio_up=s.odds_ratio_up, odds_ratio_down=s.odds_ratio_down, **common)
     if family == "measure":

@@ -9,6 +9,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -104,7 +105,7 @@ def score_and_write(
             # charts and change points need only the data (and the rebase events)
             for cad, panel in data.panels.items():
                 rebase = data.rebase[cad]
-                charts[cad] = _OnceJob(lambda p=panel, r=rebase: ChartArrays.of_panel(p, r, config))
+                charts[cad] = _OnceJob(partial(ChartArrays.of_panel, panel, rebase, config))
             pool.submit(next(iter(charts.values())).run)  # the first (largest) cadence: the worker
         paths = _paths(out)
         series: list[Future[int]] = []

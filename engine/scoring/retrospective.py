@@ -116,9 +116,7 @@ def retrospective(
         first = panel.periods[0] if first is None else min(first, panel.periods[0])
         last = panel.periods[-1] if last is None else max(last, panel.periods[-1])
         min_size = st.min_segment_months if cad == "monthly" else st.min_segment_weeks
-        cps = detect_panel(
-            panel, ChangePointSettings(**{**_fields(cp), "min_size": min_size}), catalogue=catalogue
-        )
+        cps = detect_panel(panel, dataclasses.replace(cp, min_size=min_size), catalogue=catalogue)
         changes.append(_changes(panel, cps, st, catalogue))
         loo, obs = _loo_rate(panel)
         mu = loo * panel.n
@@ -162,12 +160,8 @@ def retrospective(
     )
 
 
-def _fields(settings: ChangePointSettings) -> dict[str, object]:
-    return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
-
-
-def _date(day: object) -> dt.date:
-    return np.datetime64(day, "D").item()
+def _date(day: np.datetime64) -> dt.date:
+    return np.datetime64(day, "D").item()  # type: ignore[call-overload]  # stubs: no (datetime64, unit)
 
 
 CHANGES_SCHEMA = {

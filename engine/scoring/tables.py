@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import cache
@@ -160,7 +160,7 @@ def ward_status_frame(
     flagged[:, dom_index["data_silence"]] = ev.data_silence
     silent_series = np.zeros((w_count, t_count))
     keys = SeriesLabels.of(parts).indicator.tolist()
-    cells = {"w": [], "t": [], "strength": [], "code": []}
+    cells: dict[str, list[np.ndarray]] = {"w": [], "t": [], "strength": [], "code": []}
     for cadence, sc in parts.items():
         ward = ev.series_ward[cadence]
         alarm, dsil = ev.alarm[cadence], ev.data_silence_series[cadence]
@@ -476,7 +476,7 @@ def write_series(
     config: Config,
     path: str | Path,
     with_charts: bool = True,
-    charts: dict[str, ChartArrays] | None = None,
+    charts: Mapping[str, ChartArrays] | None = None,
 ) -> int:
     """Write ``series.parquet`` block by block; returns rows written.
 

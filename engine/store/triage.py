@@ -345,7 +345,9 @@ class TriageStore:
                     )
                 }
                 new_rows, evidence, audit, touch, providers = [], [], [], [], []
-                scored_updates, triage_updates, bumps = [], [], []
+                scored_updates: list[tuple[Any, ...]] = []
+                triage_updates: list[tuple[Any, ...]] = []
+                bumps: list[tuple[str]] = []
                 for rec in chunk:
                     scored = (
                         rec.method,
@@ -1042,7 +1044,8 @@ class TriageStore:
                 FROM alerts""",
                 (cutoff, cutoff),
             ).fetchone()
-        return InboxCounts(*(int(v or 0) for v in row), data_end=end, ended_days=days)
+        # the 11 counts fill InboxCounts' 11 int fields in order (mypy cannot count a star-argument)
+        return InboxCounts(*(int(v or 0) for v in row), data_end=end, ended_days=days)  # type: ignore[misc, arg-type]
 
     def status_counts(self) -> dict[str, int]:
         """Number of alerts in each status (every status present, zero when none)."""
