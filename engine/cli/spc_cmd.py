@@ -250,10 +250,10 @@ def _chart(
                 two_in_three_beyond_3sigma=args.two_in_three_beyond_3sigma,
                 min_points=args.min_points,
             )
-            res = attribute_chart(
+            attr = attribute_chart(
                 y, n, args.improvement, groups=groups, target=args.target, settings=settings
             )
-            return res, res.mean, res.runs
+            return attr, attr.mean, attr.runs
         value = y if n is None else np.where(n > 0, y / np.where(n > 0, n, 1.0), np.nan)
         if chart == "run":
             centre, runs = run_chart(value, groups=groups, fix_after_n_points=args.fix_after)
@@ -261,10 +261,10 @@ def _chart(
         if chart in ("t", "g") and np.nanmin(value, initial=0.0) < 0:
             raise CliError(f"a {chart} chart needs non-negative times or counts between events")
         if chart == "t":
-            res = t_chart_with_runs(
+            t_res = t_chart_with_runs(
                 value, args.improvement, groups=groups, target=args.target, settings=_settings(args)
             )
-            return res, res.mean, res.runs
+            return t_res, t_res.mean, t_res.runs
         if chart == "g":
             g_settings = GSettings(
                 fix_after_n_points=args.fix_after,
@@ -272,8 +272,8 @@ def _chart(
                 trend_length=args.trend_length,
                 min_points=args.min_points,
             )
-            res = g_chart(value, args.improvement, groups=groups, target=args.target, settings=g_settings)
-            return res, res.mean, res.runs
+            g_res = g_chart(value, args.improvement, groups=groups, target=args.target, settings=g_settings)
+            return g_res, g_res.mean, g_res.runs
         res = xmr_chart(value, args.improvement, groups=groups, target=args.target, settings=_settings(args))
         return res, res.mean, anhoej_runs(res.value, res.mean, groups=groups)
     except ValueError as exc:

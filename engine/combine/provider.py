@@ -205,7 +205,7 @@ def pooled_moments(
     arrays bit for bit.
     """
     shape = (n_groups, y.shape[1])
-    out = tuple(np.zeros(shape) for _ in range(4))
+    out = (np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape))
     _pooled_moments(
         *_cells(y, observed, n, rate, dispersion, family), np.asarray(group, dtype=np.int64), *out
     )
@@ -219,7 +219,7 @@ def _cells(
     rate: np.ndarray,
     dispersion: np.ndarray,
     family: np.ndarray,
-) -> tuple[np.ndarray, ...]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The per-cell inputs of :func:`_cell_moments` as the kernels take them (family as codes, -1
     for a family not in ``FAMILY_CODES``)."""
     return (
@@ -411,7 +411,8 @@ def gated_common_mode_factor(
     group = np.asarray(group, dtype=np.int64)
     order = np.argsort(group, kind="stable").astype(np.int64)
     bounds = np.searchsorted(group[order], np.arange(n_groups + 1)).astype(np.int64)
-    factor, gate = None, None
+    factor: np.ndarray | None = None
+    gate: np.ndarray | None = None
     # two time scales: ``window`` periods (steps, short ramps) and one period (sharp shocks)
     for w in sorted({int(window), 1}, reverse=True):
         out = np.ones(c.y.shape)
@@ -427,6 +428,7 @@ def gated_common_mode_factor(
         gate = np.where(use, g, gate)
         rows = use[group]
         factor = np.where(rows, out, factor)
+    assert factor is not None and gate is not None  # the loop runs at least once
     return factor, gate
 
 
