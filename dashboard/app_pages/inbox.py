@@ -3,6 +3,7 @@ indicator alerts under it, provider-wide alerts in their own tab; triage, assign
 actions with a required note; the audit trail in plain words at UK local time."""
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import polars as pl
 import streamlit as st
@@ -23,6 +24,9 @@ from dashboard.services.inbox_rows import (
 from dashboard.services.provider_share import DETERIORATION_LABEL, provider_shares
 from dashboard.services.triage import inbox_frame, open_children, perform, perform_bulk
 from engine.store import OPEN_STATUSES, OUTCOMES, STATUSES
+
+if TYPE_CHECKING:
+    from streamlit.elements.arrow import DataframeStateInput
 
 ctx = context()
 st.title("Alert inbox")
@@ -387,7 +391,9 @@ with tab_wards:
     display = rows.drop("lead_id", "level")
     wanted = st.query_params.get("ward")
     ids = rows["ward_id"].to_list()
-    default = {"selection": {"rows": [ids.index(wanted)], "columns": []}} if wanted in ids else None
+    default: DataframeStateInput | None = (
+        {"selection": {"rows": [ids.index(wanted)], "columns": []}} if wanted in ids else None
+    )
     event = st.dataframe(
         display,
         key=f"inbox_wards_{gen}",

@@ -62,7 +62,7 @@ detector = st.selectbox(
     "Detector",
     list(DETECTORS),
     index=list(DETECTORS).index(d0.detector),
-    format_func=DETECTORS.get,
+    format_func=DETECTORS.__getitem__,
     key=f"lab_detector_{ind}",
 )
 c1, c2, c3 = st.columns(3)

@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import shutil
 from pathlib import Path
+from typing import Literal, cast
 
 import polars as pl
 import streamlit as st
@@ -103,8 +104,14 @@ def render_tradeoff(ctx: AppContext) -> None:
     jobs = runner(ctx)
     with st.form("lab_t_form"):
         c1, c2, c3, c4 = st.columns(4)
-        swept = c1.selectbox(
-            "Threshold to sweep", list(SWEPT_LABELS), format_func=SWEPT_LABELS.get, key="lab_t_swept"
+        swept = cast(  # options are never empty: the choice is never None
+            Literal["concern", "watch"],
+            c1.selectbox(
+                "Threshold to sweep",
+                list(SWEPT_LABELS),
+                format_func=SWEPT_LABELS.__getitem__,
+                key="lab_t_swept",
+            ),
         )
         size = c2.number_input("Episode size (rate ratio)", 1.1, 5.0, 1.6, 0.1, key="lab_t_size")
         ramp = c3.number_input("Ramp (weeks to full effect)", 0, 52, 12, 1, key="lab_t_ramp")
@@ -131,8 +138,8 @@ def render_tradeoff(ctx: AppContext) -> None:
         except ValueError as exc:
             st.warning(f"Not run: {exc}")
             return
-        status = jobs.submit(KIND, tradeoff_spec(trust, settings))
-        st.session_state["lab_t_job"] = status.key
+        submitted = jobs.submit(KIND, tradeoff_spec(trust, settings))
+        st.session_state["lab_t_job"] = submitted.key
     key = st.session_state.get("lab_t_job")
     if key is None:  # a reloaded page: the latest run on the data now loaded
         latest = jobs.latest(KIND, where=lambda spec: spec.get("digests") == trust.digests)

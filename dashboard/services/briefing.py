@@ -24,6 +24,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -268,7 +269,7 @@ def _changes(
     for key, fc in (fitted or {}).items():  # on the charts shown (the chart that fits each series)
         pts = fc.frame.filter((pl.col("period") > since) & (pl.col("point_type") == "special_cause_concern"))
         if pts.height:
-            concern.append((pts.height, key, fc, pts["period"].min()))
+            concern.append((pts.height, key, fc, cast(dt.date, pts["period"].min())))
     for n, key, fc, first in sorted(concern, key=lambda c: -c[0])[:3]:
         unit = {"xmr": "week" if fc.cadence == "weekly" else "month", "xmr_month": "month", "t": "gap"}.get(
             fc.kind, "point"

@@ -18,7 +18,7 @@ import datetime as dt
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -448,7 +448,11 @@ def indicator_summary(
         target = getattr(ind, "target", None) if ind else None
         mean, lpl, upl = r.get("chart_mean"), r.get("chart_lpl"), r.get("chart_upl")
         limits_ok = all(v is not None and v == v for v in (mean, lpl, upl))
-        assure = assurance_icon(target, lpl, upl, direction) if (target is not None and limits_ok) else None
+        assure = (
+            assurance_icon(target, cast(float, lpl), cast(float, upl), direction)
+            if (target is not None and limits_ok)
+            else None
+        )
         meaning = icon.meaning
         if key in contributing and icon.key.startswith("improvement"):
             meaning += (

@@ -22,6 +22,7 @@ the series the earlier ones rejected. Retrospective display charts (the whole hi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -222,7 +223,7 @@ def fit_charts(
     observed: np.ndarray,
     periods: np.ndarray,
     improvement: object,
-    family: np.ndarray | list[str],
+    family: np.ndarray | Sequence[str],
     *,
     cadence: str = "weekly",
     groups: np.ndarray | None = None,
