@@ -30,6 +30,8 @@ from scipy.stats import binom, poisson
 from engine.arl import calibrate as cal
 from engine.arl.ewma import ewma_arl
 from engine.arl.lattice import (
+    DiscreteDistribution,
+    Signal,
     binomial_reference_value,
     count_cusum_arl,
     lattice_denominator,
@@ -181,7 +183,8 @@ def chart_arl(
     st = settings or ArlSettings()
     theta = spec.true_parameter(shift, mu, p)
     if spec.chart == "shewhart":
-        return shewhart_arl(spec.L, theta, spec.sided)  # type: ignore[arg-type]
+        assert spec.L is not None  # spec.validate()
+        return shewhart_arl(spec.L, theta, spec.sided)
     if spec.chart == "ewma":
         method = "integral" if spec.method == "auto" else spec.method
         if method not in ("integral", "markov"):
@@ -291,13 +294,13 @@ def _nb_detector(mu0: float, alpha: float, kappa: float, h: float):
 
 
 def _two_sided_count_h(
-    dist, k_up: float, k_dn: float, target: float, signal: str, grid: int
+    dist: DiscreteDistribution, k_up: float, k_dn: float, target: float, signal: Signal, grid: int
 ) -> CalibrationResult:
     """Smallest common ``h`` on the ``1/m`` grid of a two-sided count CUSUM with exact ARL0 >= target."""
     m = lcm(grid, lattice_denominator(k_up, k_dn))
 
     def arl(H: int) -> float:
-        return two_sided_count_cusum_arl(dist, k_up, H / m, k_dn, H / m, signal, m=m).arl  # type: ignore[arg-type]
+        return two_sided_count_cusum_arl(dist, k_up, H / m, k_dn, H / m, signal, m=m).arl
 
     lo, hi = 1, 2
     if arl(lo) >= target:
