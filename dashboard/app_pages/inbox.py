@@ -391,7 +391,7 @@ with tab_wards:
     display = rows.drop("lead_id", "level")
     wanted = st.query_params.get("ward")
     ids = rows["ward_id"].to_list()
-    default: DataframeStateInput | None = (
+    default: "DataframeStateInput | None" = (  # a string: this page script runs without __future__
         {"selection": {"rows": [ids.index(wanted)], "columns": []}} if wanted in ids else None
     )
     event = st.dataframe(
