@@ -8,7 +8,8 @@ Standard library only, so it runs on a fresh machine that has nothing but Python
 It creates ``.venv`` from the locked requirements (``requirements.lock``, exported from ``uv.lock``
 with hashes) and reinstalls only when the lock or ``pyproject.toml`` changes.
 Other sub-commands: ``python dev.py setup`` (the environment only), ``python dev.py run ARGS``
-(any ``wardwatch`` command inside the environment), ``python dev.py bench`` (benchmark suite).
+(any ``wardwatch`` command inside the environment), ``python dev.py bench`` (benchmark suite),
+``python dev.py lint`` (ruff check, ruff format --check, then mypy as configured in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -162,8 +163,10 @@ def main(argv: list[str]) -> int:
         return code
     if cmd == "lint":
         ensure_env()
-        return _exec([str(BIN / "ruff"), "check", "."]) or _exec(
-            [str(BIN / "ruff"), "format", "--check", "."]
+        return (
+            _exec([str(BIN / "ruff"), "check", "."])
+            or _exec([str(BIN / "ruff"), "format", "--check", "."])
+            or _exec([str(PY), "-m", "mypy"])  # paths and settings: [tool.mypy] in pyproject.toml
         )
     if cmd == "bench":
         ensure_env()

@@ -48,7 +48,7 @@ def scatter_runs(
             n[s, t] = np.nan
             status[s, t] = _MISSING
         r = runs[s]
-        prev = np.iinfo(np.int64).min
+        prev = np.int64(np.iinfo(np.int64).min)
         for i in range(run_start[r], run_start[r + 1]):
             d = np.int64(days[i])
             if d <= prev:

@@ -16,6 +16,7 @@ statistic's units (nats) or model parameters; those stay in the analysts' views.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -129,7 +130,7 @@ class IndicatorEvidence:
     peer_based: bool = False
 
 
-def describe(ev: IndicatorEvidence, catalogue: dict[str, Indicator] | None = None) -> str:
+def describe(ev: IndicatorEvidence, catalogue: Mapping[str, Indicator] | None = None) -> str:
     """One sentence for one indicator's evidence."""
     ind = (catalogue or CATALOGUE)[ev.indicator]
     span = _periods(ev.periods, ev.cadence)
@@ -181,7 +182,7 @@ def ward_explanation(
     since: dt.date | None,
     evidence: list[IndicatorEvidence],
     max_items: int = 5,
-    catalogue: dict[str, Indicator] | None = None,
+    catalogue: Mapping[str, Indicator] | None = None,
 ) -> str:
     """Headline plus up to ``max_items`` indicator sentences (strongest first, as given)."""
     parts = [ward_headline(level, domains, since)]

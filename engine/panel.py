@@ -97,7 +97,7 @@ class Panel:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.y.shape  # type: ignore[return-value]
+        return self.y.shape
 
     @property
     def observed(self) -> np.ndarray:
@@ -155,7 +155,8 @@ class Panel:
 
 def period_grid(start: np.datetime64, end: np.datetime64, cadence: Cadence) -> np.ndarray:
     """Consecutive period starts from ``start`` to ``end`` inclusive (``datetime64[D]``)."""
-    start, end = np.datetime64(start, "D"), np.datetime64(end, "D")
+    # numpy's stubs have no (datetime64, unit) overload of datetime64(), which numpy accepts
+    start, end = np.datetime64(start, "D"), np.datetime64(end, "D")  # type: ignore[call-overload]
     if cadence == "weekly":
         return np.arange(start, end + np.timedelta64(1, "D"), np.timedelta64(7, "D"))
     months = np.arange(start.astype("datetime64[M]"), end.astype("datetime64[M]") + 1)

@@ -150,7 +150,7 @@ RANGES: dict[str, Range] = {
 }
 
 
-def range_of(cls: type, f: dataclasses.Field) -> Range | None:  # type: ignore[type-arg]
+def range_of(cls: type, f: dataclasses.Field) -> Range | None:
     """The declared range of field ``f`` of settings class ``cls`` (its metadata first)."""
     declared = f.metadata.get("range")
     if isinstance(declared, Range):

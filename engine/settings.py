@@ -66,12 +66,12 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         args = get_args(tp)
         val_tp = args[1] if len(args) == 2 else Any
         return {str(k): _coerce(v, val_tp, f"{key}.{k}") for k, v in value.items()}
-    if dataclasses.is_dataclass(tp):
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):  # a settings class (never an instance)
         if isinstance(value, tp):
             return value
         if not isinstance(value, Mapping):
             raise SettingsError(f"{key}: expected a table, got {value!r}")
-        return from_mapping(tp, value, key)  # type: ignore[arg-type]
+        return from_mapping(tp, value, key)
     if tp is bool:
         if not isinstance(value, bool):
             raise SettingsError(f"{key}: expected true or false, got {value!r}")

@@ -467,7 +467,7 @@ class Catalogue(Mapping[str, Indicator]):
     def __getitem__(self, key: str) -> Indicator:
         return self._by_key[key]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self):
         return iter(self._by_key)
 
     def __len__(self) -> int:

@@ -127,7 +127,12 @@ class Indicator:
     @property
     def improvement_direction(self) -> Literal["increase", "decrease", "neutral"]:
         """Making Data Count improvement direction implied by the direction of concern."""
-        return {"up": "decrease", "down": "increase", "both": "neutral"}[self.direction]
+        improvement: dict[str, Literal["increase", "decrease", "neutral"]] = {
+            "up": "decrease",
+            "down": "increase",
+            "both": "neutral",
+        }
+        return improvement[self.direction]
 
     def format_rate(self, rate: float, digits: int = 1) -> str:
         """Format a raw rate (numerator / denominator, or a plain count) with its display unit."""

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+import polars.selectors as cs
 
 #: Source category -> catalogue indicators (the mapping written to mapping.toml).
 CATEGORIES: dict[str, tuple[str, ...]] = {
@@ -83,7 +84,7 @@ def events_level(observations: pl.DataFrame, seed: int = 0) -> dict[str, pl.Data
     )
     long = counts.unpivot(index=["ward_id", "period"], variable_name="category", value_name="count")
     long = long.filter(pl.col("count") > 0)
-    rows = long.select(pl.all().repeat_by(pl.col("count"))).explode(pl.all()).drop("count")
+    rows = long.select(pl.all().repeat_by(pl.col("count"))).explode(cs.all()).drop("count")
     # a few unmapped rows, and the events of uncovered weeks too (the export has them; coverage says no)
     uncovered = wide.filter(~covered & pl.col("seclusion").is_not_null() & (pl.col("seclusion") > 0))
     extra = pl.concat(

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -139,8 +140,9 @@ def _make_wards(spec: TrustSpec, rng: np.random.Generator) -> _Wards:
     return _Wards(ids, names, ward_type, type_idx, provider, beds, occ_mean, staff0)
 
 
-def _type_values(table: object, type_idx: np.ndarray) -> np.ndarray:
-    return np.array([table[t] for t in WARD_TYPES], dtype=float)[type_idx]  # type: ignore[index]
+def _type_values(table: Mapping[str, float], type_idx: np.ndarray) -> np.ndarray:
+    """Per ward, the value of its ward type in ``table`` (``{ward type: value}``)."""
+    return np.array([table[t] for t in WARD_TYPES], dtype=float)[type_idx]
 
 
 # ---------------------------------------------------------------------------------------- generate

@@ -4,6 +4,7 @@ actions with a required note; the audit trail in plain words at UK local time.""
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import polars as pl
 import streamlit as st
@@ -26,6 +27,9 @@ from dashboard.services.provider_share import DETERIORATION_LABEL, provider_shar
 from dashboard.services.triage import inbox_frame, open_children, perform, perform_bulk
 from engine.contract.levels import LEVEL_NAMES
 from engine.store import OPEN_STATUSES, OUTCOMES, STATUSES, Alert, AlertDetail, Note
+
+if TYPE_CHECKING:
+    pass
 
 ctx = context()
 st.title("Alert inbox")

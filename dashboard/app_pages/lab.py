@@ -36,7 +36,7 @@ st.caption(
 
 
 @st.cache_data(max_entries=64, show_spinner="Computing run lengths…")
-def _curve(settings: LabSettings):  # type: ignore[no-untyped-def]
+def _curve(settings: LabSettings):
     c = arl_curve(settings, points=9 if settings.detector == "ewma" else 15)
     return c.shift, c.arl, c.arl0, c.shift_label, c.k
 
@@ -62,7 +62,7 @@ detector = st.selectbox(
     "Detector",
     list(DETECTORS),
     index=list(DETECTORS).index(d0.detector),
-    format_func=DETECTORS.get,
+    format_func=DETECTORS.__getitem__,
     key=f"lab_detector_{ind}",
 )
 c1, c2, c3 = st.columns(3)

@@ -8,6 +8,7 @@ of the indicators behind the level only. Other pages' hooks plug in at ``ward_pa
 """
 
 import html
+from typing import cast
 
 import polars as pl
 import streamlit as st
@@ -265,7 +266,8 @@ if analysts.open:
             f"{long_date(alert.get('onset_estimate')) or 'none'}."
         )
         order = contrib + [k for k in present if k not in contrib]
-        key = st.selectbox("Indicator", order, key="cusum_ind", format_func=indicator_label)
+        # options are the ward's indicators, never empty: the choice is never None
+        key = cast(str, st.selectbox("Indicator", order, key="cusum_ind", format_func=indicator_label))
         chart, summary = cusum_chart(series, key, events)
         st.altair_chart(chart, key="cusum_chart")
         st.caption(md_escape(summary))

@@ -8,6 +8,9 @@ text "3 March 2025"; colours follow the level vocabulary of ``services.formattin
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import cast
+
 import altair as alt
 import polars as pl
 
@@ -132,7 +135,7 @@ def _with_level_words(history: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def strength_history(history: pl.DataFrame, height: int = 170) -> tuple[alt.LayerChart, str]:
+def strength_history(history: pl.DataFrame, height: int = 170) -> tuple[alt.LayerChart | alt.FacetChart, str]:
     """One ward's current evidence (0-100) week by week, points coloured by level.
 
     ``history``: ``period, level, evidence_strength`` rows of ``ward_status``.
@@ -174,7 +177,7 @@ def strength_history(history: pl.DataFrame, height: int = 170) -> tuple[alt.Laye
     peak = h.sort("strength", descending=True).row(0, named=True)
     return chart, (
         f"Current evidence (evidence gained over the previous 13 weeks, 0-100) from "
-        f"{long_date(h['period'].min())} to {long_date(last['period'])}: now "
+        f"{long_date(cast(dt.date, h['period'].min()))} to {long_date(last['period'])}: now "
         f"{strength_word(last['evidence_strength']).lower()} ({last['level_word']}); highest "
         f"{strength_word(peak['evidence_strength']).lower()} in the week of {long_date(peak['period'])}."
     )
@@ -213,8 +216,8 @@ def strength_multiples(history: pl.DataFrame, columns: int = 4) -> tuple[alt.Fac
     if h.is_empty():
         return chart, "No history."
     return chart, (
-        f"Current evidence (0-100) week by week from {long_date(h['period'].min())} to "
-        f"{long_date(h['period'].max())} for {len(order)} wards, points coloured by level; the same scale "
+        f"Current evidence (0-100) week by week from {long_date(cast(dt.date, h['period'].min()))} to "
+        f"{long_date(cast(dt.date, h['period'].max()))} for {len(order)} wards, points coloured by level; the same scale "
         "in every panel."
     )
 
@@ -222,7 +225,7 @@ def strength_multiples(history: pl.DataFrame, columns: int = 4) -> tuple[alt.Fac
 # ------------------------------------------------------------------------------------ cumulative evidence
 def evidence_chart(
     series: pl.DataFrame, key: str, events: pl.DataFrame, height: int = 190
-) -> tuple[alt.LayerChart, str]:
+) -> tuple[alt.LayerChart | alt.FacetChart, str]:
     """One indicator's cumulative evidence (its CUSUMs) as a multiple of its alert threshold.
 
     1 on the y axis is the alert threshold (red dashed line, labelled). Ward events are grey rules

@@ -21,6 +21,7 @@ import datetime as dt
 import functools
 import json
 from dataclasses import dataclass
+from typing import cast
 
 import altair as alt
 import numpy as np
@@ -475,7 +476,7 @@ def mdc_chart(
     compact: bool = False,
     fitted: IndicatorChart | None = None,
     window: dt.date | None = None,
-) -> tuple[alt.LayerChart, str]:
+) -> tuple[alt.LayerChart | alt.FacetChart, str]:
     """Making Data Count style chart of the chart that fits one indicator of one ward.
 
     ``fitted``: the indicator's :class:`IndicatorChart` when already computed (else fitted here from
@@ -530,7 +531,7 @@ _CUSUM_SIDES = ["Rise (CUSUM up)", "Fall (CUSUM down)"]
 
 def cusum_chart(
     series: pl.DataFrame, key: str, events: pl.DataFrame, height: int = 150
-) -> tuple[alt.LayerChart, str]:
+) -> tuple[alt.LayerChart | alt.FacetChart, str]:
     """CUSUM statistics (nats) in each monitored direction with the threshold, change points and events."""
     f = series.filter(pl.col("indicator") == key).sort("period")
     base_x = alt.X("period:T", title=None, axis=alt.Axis(format=UK_AXIS))
@@ -611,9 +612,9 @@ def _cusum_text(key: str, f: pl.DataFrame, cps: pl.DataFrame, ev: pl.DataFrame) 
     dn = f["cusum_down"].drop_nans().drop_nulls()
     parts = [f"{indicator_label(key)} CUSUM: threshold {thr_txt}."]
     if up.len():
-        parts.append(f"Rise statistic now {up[-1]:.1f} (max {up.max():.1f}).")
+        parts.append(f"Rise statistic now {up[-1]:.1f} (max {cast(float, up.max()):.1f}).")
     if dn.len():
-        parts.append(f"Fall statistic now {dn[-1]:.1f} (max {dn.max():.1f}).")
+        parts.append(f"Fall statistic now {dn[-1]:.1f} (max {cast(float, dn.max()):.1f}).")
     if cps.height:
         parts.append("Change points: " + ", ".join(uk_date(d) for d in cps["period"]) + ".")
     if ev.height:
@@ -699,7 +700,7 @@ def small_multiples(history: pl.DataFrame, columns: int = 4) -> tuple[alt.FacetC
     )
     if h.is_empty():
         return chart, "No score history."
-    start, end = h["period"].min(), h["period"].max()
+    start, end = cast(dt.date, h["period"].min()), cast(dt.date, h["period"].max())
     peaks = h.group_by("ward").agg(pl.col("score").max()).sort("score", descending=True).head(3)
     summary = (
         f"Weekly combined score (nats) from {uk_date(start)} to {uk_date(end)} for {len(order)} wards, "
@@ -712,7 +713,7 @@ def small_multiples(history: pl.DataFrame, columns: int = 4) -> tuple[alt.FacetC
 
 def score_history_chart(
     history: pl.DataFrame, height: int = 140, *, compact: bool = False
-) -> tuple[alt.LayerChart, str]:
+) -> tuple[alt.LayerChart | alt.FacetChart, str]:
     """One ward's weekly combined score (nats), points coloured by level."""
     h = history.with_columns(
         pl.col("level").replace_strict(LEVEL_WORDS, default="No concern").alias("level_word")
@@ -734,16 +735,16 @@ def score_history_chart(
         return chart, "No score history."
     last = h.row(-1, named=True)
     return chart, (
-        f"Combined score from {uk_date(h['period'].min())} to {uk_date(last['period'])}: now "
+        f"Combined score from {uk_date(cast(dt.date, h['period'].min()))} to {uk_date(last['period'])}: now "
         f"{last['score']:.1f} nats ({LEVEL_WORDS.get(last['level'], last['level'])}), highest "
-        f"{h['score'].max():.1f} nats."
+        f"{cast(float, h['score'].max()):.1f} nats."
     )
 
 
 # ------------------------------------------------------------------------------ funnel
 def funnel_chart(
     totals: pl.DataFrame, result: FunnelResult, key: str, ward_id: str, names: dict[str, str]
-) -> tuple[alt.LayerChart, str]:
+) -> tuple[alt.LayerChart | alt.FacetChart, str]:
     """Peer funnel plot: each ward's pooled rate against its exposure, with 95% / 99.8% limits."""
     mult, unit = display_scale(key)
     ind = indicator(key)

@@ -39,7 +39,7 @@ def point_label(row: dict, s: TradeoffSettings) -> str:
 
 def tradeoff_chart(
     table: pl.DataFrame, s: TradeoffSettings, chosen: float | None = None, current: float | None = None
-) -> alt.LayerChart:
+) -> alt.LayerChart | alt.FacetChart:
     """Share of episodes detected within 16 weeks against false alerts per ward-year (concern alerts,
     or watch alerts when the watch threshold is swept).
 

@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import shutil
 from pathlib import Path
+from typing import Literal, cast
 
 import polars as pl
 import streamlit as st
@@ -126,8 +127,14 @@ def _tradeoff_form(trust: TrustData) -> tuple[bool, TradeoffSettings | None]:
     """The run form: (submitted, its settings; None with a warning when they are not valid)."""
     with st.form("lab_t_form"):
         c1, c2, c3, c4 = st.columns(4)
-        swept = c1.selectbox(
-            "Threshold to sweep", list(SWEPT_LABELS), format_func=SWEPT_LABELS.get, key="lab_t_swept"
+        swept = cast(  # options are never empty: the choice is never None
+            Literal["concern", "watch"],
+            c1.selectbox(
+                "Threshold to sweep",
+                list(SWEPT_LABELS),
+                format_func=SWEPT_LABELS.__getitem__,
+                key="lab_t_swept",
+            ),
         )
         size = c2.number_input("Episode size (rate ratio)", 1.1, 5.0, 1.6, 0.1, key="lab_t_size")
         ramp = c3.number_input("Ramp (weeks to full effect)", 0, 52, 12, 1, key="lab_t_ramp")

@@ -92,7 +92,9 @@ def render_truth_overview(ctx: AppContext) -> None:
     )
 
 
-def _episode_chart(hist: pl.DataFrame, episodes: pl.DataFrame, last: dt.date) -> alt.LayerChart:
+def _episode_chart(
+    hist: pl.DataFrame, episodes: pl.DataFrame, last: dt.date
+) -> alt.LayerChart | alt.FacetChart:
     spans = episodes.select(
         pl.col("onset"),
         pl.col("end").fill_null(last).alias("end"),

@@ -24,6 +24,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -266,7 +267,7 @@ def _changes(
     for key, fc in (fitted or {}).items():  # on the charts shown (the chart that fits each series)
         pts = fc.frame.filter((pl.col("period") > since) & (pl.col("point_type") == "special_cause_concern"))
         if pts.height:
-            concern.append((pts.height, key, fc, pts["period"].min()))
+            concern.append((pts.height, key, fc, cast(dt.date, pts["period"].min())))
     for n, key, fc, first in sorted(concern, key=lambda c: -c[0])[:3]:
         unit = {"xmr": "week" if fc.cadence == "weekly" else "month", "xmr_month": "month", "t": "gap"}.get(
             fc.kind, "point"
@@ -525,7 +526,7 @@ def weasyprint_available() -> tuple[bool, str]:
     return True, ""
 
 
-def _document(html: str):  # type: ignore[no-untyped-def]
+def _document(html: str):
     import logging
 
     import weasyprint
@@ -573,7 +574,7 @@ def fit_to_pages(
         for step in range(1, max_steps + 1):
             current[i] = shorter(briefings[i], step)
             alone = _document(render_html([current[i]], generated=generated, clip=False))
-            if len(alone.pages) <= 1:  # type: ignore[attr-defined]
+            if len(alone.pages) <= 1:
                 break
     html = render_html(current, generated=generated)
     return current, html, _document(html)

@@ -127,7 +127,7 @@ class DetectorInForce:
     description: str
 
 
-def _in_control_level(results, indicator: str) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
+def _in_control_level(results, indicator: str) -> tuple[float, float, int]:
     """(mean events per period, pooled proportion, median denominator) of an indicator's observed rows."""
     if results is None or not results.series_path.exists():
         return 0.7, 0.12, 120
@@ -158,7 +158,7 @@ def _level_of(path: str, size: int, mtime_ns: int, indicator: str) -> tuple[floa
     )
 
 
-def detector_in_force(config, results, indicator: str) -> DetectorInForce:  # type: ignore[no-untyped-def]
+def detector_in_force(config, results, indicator: str) -> DetectorInForce:
     """The detector, design shift and threshold the configuration gives ``indicator``, on the lab's scale.
 
     The in-control level (events per week, or proportion and trials) is the indicator's observed

@@ -153,7 +153,7 @@ def settings_from_spec(spec: dict[str, Any]) -> TradeoffSettings:
     return TradeoffSettings(**s)
 
 
-def run_tradeoff_job(spec: dict[str, Any], work: Path, report) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def run_tradeoff_job(spec: dict[str, Any], work: Path, report) -> dict[str, Any]:
     """Worker side: load the trust, simulate, write ``tradeoff.parquet`` and ``meta.json``."""
     from engine.evaluate.tradeoff import simulate_tradeoff
     from engine.io import load_dataset

@@ -199,7 +199,7 @@ def recover(data_dir: Path) -> str:
     return "rolled back an interrupted re-score swap"
 
 
-def clean_staging(results: Path, is_active) -> int:  # type: ignore[no-untyped-def]
+def clean_staging(results: Path, is_active) -> int:
     """Remove staging folders of re-scores that are no longer running (killed ones leave theirs).
 
     ``is_active(job_key)`` says whether a job still runs. Returns the number removed.
@@ -241,7 +241,7 @@ def rescore_spec(
     }
 
 
-def run_rescore_job(spec: dict[str, Any], work: Path, report) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def run_rescore_job(spec: dict[str, Any], work: Path, report) -> dict[str, Any]:
     """Worker side: validate, score into a staging folder beside the results, swap in atomically."""
     from engine.config import load_config
     from engine.io import FatalInputError, load_dataset

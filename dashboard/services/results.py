@@ -451,14 +451,14 @@ def cached_peer_totals(
     return _cached_peer_totals(results.key, indicator, ward_ids, periods, results)
 
 
-def _st_cache():  # type: ignore[no-untyped-def]
+def _st_cache():
     import streamlit as st
 
     return st
 
 
 @functools.cache
-def _cached_load_impl():  # type: ignore[no-untyped-def]
+def _cached_load_impl():
     st = _st_cache()
 
     @st.cache_resource(max_entries=2, show_spinner="Reading results…")
@@ -473,7 +473,7 @@ def _cached_load(key: str, rdir: str, ddir: str) -> Results:
 
 
 @functools.cache
-def _ward_series_impl():  # type: ignore[no-untyped-def]
+def _ward_series_impl():
     st = _st_cache()
 
     @st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
@@ -488,7 +488,7 @@ def _cached_ward_series(key: str, ward_id: str, results: Results) -> pl.DataFram
 
 
 @functools.cache
-def _peer_impl():  # type: ignore[no-untyped-def]
+def _peer_impl():
     st = _st_cache()
 
     @st.cache_data(max_entries=64, ttl=3600, show_spinner=False)

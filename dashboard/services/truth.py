@@ -121,7 +121,7 @@ def cached_known_truth(data_dir: Path, results_key: str, results_dir: Path) -> K
 
 
 @functools.cache
-def _cached_impl():  # type: ignore[no-untyped-def]
+def _cached_impl():
     import streamlit as st
 
     @st.cache_resource(max_entries=4, show_spinner=False)

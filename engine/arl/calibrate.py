@@ -22,7 +22,7 @@ from scipy.stats import norm
 
 from engine.arl.ewma import ewma_arl
 from engine.arl.lattice import Direction, DiscreteDistribution, Signal, count_cusum_arl, lattice_denominator
-from engine.arl.normal_cusum import normal_cusum_arl
+from engine.arl.normal_cusum import Sided, normal_cusum_arl
 from engine.arl.results import CalibrationResult, Method
 from engine.arl.simulation import DetectorRun, Sampler, simulate_run_length
 
@@ -64,10 +64,10 @@ def shewhart_limit(target_arl0: float, sided: str = "two") -> CalibrationResult:
     return CalibrationResult(threshold=L, arl0=target_arl0, target_arl0=target_arl0, method="closed_form")
 
 
-def normal_cusum_h(k: float, target_arl0: float, sided: str = "two") -> CalibrationResult:
+def normal_cusum_h(k: float, target_arl0: float, sided: Sided = "two") -> CalibrationResult:
     """Decision interval ``h`` (σ units) of the normal tabular CUSUM with ARL0 = target."""
     return calibrate_threshold(
-        lambda h: normal_cusum_arl(k, h, 0.0, sided=sided).arl,  # type: ignore[arg-type]
+        lambda h: normal_cusum_arl(k, h, 0.0, sided=sided).arl,
         target_arl0,
         0.05,
         8.0,
@@ -75,11 +75,11 @@ def normal_cusum_h(k: float, target_arl0: float, sided: str = "two") -> Calibrat
     )
 
 
-def ewma_L(lam: float, target_arl0: float, sided: str = "two", reflect: float = 0.0) -> CalibrationResult:
+def ewma_L(lam: float, target_arl0: float, sided: Sided = "two", reflect: float = 0.0) -> CalibrationResult:
     """Limit multiplier ``L`` of an EWMA (asymptotic limits) with ARL0 = target."""
     lower = 0.05 if sided == "two" else max(0.05, 1.01 * reflect / np.sqrt(lam / (2 - lam)))
     return calibrate_threshold(
-        lambda L: ewma_arl(lam, L, 0.0, sided=sided, reflect=reflect).arl,  # type: ignore[arg-type]
+        lambda L: ewma_arl(lam, L, 0.0, sided=sided, reflect=reflect).arl,
         target_arl0,
         lower,
         4.0,

@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 from scipy.stats import norm
 
 from engine.arl.markov import arl_vector, false_alarm_probability, gauss_legendre, solve
+from engine.arl.nystrom import solve_with_barrier
 from engine.arl.results import ArlResult
 
 Sided = Literal["one", "two"]
@@ -51,6 +52,9 @@ def _ewma_arl_integral(
     def kernel(z: NDArray[np.float64]) -> NDArray[np.float64]:
         return w[None, :] / lam * norm.pdf((y[None, :] - (1.0 - lam) * z[:, None]) / lam - shift)
 
+    def to_barrier(z: NDArray[np.float64]) -> NDArray[np.float64]:
+        return norm.cdf((reflect - (1.0 - lam) * z) / lam - shift)
+
     if sided == "two":
         A = kernel(y)
         Lv = solve(np.eye(nodes) - A, np.ones(nodes))
@@ -58,14 +62,10 @@ def _ewma_arl_integral(
             raise ValueError("start value outside the limits")
         return float(1.0 + (kernel(np.array([z0])) @ Lv)[0])
     # one-sided with reflection at `reflect`: unknowns L(reflect), L(y_1..y_n)
-    pts = np.concatenate(([reflect], y))
-    A = np.zeros((nodes + 1, nodes + 1))
-    A[:, 0] = norm.cdf((reflect - (1.0 - lam) * pts) / lam - shift)
-    A[:, 1:] = kernel(pts)
-    Lv = solve(np.eye(nodes + 1) - A, np.ones(nodes + 1))
+    Lv = solve_with_barrier(reflect, y, to_barrier, kernel)
     if not reflect <= z0 <= c:
         raise ValueError("start value outside [reflect, limit]")
-    p0 = norm.cdf((reflect - (1.0 - lam) * z0) / lam - shift)
+    p0 = to_barrier(np.array([z0]))[0]
     return float(1.0 + p0 * Lv[0] + (kernel(np.array([z0])) @ Lv[1:])[0])
 
 

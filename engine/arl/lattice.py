@@ -26,7 +26,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 import scipy.sparse as sp
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.linalg import spsolve
 from scipy.stats import binom, nbinom, poisson
 
@@ -43,8 +43,9 @@ MAX_DENOMINATOR = 10_000
 class DiscreteDistribution(Protocol):
     """A frozen scipy discrete distribution on the non-negative integers."""
 
-    def pmf(self, k: NDArray) -> NDArray: ...
-    def sf(self, k: NDArray) -> NDArray: ...
+    def pmf(self, k: ArrayLike) -> NDArray: ...
+    def sf(self, k: ArrayLike) -> NDArray: ...
+    def ppf(self, q: ArrayLike) -> NDArray: ...
 
 
 def lattice_denominator(*values: float, m: int | None = None) -> int:
@@ -169,12 +170,26 @@ def count_cusum_arl(
     m : int, optional
         Lattice denominator; inferred from ``k``, ``h`` and ``head_start`` when omitted.
     """
+    Q, i0 = _chain_and_start(dist, k, h, direction, signal, head_start, m)
+    return ArlResult(float(arl_vector(Q)[i0]), "markov")
+
+
+def _chain_and_start(
+    dist: DiscreteDistribution,
+    k: float,
+    h: float,
+    direction: Direction,
+    signal: Signal,
+    head_start: float,
+    m: int | None,
+) -> tuple[NDArray[np.float64], int]:
+    """Transient matrix of a one-sided count CUSUM and the index of its start state ``head_start``."""
     m = lattice_denominator(k, h, head_start, m=m)
     Q, m = count_cusum_transition_matrix(dist, k, h, direction, signal, m)
     i0 = round(head_start * m)
     if not 0 <= i0 < Q.shape[0]:
         raise ValueError("head_start must lie in [0, h)")
-    return ArlResult(float(arl_vector(Q)[i0]), "markov")
+    return Q, i0
 
 
 def count_cusum_false_alarm_probability(
@@ -188,10 +203,9 @@ def count_cusum_false_alarm_probability(
     m: int | None = None,
 ) -> float:
     """Exact ``P(at least one signal within periods)`` of a one-sided count CUSUM under ``dist``."""
-    m = lattice_denominator(k, h, head_start, m=m)
-    Q, m = count_cusum_transition_matrix(dist, k, h, direction, signal, m)
+    Q, i0 = _chain_and_start(dist, k, h, direction, signal, head_start, m)
     start = np.zeros(Q.shape[0])
-    start[round(head_start * m)] = 1.0
+    start[i0] = 1.0
     return false_alarm_probability(Q, start, periods)
 
 
@@ -221,8 +235,8 @@ def two_sided_count_cusum_arl(
     X = ceil((Nu + Ku) / m) + 1
     x = np.arange(X)
     px = dist.pmf(x)
-    su, sd = np.meshgrid(np.arange(Nu), np.arange(Nd), indexing="ij")
-    su, sd = su.ravel(), sd.ravel()
+    grid_u, grid_d = np.meshgrid(np.arange(Nu), np.arange(Nd), indexing="ij")
+    su, sd = grid_u.ravel(), grid_d.ravel()
     nu = np.maximum(0, su[:, None] + m * x[None, :] - Ku)
     nd = np.maximum(0, sd[:, None] + Kd - m * x[None, :])
     keep = (nu < Nu) & (nd < Nd)

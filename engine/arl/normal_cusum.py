@@ -27,7 +27,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import norm
 
-from engine.arl.markov import arl_vector, false_alarm_probability, gauss_legendre, solve
+from engine.arl.markov import arl_vector, false_alarm_probability, gauss_legendre
+from engine.arl.nystrom import solve_with_barrier
 from engine.arl.results import ArlResult
 
 Sided = Literal["one", "two"]
@@ -61,11 +62,12 @@ def upper_cusum_arl_integral(
         raise ValueError("head_start must lie in [0, h)")
     z, w = gauss_legendre(nodes, 0.0, h)
     # unknowns: L(0), L(z_1..z_n); rows: the equation at 0 and at each node.
-    pts = np.concatenate(([0.0], z))
-    A = np.zeros((nodes + 1, nodes + 1))
-    A[:, 0] = norm.cdf(k - pts - shift)
-    A[:, 1:] = w[None, :] * norm.pdf(z[None, :] + k - pts[:, None] - shift)
-    L = solve(np.eye(nodes + 1) - A, np.ones(nodes + 1))
+    L = solve_with_barrier(
+        0.0,
+        z,
+        lambda pts: norm.cdf(k - pts - shift),
+        lambda pts: w[None, :] * norm.pdf(z[None, :] + k - pts[:, None] - shift),
+    )
     if head_start == 0.0:
         return float(L[0])
     return float(

@@ -30,6 +30,8 @@ from scipy.stats import binom, poisson
 from engine.arl import calibrate as cal
 from engine.arl.ewma import ewma_arl
 from engine.arl.lattice import (
+    DiscreteDistribution,
+    Signal,
     binomial_reference_value,
     count_cusum_arl,
     lattice_denominator,
@@ -205,12 +207,14 @@ def chart_arl(
     st = settings or ArlSettings()
     theta = spec.true_parameter(shift, mu, p)
     if spec.chart == "shewhart":
-        return shewhart_arl(spec.L, theta, spec.sided)  # type: ignore[arg-type]
+        assert spec.L is not None  # spec.validate()
+        return shewhart_arl(spec.L, theta, spec.sided)
     if spec.chart == "ewma":
         method = "integral" if spec.method == "auto" else spec.method
         if method not in ("integral", "markov"):
             raise SpecError("EWMA ARL methods: integral or markov")
         delta = theta if spec.sided == "two" or spec.direction == "up" else -theta
+        assert spec.lam is not None and spec.L is not None  # spec.validate()
         return ewma_arl(
             spec.lam,
             spec.L,
@@ -219,7 +223,7 @@ def chart_arl(
             method=method,
             nodes=st.ewma_nodes,
             states=st.markov_states + 1,
-        )  # type: ignore[arg-type]
+        )
     assert spec.h is not None
     if spec.family == "normal":
         method = "integral" if spec.method == "auto" else spec.method
@@ -229,7 +233,7 @@ def chart_arl(
         delta = theta if spec.sided == "two" or spec.direction == "up" else -theta
         return normal_cusum_arl(
             k, spec.h, delta, spec.sided, spec.head_start, method, st.cusum_nodes, st.markov_states
-        )  # type: ignore[arg-type]
+        )
     if spec.family == "negbin":
         assert spec.mu0 is not None and spec.alpha is not None and spec.rate_ratio is not None
         return nb_cusum_arl_simulated(
@@ -314,13 +318,13 @@ def _nb_detector(mu0: float, alpha: float, kappa: float, h: float):
 
 
 def _two_sided_count_h(
-    dist, k_up: float, k_dn: float, target: float, signal: str, grid: int
+    dist: DiscreteDistribution, k_up: float, k_dn: float, target: float, signal: Signal, grid: int
 ) -> CalibrationResult:
     """Smallest common ``h`` on the ``1/m`` grid of a two-sided count CUSUM with exact ARL0 >= target."""
     m = lcm(grid, lattice_denominator(k_up, k_dn))
 
     def arl(H: int) -> float:
-        return two_sided_count_cusum_arl(dist, k_up, H / m, k_dn, H / m, signal, m=m).arl  # type: ignore[arg-type]
+        return two_sided_count_cusum_arl(dist, k_up, H / m, k_dn, H / m, signal, m=m).arl
 
     lo, hi = 1, 2
     if arl(lo) >= target:

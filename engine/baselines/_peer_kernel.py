@@ -24,7 +24,7 @@ _BIG = np.finfo(np.float64).max
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def moment_sums(stratum, sums, family, n_strata):  # type: ignore[no-untyped-def]
+def moment_sums(stratum, sums, family, n_strata):
     """Per stratum: summed moment terms ``(num, den)`` of its windows at their own rate ``Y/X``,
     and ``(total_w, total_y, n_peers)`` (exposure, events, windows with exposure)."""
     num_s = np.zeros(n_strata)
@@ -65,7 +65,7 @@ def moment_sums(stratum, sums, family, n_strata):  # type: ignore[no-untyped-def
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def prior_sums(stratum, sums, rbar, pooled, total_w, family, n_strata):  # type: ignore[no-untyped-def]
+def prior_sums(stratum, sums, rbar, pooled, total_w, family, n_strata):
     """Per stratum: ``q``, ``expected_noise`` and ``c`` of the between-ward variance estimate, each
     window's sampling variance taken at its stratum's group rate and pooled dispersion."""
     q = np.zeros(n_strata)

@@ -45,9 +45,9 @@ def block_sums(
     has = np.pad(usable, ((0, 0), (0, pad))).reshape(s_count, b_count, h).any(axis=2)
     yb = np.where(has, yz.sum(axis=2), np.nan)
     nb = np.where(has, nz.sum(axis=2), np.nan)
-    rb = None
+    rb: np.ndarray | None = None
     if rebase is not None:
-        rb = (
+        rb = np.asarray(
             np.pad(np.asarray(rebase, dtype=bool), ((0, 0), (0, pad)))
             .reshape(s_count, b_count, h)
             .any(axis=2)

@@ -10,7 +10,7 @@ alarm's period index) so that nothing after the alarm's period is read.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -128,15 +128,7 @@ def detect_changepoints(
         Negative counts, or binomial successes above the trials.
     """
     settings = settings or ChangePointSettings()
-    y = np.asarray(y, dtype=float)
-    if y.ndim == 1:
-        y = y[None, :]
-    n = np.ones_like(y) if n is None else np.broadcast_to(np.asarray(n, dtype=float), y.shape)
-    if upto is not None:
-        if not 0 <= upto < y.shape[1]:
-            raise ValueError(f"upto must index a period in [0, {y.shape[1] - 1}], got {upto}")
-        y, n = y[:, : upto + 1], n[:, : upto + 1]
-    y, n = np.ascontiguousarray(y), np.ascontiguousarray(n)
+    y, n = _series_arrays(y, n, upto)
     s_count = y.shape[0]
     models = _models(family, s_count, settings.cost)
     codes = np.zeros(s_count, dtype=np.int64)
@@ -148,71 +140,64 @@ def detect_changepoints(
     else:
         mode = DISPERSION_ESTIMATE if settings.dispersion == "estimate" else DISPERSION_NONE
         phi_given = np.ones(s_count)
-    out = segment_many(
-        y,
-        n,
-        codes,
-        mode,
-        phi_given,
-        float(settings.sigma),
-        PENALTY_CODES[settings.penalty],
-        float(settings.penalty_value),
-        int(settings.min_size),
+    seg = _Segmentation(
+        *segment_many(
+            y,
+            n,
+            codes,
+            mode,
+            phi_given,
+            float(settings.sigma),
+            PENALTY_CODES[settings.penalty],
+            float(settings.penalty_value),
+            int(settings.min_size),
+        )
     )
-    (
-        starts,
-        segment_id,
-        segment_rate,
-        effect,
-        objective,
-        n_changes,
-        n_obs,
-        phi_out,
-        sigma,
-        beta,
-        lam,
-        error,
-    ) = out
-    if np.any(error == NEGATIVE):
+    if np.any(seg.error == NEGATIVE):
         raise ValueError("counts and successes must be >= 0")
-    if np.any(error == EXCEEDS_TRIALS):
+    if np.any(seg.error == EXCEEDS_TRIALS):
         raise ValueError("binomial successes exceed trials (y > n)")
-    return _assemble(
-        starts,
-        segment_id,
-        segment_rate,
-        effect,
-        objective,
-        n_changes,
-        n_obs,
-        models,
-        beta,
-        lam,
-        phi_out,
-        sigma,
-        settings,
-    )
+    return _assemble(seg, models, settings)
 
 
-def _assemble(
-    starts: np.ndarray,
-    segment_id: np.ndarray,
-    segment_rate: np.ndarray,
-    effect: np.ndarray,
-    objective: np.ndarray,
-    n_changes: np.ndarray,
-    n_obs: np.ndarray,
-    models: np.ndarray,
-    beta: np.ndarray,
-    lam: np.ndarray,
-    phi: np.ndarray,
-    sigma: np.ndarray,
-    settings: ChangePointSettings,
-) -> ChangePointResult:
+def _series_arrays(y: np.ndarray, n: np.ndarray | None, upto: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Contiguous float ``(S, T)`` numerator and exposure (1 when None), cut after column ``upto``."""
+    y = np.asarray(y, dtype=float)
+    if y.ndim == 1:
+        y = y[None, :]
+    n = np.ones_like(y) if n is None else np.broadcast_to(np.asarray(n, dtype=float), y.shape)
+    if upto is not None:
+        if not 0 <= upto < y.shape[1]:
+            raise ValueError(f"upto must index a period in [0, {y.shape[1] - 1}], got {upto}")
+        y, n = y[:, : upto + 1], n[:, : upto + 1]
+    return np.ascontiguousarray(y), np.ascontiguousarray(n)
+
+
+class _Segmentation(NamedTuple):
+    """The arrays :func:`engine.changepoint.kernel.segment_many` returns, in its order."""
+
+    starts: np.ndarray
+    segment_id: np.ndarray
+    segment_rate: np.ndarray
+    effect: np.ndarray
+    objective: np.ndarray
+    n_changes: np.ndarray
+    n_obs: np.ndarray
+    phi: np.ndarray
+    sigma: np.ndarray
+    beta: np.ndarray
+    lam: np.ndarray
+    error: np.ndarray
+
+
+def _assemble(seg: _Segmentation, models: np.ndarray, settings: ChangePointSettings) -> ChangePointResult:
     """Flat segment lists, effects and rebase proposals (vectorised over the few change points).
 
-    ``effect`` is the kernel's ``(S, T)`` all-``NaN`` array, filled here at the change points.
+    ``seg.effect`` is the kernel's ``(S, T)`` all-``NaN`` array, filled here at the change points.
     """
+    starts, segment_rate, effect, n_changes, sigma = (
+        seg.starts, seg.segment_rate, seg.effect, seg.n_changes, seg.sigma
+    )  # fmt: skip
     s_count, t_count = starts.shape
     indptr = np.zeros(s_count + 1, dtype=np.int64)
     np.cumsum(n_changes + 1, out=indptr[1:])
@@ -238,17 +223,17 @@ def _assemble(
     rebase[rows, cols] = relevant
     return ChangePointResult(
         starts=starts,
-        segment_id=segment_id,
+        segment_id=seg.segment_id,
         segment_rate=segment_rate,
         effect=effect,
         rebase=rebase,
         n_changes=n_changes,
-        objective=objective,
+        objective=seg.objective,
         model=models,
-        n_obs=n_obs,
-        beta=beta,
-        lam=lam,
-        phi=phi,
+        n_obs=seg.n_obs,
+        beta=seg.beta,
+        lam=seg.lam,
+        phi=seg.phi,
         sigma=sigma,
         indptr=indptr,
         ends=ends,
@@ -279,7 +264,7 @@ class ChangePointDetector:
         return self
 
 
-def detect_panel(panel, settings: ChangePointSettings | None = None, upto: int | None = None, catalogue=None):  # type: ignore[no-untyped-def]
+def detect_panel(panel, settings: ChangePointSettings | None = None, upto: int | None = None, catalogue=None):
     """Change points of every series of an :class:`engine.panel.Panel`, cost chosen by family.
 
     Parameters

@@ -102,7 +102,7 @@ def segment_many(
     penalty_kind: int,
     penalty_value: float,
     min_size: int,
-):  # type: ignore[no-untyped-def]
+):
     """Segment every row of ``(S, T)`` ``y`` (numerator, NaN = not observed) and ``n`` (exposure).
 
     Returns

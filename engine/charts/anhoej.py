@@ -13,6 +13,7 @@ breaks nor extends a run), not missing and not excluded. With ``n`` useful obser
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 
@@ -184,6 +185,12 @@ def run_chart(
     return layout.scatter(centre, np.nan), runs_result(per_seg, layout)
 
 
+@overload
+def _2d(a: np.ndarray) -> np.ndarray: ...
+@overload
+def _2d(a: None) -> None: ...
+@overload
+def _2d(a: np.ndarray | None) -> np.ndarray | None: ...
 def _2d(a: np.ndarray | None) -> np.ndarray | None:
     if a is None:
         return None

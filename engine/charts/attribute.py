@@ -23,8 +23,8 @@ import numpy as np
 
 from engine.charts import codes
 from engine.charts.anhoej import RunsResult, runs_result, segment_runs
-from engine.charts.layout import build_layout
-from engine.charts.result import ChartResult, finish
+from engine.charts.layout import Layout, as_2d_groups, baseline_masks, build_layout
+from engine.charts.result import ChartResult, finish_sigma_limits
 from engine.charts.settings import SCREEN_MULTIPLIER, AttributeSettings
 from engine.charts.xmr import as_2d, mean_moving_range
 
@@ -90,21 +90,41 @@ def attribute_chart(
     with np.errstate(invalid="ignore", divide="ignore"):
         observed = ~np.isnan(counts) & ~np.isnan(size) & (size > 0)
         value = np.where(observed, counts / np.where(observed, size, 1.0), np.nan)
-    if groups is not None:
-        groups = np.asarray(groups)
-        groups = groups[None, :] if groups.ndim == 1 else groups
-    layout = build_layout(observed, groups)
+    layout = build_layout(observed, as_2d_groups(groups))
     x = layout.compact(value)
-    cnt = layout.compact(counts)
-    nn = layout.compact(size)
-    include = layout.valid.copy()
-    if exclude is not None:
-        ex = np.asarray(exclude, dtype=bool)
-        include &= ~layout.compact(ex[None, :] if ex.ndim == 1 else ex)
-    base = include.copy()
-    if settings.fix_after_n_points is not None:
-        base &= layout.rank < settings.fix_after_n_points
+    include, base = baseline_masks(layout, exclude, settings.fix_after_n_points)
+    centre, sigma, sigma_z_s = _centre_and_sigma(
+        kind, layout, x, layout.compact(counts), layout.compact(size), base, settings.screen_outliers
+    )
+    chart = finish_sigma_limits(
+        layout,
+        x,
+        centre,
+        centre,
+        sigma,
+        codes.direction_codes(improvement, counts.shape[0]),
+        target,
+        settings,
+        upper_cap=1.0 if kind in ("p", "pp") else np.inf,
+        two_in_three_beyond_3sigma=settings.two_in_three_beyond_3sigma,
+    )
+    runs = runs_result(segment_runs(x, centre, layout, include), layout)
+    sigma_z = layout.scatter(layout.broadcast(sigma_z_s), np.nan)
+    base_fields = {f.name: getattr(chart, f.name) for f in fields(ChartResult)}
+    return AttributeResult(**base_fields, runs=runs, sigma_z=sigma_z)
 
+
+def _centre_and_sigma(
+    kind: str,
+    layout: Layout,
+    x: np.ndarray,
+    cnt: np.ndarray,
+    nn: np.ndarray,
+    base: np.ndarray,
+    screen_outliers: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(centre, sigma, sigma_z per segment)`` of a chart of ``kind`` from compacted values ``x``,
+    counts ``cnt`` and sizes ``nn`` over the ``base`` cells (sigma includes Laney's sigma_z)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         if kind == "c":
             centre_s = layout.seg_sum(cnt, base) / layout.seg_sum(None, base)
@@ -125,35 +145,7 @@ def attribute_chart(
             ok = base & (layout.rank >= 1)
             ok[:, 1:] &= base[:, :-1]
             ok[:, 0] = False
-            amr = mean_moving_range(layout, mr, ok, settings.screen_outliers, SCREEN_MULTIPLIER)
+            amr = mean_moving_range(layout, mr, ok, screen_outliers, SCREEN_MULTIPLIER)
             sigma_z_s = amr / D2
         sigma = sigma * layout.broadcast(sigma_z_s)
-
-    k = settings.sigma_multiplier
-    upper_cap = 1.0 if kind in ("p", "pp") else np.inf
-    lpl = np.maximum(centre - k * sigma, 0.0)
-    upl = np.minimum(centre + k * sigma, upper_cap)
-    lower_2s = np.maximum(centre - (2.0 / 3.0) * k * sigma, 0.0)
-    upper_2s = np.minimum(centre + (2.0 / 3.0) * k * sigma, upper_cap)
-    direction = codes.direction_codes(improvement, counts.shape[0])
-    chart = finish(
-        layout,
-        x,
-        centre,
-        sigma,
-        lpl,
-        upl,
-        lower_2s,
-        upper_2s,
-        direction,
-        target,
-        run_length=settings.run_length,
-        trend_length=settings.trend_length,
-        two_in_three_beyond_3sigma=settings.two_in_three_beyond_3sigma,
-        min_points=settings.min_points,
-        short_group_mode=settings.short_group_mode,
-    )
-    runs = runs_result(segment_runs(x, centre, layout, include), layout)
-    sigma_z = layout.scatter(layout.broadcast(sigma_z_s), np.nan)
-    base_fields = {f.name: getattr(chart, f.name) for f in fields(ChartResult)}
-    return AttributeResult(**base_fields, runs=runs, sigma_z=sigma_z)
+    return centre, sigma, sigma_z_s

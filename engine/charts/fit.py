@@ -22,12 +22,14 @@ the series the earlier ones rejected. Retrospective display charts (the whole hi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from engine.charts import codes
 from engine.charts.anhoej import run_chart
+from engine.charts.layout import as_2d_groups
 from engine.charts.rare import event_intervals, t_chart_with_runs
 from engine.charts.settings import ChartChoiceSettings, XmRSettings
 from engine.charts.xmr import xmr_chart_of
@@ -221,7 +223,7 @@ def fit_charts(
     observed: np.ndarray,
     periods: np.ndarray,
     improvement: object,
-    family: np.ndarray | list[str],
+    family: np.ndarray | Sequence[str],
     *,
     cadence: str = "weekly",
     groups: np.ndarray | None = None,
@@ -253,100 +255,127 @@ def fit_charts(
     """
     choice = settings or ChartChoiceSettings()
     xmr = xmr or XmRSettings()
-    num = np.asarray(numerator, dtype=float)
-    num = num[None, :] if num.ndim == 1 else num
-    den = np.broadcast_to(np.asarray(denominator, dtype=float), num.shape)
-    obs = np.broadcast_to(np.asarray(observed, dtype=bool), num.shape) & ~np.isnan(num)
-    obs = obs & np.isfinite(den) & (den > 0)
-    s_count, t_count = num.shape
-    fam = np.broadcast_to(np.asarray(family, dtype=object), (s_count,))
-    is_count = fam == "count"
+    num, den, obs = _panel_arrays(numerator, denominator, observed)
+    s_count = num.shape[0]
+    is_count = np.broadcast_to(np.asarray(family, dtype=object), (s_count,)) == "count"
     direction = codes.direction_codes(improvement, s_count)
     days = np.asarray(periods).astype("datetime64[D]")
-    if groups is not None:
-        groups = np.asarray(groups)
-        groups = groups[None, :] if groups.ndim == 1 else groups
+    groups = as_2d_groups(groups)
     xmr = XmRSettings(**{**xmr.__dict__, "min_points": choice.min_points})
 
     kind = np.full(s_count, "none", dtype=object)
-    todo = obs.any(axis=1)
+    todo = np.asarray(obs.any(axis=1))
     candidates: dict[str, CandidateChart] = {}
     all_rows = np.arange(s_count)
-    own = _xmr_candidate(
+    candidates["xmr"] = _xmr_candidate(
         "xmr", all_rows, days, num, den, obs, direction, groups, xmr, choice, np.ones(s_count, dtype=bool)
     )
-    candidates["xmr"] = own
-    take = todo & own.acceptable
-    kind[take] = "xmr"
-    todo &= ~take
+    _adopt(kind, todo, candidates["xmr"])
 
     months, num_m, den_m, obs_m, idx = aggregate_months(num, den, obs, days, covered)
     month_days = months.astype("datetime64[D]")
     groups_m = _month_groups(groups, idx, months.size)
     if cadence == "weekly" and todo.any():
         rows = np.flatnonzero(todo)
-        cand = _xmr_candidate(
+        candidates["xmr_month"] = _xmr_candidate(
             "xmr_month", rows, month_days, num_m[rows], den_m[rows], obs_m[rows], direction[rows],
             None if groups_m is None else groups_m[rows], xmr, choice, np.ones(rows.size, dtype=bool),
         )  # fmt: skip
-        candidates["xmr_month"] = cand
-        kind[rows[cand.acceptable]] = "xmr_month"
-        todo[rows[cand.acceptable]] = False
+        _adopt(kind, todo, candidates["xmr_month"])
 
     if (todo & is_count).any():
         rows = np.flatnonzero(todo & is_count)
-        period_start = days.astype(np.int64).astype(float)
-        if cadence == "weekly":
-            length = np.full(t_count, 7.0)
-        else:
-            nxt = (days.astype("datetime64[M]") + 1).astype("datetime64[D]")
-            length = (nxt - days).astype(float)
-        gaps = event_intervals(np.where(obs[rows], num[rows], np.nan), period_start, length)
-        t_groups = None
-        if groups is not None:
-            # the rebase group of each event is that of its period
-            cell = np.clip(
-                np.searchsorted(period_start, np.nan_to_num(gaps.at), side="right") - 1, 0, t_count - 1
-            )
-            t_groups = np.take_along_axis(groups[rows], cell, axis=1)
-        res = t_chart_with_runs(gaps.interval, _flip(direction[rows]), groups=t_groups, settings=xmr)
-        at_days = np.where(np.isnan(gaps.at), 0, np.floor(gaps.at)).astype(np.int64).astype("datetime64[D]")
-        collapsed = _collapsed(res.value, res.mean, res.lpl, res.upl, choice.collapse_ratio)
-        acceptable = (
-            (gaps.n_events >= choice.min_events) & (res.n_points >= choice.min_points - 1) & ~collapsed
-        )
-        last = np.maximum(res.last_index, 0)
-        cand = CandidateChart(
-            "t", rows, at_days, res.value, res.mean, res.lpl, res.upl, res.point_type, res.rule,
-            res.runs.runs_signal[np.arange(rows.size), last] & (res.last_index >= 0),
-            res.variation_icon, res.n_points, np.full(rows.size, np.nan), collapsed, acceptable,
-            open_interval=gaps.open_interval,
-        )  # fmt: skip
-        candidates["t"] = cand
-        kind[rows[acceptable]] = "t"
-        todo[rows[acceptable]] = False
+        candidates["t"] = _t_candidate(rows, days, num, obs, direction, groups, cadence, xmr, choice)
+        _adopt(kind, todo, candidates["t"])
 
     if todo.any():
         rows = np.flatnonzero(todo)
-        base_num, base_den, base_obs = (num_m, den_m, obs_m) if cadence == "weekly" else (num, den, obs)
-        base_x = month_days if cadence == "weekly" else days
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rate = np.where(base_obs[rows], base_num[rows] / base_den[rows], np.nan)
-        centre, runs = run_chart(rate)
-        last = np.where(~np.isnan(rate), np.arange(rate.shape[1]), -1).max(axis=1)
-        n_pts = (~np.isnan(rate)).sum(axis=1)
-        pt = np.where(np.isnan(rate), codes.MISSING_POINT, codes.COMMON_CAUSE).astype(np.int8)
-        nan = np.full(rate.shape, np.nan)
-        cand = CandidateChart(
-            "run", rows, np.broadcast_to(base_x, rate.shape), rate, centre, nan, nan, pt,
-            np.zeros(rate.shape, dtype=np.int8),
-            runs.runs_signal[np.arange(rows.size), np.maximum(last, 0)] & (last >= 0),
-            np.full(rows.size, codes.NO_ICON, dtype=np.int8), n_pts.astype(np.int64),
-            np.full(rows.size, np.nan), np.zeros(rows.size, dtype=bool), n_pts > 0, limits=False,
-        )  # fmt: skip
-        candidates["run"] = cand
-        kind[rows[n_pts > 0]] = "run"
+        monthly = (month_days, num_m, den_m, obs_m) if cadence == "weekly" else (days, num, den, obs)
+        candidates["run"] = _run_candidate(rows, *monthly)
+        _adopt(kind, todo, candidates["run"])
     return FittedCharts(kind, candidates)
+
+
+def _adopt(kind: np.ndarray, todo: np.ndarray, cand: CandidateChart) -> None:
+    """Series still without a chart (``todo``, (S,) bool) whose candidate passed its checks take it
+    (``kind`` and ``todo`` updated in place)."""
+    take = cand.rows[todo[cand.rows] & cand.acceptable]
+    kind[take] = cand.kind
+    todo[take] = False
+
+
+def _panel_arrays(
+    numerator: np.ndarray, denominator: np.ndarray, observed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(S, T)`` float numerator and denominator, and bool ``observed`` (only with a value and a
+    positive finite denominator); a 1-D numerator is one series."""
+    num = np.asarray(numerator, dtype=float)
+    num = num[None, :] if num.ndim == 1 else num
+    den = np.broadcast_to(np.asarray(denominator, dtype=float), num.shape)
+    obs = np.broadcast_to(np.asarray(observed, dtype=bool), num.shape) & ~np.isnan(num)
+    obs = obs & np.isfinite(den) & (den > 0)
+    return num, den, obs
+
+
+def _t_candidate(
+    rows: np.ndarray,
+    days: np.ndarray,
+    num: np.ndarray,
+    obs: np.ndarray,
+    direction: np.ndarray,
+    groups: np.ndarray | None,
+    cadence: str,
+    xmr: XmRSettings,
+    choice: ChartChoiceSettings,
+) -> CandidateChart:
+    """T chart of the days between events of the count series ``rows`` (``(S, T)`` inputs)."""
+    t_count = num.shape[1]
+    period_start = days.astype(np.int64).astype(float)
+    if cadence == "weekly":
+        length = np.full(t_count, 7.0)
+    else:
+        nxt = (days.astype("datetime64[M]") + 1).astype("datetime64[D]")
+        length = (nxt - days).astype(float)
+    gaps = event_intervals(np.where(obs[rows], num[rows], np.nan), period_start, length)
+    t_groups = None
+    if groups is not None:
+        # the rebase group of each event is that of its period
+        cell = np.clip(
+            np.searchsorted(period_start, np.nan_to_num(gaps.at), side="right") - 1, 0, t_count - 1
+        )
+        t_groups = np.take_along_axis(groups[rows], cell, axis=1)
+    res = t_chart_with_runs(gaps.interval, _flip(direction[rows]), groups=t_groups, settings=xmr)
+    at_days = np.where(np.isnan(gaps.at), 0, np.floor(gaps.at)).astype(np.int64).astype("datetime64[D]")
+    collapsed = _collapsed(res.value, res.mean, res.lpl, res.upl, choice.collapse_ratio)
+    acceptable = (gaps.n_events >= choice.min_events) & (res.n_points >= choice.min_points - 1) & ~collapsed
+    last = np.maximum(res.last_index, 0)
+    return CandidateChart(
+        "t", rows, at_days, res.value, res.mean, res.lpl, res.upl, res.point_type, res.rule,
+        res.runs.runs_signal[np.arange(rows.size), last] & (res.last_index >= 0),
+        res.variation_icon, res.n_points, np.full(rows.size, np.nan), collapsed, acceptable,
+        open_interval=gaps.open_interval,
+    )  # fmt: skip
+
+
+def _run_candidate(
+    rows: np.ndarray, x: np.ndarray, num: np.ndarray, den: np.ndarray, obs: np.ndarray
+) -> CandidateChart:
+    """Run chart of the rate of the series ``rows`` (``x`` the dates of the columns of ``num``);
+    acceptable wherever a series has a point."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(obs[rows], num[rows] / den[rows], np.nan)
+    centre, runs = run_chart(rate)
+    last = np.where(~np.isnan(rate), np.arange(rate.shape[1]), -1).max(axis=1)
+    n_pts = (~np.isnan(rate)).sum(axis=1)
+    pt = np.where(np.isnan(rate), codes.MISSING_POINT, codes.COMMON_CAUSE).astype(np.int8)
+    nan = np.full(rate.shape, np.nan)
+    return CandidateChart(
+        "run", rows, np.broadcast_to(x, rate.shape), rate, centre, nan, nan, pt,
+        np.zeros(rate.shape, dtype=np.int8),
+        runs.runs_signal[np.arange(rows.size), np.maximum(last, 0)] & (last >= 0),
+        np.full(rows.size, codes.NO_ICON, dtype=np.int8), n_pts.astype(np.int64),
+        np.full(rows.size, np.nan), np.zeros(rows.size, dtype=bool), n_pts > 0, limits=False,
+    )  # fmt: skip
 
 
 def improvement_contradicts(variation_icon: np.ndarray, concern_open: np.ndarray) -> np.ndarray:

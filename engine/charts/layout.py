@@ -57,7 +57,7 @@ class Layout:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.valid.shape  # type: ignore[return-value]
+        return self.valid.shape
 
     def compact(self, a: np.ndarray) -> np.ndarray:
         """Reorder an original ``(S, T)`` array into compacted order (empty cells keep junk)."""
@@ -68,7 +68,7 @@ class Layout:
         """True when no cell is missing (scatter is then a copy)."""
         return bool(self.valid.all())
 
-    def scatter(self, a: np.ndarray, fill: float | int | bool) -> np.ndarray:
+    def scatter(self, a: np.ndarray, fill: float | int | bool | np.generic) -> np.ndarray:
         """Put a compacted ``(S, T)`` array back at the original periods; ``fill`` where missing."""
         if self._complete:
             return np.array(a, copy=True)
@@ -149,3 +149,27 @@ def groups_from_markers(markers: np.ndarray) -> np.ndarray:
     ``markers`` is ``(S, T)`` bool (or 0/1), True on the first period of each new baseline.
     """
     return np.cumsum(np.asarray(markers, dtype=bool), axis=1, dtype=np.int32)
+
+
+def as_2d_groups(groups: np.ndarray | None) -> np.ndarray | None:
+    """Rebase-group ids as an ``(S, T)`` array (a ``(T,)`` row is one series); None stays None."""
+    if groups is None:
+        return None
+    arr = np.asarray(groups)
+    return arr[None, :] if arr.ndim == 1 else arr
+
+
+def baseline_masks(
+    layout: Layout, exclude: np.ndarray | None, fix_after_n_points: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Compacted ``(include, base)`` masks: ``include`` the charted points not in ``exclude``
+    (``(S, T)`` or ``(T,)`` bool at the original periods), ``base`` those of them among the first
+    ``fix_after_n_points`` of their rebase group (all of them when None), which set the limits."""
+    include = layout.valid.copy()
+    if exclude is not None:
+        ex = np.asarray(exclude, dtype=bool)
+        include &= ~layout.compact(ex[None, :] if ex.ndim == 1 else ex)
+    base = include.copy()
+    if fix_after_n_points is not None:
+        base &= layout.rank < fix_after_n_points
+    return include, base

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,11 +45,14 @@ def improvement_for(
     """
     if isinstance(improvement, str):
         return np.full(len(indicators), improvement, dtype=object)
+    label_of: Callable[[str], str]
     if improvement is None:
         from signals import CATALOGUE
 
-        def label_of(key: str) -> str:
+        def catalogue_label(key: str) -> str:
             return CATALOGUE[key].improvement_direction
+
+        label_of = catalogue_label
     elif isinstance(improvement, Mapping):
         label_of = improvement.__getitem__
     else:

@@ -26,8 +26,8 @@ import numpy as np
 
 from engine.charts import codes
 from engine.charts.anhoej import RunsResult, anhoej_runs, runs_result, segment_median, segment_runs
-from engine.charts.layout import build_layout
-from engine.charts.result import ChartResult, finish
+from engine.charts.layout import as_2d_groups, baseline_masks, build_layout
+from engine.charts.result import ChartResult, finish_sigma_limits
 from engine.charts.settings import GSettings, XmRSettings
 from engine.charts.xmr import as_2d, t_chart
 
@@ -77,46 +77,16 @@ def g_chart(
     if np.any(arr < 0):
         raise ValueError("opportunities between events must be non-negative")
     observed = ~np.isnan(arr)
-    if groups is not None:
-        groups = np.asarray(groups)
-        groups = groups[None, :] if groups.ndim == 1 else groups
-    layout = build_layout(observed, groups)
+    layout = build_layout(observed, as_2d_groups(groups))
     x = layout.compact(arr)
-    include = layout.valid.copy()
-    if exclude is not None:
-        ex = np.asarray(exclude, dtype=bool)
-        include &= ~layout.compact(ex[None, :] if ex.ndim == 1 else ex)
-    base = include.copy()
-    if settings.fix_after_n_points is not None:
-        base &= layout.rank < settings.fix_after_n_points
+    include, base = baseline_masks(layout, exclude, settings.fix_after_n_points)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_s = layout.seg_sum(x, base) / layout.seg_sum(None, base)
     mean = layout.broadcast(mean_s)
     sigma = np.sqrt(mean * (mean + 1.0))
-    k = settings.sigma_multiplier
-    upl = mean + k * sigma
-    lpl = np.maximum(mean - k * sigma, 0.0)
-    upper_2s = mean + (2.0 / 3.0) * k * sigma
-    lower_2s = np.maximum(mean - (2.0 / 3.0) * k * sigma, 0.0)
     centre = layout.broadcast(segment_median(x, base, layout))
     direction = codes.direction_codes(improvement, arr.shape[0])
-    chart = finish(
-        layout,
-        x,
-        centre,
-        sigma,
-        lpl,
-        upl,
-        lower_2s,
-        upper_2s,
-        direction,
-        target,
-        run_length=settings.run_length,
-        trend_length=settings.trend_length,
-        two_in_three_beyond_3sigma=False,
-        min_points=settings.min_points,
-        short_group_mode=settings.short_group_mode,
-    )
+    chart = finish_sigma_limits(layout, x, centre, mean, sigma, direction, target, settings)
     runs = runs_result(segment_runs(x, centre, layout, include), layout)
     base_fields = {f.name: getattr(chart, f.name) for f in fields(ChartResult)}
     return EventChartResult(**base_fields, runs=runs, limit_centre=layout.scatter(mean, np.nan))

@@ -9,6 +9,10 @@ import numpy as np
 from engine.charts import codes, rules
 from engine.charts.icons import assurance_icon, variation_icon
 from engine.charts.layout import Layout
+from engine.charts.settings import AttributeSettings, GSettings
+
+#: settings of the charts whose limits are centre +- k sigma (attribute charts, g charts)
+SigmaChartSettings = AttributeSettings | GSettings
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,75 @@ class ChartResult:
         return np.where(self.last_index >= 0, out, -1)
 
 
+def latest_icons(
+    point_type: np.ndarray,
+    lpl: np.ndarray,
+    upl: np.ndarray,
+    short: np.ndarray,
+    last: np.ndarray,
+    has: np.ndarray,
+    direction: np.ndarray,
+    target: np.ndarray | float | None,
+    suppress_short: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(variation_icon, assurance_icon)``, ``(S,)`` int8 each, of every series' latest point.
+
+    ``last`` is the ``(S,)`` column of that point in the ``(S, T)`` arrays (any valid column where
+    ``has`` is False: the series has no point and gets the no-point codes); with
+    ``suppress_short`` a latest point in a short rebase group gets no icon.
+    """
+    rows = np.arange(point_type.shape[0])
+    v_icon = variation_icon(np.where(has, point_type[rows, last], codes.MISSING_POINT), direction)
+    a_icon = assurance_icon(
+        np.where(has, lpl[rows, last], np.nan), np.where(has, upl[rows, last], np.nan), target, direction
+    )
+    if suppress_short:
+        last_short = has & short[rows, last]
+        v_icon = np.where(last_short, codes.NO_ICON, v_icon).astype(np.int8)
+        a_icon = np.where(last_short, codes.NO_ICON, a_icon).astype(np.int8)
+    return v_icon, a_icon
+
+
+def finish_sigma_limits(
+    layout: Layout,
+    x: np.ndarray,
+    centre: np.ndarray,
+    limit_centre: np.ndarray,
+    sigma: np.ndarray,
+    direction: np.ndarray,
+    target: np.ndarray | float | None,
+    settings: SigmaChartSettings,
+    *,
+    upper_cap: float = np.inf,
+    two_in_three_beyond_3sigma: bool = False,
+) -> ChartResult:
+    """:func:`finish` of a chart with limits ``limit_centre +- k sigma`` (``k`` = the settings'
+    ``sigma_multiplier``; 2-sigma lines at 2/3 of that), lower lines floored at 0 and upper lines
+    capped at ``upper_cap`` (1 for proportions)."""
+    k = settings.sigma_multiplier
+    lpl = np.maximum(limit_centre - k * sigma, 0.0)
+    upl = np.minimum(limit_centre + k * sigma, upper_cap)
+    lower_2s = np.maximum(limit_centre - (2.0 / 3.0) * k * sigma, 0.0)
+    upper_2s = np.minimum(limit_centre + (2.0 / 3.0) * k * sigma, upper_cap)
+    return finish(
+        layout,
+        x,
+        centre,
+        sigma,
+        lpl,
+        upl,
+        lower_2s,
+        upper_2s,
+        direction,
+        target,
+        run_length=settings.run_length,
+        trend_length=settings.trend_length,
+        two_in_three_beyond_3sigma=two_in_three_beyond_3sigma,
+        min_points=settings.min_points,
+        short_group_mode=settings.short_group_mode,
+    )
+
+
 def finish(
     layout: Layout,
     x: np.ndarray,
@@ -152,16 +225,9 @@ def finish(
     rows = np.arange(layout.shape[0])
     last = np.maximum(layout.last_cell(), 0)
     has = layout.n_obs > 0
-    last_pt = np.where(has, point_type[rows, last], codes.MISSING_POINT)
-    v_icon = variation_icon(last_pt, direction)
-    a_icon = assurance_icon(
-        np.where(has, lpl[rows, last], np.nan), np.where(has, upl[rows, last], np.nan), target, direction
+    v_icon, a_icon = latest_icons(
+        point_type, lpl, upl, short, last, has, direction, target, short_group_mode == "suppress"
     )
-    if short_group_mode == "suppress":
-        last_short = has & short[rows, last]
-        v_icon = np.where(last_short, codes.NO_ICON, v_icon).astype(np.int8)
-        a_icon = np.where(last_short, codes.NO_ICON, a_icon).astype(np.int8)
-
     shown = valid & ~short & np.isfinite(lpl) & np.isfinite(upl)
     nan = np.nan
     return ChartResult(

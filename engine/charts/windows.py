@@ -12,7 +12,7 @@ def trailing_sum(a: np.ndarray, width: int) -> np.ndarray:
     """
     a = np.asarray(a)
     dtype = np.int32 if a.dtype.kind in "bi" else np.float64
-    c = np.cumsum(a, axis=1, dtype=dtype)
+    c: np.ndarray = np.cumsum(a, axis=1, dtype=dtype)
     if width < c.shape[1]:
         c[:, width:] -= c[:, :-width].copy()
     return c

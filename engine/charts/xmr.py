@@ -24,9 +24,9 @@ import numpy as np
 
 from engine.charts import codes
 from engine.charts._xmr_kernel import xmr_rows
-from engine.charts.icons import assurance_icon, variation_icon
+from engine.charts.icons import assurance_icon
 from engine.charts.layout import Layout, build_layout
-from engine.charts.result import ChartResult
+from engine.charts.result import ChartResult, latest_icons
 from engine.charts.settings import SCREEN_MULTIPLIER, XmRSettings
 
 
@@ -118,24 +118,8 @@ def xmr_chart_of(
     arr = np.ascontiguousarray(as_2d(values))
     shape = arr.shape
     s_count = shape[0]
-    divide = denominator is not None
-    den = np.ascontiguousarray(as_2d(denominator)) if divide else _DUMMY_FLOAT
-    use_mask = observed is not None
-    mask = np.ascontiguousarray(np.atleast_2d(observed), dtype=bool) if use_mask else _DUMMY_BOOL
-    for name, other in (("denominator", den if divide else None), ("observed", mask if use_mask else None)):
-        if other is not None and other.shape != shape:
-            raise ValueError(f"{name} has shape {other.shape}, expected {shape}")
-    if groups is None:
-        group = _DUMMY_INT
-    else:
-        group = np.asarray(groups)
-        if group.ndim == 1:
-            group = group[None, :]
-        if group.shape != shape:
-            raise ValueError(f"groups has shape {group.shape}, expected {shape}")
-        if group.dtype not in (np.int32, np.int64):
-            group = group.astype(np.int32)
-        group = np.ascontiguousarray(group)
+    divide, use_mask = denominator is not None, observed is not None
+    den, mask, group = _kernel_inputs(shape, denominator, observed, groups)
     direction = codes.direction_codes(improvement, s_count)
     fix_after = -1 if settings.fix_after_n_points is None else settings.fix_after_n_points
     suppress = settings.short_group_mode == "suppress"
@@ -154,17 +138,9 @@ def xmr_chart_of(
         value, mean, lpl, upl, lower_2s, upper_2s, sigma, point_type, rule, flags, side, rel,
         rebase_group, short, shown, n_obs, last_index,
     )  # fmt: skip
-    rows = np.arange(s_count)
-    has = n_obs > 0
-    last = np.maximum(last_index, 0)
-    v_icon = variation_icon(np.where(has, point_type[rows, last], codes.MISSING_POINT), direction)
-    a_icon = assurance_icon(
-        np.where(has, lpl[rows, last], np.nan), np.where(has, upl[rows, last], np.nan), target, direction
+    v_icon, a_icon = latest_icons(
+        point_type, lpl, upl, short, np.maximum(last_index, 0), n_obs > 0, direction, target, suppress
     )
-    if suppress:
-        last_short = has & short[rows, last]
-        v_icon = np.where(last_short, codes.NO_ICON, v_icon).astype(np.int8)
-        a_icon = np.where(last_short, codes.NO_ICON, a_icon).astype(np.int8)
     return ChartResult(
         value=value,
         mean=mean,
@@ -187,6 +163,38 @@ def xmr_chart_of(
         variation_icon=v_icon,
         assurance_icon=a_icon,
     )
+
+
+def _kernel_inputs(
+    shape: tuple[int, ...],
+    denominator: np.ndarray | None,
+    observed: np.ndarray | None,
+    groups: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(denominator, observed, groups)`` as contiguous arrays of the values' ``shape`` for
+    :func:`engine.charts._xmr_kernel.xmr_rows` (a ``(1, 1)`` placeholder for each one not given)."""
+    den = np.ascontiguousarray(as_2d(denominator)) if denominator is not None else _DUMMY_FLOAT
+    use_mask = observed is not None
+    mask = (
+        np.ascontiguousarray(np.atleast_2d(observed), dtype=np.bool_) if observed is not None else _DUMMY_BOOL
+    )
+    given = (
+        ("denominator", den if denominator is not None else None),
+        ("observed", mask if use_mask else None),
+    )
+    for name, other in given:
+        if other is not None and other.shape != shape:
+            raise ValueError(f"{name} has shape {other.shape}, expected {shape}")
+    if groups is None:
+        return den, mask, _DUMMY_INT
+    group = np.asarray(groups)
+    if group.ndim == 1:
+        group = group[None, :]
+    if group.shape != shape:
+        raise ValueError(f"groups has shape {group.shape}, expected {shape}")
+    if group.dtype not in (np.int32, np.int64):
+        group = group.astype(np.int32)
+    return den, mask, np.ascontiguousarray(group)
 
 
 _DUMMY_FLOAT = np.zeros((1, 1))

@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of CSV")
 
 
-def _changes(observations: pl.DataFrame, cadence: str, settings: ChangePointSettings, upto: dt.date | None):  # type: ignore[no-untyped-def]
+def _changes(observations: pl.DataFrame, cadence: str, settings: ChangePointSettings, upto: dt.date | None):
     obs = observations.filter(pl.col("period") <= upto) if upto is not None else observations
     if obs.height == 0:
         return None

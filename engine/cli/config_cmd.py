@@ -26,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     write.add_argument("--force", action="store_true", help="overwrite an existing file")
 
 
-def _load(path: str | None):  # type: ignore[no-untyped-def]
+def _load(path: str | None):
     from engine.config import load_config
     from engine.settings import SettingsError
 
@@ -46,7 +46,7 @@ def _differences(a: object, b: object, prefix: str = "") -> list[str]:
     return [] if a == b else [prefix.rstrip(".")]
 
 
-def _resolved(config):  # type: ignore[no-untyped-def]
+def _resolved(config):
     """Plain mapping with every catalogue indicator's effective settings (listed or default)."""
     from engine.settings import to_mapping
 
@@ -60,7 +60,7 @@ def _number(value: object) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def provenance_lines(prov) -> list[str]:  # type: ignore[no-untyped-def]
+def provenance_lines(prov) -> list[str]:
     """``[provenance]`` as printable lines (none when the file records no provenance)."""
     if prov.empty:
         return ["provenance: none recorded (not saved from the threshold lab)"]

@@ -249,10 +249,10 @@ def _chart(
             settings = settings_from_options(
                 args, AttributeSettings, _rule_options(AttributeSettings), kind=chart
             )
-            res = attribute_chart(
+            attr = attribute_chart(
                 y, n, args.improvement, groups=groups, target=args.target, settings=settings
             )
-            return res, res.mean, res.runs
+            return attr, attr.mean, attr.runs
         value = y if n is None else np.where(n > 0, y / np.where(n > 0, n, 1.0), np.nan)
         if chart == "run":
             centre, runs = run_chart(value, groups=groups, fix_after_n_points=args.fix_after)
@@ -260,10 +260,10 @@ def _chart(
         if chart in ("t", "g") and np.nanmin(value, initial=0.0) < 0:
             raise CliError(f"a {chart} chart needs non-negative times or counts between events")
         if chart == "t":
-            res = t_chart_with_runs(
+            t_res = t_chart_with_runs(
                 value, args.improvement, groups=groups, target=args.target, settings=_settings(args)
             )
-            return res, res.mean, res.runs
+            return t_res, t_res.mean, t_res.runs
         if chart == "g":
             g_settings = settings_from_options(args, GSettings, _rule_options(GSettings))
             res = g_chart(value, args.improvement, groups=groups, target=args.target, settings=g_settings)

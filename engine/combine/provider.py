@@ -136,7 +136,7 @@ def _factor(cells: ProviderCells, group: np.ndarray, n_groups: int, kappa: float
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _cell(y, a, b, div, scaled, s, t):  # type: ignore[no-untyped-def]
+def _cell(y, a, b, div, scaled, s, t):
     yv, mv = y[s, t], a[s, t] * b[s, t]
     if scaled[s]:
         yv, mv = yv / div[s, t], mv / div[s, t]
@@ -144,7 +144,7 @@ def _cell(y, a, b, div, scaled, s, t):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _masked_group_sums(y, a, b, div, scaled, group, y_sum, mu_sum):  # type: ignore[no-untyped-def]
+def _masked_group_sums(y, a, b, div, scaled, group, y_sum, mu_sum):
     """Group sums of y and mu over the periods where both are finite (0.0 added elsewhere, in row
     order: the same floating-point sums as ``np.add.at`` of the zero-filled arrays)."""
     for s in range(y.shape[0]):
@@ -157,7 +157,7 @@ def _masked_group_sums(y, a, b, div, scaled, group, y_sum, mu_sum):  # type: ign
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _leave_one_out(y, a, b, div, scaled, group, y_sum, mu_sum, kappa):  # type: ignore[no-untyped-def]
+def _leave_one_out(y, a, b, div, scaled, group, y_sum, mu_sum, kappa):
     out = np.empty(y.shape)
     for s in range(y.shape[0]):
         g = group[s]
@@ -201,7 +201,7 @@ def pooled_moments(
     arrays bit for bit.
     """
     shape = (n_groups, y.shape[1])
-    out = tuple(np.zeros(shape) for _ in range(4))
+    out = (np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape))
     _pooled_moments(
         *_cells(y, observed, n, rate, dispersion, family), np.asarray(group, dtype=np.int64), *out
     )
@@ -215,7 +215,7 @@ def _cells(
     rate: np.ndarray,
     dispersion: np.ndarray,
     family: np.ndarray,
-) -> tuple[np.ndarray, ...]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The per-cell inputs of :func:`_cell_moments` as the kernels take them (family as codes, -1
     for a family not in ``FAMILY_CODES``)."""
     return (
@@ -403,7 +403,8 @@ def gated_common_mode_factor(
     group = np.asarray(group, dtype=np.int64)
     order = np.argsort(group, kind="stable").astype(np.int64)
     bounds = np.searchsorted(group[order], np.arange(n_groups + 1)).astype(np.int64)
-    factor, gate = None, None
+    factor: np.ndarray | None = None
+    gate: np.ndarray | None = None
     # two time scales: ``window`` periods (steps, short ramps) and one period (sharp shocks)
     for w in sorted({int(window), 1}, reverse=True):
         out = np.ones(c.y.shape)
@@ -419,11 +420,12 @@ def gated_common_mode_factor(
         gate = np.where(use, g, gate)
         rows = use[group]
         factor = np.where(rows, out, factor)
+    assert factor is not None and gate is not None  # the loop runs at least once
     return factor, gate
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _median_inplace(buf, n):  # type: ignore[no-untyped-def]
+def _median_inplace(buf, n):
     """Median of ``buf[:n]`` (insertion sort in place; ``n`` is a provider's ward count)."""
     for i in range(1, n):
         v = buf[i]
@@ -457,7 +459,7 @@ def _gated(
     min_expected,
     out,
     gate,
-):  # type: ignore[no-untyped-def]
+):
     t_count = y.shape[1]
     for g in prange(bounds.shape[0] - 1):  # groups are independent (their own rows of out, gate)
         rows = order[bounds[g] : bounds[g + 1]]

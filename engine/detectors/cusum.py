@@ -28,26 +28,15 @@ import numpy as np
 
 from engine.detectors import scores
 from engine.detectors._kernels import RESTART_CODES, cusum_path
+from engine.detectors.base import PanelDetector, check_arrays, per_series, side_threshold
 from engine.detectors.result import DetectorResult, SideResult
 
 Direction = Literal["up", "down", "both"]
 Restart = Literal["zero", "head_start", "none"]
 
 
-def _per_series(value: float | np.ndarray, s_count: int) -> np.ndarray:
-    v = np.asarray(value, dtype=float)
-    return np.broadcast_to(v, (s_count,)).astype(float) if v.ndim <= 1 else v
-
-
-def _check_arrays(y: np.ndarray, n: np.ndarray, expected_rate: np.ndarray) -> tuple[np.ndarray, ...]:
-    y = np.atleast_2d(np.asarray(y, dtype=float))
-    n = np.broadcast_to(np.asarray(n, dtype=float), y.shape)
-    r = np.broadcast_to(np.asarray(expected_rate, dtype=float), y.shape)
-    return y, n, r
-
-
 @dataclass(frozen=True)
-class _Cusum:
+class _Cusum(PanelDetector[DetectorResult]):
     """Shared direction, threshold and restart settings (fields documented in the subclasses)."""
 
     direction: Direction = field(default="up", metadata={"doc": "up, down or both (two one-sided charts)"})
@@ -72,10 +61,7 @@ class _Cusum:
 
     def _side(self, z: np.ndarray, direction: str) -> SideResult:
         s_count = z.shape[0]
-        thr_value = (
-            self.threshold if direction == "up" or self.threshold_down is None else self.threshold_down
-        )
-        thr = _per_series(thr_value, s_count)
+        thr = per_series(side_threshold(self.threshold, self.threshold_down, direction), s_count)
         hs = self.head_start * thr
         init = hs if self.initial_head_start else np.zeros(s_count)
         stat, alarm, onset = cusum_path(
@@ -86,15 +72,10 @@ class _Cusum:
     def _increments(self, y, n, rate, dispersion, direction):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def run(
-        self,
-        y: np.ndarray,
-        n: np.ndarray,
-        expected_rate: np.ndarray,
-        dispersion: float | np.ndarray | None = None,
+    def _run_checked(
+        self, y: np.ndarray, n: np.ndarray, rate: np.ndarray, dispersion: float | np.ndarray | None
     ) -> DetectorResult:
-        """Run on ``(S, T)`` numerator, exposure and baseline rate (dispersion scalar, (S,) or (S, T))."""
-        return self.run_increments(self.increments(y, n, expected_rate, dispersion))
+        return self.run_increments({d: self._increments(y, n, rate, dispersion, d) for d in self._sides()})
 
     def increments(
         self,
@@ -104,7 +85,7 @@ class _Cusum:
         dispersion: float | np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
         """``{direction: (S, T) increments}`` of each side, for callers that also need the evidence."""
-        y, n, r = _check_arrays(y, n, expected_rate)
+        y, n, r = check_arrays(y, n, expected_rate)
         return {d: self._increments(y, n, r, dispersion, d) for d in self._sides()}
 
     def run_increments(self, increments: dict[str, np.ndarray]) -> DetectorResult:

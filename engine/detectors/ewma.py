@@ -22,12 +22,12 @@ import numpy as np
 
 from engine.detectors import scores
 from engine.detectors._kernels import RESTART_CODES, ewma_path
-from engine.detectors.cusum import _check_arrays
+from engine.detectors.base import PanelDetector
 from engine.detectors.result import DetectorResult, SideResult
 
 
 @dataclass(frozen=True)
-class Ewma:
+class Ewma(PanelDetector[DetectorResult]):
     """Exact-limit EWMA on Pearson residuals."""
 
     direction: Literal["up", "down", "both"] = field(default="up", metadata={"doc": "up, down or both"})
@@ -54,18 +54,12 @@ class Ewma:
         disp = dispersion if (self.overdispersed or self.family == "measure") else None
         return scores.pearson_residual(y, n, expected_rate, self.family, disp)
 
-    def run(
-        self,
-        y: np.ndarray,
-        n: np.ndarray,
-        expected_rate: np.ndarray,
-        dispersion: float | np.ndarray | None = None,
+    def _run_checked(
+        self, y: np.ndarray, n: np.ndarray, rate: np.ndarray, dispersion: float | np.ndarray | None
     ) -> DetectorResult:
-        """Run on ``(S, T)`` arrays."""
         if not 0 < self.lam <= 1:
             raise ValueError("lam must be in (0, 1]")
-        y, n, r = _check_arrays(y, n, expected_rate)
-        z = np.ascontiguousarray(self.residuals(y, n, r, dispersion))
+        z = np.ascontiguousarray(self.residuals(y, n, rate, dispersion))
         up = self.direction in ("up", "both")
         down = self.direction in ("down", "both")
         stat, lim, a_up, a_dn, o_up, o_dn = ewma_path(

@@ -20,12 +20,12 @@ from typing import Literal
 import numpy as np
 
 from engine.detectors._kernels import glr_path
-from engine.detectors.cusum import _check_arrays, _per_series
+from engine.detectors.base import PanelDetector, per_series, side_threshold
 from engine.detectors.result import DetectorResult, SideResult
 
 
 @dataclass(frozen=True)
-class GlrPoisson:
+class GlrPoisson(PanelDetector[DetectorResult]):
     """Windowed GLR for a multiplicative rate change (Poisson; NB when ``overdispersed``)."""
 
     direction: Literal["up", "down", "both"] = field(default="up", metadata={"doc": "up, down or both"})
@@ -41,32 +41,24 @@ class GlrPoisson:
 
     name = "glr_poisson"
 
-    def run(
-        self,
-        y: np.ndarray,
-        n: np.ndarray,
-        expected_rate: np.ndarray,
-        dispersion: float | np.ndarray | None = None,
+    def _run_checked(
+        self, y: np.ndarray, n: np.ndarray, rate: np.ndarray, dispersion: float | np.ndarray | None
     ) -> DetectorResult:
-        """Run on ``(S, T)`` arrays; ``dispersion`` is the NB alpha (scalar or ``(S,)``)."""
-        y, n, r = _check_arrays(y, n, expected_rate)
+        """``dispersion`` is the NB alpha (scalar, ``(S,)`` or ``(S, T)``: each series' last value)."""
         s_count = y.shape[0]
-        mu = np.ascontiguousarray(r * n)
+        mu = np.ascontiguousarray(rate * n)
         if self.overdispersed and dispersion is not None:
             d = np.asarray(dispersion, dtype=float)
             if d.ndim == 2:  # the NB kernel takes one alpha per series: each series' last defined value
                 fin = np.isfinite(d)
                 last = d.shape[1] - 1 - np.argmax(fin[:, ::-1], axis=1)
                 d = np.where(fin.any(axis=1), d[np.arange(d.shape[0]), last], 0.0)
-            alpha = np.nan_to_num(_per_series(d, s_count))
+            alpha = np.nan_to_num(per_series(d, s_count))
         else:
             alpha = np.zeros(s_count)
         sides = []
         for direction in ("up", "down") if self.direction == "both" else (self.direction,):
-            thr_value = (
-                self.threshold if direction == "up" or self.threshold_down is None else self.threshold_down
-            )
-            thr = _per_series(thr_value, s_count)
+            thr = per_series(side_threshold(self.threshold, self.threshold_down, direction), s_count)
             stat, alarm, onset = glr_path(
                 np.ascontiguousarray(y),
                 mu,

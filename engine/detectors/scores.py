@@ -28,7 +28,7 @@ def _broadcast(dispersion: float | np.ndarray | None, shape: tuple[int, int], de
 def poisson_llr(
     y: np.ndarray,
     mu: np.ndarray,
-    rate_ratio: float,
+    rate_ratio: float | np.ndarray,
     family: str = "count",
     dispersion: float | np.ndarray | None = None,
 ) -> np.ndarray:

@@ -38,7 +38,7 @@ from engine.contract.observations import MISSING, OBSERVED, SUPPRESSED
 from engine.detectors import scores
 from engine.detectors._kernels import missing_run_path, zero_run_path
 from engine.detectors._peer_kernel import THETAS, peer_silence_path
-from engine.detectors.cusum import _check_arrays
+from engine.detectors.base import PanelDetector
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class SilenceResult:
 
 
 @dataclass(frozen=True)
-class Silence:
+class Silence(PanelDetector[SilenceResult]):
     """Alarm on improbable runs of zero counts."""
 
     level: float = field(default=0.01, metadata={"doc": "alarm when P(current zero run) < level"})
@@ -85,15 +85,9 @@ class Silence:
 
     name = "silence"
 
-    def run(
-        self,
-        y: np.ndarray,
-        n: np.ndarray,
-        expected_rate: np.ndarray,
-        dispersion: float | np.ndarray | None = None,
+    def _run_checked(
+        self, y: np.ndarray, n: np.ndarray, r: np.ndarray, dispersion: float | np.ndarray | None
     ) -> SilenceResult:
-        """Run on ``(S, T)`` numerator, exposure, baseline rate and dispersion."""
-        y, n, r = _check_arrays(y, n, expected_rate)
         disp = dispersion if (self.overdispersed or self.family == "measure") else None
         lp0 = scores.log_prob_zero(n, r, self.family, disp)
         with np.errstate(invalid="ignore"):

@@ -25,7 +25,8 @@ def _docstring_attributes(cls: type) -> dict[str, str]:
     if not m:
         return {}
     out: dict[str, str] = {}
-    name, text = None, []
+    name: str | None = None
+    text: list[str] = []
     for line in m.group(1).splitlines():
         head = re.match(r"^\s{4}(\w+)\s*:", line)
         if head and not line.startswith(" " * 8):

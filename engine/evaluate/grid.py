@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -47,7 +48,7 @@ class WardGrid:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.level.shape  # type: ignore[return-value]
+        return self.level.shape
 
     def ward_index(self, ward_ids: np.ndarray) -> np.ndarray:
         """Index of each ward id in the grid (-1 when the results have no such ward)."""
@@ -73,10 +74,11 @@ def grid_from_status(ward_status: pl.DataFrame) -> WardGrid:
     if unknown:
         raise ValueError(f"ward_status.csv: unknown level(s) {sorted(unknown)}")
     wards = np.array(sorted(status["ward_id"].unique().to_list()), dtype=str)
-    first, last = status["period"].min(), status["period"].max()
+    first = cast("dt.date | None", status["period"].min())
+    last = cast("dt.date", status["period"].max())
     if first is None:
         raise ValueError("ward_status.csv has no rows")
-    weeks = ((last - first).days // 7) + 1  # type: ignore[operator]
+    weeks = ((last - first).days // 7) + 1
     periods = np.datetime64(first, "D") + 7 * np.arange(weeks)
     grid = WardGrid(
         wards, periods, np.zeros((len(wards), weeks), bool), np.zeros((len(wards), weeks), np.int8)

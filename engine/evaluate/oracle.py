@@ -174,7 +174,7 @@ def true_llr(a: SeriesArrays, multiplier: float) -> np.ndarray:
         p0 = np.clip(a.rate, _EPS, 1 - _EPS)
         p1 = np.clip(multiplier * p0, _EPS, 1 - _EPS)
         odds = p1 * (1 - p0) / (p0 * (1 - p1))
-        z = binomial_llr(a.y, a.n, p0, odds, np.nan_to_num(a.dispersion))  # type: ignore[arg-type]
+        z = binomial_llr(a.y, a.n, p0, odds, np.nan_to_num(a.dispersion))
     else:
         z = poisson_llr(a.y, a.rate * a.n, multiplier, a.family, a.dispersion)
     return np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
@@ -219,7 +219,7 @@ def ramp_glr(z_levels: np.ndarray, age_level: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _ramp_glr(z, age):  # type: ignore[no-untyped-def]
+def _ramp_glr(z, age):
     _, w_count, t_count = z.shape
     r = age.shape[0]
     full = age[r - 1]

@@ -37,7 +37,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -243,7 +243,7 @@ def cell_row(ev: Any, kinds: pl.DataFrame, broad: pl.DataFrame) -> dict[str, Any
         "broad_decoy_wards_escalated": (
             int(broad["wards_escalated"].sum()) / int(broad["wards"].sum()) if broad.height else math.nan
         ),
-        "broad_decoys_with_provider_alert": float(broad["provider_alert"].mean())
+        "broad_decoys_with_provider_alert": float(cast(float, broad["provider_alert"].mean()))
         if broad.height
         else math.nan,
         "provider_deterioration_reached": (

@@ -47,7 +47,7 @@ from engine.combine.levels import CONCERN, WATCH, ward_levels
 from engine.config import Config
 from engine.contract.observations import MISSING, STATUS_LABELS
 from engine.evaluate.grid import WEEKS_PER_YEAR, WardGrid, windows_mask
-from engine.evaluate.metrics import bootstrap_index, censor, outcome, percentile_ci, quantile
+from engine.evaluate.metrics import Outcome, bootstrap_index, censor, outcome, percentile_ci, quantile
 from engine.evaluate.settings import EvaluationSettings
 from engine.panel import distinct_keys
 from engine.scoring.calibrate import (
@@ -195,7 +195,7 @@ class _FrameTemplate:
     order: np.ndarray  # row of the sorted frame -> row of the concatenated cells
 
 
-def _template(parts, catalogue) -> _FrameTemplate:  # type: ignore[no-untyped-def]
+def _template(parts, catalogue) -> _FrameTemplate:
     """Canonical observation frame of the trust's cells (as ``replicate_frame`` writes them)."""
     frames, cells = [], {}
     for cadence, sc in parts.items():
@@ -219,7 +219,7 @@ def _template(parts, catalogue) -> _FrameTemplate:  # type: ignore[no-untyped-de
     return _FrameTemplate(frame.drop("_row"), cells, frame["_row"].to_numpy())
 
 
-def _injected_frame(parts, rng, factors, injections, grid_periods, ward_ids, s, template):  # type: ignore[no-untyped-def]
+def _injected_frame(parts, rng, factors, injections, grid_periods, ward_ids, s, template):
     """A canonical observation frame of one replicate: in control, plus the injected changes."""
     values = []
     for cadence, sc in parts.items():
@@ -270,7 +270,7 @@ def _truth(
     )
 
 
-def _levels(ev, comb, s: TradeoffSettings) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _levels(ev, comb, s: TradeoffSettings) -> np.ndarray:
     """``(H, W, T)`` level codes for each candidate threshold, by the scoring rule."""
     out = np.empty((len(s.thresholds), *ev.level.shape), dtype=np.int8)
     before = np.arange(ev.level.shape[1])[None, :] < ev.first_period[:, None]
@@ -313,13 +313,7 @@ def simulate_tradeoff(
     factors = {cad: estimate_latent_factors(sc) for cad, sc in parts.items()}
     ward_ids, periods = ev0.ward_id, ev0.periods
     w_count, t_count = ev0.level.shape
-    domains_of = []
-    for w in range(w_count):
-        present: set[str] = set()
-        for sc in parts.values():
-            mine = sc.panel.ward_id == ward_ids[w]
-            present |= set(sc.domain[mine].tolist()) & set(CULTURE_DOMAINS)
-        domains_of.append(np.array(sorted(present)))
+    domains_of = _culture_domains_of_wards(parts, ward_ids)
     template = _template(parts, catalogue)
     ev_settings = EvaluationSettings(horizon_weeks=max(s.horizons), bootstrap_replicates=0)
     h_count = len(s.thresholds)
@@ -339,27 +333,8 @@ def simulate_tradeoff(
             [_truth(episodes, "episode", ward_ids, periods), _truth(singles, "decoy", ward_ids, periods)]
         )
         outside = monitored & ~windows_mask(grid, truth, ev_settings)
-        # every threshold at once: rows h * W + w of a stacked (H * W, T) condition
-        offset = (np.arange(h_count) * w_count)[:, None]
-        ep_w = (offset + np.array([i.ward for i in episodes])[None, :]).ravel()
-        ep_t = np.tile([i.onset_t for i in episodes], h_count)
-        sd_w = (offset + np.array([i.ward for i in singles])[None, :]).ravel()
-        sd_t0 = np.tile([i.onset_t for i in singles], h_count)
-        sd_t1 = np.tile([i.end_t + ev_settings.grace_weeks for i in singles], h_count)
-        stacked_outside = np.tile(outside, (h_count, 1))
-        concern = outcome(
-            (levels >= CONCERN).reshape(h_count * w_count, t_count),
-            stacked_outside,
-            comb.close_after,
-            (ep_w, ep_t),
-            (sd_w, sd_t0, np.minimum(sd_t1, t_count - 1)),
-        )
-        watch = outcome(
-            (levels >= WATCH).reshape(h_count * w_count, t_count),
-            stacked_outside,
-            comb.close_after,
-            (ep_w, ep_t),
-            (sd_w, sd_t0, sd_t1),
+        concern, watch = _outcomes_by_threshold(
+            levels, outside, episodes, singles, comb.close_after, ev_settings.grace_weeks
         )
         delays.append(concern.delay.reshape(h_count, -1))
         escalated.append(concern.decoy_escalated.reshape(h_count, -1))
@@ -383,6 +358,63 @@ def simulate_tradeoff(
     )
 
 
+def _culture_domains_of_wards(parts: dict, ward_ids: np.ndarray) -> list[np.ndarray]:
+    """Per ward of the grid, the sorted culture domains it has indicators in (any cadence)."""
+    domains_of = []
+    for ward in ward_ids:
+        present: set[str] = set()
+        for sc in parts.values():
+            mine = sc.panel.ward_id == ward
+            present |= set(sc.domain[mine].tolist()) & set(CULTURE_DOMAINS)
+        domains_of.append(np.array(sorted(present)))
+    return domains_of
+
+
+def _decoy_end(decoy: _Injection) -> int:
+    """Last grid week of a decoy's change (decoys are planned with an end, unlike episodes)."""
+    if decoy.end_t is None:
+        raise ValueError("a decoy needs an end week")
+    return decoy.end_t
+
+
+def _outcomes_by_threshold(
+    levels: np.ndarray,
+    outside: np.ndarray,
+    episodes: list[_Injection],
+    singles: list[_Injection],
+    close_after: int,
+    grace_weeks: int,
+) -> tuple[Outcome, Outcome]:
+    """``(concern, watch)`` outcomes of the ``(H, W, T)`` levels of every candidate threshold at once.
+
+    Rows ``h * W + w`` of a stacked ``(H * W, T)`` condition; ``outside`` is the ``(W, T)`` mask of
+    weeks outside every truth window; decoys (``singles``) count until ``grace_weeks`` after their end.
+    """
+    h_count, w_count, t_count = levels.shape
+    offset = (np.arange(h_count) * w_count)[:, None]
+    ep_w = (offset + np.array([i.ward for i in episodes])[None, :]).ravel()
+    ep_t = np.tile([i.onset_t for i in episodes], h_count)
+    sd_w = (offset + np.array([i.ward for i in singles])[None, :]).ravel()
+    sd_t0 = np.tile([i.onset_t for i in singles], h_count)
+    sd_t1 = np.tile([_decoy_end(i) + grace_weeks for i in singles], h_count)
+    stacked_outside = np.tile(outside, (h_count, 1))
+    concern = outcome(
+        (levels >= CONCERN).reshape(h_count * w_count, t_count),
+        stacked_outside,
+        close_after,
+        (ep_w, ep_t),
+        (sd_w, sd_t0, np.minimum(sd_t1, t_count - 1)),
+    )
+    watch = outcome(
+        (levels >= WATCH).reshape(h_count * w_count, t_count),
+        stacked_outside,
+        close_after,
+        (ep_w, ep_t),
+        (sd_w, sd_t0, sd_t1),
+    )
+    return concern, watch
+
+
 def _batch_rate(counts: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rate per ward-year and its batch-means standard error over replicates (rows of ``counts``)."""
     total = years.sum()
@@ -394,7 +426,7 @@ def _batch_rate(counts: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, np.n
     return rate, np.sqrt((resid**2).sum(axis=0) * r / (r - 1)) / total
 
 
-def _table(s, delay, esc, fa_concern, fa_watch, years) -> pl.DataFrame:  # type: ignore[no-untyped-def]
+def _table(s, delay, esc, fa_concern, fa_watch, years) -> pl.DataFrame:
     longest = max(s.horizons)
     rate_c, se_c = _batch_rate(fa_concern, years)
     rate_w, se_w = _batch_rate(fa_watch, years)

@@ -139,7 +139,7 @@ def accepted_columns(
 
 
 @nb.njit(nogil=True, cache=True, inline="always")
-def _row(j: int, rows: np.ndarray, all_rows: bool) -> int:
+def _row(j: int, rows: np.ndarray, all_rows: bool) -> np.intp:
     """Row index of the ``j``-th selected row (``rows[j]``, or ``j`` when every row is selected)."""
     return np.intp(j) if all_rows else np.intp(rows[j])
 

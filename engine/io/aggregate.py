@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -41,6 +42,9 @@ from engine.io.errors import FatalInputError
 from engine.io.outputs import output_paths
 from engine.io.rejections import empty_rejections
 from signals import CATALOGUE, Catalogue
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 __all__ = ["AggregateResult", "Mapping", "aggregate", "load_mapping", "write_aggregate"]
 
@@ -81,7 +85,9 @@ class AggregateResult:
             )
         obs = self.observations
         if obs.height:
-            kind = pl.when(pl.col("numerator") == "").then(pl.lit("unknown (outside declared coverage)"))
+            kind: Then | ChainedThen = pl.when(pl.col("numerator") == "").then(
+                pl.lit("unknown (outside declared coverage)")
+            )
             kind = kind.when(pl.col("numerator") == "0").then(pl.lit("zero (covered, no event)"))
             tab = (
                 obs.with_columns(kind.otherwise(pl.lit("counted")).alias("k"))

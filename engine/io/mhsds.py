@@ -90,7 +90,7 @@ class MhsdsImport:
             lines.append(f"  {m}: {n:,} input rows")
         months = obs["period"].unique().sort() if obs.height else pl.Series([], dtype=pl.Date)
         if len(months):
-            lines.append(f"  months: {months.min()} to {months.max()} ({len(months)} months)")
+            lines.append(f"  months: {months.min()!s} to {months.max()!s} ({len(months)} months)")
         lines.append(f"  providers written as units: {self.wards.height:,}")
         if self.providers_without_data:
             lines.append(

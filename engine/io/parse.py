@@ -130,13 +130,13 @@ def numbers(col: pl.Series) -> Numbers:
     n = len(col)
     no = np.zeros(n, dtype=bool)
     if col.dtype == pl.Categorical:
-        values, codes = distinct_codes(col)
-        sub = numbers(values)
+        distinct, codes = distinct_codes(col)
+        parsed = numbers(distinct)
         return Numbers(
-            np.append(sub.values, np.nan)[codes],
-            np.append(sub.empty, True)[codes],
-            np.append(sub.star, False)[codes],
-            np.append(sub.unparseable, False)[codes],
+            np.append(parsed.values, np.nan)[codes],
+            np.append(parsed.empty, True)[codes],
+            np.append(parsed.star, False)[codes],
+            np.append(parsed.unparseable, False)[codes],
         )
     if col.dtype.is_numeric():
         raw = col.cast(pl.Float64).to_numpy()  # null -> NaN
@@ -161,12 +161,12 @@ def numbers(col: pl.Series) -> Numbers:
         miss = (fast.is_null() & col.is_not_null()).arg_true()
     if len(miss):
         idx = miss.to_numpy()
-        sub = pl.DataFrame({"v": col.gather(miss)}).select(
+        rest = pl.DataFrame({"v": col.gather(miss)}).select(
             number("v", pl.String()).alias("num"), text("v", pl.String()).alias("t")
         )
-        values[idx] = sub["num"].to_numpy()
-        empty[idx] = (sub["t"] == "").to_numpy()
-        star[idx] = (sub["t"] == "*").to_numpy()
+        values[idx] = rest["num"].to_numpy()
+        empty[idx] = (rest["t"] == "").to_numpy()
+        star[idx] = (rest["t"] == "*").to_numpy()
     return Numbers(values, empty, star, np.isnan(values) & ~empty & ~star)
 
 

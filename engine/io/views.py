@@ -7,6 +7,8 @@ views directly gives lengths and short values without materialising anything per
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -35,5 +37,5 @@ def max_byte_length(col: pl.Series) -> int:
     """An upper bound of the byte length of a String column's values (exact without nulls)."""
     views = string_views(col)
     if views is None:
-        return int(col.str.len_bytes().max() or 0)
+        return int(cast(int | None, col.str.len_bytes().max()) or 0)
     return max((int(v[:, :4].view("<i4").max()) for v in views), default=0)

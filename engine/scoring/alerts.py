@@ -46,7 +46,7 @@ def _date(day: np.datetime64) -> dt.date:
 
 @cache
 def _iso(day: np.datetime64 | None) -> str:
-    return "" if day is None else str(np.datetime64(day, "D"))
+    return "" if day is None else str(np.datetime64(day, "D"))  # type: ignore[call-overload]  # stubs: no (datetime64, unit)
 
 
 @dataclass(frozen=True)
@@ -268,8 +268,8 @@ def ward_alerts(
         strong = [i for i in range(len(CULTURE_DOMAINS)) if named[e, i]]
         since_idx = min((int(ev.domain_since[w, i, s]) + 1 for i in strong), default=int(s))
         onset = ev.periods[min(max(since_idx, 0), len(ev.periods) - 1)]
-        evidence = [items[(cadence, si, ts)] for _, cadence, si, ts in contributors]
-        evidence = [item for item in evidence if item is not None]
+        found = [items[(cadence, si, ts)] for _, cadence, si, ts in contributors]
+        evidence = [item for item in found if item is not None]
         keys = [str(parts[cadence].panel.indicator[si]) for _, cadence, si, _ in contributors]
         level = LEVEL_NAMES[int(ev.level[w, s : last + 1].max())]
         text = ward_explanation(
@@ -315,10 +315,10 @@ def _contributor_evidence(
     for cadence, cells in wanted.items():
         sc = parts[cadence]
         cells_sorted = sorted(cells)
-        si = np.array([c[0] for c in cells_sorted], dtype=np.int64)
-        ts = np.array([c[1] for c in cells_sorted], dtype=np.int64)
-        found = evidence_items(sc, si, ts, [str(sc.closure[i]) for i in si.tolist()])
-        out.update(((cadence, a, b), item) for (a, b), item in zip(cells_sorted, found, strict=True))
+        series = np.array([c[0] for c in cells_sorted], dtype=np.int64)
+        period = np.array([c[1] for c in cells_sorted], dtype=np.int64)
+        items = evidence_items(sc, series, period, [str(sc.closure[i]) for i in series.tolist()])
+        out.update(((cadence, a, b), item) for (a, b), item in zip(cells_sorted, items, strict=True))
     return out
 
 

@@ -725,7 +725,7 @@ def calibrate_alerts(
     config: Config | None = None,
     replicates: int | None = None,
     seed: int | None = None,
-    progress=None,  # type: ignore[no-untyped-def]
+    progress=None,
     dependence: bool = True,
     decoys: bool = True,
     levels: bool = True,

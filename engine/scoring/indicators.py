@@ -10,6 +10,7 @@ import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -184,8 +185,8 @@ def closure_adaptive_llr(
     return z
 
 
-def _cusum_detector(family: str, direction: str, threshold: float, s: IndicatorSettings):  # type: ignore[no-untyped-def]
-    common = {"direction": direction, "threshold": threshold, "restart": "none"}
+def _cusum_detector(family: str, direction: str, threshold: float, s: IndicatorSettings):
+    common: dict[str, Any] = {"direction": direction, "threshold": threshold, "restart": "none"}
     if family == "proportion":
         return BinomialCusum(odds_ratio_up=s.odds_ratio_up, odds_ratio_down=s.odds_ratio_down, **common)
     if family == "measure":

@@ -237,7 +237,7 @@ def resumption_episodes(
 
 def scores_reporting(
     parts: dict, mode: str = "monitoring", catalogue: Catalogue | None = None
-) -> pl.DataFrame:  # type: ignore[type-arg]
+) -> pl.DataFrame:
     """The reporting table of a scoring run's per-cadence :class:`SeriesScores` (monitoring: causal)."""
     frames = [
         reporting_table(sc.panel, sc.peer_silence_rows, sc.peer_silence, mode, catalogue)

@@ -111,15 +111,13 @@ def retrospective(
         inds = [k for k, c in cadence.items() if c == cad and k in catalogue]
         if not inds:
             continue
-        panel = build_panel(observations, cad, indicators=inds)  # type: ignore[arg-type]
+        panel = build_panel(observations, cad, indicators=inds)
         if panel.shape[0] == 0:
             continue
         first = panel.periods[0] if first is None else min(first, panel.periods[0])
         last = panel.periods[-1] if last is None else max(last, panel.periods[-1])
         min_size = st.min_segment_months if cad == "monthly" else st.min_segment_weeks
-        cps = detect_panel(
-            panel, ChangePointSettings(**{**_fields(cp), "min_size": min_size}), catalogue=catalogue
-        )
+        cps = detect_panel(panel, dataclasses.replace(cp, min_size=min_size), catalogue=catalogue)
         changes.append(_changes(panel, cps, st, catalogue))
         loo, obs = _loo_rate(panel)
         mu = loo * panel.n
@@ -163,12 +161,8 @@ def retrospective(
     )
 
 
-def _fields(settings: ChangePointSettings) -> dict[str, object]:
-    return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
-
-
-def _date(day: object) -> dt.date:
-    return np.datetime64(day, "D").item()  # type: ignore[no-any-return]
+def _date(day: np.datetime64) -> dt.date:
+    return np.datetime64(day, "D").item()  # type: ignore[call-overload]  # stubs: no (datetime64, unit)
 
 
 CHANGES_SCHEMA = {
@@ -215,7 +209,7 @@ def _empty_changes() -> pl.DataFrame:
     return pl.DataFrame(schema=CHANGES_SCHEMA)
 
 
-def _changes(panel: Panel, cps, st: RetrospectiveSettings, catalogue: Catalogue) -> pl.DataFrame:  # type: ignore[no-untyped-def]
+def _changes(panel: Panel, cps, st: RetrospectiveSettings, catalogue: Catalogue) -> pl.DataFrame:
     """One row per change point whose ratio is at least ``min_change_ratio`` either way."""
     s_idx, t_idx = np.nonzero(cps.starts)
     keep = t_idx > 0
@@ -264,7 +258,7 @@ def _changes(panel: Panel, cps, st: RetrospectiveSettings, catalogue: Catalogue)
             "concern": concern,
             "explanation": expl,
         },
-        schema=CHANGES_SCHEMA,  # type: ignore[arg-type]
+        schema=CHANGES_SCHEMA,
     ).sort("ward_id", "indicator", "change_period")
 
 

@@ -158,7 +158,7 @@ def ward_status_frame(
     flagged[:, dom_index["data_silence"]] = ev.data_silence
     silent_series = np.zeros((w_count, t_count))
     keys = SeriesLabels.of(parts).indicator.tolist()
-    cells = {"w": [], "t": [], "strength": [], "code": []}
+    cells: dict[str, list[np.ndarray]] = {"w": [], "t": [], "strength": [], "code": []}
     for cadence, sc in parts.items():
         ward = ev.series_ward[cadence]
         alarm, dsil = ev.alarm[cadence], ev.data_silence_series[cadence]
