@@ -443,7 +443,11 @@ def _summary_row(r: dict[str, Any], contributing: Sequence[str], fc: Any) -> tup
     target = getattr(ind, "target", None) if ind else None
     mean, lpl, upl = r.get("chart_mean"), r.get("chart_lpl"), r.get("chart_upl")
     limits_ok = all(v is not None and v == v for v in (mean, lpl, upl))
-    assure = assurance_icon(target, lpl, upl, direction) if (target is not None and limits_ok) else None
+    assure = (
+        assurance_icon(target, float(lpl), float(upl), direction)
+        if (target is not None and lpl is not None and upl is not None and limits_ok)
+        else None
+    )
     meaning = icon.meaning
     if key in contributing and icon.key.startswith("improvement"):
         meaning += (

@@ -19,7 +19,7 @@ from engine.runtime.blas import blas_threads
 def solve(A: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
     """``numpy.linalg.solve`` for the small dense systems of the ARL methods (one BLAS thread)."""
     with blas_threads(1):
-        return np.linalg.solve(A, b)
+        return np.asarray(np.linalg.solve(A, b), dtype=np.float64)
 
 
 @lru_cache(maxsize=32)

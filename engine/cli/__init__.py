@@ -35,7 +35,7 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_REFUSED, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2,
 DEBUG_FLAG = "--debug"
 
 
-def _load(name: str):  # type: ignore[no-untyped-def]
+def _load(name: str):
     module = BY_NAME[name].module
     try:
         return importlib.import_module(module)

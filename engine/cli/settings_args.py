@@ -96,13 +96,13 @@ def _base_type(tp: Any) -> Any:
     return tp
 
 
-def _default(f: dataclasses.Field) -> Any:  # type: ignore[type-arg]
+def _default(f: dataclasses.Field) -> Any:
     if f.default_factory is not dataclasses.MISSING:
         return f.default_factory()
     return None if f.default is dataclasses.MISSING else f.default
 
 
-def _help(option: Option, f: dataclasses.Field, cls: type, default: Any, boolean: bool) -> str:  # type: ignore[type-arg]
+def _help(option: Option, f: dataclasses.Field, cls: type, default: Any, boolean: bool) -> str:
     """The field's doc and units, its default and its range (``%`` escaped for argparse)."""
     text = option.help if option.help is not None else str(f.metadata.get("doc", ""))
     units = f.metadata.get("units")

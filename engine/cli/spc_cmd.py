@@ -268,8 +268,8 @@ def _chart(
             g_settings = settings_from_options(args, GSettings, _rule_options(GSettings))
             res = g_chart(value, args.improvement, groups=groups, target=args.target, settings=g_settings)
             return res, res.mean, res.runs
-        res = xmr_chart(value, args.improvement, groups=groups, target=args.target, settings=_settings(args))
-        return res, res.mean, anhoej_runs(res.value, res.mean, groups=groups)
+        xmr = xmr_chart(value, args.improvement, groups=groups, target=args.target, settings=_settings(args))
+        return xmr, xmr.mean, anhoej_runs(xmr.value, xmr.mean, groups=groups)
     except ValueError as exc:
         raise CliError(str(exc)) from None
 
