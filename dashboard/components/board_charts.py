@@ -12,6 +12,7 @@ import datetime as dt
 from typing import cast
 
 import altair as alt
+import numpy as np
 import polars as pl
 
 from dashboard.components.icons import FONT_STACK
@@ -257,7 +258,7 @@ def _evidence_lines(f: pl.DataFrame) -> pl.DataFrame:
 
 def _evidence_line_layer(long: pl.DataFrame) -> alt.Chart:
     """The two evidence lines (rise solid, fall dashed) on a y axis reaching at least 1.3."""
-    top = max(1.3, float(long["value"].cast(pl.Float64).max() or 0.0) * 1.08) if long.height else 1.3
+    top = max(1.3, float(np.nanmax(long["value"].to_numpy())) * 1.08) if long.height else 1.3
     y = alt.Y("value:Q", title="Evidence (1 = alert)", scale=alt.Scale(domain=[0, top], nice=False))
     return (
         alt.Chart(long)
