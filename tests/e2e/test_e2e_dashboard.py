@@ -136,7 +136,10 @@ def test_lab_page_for_demo_researcher(server: Server, page, e2e_fixture):  # typ
     reps.fill("2")
     reps.press("Tab")
     box = page.get_by_label(re.compile("Candidate thresholds"))
-    box.fill("3, 4")
+    from engine.scoring.settings import CombinationSettings
+
+    in_force = CombinationSettings().concern_threshold
+    box.fill(f"3, {in_force:g}")
     box.press("Tab")
     page.get_by_role("button", name="Run in the background").click()
     page.get_by_text(re.compile(r"On replicates of this trust")).wait_for(timeout=120_000)
@@ -148,7 +151,7 @@ def test_lab_page_for_demo_researcher(server: Server, page, e2e_fixture):  # typ
     from engine.config import Config, load_config
 
     saved = load_config(e2e_fixture.data_dir / "config.toml")
-    assert saved.digest() == Config().digest()  # picked: the 4.0 in force
+    assert saved.digest() == Config().digest()  # picked: the threshold in force
     assert saved.provenance.source.startswith("wardwatch threshold lab")
 
 
