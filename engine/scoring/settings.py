@@ -117,7 +117,8 @@ class CombinationSettings:
         default=3.0,
         metadata={
             "doc": "gated_total rule: the all-indicator total counts only while the second-largest "
-            "domain is at least this (nats; 3.0 keeps single-domain decoys within 10%)"
+            "domain is at least this (nats; 3.0 keeps single-domain decoys within 10%; with the rule set "
+            "concern_threshold on the total's scale, about 1.125, see docs/combination.md)"
         },
     )
     concern_threshold: float = field(
