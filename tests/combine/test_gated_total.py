@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import tempfile
+from pathlib import Path
+
 import numpy as np
+import polars as pl
 import pytest
 
 from engine.combine.domains import culture_total_blocks
 from engine.combine.levels import CONCERN, NONE, URGENT, WATCH, LevelThresholds, named_domains, ward_levels
+from engine.config import Config, config_from_mapping
+from engine.io import load_dataset
 from engine.scoring.calibrate import level_at_least
+from engine.scoring.run import score
 from engine.scoring.settings import CombinationSettings
 from engine.scoring.wards import level_thresholds
+from engine.settings import SettingsError
+from synthetic import ScenarioSettings, TrustSpec, generate, write_trust
 
 
 def _blocks(seed: int = 3) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -92,8 +102,55 @@ def test_named_domains_are_the_domains_at_the_gate_while_at_concern() -> None:
 def test_settings_carry_the_gate_and_refuse_a_bad_one() -> None:
     th = level_thresholds(CombinationSettings(concern_rule="gated_total", concern_gate=2.5))
     assert (th.rule, th.parameter) == ("gated_total", 2.5)
-    from engine.config import config_from_mapping
-    from engine.settings import SettingsError
-
     with pytest.raises(SettingsError, match="concern_gate"):
         config_from_mapping({"combination": {"concern_rule": "gated_total", "concern_gate": -1.0}})
+
+
+@pytest.fixture(scope="module")
+def gated_run():
+    """A small synthetic trust scored with the gated_total rule (threshold on the total's scale)."""
+    scenarios = ScenarioSettings.from_spec("closed_culture=3,acute_patient=1,staffing_crisis=1")
+    trust = generate(TrustSpec(n_wards=20, n_weeks=120, wards_per_provider=7, scenarios=scenarios), seed=11)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_trust(trust, Path(tmp))
+        loaded = load_dataset(paths["observations"], paths["wards"], paths["events"])
+    config = (
+        Config()
+        .replace("combination.concern_rule", "gated_total")
+        .replace("combination.concern_threshold", 1.125)
+        .replace("combination.watch_threshold", 0.5)
+    )
+    return loaded, config, score(loaded, config)
+
+
+def test_scoring_with_the_rule_levels_by_the_gated_total(gated_run) -> None:
+    _, _, run = gated_run
+    ev = run.wards
+    d2 = np.sort(ev.domain_stat, axis=1)[:, -2, :]
+    at_concern = ev.level >= CONCERN
+    assert at_concern.any()
+    assert np.all(d2[at_concern] >= 3.0) and np.all(ev.culture_total[at_concern] >= 1.125)
+    started = np.arange(ev.level.shape[1])[None, :] >= ev.first_period[:, None]
+    np.testing.assert_array_equal(at_concern, started & (d2 >= 3.0) & (ev.culture_total >= 1.125))
+    # every ward alert names at least two culture domains and the indicators behind them
+    ward = run.alerts.filter(pl.col("scope") == "ward")
+    assert ward.height > 0
+    status = run.ward_status.filter(pl.col("level").is_in(["concern", "urgent"]))
+    assert (
+        status["domains"].str.count_matches(
+            "restrictive_practice|harm_and_reporting|voice_and_oversight|staffing"
+        )
+        >= 2
+    ).all()
+    assert (status["indicators"].str.len_chars() > 0).all()
+    for row in ward.iter_rows(named=True):
+        assert row["statistic"] >= row["threshold"] == pytest.approx(1.125)
+        assert any(ch.isdigit() for ch in row["explanation"])
+
+
+def test_the_rule_does_not_look_ahead(gated_run) -> None:
+
+    loaded, config, run = gated_run
+    as_of = run.ward_status["period"].max() - dt.timedelta(weeks=30)
+    part = score(loaded, config, as_of=as_of)
+    assert part.ward_status.equals(run.ward_status.filter(pl.col("period") <= as_of))
