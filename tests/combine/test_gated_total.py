@@ -14,7 +14,7 @@ from engine.combine.domains import culture_total_blocks
 from engine.combine.levels import CONCERN, NONE, URGENT, WATCH, LevelThresholds, named_domains, ward_levels
 from engine.config import Config, config_from_mapping
 from engine.io import load_dataset
-from engine.scoring.calibrate import level_at_least
+from engine.scoring.calibrate import calibrate_alerts, level_at_least
 from engine.scoring.run import score
 from engine.scoring.settings import CombinationSettings
 from engine.scoring.wards import level_thresholds
@@ -154,3 +154,16 @@ def test_the_rule_does_not_look_ahead(gated_run) -> None:
     as_of = run.ward_status["period"].max() - dt.timedelta(weeks=30)
     part = score(loaded, config, as_of=as_of)
     assert part.ward_status.equals(run.ward_status.filter(pl.col("period") <= as_of))
+
+
+def test_calibration_simulates_the_rule(gated_run) -> None:
+    """calibrate-alerts chooses thresholds for the gated total through scoring's own level rule."""
+    loaded, config, _ = gated_run
+    rep = calibrate_alerts(
+        loaded.observations, loaded.wards, loaded.events, loaded.cadence, config, replicates=1, seed=5
+    )
+    comb = config.combination
+    i = int(np.searchsorted(rep.grid, rep.concern_threshold))
+    assert (rep.concern_rate[i:] <= comb.target_false_concern_per_ward_year).all()
+    assert (rep.decoy_rate[i:] <= comb.target_decoy_escalation).all()
+    assert rep.concern_rate[0] >= rep.concern_rate[-1]
