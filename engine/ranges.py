@@ -126,6 +126,7 @@ RANGES: dict[str, Range] = {
     "CombinationSettings.concern_balance": _r(1, 2, hi_open=True),
     "CombinationSettings.concern_floor": _POSITIVE_NATS,
     "CombinationSettings.concern_cap": _POSITIVE_NATS,
+    "CombinationSettings.concern_gate": _r(0, 100, lo_open=True),
     "ChartChoiceSettings.collapse_ratio": _r(0, 1),
     "ChartChoiceSettings.max_zero_share": _r(0, 1),
     "ChartChoiceSettings.min_points": _r(2, 520),

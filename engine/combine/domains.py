@@ -273,3 +273,25 @@ def _sum_since(z: np.ndarray, cell: np.ndarray, stat: np.ndarray, since: np.ndar
                 out[s, t] = cum[t + 1] - cum[since[c, t] + 1]
             else:
                 out[s, t] = 0.0
+
+
+def culture_total_blocks(
+    blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], n_wards: int, window: int = 0
+) -> np.ndarray:
+    """``(W, T)`` one joint CUSUM per ward over every culture indicator's increments (nats).
+
+    The same increments the domain statistics sum (series with ``domain >= 0``; NaN as 0), summed over
+    all culture domains of the ward: ``T_t = max(0, max_{t - L < k <= t} sum_{u=k}^{t} z_u)`` with
+    ``L = window`` (Lai 1995, as the domain statistic), or Page's CUSUM when ``window <= 0``. It is the
+    joint likelihood-ratio evidence that the ward's culture indicators moved, without the split into
+    domains (docs/combination.md, the ``gated_total`` concern rule). ``O(L)`` per ward and period.
+    """
+    cells = [np.where(domain >= 0, ward, -1).astype(np.int64) for _, ward, domain in blocks]
+    summed = _summed_increments(blocks, cells, n_wards)
+    stat = np.empty_like(summed)
+    since = np.empty(summed.shape, dtype=np.int64)
+    if window > 0:
+        _window_cusum(summed, int(window), stat, since)
+    else:
+        _page_cusum(summed, stat, since)
+    return stat

@@ -17,7 +17,10 @@ NONE, WATCH, CONCERN, URGENT = (lv.rank for lv in (Level.NONE, Level.WATCH, Leve
 
 #: Concern rules: how the culture-domain statistics combine into one constellation strength (nats)
 #: that ``watch`` and ``concern`` compare with their thresholds (docs/combination.md).
-CONCERN_RULES: tuple[str, ...] = ("balanced", "second", "top_two", "capped_sum")
+CONCERN_RULES: tuple[str, ...] = ("balanced", "second", "top_two", "capped_sum", "gated_total")
+#: Concern rules whose strength is the ward's culture total (one CUSUM over every culture indicator)
+#: rather than a function of the domain statistics alone: they need ``total`` (see constellation_strength).
+TOTAL_RULES: tuple[str, ...] = ("gated_total",)
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class LevelThresholds:
     urgent: float  # concern and restrictive practice or harm at or above this: urgent
     watch: float = np.inf  # constellation strength at or above this: watch (the constellation forming)
     rule: str = "second"  # see CONCERN_RULES and constellation_strength
-    parameter: float = 1.0  # the rule's parameter (balance, floor or cap; see constellation_strength)
+    parameter: float = 1.0  # the rule's parameter (balance, floor, cap or gate; see constellation_strength)
 
 
 def second_largest(stat: np.ndarray, axis: int = 1) -> np.ndarray:
@@ -38,7 +41,9 @@ def second_largest(stat: np.ndarray, axis: int = 1) -> np.ndarray:
     return np.take(part, -2, axis=axis)
 
 
-def constellation_strength(culture: np.ndarray, rule: str = "second", parameter: float = 1.0) -> np.ndarray:
+def constellation_strength(
+    culture: np.ndarray, rule: str = "second", parameter: float = 1.0, total: np.ndarray | None = None
+) -> np.ndarray:
     """``(W, T)`` constellation strength (nats) of ``(W, D, T)`` culture-domain statistics ``D_d``.
 
     * ``second``: the second-largest ``D_(2)`` (two domains at or above ``h``);
@@ -48,8 +53,19 @@ def constellation_strength(culture: np.ndarray, rule: str = "second", parameter:
       It equals ``D_(2)`` when only two domains have evidence (``c = 1``), is 0 when only one has,
       and lets mild evidence in a third and fourth domain add to the second;
     * ``top_two`` (``parameter`` = floor ``f`` in nats): ``D_(1) + D_(2)`` where ``D_(2) >= f``, else 0;
-    * ``capped_sum`` (``parameter`` = cap ``m`` in nats): ``sum_d min(D_d, m)``.
+    * ``capped_sum`` (``parameter`` = cap ``m`` in nats): ``sum_d min(D_d, m)``;
+    * ``gated_total`` (``parameter`` = gate ``g`` in nats; needs ``total``, the ``(W, T)`` culture
+      total of :func:`engine.combine.domains.culture_total_blocks`): the total where the second-largest
+      domain ``D_(2) >= g``, else 0. One CUSUM over every culture indicator pays for an unmoved domain
+      less than the domain split does; the gate keeps the constellation (a single domain, however
+      strong, gives 0).
     """
+    if rule == "gated_total":
+        if total is None:
+            raise ValueError("the gated_total rule needs the culture total statistic")
+        if total.shape != (culture.shape[0], culture.shape[2]):
+            raise ValueError(f"culture total of shape {total.shape} does not match {culture.shape}")
+        return np.where(second_largest(culture) >= parameter, total, 0.0)
     if rule == "second":
         return second_largest(culture)
     if rule == "balanced":
@@ -65,17 +81,26 @@ def constellation_strength(culture: np.ndarray, rule: str = "second", parameter:
     raise ValueError(f"unknown concern rule {rule!r}; expected one of {CONCERN_RULES}")
 
 
-def named_domains(culture: np.ndarray, thresholds: LevelThresholds) -> np.ndarray:
+def named_domains(
+    culture: np.ndarray, thresholds: LevelThresholds, total: np.ndarray | None = None
+) -> np.ndarray:
     """``(W, D, T)`` bool: the culture domains that carry a ward's constellation, for explanations.
 
     A domain is named when its own statistic reaches ``thresholds.concern``, or when it belongs to
     the smallest set of strongest domains whose constellation strength (by ``thresholds.rule``)
     reaches ``thresholds.concern``. Under the ``second`` rule this is exactly the domains at or above
     the threshold; under ``balanced`` a concern carried by three domains of 6, 3 and 2.5 nats at a
-    5.25-nat threshold names all three. One compiled pass, ``O(D^2)`` per ward and period.
+    5.25-nat threshold names all three. Under ``gated_total`` (``total`` needed) the domains at or
+    above the gate carry a concern (at least two, the gate being on the second-largest); the
+    indicators behind them are named from their contributions as for every rule. One compiled
+    pass, ``O(D^2)`` per ward and period.
     """
     if thresholds.rule not in CONCERN_RULES:
         raise ValueError(f"unknown concern rule {thresholds.rule!r}; expected one of {CONCERN_RULES}")
+    if thresholds.rule in TOTAL_RULES:
+        strength = constellation_strength(culture, thresholds.rule, thresholds.parameter, total)
+        at_concern = (strength >= thresholds.concern)[:, None, :]
+        return (culture >= thresholds.concern) | (at_concern & (culture >= thresholds.parameter))
     values = np.ascontiguousarray(culture, dtype=np.float64)
     out = np.empty(values.shape, dtype=np.bool_)
     _named_domains(
@@ -139,6 +164,7 @@ def ward_levels(
     single_alarm: np.ndarray,
     thresholds: LevelThresholds,
     severe_domains: tuple[int, ...] = (0, 1),
+    total: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Level codes and scores per ward and week.
 
@@ -152,6 +178,9 @@ def ward_levels(
     severe_domains:
         Indices of the domains whose strong evidence makes a concern urgent (restrictive practice,
         harm and reporting).
+    total:
+        ``(W, T)`` culture total (one CUSUM over every culture indicator, nats); needed by the
+        ``gated_total`` rule only (:func:`engine.combine.domains.culture_total_blocks`).
 
     Returns
     -------
@@ -161,7 +190,7 @@ def ward_levels(
         ``(W, T)`` sum of the culture-domain statistics (nats).
     """
     score = culture.sum(axis=1)
-    strength = constellation_strength(culture, thresholds.rule, thresholds.parameter)
+    strength = constellation_strength(culture, thresholds.rule, thresholds.parameter, total)
     watch = (culture >= thresholds.domain).any(axis=1) | single_alarm | (strength >= thresholds.watch)
     concern = strength >= thresholds.concern
     severe = (culture[:, list(severe_domains), :] >= thresholds.urgent).any(axis=1)

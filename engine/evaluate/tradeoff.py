@@ -282,7 +282,7 @@ def _levels(ev, comb, s: TradeoffSettings) -> np.ndarray:
             thresholds = replace(base, concern=h, urgent=max(base.urgent, h))
         else:  # watch: two or more culture domains at or above h
             thresholds = replace(base, watch=h)
-        level, _ = ward_levels(ev.domain_stat, raises_watch, thresholds)
+        level, _ = ward_levels(ev.domain_stat, raises_watch, thresholds, total=ev.culture_total)
         level[before] = 0
         out[i] = level
     return out

@@ -213,7 +213,11 @@ def evidence_domains(
     index: WardRows,
 ) -> list[str]:
     """Culture domains with evidence at (w, t), plus ``data_silence`` when the ward's data fell silent."""
-    named = named_domains(ev.domain_stat[w : w + 1, :, t : t + 1], level_thresholds(settings))[0, :, 0]
+    named = named_domains(
+        ev.domain_stat[w : w + 1, :, t : t + 1],
+        level_thresholds(settings),
+        ev.culture_total[w : w + 1, t : t + 1],
+    )[0, :, 0]
     out = [d for i, d in enumerate(CULTURE_DOMAINS) if named[i]]
     for cadence, sc in parts.items():
         ts = _series_at(ev, cadence, t)
@@ -240,10 +244,13 @@ def ward_alerts(
     # the constellation at each alert's last week (its statistic) and the domains carrying it at opening
     thresholds = level_thresholds(ctx.settings)
     ep_rows = np.asarray(episodes.row, dtype=np.int64)
-    at_last = ev.domain_stat[ep_rows, :, np.asarray(episodes.last_seen, dtype=np.int64)][:, :, None]
-    strength = constellation_strength(at_last, thresholds.rule, thresholds.parameter)[:, 0]
-    at_start = ev.domain_stat[ep_rows, :, np.asarray(episodes.start, dtype=np.int64)][:, :, None]
-    named = named_domains(at_start, thresholds)[:, :, 0]
+    last_t = np.asarray(episodes.last_seen, dtype=np.int64)
+    start_t = np.asarray(episodes.start, dtype=np.int64)
+    at_last = ev.domain_stat[ep_rows, :, last_t][:, :, None]
+    total_last = ev.culture_total[ep_rows, last_t][:, None]
+    strength = constellation_strength(at_last, thresholds.rule, thresholds.parameter, total_last)[:, 0]
+    at_start = ev.domain_stat[ep_rows, :, start_t][:, :, None]
+    named = named_domains(at_start, thresholds, ev.culture_total[ep_rows, start_t][:, None])[:, :, 0]
     index = ward_rows(ev)
     domains_of, contributors_of = [], []
     for w, last in zip(episodes.row.tolist(), episodes.last_seen.tolist(), strict=True):

@@ -629,14 +629,16 @@ def level_at_least(
     urgent: float = np.inf,
     rule: str = "second",
     parameter: float = 1.0,
+    total: np.ndarray | None = None,
 ) -> np.ndarray:
     """``(W, T)`` True where scoring's level rule (:func:`engine.combine.levels.ward_levels`) puts the
     ward at ``level`` or above with these thresholds (unset ones never fire; indicator alerts do not
     raise watch; ``rule`` and ``parameter`` name the concern rule, as in
-    :class:`~engine.combine.levels.LevelThresholds`). Calibration stays right if the rule changes."""
+    :class:`~engine.combine.levels.LevelThresholds`; ``total``, the ``(W, T)`` culture total, for the
+    ``gated_total`` rule). Calibration stays right if the rule changes."""
     no_alarm = np.zeros((domain_stat.shape[0], domain_stat.shape[2]), dtype=bool)
     codes, _ = ward_levels(
-        domain_stat, no_alarm, LevelThresholds(domain, concern, urgent, watch, rule, parameter)
+        domain_stat, no_alarm, LevelThresholds(domain, concern, urgent, watch, rule, parameter), total=total
     )
     return codes >= level
 
@@ -795,7 +797,7 @@ def calibrate_alerts(
         per_year = 52.1775 if sim_ev.cadence == "weekly" else 12.0
         ward_years += float(mon.sum()) / per_year
         rule = level_thresholds(comb)
-        d2 = constellation_strength(sim_ev.domain_stat, rule.rule, rule.parameter)
+        d2 = constellation_strength(sim_ev.domain_stat, rule.rule, rule.parameter, sim_ev.culture_total)
         severe = sim_ev.domain_stat[:, :2, :].max(axis=1)
         d2_all.append(d2[clean])
         severe_all.append(severe[clean])
@@ -809,7 +811,12 @@ def calibrate_alerts(
         for i, h in enumerate(grid):
             # scoring's own level rule (engine.combine.levels.ward_levels) at each candidate threshold
             above = level_at_least(
-                sim_ev.domain_stat, CONCERN, concern=h, rule=rule.rule, parameter=rule.parameter
+                sim_ev.domain_stat,
+                CONCERN,
+                concern=h,
+                rule=rule.rule,
+                parameter=rule.parameter,
+                total=sim_ev.culture_total,
             )
             concern_open[i] += openings(above[clean], comb.close_after).sum()
             # watch: the ward at watch or above when watch_threshold is h (and no concern rule)
@@ -820,6 +827,7 @@ def calibrate_alerts(
                 domain=domain_watch,
                 rule=rule.rule,
                 parameter=rule.parameter,
+                total=sim_ev.culture_total,
             )
             watch_open[i] += openings(watching & mon, comb.close_after).sum()
             watch_weeks[i] += float((watching & mon).sum())

@@ -88,14 +88,16 @@ class CombinationSettings:
             "(off: indicator alerts stay indicator alerts in the inbox)"
         },
     )
-    concern_rule: Literal["balanced", "second", "top_two", "capped_sum"] = field(
+    concern_rule: Literal["balanced", "second", "top_two", "capped_sum", "gated_total"] = field(
         default="balanced",
         metadata={
             "doc": "how the culture domains combine into the constellation strength compared with the "
             "watch and concern thresholds: balanced (the largest h with sum_d min(D_d, balance h) >= 2h; "
             "equals the second-largest domain when two domains moved), second (the second-largest "
             "domain), top_two (largest + second-largest, second at least concern_floor) or capped_sum "
-            "(sum_d min(D_d, concern_cap)); see docs/combination.md"
+            "(sum_d min(D_d, concern_cap)) or gated_total (one window-limited CUSUM over every culture "
+            "indicator, counted while the second-largest domain is at least concern_gate); see "
+            "docs/combination.md"
         },
     )
     concern_balance: float = field(
@@ -110,6 +112,14 @@ class CombinationSettings:
     )
     concern_cap: float = field(
         default=5.0, metadata={"doc": "capped_sum rule: each domain counts up to this (nats)"}
+    )
+    concern_gate: float = field(
+        default=3.0,
+        metadata={
+            "doc": "gated_total rule: the all-indicator total counts only while the second-largest "
+            "domain is at least this (nats; 3.0 keeps single-domain decoys within 10%; with the rule set "
+            "concern_threshold on the total's scale, about 1.125, see docs/combination.md)"
+        },
     )
     concern_threshold: float = field(
         default=5.25,

@@ -154,7 +154,9 @@ def ward_status_frame(
     w_count, t_count = ev.level.shape
     dom_index = {d: i for i, d in enumerate(ALL_DOMAINS)}
     flagged = np.zeros((w_count, len(ALL_DOMAINS), t_count), dtype=bool)
-    flagged[:, : len(CULTURE_DOMAINS)] = named_domains(ev.domain_stat, level_thresholds(settings))
+    flagged[:, : len(CULTURE_DOMAINS)] = named_domains(
+        ev.domain_stat, level_thresholds(settings), ev.culture_total
+    )
     flagged[:, dom_index["data_silence"]] = ev.data_silence
     silent_series = np.zeros((w_count, t_count))
     keys = SeriesLabels.of(parts).indicator.tolist()

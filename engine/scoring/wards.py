@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.combine.cadence import carry_flags_to_weeks, month_of_week, spread_monthly_to_weeks
-from engine.combine.domains import domain_statistic_blocks
+from engine.combine.domains import culture_total_blocks, domain_statistic_blocks
 from engine.combine.levels import LevelThresholds, ward_levels
 from engine.combine.rowgroups import group_any
 from engine.scoring.indicators import SeriesScores
@@ -36,6 +36,9 @@ class WardEvidence:
         ``(W, 4, T)`` culture-domain joint CUSUMs (nats), in ``CULTURE_DOMAINS`` order.
     domain_since:
         ``(W, 4, T)`` last period each domain statistic was zero (-1: never).
+    culture_total:
+        ``(W, T)`` one joint CUSUM over every culture indicator's increments (nats; window-limited
+        like the domain statistics): the strength of the ``gated_total`` concern rule.
     data_silence:
         ``(W, T)`` bool: some series of the ward is in a data-silence alarm.
     single_alarm:
@@ -60,6 +63,7 @@ class WardEvidence:
     cadence: str
     domain_stat: np.ndarray
     domain_since: np.ndarray
+    culture_total: np.ndarray
     data_silence: np.ndarray
     single_alarm: np.ndarray
     level: np.ndarray
@@ -90,6 +94,7 @@ RULE_PARAMETER = {
     "balanced": lambda c: c.concern_balance,
     "top_two": lambda c: c.concern_floor,
     "capped_sum": lambda c: c.concern_cap,
+    "gated_total": lambda c: c.concern_gate,
 }
 
 
@@ -154,9 +159,10 @@ def ward_evidence(
         combination.mixture_p0,
         combination.domain_window,
     )
+    culture_total = culture_total_blocks(blocks, w_count, combination.domain_window)
     thresholds = level_thresholds(combination)
     raises_watch = single if combination.watch_on_indicator_alerts else np.zeros_like(single)
-    level, score = ward_levels(domain_stat, raises_watch, thresholds)
+    level, score = ward_levels(domain_stat, raises_watch, thresholds, total=culture_total)
     before = np.arange(t_count)[None, :] < first[:, None]
     level[before] = 0
     contribution = dict(zip(parts, contributions, strict=True))
@@ -166,6 +172,7 @@ def ward_evidence(
         cadence=grid_cadence,
         domain_stat=domain_stat,
         domain_since=domain_since,
+        culture_total=culture_total,
         data_silence=silence,
         single_alarm=single,
         level=level,
