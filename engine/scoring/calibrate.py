@@ -77,7 +77,8 @@ class CalibrationReport:
         :func:`single_domain_changes`) during which a concern alert opened, at each threshold.
     watch_rate, watch_share:
         False ``watch`` openings per ward-year, and the share of monitored ward-weeks at ``watch`` or
-        above, when ``watch_threshold`` (two or more domains at or above it) is each grid value.
+        above, when ``watch_threshold`` (the constellation strength of two or more domains at or
+        above it, :func:`~engine.combine.levels.constellation_strength`) is each grid value.
     urgent_rate:
         False ``urgent`` alerts per ward-year when ``urgent_threshold`` is each grid value and the
         concern threshold is the chosen one.
