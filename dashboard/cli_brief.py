@@ -14,12 +14,12 @@ HELP = "Write a printable one-page briefing per ward (PDF via WeasyPrint, and HT
 
 
 def _date(text: str) -> dt.date:
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD or dd/mm/yyyy): {text!r}")
+    from engine.contract.dates import parse_input_date
+
+    try:
+        return parse_input_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

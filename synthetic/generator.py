@@ -168,23 +168,7 @@ def generate(spec: TrustSpec | None = None, seed: int = 0) -> SyntheticTrust:
     W, Tw = spec.n_wards, cal.weeks.size
     wards = _make_wards(spec, _rng(seed, "wards"))
 
-    # ---- mess plan and scenarios
-    subs = plan_submissions(_rng(seed, "submissions"), cal, W, spec.mess)
-    reconf = plan_reconfigurations(
-        _rng(seed, "reconfigurations"), spec.mess, Tw, wards.beds, subs.join_week, spec.beds
-    )
-    excluded = np.zeros(W, bool)
-    excluded[reconf.wards] = True
-    cetr_share = _type_values(rates.CETR_ELIGIBLE_SHARE, wards.type_idx)
-    planner = Planner(spec.scenarios, Tw, cal.weeks)
-    busy = np.zeros((W, Tw), bool)
-    for ep in reconf.episodes:
-        lo, hi = planner.busy_span(ep)
-        busy[ep.wards, lo : hi + 1] = True
-    episodes = planner.plan(
-        _rng(seed, "scenarios"),
-        WardFrame(wards.ward_type, wards.provider, subs.join_week, excluded, cetr_share, busy),
-    )
+    subs, reconf, episodes = _plan(seed, spec, cal, wards)
     all_episodes = reconf.episodes + episodes
     mult_w = {k: np.ones((W, Tw)) for k in DIRECT}
     for ep in all_episodes:
@@ -204,20 +188,7 @@ def generate(spec: TrustSpec | None = None, seed: int = 0) -> SyntheticTrust:
             if wk >= 0:
                 y["manager_changes"][w, wk] += 1.0
 
-    # ---- derived latent: prone restraint and seclusion hours
-    expected["prone_restraint"] = expected["restraint"] * extra["prone_share"][:, None]
-    multiplier["prone_restraint"] = multiplier["restraint"]
-    sh = expected["seclusion"] * extra["secl_hours"][:, None] + expected["long_term_segregation"] * (
-        rates.SEGREGATION_WEEK_HOURS
-    )
-    sh0 = (
-        expected["seclusion"] / multiplier["seclusion"] * extra["secl_hours"][:, None]
-        + expected["long_term_segregation"]
-        / multiplier["long_term_segregation"]
-        * rates.SEGREGATION_WEEK_HOURS
-    )
-    expected["seclusion_hours"] = sh
-    multiplier["seclusion_hours"] = sh / sh0
+    _derive_latent(expected, multiplier, extra)
 
     arrays = _finish(seed, spec, cal, subs, expected, multiplier, y, expo)
     frame = long_frame(arrays, cal, wards.ids)
@@ -234,6 +205,52 @@ def generate(spec: TrustSpec | None = None, seed: int = 0) -> SyntheticTrust:
         arrays=arrays,
         episodes=all_episodes,
     )
+
+
+def _plan(
+    seed: int, spec: TrustSpec, cal: Calendar, wards: _Wards
+) -> tuple[Submissions, Reconfiguration, list[Episode]]:
+    """The mess plan (submissions, reconfigurations) and the scenario episodes placed around it
+    (reconfigured wards excluded; weeks busy with a reconfiguration left free)."""
+    W, Tw = spec.n_wards, cal.weeks.size
+    subs = plan_submissions(_rng(seed, "submissions"), cal, W, spec.mess)
+    reconf = plan_reconfigurations(
+        _rng(seed, "reconfigurations"), spec.mess, Tw, wards.beds, subs.join_week, spec.beds
+    )
+    excluded = np.zeros(W, bool)
+    excluded[reconf.wards] = True
+    cetr_share = _type_values(rates.CETR_ELIGIBLE_SHARE, wards.type_idx)
+    planner = Planner(spec.scenarios, Tw, cal.weeks)
+    busy = np.zeros((W, Tw), bool)
+    for ep in reconf.episodes:
+        lo, hi = planner.busy_span(ep)
+        busy[ep.wards, lo : hi + 1] = True
+    episodes = planner.plan(
+        _rng(seed, "scenarios"),
+        WardFrame(wards.ward_type, wards.provider, subs.join_week, excluded, cetr_share, busy),
+    )
+    return subs, reconf, episodes
+
+
+def _derive_latent(
+    expected: dict[str, np.ndarray], multiplier: dict[str, np.ndarray], extra: dict[str, np.ndarray]
+) -> None:
+    """Add the derived indicators' expected values and multipliers in place: prone restraint (a
+    share of restraints) and seclusion hours (seclusion episodes times their mean hours, plus a
+    week per long-term segregation)."""
+    expected["prone_restraint"] = expected["restraint"] * extra["prone_share"][:, None]
+    multiplier["prone_restraint"] = multiplier["restraint"]
+    sh = expected["seclusion"] * extra["secl_hours"][:, None] + expected["long_term_segregation"] * (
+        rates.SEGREGATION_WEEK_HOURS
+    )
+    sh0 = (
+        expected["seclusion"] / multiplier["seclusion"] * extra["secl_hours"][:, None]
+        + expected["long_term_segregation"]
+        / multiplier["long_term_segregation"]
+        * rates.SEGREGATION_WEEK_HOURS
+    )
+    expected["seclusion_hours"] = sh
+    multiplier["seclusion_hours"] = sh / sh0
 
 
 def _extra(seed: int, wards: _Wards) -> dict[str, np.ndarray]:

@@ -27,6 +27,7 @@ from dashboard.services.formatting import (
     long_date,
     strength_word,
 )
+from engine.contract.results import domain_score_column
 
 #: white at zero, warm yellow near the threshold, dark red at three times it (clamped beyond).
 HEAT_DOMAIN = [0.0, 0.5, 1.0, 3.0]
@@ -56,10 +57,10 @@ def domain_heatmap(latest: pl.DataFrame, domains: list[str], threshold: float) -
     White means no evidence; the colour saturates at three times the threshold. Wards keep their
     rank order; domain headers sit on top, split over two lines so they never overlap.
     """
-    cols = [f"score_{d}" for d in domains if f"score_{d}" in latest.columns]
+    cols = [domain_score_column(d) for d in domains if domain_score_column(d) in latest.columns]
     if not cols or latest.is_empty():
         return alt.Chart(pl.DataFrame({"x": []})).mark_rect(), "No per-domain evidence in the results."
-    labels = {f"score_{d}": domain_label(d) for d in domains}
+    labels = {domain_score_column(d): domain_label(d) for d in domains}
     long = (
         latest.select("rank", "ward_name", "ward_id", *cols)
         .unpivot(index=["rank", "ward_name", "ward_id"], on=cols, variable_name="domain", value_name="raw")

@@ -45,6 +45,7 @@ from engine.charts import codes
 from engine.charts.fit import fit_charts, improvement_contradicts
 from engine.charts.settings import ChartChoiceSettings, XmRSettings
 from engine.contract.dates import MONTH_AXIS_FORMAT, MONTH_YEAR_FORMAT, UK_DATE_FORMAT
+from engine.contract.results import domain_score_column
 from engine.io.events import REBASE_KINDS
 
 UK_AXIS = UK_DATE_FORMAT
@@ -625,7 +626,7 @@ def _cusum_text(key: str, f: pl.DataFrame, cps: pl.DataFrame, ev: pl.DataFrame) 
 # ------------------------------------------------------------------------------ overview charts
 def heatmap(latest: pl.DataFrame, domains: list[str]) -> tuple[alt.Chart, str]:
     """Ward x domain heatmap of the latest per-domain evidence (nats), wards in rank order."""
-    cols = [f"score_{d}" for d in domains if f"score_{d}" in latest.columns]
+    cols = [domain_score_column(d) for d in domains if domain_score_column(d) in latest.columns]
     if not cols:
         return alt.Chart(pl.DataFrame({"x": []})).mark_rect(), "No per-domain evidence in the results."
     long = (

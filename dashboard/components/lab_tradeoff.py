@@ -105,7 +105,8 @@ def _trust_in_force(ctx: AppContext) -> TrustData | None:
     comb = trust.config.combination
     st.caption(
         f"Starting from the configuration in force, {trust.config_source}: concern threshold "
-        f"{comb.concern_threshold:g} nats, watch (two domains) {_nats(comb.watch_threshold)}, urgent "
+        f"{comb.concern_threshold:g} nats, watch (the constellation of two or more domains) "
+        f"{_nats(comb.watch_threshold)}, urgent "
         f"{comb.urgent_threshold:g}; targets {comb.target_false_concern_per_ward_year:g} false concern "
         f"alerts per ward-year. Data: " + ", ".join(f"`{p.name}`" for p in trust.files.values()) + "."
     )

@@ -40,6 +40,7 @@ from dashboard.services.formatting import (
     level_word,
     split_list,
     uk_date,
+    ward_type_label,
 )
 from dashboard.services.provider_share import ward_provider_sentences
 from dashboard.services.results import Results, ward_series
@@ -49,16 +50,6 @@ from engine.store import UnknownAlertError
 from signals import CATALOGUE
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-WARD_TYPE_LABELS = {
-    "acute_adult": "Adult acute",
-    "picu": "Psychiatric intensive care",
-    "ld_autism": "Learning disability and autism",
-    "forensic": "Forensic / secure",
-    "camhs": "Children and young people (CAMHS)",
-    "older_adult": "Older adult",
-    "rehab": "Rehabilitation",
-    "other": "Other",
-}
 #: what each level means, in words (the contract's ``LEVEL_MEANINGS``).
 LEVEL_MEANING: dict[str, str] = LEVEL_MEANINGS
 
@@ -421,7 +412,7 @@ def build_briefing(
         ward_id=ward_id,
         ward_name=str(row.get("ward_name") or ward_id),
         provider=str(row.get("provider") or ""),
-        ward_type_label=WARD_TYPE_LABELS.get(str(row.get("ward_type")), str(row.get("ward_type"))),
+        ward_type_label=ward_type_label(row.get("ward_type")),
         level=level if level in LEVEL_MEANING else "none",
         level_word=level_word(level),
         status_text=status,

@@ -39,6 +39,7 @@ from dashboard.services.formatting import (
     strength_word,
 )
 from dashboard.services.results import DOMAIN_KEYS, Results
+from engine.contract.results import domain_score_column
 from engine.store import OPEN_STATUSES, TriageStore
 
 #: "since last month": the ward's status this many weeks before the as-of week.
@@ -147,7 +148,7 @@ def analyst_table(view: pl.DataFrame, domains: Sequence[str]) -> pl.DataFrame:
         pl.col("recent_evidence").round(2).alias("Recent evidence (nats, 13 weeks)"),
         pl.col("evidence_strength").round(3).alias("Strength (0-1)"),
         pl.col("score").round(1).alias("Cumulative score (nats)"),
-        *[pl.col(f"score_{d}").round(2).alias(f"{domain_label(d)} (nats)") for d in domains],
+        *[pl.col(domain_score_column(d)).round(2).alias(f"{domain_label(d)} (nats)") for d in domains],
         pl.col("since").alias("At this level since"),
         type_words().alias("Type"),
         pl.col("provider").alias("Provider"),
@@ -337,7 +338,7 @@ def build_overview(
         view = view.filter(pl.col("provider").is_in(list(providers)))
     if ward_types:
         view = view.filter(pl.col("ward_type").is_in(list(ward_types)))
-    domains = [d for d in DOMAIN_KEYS if f"score_{d}" in view.columns]
+    domains = [d for d in DOMAIN_KEYS if domain_score_column(d) in view.columns]
     table = ranked_table(view)
     analysts = analyst_table(view, domains)
     counts = view.group_by("level").len()

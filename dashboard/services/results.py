@@ -37,6 +37,7 @@ from engine.contract.results import (
     WARD_STATUS_COLUMNS,
     WARD_STATUS_EVIDENCE_COLUMNS,
     WARD_STATUS_REQUIRED,
+    domain_score_column,
 )
 from engine.scoring.settings import CombinationSettings
 from engine.scoring.strength import evidence_strength
@@ -207,7 +208,7 @@ def recent_evidence_expr(window: int = RECENT_PERIODS) -> pl.Expr:
     """
     parts = []
     for d in CULTURE_KEYS:
-        c = pl.col(f"score_{d}").fill_null(0.0)
+        c = pl.col(domain_score_column(d)).fill_null(0.0)
         low = c.rolling_min(window + 1, min_samples=1).over("ward_id")
         first = pl.int_range(pl.len()).over("ward_id") < window
         parts.append(c - pl.when(first).then(pl.min_horizontal(low, pl.lit(0.0))).otherwise(low))
@@ -237,7 +238,7 @@ def read_ward_status(path: Path, urgent_threshold: float = DEFAULT_URGENT_THRESH
     ]
     out = raw.with_columns(exprs).with_columns(pl.col("level").fill_null("none")).sort("ward_id", "period")
     if "recent_evidence" not in out.columns:
-        have = all(f"score_{d}" in out.columns for d in CULTURE_KEYS)
+        have = all(domain_score_column(d) in out.columns for d in CULTURE_KEYS)
         out = out.with_columns(
             (recent_evidence_expr() if have else pl.col("score").fill_null(0.0)).alias("recent_evidence")
         )

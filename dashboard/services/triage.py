@@ -136,17 +136,18 @@ def perform(
         ``close``: indicator alerts (id -> version seen) to close with it, same outcome and note,
         each audited on its own; done after the ward alert, all in one transaction.
     """
-    result = _perform(
-        store,
-        action,
-        alert_id,
-        actor,
-        expected_version,
-        outcome=outcome,
-        text=text,
-        assignee=assignee,
-        children=children,
-    )
+    try:
+        result = _apply(store, action, alert_id, actor, expected_version, outcome, text, assignee, children)
+    except StaleWriteError:
+        result = _STALE
+    except InvalidTransitionError as exc:
+        result = ActionResult(False, f"That step is not possible now: {exc}.")
+    except UnknownAlertError:
+        result = ActionResult(
+            False, "This alert is not in the triage store (was the results folder changed?)."
+        )
+    except (StoreError, ValueError) as exc:
+        result = ActionResult(False, f"Not saved: {exc}")
     _log_write(store, action, [alert_id, *(children or {})], actor, result)
     return result
 
@@ -160,64 +161,55 @@ def _log_write(
     logger.info("store %s: %s of %s by %s %s", store.path, action, shown, actor, outcome)
 
 
-def _perform(
+def _apply(
     store: TriageStore,
     action: str,
     alert_id: str,
     actor: str,
-    expected_version: int,
-    *,
-    outcome: str | None = None,
-    text: str | None = None,
-    assignee: str | None = None,
-    children: dict[str, int] | None = None,
+    version: int,
+    outcome: str | None,
+    text: str | None,
+    assignee: str | None,
+    children: dict[str, int] | None,
 ) -> ActionResult:
-    """:func:`perform` without the log line."""
-    try:
-        if action == "assign":
-            who = (assignee or "").strip() or None
-            store.assign(alert_id, actor, who, expected_version)
-            return ActionResult(True, f"Alert assigned to {who}." if who else "Assignee removed.")
-        if action == "reopen":
-            if not text or not text.strip():
-                return ActionResult(False, "Say why the alert is reopened: nothing was changed.")
-            store.reopen(alert_id, actor, text, expected_version)
-            return ActionResult(True, "Alert reopened.")
-        if action == "close" and children:
-            if not outcome:
-                return ActionResult(False, "Choose an outcome before closing the alert.")
-            if not text or not text.strip():
-                return ActionResult(
-                    False,
-                    "A closing note is required to close the alert with its indicator alerts: nothing was saved.",
-                )
-            store.bulk("close", {alert_id: expected_version, **children}, actor, note=text, outcome=outcome)
-            return ActionResult(True, f"Alert closed, with {len(children)} indicator alert(s).")
-        if action == "acknowledge":
-            store.acknowledge(alert_id, actor, expected_version)
-            return ActionResult(True, "Alert acknowledged.")
-        if action == "investigate":
-            store.start_investigation(alert_id, actor, expected_version)
-            return ActionResult(True, "Investigation started.")
-        if action == "close":
-            if not outcome:
-                return ActionResult(False, "Choose an outcome before closing the alert.")
-            store.close(alert_id, actor, outcome, expected_version, note=(text or None))
-            return ActionResult(True, "Alert closed.")
-        if action == "note":
-            if not text or not text.strip():
-                return ActionResult(False, "The note is empty: nothing was saved.")
-            store.add_note(alert_id, actor, text)
-            return ActionResult(True, "Note saved.")
-        return ActionResult(False, f"Unknown action {action!r}.")
-    except StaleWriteError:
-        return _STALE
-    except InvalidTransitionError as exc:
-        return ActionResult(False, f"That step is not possible now: {exc}.")
-    except UnknownAlertError:
-        return ActionResult(False, "This alert is not in the triage store (was the results folder changed?).")
-    except (StoreError, ValueError) as exc:
-        return ActionResult(False, f"Not saved: {exc}")
+    """The store call of one :func:`perform` action (store errors propagate; refusals of input that
+    needs no store are returned)."""
+    if action == "assign":
+        who = (assignee or "").strip() or None
+        store.assign(alert_id, actor, who, version)
+        return ActionResult(True, f"Alert assigned to {who}." if who else "Assignee removed.")
+    if action == "reopen":
+        if not text or not text.strip():
+            return ActionResult(False, "Say why the alert is reopened: nothing was changed.")
+        store.reopen(alert_id, actor, text, version)
+        return ActionResult(True, "Alert reopened.")
+    if action == "close" and children:
+        if not outcome:
+            return ActionResult(False, "Choose an outcome before closing the alert.")
+        if not text or not text.strip():
+            return ActionResult(
+                False,
+                "A closing note is required to close the alert with its indicator alerts: nothing was saved.",
+            )
+        store.bulk("close", {alert_id: version, **children}, actor, note=text, outcome=outcome)
+        return ActionResult(True, f"Alert closed, with {len(children)} indicator alert(s).")
+    if action == "acknowledge":
+        store.acknowledge(alert_id, actor, version)
+        return ActionResult(True, "Alert acknowledged.")
+    if action == "investigate":
+        store.start_investigation(alert_id, actor, version)
+        return ActionResult(True, "Investigation started.")
+    if action == "close":
+        if not outcome:
+            return ActionResult(False, "Choose an outcome before closing the alert.")
+        store.close(alert_id, actor, outcome, version, note=(text or None))
+        return ActionResult(True, "Alert closed.")
+    if action == "note":
+        if not text or not text.strip():
+            return ActionResult(False, "The note is empty: nothing was saved.")
+        store.add_note(alert_id, actor, text)
+        return ActionResult(True, "Note saved.")
+    return ActionResult(False, f"Unknown action {action!r}.")
 
 
 _STALE = ActionResult(

@@ -27,8 +27,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import norm
 
-from engine.arl.markov import arl_vector, false_alarm_probability, gauss_legendre, solve
-from engine.arl.nystrom import solve_with_barrier
+from engine.arl.markov import arl_vector, false_alarm_probability, gauss_legendre
+from engine.arl.nystrom import arl_from_start, solve_with_barrier, solve_without_barrier
 from engine.arl.results import ArlResult
 
 Sided = Literal["one", "two"]
@@ -56,17 +56,13 @@ def _ewma_arl_integral(
         return norm.cdf((reflect - (1.0 - lam) * z) / lam - shift)
 
     if sided == "two":
-        A = kernel(y)
-        Lv = solve(np.eye(nodes) - A, np.ones(nodes))
         if abs(z0) > c:
             raise ValueError("start value outside the limits")
-        return float(1.0 + (kernel(np.array([z0])) @ Lv)[0])
+        return arl_from_start(z0, solve_without_barrier(y, kernel), kernel)
     # one-sided with reflection at `reflect`: unknowns L(reflect), L(y_1..y_n)
-    Lv = solve_with_barrier(reflect, y, to_barrier, kernel)
     if not reflect <= z0 <= c:
         raise ValueError("start value outside [reflect, limit]")
-    p0 = to_barrier(np.array([z0]))[0]
-    return float(1.0 + p0 * Lv[0] + (kernel(np.array([z0])) @ Lv[1:])[0])
+    return arl_from_start(z0, solve_with_barrier(reflect, y, to_barrier, kernel), kernel, to_barrier)
 
 
 def ewma_transition_matrix(

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from scipy.stats import norm
 
 from engine.arl.markov import arl_vector, false_alarm_probability, gauss_legendre
-from engine.arl.nystrom import solve_with_barrier
+from engine.arl.nystrom import arl_from_start, solve_with_barrier
 from engine.arl.results import ArlResult
 
 Sided = Literal["one", "two"]
@@ -61,20 +61,18 @@ def upper_cusum_arl_integral(
     if not 0.0 <= head_start < h:
         raise ValueError("head_start must lie in [0, h)")
     z, w = gauss_legendre(nodes, 0.0, h)
+
+    def to_barrier(pts: NDArray[np.float64]) -> NDArray[np.float64]:
+        return norm.cdf(k - pts - shift)
+
+    def kernel(pts: NDArray[np.float64]) -> NDArray[np.float64]:
+        return w[None, :] * norm.pdf(z[None, :] + k - pts[:, None] - shift)
+
     # unknowns: L(0), L(z_1..z_n); rows: the equation at 0 and at each node.
-    L = solve_with_barrier(
-        0.0,
-        z,
-        lambda pts: norm.cdf(k - pts - shift),
-        lambda pts: w[None, :] * norm.pdf(z[None, :] + k - pts[:, None] - shift),
-    )
+    L = solve_with_barrier(0.0, z, to_barrier, kernel)
     if head_start == 0.0:
         return float(L[0])
-    return float(
-        1.0
-        + L[0] * norm.cdf(k - head_start - shift)
-        + np.sum(w * L[1:] * norm.pdf(z + k - head_start - shift))
-    )
+    return arl_from_start(head_start, L, kernel, to_barrier)
 
 
 def upper_cusum_transition_matrix(k: float, h: float, shift: float = 0.0, states: int = 400) -> NDArray:

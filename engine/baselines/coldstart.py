@@ -47,6 +47,27 @@ _FAMILY = {"count": 0, "proportion": 1, "measure": 2}
 _GY, _GX, _GNN_S, _GQ1, _GN, _GYY, _GYXR, _GXXR2, _GXX = range(9)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _slide_window(y, x, ok, s, t, window, wy, wx, wyy, wyx, wxx):  # pragma: no cover - compiled
+    """Series ``s``'s window sums of ``y``, ``x``, ``y^2``, ``y x``, ``x^2`` over ``[t - W, t)`` from
+    those over ``[t - 1 - W, t - 1)``: add period ``t - 1`` and drop ``t - 1 - W`` (each if ``ok``)."""
+    if t >= 1 and ok[s, t - 1]:
+        a, b = y[s, t - 1], x[s, t - 1]
+        wy += a
+        wx += b
+        wyy += a * a
+        wyx += a * b
+        wxx += b * b
+    if t - 1 - window >= 0 and ok[s, t - 1 - window]:
+        a, b = y[s, t - 1 - window], x[s, t - 1 - window]
+        wy -= a
+        wx -= b
+        wyy -= a * a
+        wyx -= a * b
+        wxx -= b * b
+    return wy, wx, wyy, wyx, wxx
+
+
 @njit(cache=True, nogil=True)
 def _peer_window_sums(y, x, ok, codes, n_groups, window):  # pragma: no cover - compiled
     """``(G, T, 9)`` sums over each group's series of their window sums over ``[t - W, t)``.
@@ -60,20 +81,7 @@ def _peer_window_sums(y, x, ok, codes, n_groups, window):  # pragma: no cover - 
         g = codes[s]
         wy = wx = wyy = wyx = wxx = 0.0
         for t in range(t_count):
-            if t >= 1 and ok[s, t - 1]:
-                a, b = y[s, t - 1], x[s, t - 1]
-                wy += a
-                wx += b
-                wyy += a * a
-                wyx += a * b
-                wxx += b * b
-            if t - 1 - window >= 0 and ok[s, t - 1 - window]:
-                a, b = y[s, t - 1 - window], x[s, t - 1 - window]
-                wy -= a
-                wx -= b
-                wyy -= a * a
-                wyx -= a * b
-                wxx -= b * b
+            wy, wx, wyy, wyx, wxx = _slide_window(y, x, ok, s, t, window, wy, wx, wyy, wyx, wxx)
             if wx <= 0.0:
                 continue
             r = wy / wx
@@ -108,16 +116,7 @@ def _provider_window_sums(y, x, ok, sub, n_sub, window):  # pragma: no cover - c
             continue
         wy = wx = wxx = 0.0
         for t in range(t_count):
-            if t >= 1 and ok[s, t - 1]:
-                a, b = y[s, t - 1], x[s, t - 1]
-                wy += a
-                wx += b
-                wxx += b * b
-            if t - 1 - window >= 0 and ok[s, t - 1 - window]:
-                a, b = y[s, t - 1 - window], x[s, t - 1 - window]
-                wy -= a
-                wx -= b
-                wxx -= b * b
+            wy, wx, _, _, wxx = _slide_window(y, x, ok, s, t, window, wy, wx, 0.0, 0.0, wxx)
             if wx <= 0.0:
                 continue
             o = out[p, t]
@@ -207,16 +206,8 @@ def _posterior(
         cur = -1
         nxt = 0
         for t in range(t_count):
-            if t >= 1 and ok[s, t - 1]:  # the ward's own window sums, as in _peer_window_sums
-                a, b = y[s, t - 1], x[s, t - 1]
-                wy += a
-                wx += b
-                wxx += b * b
-            if t - 1 - window >= 0 and ok[s, t - 1 - window]:
-                a, b = y[s, t - 1 - window], x[s, t - 1 - window]
-                wy -= a
-                wx -= b
-                wxx -= b * b
+            # the ward's own window sums, as in _peer_window_sums
+            wy, wx, _, _, wxx = _slide_window(y, x, ok, s, t, window, wy, wx, 0.0, 0.0, wxx)
             if seg_start[s, t] != cur:  # a new segment: own data restart
                 cur = seg_start[s, t]
                 oy = ox = oxx = 0.0

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"urgent threshold {report.urgent_threshold:g} nats (restrictive practice or harm)")
     wi = int(abs(report.grid - report.watch_threshold).argmin())
     print(
-        f"watch threshold {report.watch_threshold:g} nats (two or more domains): "
+        f"watch threshold {report.watch_threshold:g} nats (the constellation of two or more domains): "
         f"{report.watch_rate[wi]:.3f} false watch openings per ward-year "
         f"(target {comb.target_false_watch_per_ward_year:g}), {report.watch_share[wi]:.1%} of ward-weeks "
         f"at watch or above (target {comb.target_watch_share:.0%})"

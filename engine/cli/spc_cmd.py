@@ -49,6 +49,7 @@ from engine.charts.settings import AttributeSettings, GSettings, XmRSettings
 from engine.charts.xmr import xmr_chart
 from engine.cli import CliError
 from engine.cli.settings_args import Option, add_field_options, settings_from_options
+from engine.contract.dates import INPUT_DATE_FORMATS
 
 HELP = "Making Data Count control charts (XmR, run, c, u, p, u', p', T, g) for any measure in a file."
 CHARTS = ("xmr", "run", "c", "u", "p", "up", "pp", "t", "g")
@@ -139,9 +140,10 @@ def parse_dates(col: pl.Series) -> pl.Series:
     if isinstance(col.dtype, pl.Datetime):
         return col.dt.date()
     text = col.cast(pl.String).str.strip_chars()
-    iso = text.str.to_date("%Y-%m-%d", strict=False)
-    uk = text.str.to_date("%d/%m/%Y", strict=False)
-    out = iso.fill_null(uk)
+    iso_first, *others = INPUT_DATE_FORMATS
+    out = text.str.to_date(iso_first, strict=False)
+    for fmt in others:
+        out = out.fill_null(text.str.to_date(fmt, strict=False))
     bad = out.is_null() & text.is_not_null() & (text != "")
     if bad.any():
         example = text.filter(bad)[0]

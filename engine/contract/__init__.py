@@ -11,7 +11,16 @@ This package imports nothing from the rest of wardwatch (only polars), so any mo
 without making an import circle.
 """
 
-from engine.contract.dates import MONTH_AXIS_FORMAT, MONTH_YEAR_FORMAT, UK_DATE_FORMAT, long_date, uk_date
+from engine.contract.dates import (
+    INPUT_DATE_FORMATS,
+    ISO_DATE_FORMAT,
+    MONTH_AXIS_FORMAT,
+    MONTH_YEAR_FORMAT,
+    UK_DATE_FORMAT,
+    long_date,
+    parse_input_date,
+    uk_date,
+)
 from engine.contract.levels import (
     LEVEL_COLOURS,
     LEVEL_MEANINGS,
@@ -48,6 +57,7 @@ from engine.contract.results import (
     WARD_STATUS_COLUMNS,
     WARD_STATUS_EVIDENCE_COLUMNS,
     WARD_STATUS_REQUIRED,
+    domain_score_column,
 )
 from engine.contract.truth import (
     CULTURE_KINDS,
@@ -69,6 +79,8 @@ __all__ = [
     "CULTURE_KINDS",
     "DOMAIN_SCORE_PREFIX",
     "EPISODE_COLUMNS",
+    "INPUT_DATE_FORMATS",
+    "ISO_DATE_FORMAT",
     "KNOWN_CHANGE_KINDS",
     "LEVEL_COLOURS",
     "LEVEL_MEANINGS",
@@ -99,6 +111,8 @@ __all__ = [
     "WARD_STATUS_EVIDENCE_COLUMNS",
     "WARD_STATUS_REQUIRED",
     "Level",
+    "domain_score_column",
     "long_date",
+    "parse_input_date",
     "uk_date",
 ]

@@ -15,6 +15,10 @@ from typing import Final
 
 #: strftime / Vega time format of a UK date in figures ("03/03/2025").
 UK_DATE_FORMAT: Final = "%d/%m/%Y"
+#: strftime format of the ISO dates that files keep ("2025-03-03").
+ISO_DATE_FORMAT: Final = "%Y-%m-%d"
+#: Formats a date a person types (a command-line option, a column of their file) is read in, in order.
+INPUT_DATE_FORMATS: Final[tuple[str, ...]] = (ISO_DATE_FORMAT, UK_DATE_FORMAT)
 #: strftime format of a month in words ("March 2025").
 MONTH_YEAR_FORMAT: Final = "%B %Y"
 #: Altair/Vega time format of month ticks on chart axes ("Jan 2024").
@@ -27,6 +31,19 @@ def _as_date(value: dt.date | str) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     return value
+
+
+def parse_input_date(text: str) -> dt.date:
+    """A date typed in one of :data:`INPUT_DATE_FORMATS` (``2025-03-03`` or ``03/03/2025``).
+
+    Raises ``ValueError`` naming the accepted forms when ``text`` is neither.
+    """
+    for fmt in INPUT_DATE_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"not a date (YYYY-MM-DD or dd/mm/yyyy): {text!r}")
 
 
 def uk_date(value: dt.date | str | None) -> str:

@@ -63,6 +63,13 @@ WARD_STATUS_COLUMNS: Final[tuple[str, ...]] = (
 WARD_STATUS_REQUIRED: Final[tuple[str, ...]] = ("ward_id", "period", "level", "score")
 #: Prefix of the per-domain evidence extension columns (``score_<domain>``, nats).
 DOMAIN_SCORE_PREFIX: Final = "score_"
+
+
+def domain_score_column(domain: str) -> str:
+    """The ``ward_status.csv`` column of one domain's evidence (``score_<domain>``, nats)."""
+    return f"{DOMAIN_SCORE_PREFIX}{domain}"
+
+
 #: Extension columns after the ``score_<domain>`` ones: current evidence (nats) and its 0-1 scale.
 WARD_STATUS_EVIDENCE_COLUMNS: Final[tuple[str, ...]] = ("recent_evidence", "evidence_strength")
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from engine.contract.observations import ROW_STATUS_LABELS
 from engine.io import _rules_kernel as rk
 from engine.io import parse
 from engine.io.encode import Encoded, encode
@@ -51,9 +52,10 @@ RULES: tuple[tuple[str, str], ...] = (
     ("duplicate", "(row)"),
 )
 N_KEY_RULES = 8
-#: Status codes of accepted rows (indices into STATUS_WORDS).
-OBSERVED, SUPPRESSED, UNKNOWN = 0, 1, 2
-STATUS_WORDS = ("observed", "suppressed", "unknown")
+#: Status codes of accepted rows: indices into the contract's ``ROW_STATUS_LABELS`` (the statuses a
+#: row may state, in the contract's order observed, suppressed, unknown), which label the codes of
+#: :class:`~engine.coded.CodedObservations`.
+OBSERVED, SUPPRESSED, UNKNOWN = range(len(ROW_STATUS_LABELS))
 
 
 @dataclass(frozen=True)
@@ -261,10 +263,9 @@ def apply_status_column(long: pl.DataFrame, status: np.ndarray) -> np.ndarray:
         if (texts == "").all():
             return np.zeros(0, dtype=bool)
         said = pl.DataFrame({"s": col}).select(parse.text("s", col.dtype, lower=True)).to_series().to_numpy()
-    status[said == "observed"] = OBSERVED
-    status[said == "suppressed"] = SUPPRESSED
-    status[said == "unknown"] = UNKNOWN
-    return ~np.isin(said, ["", "observed", "suppressed", "unknown"])
+    for code, label in enumerate(ROW_STATUS_LABELS):
+        status[said == label] = code
+    return ~np.isin(said, ["", *ROW_STATUS_LABELS])
 
 
 def sort_order(

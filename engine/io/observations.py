@@ -36,6 +36,7 @@ import numpy as np
 import polars as pl
 
 from engine.coded import CodedObservations
+from engine.contract.observations import ROW_STATUS_LABELS
 from engine.io import _rules_kernel as rk
 from engine.io import parse
 from engine.io.errors import FatalInputError
@@ -43,7 +44,6 @@ from engine.io.files import BAD_FIELDS, LINE, RawTable, check_columns, read_tabl
 from engine.io.observation_rejections import DENOMINATOR_SUFFIX, observation_rejections
 from engine.io.observation_rules import (
     OBSERVED,
-    STATUS_WORDS,
     ParsedRows,
     Verdict,
     first_failures,
@@ -295,7 +295,7 @@ def _accepted(rows: ParsedRows, order: np.ndarray | None) -> tuple[CodedObservat
         days_out,
         numerator,
         denominator,
-        STATUS_WORDS,
+        ROW_STATUS_LABELS,
         status_out,
     )
     return coded, n_ignored

@@ -41,7 +41,7 @@ baselines carry the same error as the real ones.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -53,6 +53,7 @@ from engine.contract.observations import MISSING, OBSERVED, STATUS_LABELS
 from engine.panel import distinct_keys
 from engine.scoring.indicators import SeriesScores
 from engine.scoring.run import evidence_frames
+from engine.scoring.settings import CombinationSettings
 from engine.scoring.wards import WardEvidence, level_thresholds
 from signals import CULTURE_DOMAINS, Catalogue
 
@@ -76,7 +77,8 @@ class CalibrationReport:
         :func:`single_domain_changes`) during which a concern alert opened, at each threshold.
     watch_rate, watch_share:
         False ``watch`` openings per ward-year, and the share of monitored ward-weeks at ``watch`` or
-        above, when ``watch_threshold`` (two or more domains at or above it) is each grid value.
+        above, when ``watch_threshold`` (the constellation strength of two or more domains at or
+        above it, :func:`~engine.combine.levels.constellation_strength`) is each grid value.
     urgent_rate:
         False ``urgent`` alerts per ward-year when ``urgent_threshold`` is each grid value and the
         concern threshold is the chosen one.
@@ -719,36 +721,30 @@ def in_control_config(config: Config) -> Config:
     )
 
 
-def calibrate_alerts(
+def _in_control_model(
     observations: pl.DataFrame,
     wards: pl.DataFrame,
     events: pl.DataFrame,
     cadence: dict[str, str],
-    config: Config | None = None,
-    replicates: int | None = None,
-    seed: int | None = None,
-    progress=None,
-    dependence: bool = True,
-    decoys: bool = True,
-    levels: bool = True,
-) -> CalibrationReport:
-    """Simulate in-control replicates of the trust and choose thresholds (see module docstring)."""
-    cfg = config or Config()
-    comb = cfg.combination
-    r_count = replicates or comb.calibration_replicates
-    seed = comb.calibration_seed if seed is None else seed
-    rng = np.random.default_rng(seed)
-    catalogue = cfg.build_catalogue()
-    # The in-control model: frozen baselines (one level per segment) plus the latent noise estimated
-    # around them. With updating baselines the fitted rate path already follows drift, and drawing
-    # from it as well as from the latent persistence would count the drift twice. Peer-based (cold
-    # start) rates are not the ward's own either: each ward's in-control level is its own warm-up
-    # estimate, drawn back to its first week. The replicates are then scored exactly as configured
-    # (baselines re-estimated, cold start included), so the estimation error is in the simulation.
-    parts, _, _, _ = evidence_frames(observations, wards, events, cadence, in_control_config(cfg))
+    cfg: Config,
+    dependence: bool,
+    levels: bool,
+) -> tuple[dict[str, SeriesScores], dict[str, np.ndarray] | None, dict[str, dict[str, LatentFactor]]]:
+    """The fitted in-control model of the replicates: per cadence the series scores, the squared CV
+    of each series' level estimate (``None`` when ``levels`` is off) and the latent factors (empty
+    when ``dependence`` is off).
+
+    Frozen baselines (one level per segment) plus the latent noise estimated around them. With
+    updating baselines the fitted rate path already follows drift, and drawing from it as well as
+    from the latent persistence would count the drift twice. Peer-based (cold start) rates are not
+    the ward's own either: each ward's in-control level is its own warm-up estimate, drawn back to
+    its first week. The replicates are then scored exactly as configured (baselines re-estimated,
+    cold start included), so the estimation error is in the simulation.
+    """
+    ic = in_control_config(cfg)
+    parts, _, _, _ = evidence_frames(observations, wards, events, cadence, ic)
     level_cv2 = None
     if levels:
-        ic = in_control_config(cfg)
         with_pred = dataclasses.replace(
             ic,
             baselines=dataclasses.replace(ic.baselines, predictive=True),
@@ -761,114 +757,143 @@ def calibrate_alerts(
         }
         level_cv2 = {cad: level_uncertainty(sc, pred_parts[cad], periods[cad]) for cad, sc in parts.items()}
     factors = {cad: estimate_latent_factors(sc) for cad, sc in parts.items()} if dependence else {}
-    grid = THRESHOLD_GRID
-    concern_open = np.zeros(len(grid))
-    indicator_open = np.zeros(len(grid))
-    watch_open = np.zeros(len(grid))
-    watch_weeks = np.zeros(len(grid))
-    monitored_weeks = 0.0
-    silence_open = 0.0
-    ward_years = 0.0
-    decoy_escalated = np.zeros(len(grid))
-    decoy_count = 0
-    d2_all, severe_all = [], []
-    # alerts can open from a ward's first data when the cold start is on, else after its warm-up
-    warmup = 0 if cfg.baselines.cold_start else cfg.baselines.warmup_periods
-    ward_ids = np.unique(np.concatenate([sc.panel.ward_id for sc in parts.values()]))
+    return parts, level_cv2, factors
+
+
+@dataclass
+class _Tally:
+    """Running counts over the replicates, per candidate threshold of ``grid`` (mutable on purpose:
+    filled one replicate at a time by :func:`_tally_replicate`)."""
+
+    grid: np.ndarray
+    concern_open: np.ndarray = field(init=False)
+    indicator_open: np.ndarray = field(init=False)
+    watch_open: np.ndarray = field(init=False)
+    watch_weeks: np.ndarray = field(init=False)
+    decoy_escalated: np.ndarray = field(init=False)
+    monitored_weeks: float = 0.0
+    silence_open: float = 0.0
+    ward_years: float = 0.0
+    decoy_count: int = 0
+    #: Per replicate, ``(W_clean, T)`` constellation strength and severe-domain statistic (urgent).
+    d2_all: list[np.ndarray] = field(default_factory=list)
+    severe_all: list[np.ndarray] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        n = len(self.grid)
+        self.concern_open = np.zeros(n)
+        self.indicator_open = np.zeros(n)
+        self.watch_open = np.zeros(n)
+        self.watch_weeks = np.zeros(n)
+        self.decoy_escalated = np.zeros(n)
+
+
+def _tally_replicate(
+    tally: _Tally,
+    sim_parts: dict[str, SeriesScores],
+    sim_ev: WardEvidence,
+    changes: SingleDomainChanges | None,
+    comb: CombinationSettings,
+    warmup: int,
+) -> None:
+    """Add one scored replicate's alert openings at every candidate threshold to ``tally``.
+
+    Wards carrying a simulated single-domain change (``changes``) are left out of the false-alarm
+    counts and scored only for escalation during the change's window.
+    """
+    grid = tally.grid
     domain_watch = np.inf if comb.domain_threshold is None else comb.domain_threshold
-    for r in range(r_count):
-        changes = None
-        if decoys:
-            grid_periods = parts["weekly"].panel.periods if "weekly" in parts else None
-            if grid_periods is not None:
-                first = _first_periods(parts, ward_ids, grid_periods)
-                changes = single_domain_changes(
-                    parts, ward_ids, grid_periods, first, rng, comb.calibration_decoy_share,
-                    comb.calibration_decoy_ratio, comb.calibration_decoy_weeks, warmup,
-                )  # fmt: skip
-        sim = replicate_frame(
-            parts, rng, catalogue, factors, None if changes is None else changes.multiplier, level_cv2
+    clean = np.ones(len(sim_ev.ward_id), dtype=bool)
+    if changes is not None:
+        clean[changes.ward] = False
+    mon = _monitored(sim_ev, warmup) & clean[:, None]
+    per_year = 52.1775 if sim_ev.cadence == "weekly" else 12.0
+    tally.ward_years += float(mon.sum()) / per_year
+    rule = level_thresholds(comb)
+    d2 = constellation_strength(sim_ev.domain_stat, rule.rule, rule.parameter, sim_ev.culture_total)
+    severe = sim_ev.domain_stat[:, :2, :].max(axis=1)
+    tally.d2_all.append(d2[clean])
+    tally.severe_all.append(severe[clean])
+    tally.monitored_weeks += float(mon.sum())
+    t_idx = np.arange(d2.shape[1])[None, :]
+    with_decoys = changes is not None and changes.ward.size > 0
+    if with_decoys:
+        assert changes is not None
+        # escalated: a concern alert opens from onset to 8 weeks after the end (the evaluation's
+        # decoy window with its grace)
+        window = (t_idx >= changes.onset[:, None]) & (t_idx <= changes.end[:, None] + _DECOY_GRACE)
+        tally.decoy_count += changes.ward.size
+    for i, h in enumerate(grid):
+        # scoring's own level rule (engine.combine.levels.ward_levels) at each candidate threshold
+        above = level_at_least(
+            sim_ev.domain_stat,
+            CONCERN,
+            concern=h,
+            rule=rule.rule,
+            parameter=rule.parameter,
+            total=sim_ev.culture_total,
         )
-        sim_parts, sim_ev, _, _ = evidence_frames(sim, wards, events, cadence, cfg)
-        clean = np.ones(len(sim_ev.ward_id), dtype=bool)
-        if changes is not None:
-            clean[changes.ward] = False
-        mon = _monitored(sim_ev, warmup) & clean[:, None]
-        per_year = 52.1775 if sim_ev.cadence == "weekly" else 12.0
-        ward_years += float(mon.sum()) / per_year
-        rule = level_thresholds(comb)
-        d2 = constellation_strength(sim_ev.domain_stat, rule.rule, rule.parameter, sim_ev.culture_total)
-        severe = sim_ev.domain_stat[:, :2, :].max(axis=1)
-        d2_all.append(d2[clean])
-        severe_all.append(severe[clean])
-        monitored_weeks += float(mon.sum())
-        t_idx = np.arange(d2.shape[1])[None, :]
-        if changes is not None and changes.ward.size:
-            # escalated: a concern alert opens from onset to 8 weeks after the end (the evaluation's
-            # decoy window with its grace)
-            window = (t_idx >= changes.onset[:, None]) & (t_idx <= changes.end[:, None] + _DECOY_GRACE)
-            decoy_count += changes.ward.size
+        tally.concern_open[i] += openings(above[clean], comb.close_after).sum()
+        # watch: the ward at watch or above when watch_threshold is h (and no concern rule)
+        watching = level_at_least(
+            sim_ev.domain_stat,
+            WATCH,
+            watch=h,
+            domain=domain_watch,
+            rule=rule.rule,
+            parameter=rule.parameter,
+            total=sim_ev.culture_total,
+        )
+        tally.watch_open[i] += openings(watching & mon, comb.close_after).sum()
+        tally.watch_weeks[i] += float((watching & mon).sum())
+        if with_decoys:
+            assert changes is not None
+            ep = alert_episodes(above[changes.ward], comb.close_after)
+            hit = np.zeros(changes.ward.size, dtype=bool)
+            hit[ep.row[window[ep.row, ep.start]]] = True
+            tally.decoy_escalated[i] += hit.sum()
+    for sc in sim_parts.values():
+        keep = clean[np.searchsorted(sim_ev.ward_id, sc.panel.ward_id)]
+        stat = np.fmax(np.nan_to_num(sc.cusum_up, nan=0.0), np.nan_to_num(sc.cusum_down, nan=0.0))[keep]
         for i, h in enumerate(grid):
-            # scoring's own level rule (engine.combine.levels.ward_levels) at each candidate threshold
-            above = level_at_least(
-                sim_ev.domain_stat,
-                CONCERN,
-                concern=h,
-                rule=rule.rule,
-                parameter=rule.parameter,
-                total=sim_ev.culture_total,
-            )
-            concern_open[i] += openings(above[clean], comb.close_after).sum()
-            # watch: the ward at watch or above when watch_threshold is h (and no concern rule)
-            watching = level_at_least(
-                sim_ev.domain_stat,
-                WATCH,
-                watch=h,
-                domain=domain_watch,
-                rule=rule.rule,
-                parameter=rule.parameter,
-                total=sim_ev.culture_total,
-            )
-            watch_open[i] += openings(watching & mon, comb.close_after).sum()
-            watch_weeks[i] += float((watching & mon).sum())
-            if changes is not None and changes.ward.size:
-                ep = alert_episodes(above[changes.ward], comb.close_after)
-                hit = np.zeros(changes.ward.size, dtype=bool)
-                hit[ep.row[window[ep.row, ep.start]]] = True
-                decoy_escalated[i] += hit.sum()
-        for sc in sim_parts.values():
-            keep = clean[np.searchsorted(sim_ev.ward_id, sc.panel.ward_id)]
-            stat = np.fmax(np.nan_to_num(sc.cusum_up, nan=0.0), np.nan_to_num(sc.cusum_down, nan=0.0))[keep]
-            for i, h in enumerate(grid):
-                indicator_open[i] += openings(stat > h, comb.close_after).sum()
-            # data-silence alarms mark the trust's own gaps, which every replicate keeps: not false
-            silence_open += openings(sc.silence_alarm[keep], comb.close_after).sum()
-        if progress is not None:
-            progress(r + 1, r_count)
-    concern_rate = concern_open / ward_years
-    concern_se = np.sqrt(concern_open) / ward_years
-    decoy_rate = decoy_escalated / decoy_count if decoy_count else np.zeros(len(grid))
+            tally.indicator_open[i] += openings(stat > h, comb.close_after).sum()
+        # data-silence alarms mark the trust's own gaps, which every replicate keeps: not false
+        tally.silence_open += openings(sc.silence_alarm[keep], comb.close_after).sum()
+
+
+def _choose_thresholds(
+    tally: _Tally,
+    comb: CombinationSettings,
+    replicates: int,
+    seed: int,
+    factors: dict[str, dict[str, LatentFactor]],
+) -> CalibrationReport:
+    """Rates per ward-year from the tallied openings, and the smallest thresholds meeting the targets."""
+    grid, ward_years = tally.grid, tally.ward_years
+    concern_rate = tally.concern_open / ward_years
+    concern_se = np.sqrt(tally.concern_open) / ward_years
+    decoy_rate = tally.decoy_escalated / tally.decoy_count if tally.decoy_count else np.zeros(len(grid))
     h_concern = _smallest_meeting_both(
         grid, concern_rate, comb.target_false_concern_per_ward_year, decoy_rate, comb.target_decoy_escalation
     )
     # an urgent alert is a concern episode that escalates: count each concern episode at most once
     urgent_rate = np.zeros(len(grid))
-    for d2, severe in zip(d2_all, severe_all, strict=True):
+    for d2, severe in zip(tally.d2_all, tally.severe_all, strict=True):
         peak = _episode_peaks(d2 >= h_concern, severe, comb.close_after)
         urgent_rate += (peak[None, :] >= grid[:, None]).sum(axis=1)
     urgent_rate /= ward_years
     target_urgent = comb.target_false_concern_per_ward_year / 4
     h_urgent = max(_smallest_meeting(grid, urgent_rate, target_urgent), h_concern)
-    indicator_rate = indicator_open / ward_years
-    watch_rate = watch_open / ward_years
-    watch_share = watch_weeks / max(monitored_weeks, 1.0)
+    indicator_rate = tally.indicator_open / ward_years
+    watch_rate = tally.watch_open / ward_years
+    watch_share = tally.watch_weeks / max(tally.monitored_weeks, 1.0)
     h_watch = min(
         _smallest_meeting_both(
             grid, watch_rate, comb.target_false_watch_per_ward_year, watch_share, comb.target_watch_share
         ),
         h_concern,
     )
-    silence_rate = silence_open / ward_years
+    silence_rate = tally.silence_open / ward_years
     budget = max(comb.target_false_indicator_alerts_per_ward_year - silence_rate, 0.0)
     h_cusum = _smallest_meeting(grid, indicator_rate, budget)
     return CalibrationReport(
@@ -886,8 +911,59 @@ def calibrate_alerts(
         watch_rate=watch_rate,
         watch_share=watch_share,
         decoy_rate=decoy_rate,
-        decoys=decoy_count,
-        replicates=r_count,
+        decoys=tally.decoy_count,
+        replicates=replicates,
         seed=seed,
         factors=factors,
     )
+
+
+def calibrate_alerts(
+    observations: pl.DataFrame,
+    wards: pl.DataFrame,
+    events: pl.DataFrame,
+    cadence: dict[str, str],
+    config: Config | None = None,
+    replicates: int | None = None,
+    seed: int | None = None,
+    progress=None,
+    dependence: bool = True,
+    decoys: bool = True,
+    levels: bool = True,
+) -> CalibrationReport:
+    """Simulate in-control replicates of the trust and choose thresholds (see module docstring).
+
+    ``progress(done, total)`` is called after each replicate; ``dependence``, ``decoys`` and
+    ``levels`` switch off the latent factors, the simulated single-domain changes and the level
+    uncertainty (for ablations).
+    """
+    cfg = config or Config()
+    comb = cfg.combination
+    r_count = replicates or comb.calibration_replicates
+    seed = comb.calibration_seed if seed is None else seed
+    rng = np.random.default_rng(seed)
+    catalogue = cfg.build_catalogue()
+    parts, level_cv2, factors = _in_control_model(
+        observations, wards, events, cadence, cfg, dependence, levels
+    )
+    tally = _Tally(THRESHOLD_GRID)
+    # alerts can open from a ward's first data when the cold start is on, else after its warm-up
+    warmup = 0 if cfg.baselines.cold_start else cfg.baselines.warmup_periods
+    ward_ids = np.unique(np.concatenate([sc.panel.ward_id for sc in parts.values()]))
+    for r in range(r_count):
+        changes = None
+        if decoys and "weekly" in parts:
+            grid_periods = parts["weekly"].panel.periods
+            first = _first_periods(parts, ward_ids, grid_periods)
+            changes = single_domain_changes(
+                parts, ward_ids, grid_periods, first, rng, comb.calibration_decoy_share,
+                comb.calibration_decoy_ratio, comb.calibration_decoy_weeks, warmup,
+            )  # fmt: skip
+        sim = replicate_frame(
+            parts, rng, catalogue, factors, None if changes is None else changes.multiplier, level_cv2
+        )
+        sim_parts, sim_ev, _, _ = evidence_frames(sim, wards, events, cadence, cfg)
+        _tally_replicate(tally, sim_parts, sim_ev, changes, comb, warmup)
+        if progress is not None:
+            progress(r + 1, r_count)
+    return _choose_thresholds(tally, comb, r_count, seed, factors)

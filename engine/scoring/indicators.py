@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -36,8 +36,49 @@ _THREADED_SERIES = 5_000
 
 
 @dataclass(frozen=True)
-class SeriesScores:
-    """Per-series results of one cadence; every array is ``(S, T)`` unless stated.
+class DetectorOutputs:
+    """The detectors' per-series arrays, ``(S, T)`` unless stated (shared by :class:`DetectorArrays`,
+    which fills them, and :class:`SeriesScores`, which carries them).
+
+    Attributes
+    ----------
+    z_closure:
+        LLR increment (nats) in the closure direction, 0 where no evidence (missing, not ready).
+    cusum_up, cusum_down, onset_up, onset_down, alarm_up, alarm_down:
+        One-sided CUSUMs in each direction of concern (NaN / -1 / False where a side is not watched);
+        onsets are int32 period indices.
+    threshold:
+        ``(S,)`` CUSUM threshold (nats).
+    ewma, ewma_limit, ewma_alarm:
+        EWMA of standardised residuals, its exact limit (+/-), and its alarm (any side).
+    silence_run, silence_expected, silence_prob, silence_alarm:
+        Zero-run silence detector (only on count indicators whose fall is of concern).
+    indicator_alarm:
+        The indicator's alerting condition: its chosen detector or silence or data silence.
+    """
+
+    z_closure: np.ndarray
+    cusum_up: np.ndarray
+    cusum_down: np.ndarray
+    onset_up: np.ndarray
+    onset_down: np.ndarray
+    alarm_up: np.ndarray
+    alarm_down: np.ndarray
+    threshold: np.ndarray
+    ewma: np.ndarray
+    ewma_limit: np.ndarray
+    ewma_alarm: np.ndarray
+    silence_run: np.ndarray
+    silence_expected: np.ndarray
+    silence_prob: np.ndarray
+    silence_alarm: np.ndarray
+    indicator_alarm: np.ndarray
+
+
+@dataclass(frozen=True)
+class SeriesScores(DetectorOutputs):
+    """Per-series results of one cadence; every array is ``(S, T)`` unless stated. The detectors'
+    arrays are those of :class:`DetectorOutputs`.
 
     Attributes
     ----------
@@ -53,21 +94,8 @@ class SeriesScores:
         NB alpha / beta-binomial rho / quasi-Poisson phi of the baseline.
     provider_factor:
         Leave-one-out common-mode factor (1 without adjustment).
-    z_closure:
-        LLR increment (nats) in the closure direction, 0 where no evidence (missing, not ready).
-    cusum_up, cusum_down, onset_up, onset_down, alarm_up, alarm_down:
-        One-sided CUSUMs in each direction of concern (NaN / -1 / False where a side is not watched);
-        onsets are int32 period indices.
-    threshold:
-        ``(S,)`` CUSUM threshold (nats).
-    ewma, ewma_limit, ewma_alarm:
-        EWMA of standardised residuals, its exact limit (+/-), and its alarm (any side).
-    silence_run, silence_expected, silence_prob, silence_alarm:
-        Zero-run silence detector (only on count indicators whose fall is of concern).
     data_silence_run, data_silence_alarm:
         Runs of non-submission and their alarm.
-    indicator_alarm:
-        The indicator's alerting condition: its chosen detector or silence or data silence.
     rebase:
         True at periods where a new baseline starts (rebase / reconfiguration events).
     peer_based:
@@ -90,24 +118,8 @@ class SeriesScores:
     baseline_rate: np.ndarray
     dispersion: np.ndarray
     provider_factor: np.ndarray
-    z_closure: np.ndarray
-    cusum_up: np.ndarray
-    cusum_down: np.ndarray
-    onset_up: np.ndarray
-    onset_down: np.ndarray
-    alarm_up: np.ndarray
-    alarm_down: np.ndarray
-    threshold: np.ndarray
-    ewma: np.ndarray
-    ewma_limit: np.ndarray
-    ewma_alarm: np.ndarray
-    silence_run: np.ndarray
-    silence_expected: np.ndarray
-    silence_prob: np.ndarray
-    silence_alarm: np.ndarray
     data_silence_run: np.ndarray
     data_silence_alarm: np.ndarray
-    indicator_alarm: np.ndarray
     rebase: np.ndarray
     peer_based: np.ndarray | None = None
     peer_silence: PeerSilenceResult | None = None
@@ -369,26 +381,9 @@ def provider_adjustment(
 
 
 @dataclass(frozen=True)
-class DetectorArrays:
-    """The detectors' ``(S, T)`` outputs (see :class:`SeriesScores`), filled indicator by indicator:
-    each indicator writes only its own rows, so indicators may be scored on different threads."""
-
-    cusum_up: np.ndarray
-    cusum_down: np.ndarray
-    onset_up: np.ndarray
-    onset_down: np.ndarray
-    alarm_up: np.ndarray
-    alarm_down: np.ndarray
-    threshold: np.ndarray
-    z_closure: np.ndarray
-    ewma: np.ndarray
-    ewma_limit: np.ndarray
-    ewma_alarm: np.ndarray
-    silence_run: np.ndarray
-    silence_expected: np.ndarray
-    silence_prob: np.ndarray
-    silence_alarm: np.ndarray
-    indicator_alarm: np.ndarray
+class DetectorArrays(DetectorOutputs):
+    """The detectors' ``(S, T)`` outputs, filled indicator by indicator: each indicator writes only
+    its own rows, so indicators may be scored on different threads."""
 
     @classmethod
     def empty(cls, s_count: int, t_count: int) -> DetectorArrays:
@@ -654,24 +649,9 @@ def score_panel(
         baseline_rate=baselines.base_rate,
         dispersion=baselines.dispersion,
         provider_factor=factor,
-        z_closure=out.z_closure,
-        cusum_up=out.cusum_up,
-        cusum_down=out.cusum_down,
-        onset_up=out.onset_up,
-        onset_down=out.onset_down,
-        alarm_up=out.alarm_up,
-        alarm_down=out.alarm_down,
-        threshold=out.threshold,
-        ewma=out.ewma,
-        ewma_limit=out.ewma_limit,
-        ewma_alarm=out.ewma_alarm,
-        silence_run=out.silence_run,
-        silence_expected=out.silence_expected,
-        silence_prob=out.silence_prob,
-        silence_alarm=out.silence_alarm,
+        **{f.name: getattr(out, f.name) for f in fields(DetectorOutputs)},
         data_silence_run=silence.run,
         data_silence_alarm=silence.alarm,
-        indicator_alarm=out.indicator_alarm,
         rebase=np.zeros(panel.shape, dtype=bool) if rebase is None else rebase,
         peer_based=baselines.peer_based,
         peer_silence=silence.peer,

@@ -110,20 +110,21 @@ def score_and_write(
         # the panels hold the data now: drop the observation rows (the largest arrays) before
         # scoring; this frame's name is the last reference to them, so rebind it (not a copy below)
         load = dataclasses.replace(load, coded=load.coded.clear())
-        return _score_and_write_pipelined(data, load, config, out, inputs, as_of, with_charts)
+        paths = _paths(out)
+        result = _score_and_write_pipelined(data, load, config, paths, as_of, with_charts)
+        return result, _write_run(result, load, config, paths, inputs)
 
 
 def _score_and_write_pipelined(
     data: CadencePanels,
     load: LoadResult,
     config: Config,
-    out: str | Path,
-    inputs: dict[str, str | Path | None],
-    as_of: dt.date | None = None,
-    with_charts: bool = True,
-) -> tuple[ScoreResult, dict[str, Path]]:
-    """:func:`score_and_write` overlapping its steps (the fast path of ``wardwatch score`` on a
-    national panel, 2 cores):
+    paths: dict[str, Path],
+    as_of: dt.date | None,
+    with_charts: bool,
+) -> ScoreResult:
+    """:func:`score_and_write` up to run.json (the caller writes it into ``paths``), overlapping its
+    steps (the fast path of ``wardwatch score`` on a national panel, 2 cores):
 
     * Charts and change points need only the data, so a worker thread computes them as soon as the
       dense panels exist, while this thread scores the panels (mostly single-threaded numpy); skipped
@@ -147,7 +148,6 @@ def _score_and_write_pipelined(
             for cad, panel in data.panels.items():
                 charts[cad] = OnceJob(partial(ChartArrays.of_panel, panel, data.rebase[cad], config))
             pool.submit(next(iter(charts.values())).run)  # the first (largest) cadence: the worker
-        paths = _paths(out)
         series: list[Future[int]] = []
 
         def start_series(parts: dict[str, SeriesScores]) -> None:
@@ -168,7 +168,7 @@ def _score_and_write_pipelined(
             _write_tables(result, load, paths)
         finally:
             series[0].result()  # waits for the writer and re-raises its error
-    return result, _write_run(result, load, config, paths, inputs)
+    return result
 
 
 class _ChartsOnDemand(Mapping[str, ChartArrays]):

@@ -12,6 +12,7 @@ Typical use::
     store.close(alert_id, actor="j.smith", outcome="no_concern", expected_version=alert.version + 1)
 """
 
+from engine.contract.levels import LEVEL_RANK
 from engine.store.errors import (
     InvalidTransitionError,
     SchemaError,
@@ -22,7 +23,6 @@ from engine.store.errors import (
 )
 from engine.store.lifecycle import (
     ALL_OUTCOMES,
-    LEVEL_RANK,
     OPEN_STATUSES,
     OUTCOMES,
     PERSON_OUTCOMES,

@@ -11,9 +11,10 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from engine.contract.levels import LEVEL_RANK
 from engine.store.columns import DATE_COLUMNS, STORED_ALERT_COLUMNS, sql_list
 from engine.store.errors import UnknownAlertError
-from engine.store.lifecycle import LEVEL_RANK, OPEN_STATUSES, STATUSES
+from engine.store.lifecycle import OPEN_STATUSES, STATUSES
 from engine.store.models import Alert, AlertDetail, AuditEntry, EvidenceEntry, InboxCounts, Note, ScoringRun
 from engine.store.records import to_date
 

@@ -178,3 +178,62 @@ def test_observation_status_codes():
     assert contract.ROW_STATUS_LABELS == ("observed", "suppressed", "unknown")  # a file never says "missing"
     # the canonical frame is the file's columns plus the status
     assert tuple(contract.OBSERVATION_SCHEMA) == (*contract.OBSERVATION_FILE_COLUMNS, "status")
+
+
+def _outside_contract() -> dict[str, ast.Module]:
+    return {
+        name: parsed(path)
+        for name, path in module_files().items()
+        if name != "engine.contract" and not name.startswith("engine.contract.")
+    }
+
+
+def test_the_row_statuses_and_date_formats_are_not_restated():
+    """The statuses a row may state and the dates people type are spelled only in the contract
+    (``ROW_STATUS_LABELS``, ``UK_DATE_FORMAT``, ``INPUT_DATE_FORMATS``)."""
+    statuses = set(contract.ROW_STATUS_LABELS)
+    found = []
+    for name, tree in _outside_contract().items():
+        for node in ast.walk(tree):
+            members = _string_members(node)
+            if members and not isinstance(node, ast.Dict) and statuses <= members:
+                found.append(f"{name}:{node.lineno} restates the row statuses")
+            if isinstance(node, ast.Constant) and node.value == contract.UK_DATE_FORMAT:
+                found.append(f"{name}:{node.lineno} spells the UK date format")
+    assert found == []
+    assert contract.INPUT_DATE_FORMATS == (contract.ISO_DATE_FORMAT, contract.UK_DATE_FORMAT)
+    assert (
+        contract.parse_input_date("03/03/2025")
+        == contract.parse_input_date("2025-03-03")
+        == dt.date(2025, 3, 3)
+    )
+    with pytest.raises(ValueError, match="YYYY-MM-DD or dd/mm/yyyy"):
+        contract.parse_input_date("3 March 2025")
+
+
+def test_the_dashboard_names_domain_columns_and_ward_types_once():
+    """Domain evidence columns come from ``domain_score_column``; ward-type words from one table."""
+    from dashboard.services.formatting import WARD_TYPE_LABELS
+    from signals import WARD_TYPES
+
+    assert contract.domain_score_column("staffing") == f"{contract.DOMAIN_SCORE_PREFIX}staffing"
+    assert tuple(WARD_TYPE_LABELS) == tuple(WARD_TYPES)
+    found = []
+    for name, tree in _outside_contract().items():
+        if not name.startswith("dashboard."):
+            continue
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.JoinedStr)
+                and node.values
+                and isinstance(node.values[0], ast.Constant)
+                and node.values[0].value == contract.DOMAIN_SCORE_PREFIX
+            ):
+                found.append(f"{name}:{node.lineno} builds a domain column by hand")
+            if (
+                isinstance(node, ast.Dict)
+                and name != "dashboard.services.formatting"
+                and set(WARD_TYPES) <= (_string_members(node) or set())
+            ):
+                found.append(f"{name}:{node.lineno} restates the ward-type labels")
+    assert found == []
