@@ -33,6 +33,14 @@ def resolve_multiplier(multiplier: Multiplier) -> float:
     return value
 
 
+def _check_limits(sigma_multiplier: float, fix_after_n_points: int | None) -> None:
+    """The limit settings shared by the attribute and g charts."""
+    if not sigma_multiplier > 0:
+        raise ValueError("sigma_multiplier must be positive")
+    if fix_after_n_points is not None and fix_after_n_points < 2:
+        raise ValueError("fix_after_n_points must be None or at least 2")
+
+
 def _check_rules(run_length: int, trend_length: int, min_points: int, short_group_mode: str) -> None:
     if run_length < 2:
         raise ValueError("run_length must be at least 2")
@@ -161,10 +169,7 @@ class AttributeSettings:
     def __post_init__(self) -> None:
         if self.kind not in ("c", "u", "p", "up", "pp"):
             raise ValueError("kind must be one of c, u, p, up, pp")
-        if not self.sigma_multiplier > 0:
-            raise ValueError("sigma_multiplier must be positive")
-        if self.fix_after_n_points is not None and self.fix_after_n_points < 2:
-            raise ValueError("fix_after_n_points must be None or at least 2")
+        _check_limits(self.sigma_multiplier, self.fix_after_n_points)
         _check_rules(self.run_length, self.trend_length, self.min_points, self.short_group_mode)
 
 
@@ -225,10 +230,7 @@ class GSettings:
     short_group_mode: ShortGroupMode = "flag"
 
     def __post_init__(self) -> None:
-        if not self.sigma_multiplier > 0:
-            raise ValueError("sigma_multiplier must be positive")
-        if self.fix_after_n_points is not None and self.fix_after_n_points < 2:
-            raise ValueError("fix_after_n_points must be None or at least 2")
+        _check_limits(self.sigma_multiplier, self.fix_after_n_points)
         _check_rules(self.run_length, self.trend_length, self.min_points, self.short_group_mode)
 
 
