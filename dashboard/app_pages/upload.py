@@ -12,6 +12,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.app_context import context
+from dashboard.components.job_progress import live_job
 from dashboard.components.tables import csv_download
 from dashboard.services.jobs import JobRunner
 from dashboard.services.lab_sweep import trust_data
@@ -32,19 +33,6 @@ if note:
     st.info(f"Note: {note}.")
 
 
-@st.fragment(run_every=1.0)
-def _live(key: str) -> None:
-    """Progress of the running re-score (refreshed every second); the page redraws when it ends."""
-    status = jobs.status(key)
-    if status is None or not status.active:
-        st.rerun(scope="app")
-        return
-    st.progress(status.fraction, text=f"Re-scoring in the background: {status.message}")
-    if st.button("Cancel the re-score", key="up_cancel"):
-        jobs.cancel(key)
-        st.rerun(scope="app")
-
-
 def _job_panel() -> None:
     """The latest re-score of this data folder: running, finished, failed or cancelled."""
     key = st.session_state.get("up_job")
@@ -53,7 +41,13 @@ def _job_panel() -> None:
         return
     if status.active:
         st.caption("The current results stay on screen everywhere until the new ones are complete.")
-        _live(status.key)
+        live_job(
+            jobs,
+            status.key,
+            running="Re-scoring in the background",
+            cancel_label="Cancel the re-score",
+            button_key="up_cancel",
+        )
     elif status.state == "done":
         s = status.summary
         if st.session_state.get("up_job") == status.key:

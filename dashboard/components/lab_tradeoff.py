@@ -21,6 +21,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.app_context import AppContext
+from dashboard.components.job_progress import live_job
 from dashboard.components.lab_charts import point_label, tradeoff_chart, tradeoff_summary
 from dashboard.services.jobs import JobRunner
 from dashboard.services.lab_sweep import (
@@ -183,7 +184,13 @@ def _job_result(ctx: AppContext, jobs: JobRunner, key: str, trust: TrustData) ->
         st.info("The previous run's files are gone: run again.")
         return
     if status.active:
-        _live(jobs, key)
+        live_job(
+            jobs,
+            key,
+            running="Running in the background",
+            cancel_label="Cancel the run",
+            button_key="lab_t_cancel",
+        )
     elif status.state == "failed":
         st.error(f"The run failed: {status.error}")
     elif status.state == "cancelled":
@@ -195,20 +202,6 @@ def _job_result(ctx: AppContext, jobs: JobRunner, key: str, trust: TrustData) ->
     elif shown and shown != key and jobs.status(shown) is not None:
         st.caption("Showing the previous result until the new run finishes.")
         _show(ctx, jobs, shown, trust)
-
-
-@st.fragment(run_every=1.0)
-def _live(jobs: JobRunner, key: str) -> None:
-    """Progress and cancel button of a running job, refreshed every second; the rest of the page
-    stays usable. When the job ends the whole page is redrawn with its result."""
-    status = jobs.status(key)
-    if status is None or not status.active:
-        st.rerun(scope="app")
-        return
-    st.progress(status.fraction, text=f"Running in the background: {status.message}")
-    if st.button("Cancel the run", key="lab_t_cancel"):
-        jobs.cancel(key)
-        st.rerun(scope="app")
 
 
 def _weeks(col: str, horizon: int) -> pl.Expr:
