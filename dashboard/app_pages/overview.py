@@ -20,6 +20,7 @@ from dashboard.app_context import context, md_escape
 from dashboard.components.board import BAR_COLOUR, level_badge, strength_bar
 from dashboard.components.board_charts import domain_heatmap, strength_multiples
 from dashboard.components.charts import as_of_label
+from dashboard.components.tables import indicator_summary_table
 from dashboard.components.triage_badges import provider_section
 from dashboard.components.truth import render_truth_overview
 from dashboard.services.completeness import completeness_listing
@@ -28,8 +29,6 @@ from dashboard.services.overview import (
     alert_counts,
     cached_overview,
     indicator_summary,
-    summary_column_config,
-    summary_for_display,
 )
 from dashboard.services.results import cached_ward_series
 from dashboard.services.ward_triage import ward_triage, with_triage_columns
@@ -149,13 +148,7 @@ if choices:
     row = res.ward_row(pick)
     contributing = [k for k in (row.get("indicators") or "").split(";") if k]
     summary = indicator_summary(cached_ward_series(res, pick), contributing, cached_ward_fitted(res, pick))
-    st.dataframe(
-        summary_for_display(summary),
-        hide_index=True,
-        key="ipr_table",
-        column_config=summary_column_config(),
-        height=min(38 + 35 * summary.height, 560),
-    )
+    indicator_summary_table(summary, key="ipr_table", max_height=560)
     st.caption(
         "Making Data Count icons: the variation icon reads the latest points of each indicator's chart "
         "(grey: no significant change; orange: special cause of concern; blue: improvement; purple: "

@@ -17,6 +17,7 @@ from dashboard.app_context import context, md_escape
 from dashboard.components.board import level_badge, level_callout, strength_bar
 from dashboard.components.charts import cusum_chart, funnel_chart
 from dashboard.components.icons import variation_icon
+from dashboard.components.tables import indicator_summary_table
 from dashboard.components.triage_badges import ward_triage_badge
 from dashboard.components.truth import render_ward_truth
 from dashboard.services.formatting import (
@@ -35,8 +36,6 @@ from dashboard.services.overview import (
     change_line,
     indicator_summary,
     month_ago,
-    summary_column_config,
-    summary_for_display,
 )
 from dashboard.services.results import cached_peer_totals, cached_ward_series
 from dashboard.services.ward_view import (
@@ -210,13 +209,7 @@ else:
 # ------------------------------------------------------------------ indicator summary
 st.subheader("Indicator summary")
 summary_table = indicator_summary(series, contrib, fitted)
-st.dataframe(
-    summary_for_display(summary_table),
-    hide_index=True,
-    key="ward_ipr",
-    column_config=summary_column_config(),
-    height=min(38 + 35 * summary_table.height, 480),
-)
+indicator_summary_table(summary_table, key="ward_ipr", max_height=480)
 
 # ------------------------------------------------------------------ the rest, folded by domain
 others = [k for k in present if k not in lead]

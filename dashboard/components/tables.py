@@ -8,6 +8,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.services.formatting import safe_csv
+from dashboard.services.overview import summary_column_config, summary_for_display
 
 
 def selectable_table(
@@ -29,4 +30,16 @@ def csv_download(label: str, frame: pl.DataFrame, file_name: str, **options: Any
     """A download button for ``frame`` as Excel-safe CSV (:func:`safe_csv`); no rerun on click."""
     st.download_button(
         label, data=safe_csv(frame), file_name=file_name, mime="text/csv", on_click="ignore", **options
+    )
+
+
+def indicator_summary_table(summary: pl.DataFrame, key: str, max_height: int) -> None:
+    """The indicator summary (``dashboard.services.overview.indicator_summary``) as shown on a page:
+    icons as images, as tall as its rows up to ``max_height`` pixels."""
+    st.dataframe(
+        summary_for_display(summary),
+        hide_index=True,
+        key=key,
+        column_config=summary_column_config(),
+        height=min(38 + 35 * summary.height, max_height),
     )
