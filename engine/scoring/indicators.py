@@ -193,6 +193,7 @@ def closure_adaptive_llr(
         combination.adaptive_max_ratio,
         combination.adaptive_lambda,
         combination.adaptive_prior_events,
+        combination.adaptive_proportion_scale,
     )
     return z
 

@@ -250,6 +250,14 @@ class CombinationSettings:
         default=2.0,
         metadata={"doc": "adaptive evidence: expected events at the design ratio that start the estimate"},
     )
+    adaptive_proportion_scale: Literal["probability", "odds"] = field(
+        default="probability",
+        metadata={
+            "doc": "adaptive evidence for proportions: the estimated shift multiplies the probability "
+            "(probability) or the odds (odds: a fall in a high proportion such as supervision held is "
+            "a rise in the shortfall; see docs/combination.md)"
+        },
+    )
     domain_rule: Literal["joint", "mei", "mixture"] = field(
         default="joint",
         metadata={
