@@ -93,6 +93,11 @@ REGISTRY: tuple[Command, ...] = (
         "Sweep settings: score + evaluate over a grid, tidy table and trade-off curve (resumable).",
     ),
     Command(
+        "equal-fa",
+        "engine.cli.equal_fa_cmd",
+        "Compare settings variants at equal false-alarm rates on trusts with known truth (issue 26).",
+    ),
+    Command(
         "brief",
         "dashboard.cli_brief",
         "Write a printable one-page briefing per ward (PDF via WeasyPrint, and HTML) from a results folder.",

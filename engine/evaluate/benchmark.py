@@ -59,18 +59,24 @@ def make_data(b: BenchmarkSettings, out: Path) -> dict[str, Path]:
     return write_trust(generate(spec, seed=b.seed), out, "csv", latent=True)
 
 
+def data_files(folder: Path) -> tuple[Path, Path, Path | None]:
+    """A data folder's ``(observations, wards, events)`` files: observations.csv, else .parquet;
+    events.csv only when present."""
+    obs = folder / "observations.csv"
+    if not obs.exists():
+        obs = folder / "observations.parquet"
+    events = folder / "events.csv"
+    return obs, folder / "wards.csv", events if events.exists() else None
+
+
 def score_folder(data: Path, results: Path, config: Config, config_path: str | None = None) -> None:
     """``wardwatch score`` on a data folder with observations/wards/events files."""
     from engine.io import load_dataset
     from engine.scoring.outputs import write_results
     from engine.scoring.run import score
 
-    obs = data / "observations.csv"
-    if not obs.exists():
-        obs = data / "observations.parquet"
-    events = data / "events.csv"
-    ev = events if events.exists() else None
-    load = load_dataset(obs, data / "wards.csv", ev, catalogue=config.build_catalogue())
+    obs, wards, ev = data_files(data)
+    load = load_dataset(obs, wards, ev, catalogue=config.build_catalogue())
     result = score(load, config)
     inputs = {"observations": obs, "wards": data / "wards.csv", "events": ev, "config": config_path}
     write_results(result, load, config, results, inputs)

@@ -88,13 +88,13 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(data: str) -> None:
+    from engine.evaluate.benchmark import data_files
     from engine.io import load_dataset
 
     d = Path(data)
-    obs = d / "observations.csv" if (d / "observations.csv").exists() else d / "observations.parquet"
-    events = d / "events.csv" if (d / "events.csv").exists() else None
-    _WORKER["paths"] = {"observations": obs, "wards": d / "wards.csv", "events": events}
-    _WORKER["load"] = load_dataset(obs, d / "wards.csv", events)
+    obs, wards, events = data_files(d)
+    _WORKER["paths"] = {"observations": obs, "wards": wards, "events": events}
+    _WORKER["load"] = load_dataset(obs, wards, events)
     _WORKER["truth"] = d / "truth.csv"
 
 
