@@ -582,12 +582,8 @@ def data_silence_evidence(
 ) -> DataSilenceEvidence:
     """Data silence of every series: its own runs of non-submission, and (for count indicators with
     exposure) silence of series that never established a baseline, or lost it, judged against peers."""
-    t_count = panel.shape[1]
     ds = DataSilence(level=combination.data_silence_level, min_run=combination.data_silence_min_run)
     dsr = ds.run(panel.y, status=panel.status)
-    started = np.arange(t_count)[None, :] >= panel.first_period()[:, None]
-    alarm = _holding(dsr.alarm, dsr.run_length) & started
-    run = dsr.run_length
     watched = [i.key for i in attrs.indicators if i.exposure and i.domain != "context"]
     peer_index = np.nonzero((attrs.family == "count") & np.isin(panel.indicator, watched))[0]
     peer = None
@@ -600,10 +596,37 @@ def data_silence_evidence(
             .for_cadence(panel.cadence)
             .run(panel.y[peer_index], panel.n[peer_index], panel.status[peer_index], group=group)
         )
-        alarm[peer_index] |= _holding(peer.alarm, peer.run_length)
-        run = run.copy()
-        run[peer_index] = np.maximum(run[peer_index], peer.run_length)
+    run, alarm = _silence_union(dsr.alarm, dsr.run_length, panel.first_period(), peer_index, peer)
     return DataSilenceEvidence(run, alarm, peer, peer_index)
+
+
+def _silence_union(
+    own_alarm: np.ndarray,
+    own_run: np.ndarray,
+    first: np.ndarray,
+    peer_index: np.ndarray,
+    peer: PeerSilenceResult | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(run, alarm)``: each series' own data-silence alarm held while its run lasts, from its first
+    period on, or'ed with its peer-judged alarm (held likewise) where it has one; the run is the
+    longer of the two. One compiled pass instead of several ``(S, T)`` temporaries.
+
+    Reference: ``alarm = _holding(own_alarm, own_run) & (t >= first)``; for the peer rows
+    ``alarm[rows] |= _holding(peer.alarm, peer.run_length)`` and ``run[rows] = max(run[rows],
+    peer.run_length)`` (tests/scoring/test_silence_union.py checks the two agree).
+    """
+    run = np.array(own_run, copy=True)
+    alarm = np.empty(own_alarm.shape, dtype=bool)
+    _hold_from(np.ascontiguousarray(own_alarm, dtype=np.bool_), run, first.astype(np.int64), alarm)
+    if peer is not None and peer_index.size:
+        _merge_peer(
+            np.ascontiguousarray(peer.alarm, dtype=np.bool_),
+            np.ascontiguousarray(peer.run_length),
+            peer_index.astype(np.int64),
+            run,
+            alarm,
+        )
+    return run, alarm
 
 
 def score_panel(
@@ -674,3 +697,28 @@ def _hold(alarm: np.ndarray, run_length: np.ndarray, out: np.ndarray) -> None:
         for t in range(alarm.shape[1]):
             holding = (holding or alarm[s, t]) and run_length[s, t] > 0
             out[s, t] = holding
+
+
+@njit(cache=True, nogil=True)
+def _hold_from(alarm: np.ndarray, run_length: np.ndarray, first: np.ndarray, out: np.ndarray) -> None:
+    """:func:`_hold` and'ed with ``t >= first[s]``."""
+    for s in range(alarm.shape[0]):
+        holding = False
+        for t in range(alarm.shape[1]):
+            holding = (holding or alarm[s, t]) and run_length[s, t] > 0
+            out[s, t] = holding and t >= first[s]
+
+
+@njit(cache=True, nogil=True)
+def _merge_peer(
+    peer_alarm: np.ndarray, peer_run: np.ndarray, rows: np.ndarray, run: np.ndarray, alarm: np.ndarray
+) -> None:
+    """Or the held peer alarm into ``alarm[rows[j]]`` and raise ``run[rows[j]]`` to the peer run."""
+    for j in range(rows.shape[0]):
+        s = rows[j]
+        holding = False
+        for t in range(peer_alarm.shape[1]):
+            holding = (holding or peer_alarm[j, t]) and peer_run[j, t] > 0
+            alarm[s, t] = alarm[s, t] or holding
+            if peer_run[j, t] > run[s, t]:
+                run[s, t] = peer_run[j, t]
