@@ -144,8 +144,10 @@ def _runs_while_alive(z: np.ndarray, cell: np.ndarray, stat: np.ndarray, out: np
 
 
 #: Domain rules: ``joint`` (Page's CUSUM of the summed increments), ``mei`` (sum of per-indicator
-#: CUSUMs, Mei 2010) and ``mixture`` (Xie & Siegmund 2013: ``sum_i log(1 - p0 + p0 exp(C_i))``).
-DOMAIN_RULES: tuple[str, ...] = ("joint", "mei", "mixture")
+#: CUSUMs, Mei 2010), ``mixture`` (``sum_i log(1 - p0 + p0 exp(C_i))`` over per-indicator CUSUMs,
+#: each with its own onset) and ``onset_mixture`` (Xie & Siegmund 2013: the same mixture over the
+#: indicators' sums from one common onset, maximised over the onset in the window).
+DOMAIN_RULES: tuple[str, ...] = ("joint", "mei", "mixture", "onset_mixture")
 
 
 def domain_statistic_blocks(
@@ -175,8 +177,10 @@ def domain_statistic_blocks(
         return domain_cusum_blocks(blocks, n_wards, n_domains)
     if rule not in DOMAIN_RULES:
         raise ValueError(f"unknown domain rule {rule!r}; expected one of {DOMAIN_RULES}")
-    if rule == "mixture" and not 0 < p0 <= 1:
+    if rule in ("mixture", "onset_mixture") and not 0 < p0 <= 1:
         raise ValueError("mixture p0 must be in (0, 1]")
+    if rule == "onset_mixture":
+        return onset_mixture_blocks(blocks, n_wards, n_domains, p0, window)
     t_count = blocks[0][0].shape[1] if blocks else 0
     stat = np.zeros((n_wards * n_domains, t_count))
     cells = _block_cells(blocks, n_domains)
@@ -295,3 +299,98 @@ def culture_total_blocks(
     else:
         _page_cusum(summed, stat, since)
     return stat
+
+
+def onset_mixture_blocks(
+    blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    n_wards: int,
+    n_domains: int,
+    p0: float,
+    window: int,
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Window-limited Xie-Siegmund mixture with a common onset, per ward and domain (nats):
+
+        D_t = max(0, max_{t - L < k <= t} sum_{i in d} log(1 - p0 + p0 exp(S_i(k, t)))),
+        S_i(k, t) = sum_{u=k}^{t} z_i,u
+
+    the log-likelihood ratio of "from period k each indicator of the domain moved with probability
+    ``p0``, independently", maximised over the onset (Xie & Siegmund 2013). An indicator that has
+    not moved costs at most ``-log(1 - p0)`` instead of the joint CUSUM's growing negative drift; one
+    that moved adds about ``S_i + log p0``. ``p0 = 1`` is the window-limited joint CUSUM. ``L`` =
+    ``window`` (the whole history when ``window <= 0``). ``since`` and contributions as in
+    :func:`window_limited_blocks` (each series' increments over ``(since, t]``). ``O(L n_d)`` per
+    ward, domain and period, with ``n_d`` the domain's series.
+    """
+    cells = _block_cells(blocks, n_domains)
+    t_count = blocks[0][0].shape[1] if blocks else 0
+    z = (
+        np.concatenate([np.nan_to_num(np.asarray(b[0], dtype=np.float64)) for b in blocks])
+        if blocks
+        else np.zeros((0, 0))
+    )
+    cell = np.concatenate(cells) if cells else np.zeros(0, dtype=np.int64)
+    n_cells = n_wards * n_domains
+    order = np.argsort(cell, kind="stable")
+    order = order[cell[order] >= 0]
+    starts = np.searchsorted(cell[order], np.arange(n_cells + 1)).astype(np.int64)
+    stat = np.zeros((n_cells, t_count))
+    since = np.full((n_cells, t_count), -1, dtype=np.int64)
+    log_q = float(np.log1p(-p0)) if p0 < 1 else -np.inf
+    _onset_mixture(
+        z,
+        order.astype(np.int64),
+        starts,
+        window if window > 0 else t_count,
+        float(np.log(p0)),
+        log_q,
+        stat,
+        since,
+    )
+    contributions = _contributions(blocks, cells, lambda zz, c, out: _sum_since(zz, c, stat, since, out))
+    return _by_ward(stat, since, contributions, n_wards, n_domains)
+
+
+@njit(cache=True, nogil=True)
+def _log_mix(x: float, log_p: float, log_q: float) -> float:
+    """``log(exp(log_q) + exp(log_p + x))`` computed stably."""
+    a = log_p + x
+    if log_q == -np.inf:
+        return a
+    if a > log_q:
+        return a + np.log1p(np.exp(log_q - a))
+    return log_q + np.log1p(np.exp(a - log_q))
+
+
+@njit(cache=True, nogil=True)
+def _onset_mixture(
+    z: np.ndarray,
+    order: np.ndarray,
+    starts: np.ndarray,
+    window: int,
+    log_p: float,
+    log_q: float,
+    stat: np.ndarray,
+    since: np.ndarray,
+) -> None:
+    """:func:`onset_mixture_blocks`' statistic and onset (``order[starts[c]:starts[c+1]]`` are cell
+    ``c``'s rows of ``z``)."""
+    t_count = z.shape[1]
+    for c in range(starts.shape[0] - 1):
+        a, b = starts[c], starts[c + 1]
+        n = b - a
+        if n == 0:
+            continue
+        run = np.empty(n)
+        for t in range(t_count):
+            run[:] = 0.0
+            best, arg = 0.0, t
+            lo = max(t - window + 1, 0)
+            for k in range(t, lo - 1, -1):  # sums over [k, t], k going back
+                v = 0.0
+                for j in range(n):
+                    run[j] += z[order[a + j], k]
+                    v += _log_mix(run[j], log_p, log_q)
+                if v > best:
+                    best, arg = v, k
+            stat[c, t] = best
+            since[c, t] = arg - 1

@@ -258,11 +258,13 @@ class CombinationSettings:
             "a rise in the shortfall; see docs/combination.md)"
         },
     )
-    domain_rule: Literal["joint", "mei", "mixture"] = field(
+    domain_rule: Literal["joint", "mei", "mixture", "onset_mixture"] = field(
         default="joint",
         metadata={
             "doc": "domain statistic: joint (CUSUM of summed increments), mei (sum of per-indicator "
-            "CUSUMs) or mixture (sum of log(1 - p0 + p0 exp(CUSUM)) per indicator)"
+            "CUSUMs), mixture (sum of log(1 - p0 + p0 exp(CUSUM)) per indicator) or onset_mixture "
+            "(the same mixture over the indicators' sums from one common onset in the window, Xie & "
+            "Siegmund 2013)"
         },
     )
     domain_window: int = field(
@@ -273,7 +275,8 @@ class CombinationSettings:
         },
     )
     mixture_p0: float = field(
-        default=0.3, metadata={"doc": "mixture rule: prior share of a domain's indicators that move"}
+        default=0.3,
+        metadata={"doc": "mixture and onset_mixture rules: prior share of a domain's indicators that move"},
     )
 
     def __post_init__(self) -> None:

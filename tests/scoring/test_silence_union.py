@@ -21,7 +21,7 @@ def _runs(rng: np.random.Generator, s: int, t: int) -> np.ndarray:
 
 def _peer(alarm: np.ndarray, run: np.ndarray) -> PeerSilenceResult:
     """A peer result with the two arrays the union reads (the others are not used)."""
-    fields = {f: None for f in PeerSilenceResult.__dataclass_fields__}
+    fields = dict.fromkeys(PeerSilenceResult.__dataclass_fields__)
     return PeerSilenceResult(**{**fields, "alarm": alarm, "run_length": run})
 
 
@@ -46,5 +46,7 @@ def test_union_matches_the_reference():
     assert not np.shares_memory(run, own_run)
 
     run0, alarm0 = _silence_union(own_alarm, own_run, first, np.zeros(0, dtype=np.int64), None)
-    np.testing.assert_array_equal(alarm0, _holding(own_alarm, own_run) & (np.arange(t)[None, :] >= first[:, None]))
+    np.testing.assert_array_equal(
+        alarm0, _holding(own_alarm, own_run) & (np.arange(t)[None, :] >= first[:, None])
+    )
     np.testing.assert_array_equal(run0, own_run)
