@@ -29,6 +29,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--target", type=float, default=0.1, help="false concern alerts per ward-year (default 0.1)"
     )
     p.add_argument("--step", type=float, default=0.125, help="threshold grid step in nats (default 0.125)")
+    p.add_argument(
+        "--true-baselines",
+        action="store_true",
+        help="also score each variant with the generator's true in-control rates (latent.parquet beside "
+        "the data; synth --latent): how much of the gap is baseline estimation",
+    )
     p.add_argument("--out", help="CSV of every variant and trust (default: print only)")
 
 
@@ -46,12 +52,15 @@ def run(args: argparse.Namespace) -> int:
     except (SettingsError, ValueError) as exc:
         raise CliError(str(exc)) from None
     folders = [Path(d) for d in args.data]
+    needed = (
+        ("wards.csv", "truth.csv", "latent.parquet") if args.true_baselines else ("wards.csv", "truth.csv")
+    )
     for folder in folders:
-        for name in ("wards.csv", "truth.csv"):
+        for name in needed:
             if not (folder / name).exists():
                 raise CliError(f"{folder}: no {name}")
     variants = {p.label: p.apply(base) for p in points} if points else {"base": base}
-    table = equal_fa_table(folders, variants, settings)
+    table = equal_fa_table(folders, variants, settings, true_baselines=args.true_baselines)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         table.write_csv(args.out)

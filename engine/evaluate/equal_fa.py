@@ -38,6 +38,7 @@ from engine.scoring.wards import level_thresholds
 #: Columns of the per-trust table (one row per variant and trust).
 EQUAL_FA_COLUMNS: tuple[str, ...] = (
     "variant",
+    "baselines",
     "trust",
     "threshold",
     "false_concern_per_ward_year",
@@ -110,15 +111,24 @@ def trust_truth(
     )
 
 
-def concern_strength(folder: Path, config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Score the trust in ``folder`` with ``config``: ``(strength (W, T), ward ids, periods, first period)``."""
+def concern_strength(
+    folder: Path, config: Config, true_baselines: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Score the trust in ``folder`` with ``config``: ``(strength (W, T), ward ids, periods, first
+    period)``. ``true_baselines``: the generator's true in-control rates (``latent.parquet`` beside
+    the data) replace the estimated baselines (:mod:`engine.scoring.known_rates`)."""
     from engine.evaluate.benchmark import data_files
+    from engine.evaluate.run import LATENT_FILE
     from engine.io import load_dataset
+    from engine.scoring.known_rates import KnownRates
     from engine.scoring.run import evidence_frames
 
     obs, wards, events = data_files(folder)
     load = load_dataset(obs, wards, events, catalogue=config.build_catalogue())
-    _, ev, _, _ = evidence_frames(load.observations, load.wards, load.events, load.cadence, config)
+    known = KnownRates.read(folder / LATENT_FILE) if true_baselines else None
+    _, ev, _, _ = evidence_frames(
+        load.observations, load.wards, load.events, load.cadence, config, known_rates=known
+    )
     th = level_thresholds(config.combination)
     strength = constellation_strength(ev.domain_stat, th.rule, th.parameter, ev.culture_total)
     return strength, ev.ward_id, ev.periods, ev.first_period
@@ -161,27 +171,34 @@ def equal_fa_table(
     variants: dict[str, Config],
     settings: EqualFASettings | None = None,
     evaluation: EvaluationSettings | None = None,
+    true_baselines: bool = False,
 ) -> pl.DataFrame:
     """One row per variant and trust (:data:`EQUAL_FA_COLUMNS`); ``median_delay`` is capped at the
-    horizon (``horizon`` = not detected within it)."""
+    horizon (``horizon`` = not detected within it). ``true_baselines``: each variant is also scored
+    with the generator's true in-control rates (rows with ``baselines = "true"``)."""
     s = settings or EqualFASettings()
     st = evaluation or EvaluationSettings(bootstrap_replicates=0)
+    kinds = (False, True) if true_baselines else (False,)
     rows: list[dict[str, object]] = []
     for folder in folders:
         frame: TrustTruth | None = None
         for name, config in variants.items():
-            strength, ward_id, periods, first = concern_strength(folder, config)
-            if frame is None:
-                frame = trust_truth(ward_id, periods, first, folder / "truth.csv", st)
-            row = at_equal_false_alarms(strength, frame, config.combination.close_after, st.horizon_weeks, s)
-            rows.append({"variant": name, "trust": str(folder), **row})
+            for known in kinds:
+                strength, ward_id, periods, first = concern_strength(folder, config, known)
+                if frame is None:
+                    frame = trust_truth(ward_id, periods, first, folder / "truth.csv", st)
+                row = at_equal_false_alarms(
+                    strength, frame, config.combination.close_after, st.horizon_weeks, s
+                )
+                base = "true" if known else "estimated"
+                rows.append({"variant": name, "baselines": base, "trust": str(folder), **row})
     return pl.DataFrame(rows, schema_overrides={"threshold": pl.Float64}).select(EQUAL_FA_COLUMNS)
 
 
 def summary_by_variant(table: pl.DataFrame) -> pl.DataFrame:
-    """Per variant: mean, median and lowest detected share over the trusts, the trust with the lowest,
-    the pooled ward-decoy share escalated and the range of equal-FA thresholds."""
-    return table.group_by("variant", maintain_order=True).agg(
+    """Per variant and baselines: mean, median and lowest detected share over the trusts, the trust
+    with the lowest, the pooled ward-decoy share escalated and the range of equal-FA thresholds."""
+    return table.group_by(["variant", "baselines"], maintain_order=True).agg(
         pl.len().alias("trusts"),
         pl.col("detected_share").mean().alias("mean_detected"),
         pl.col("detected_share").median().alias("median_detected"),

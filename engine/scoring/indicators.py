@@ -25,6 +25,7 @@ from engine.detectors.scores import binomial_llr, poisson_llr
 from engine.detectors.silence import PeerSilence, PeerSilenceResult
 from engine.panel import Panel, distinct_keys
 from engine.runtime.settings import machine_cores
+from engine.scoring.known_rates import KnownRates
 from engine.scoring.settings import DEFAULT_CLOSURE_DIRECTION, CombinationSettings, IndicatorSettings
 from signals import Catalogue, Indicator
 
@@ -322,6 +323,20 @@ def fit_panel_baselines(
         if fit.peer_based is not None:
             peer_based[rows] = fit.peer_based
     return PanelBaselines(base_rate, dispersion, peer_based)
+
+
+def with_known_rates(
+    panel: Panel, attrs: SeriesAttributes, baselines: PanelBaselines, known: KnownRates
+) -> PanelBaselines:
+    """The baselines with the known true rate and dispersion wherever both are known and the fitted
+    baseline is ready (the warm-up and cold-start timing is kept; measures keep the fitted
+    dispersion, whose scale the generator does not state)."""
+    rate, disp = known.dense(panel)
+    use = np.isfinite(rate) & np.isfinite(baselines.base_rate)
+    base_rate = np.where(use, rate, baselines.base_rate)
+    counted = use & np.isfinite(disp) & (attrs.family != "measure")[:, None]
+    dispersion = np.where(counted, disp, baselines.dispersion)
+    return PanelBaselines(base_rate, dispersion, baselines.peer_based)
 
 
 def _family_dispersion(
@@ -641,6 +656,7 @@ def score_panel(
     exclude: np.ndarray | None = None,
     peer_silence: PeerSilence | None = None,
     workers: int | None = None,
+    known_rates: KnownRates | None = None,
 ) -> SeriesScores:
     """Score every series of one cadence panel (see :class:`SeriesScores`).
 
@@ -651,10 +667,14 @@ def score_panel(
     ``peer_silence`` is the detector of silence judged against peers (configuration
     ``[peer_silence]``; default settings when omitted). ``workers``: threads scoring indicators on a
     large panel (default: the cores this process may use; results do not depend on it).
+    ``known_rates`` (evaluation only) replaces the estimated baselines by true ones
+    (:func:`with_known_rates`).
     """
     attrs = SeriesAttributes.of(panel, catalogue, indicator_settings, ward_type, provider)
     y = np.where(panel.observed, panel.y, np.nan)
     baselines = fit_panel_baselines(panel, y, attrs, rebase, baseline_settings, combination, catalogue)
+    if known_rates is not None:
+        baselines = with_known_rates(panel, attrs, baselines, known_rates)
     factor, rate = provider_adjustment(panel, y, attrs, baselines, combination)
     log.debug("%s panel %s: baselines fitted", panel.cadence, panel.shape)
     out = DetectorArrays.empty(*panel.shape)

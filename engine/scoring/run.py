@@ -34,6 +34,7 @@ from engine.scoring.alerts import (
     ward_alerts,
 )
 from engine.scoring.indicators import SeriesScores, score_panel
+from engine.scoring.known_rates import KnownRates
 from engine.scoring.reporting import scores_reporting
 from engine.scoring.tables import series_frame, ward_status_frame, write_series
 from engine.scoring.wards import WardEvidence, ward_evidence
@@ -198,11 +199,14 @@ def panel_evidence(
     wards: pl.DataFrame,
     cfg: Config,
     on_scores: Callable[[dict[str, SeriesScores]], None] | None = None,
+    known_rates: KnownRates | None = None,
 ) -> tuple[dict[str, SeriesScores], WardEvidence, dict[str, str]]:
     """Series scores per cadence, ward evidence and the ward -> provider map of built panels.
 
     ``on_scores`` is called with the final series scores as soon as they exist, before the ward
     evidence is combined (e.g. to start writing ``series.parquet`` on another thread).
+    ``known_rates``: evaluation only, true in-control rates in place of the estimated baselines
+    (:mod:`engine.scoring.known_rates`).
     """
     catalogue = cfg.build_catalogue()
     ward_type = dict(zip(wards["ward_id"].to_list(), wards["ward_type"].to_list(), strict=True))
@@ -224,6 +228,7 @@ def panel_evidence(
                 exclude=None if exclude is None else exclude[cad],
                 peer_silence=cfg.peer_silence,
                 workers=cfg.runtime.worker_threads(),
+                known_rates=known_rates,
             )
             log.debug("%s: scored %d series x %d periods (%s baselines)", cad, *panel.shape, mode)
         return out
@@ -246,10 +251,12 @@ def evidence_frames(
     cadence: dict[str, str],
     cfg: Config,
     as_of: dt.date | None = None,
+    known_rates: KnownRates | None = None,
 ) -> tuple[dict[str, SeriesScores], WardEvidence, list[str], dict[str, str]]:
-    """Series scores and ward evidence (no alerts or tables): what calibration simulates."""
+    """Series scores and ward evidence (no alerts or tables): what calibration simulates.
+    ``known_rates``: evaluation only (:func:`panel_evidence`)."""
     data = cadence_panels(observations, events, cadence, cfg, as_of)
-    parts, ev, provider = panel_evidence(data, wards, cfg)
+    parts, ev, provider = panel_evidence(data, wards, cfg, known_rates=known_rates)
     return parts, ev, data.enabled, provider
 
 

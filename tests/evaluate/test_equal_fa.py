@@ -90,3 +90,36 @@ def test_cli_names_a_folder_without_truth(tmp_path, capsys):
     code = main(["equal-fa", str(tmp_path), "--grid", "combination.no_such_key=1"])
     assert code != 0
     assert "no_such_key" in capsys.readouterr().err
+
+
+def test_true_baselines_replace_the_estimated_rates_where_ready(data):
+    from engine.io import load_dataset
+    from engine.scoring.known_rates import KnownRates
+    from engine.scoring.run import evidence_frames
+
+    cfg = Config()
+    known = KnownRates.read(data / "latent.parquet")
+    load = load_dataset(data / "observations.csv", data / "wards.csv", data / "events.csv")
+    est, _, _, _ = evidence_frames(load.observations, load.wards, load.events, load.cadence, cfg)
+    true, _, _, _ = evidence_frames(load.observations, load.wards, load.events, load.cadence, cfg, known_rates=known)
+    for cadence, sc in true.items():
+        rate, disp = known.dense(sc.panel)
+        ready = np.isfinite(est[cadence].baseline_rate)
+        assert np.isfinite(rate[ready]).mean() > 0.9
+        both = ready & np.isfinite(rate)
+        np.testing.assert_allclose(sc.baseline_rate[both], rate[both])
+        assert np.isnan(sc.baseline_rate[~ready]).all()  # the warm-up timing is kept
+        counts = np.isin(sc.family, ["count", "proportion"])[:, None] & both & np.isfinite(disp)
+        np.testing.assert_allclose(sc.dispersion[counts], disp[counts])
+    # a spot check of the mapping against the file itself
+    lat = known.frame.filter(pl.col("cadence") == "weekly").row(1234, named=True)
+    sc = true["weekly"]
+    s = int(np.nonzero((sc.panel.ward_id == lat["ward_id"]) & (sc.panel.indicator == lat["indicator"]))[0][0])
+    t = int(np.nonzero(sc.panel.periods.astype("datetime64[D]") == np.datetime64(lat["period"], "D"))[0][0])
+    assert known.dense(sc.panel)[0][s, t] == pytest.approx(lat["expected_rate"])
+
+
+def test_equal_fa_with_true_baselines_adds_rows(data):
+    table = equal_fa_table([data], {"base": Config()}, EqualFASettings(step=0.25), true_baselines=True)
+    assert table["baselines"].to_list() == ["estimated", "true"]
+    assert summary_by_variant(table).height == 2
