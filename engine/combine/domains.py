@@ -280,7 +280,11 @@ def _sum_since(z: np.ndarray, cell: np.ndarray, stat: np.ndarray, since: np.ndar
 
 
 def culture_total_blocks(
-    blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], n_wards: int, window: int = 0
+    blocks: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    n_wards: int,
+    window: int = 0,
+    rule: str = "joint",
+    p0: float = 0.3,
 ) -> np.ndarray:
     """``(W, T)`` one joint CUSUM per ward over every culture indicator's increments (nats).
 
@@ -289,7 +293,12 @@ def culture_total_blocks(
     ``L = window`` (Lai 1995, as the domain statistic), or Page's CUSUM when ``window <= 0``. It is the
     joint likelihood-ratio evidence that the ward's culture indicators moved, without the split into
     domains (docs/combination.md, the ``gated_total`` concern rule). ``O(L)`` per ward and period.
+    With ``rule = "onset_mixture"`` it is instead the common-onset mixture of
+    :func:`onset_mixture_blocks` over all the ward's culture indicators (``O(L n)`` per ward and period).
     """
+    if rule == "onset_mixture":
+        culture = [(z, ward, np.where(domain >= 0, 0, -1)) for z, ward, domain in blocks]
+        return onset_mixture_blocks(culture, n_wards, 1, p0, window)[0][:, 0, :]
     cells = [np.where(domain >= 0, ward, -1).astype(np.int64) for _, ward, domain in blocks]
     summed = _summed_increments(blocks, cells, n_wards)
     stat = np.empty_like(summed)

@@ -159,7 +159,9 @@ def ward_evidence(
         combination.mixture_p0,
         combination.domain_window,
     )
-    culture_total = culture_total_blocks(blocks, w_count, combination.domain_window)
+    culture_total = culture_total_blocks(
+        blocks, w_count, combination.domain_window, combination.domain_rule, combination.mixture_p0
+    )
     thresholds = level_thresholds(combination)
     raises_watch = single if combination.watch_on_indicator_alerts else np.zeros_like(single)
     level, score = ward_levels(domain_stat, raises_watch, thresholds, total=culture_total)

@@ -79,3 +79,17 @@ def test_blocks_of_two_cadences_add_up_like_one():
     np.testing.assert_allclose(one[0], two[0], atol=1e-10)
     np.testing.assert_array_equal(one[1], two[1])
     np.testing.assert_allclose(one[2][0], np.vstack(two[2]), atol=1e-10)
+
+
+def test_the_culture_total_follows_the_rule():
+    from engine.combine.domains import culture_total_blocks
+
+    z, ward, domain = _blocks(4)
+    total = culture_total_blocks([(z, ward, domain)], 5, 30, "onset_mixture", 0.4)
+    one_domain = np.where(domain >= 0, 0, -1)
+    ref = _reference(z, ward, one_domain, 0.4, 30, n_wards=5, n_domains=1)[:, 0, :]
+    np.testing.assert_allclose(total, ref, atol=1e-10)
+    joint = culture_total_blocks([(z, ward, domain)], 5, 30)
+    np.testing.assert_allclose(
+        joint, culture_total_blocks([(z, ward, domain)], 5, 30, "onset_mixture", 1.0), atol=1e-9
+    )
