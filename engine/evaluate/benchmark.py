@@ -147,13 +147,15 @@ def scenario_tables(kinds: pl.DataFrame, broad: pl.DataFrame, horizon: int) -> s
         )
     lines += [
         "",
-        "| broad decoys by kind | groups | wards | wards escalated to concern | groups with a provider alert |",
-        "|---|---|---|---|---|",
+        "| broad decoys by kind | groups | wards | wards escalated to concern (outside culture episodes) "
+        "| expected by chance | wards also in a culture episode | groups with a provider alert |",
+        "|---|---|---|---|---|---|---|",
     ]
     for kind in broad["kind"].unique(maintain_order=True).to_list():
         part = broad.filter(pl.col("kind") == kind)
         lines.append(
             f"| {kind} | {part.height} | {part['wards'].sum()} | {part['wards_escalated'].sum()} "
+            f"| {part['expected_by_chance'].sum():.1f} | {part['wards_in_culture_episode'].sum()} "
             f"| {int(part['provider_alert'].sum())}/{part.height} |"
         )
     return "\n".join(lines)

@@ -8,7 +8,13 @@
 * :func:`provider_decoy_table`: per decoy group that covers several wards (a definition change or
   reporting migration across a provider, winter pressure across the trust): how many of its wards
   opened a ward alert at ``concern`` or above in the decoy's window, and whether a provider-scope
-  alert (``alerts.csv``) for a provider of those wards opened in that window.
+  alert (``alerts.csv``) for a provider of those wards opened in that window. An opening inside a
+  culture episode's window on the same ward (onset to end + grace) is that episode's, not the
+  decoy's, and is not counted; ``wards_in_culture_episode`` says how many of the group's wards had
+  an episode window overlapping the decoy's. ``expected_by_chance`` is the number of openings the
+  trust's background rate (concern openings outside every episode and decoy window, per ward-year)
+  gives over the group's monitored ward-time in the window outside culture episodes: a decoy whose
+  ``wards_escalated`` is near it escalates nothing beyond chance.
 """
 
 from __future__ import annotations
@@ -19,8 +25,8 @@ import numpy as np
 import polars as pl
 
 from engine.contract.levels import Level
-from engine.evaluate.grid import grid_from_status, window_end
-from engine.evaluate.metrics import censor, openings, quantile, window_any
+from engine.evaluate.grid import WEEKS_PER_YEAR, grid_from_status, window_end, windows_mask
+from engine.evaluate.metrics import censor, false_alerts, openings, quantile, window_any
 from engine.evaluate.settings import EvaluationSettings
 from engine.evaluate.truth import CULTURE_KINDS, read_truth
 
@@ -73,44 +79,27 @@ def provider_decoy_table(
 ) -> pl.DataFrame:
     """One row per broad decoy group (see the module docstring)."""
     st = settings or EvaluationSettings()
-    truth = read_truth(truth_path).filter(pl.col("kind").is_in(list(BROAD_DECOY_KINDS)))
+    all_truth = read_truth(truth_path)
+    truth = all_truth.filter(pl.col("kind").is_in(list(BROAD_DECOY_KINDS)))
     res = Path(results_path)
     status = pl.read_csv(res / "ward_status.csv", columns=["ward_id", "period", "level"], infer_schema=False)
     grid = grid_from_status(status)
-    alerts_path = res / "alerts.csv"
-    alerts = (
-        pl.read_csv(alerts_path, infer_schema=False).filter(pl.col("scope") == "provider")
-        if alerts_path.exists()
-        else pl.DataFrame(schema={"provider": pl.String, "opened": pl.String, "indicator": pl.String})
-    )
-    schema = {
-        "group_id": pl.String,
-        "kind": pl.String,
-        "indicators": pl.String,
-        "wards": pl.Int64,
-        "wards_escalated": pl.Int64,
-        "provider_alert": pl.Boolean,
-    }
     if truth.height == 0:
-        return pl.DataFrame(schema=schema)
-    close_after = 4
-    run_json = res / "run.json"
-    if run_json.exists():
-        import json
-
-        cfg = json.loads(run_json.read_text(encoding="utf-8")).get("config", {})
-        close_after = int(cfg.get("combination", {}).get("close_after", close_after))
-    opened = openings(grid.level >= Level.CONCERN.rank, close_after)
+        return pl.DataFrame(schema=PROVIDER_DECOY_SCHEMA)
+    opened = openings(grid.level >= Level.CONCERN.rank, _close_after(res))
+    culture = windows_mask(grid, all_truth.filter(pl.col("kind").is_in(list(CULTURE_KINDS))), st)
+    fa, years = false_alerts(opened, grid.monitored & ~windows_mask(grid, all_truth, st))
+    background = float(fa.sum() / years.sum()) if years.sum() > 0 else 0.0
     last = grid.periods[-1].astype("datetime64[D]").item()
-    ends = window_end(truth, last, st)
-    truth = truth.with_columns(ends.alias("window_end"))
+    truth = truth.with_columns(window_end(truth, last, st).alias("window_end"))
+    alerts = _provider_alerts(res)
     ward_provider = _ward_provider(res, truth_path)
     rows = []
     for (gid,), part in truth.group_by("group_id", maintain_order=True):
         w = grid.ward_index(part["ward_id"].to_numpy())
         t0 = grid.week_index(part["onset"].to_numpy().astype("datetime64[D]"))
         t1 = grid.week_index(part["window_end"].to_numpy().astype("datetime64[D]"))
-        escalated = window_any(opened, w, t0, t1)
+        in_window = _in_window(grid.level.shape, w, t0, t1)
         lo, hi = part["onset"].min(), part["window_end"].max()
         provs = {ward_provider.get(str(x), "") for x in part["ward_id"].to_list()}
         keys = set(str(part["indicators"][0]).split(";"))
@@ -120,17 +109,61 @@ def provider_decoy_table(
             & (pl.col("opened").str.to_date("%Y-%m-%d") <= hi)
             & pl.col("indicator").is_in(list(keys))
         )
+        counted = in_window & grid.monitored & ~culture
         rows.append(
             {
                 "group_id": str(gid),
                 "kind": str(part["kind"][0]),
                 "indicators": str(part["indicators"][0]),
                 "wards": part.height,
-                "wards_escalated": int(escalated.sum()),
+                "wards_escalated": int(window_any(opened & ~culture, w, t0, t1).sum()),
                 "provider_alert": hit.height > 0,
+                "wards_in_culture_episode": int(window_any(culture, w, t0, t1).sum()),
+                "expected_by_chance": background * float(counted.sum()) / WEEKS_PER_YEAR,
             }
         )
-    return pl.DataFrame(rows, schema=schema).sort("group_id")
+    return pl.DataFrame(rows, schema=PROVIDER_DECOY_SCHEMA).sort("group_id")
+
+
+#: Columns of ``provider_decoys.csv`` (:func:`provider_decoy_table`).
+PROVIDER_DECOY_SCHEMA: dict[str, pl.DataType] = {
+    "group_id": pl.String(),
+    "kind": pl.String(),
+    "indicators": pl.String(),
+    "wards": pl.Int64(),
+    "wards_escalated": pl.Int64(),
+    "provider_alert": pl.Boolean(),
+    "wards_in_culture_episode": pl.Int64(),
+    "expected_by_chance": pl.Float64(),
+}
+
+
+def _close_after(results: Path) -> int:
+    """The scoring run's ``combination.close_after`` (from ``run.json``; 4 without it)."""
+    run_json = results / "run.json"
+    if not run_json.exists():
+        return 4
+    import json
+
+    cfg = json.loads(run_json.read_text(encoding="utf-8")).get("config", {})
+    return int(cfg.get("combination", {}).get("close_after", 4))
+
+
+def _provider_alerts(results: Path) -> pl.DataFrame:
+    """Provider-scope rows of ``alerts.csv`` (empty without the file)."""
+    path = results / "alerts.csv"
+    if not path.exists():
+        return pl.DataFrame(schema={"provider": pl.String, "opened": pl.String, "indicator": pl.String})
+    return pl.read_csv(path, infer_schema=False).filter(pl.col("scope") == "provider")
+
+
+def _in_window(shape: tuple[int, ...], ward: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
+    """``(W, T)`` bool: ward-weeks inside any of the given ``[t0, t1]`` windows (ward -1 ignored)."""
+    out = np.zeros(shape, dtype=bool)
+    t = np.arange(shape[1])[None, :]
+    ok = ward >= 0
+    np.logical_or.at(out, ward[ok], (t >= t0[ok, None]) & (t <= t1[ok, None]))
+    return out
 
 
 def _ward_provider(results: Path, truth_path: str | Path) -> dict[str, str]:
