@@ -1,4 +1,5 @@
-"""The compiled cold-start passes equal their plain reference formulation bit for bit.
+"""The compiled cold-start passes (and the per-cell head look-ups feeding them) equal their plain
+reference formulation bit for bit.
 
 The reference is the running-window recurrence written out in Python, one series after another in
 ascending rows (the order of the sums before the provider groups were taken group by group).
@@ -9,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from engine.baselines import BaselineSettings, fit_baselines
+from engine.baselines._sums import head_cells, spread
 from engine.baselines.coldstart import _peer_window_sums, _provider_groups, _provider_window_sums
+from engine.baselines.fit import _Heads, _heads
 
 
 def _windows(y: np.ndarray, x: np.ndarray, ok: np.ndarray, window: int) -> np.ndarray:
@@ -93,3 +96,25 @@ def test_posterior_does_not_depend_on_later_needed_cells():
                         provider=provider)  # fmt: skip
     np.testing.assert_array_equal(cut.expected_rate, fit.expected_rate[:, :44])
     np.testing.assert_array_equal(cut.estimate_cv2, fit.estimate_cv2[:, :44])
+
+
+def test_head_cells_match_the_head_index_gathers():
+    """``head_cells`` equals gathering the warm-up ends and segment starts through ``_Heads.head_of``
+    (what fit_baselines did before), with and without rebases."""
+    rng = np.random.default_rng(7)
+    s_count, t_count = 30, 50
+    for rebase in (None, rng.random((s_count, t_count)) < 0.05):
+        rows, starts, head_ptr = _heads(rebase, (s_count, t_count))
+        ends = starts + rng.integers(0, 30, starts.size)  # some beyond T: never ready
+        heads = _Heads((s_count, t_count), rows, starts, ends, ends * 0.0, ends * 0.0, None)
+        head_of = heads.head_of()
+        not_ready = np.empty((s_count, t_count), dtype=np.bool_)
+        seg_start = np.empty((s_count, t_count), dtype=np.int64)
+        head_cells(head_ptr, starts, ends, not_ready, seg_start)
+        np.testing.assert_array_equal(not_ready, ~(np.arange(t_count)[None, :] >= ends[head_of]))
+        np.testing.assert_array_equal(seg_start, starts[head_of])
+        vals = rng.random(starts.size)
+        cv2 = np.empty((s_count, t_count))
+        spread(head_ptr, starts, ends, vals, np.zeros((0, 0)), cv2)
+        ref = np.where(np.arange(t_count)[None, :] >= ends[head_of], vals[head_of], np.nan)
+        assert cv2.tobytes() == ref.tobytes()
