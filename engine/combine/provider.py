@@ -418,8 +418,7 @@ def gated_common_mode_factor(
             continue
         use = (gate == 0) & (g != 0)
         gate = np.where(use, g, gate)
-        rows = use[group]
-        factor = np.where(rows, out, factor)
+        np.copyto(factor, out, where=use[group])  # = np.where(use[group], out, factor), in place
     assert factor is not None and gate is not None  # the loop runs at least once
     return factor, gate
 
