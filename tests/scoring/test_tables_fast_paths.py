@@ -170,9 +170,8 @@ def test_scoring_does_not_import_pandas() -> None:
 def test_later_cadence_charts_taken_by_the_thread_free_first(
     loaded, scored, tmp_path, monkeypatch, taker
 ) -> None:
-    """The monthly charts are computed once, by the worker (it queues every cadence's charts) or by
-    the main thread when the worker is still busy (forced here with events), and the files are the
-    same either way."""
+    """The monthly charts are computed once, by the writer or by the main thread (forced here with
+    events), and the files are the same either way."""
     import threading
 
     import engine.scoring.outputs as outputs
@@ -185,8 +184,6 @@ def test_later_cadence_charts_taken_by_the_thread_free_first(
 
     def recording(cls, panel, *args, **kwargs):  # type: ignore[no-untyped-def]
         computed.append((panel.cadence, threading.current_thread().name))
-        if taker == "main" and panel.cadence == "weekly":  # the worker is busy until the tables exist
-            assert first_done.wait(120)
         return of_panel(cls, panel, *args, **kwargs)
 
     monkeypatch.setattr(ChartArrays, "of_panel", classmethod(recording))
@@ -211,12 +208,17 @@ def test_later_cadence_charts_taken_by_the_thread_free_first(
 
         monkeypatch.setattr(outputs, "write_series", writer)
         monkeypatch.setattr(outputs, "finish_scoring", finishing)
-    else:  # the worker stays in the weekly charts until the main thread has written its tables
+    else:  # the writer starts only once the main thread has written its tables
+
+        def writer(*args, **kwargs):  # type: ignore[no-untyped-def]
+            assert first_done.wait(120)
+            return write_series(*args, **kwargs)
 
         def tables(*args, **kwargs):  # type: ignore[no-untyped-def]
             write_tables(*args, **kwargs)
             first_done.set()
 
+        monkeypatch.setattr(outputs, "write_series", writer)
         monkeypatch.setattr(outputs, "_write_tables", tables)
     result, paths = outputs.score_and_write(loaded, _pipelined(), tmp_path / "out", {})
     monthly = [name for cadence, name in computed if cadence == "monthly"]
