@@ -129,9 +129,9 @@ def _score_and_write_pipelined(
     * Charts and change points need only the data, so a worker thread computes them as soon as the
       dense panels exist, while this thread scores the panels (mostly single-threaded numpy); skipped
       (each block of series.parquet then computes its own) when numba's threading layer cannot run
-      parallel kernels from two threads at once. The worker computes every cadence's charts up
-      front, the first (weekly, the largest) first; a chart job it has not reached when the series
-      are written or the alerts are built is taken by whichever thread asks first (OnceJob).
+      parallel kernels from two threads at once. The worker computes the first cadence's (weekly)
+      charts up front; the other cadences' charts are computed by whichever thread is free first:
+      the writer when it reaches them, or this thread once the alerts are built.
     * ``series.parquet`` (charts, change points and ~12 M rows) is written by the worker thread as
       soon as the per-series scores exist, while this thread combines the ward evidence and builds
       the alerts and the ward-status table from the same read-only arrays; the compiled kernels and
@@ -147,14 +147,11 @@ def _score_and_write_pipelined(
             # charts and change points need only the data (and the rebase events)
             for cad, panel in data.panels.items():
                 charts[cad] = OnceJob(partial(ChartArrays.of_panel, panel, data.rebase[cad], config))
-            # every cadence's charts on the worker, the first (largest) first: it is otherwise idle
-            # from the end of the first cadence's charts until the scores exist
-            for job in charts.values():
-                pool.submit(job.run)
+            pool.submit(next(iter(charts.values())).run)  # the first (largest) cadence: the worker
         series: list[Future[int]] = []
 
         def start_series(parts: dict[str, SeriesScores]) -> None:
-            # queued behind the chart jobs on the same worker: this thread goes on to the evidence
+            # queued behind the first chart job on the same worker: this thread goes on to the evidence
             series.append(
                 pool.submit(
                     write_series, parts, config, paths["series"], with_charts, _ChartsOnDemand(charts)
