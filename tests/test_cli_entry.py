@@ -47,6 +47,37 @@ def test_score_keeps_large_arrays_on_the_reusable_heap() -> None:
     assert out.stdout.strip() == "True"
 
 
+_HUGE_PAGE_PROBE = """
+import sys
+import numpy as np
+from engine.runtime.process import keep_freed_memory, no_huge_pages
+keep_freed_memory()
+if sys.argv[1] == "off":
+    no_huge_pages()
+a = np.ones(8_000_000)  # 64 MB: numpy marks arrays of 4 MB or more for huge pages by default
+addr, flags, inside = a.ctypes.data, set(), False
+for line in open("/proc/self/smaps"):
+    head = line.split()
+    if "-" in head[0] and ":" not in head[0]:
+        lo, hi = (int(v, 16) for v in head[0].split("-"))
+        inside = lo <= addr + 8_000_000 * 4 < hi  # a page in the middle of the array
+    elif inside and head[0] == "VmFlags:":
+        flags = set(head[1:])
+print("hg" in flags)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="transparent huge pages are Linux-only")
+def test_score_asks_for_no_huge_pages() -> None:
+    def probe(mode: str) -> str:
+        cmd = [sys.executable, "-c", _HUGE_PAGE_PROBE, mode]
+        return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+
+    if probe("default") != "True":
+        pytest.skip("numpy does not ask for huge pages here")
+    assert probe("off") == "False"
+
+
 _WARM_PROBE = """
 from engine.cli.score_cmd import warm_up_kernels
 from engine.io._number_kernel import parse_views

@@ -172,6 +172,25 @@ def spread(
 
 
 @njit(nogil=True, cache=True)
+def head_cells(
+    head_ptr: np.ndarray, s0_h: np.ndarray, e_h: np.ndarray, not_ready: np.ndarray, seg_start: np.ndarray
+) -> None:
+    """Fill ``not_ready`` (``(S, T)`` bool): ``t < e_h[k]``, and ``seg_start`` (``(S, T)`` int64):
+    ``s0_h[k]``, where ``k`` is the cell's head (the last head of its row starting at or before
+    ``t``, as in :func:`spread`). The same as gathering ``e_h`` and ``s0_h`` through
+    :meth:`engine.baselines.fit._Heads.head_of` without its ``(S, T)`` index."""
+    s_count, t_count = not_ready.shape
+    for r in range(s_count):
+        k = head_ptr[r]
+        last = head_ptr[r + 1] - 1
+        for t in range(t_count):
+            while k < last and s0_h[k + 1] <= t:
+                k += 1
+            not_ready[r, t] = t < e_h[k]
+            seg_start[r, t] = s0_h[k]
+
+
+@njit(nogil=True, cache=True)
 def peer_sums(
     y: np.ndarray,
     n: np.ndarray,

@@ -48,24 +48,40 @@ _GY, _GX, _GNN_S, _GQ1, _GN, _GYY, _GYXR, _GXXR2, _GXX = range(9)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _slide_window(y, x, ok, s, t, window, wy, wx, wyy, wyx, wxx):  # pragma: no cover - compiled
-    """Series ``s``'s window sums of ``y``, ``x``, ``y^2``, ``y x``, ``x^2`` over ``[t - W, t)`` from
-    those over ``[t - 1 - W, t - 1)``: add period ``t - 1`` and drop ``t - 1 - W`` (each if ``ok``)."""
-    if t >= 1 and ok[s, t - 1]:
-        a, b = y[s, t - 1], x[s, t - 1]
-        wy += a
-        wx += b
-        wyy += a * a
-        wyx += a * b
-        wxx += b * b
-    if t - 1 - window >= 0 and ok[s, t - 1 - window]:
-        a, b = y[s, t - 1 - window], x[s, t - 1 - window]
-        wy -= a
-        wx -= b
-        wyy -= a * a
-        wyx -= a * b
-        wxx -= b * b
+def _slide_window(add, ya, xa, drop, yd, xd, wy, wx, wyy, wyx, wxx):  # pragma: no cover - compiled
+    """Window sums of ``y``, ``x``, ``y^2``, ``y x``, ``x^2`` over ``[t - W, t)`` from those over
+    ``[t - 1 - W, t - 1)``: add ``(ya, xa)`` (period ``t - 1``) if ``add`` and drop ``(yd, xd)``
+    (period ``t - 1 - W``) if ``drop``.
+
+    Scalars only: callers read the cells (:func:`_window_cells`). The earlier form took the arrays
+    and the indices; inlined into the three per-cell loops it ran 5-8 times slower than the same
+    arithmetic written out (0.13 s against 0.02 s per national pass), with identical results.
+    """
+    if add:
+        wy += ya
+        wx += xa
+        wyy += ya * ya
+        wyx += ya * xa
+        wxx += xa * xa
+    if drop:
+        wy -= yd
+        wx -= xd
+        wyy -= yd * yd
+        wyx -= yd * xd
+        wxx -= xd * xd
     return wy, wx, wyy, wyx, wxx
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _window_cells(ok, s, t, window):  # pragma: no cover - compiled
+    """``(add, a, drop, d)``: whether period ``a = t - 1`` enters series ``s``'s window at ``t`` and
+    period ``d = t - 1 - W`` leaves it (both only if usable). ``a``/``d`` are clamped to 0 so that a
+    cell read for a flag that is False stays inside the row."""
+    a = t - 1
+    d = t - 1 - window
+    add = a >= 0 and ok[s, a]
+    drop = d >= 0 and ok[s, d]
+    return add, max(a, 0), drop, max(d, 0)
 
 
 @njit(cache=True, nogil=True)
@@ -81,20 +97,22 @@ def _peer_window_sums(y, x, ok, codes, n_groups, window):  # pragma: no cover - 
         g = codes[s]
         wy = wx = wyy = wyx = wxx = 0.0
         for t in range(t_count):
-            wy, wx, wyy, wyx, wxx = _slide_window(y, x, ok, s, t, window, wy, wx, wyy, wyx, wxx)
+            add, a, drop, d = _window_cells(ok, s, t, window)
+            wy, wx, wyy, wyx, wxx = _slide_window(
+                add, y[s, a], x[s, a], drop, y[s, d], x[s, d], wy, wx, wyy, wyx, wxx
+            )
             if wx <= 0.0:
                 continue
             r = wy / wx
-            o = out[g, t]
-            o[_GY] += wy
-            o[_GX] += wx
-            o[_GNN_S] += wx * wx
-            o[_GQ1] += wy * wy / wx
-            o[_GN] += 1.0
-            o[_GYY] += wyy
-            o[_GYXR] += r * wyx
-            o[_GXXR2] += r * r * wxx
-            o[_GXX] += wxx
+            out[g, t, _GY] += wy
+            out[g, t, _GX] += wx
+            out[g, t, _GNN_S] += wx * wx
+            out[g, t, _GQ1] += wy * wy / wx
+            out[g, t, _GN] += 1.0
+            out[g, t, _GYY] += wyy
+            out[g, t, _GYXR] += r * wyx
+            out[g, t, _GXXR2] += r * r * wxx
+            out[g, t, _GXX] += wxx
     return out
 
 
@@ -107,24 +125,33 @@ _PY, _PX, _PNN, _PXX, _PN = range(5)
 def _provider_window_sums(y, x, ok, sub, n_sub, window):  # pragma: no cover - compiled
     """``(P, T, 5)`` sums over each provider group's series of their window sums over ``[t - W, t)``
     (the five columns the provider level needs; same running sums as :func:`_peer_window_sums`);
-    series with ``sub < 0`` are left out."""
+    series with ``sub < 0`` are left out.
+
+    The series are taken provider group by provider group (ascending rows within each, the order of
+    a plain loop over the rows, so every sum is the same to the bit): a group's ``(T, 5)`` block is
+    finished while it is in cache instead of being revisited from rows far apart.
+    """
     s_count, t_count = y.shape
     out = np.zeros((n_sub, t_count, 5))
-    for s in range(s_count):
+    order = np.argsort(sub, kind="mergesort")  # stable: ascending rows within a provider group
+    for i in range(s_count):
+        s = order[i]
         p = sub[s]
         if p < 0:  # alone of its type in its provider: nothing to add up
             continue
         wy = wx = wxx = 0.0
         for t in range(t_count):
-            wy, wx, _, _, wxx = _slide_window(y, x, ok, s, t, window, wy, wx, 0.0, 0.0, wxx)
+            add, a, drop, d = _window_cells(ok, s, t, window)
+            wy, wx, _, _, wxx = _slide_window(
+                add, y[s, a], x[s, a], drop, y[s, d], x[s, d], wy, wx, 0.0, 0.0, wxx
+            )
             if wx <= 0.0:
                 continue
-            o = out[p, t]
-            o[_PY] += wy
-            o[_PX] += wx
-            o[_PNN] += wx * wx
-            o[_PXX] += wxx
-            o[_PN] += 1.0
+            out[p, t, _PY] += wy
+            out[p, t, _PX] += wx
+            out[p, t, _PNN] += wx * wx
+            out[p, t, _PXX] += wxx
+            out[p, t, _PN] += 1.0
     return out
 
 
@@ -205,9 +232,15 @@ def _posterior(
         wy = wx = wxx = 0.0
         cur = -1
         nxt = 0
-        for t in range(t_count):
+        stop = t_count  # past the row's last needed cell nothing is written: stop there
+        while stop > 0 and not need[s, stop - 1]:
+            stop -= 1
+        for t in range(stop):
             # the ward's own window sums, as in _peer_window_sums
-            wy, wx, _, _, wxx = _slide_window(y, x, ok, s, t, window, wy, wx, 0.0, 0.0, wxx)
+            add, a, drop, d = _window_cells(ok, s, t, window)
+            wy, wx, _, _, wxx = _slide_window(
+                add, y[s, a], x[s, a], drop, y[s, d], x[s, d], wy, wx, 0.0, 0.0, wxx
+            )
             if seg_start[s, t] != cur:  # a new segment: own data restart
                 cur = seg_start[s, t]
                 oy = ox = oxx = 0.0

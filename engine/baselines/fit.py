@@ -44,7 +44,16 @@ import numpy as np
 from engine.baselines import dispersion as disp_mod
 from engine.baselines import shrinkage
 from engine.baselines._peer_kernel import moment_sums, prior_sums
-from engine.baselines._sums import SUM_X, SUM_Y, peer_sums, spread, usable, warmup_ends, window_sums
+from engine.baselines._sums import (
+    SUM_X,
+    SUM_Y,
+    head_cells,
+    peer_sums,
+    spread,
+    usable,
+    warmup_ends,
+    window_sums,
+)
 from engine.baselines._update import FAMILY_CODE, updating_rates
 from engine.baselines.coldstart import cold_start
 from engine.baselines.seasonal import seasonal_factors
@@ -463,7 +472,7 @@ def _estimate_cv2(
 
 
 def _expected_rates(
-    inp: _Inputs, fit: _HeadFit, head_of: np.ndarray, family: str, st: BaselineSettings
+    inp: _Inputs, fit: _HeadFit, heads: _Heads, family: str, st: BaselineSettings
 ) -> np.ndarray:
     """``(S, T)`` expected rate: the head's rate spread over its segment (frozen), or updated."""
     s_count, t_count = inp.ok.shape
@@ -471,6 +480,7 @@ def _expected_rates(
         expected_rate = np.empty((s_count, t_count))
         spread(inp.head_ptr, inp.s0_h, fit.ends, fit.rate, inp.season_cells, expected_rate)
         return expected_rate
+    head_of = heads.head_of()
     season = inp.season
     x = np.where(inp.ok, inp.n if season is None else inp.n * season, 0.0)
     yz = np.where(inp.ok, inp.y, 0.0)
@@ -528,24 +538,27 @@ def fit_baselines(
     s_count, t_count = inp.ok.shape
     fit = _fit_heads(inp, family, st)
     heads = _Heads((s_count, t_count), inp.rows_h, inp.s0_h, fit.ends, fit.group_rate, fit.weight, inp.season)
-    head_of = heads.head_of()
     dispersion = np.empty((s_count, t_count))
     spread(inp.head_ptr, inp.s0_h, fit.ends, fit.dispersion, _NO_CELLS, dispersion)
-    expected_rate = _expected_rates(inp, fit, head_of, family, st)
-    ready = np.arange(t_count)[None, :] >= fit.ends[head_of]
-    cv2 = np.where(ready, fit.cv2[head_of], np.nan)
+    expected_rate = _expected_rates(inp, fit, heads, family, st)
+    # the head's cv2 where ready, NaN before (= np.where(ready, fit.cv2[head_of], nan))
+    cv2 = np.empty((s_count, t_count))
+    spread(inp.head_ptr, inp.s0_h, fit.ends, fit.cv2, _NO_CELLS, cv2)
     peer = np.zeros((s_count, t_count), dtype=bool)
-    if st.cold_start and inp.season is None and s_count and t_count and not ready.all():
-        expected_rate = np.array(expected_rate, dtype=np.float64, order="C")
-        dispersion = np.array(dispersion, dtype=np.float64, order="C")
-        cv2 = np.array(cv2, dtype=np.float64, order="C")
-        peer = cold_start(
-            inp.y, inp.n, inp.ok, inp.codes, inp.s0_h[head_of], family, st.warmup_periods,
-            st.guard_periods, st.min_group_size, ~ready, expected_rate, dispersion, cv2,
-            provider=provider if st.cold_start_provider else None,
-            default_rate=national_rate if st.cold_start_national else None,
-            default_cv2=national_cv2,
-        )  # fmt: skip
+    if st.cold_start and inp.season is None and s_count and t_count:
+        not_ready = np.empty((s_count, t_count), dtype=np.bool_)
+        seg_start = np.empty((s_count, t_count), dtype=np.int64)
+        head_cells(inp.head_ptr, inp.s0_h, fit.ends, not_ready, seg_start)
+        if not_ready.any():
+            # written in place: each is a fresh C-ordered float64 array of this call
+            expected_rate = np.ascontiguousarray(expected_rate, dtype=np.float64)
+            peer = cold_start(
+                inp.y, inp.n, inp.ok, inp.codes, seg_start, family, st.warmup_periods,
+                st.guard_periods, st.min_group_size, not_ready, expected_rate, dispersion, cv2,
+                provider=provider if st.cold_start_provider else None,
+                default_rate=national_rate if st.cold_start_national else None,
+                default_cv2=national_cv2,
+            )  # fmt: skip
     return Baseline(
         family=family,
         expected_rate=expected_rate,

@@ -137,9 +137,10 @@ def store_summary_lines(store: TriageStore, store_path: str, alerts: object, run
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.runtime.process import keep_freed_memory, paused_cyclic_gc
+    from engine.runtime.process import keep_freed_memory, no_huge_pages, paused_cyclic_gc
 
     keep_freed_memory()  # before the imports below start any thread
+    no_huge_pages()
     from engine.scoring.outputs import score_and_write
 
     warm_up_kernels()

@@ -135,11 +135,16 @@ def _factor(cells: ProviderCells, group: np.ndarray, n_groups: int, kappa: float
     return _leave_one_out(*c, group, y_sum, mu_sum, float(kappa))
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _cell(y, a, b, div, scaled, s, t):
-    yv, mv = y[s, t], a[s, t] * b[s, t]
-    if scaled[s]:
-        yv, mv = yv / div[s, t], mv / div[s, t]
+@njit(nogil=True, cache=True, inline="always", error_model="numpy")
+def _cell(yv, av, bv, dv, scaled):
+    """``(y, mu)`` of one cell from its values ``y``, ``rate``, ``n``, ``scale`` and its row's flag.
+
+    Scalars only: the callers read the cells. Taking the arrays and indices instead, inlined into
+    the per-cell loops, made :func:`_gated` ~20% slower with identical results.
+    """
+    mv = av * bv
+    if scaled:
+        return yv / dv, mv / dv
     return yv, mv
 
 
@@ -150,7 +155,7 @@ def _masked_group_sums(y, a, b, div, scaled, group, y_sum, mu_sum):
     for s in range(y.shape[0]):
         g = group[s]
         for t in range(y.shape[1]):
-            yv, mv = _cell(y, a, b, div, scaled, s, t)
+            yv, mv = _cell(y[s, t], a[s, t], b[s, t], div[s, t], scaled[s])
             ok = np.isfinite(yv) and np.isfinite(mv)
             y_sum[g, t] += yv if ok else 0.0
             mu_sum[g, t] += mv if ok else 0.0
@@ -162,7 +167,7 @@ def _leave_one_out(y, a, b, div, scaled, group, y_sum, mu_sum, kappa):
     for s in range(y.shape[0]):
         g = group[s]
         for t in range(y.shape[1]):
-            yv, mv = _cell(y, a, b, div, scaled, s, t)
+            yv, mv = _cell(y[s, t], a[s, t], b[s, t], div[s, t], scaled[s])
             ok = np.isfinite(yv) and np.isfinite(mv)
             y0 = yv if ok else 0.0
             mu0 = mv if ok else 0.0
@@ -418,8 +423,7 @@ def gated_common_mode_factor(
             continue
         use = (gate == 0) & (g != 0)
         gate = np.where(use, g, gate)
-        rows = use[group]
-        factor = np.where(rows, out, factor)
+        np.copyto(factor, out, where=use[group])  # = np.where(use[group], out, factor), in place
     assert factor is not None and gate is not None  # the loop runs at least once
     return factor, gate
 
@@ -470,7 +474,8 @@ def _gated(
         mw = np.zeros((m, t_count))
         for i in range(m):
             for t in range(t_count):
-                yv, mv = _cell(y, a, b, div, scaled, rows[i], t)
+                r = rows[i]
+                yv, mv = _cell(y[r, t], a[r, t], b[r, t], div[r, t], scaled[r])
                 if np.isfinite(yv) and np.isfinite(mv):
                     yw[i, t], mw[i, t] = yv, mv
         ywin = np.zeros(m)

@@ -118,18 +118,23 @@ def _label(catalogue: Catalogue, key: str) -> str:
 
 def _alarmed_runs(result: PeerSilenceResult) -> pl.DataFrame:
     """Silent runs that alarmed: ``row, t`` (last period), ``onset``, ``periods``, ``expected_count``,
-    ``probability`` (of nothing to report) and ``alarm_t`` (first alarm within the run)."""
-    run, t_count = result.run_length, result.run_length.shape[1]
-    onset = result.onset
+    ``probability`` (of nothing to report) and ``alarm_t`` (first alarm within the run).
+
+    Only the rows with an alarm somewhere are looked at (a run without one is dropped anyway): at
+    national scale a handful of ~30,000 rows, instead of every silent cell of every row.
+    """
+    t_count = result.run_length.shape[1]
+    hit = np.flatnonzero(result.alarm.any(axis=1))
+    run, onset, alarm = result.run_length[hit], result.onset[hit], result.alarm[hit]
     # a run ends where the next period's run is 0 (or at the last period)
     nxt = np.concatenate([run[:, 1:], np.zeros((run.shape[0], 1), dtype=run.dtype)], axis=1)
     ends = (run > 0) & ((nxt == 0) | (np.arange(t_count) == t_count - 1)[None, :])
     # first alarm within each run: the onset is the run's key
-    alarm_first = np.where(result.alarm, np.arange(t_count)[None, :], t_count)
+    alarm_first = np.where(alarm, np.arange(t_count)[None, :], t_count)
     silent_r, silent_t = np.nonzero(run > 0)
     silent = pl.DataFrame(
         {
-            "row": silent_r,
+            "row": hit[silent_r],
             "t": silent_t,
             "onset": onset[run > 0],
             "alarm_t": alarm_first[run > 0],
@@ -139,14 +144,15 @@ def _alarmed_runs(result: PeerSilenceResult) -> pl.DataFrame:
         return silent
     first_alarm = silent.group_by("row", "onset").agg(pl.col("alarm_t").min())
     end_r, end_t = np.nonzero(ends)
+    rows = hit[end_r]
     runs = pl.DataFrame(
         {
-            "row": end_r,
+            "row": rows,
             "t": end_t,
             "onset": onset[end_r, end_t],
             "periods": run[end_r, end_t].astype(np.int64),
-            "expected_count": result.expected_count[end_r, end_t],
-            "probability": np.exp(result.log_probability[end_r, end_t]),
+            "expected_count": result.expected_count[rows, end_t],
+            "probability": np.exp(result.log_probability[rows, end_t]),
         }
     ).join(first_alarm, on=["row", "onset"], how="inner")
     return runs.filter(pl.col("alarm_t") < t_count)

@@ -131,3 +131,34 @@ def test_wards_at_level_and_the_provider_concern_alert():
     assert row["opened"] == str(periods[5]) and row["contributing"] == "A;B;C"
     assert "3 wards of P1 are at concern" in row["explanation"]
     assert dt.date.fromisoformat(row["opened"]).weekday() == 0
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_gated_factor_equals_composed_arrays(seed: int) -> None:
+    """The gate forms each cell inside the compiled kernel (hours over their dispersion on scaled
+    rows): the same factor and gate, bit for bit, as dividing whole arrays first."""
+    rng = np.random.default_rng(seed)
+    s, t = G * M, 60
+    rate = rng.uniform(0.5, 2.0, size=(s, 1)) * np.ones((1, t))
+    n = rng.uniform(3, 8, size=(s, t))
+    lift = np.where((np.arange(s) // M < G // 2)[:, None] & (np.arange(t) >= 30)[None, :], 1.8, 1.0)
+    y = rng.poisson(rate * n * lift).astype(float)
+    y[rng.random((s, t)) < 0.05] = np.nan
+    rate[rng.random((s, t)) < 0.05] = np.nan
+    scale = rng.uniform(0.5, 3.0, size=(s, t))
+    scaled = rng.random(s) < 0.4
+    group = np.repeat(np.arange(G), M)
+    div = np.where(scaled[:, None], scale, 1.0)
+    one = np.ones((s, t))
+
+    def gate(cells: ProviderCells) -> tuple[np.ndarray, np.ndarray]:
+        return gated_common_mode_factor(
+            cells, group, G, ARGS["kappa"], int(ARGS["window"]), ARGS["trim"], ARGS["share"],
+            ARGS["min_ratio"], int(ARGS["min_wards"]),
+        )  # fmt: skip
+
+    want, want_gate = gate(ProviderCells(y / div, rate * n / div, one, one, np.zeros(s, bool)))
+    got, gate_open = gate(ProviderCells(y, rate, n, scale, scaled))
+    assert (gate_open != 0).any() and (got != 1).any()  # gates opened: the trimmed sums were used
+    assert got.tobytes() == want.tobytes()
+    np.testing.assert_array_equal(gate_open, want_gate)
