@@ -101,7 +101,9 @@ def test_true_baselines_replace_the_estimated_rates_where_ready(data):
     known = KnownRates.read(data / "latent.parquet")
     load = load_dataset(data / "observations.csv", data / "wards.csv", data / "events.csv")
     est, _, _, _ = evidence_frames(load.observations, load.wards, load.events, load.cadence, cfg)
-    true, _, _, _ = evidence_frames(load.observations, load.wards, load.events, load.cadence, cfg, known_rates=known)
+    true, _, _, _ = evidence_frames(
+        load.observations, load.wards, load.events, load.cadence, cfg, known_rates=known
+    )
     for cadence, sc in true.items():
         rate, disp = known.dense(sc.panel)
         ready = np.isfinite(est[cadence].baseline_rate)
