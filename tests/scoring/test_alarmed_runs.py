@@ -7,6 +7,7 @@ import polars as pl
 
 from engine.detectors.silence import PeerSilenceResult
 from engine.scoring.reporting import _alarmed_runs
+from tests.scoring.silence_fixtures import peer_result, run_lengths
 
 
 def _reference(result: PeerSilenceResult) -> pl.DataFrame:
@@ -37,23 +38,13 @@ def _reference(result: PeerSilenceResult) -> pl.DataFrame:
 
 def _result(seed: int, s: int = 40, t: int = 30) -> PeerSilenceResult:
     rng = np.random.default_rng(seed)
-    gaps = rng.random((s, t)) < 0.35
-    run = np.zeros((s, t), dtype=np.int32)
-    for i in range(s):
-        c = 0
-        for j in range(t):
-            c = c + 1 if gaps[i, j] else 0
-            run[i, j] = c
+    run = run_lengths(rng.random((s, t)) < 0.35, np.int32)
     alarm = (run >= 2) & (rng.random((s, t)) < 0.3) & (np.arange(s) % 3 == 0)[:, None]
-    fields = dict.fromkeys(PeerSilenceResult.__dataclass_fields__)
-    return PeerSilenceResult(
-        **{
-            **fields,
-            "run_length": run,
-            "alarm": alarm,
-            "expected_count": rng.uniform(0, 9, (s, t)),
-            "log_probability": -rng.uniform(0, 6, (s, t)),
-        }
+    return peer_result(
+        run_length=run,
+        alarm=alarm,
+        expected_count=rng.uniform(0, 9, (s, t)),
+        log_probability=-rng.uniform(0, 6, (s, t)),
     )
 
 

@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.detectors.silence import PeerSilenceResult
 from engine.scoring.indicators import _holding, _silence_union
+from tests.scoring.silence_fixtures import peer_result, run_lengths
 
 
 def _runs(rng: np.random.Generator, s: int, t: int) -> np.ndarray:
-    gaps = rng.random((s, t)) < 0.3
-    run = np.zeros((s, t), dtype=np.int64)
-    for i in range(s):
-        c = 0
-        for j in range(t):
-            c = c + 1 if gaps[i, j] else 0
-            run[i, j] = c
-    return run
-
-
-def _peer(alarm: np.ndarray, run: np.ndarray) -> PeerSilenceResult:
-    """A peer result with the two arrays the union reads (the others are not used)."""
-    fields = dict.fromkeys(PeerSilenceResult.__dataclass_fields__)
-    return PeerSilenceResult(**{**fields, "alarm": alarm, "run_length": run})
+    return run_lengths(rng.random((s, t)) < 0.3)
 
 
 def test_union_matches_the_reference():
@@ -34,7 +21,7 @@ def test_union_matches_the_reference():
     rows = np.sort(rng.choice(s, 25, replace=False))
     peer_run = _runs(rng, rows.size, t)
     peer_alarm = (peer_run >= 2) & (rng.random((rows.size, t)) < 0.5)
-    peer = _peer(peer_alarm, peer_run.astype(np.int32))
+    peer = peer_result(alarm=peer_alarm, run_length=peer_run.astype(np.int32))
     run, alarm = _silence_union(own_alarm, own_run, first, rows, peer)
 
     ref_alarm = _holding(own_alarm, own_run) & (np.arange(t)[None, :] >= first[:, None])
