@@ -27,8 +27,9 @@ import polars as pl
 
 from engine.combine.levels import constellation_strength
 from engine.config import Config
-from engine.evaluate.grid import WardGrid, windows_mask
+from engine.evaluate.grid import WEEKS_PER_YEAR, WardGrid, windows_mask
 from engine.evaluate.metrics import outcome
+from engine.evaluate.oracle import false_alerts_by_threshold
 from engine.evaluate.robustness import WARD_DECOY_KINDS
 from engine.evaluate.run import _decoy_table, _episode_table
 from engine.evaluate.settings import EvaluationSettings
@@ -139,31 +140,39 @@ def at_equal_false_alarms(
 ) -> dict[str, float | int]:
     """Detection at the lowest grid threshold whose measured false concern alerts meet ``s.target``.
 
-    Thresholds are tried from the lowest up; the first that meets the budget is taken (NaN threshold
-    when none on the grid does).
+    The false alerts of every grid threshold come from one compiled pass
+    (:func:`engine.evaluate.oracle.false_alerts_by_threshold`, the same openings and counting as
+    :func:`engine.evaluate.metrics.outcome`); the lowest that meets the budget is taken (not made
+    monotone first) and scored in full (NaN threshold when none on the grid does).
     """
     n_ep = len(frame.episodes[0])
-    for h in np.arange(1, round(s.max_threshold / s.step) + 1) * s.step:
-        o = outcome(
-            frame.monitored & (strength >= h), frame.outside, close_after, frame.episodes, frame.decoys
-        )
-        fa = float(o.false_alerts.sum() / o.ward_years.sum()) if o.ward_years.sum() > 0 else 0.0
-        if fa <= s.target:
-            detected = int((o.delay < horizon).sum())
-            esc = o.decoy_escalated[frame.ward_decoy]
-            return {
-                "threshold": float(h),
-                "false_concern_per_ward_year": fa,
-                "episodes": n_ep,
-                "detected": detected,
-                "detected_share": detected / n_ep if n_ep else float("nan"),
-                "median_delay": float(np.median(np.minimum(o.delay, horizon))) if n_ep else float("nan"),
-                "ward_decoys": int(esc.size),
-                "ward_decoys_escalated": int(esc.sum()),
-            }
-    return {"threshold": float("nan"), "false_concern_per_ward_year": float("nan"), "episodes": n_ep,
-            "detected": 0, "detected_share": float("nan"), "median_delay": float("nan"),
-            "ward_decoys": int(frame.ward_decoy.sum()), "ward_decoys_escalated": 0}  # fmt: skip
+    grid = np.arange(1, round(s.max_threshold / s.step) + 1) * s.step
+    stat = np.where(frame.monitored, strength, -np.inf)
+    years = frame.outside.sum() / WEEKS_PER_YEAR
+    fa = (
+        false_alerts_by_threshold(stat, frame.outside, grid, close_after) / years
+        if years > 0
+        else np.zeros(grid.size)
+    )
+    meets = np.nonzero(fa <= s.target)[0]
+    if meets.size == 0:
+        return {"threshold": float("nan"), "false_concern_per_ward_year": float("nan"), "episodes": n_ep,
+                "detected": 0, "detected_share": float("nan"), "median_delay": float("nan"),
+                "ward_decoys": int(frame.ward_decoy.sum()), "ward_decoys_escalated": 0}  # fmt: skip
+    h = float(grid[meets[0]])
+    o = outcome(frame.monitored & (strength >= h), frame.outside, close_after, frame.episodes, frame.decoys)
+    detected = int((o.delay < horizon).sum())
+    esc = o.decoy_escalated[frame.ward_decoy]
+    return {
+        "threshold": h,
+        "false_concern_per_ward_year": float(fa[meets[0]]),
+        "episodes": n_ep,
+        "detected": detected,
+        "detected_share": detected / n_ep if n_ep else float("nan"),
+        "median_delay": float(np.median(np.minimum(o.delay, horizon))) if n_ep else float("nan"),
+        "ward_decoys": int(esc.size),
+        "ward_decoys_escalated": int(esc.sum()),
+    }
 
 
 def equal_fa_table(
