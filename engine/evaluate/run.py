@@ -77,6 +77,16 @@ class ResultsFolder:
     run: dict[str, Any]
 
 
+def read_run(path: str | Path) -> tuple[dict[str, Any], Config]:
+    """A results folder's ``run.json`` and the scoring configuration in it (``({}, defaults)`` when the
+    folder has no ``run.json``)."""
+    p = Path(path)
+    run: dict[str, Any] = {}
+    if (p / "run.json").exists():
+        run = json.loads((p / "run.json").read_text(encoding="utf-8"))
+    return run, config_from_mapping(run.get("config", {}), source=str(p / "run.json"))
+
+
 def read_results(path: str | Path) -> ResultsFolder:
     """Read ``ward_status.csv``, ``run.json`` (configuration) and, if present, ``series.parquet``."""
     p = Path(path)
@@ -84,10 +94,7 @@ def read_results(path: str | Path) -> ResultsFolder:
     if not status_path.exists():
         raise EvaluationError(f"{p}: no ward_status.csv (is this a `wardwatch score --out` folder?)")
     status = pl.read_csv(status_path, columns=["ward_id", "period", "level"], infer_schema=False)
-    run: dict[str, Any] = {}
-    if (p / "run.json").exists():
-        run = json.loads((p / "run.json").read_text(encoding="utf-8"))
-    config = config_from_mapping(run.get("config", {}), source=str(p / "run.json"))
+    run, config = read_run(p)
     series = pl.read_parquet(p / "series.parquet") if (p / "series.parquet").exists() else None
     return ResultsFolder(p, status, series, config, run)
 

@@ -27,6 +27,7 @@ import polars as pl
 from engine.contract.levels import Level
 from engine.evaluate.grid import WEEKS_PER_YEAR, grid_from_status, window_end, windows_mask
 from engine.evaluate.metrics import censor, false_alerts, openings, quantile, window_any
+from engine.evaluate.run import read_run
 from engine.evaluate.settings import EvaluationSettings
 from engine.evaluate.truth import CULTURE_KINDS, read_truth
 
@@ -86,7 +87,7 @@ def provider_decoy_table(
     grid = grid_from_status(status)
     if truth.height == 0:
         return pl.DataFrame(schema=PROVIDER_DECOY_SCHEMA)
-    opened = openings(grid.level >= Level.CONCERN.rank, _close_after(res))
+    opened = openings(grid.level >= Level.CONCERN.rank, read_run(res)[1].combination.close_after)
     culture = windows_mask(grid, all_truth.filter(pl.col("kind").is_in(list(CULTURE_KINDS))), st)
     fa, years = false_alerts(opened, grid.monitored & ~windows_mask(grid, all_truth, st))
     background = float(fa.sum() / years.sum()) if years.sum() > 0 else 0.0
@@ -136,17 +137,6 @@ PROVIDER_DECOY_SCHEMA: dict[str, pl.DataType] = {
     "wards_in_culture_episode": pl.Int64(),
     "expected_by_chance": pl.Float64(),
 }
-
-
-def _close_after(results: Path) -> int:
-    """The scoring run's ``combination.close_after`` (from ``run.json``; 4 without it)."""
-    run_json = results / "run.json"
-    if not run_json.exists():
-        return 4
-    import json
-
-    cfg = json.loads(run_json.read_text(encoding="utf-8")).get("config", {})
-    return int(cfg.get("combination", {}).get("close_after", 4))
 
 
 def _provider_alerts(results: Path) -> pl.DataFrame:
